@@ -1,0 +1,37 @@
+/* fm_engine.h: one libcurl multi handle driven by one libuv loop.
+ *
+ * The engine knows nothing of entries, files or policy: it runs the easy
+ * handles it is given and reports each one's end through a callback. */
+#ifndef FM_ENGINE_H
+#define FM_ENGINE_H
+
+#include <curl/curl.h>
+
+struct uv_loop_s;
+struct fm_engine;
+
+/* Called once per finished transfer, after the easy handle has left the
+ * multi handle; the callee may add new handles from here. */
+typedef void (*fm_engine_done_cb)(void *arg, CURL *easy, CURLcode result);
+
+/* Creates an engine on loop. Returns NULL when out of memory or when
+ * libcurl refuses the multi handle. maxconnects sizes the connection
+ * cache (0: libcurl's default). */
+struct fm_engine *fm_engine_new(struct uv_loop_s *loop, fm_engine_done_cb done,
+				void *arg, long maxconnects);
+
+/* Starts running easy. Returns 0 or FM_E_CURL. */
+int fm_engine_add(struct fm_engine *e, CURL *easy);
+
+/* Stops easy before its end; its done callback is not called. */
+void fm_engine_remove(struct fm_engine *e, CURL *easy);
+
+/* Returns the multi handle, for options that belong there. */
+CURLM *fm_engine_multi(struct fm_engine *e);
+
+/* Cleans up the multi handle and closes the engine's libuv handles. All
+ * easy handles must have been removed first. The engine's memory is
+ * freed once the loop has run the close callbacks (run it once more). */
+void fm_engine_close(struct fm_engine *e);
+
+#endif

@@ -1,0 +1,55 @@
+/* fm_list.h: one line of a URL list to one entry.
+ *
+ * The pure part of input handling: no I/O, no global state. The reader in
+ * src/input.c splits the stream into lines and feeds them here. */
+#ifndef FM_LIST_H
+#define FM_LIST_H
+
+#include <stddef.h>
+
+/* Longest accepted line, in bytes, newline excluded. */
+#define FM_LINE_MAX (64 * 1024)
+
+/* Room for a reason why a line or entry is invalid. */
+#define FM_WHY_MAX 256
+
+struct fm_entry {
+	char *url;    /* text: the URL token as written; JSON: the decoded url */
+	char *out;    /* out= / "out", or NULL */
+	char *sha256; /* expected digest, 64 lowercase hex digits, or NULL */
+};
+
+enum fm_line_kind {
+	FM_LINE_SKIP,    /* blank line or comment */
+	FM_LINE_ENTRY,   /* *e holds a usable entry */
+	FM_LINE_INVALID, /* why holds the reason; e->url is set when one was found */
+};
+
+/* Parses one line of a list.
+ *
+ * line/len: the line without its line terminator (a trailing '\r' is
+ *   white space); it may contain NUL bytes, which make it invalid.
+ * e: receives heap copies of the fields (release with fm_entry_clear());
+ *   it is zeroed first, whatever the result.
+ * why/whylen: receives a one-line reason on FM_LINE_INVALID.
+ *
+ * Checks everything that can be known from the line alone: URL syntax
+ * (curl_url()), scheme http or https, known keys, fields of the form
+ * key=value, sha256 as 64 hex digits (stored lowercase), out= safe per
+ * fm_name_check_out(). JSON lines are objects with string members url,
+ * out, sha256; other members are ignored only when they are keys of
+ * fetchmany's own result records (path, status, http_status, bytes,
+ * seconds, attempts, error, line, source), otherwise invalid. A JSON
+ * "sha256" of null is treated as absent. */
+enum fm_line_kind fm_list_parse_line(const char *line, size_t len,
+				     struct fm_entry *e, char *why,
+				     size_t whylen);
+
+/* Checks that url is an absolute http or https URL that curl_url() accepts.
+ * Returns 0, or -1 with a reason in why. */
+int fm_url_check(const char *url, char *why, size_t whylen);
+
+/* Frees the strings of e and zeroes it. */
+void fm_entry_clear(struct fm_entry *e);
+
+#endif

@@ -1,0 +1,62 @@
+/* fm_result.h: the result record of one entry, and its two renderings.
+ *
+ * Pure formatting: the text line and the JSON Lines record of spec
+ * section 6, and the closing summary line. */
+#ifndef FM_RESULT_H
+#define FM_RESULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum fm_status {
+	FM_STATUS_OK,
+	FM_STATUS_UNCHANGED,
+	FM_STATUS_SKIPPED,
+	FM_STATUS_FAILED,
+	FM_STATUS_INVALID,
+	FM_STATUS_COUNT
+};
+
+struct fm_result {
+	const char *url;     /* may be NULL (an invalid line with no URL) */
+	const char *out;     /* the entry's out=, or NULL */
+	const char *path;    /* output path as opened, or NULL */
+	enum fm_status status;
+	long http_status;    /* 0: no response arrived */
+	uint64_t bytes;      /* body bytes written */
+	double seconds;      /* final attempt's start to outcome */
+	unsigned attempts;
+	const char *error;   /* NULL when none */
+	const char *sha256;  /* expected or computed digest, or NULL */
+	unsigned long line;  /* input line number, 0 for URL arguments */
+	const char *source;  /* list name, "-" for stdin, NULL for arguments */
+};
+
+/* Tally of results for the summary line. */
+struct fm_tally {
+	unsigned long count[FM_STATUS_COUNT];
+	uint64_t bytes;
+};
+
+/* Returns the status name used in both formats ("ok", "failed", ...). */
+const char *fm_status_name(enum fm_status s);
+
+/* Renders r as one JSON object, keys in the spec's order, with a trailing
+ * newline. Returns a malloc'd string or NULL when out of memory. */
+char *fm_result_json(const struct fm_result *r);
+
+/* Renders r as the default tab-separated line, with a trailing newline:
+ * STATUS HTTP BYTES SECONDS URL PATH-or-ERROR ("-" for what is missing).
+ * Returns a malloc'd string or NULL when out of memory. */
+char *fm_result_text(const struct fm_result *r);
+
+/* Formats n bytes as "12.3 MiB" into buf. Returns buf. */
+char *fm_human_bytes(uint64_t n, char *buf, size_t cap);
+
+/* Renders the summary: counts by status (zero counts left out), bytes,
+ * elapsed seconds and mean rate, plus "N left" when left > 0, into buf
+ * without a trailing newline. Returns buf. */
+char *fm_summary_format(const struct fm_tally *t, double elapsed,
+			unsigned long left, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,13 @@
+/* fm_run.h: one whole run, from the command line's inputs to an exit
+ * status. */
+#ifndef FM_RUN_H
+#define FM_RUN_H
+
+#include "fm_opts.h"
+
+/* Runs the job described by o. Returns the process exit status: 0 every
+ * entry ok, unchanged or skipped; 1 one failed or was invalid; 2 a usage
+ * error found before any download. */
+int fm_run(const struct fm_opts *o);
+
+#endif

@@ -1,0 +1,78 @@
+/* fm_xfer.h: one entry's journey, and the transfer slot that carries it.
+ *
+ * A job is an entry that passed every check and claimed its path; it
+ * lives from the moment it is read until its result is printed. A slot
+ * (struct fm_xfer) owns one reusable easy handle, so connections and
+ * option setup carry over from one job to the next. */
+#ifndef FM_XFER_H
+#define FM_XFER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+#include "fm_list.h"
+#include "fm_result.h"
+#include "fm_sink.h"
+
+struct fm_job {
+	struct fm_job *next;  /* queue link */
+	struct fm_entry entry;
+	char *relpath;        /* under the output directory */
+	char *path;           /* as reported: output directory joined */
+	unsigned long line;
+	const char *source;
+	unsigned attempts;
+};
+
+/* Settings shared by every transfer. */
+struct fm_xfer_conf {
+	const char *user_agent;
+	long connect_timeout_ms;
+};
+
+struct fm_xfer {
+	CURL *easy;
+	struct fm_job *job;
+	struct fm_sink sink;
+	int local_err;     /* -errno from the sink during this attempt */
+	uint64_t t_start;  /* when the slot was taken (ns, caller's clock) */
+	struct fm_xfer *next_free;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* What an attempt came to. */
+struct fm_outcome {
+	enum fm_status status;
+	bool retry;        /* transient: the caller may try again */
+	long http_status;  /* 0: no response */
+	uint64_t bytes;
+	char error[FM_WHY_MAX];
+};
+
+/* Creates the easy handle of slot x with the shared settings. Returns 0
+ * or FM_E_CURL. */
+int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf);
+
+/* Points slot x at job: prepares the sink under rootfd and sets the URL.
+ * Returns 0, or -errno when the destination cannot be prepared (o is then
+ * filled with the failure). */
+int fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
+		  struct fm_outcome *o);
+
+/* Ends the attempt that libcurl finished with rc: commits the body (rename
+ * over NAME) or discards the .part, and fills o. */
+void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o);
+
+/* Abandons a running attempt (the easy handle must already be out of the
+ * multi handle): the .part is removed. */
+void fm_xfer_abandon(struct fm_xfer *x);
+
+/* Frees the easy handle. */
+void fm_xfer_cleanup(struct fm_xfer *x);
+
+/* Frees a job and everything it owns. */
+void fm_job_free(struct fm_job *job);
+
+#endif

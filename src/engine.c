@@ -1,0 +1,185 @@
+/* engine.c: the glue between libcurl's multi socket API and libuv.
+ *
+ * The only file that includes both <uv.h> and <curl/curl.h>. libcurl tells
+ * us which sockets to watch (on_curl_socket) and when to call it back
+ * (on_curl_timer); libuv tells libcurl when a socket is ready (on_uv_poll)
+ * or the timer fired (on_uv_timer). After every curl_multi_socket_action()
+ * the finished transfers are drained unconditionally: gating the drain on
+ * the running count loses the last completion on the timer path. */
+#include <stdlib.h>
+
+#include <uv.h>
+
+#include "fm_engine.h"
+#include "fm_error.h"
+
+struct fm_engine {
+	uv_loop_t *loop;
+	CURLM *multi;
+	uv_timer_t timer;
+	fm_engine_done_cb done;
+	void *arg;
+};
+
+/* One per socket libcurl asked us to watch; freed in its close callback. */
+struct sock_watch {
+	uv_poll_t poll;
+	curl_socket_t fd;
+	struct fm_engine *engine;
+};
+
+static void drain(struct fm_engine *e)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(e->multi, &left))) {
+		CURL *easy;
+		CURLcode rc;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		/* msg is invalid once the handle is removed: copy first. */
+		easy = msg->easy_handle;
+		rc = msg->data.result;
+		curl_multi_remove_handle(e->multi, easy);
+		e->done(e->arg, easy, rc);
+	}
+}
+
+static void on_uv_poll(uv_poll_t *h, int status, int events)
+{
+	struct sock_watch *w = h->data;
+	struct fm_engine *e = w->engine;
+	int flags = 0;
+	int running;
+
+	if (status < 0)
+		flags = CURL_CSELECT_ERR;
+	if (events & UV_READABLE)
+		flags |= CURL_CSELECT_IN;
+	if (events & UV_WRITABLE)
+		flags |= CURL_CSELECT_OUT;
+	/* w may be closed by the socket callback during this call. */
+	curl_multi_socket_action(e->multi, w->fd, flags, &running);
+	drain(e);
+}
+
+static void on_uv_timer(uv_timer_t *t)
+{
+	struct fm_engine *e = t->data;
+	int running;
+
+	curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	drain(e);
+}
+
+static void on_uv_close_free(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static int on_curl_socket(CURL *easy, curl_socket_t s, int action,
+			  void *userp, void *socketp)
+{
+	struct fm_engine *e = userp;
+	struct sock_watch *w = socketp;
+	int events = 0;
+
+	if (action == CURL_POLL_REMOVE) {
+		if (w) {
+			curl_multi_assign(e->multi, s, NULL);
+			uv_poll_stop(&w->poll);
+			uv_close((uv_handle_t *)&w->poll, on_uv_close_free);
+		}
+		return 0;
+	}
+	if (!w) {
+		w = malloc(sizeof(*w));
+		if (!w)
+			return -1;
+		if (uv_poll_init_socket(e->loop, &w->poll, s)) {
+			free(w);
+			return -1;
+		}
+		w->fd = s;
+		w->engine = e;
+		w->poll.data = w;
+		curl_multi_assign(e->multi, s, w);
+	}
+	if (action == CURL_POLL_IN || action == CURL_POLL_INOUT)
+		events |= UV_READABLE;
+	if (action == CURL_POLL_OUT || action == CURL_POLL_INOUT)
+		events |= UV_WRITABLE;
+	/* Calling uv_poll_start again re-arms the same watcher. */
+	uv_poll_start(&w->poll, events, on_uv_poll);
+	return 0;
+}
+
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct fm_engine *e = userp;
+
+	if (timeout_ms < 0) {
+		uv_timer_stop(&e->timer);
+		return 0;
+	}
+	/* libuv 1.44 may run a 0 ms timer again in the same loop pass. */
+	if (timeout_ms == 0)
+		timeout_ms = 1;
+	uv_timer_start(&e->timer, on_uv_timer, (uint64_t)timeout_ms, 0);
+	return 0;
+}
+
+struct fm_engine *fm_engine_new(struct uv_loop_s *loop, fm_engine_done_cb done,
+				void *arg, long maxconnects)
+{
+	struct fm_engine *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->loop = loop;
+	e->done = done;
+	e->arg = arg;
+	e->multi = curl_multi_init();
+	if (!e->multi) {
+		free(e);
+		return NULL;
+	}
+	uv_timer_init(loop, &e->timer);
+	e->timer.data = e;
+	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
+	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+	curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
+	if (maxconnects > 0)
+		curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, maxconnects);
+	return e;
+}
+
+int fm_engine_add(struct fm_engine *e, CURL *easy)
+{
+	return curl_multi_add_handle(e->multi, easy) == CURLM_OK ? 0
+								  : FM_E_CURL;
+}
+
+void fm_engine_remove(struct fm_engine *e, CURL *easy)
+{
+	curl_multi_remove_handle(e->multi, easy);
+}
+
+CURLM *fm_engine_multi(struct fm_engine *e)
+{
+	return e->multi;
+}
+
+void fm_engine_close(struct fm_engine *e)
+{
+	/* curl_multi_cleanup() may still call on_curl_socket: keep the
+	 * timer and the engine alive until it returns. */
+	curl_multi_cleanup(e->multi);
+	e->multi = NULL;
+	uv_timer_stop(&e->timer);
+	e->timer.data = e;
+	uv_close((uv_handle_t *)&e->timer, on_uv_close_free);
+}

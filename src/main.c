@@ -1,0 +1,54 @@
+/* main.c: parse the command line, run, map the outcome to an exit status. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "fm_opts.h"
+#include "fm_run.h"
+
+/* Each running transfer may hold a socket, a file and a directory: lift
+ * the soft descriptor limit to the hard one so -j 10000 is not refused. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct fm_opts o;
+	int stdin_flags, status;
+
+	switch (fm_opts_parse(argc, argv, &o, stdout, stderr)) {
+	case FM_OPTS_EXIT:
+		return 0;
+	case FM_OPTS_USAGE:
+		return 2;
+	case FM_OPTS_RUN:
+		break;
+	}
+	if (o.ninputs == 0 && isatty(STDIN_FILENO)) {
+		fm_opts_usage(stderr);
+		return 2;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		fputs("fetchmany: libcurl failed to initialise\n", stderr);
+		return 2;
+	}
+	raise_fd_limit();
+	/* libuv makes a watched descriptor non-blocking, and standard input's
+	 * flags are shared with whoever gave it to us: put them back. */
+	stdin_flags = fcntl(STDIN_FILENO, F_GETFL);
+	status = fm_run(&o);
+	if (stdin_flags >= 0)
+		fcntl(STDIN_FILENO, F_SETFL, stdin_flags);
+	curl_global_cleanup();
+	return status;
+}

@@ -1,0 +1,159 @@
+/* opts.c: the option table, --help and --version.
+ *
+ * The table is data: getopt_long reads it, and --help is written next to
+ * it so that the two are reviewed together. Values are checked here, with
+ * a message that names the option, so that nothing later has to. */
+#define _GNU_SOURCE /* getopt_long */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <uv.h>
+
+#include "fm_opts.h"
+
+enum {
+	OPT_JSON = 1000,
+};
+
+static const struct option long_options[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"jobs", required_argument, NULL, 'j'},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"mirror", no_argument, NULL, 'x'},
+	{"output-dir", required_argument, NULL, 'o'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+static const char short_options[] = ":hj:o:qVx";
+
+void fm_opts_usage(FILE *f)
+{
+	fputs("Usage: fetchmany [OPTIONS] [LIST | URL]...\n"
+	      "Download every URL of the lists concurrently; one result line "
+	      "per entry.\n"
+	      "A LIST is a file of URLs, '-' (or nothing) is standard input.\n"
+	      "\n"
+	      "Input and output:\n"
+	      "  -o, --output-dir DIR   write files under DIR (default: .)\n"
+	      "  -x, --mirror           keep the URL's structure: "
+	      "DIR/HOST[_PORT]/PATH\n"
+	      "\n"
+	      "Concurrency:\n"
+	      "  -j, --jobs N           transfers in flight at most, 1..10000 "
+	      "(default: 16)\n"
+	      "\n"
+	      "Reporting:\n"
+	      "      --json             results as JSON Lines (default: "
+	      "tab-separated)\n"
+	      "  -q, --quiet            no result lines; failures still on "
+	      "stderr\n"
+	      "  -h, --help             show this help and exit\n"
+	      "  -V, --version          show versions and exit\n"
+	      "\n"
+	      "Exit status: 0 all ok, 1 an entry failed or was invalid, "
+	      "2 usage error,\n"
+	      "130/143 interrupted. See fetchmany(1).\n",
+	      f);
+}
+
+static void print_version(FILE *f)
+{
+	fprintf(f, "fetchmany %s\n", FM_VERSION);
+	fprintf(f, "libcurl %s\n", curl_version_info(CURLVERSION_NOW)->version);
+	fprintf(f, "libuv %s\n", uv_version_string());
+	fprintf(f, "cJSON %s\n", cJSON_Version());
+	fprintf(f, "%s\n", OpenSSL_version(OPENSSL_VERSION));
+}
+
+/* Parses a whole decimal number within [lo, hi]. */
+static int parse_uint(const char *s, unsigned long lo, unsigned long hi,
+		      unsigned long *v)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoul(s, &end, 10);
+	if (errno || *end || *v < lo || *v > hi)
+		return -1;
+	return 0;
+}
+
+enum fm_opts_result fm_opts_parse(int argc, char **argv, struct fm_opts *o,
+				  FILE *out, FILE *err)
+{
+	unsigned long v;
+	int c;
+
+	*o = (struct fm_opts){
+		.jobs = FM_JOBS_DEFAULT,
+		.output_dir = ".",
+	};
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, short_options, long_options,
+				NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fm_opts_usage(out);
+			return FM_OPTS_EXIT;
+		case 'V':
+			print_version(out);
+			return FM_OPTS_EXIT;
+		case 'j':
+			if (parse_uint(optarg, 1, FM_JOBS_MAX, &v)) {
+				fprintf(err,
+					"fetchmany: --jobs: '%s' is not a "
+					"number from 1 to %d\n",
+					optarg, FM_JOBS_MAX);
+				return FM_OPTS_USAGE;
+			}
+			o->jobs = (unsigned)v;
+			break;
+		case 'o':
+			if (!*optarg) {
+				fputs("fetchmany: --output-dir: empty "
+				      "directory name\n",
+				      err);
+				return FM_OPTS_USAGE;
+			}
+			o->output_dir = optarg;
+			o->output_dir_given = true;
+			break;
+		case 'x':
+			o->mirror = true;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case ':':
+			fprintf(err, "fetchmany: option '%s' needs a value\n",
+				argv[optind - 1]);
+			return FM_OPTS_USAGE;
+		default:
+			if (optopt)
+				fprintf(err, "fetchmany: unknown option '-%c'\n",
+					optopt);
+			else
+				fprintf(err, "fetchmany: unknown option '%s'\n",
+					argv[optind - 1]);
+			fputs("Try 'fetchmany --help'.\n", err);
+			return FM_OPTS_USAGE;
+		}
+	}
+	o->inputs = argv + optind;
+	o->ninputs = argc - optind;
+	return FM_OPTS_RUN;
+}

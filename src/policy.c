@@ -1,0 +1,52 @@
+/* policy.c: retry or not, decided in one place (spec section 5).
+ *
+ * Local errors come first: when writing failed, libcurl reports a write
+ * error whatever the network did, and no retry can fix a full disk. */
+#include "fm_policy.h"
+
+static enum fm_verdict classify_http(long status)
+{
+	if (status >= 200 && status < 300)
+		return FM_VERDICT_OK;
+	switch (status) {
+	case 408:
+	case 429:
+	case 500:
+	case 502:
+	case 503:
+	case 504:
+		return FM_VERDICT_RETRY;
+	}
+	return FM_VERDICT_FAIL;
+}
+
+static enum fm_verdict classify_curl(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_HTTP3:
+	case CURLE_QUIC_CONNECT_ERROR:
+	case CURLE_SSL_CONNECT_ERROR:
+		return FM_VERDICT_RETRY;
+	default:
+		return FM_VERDICT_FAIL;
+	}
+}
+
+enum fm_verdict fm_classify(CURLcode rc, long http_status, int local_err)
+{
+	if (local_err)
+		return FM_VERDICT_FAIL;
+	if (rc != CURLE_OK)
+		return classify_curl(rc);
+	return classify_http(http_status);
+}

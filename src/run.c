@@ -1,0 +1,497 @@
+/* run.c: the scheduler: input → queue → slots → results.
+ *
+ * Entries are read only while the queue of waiting jobs is shorter than
+ * the read-ahead window (a few times -j), so memory follows -j, not the
+ * list. At most -j jobs hold a slot; a slot's clock starts when it is
+ * taken, so time spent queued never counts. Results are printed the
+ * moment they are final. Everything runs on one libuv loop; reading is
+ * done in bounded batches from an idle handle, so a long list never
+ * starves running transfers. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "fm_claims.h"
+#include "fm_engine.h"
+#include "fm_error.h"
+#include "fm_input.h"
+#include "fm_name.h"
+#include "fm_run.h"
+#include "fm_xfer.h"
+
+/* Lines parsed per loop iteration at most. */
+#define READ_BATCH 256
+
+struct run {
+	const struct fm_opts *o;
+	uv_loop_t loop;
+	struct fm_engine *engine;
+	struct fm_input in;
+	uv_idle_t reader;      /* active while a batch was cut short */
+	uv_poll_t *input_poll; /* waits for a pipe or terminal to speak */
+	bool input_end;
+	struct fm_job *qhead, *qtail;
+	unsigned queued, window;
+	struct fm_xfer *slots;
+	struct fm_xfer *free_slots;
+	unsigned running;
+	struct fm_claims claims;
+	int rootfd;
+	struct fm_tally tally;
+	uint64_t t0;
+	bool any_bad;
+	bool finished;
+	struct fm_xfer_conf conf;
+};
+
+static void pump(struct run *r);
+
+static double since(uint64_t t_ns)
+{
+	return (double)(uv_hrtime() - t_ns) / 1e9;
+}
+
+/* Writes one result: a line on stdout (unless -q), flushed at once so a
+ * pipe sees it now; failures also on stderr under -q. */
+static void report(struct run *r, const struct fm_result *res)
+{
+	char *line;
+
+	r->tally.count[res->status]++;
+	r->tally.bytes += res->bytes;
+	if (res->status == FM_STATUS_FAILED ||
+	    res->status == FM_STATUS_INVALID)
+		r->any_bad = true;
+	if (r->o->quiet) {
+		if (r->any_bad && res->error)
+			fprintf(stderr, "fetchmany: %s: %s: %s\n",
+				fm_status_name(res->status),
+				res->url ? res->url : "-", res->error);
+		return;
+	}
+	line = r->o->json ? fm_result_json(res) : fm_result_text(res);
+	if (!line) {
+		fputs("fetchmany: out of memory formatting a result\n", stderr);
+		r->any_bad = true;
+		return;
+	}
+	fputs(line, stdout);
+	fflush(stdout);
+	free(line);
+}
+
+static void report_invalid(struct run *r, const struct fm_line *l,
+			   const char *url, const char *out, const char *why)
+{
+	struct fm_result res = {
+		.url = url,
+		.out = out,
+		.status = FM_STATUS_INVALID,
+		.error = why,
+		.line = l->line,
+		.source = l->source,
+	};
+
+	report(r, &res);
+}
+
+/* "dl" + "a/b.gif" → "dl/a/b.gif"; without -o the bare name. */
+static char *display_path(const struct fm_opts *o, const char *rel)
+{
+	const char *dir = o->output_dir;
+	size_t dlen = strlen(dir);
+	char *p;
+
+	if (!o->output_dir_given)
+		return strdup(rel);
+	while (dlen > 1 && dir[dlen - 1] == '/')
+		dlen--;
+	p = malloc(dlen + 1 + strlen(rel) + 1);
+	if (p)
+		sprintf(p, "%.*s%s%s", (int)dlen, dir,
+			dir[dlen - 1] == '/' ? "" : "/", rel);
+	return p;
+}
+
+static void claim_conflict(struct run *r, const struct fm_claim *prev,
+			   char *why, size_t n)
+{
+	const struct fm_source *s = &r->in.src[prev->source];
+
+	if (s->url)
+		snprintf(why, n, "output path already used by argument '%s'",
+			 s->url);
+	else if (prev->source == (uint32_t)r->in.cur)
+		snprintf(why, n, "output path already used by line %u",
+			 (unsigned)prev->line);
+	else
+		snprintf(why, n, "output path already used by line %u of %s",
+			 (unsigned)prev->line, s->name);
+}
+
+/* Turns an accepted entry into a queued job, or reports why it cannot. */
+static void admit(struct run *r, const struct fm_line *l, struct fm_entry *e)
+{
+	char why[FM_WHY_MAX];
+	struct fm_claim prev;
+	struct fm_job *job;
+	char *rel = NULL;
+	int rc;
+
+	if (fm_name_resolve(e->url, e->out, r->o->mirror, &rel, why,
+			    sizeof(why))) {
+		report_invalid(r, l, e->url, e->out, why);
+		goto drop;
+	}
+	rc = fm_claims_take(&r->claims, rel, (uint32_t)r->in.cur,
+			    (uint32_t)l->line, &prev);
+	if (rc) {
+		if (rc > 0)
+			claim_conflict(r, &prev, why, sizeof(why));
+		else
+			snprintf(why, sizeof(why), "%s", fm_strerror(rc));
+		report_invalid(r, l, e->url, e->out, why);
+		goto drop;
+	}
+	job = calloc(1, sizeof(*job));
+	if (!job || !(job->path = display_path(r->o, rel))) {
+		free(job);
+		report_invalid(r, l, e->url, e->out, "out of memory");
+		goto drop;
+	}
+	job->entry = *e;
+	*e = (struct fm_entry){0};
+	job->relpath = rel;
+	job->line = l->line;
+	job->source = l->source;
+	if (r->qtail)
+		r->qtail->next = job;
+	else
+		r->qhead = job;
+	r->qtail = job;
+	r->queued++;
+	return;
+drop:
+	free(rel);
+	fm_entry_clear(e);
+}
+
+static void take_line(struct run *r, const struct fm_line *l)
+{
+	char why[FM_WHY_MAX];
+	struct fm_entry e = {0};
+
+	if (l->overlong) {
+		snprintf(why, sizeof(why), "line longer than %d bytes",
+			 FM_LINE_MAX);
+		report_invalid(r, l, NULL, NULL, why);
+		return;
+	}
+	if (l->is_url) {
+		/* A URL argument is an entry by itself, without fields. */
+		e.url = strdup(l->text);
+		if (!e.url) {
+			report_invalid(r, l, l->text, NULL, "out of memory");
+			return;
+		}
+		if (fm_url_check(e.url, why, sizeof(why))) {
+			report_invalid(r, l, e.url, NULL, why);
+			fm_entry_clear(&e);
+			return;
+		}
+		admit(r, l, &e);
+		return;
+	}
+	switch (fm_list_parse_line(l->text, l->len, &e, why, sizeof(why))) {
+	case FM_LINE_SKIP:
+		break;
+	case FM_LINE_INVALID:
+		report_invalid(r, l, e.url, e.out, why);
+		break;
+	case FM_LINE_ENTRY:
+		admit(r, l, &e);
+		break;
+	}
+	fm_entry_clear(&e);
+}
+
+static void on_uv_close_free(uv_handle_t *h)
+{
+	free(h);
+}
+
+/* The watcher is closed at once, not just stopped: the source's
+ * descriptor may be closed at end of input and its number reused by a
+ * socket, and closing a watcher later would unregister that socket. */
+static void on_input_readable(uv_poll_t *h, int status, int events)
+{
+	struct run *r = h->data;
+
+	uv_close((uv_handle_t *)h, on_uv_close_free);
+	r->input_poll = NULL;
+	pump(r);
+}
+
+/* Watches fd (a pipe or terminal) once until it is readable. */
+static void wait_for_input(struct run *r, int fd)
+{
+	if (r->input_poll)
+		return;
+	r->input_poll = malloc(sizeof(*r->input_poll));
+	if (!r->input_poll || uv_poll_init(&r->loop, r->input_poll, fd)) {
+		fprintf(stderr, "fetchmany: cannot watch list '%s'\n",
+			fm_input_current_name(&r->in));
+		free(r->input_poll);
+		r->input_poll = NULL;
+		r->any_bad = true;
+		r->input_end = true;
+		return;
+	}
+	r->input_poll->data = r;
+	uv_poll_start(r->input_poll, UV_READABLE | UV_DISCONNECT,
+		      on_input_readable);
+}
+
+static void on_reader_idle(uv_idle_t *h)
+{
+	pump(h->data);
+}
+
+/* Reads entries until the window is full, the input waits or ends, or the
+ * batch is used up (then the idle handle brings us back next pass). */
+static void read_some(struct run *r)
+{
+	int budget = READ_BATCH;
+	struct fm_line l;
+	int fd, err;
+
+	while (!r->input_end && r->queued < r->window && budget-- > 0) {
+		switch (fm_input_next(&r->in, &l, &fd, &err)) {
+		case FM_INPUT_LINE:
+			take_line(r, &l);
+			break;
+		case FM_INPUT_AGAIN:
+			uv_idle_stop(&r->reader);
+			wait_for_input(r, fd);
+			return;
+		case FM_INPUT_END:
+			r->input_end = true;
+			break;
+		case FM_INPUT_ERROR:
+			fprintf(stderr, "fetchmany: error reading a list: %s\n",
+				fm_strerror(err));
+			r->any_bad = true;
+			break;
+		}
+	}
+	if (!r->input_end && r->queued < r->window)
+		uv_idle_start(&r->reader, on_reader_idle);
+	else
+		uv_idle_stop(&r->reader);
+}
+
+static void finish_job(struct run *r, struct fm_job *job,
+		       const struct fm_outcome *o, double seconds)
+{
+	struct fm_result res = {
+		.url = job->entry.url,
+		.out = job->entry.out,
+		.path = o->status == FM_STATUS_OK ? job->path : NULL,
+		.status = o->status,
+		.http_status = o->http_status,
+		.bytes = o->bytes,
+		.seconds = seconds,
+		.attempts = job->attempts,
+		.error = o->status == FM_STATUS_OK ? NULL : o->error,
+		.sha256 = job->entry.sha256,
+		.line = job->line,
+		.source = job->source,
+	};
+
+	report(r, &res);
+	fm_job_free(job);
+}
+
+static void release_slot(struct run *r, struct fm_xfer *x)
+{
+	x->job = NULL;
+	x->next_free = r->free_slots;
+	r->free_slots = x;
+	r->running--;
+}
+
+static void start_job(struct run *r, struct fm_job *job)
+{
+	struct fm_xfer *x = r->free_slots;
+	struct fm_outcome o;
+
+	r->free_slots = x->next_free;
+	r->running++;
+	if (!x->easy && fm_xfer_init(x, &r->conf)) {
+		o = (struct fm_outcome){.status = FM_STATUS_FAILED};
+		snprintf(o.error, sizeof(o.error), "libcurl: no easy handle");
+		job->attempts = 1;
+		release_slot(r, x);
+		finish_job(r, job, &o, 0);
+		return;
+	}
+	x->t_start = uv_hrtime();
+	job->attempts++;
+	if (fm_xfer_begin(x, job, r->rootfd, &o)) {
+		release_slot(r, x);
+		finish_job(r, job, &o, 0);
+		return;
+	}
+	if (fm_engine_add(r->engine, x->easy)) {
+		fm_xfer_abandon(x);
+		o = (struct fm_outcome){.status = FM_STATUS_FAILED};
+		snprintf(o.error, sizeof(o.error), "libcurl refused the transfer");
+		release_slot(r, x);
+		finish_job(r, job, &o, 0);
+	}
+}
+
+static void on_transfer_done(void *arg, CURL *easy, CURLcode rc)
+{
+	struct run *r = arg;
+	struct fm_xfer *x = NULL;
+	struct fm_outcome o;
+	struct fm_job *job;
+	double seconds;
+
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+	job = x->job;
+	fm_xfer_end(x, rc, &o);
+	seconds = since(x->t_start);
+	release_slot(r, x);
+	finish_job(r, job, &o, seconds);
+	pump(r);
+}
+
+static void start_some(struct run *r)
+{
+	while (r->free_slots && r->qhead) {
+		struct fm_job *job = r->qhead;
+
+		r->qhead = job->next;
+		if (!r->qhead)
+			r->qtail = NULL;
+		job->next = NULL;
+		r->queued--;
+		start_job(r, job);
+	}
+}
+
+/* Moves the run forward after any event: read, start, and stop the loop
+ * when everything is done. */
+static void pump(struct run *r)
+{
+	if (r->finished)
+		return;
+	read_some(r);
+	start_some(r);
+	if (r->input_end && !r->qhead && r->running == 0) {
+		r->finished = true;
+		uv_stop(&r->loop);
+	}
+}
+
+static int setup(struct run *r, const struct fm_opts *o)
+{
+	int err;
+
+	*r = (struct run){.o = o, .rootfd = -1};
+	r->t0 = uv_hrtime();
+	r->window = o->jobs * 4 < 64 ? 64 : o->jobs * 4;
+	r->conf = (struct fm_xfer_conf){
+		.user_agent = "fetchmany/" FM_VERSION,
+		.connect_timeout_ms = 10000,
+	};
+	err = fm_input_open(&r->in, o->inputs, o->ninputs);
+	if (err)
+		return err;
+	r->rootfd = fm_sink_open_root(o->output_dir);
+	if (r->rootfd < 0) {
+		fprintf(stderr, "fetchmany: cannot use output directory '%s': %s\n",
+			o->output_dir, fm_strerror(r->rootfd));
+		fm_input_close(&r->in);
+		return r->rootfd;
+	}
+	r->slots = calloc(o->jobs, sizeof(*r->slots));
+	if (!r->slots || uv_loop_init(&r->loop))
+		goto nomem;
+	for (unsigned i = o->jobs; i-- > 0;) {
+		r->slots[i].sink = (struct fm_sink)FM_SINK_INIT;
+		r->slots[i].next_free = r->free_slots;
+		r->free_slots = &r->slots[i];
+	}
+	r->engine = fm_engine_new(&r->loop, on_transfer_done, r, (long)o->jobs);
+	if (!r->engine) {
+		uv_loop_close(&r->loop);
+		goto nomem;
+	}
+	uv_idle_init(&r->loop, &r->reader);
+	r->reader.data = r;
+	return 0;
+nomem:
+	fputs("fetchmany: out of memory\n", stderr);
+	free(r->slots);
+	close(r->rootfd);
+	fm_input_close(&r->in);
+	return -ENOMEM;
+}
+
+static void teardown(struct run *r)
+{
+	struct fm_job *job;
+
+	for (unsigned i = 0; i < r->o->jobs; i++) {
+		struct fm_xfer *x = &r->slots[i];
+
+		if (x->job) {
+			fm_engine_remove(r->engine, x->easy);
+			fm_xfer_abandon(x);
+			fm_job_free(x->job);
+			x->job = NULL;
+		}
+	}
+	fm_engine_close(r->engine);
+	for (unsigned i = 0; i < r->o->jobs; i++)
+		fm_xfer_cleanup(&r->slots[i]);
+	while ((job = r->qhead)) {
+		r->qhead = job->next;
+		fm_job_free(job);
+	}
+	uv_close((uv_handle_t *)&r->reader, NULL);
+	if (r->input_poll)
+		uv_close((uv_handle_t *)r->input_poll, on_uv_close_free);
+	uv_run(&r->loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&r->loop))
+		fputs("fetchmany: internal error: handles left open\n", stderr);
+	free(r->slots);
+	fm_claims_free(&r->claims);
+	fm_input_close(&r->in);
+	close(r->rootfd);
+}
+
+int fm_run(const struct fm_opts *o)
+{
+	struct run r;
+	char summary[256];
+
+	if (setup(&r, o))
+		return 2;
+	pump(&r);
+	uv_run(&r.loop, UV_RUN_DEFAULT);
+	teardown(&r);
+	if (!o->quiet) {
+		fm_summary_format(&r.tally, since(r.t0), 0, summary,
+				  sizeof(summary));
+		fprintf(stderr, "fetchmany: %s\n", summary);
+	}
+	return r.any_bad ? 1 : 0;
+}
