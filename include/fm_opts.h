@@ -7,6 +7,9 @@
 
 #define FM_JOBS_DEFAULT 16
 #define FM_JOBS_MAX 10000
+#define FM_RETRIES_MAX 1000
+/* Longest duration any option accepts: a week, in seconds. */
+#define FM_SECONDS_MAX (7 * 24 * 3600.0)
 
 struct fm_opts {
 	unsigned jobs;          /* -j: transfers in flight at most */
@@ -15,6 +18,13 @@ struct fm_opts {
 	bool mirror;            /* -x */
 	bool json;              /* --json */
 	bool quiet;             /* -q */
+	double connect_timeout; /* --connect-timeout, seconds (0: none) */
+	double timeout;         /* -t: whole attempt, seconds (0: none) */
+	double stall_timeout;   /* --stall-timeout, seconds (0: none) */
+	unsigned retries;       /* -r: retries after the first attempt */
+	double backoff;         /* --backoff: BASE seconds */
+	double backoff_max;     /* --backoff-max: MAX seconds */
+	bool fail_fast;         /* --fail-fast */
 	char **inputs;          /* LIST or URL arguments, in order */
 	int ninputs;
 };

@@ -20,4 +20,16 @@ enum fm_verdict {
  * local_err: -errno from writing the body, 0 when none. */
 enum fm_verdict fm_classify(CURLcode rc, long http_status, int local_err);
 
+/* Backoff before retry k (k = 1, 2, ...), in seconds:
+ * min(max, base * 2^(k-1)) scaled by 0.5 + 0.5 * u.
+ * u: a uniform random number in [0, 1], passed in so tests can fix it. */
+double fm_backoff(unsigned k, double base, double max, double u);
+
+/* The wait before retry k: fm_backoff(), raised to what the server asked
+ * in Retry-After (retry_after >= 0, in seconds; < 0 when absent) when the
+ * status is 429 or 503, and that raise capped at max. Never below the
+ * backoff, so Retry-After: 0 cannot start a retry storm. */
+double fm_retry_wait(unsigned k, double base, double max, double u,
+		     long http_status, double retry_after);
+
 #endif

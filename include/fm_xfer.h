@@ -24,12 +24,15 @@ struct fm_job {
 	unsigned long line;
 	const char *source;
 	unsigned attempts;
+	long last_http;       /* the last attempt's status, for a report */
+	char *last_error;     /* its error, kept while waiting to retry */
 };
 
 /* Settings shared by every transfer. */
 struct fm_xfer_conf {
 	const char *user_agent;
-	long connect_timeout_ms;
+	long connect_timeout_ms; /* 0: none */
+	long timeout_ms;         /* whole attempt; 0: none */
 };
 
 struct fm_xfer {
@@ -37,7 +40,8 @@ struct fm_xfer {
 	struct fm_job *job;
 	struct fm_sink sink;
 	int local_err;     /* -errno from the sink during this attempt */
-	uint64_t t_start;  /* when the slot was taken (ns, caller's clock) */
+	uint64_t t_start;  /* when the slot was taken (ns, CLOCK_MONOTONIC) */
+	uint64_t last_rx;  /* when a byte last arrived (ns, CLOCK_MONOTONIC) */
 	struct fm_xfer *next_free;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -48,6 +52,7 @@ struct fm_outcome {
 	bool retry;        /* transient: the caller may try again */
 	long http_status;  /* 0: no response */
 	uint64_t bytes;
+	double retry_after; /* Retry-After in seconds, < 0 when absent */
 	char error[FM_WHY_MAX];
 };
 
@@ -65,9 +70,18 @@ int fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
  * over NAME) or discards the .part, and fills o. */
 void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o);
 
-/* Abandons a running attempt (the easy handle must already be out of the
- * multi handle): the .part is removed. */
+/* Ends an attempt that we stopped ourselves (the easy handle must already
+ * be out of the multi handle), as if libcurl had ended it with rc, with
+ * why as its error. */
+void fm_xfer_stop(struct fm_xfer *x, CURLcode rc, const char *why,
+		  struct fm_outcome *o);
+
+/* Abandons a running attempt without a verdict (the easy handle must
+ * already be out of the multi handle): the .part is removed. */
 void fm_xfer_abandon(struct fm_xfer *x);
+
+/* CLOCK_MONOTONIC now, in nanoseconds (the clock of uv_hrtime()). */
+uint64_t fm_now_ns(void);
 
 /* Frees the easy handle. */
 void fm_xfer_cleanup(struct fm_xfer *x);

@@ -19,20 +19,32 @@
 
 enum {
 	OPT_JSON = 1000,
+	OPT_CONNECT_TIMEOUT,
+	OPT_STALL_TIMEOUT,
+	OPT_BACKOFF,
+	OPT_BACKOFF_MAX,
+	OPT_FAIL_FAST,
 };
 
 static const struct option long_options[] = {
+	{"backoff", required_argument, NULL, OPT_BACKOFF},
+	{"backoff-max", required_argument, NULL, OPT_BACKOFF_MAX},
+	{"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+	{"fail-fast", no_argument, NULL, OPT_FAIL_FAST},
 	{"help", no_argument, NULL, 'h'},
 	{"jobs", required_argument, NULL, 'j'},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"mirror", no_argument, NULL, 'x'},
 	{"output-dir", required_argument, NULL, 'o'},
 	{"quiet", no_argument, NULL, 'q'},
+	{"retries", required_argument, NULL, 'r'},
+	{"stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT},
+	{"timeout", required_argument, NULL, 't'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
 };
 
-static const char short_options[] = ":hj:o:qVx";
+static const char short_options[] = ":hj:o:qr:t:Vx";
 
 void fm_opts_usage(FILE *f)
 {
@@ -46,9 +58,25 @@ void fm_opts_usage(FILE *f)
 	      "  -x, --mirror           keep the URL's structure: "
 	      "DIR/HOST[_PORT]/PATH\n"
 	      "\n"
-	      "Concurrency:\n"
+	      "Concurrency and timeouts (S: seconds, fractions allowed):\n"
 	      "  -j, --jobs N           transfers in flight at most, 1..10000 "
 	      "(default: 16)\n"
+	      "      --connect-timeout S  connection set-up limit "
+	      "(default: 10)\n"
+	      "  -t, --timeout S        limit per attempt, whole transfer "
+	      "(default: 0, none)\n"
+	      "      --stall-timeout S  fail an attempt that received nothing "
+	      "for S\n"
+	      "                         (default: 30; 0: never)\n"
+	      "\n"
+	      "Retries:\n"
+	      "  -r, --retries N        retries after the first attempt "
+	      "(default: 3)\n"
+	      "      --backoff S        first retry waits S to S/2, doubling "
+	      "(default: 1)\n"
+	      "      --backoff-max S    longest wait, Retry-After included "
+	      "(default: 30)\n"
+	      "      --fail-fast        stop at the first failed entry\n"
 	      "\n"
 	      "Reporting:\n"
 	      "      --json             results as JSON Lines (default: "
@@ -88,6 +116,30 @@ static int parse_uint(const char *s, unsigned long lo, unsigned long hi,
 	return 0;
 }
 
+/* Parses a duration in seconds: a decimal number, fractions allowed,
+ * from 0 to FM_SECONDS_MAX. */
+static int parse_seconds(const char *s, double *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtod(s, &end);
+	if (errno || end == s || *end || !(*v >= 0) || *v > FM_SECONDS_MAX)
+		return -1;
+	return 0;
+}
+
+static bool seconds_option(const char *name, const char *arg, double *v,
+			   FILE *err)
+{
+	if (parse_seconds(arg, v) == 0)
+		return true;
+	fprintf(err, "fetchmany: --%s: '%s' is not a number of seconds "
+		     "from 0 to %.0f\n",
+		name, arg, FM_SECONDS_MAX);
+	return false;
+}
+
 enum fm_opts_result fm_opts_parse(int argc, char **argv, struct fm_opts *o,
 				  FILE *out, FILE *err)
 {
@@ -97,6 +149,11 @@ enum fm_opts_result fm_opts_parse(int argc, char **argv, struct fm_opts *o,
 	*o = (struct fm_opts){
 		.jobs = FM_JOBS_DEFAULT,
 		.output_dir = ".",
+		.connect_timeout = 10,
+		.stall_timeout = 30,
+		.retries = 3,
+		.backoff = 1,
+		.backoff_max = 30,
 	};
 	opterr = 0;
 	optind = 1;
@@ -137,6 +194,42 @@ enum fm_opts_result fm_opts_parse(int argc, char **argv, struct fm_opts *o,
 			break;
 		case OPT_JSON:
 			o->json = true;
+			break;
+		case OPT_CONNECT_TIMEOUT:
+			if (!seconds_option("connect-timeout", optarg,
+					    &o->connect_timeout, err))
+				return FM_OPTS_USAGE;
+			break;
+		case 't':
+			if (!seconds_option("timeout", optarg, &o->timeout, err))
+				return FM_OPTS_USAGE;
+			break;
+		case OPT_STALL_TIMEOUT:
+			if (!seconds_option("stall-timeout", optarg,
+					    &o->stall_timeout, err))
+				return FM_OPTS_USAGE;
+			break;
+		case OPT_BACKOFF:
+			if (!seconds_option("backoff", optarg, &o->backoff, err))
+				return FM_OPTS_USAGE;
+			break;
+		case OPT_BACKOFF_MAX:
+			if (!seconds_option("backoff-max", optarg,
+					    &o->backoff_max, err))
+				return FM_OPTS_USAGE;
+			break;
+		case 'r':
+			if (parse_uint(optarg, 0, FM_RETRIES_MAX, &v)) {
+				fprintf(err,
+					"fetchmany: --retries: '%s' is not a "
+					"number from 0 to %d\n",
+					optarg, FM_RETRIES_MAX);
+				return FM_OPTS_USAGE;
+			}
+			o->retries = (unsigned)v;
+			break;
+		case OPT_FAIL_FAST:
+			o->fail_fast = true;
 			break;
 		case ':':
 			fprintf(err, "fetchmany: option '%s' needs a value\n",

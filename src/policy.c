@@ -50,3 +50,33 @@ enum fm_verdict fm_classify(CURLcode rc, long http_status, int local_err)
 		return classify_curl(rc);
 	return classify_http(http_status);
 }
+
+double fm_backoff(unsigned k, double base, double max, double u)
+{
+	double d = base;
+
+	/* Doubling stops at max, so a large k cannot overflow. */
+	for (unsigned i = 1; i < k && d < max; i++)
+		d *= 2.0;
+	if (d > max)
+		d = max;
+	if (u < 0.0)
+		u = 0.0;
+	if (u > 1.0)
+		u = 1.0;
+	return d * (0.5 + 0.5 * u);
+}
+
+double fm_retry_wait(unsigned k, double base, double max, double u,
+		     long http_status, double retry_after)
+{
+	double d = fm_backoff(k, base, max, u);
+
+	if ((http_status == 429 || http_status == 503) && retry_after >= 0) {
+		double asked = retry_after < max ? retry_after : max;
+
+		if (asked > d)
+			d = asked;
+	}
+	return d;
+}

@@ -8,6 +8,7 @@
  * done in bounded batches from an idle handle, so a long list never
  * starves running transfers. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
 #include <uv.h>
 
 #include "fm_claims.h"
+#include "fm_heap.h"
+#include "fm_policy.h"
 #include "fm_engine.h"
 #include "fm_error.h"
 #include "fm_input.h"
@@ -26,6 +29,20 @@
 /* Lines parsed per loop iteration at most. */
 #define READ_BATCH 256
 
+/* A transfer slot: the easy handle's state, and the timer that watches
+ * it for stalls. x comes first: libcurl hands back &x. */
+struct slot {
+	struct fm_xfer x;
+	uv_timer_t stall;
+	struct run *r;
+};
+
+enum stop_reason {
+	STOP_NONE,
+	STOP_FAIL_FAST,
+	STOP_SIGNAL,
+};
+
 struct run {
 	const struct fm_opts *o;
 	uv_loop_t loop;
@@ -35,17 +52,26 @@ struct run {
 	uv_poll_t *input_poll; /* waits for a pipe or terminal to speak */
 	bool input_end;
 	struct fm_job *qhead, *qtail;
-	unsigned queued, window;
-	struct fm_xfer *slots;
+	unsigned queued;       /* jobs in the queue */
+	unsigned window;       /* queued + waiting jobs at most */
+	struct fm_heap waiting; /* jobs waiting out a backoff, by due time */
+	uv_timer_t retry_timer; /* fires at the earliest due time */
+	struct slot *slots;
 	struct fm_xfer *free_slots;
 	unsigned running;
 	struct fm_claims claims;
 	int rootfd;
 	struct fm_tally tally;
 	uint64_t t0;
+	uint64_t rng;          /* xorshift64* state for the jitter */
 	bool any_bad;
 	bool finished;
+	enum stop_reason stop;
+	int signum;            /* the signal that stopped us */
+	unsigned long left;    /* entries read but never started */
+	uv_signal_t sigint, sigterm;
 	struct fm_xfer_conf conf;
+	uint64_t stall_ns;     /* 0: no stall watch */
 };
 
 static void pump(struct run *r);
@@ -55,22 +81,34 @@ static double since(uint64_t t_ns)
 	return (double)(uv_hrtime() - t_ns) / 1e9;
 }
 
+/* A uniform number in [0, 1] for the backoff jitter (xorshift64*). */
+static double jitter(struct run *r)
+{
+	r->rng ^= r->rng >> 12;
+	r->rng ^= r->rng << 25;
+	r->rng ^= r->rng >> 27;
+	return (double)((r->rng * 0x2545F4914F6CDD1DULL) >> 11) /
+	       (double)(1ULL << 53);
+}
+
 /* Writes one result: a line on stdout (unless -q), flushed at once so a
  * pipe sees it now; failures also on stderr under -q. */
 static void report(struct run *r, const struct fm_result *res)
 {
 	char *line;
 
+	bool bad = res->status == FM_STATUS_FAILED ||
+		   res->status == FM_STATUS_INVALID;
+
 	r->tally.count[res->status]++;
 	r->tally.bytes += res->bytes;
-	if (res->status == FM_STATUS_FAILED ||
-	    res->status == FM_STATUS_INVALID)
-		r->any_bad = true;
+	r->any_bad |= bad;
 	if (r->o->quiet) {
-		if (r->any_bad && res->error)
+		if (bad)
 			fprintf(stderr, "fetchmany: %s: %s: %s\n",
 				fm_status_name(res->status),
-				res->url ? res->url : "-", res->error);
+				res->url ? res->url : "-",
+				res->error ? res->error : "-");
 		return;
 	}
 	line = r->o->json ? fm_result_json(res) : fm_result_text(res);
@@ -262,14 +300,16 @@ static void on_reader_idle(uv_idle_t *h)
 }
 
 /* Reads entries until the window is full, the input waits or ends, or the
- * batch is used up (then the idle handle brings us back next pass). */
+ * batch is used up (then the idle handle brings us back next pass). Jobs
+ * waiting out a backoff count against the window too: they hold memory. */
 static void read_some(struct run *r)
 {
 	int budget = READ_BATCH;
 	struct fm_line l;
 	int fd, err;
 
-	while (!r->input_end && r->queued < r->window && budget-- > 0) {
+	while (!r->input_end && r->queued + r->waiting.len < r->window &&
+	       budget-- > 0) {
 		switch (fm_input_next(&r->in, &l, &fd, &err)) {
 		case FM_INPUT_LINE:
 			take_line(r, &l);
@@ -288,7 +328,7 @@ static void read_some(struct run *r)
 			break;
 		}
 	}
-	if (!r->input_end && r->queued < r->window)
+	if (!r->input_end && r->queued + r->waiting.len < r->window)
 		uv_idle_start(&r->reader, on_reader_idle);
 	else
 		uv_idle_stop(&r->reader);
@@ -316,12 +356,61 @@ static void finish_job(struct run *r, struct fm_job *job,
 	fm_job_free(job);
 }
 
+static struct slot *slot_of(struct fm_xfer *x)
+{
+	return (struct slot *)x; /* x is the first member */
+}
+
 static void release_slot(struct run *r, struct fm_xfer *x)
 {
+	uv_timer_stop(&slot_of(x)->stall);
 	x->job = NULL;
 	x->next_free = r->free_slots;
 	r->free_slots = x;
 	r->running--;
+}
+
+/* Reports a job that never got to run, or ran with no network verdict. */
+static void finish_early(struct run *r, struct fm_job *job, const char *why)
+{
+	struct fm_outcome o = {.status = FM_STATUS_FAILED};
+
+	snprintf(o.error, sizeof(o.error), "%s", why);
+	if (!job->attempts)
+		job->attempts = 1;
+	finish_job(r, job, &o, 0);
+}
+
+static void on_fail_fast(struct run *r);
+static void on_stall_timer(uv_timer_t *t);
+static void arm_retry_timer(struct run *r);
+
+/* Takes the outcome of an attempt to its end: a retry after a backoff, or
+ * a result line. */
+static void conclude(struct run *r, struct fm_job *job, struct fm_outcome *o,
+		     double seconds)
+{
+	const struct fm_opts *opt = r->o;
+
+	if (o->retry && job->attempts <= opt->retries &&
+	    r->stop == STOP_NONE) {
+		double wait = fm_retry_wait(job->attempts, opt->backoff,
+					    opt->backoff_max, jitter(r),
+					    o->http_status, o->retry_after);
+		uint64_t due = uv_now(&r->loop) + (uint64_t)(wait * 1000.0);
+
+		free(job->last_error);
+		job->last_error = strdup(o->error);
+		job->last_http = o->http_status;
+		if (job->last_error && fm_heap_push(&r->waiting, due, job) == 0) {
+			arm_retry_timer(r);
+			return;
+		}
+	}
+	finish_job(r, job, o, seconds);
+	if (o->status == FM_STATUS_FAILED && opt->fail_fast &&
+	    r->stop == STOP_NONE)
+		on_fail_fast(r);
 }
 
 static void start_job(struct run *r, struct fm_job *job)
@@ -331,16 +420,12 @@ static void start_job(struct run *r, struct fm_job *job)
 
 	r->free_slots = x->next_free;
 	r->running++;
+	job->attempts++;
 	if (!x->easy && fm_xfer_init(x, &r->conf)) {
-		o = (struct fm_outcome){.status = FM_STATUS_FAILED};
-		snprintf(o.error, sizeof(o.error), "libcurl: no easy handle");
-		job->attempts = 1;
 		release_slot(r, x);
-		finish_job(r, job, &o, 0);
+		finish_early(r, job, "libcurl: cannot create a transfer");
 		return;
 	}
-	x->t_start = uv_hrtime();
-	job->attempts++;
 	if (fm_xfer_begin(x, job, r->rootfd, &o)) {
 		release_slot(r, x);
 		finish_job(r, job, &o, 0);
@@ -348,11 +433,13 @@ static void start_job(struct run *r, struct fm_job *job)
 	}
 	if (fm_engine_add(r->engine, x->easy)) {
 		fm_xfer_abandon(x);
-		o = (struct fm_outcome){.status = FM_STATUS_FAILED};
-		snprintf(o.error, sizeof(o.error), "libcurl refused the transfer");
 		release_slot(r, x);
-		finish_job(r, job, &o, 0);
+		finish_early(r, job, "libcurl refused the transfer");
+		return;
 	}
+	if (r->stall_ns)
+		uv_timer_start(&slot_of(x)->stall, on_stall_timer,
+			       r->stall_ns / 1000000 + 1, 0);
 }
 
 static void on_transfer_done(void *arg, CURL *easy, CURLcode rc)
@@ -368,13 +455,94 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode rc)
 	fm_xfer_end(x, rc, &o);
 	seconds = since(x->t_start);
 	release_slot(r, x);
-	finish_job(r, job, &o, seconds);
+	conclude(r, job, &o, seconds);
 	pump(r);
+}
+
+/* Stops a running attempt ourselves, with libcurl's code rc and why. */
+static void stop_attempt(struct run *r, struct fm_xfer *x, CURLcode rc,
+			 const char *why)
+{
+	struct fm_job *job = x->job;
+	struct fm_outcome o;
+	double seconds;
+
+	fm_engine_remove(r->engine, x->easy);
+	fm_xfer_stop(x, rc, why, &o);
+	seconds = since(x->t_start);
+	release_slot(r, x);
+	conclude(r, job, &o, seconds);
+}
+
+/* The stall clock runs from the last byte received: the timer is armed
+ * for the full period once and, when it fires early because bytes came
+ * meanwhile, re-armed for what is left, so a busy transfer costs no timer
+ * work per byte. */
+static void on_stall_timer(uv_timer_t *t)
+{
+	struct slot *s = t->data;
+	struct run *r = s->r;
+	uint64_t idle = uv_hrtime() - s->x.last_rx;
+	char why[FM_WHY_MAX];
+
+	if (idle < r->stall_ns) {
+		uv_timer_start(t, on_stall_timer,
+			       (r->stall_ns - idle) / 1000000 + 1, 0);
+		return;
+	}
+	snprintf(why, sizeof(why), "stalled: no data received for %g s",
+		 r->o->stall_timeout);
+	stop_attempt(r, &s->x, CURLE_OPERATION_TIMEDOUT, why);
+	pump(r);
+}
+
+/* Moves every job whose backoff is over to the head of the queue:
+ * retries go before entries not yet tried. */
+static void on_retry_timer(uv_timer_t *t)
+{
+	struct run *r = t->data;
+	const struct fm_heap_node *top;
+	struct fm_job *due = NULL, *last = NULL;
+
+	while ((top = fm_heap_peek(&r->waiting)) &&
+	       top->key <= uv_now(&r->loop)) {
+		struct fm_job *job = fm_heap_pop(&r->waiting);
+
+		job->next = NULL;
+		if (last)
+			last->next = job;
+		else
+			due = job;
+		last = job;
+		r->queued++;
+	}
+	if (due) {
+		last->next = r->qhead;
+		if (!r->qhead)
+			r->qtail = last;
+		r->qhead = due;
+	}
+	arm_retry_timer(r);
+	pump(r);
+}
+
+/* One timer for all waiting jobs, armed for the earliest. */
+static void arm_retry_timer(struct run *r)
+{
+	const struct fm_heap_node *top = fm_heap_peek(&r->waiting);
+	uint64_t now = uv_now(&r->loop);
+
+	if (!top) {
+		uv_timer_stop(&r->retry_timer);
+		return;
+	}
+	uv_timer_start(&r->retry_timer, on_retry_timer,
+		       top->key > now ? top->key - now : 0, 0);
 }
 
 static void start_some(struct run *r)
 {
-	while (r->free_slots && r->qhead) {
+	while (r->free_slots && r->qhead && r->stop == STOP_NONE) {
 		struct fm_job *job = r->qhead;
 
 		r->qhead = job->next;
@@ -392,12 +560,96 @@ static void pump(struct run *r)
 {
 	if (r->finished)
 		return;
-	read_some(r);
-	start_some(r);
-	if (r->input_end && !r->qhead && r->running == 0) {
+	if (r->stop == STOP_NONE) {
+		read_some(r);
+		start_some(r);
+	}
+	if ((r->input_end || r->stop != STOP_NONE) && !r->qhead &&
+	    !r->waiting.len && r->running == 0) {
 		r->finished = true;
 		uv_stop(&r->loop);
 	}
+}
+
+/* Ends the run early: nothing new starts; queued entries are dropped (no
+ * line, counted as left); running attempts are stopped and reported with
+ * why; entries waiting to retry are reported with their last error. */
+static void stop_everything(struct run *r, enum stop_reason reason,
+			    const char *why)
+{
+	struct fm_job *job;
+
+	r->stop = reason;
+	r->input_end = true;
+	uv_idle_stop(&r->reader);
+	if (r->input_poll) {
+		uv_close((uv_handle_t *)r->input_poll, on_uv_close_free);
+		r->input_poll = NULL;
+	}
+	while ((job = r->qhead)) {
+		r->qhead = job->next;
+		r->queued--;
+		r->left++;
+		fm_job_free(job);
+	}
+	r->qtail = NULL;
+	for (unsigned i = 0; i < r->o->jobs; i++)
+		if (r->slots[i].x.job)
+			stop_attempt(r, &r->slots[i].x,
+				     CURLE_ABORTED_BY_CALLBACK, why);
+	uv_timer_stop(&r->retry_timer);
+	while ((job = fm_heap_pop(&r->waiting))) {
+		struct fm_outcome o = {.status = FM_STATUS_FAILED,
+				       .http_status = job->last_http};
+
+		snprintf(o.error, sizeof(o.error), "%s (last attempt: %s)",
+			 why, job->last_error ? job->last_error : "-");
+		finish_job(r, job, &o, 0);
+	}
+	pump(r);
+}
+
+static void on_fail_fast(struct run *r)
+{
+	stop_everything(r, STOP_FAIL_FAST, "aborted by --fail-fast");
+}
+
+/* The first SIGINT or SIGTERM stops the run cleanly; a second one ends
+ * the process at once. */
+static void on_uv_signal(uv_signal_t *h, int signum)
+{
+	struct run *r = h->data;
+
+	if (r->stop == STOP_SIGNAL)
+		_exit(128 + signum);
+	r->signum = signum;
+	stop_everything(r, STOP_SIGNAL, "interrupted");
+}
+
+static void init_slots(struct run *r)
+{
+	for (unsigned i = r->o->jobs; i-- > 0;) {
+		struct slot *sl = &r->slots[i];
+
+		sl->x.sink = (struct fm_sink)FM_SINK_INIT;
+		sl->r = r;
+		uv_timer_init(&r->loop, &sl->stall);
+		sl->stall.data = sl;
+		sl->x.next_free = r->free_slots;
+		r->free_slots = &sl->x;
+	}
+}
+
+static void init_signals(struct run *r)
+{
+	uv_signal_init(&r->loop, &r->sigint);
+	uv_signal_init(&r->loop, &r->sigterm);
+	r->sigint.data = r->sigterm.data = r;
+	uv_signal_start(&r->sigint, on_uv_signal, SIGINT);
+	uv_signal_start(&r->sigterm, on_uv_signal, SIGTERM);
+	/* Watching for signals must not keep the loop alive. */
+	uv_unref((uv_handle_t *)&r->sigint);
+	uv_unref((uv_handle_t *)&r->sigterm);
 }
 
 static int setup(struct run *r, const struct fm_opts *o)
@@ -406,10 +658,13 @@ static int setup(struct run *r, const struct fm_opts *o)
 
 	*r = (struct run){.o = o, .rootfd = -1};
 	r->t0 = uv_hrtime();
+	r->rng = r->t0 ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ULL;
 	r->window = o->jobs * 4 < 64 ? 64 : o->jobs * 4;
+	r->stall_ns = (uint64_t)(o->stall_timeout * 1e9);
 	r->conf = (struct fm_xfer_conf){
 		.user_agent = "fetchmany/" FM_VERSION,
-		.connect_timeout_ms = 10000,
+		.connect_timeout_ms = (long)(o->connect_timeout * 1000.0),
+		.timeout_ms = (long)(o->timeout * 1000.0),
 	};
 	err = fm_input_open(&r->in, o->inputs, o->ninputs);
 	if (err)
@@ -424,18 +679,17 @@ static int setup(struct run *r, const struct fm_opts *o)
 	r->slots = calloc(o->jobs, sizeof(*r->slots));
 	if (!r->slots || uv_loop_init(&r->loop))
 		goto nomem;
-	for (unsigned i = o->jobs; i-- > 0;) {
-		r->slots[i].sink = (struct fm_sink)FM_SINK_INIT;
-		r->slots[i].next_free = r->free_slots;
-		r->free_slots = &r->slots[i];
-	}
 	r->engine = fm_engine_new(&r->loop, on_transfer_done, r, (long)o->jobs);
 	if (!r->engine) {
 		uv_loop_close(&r->loop);
 		goto nomem;
 	}
+	init_slots(r);
 	uv_idle_init(&r->loop, &r->reader);
 	r->reader.data = r;
+	uv_timer_init(&r->loop, &r->retry_timer);
+	r->retry_timer.data = r;
+	init_signals(r);
 	return 0;
 nomem:
 	fputs("fetchmany: out of memory\n", stderr);
@@ -445,12 +699,15 @@ nomem:
 	return -ENOMEM;
 }
 
+/* Shutdown order matters: easy handles leave the multi handle, the multi
+ * handle is cleaned up (it may still call the socket callback), then every
+ * libuv handle is closed and the loop run once more to free them. */
 static void teardown(struct run *r)
 {
 	struct fm_job *job;
 
 	for (unsigned i = 0; i < r->o->jobs; i++) {
-		struct fm_xfer *x = &r->slots[i];
+		struct fm_xfer *x = &r->slots[i].x;
 
 		if (x->job) {
 			fm_engine_remove(r->engine, x->easy);
@@ -460,13 +717,21 @@ static void teardown(struct run *r)
 		}
 	}
 	fm_engine_close(r->engine);
-	for (unsigned i = 0; i < r->o->jobs; i++)
-		fm_xfer_cleanup(&r->slots[i]);
+	for (unsigned i = 0; i < r->o->jobs; i++) {
+		fm_xfer_cleanup(&r->slots[i].x);
+		uv_close((uv_handle_t *)&r->slots[i].stall, NULL);
+	}
 	while ((job = r->qhead)) {
 		r->qhead = job->next;
 		fm_job_free(job);
 	}
+	while ((job = fm_heap_pop(&r->waiting)))
+		fm_job_free(job);
+	fm_heap_free(&r->waiting);
 	uv_close((uv_handle_t *)&r->reader, NULL);
+	uv_close((uv_handle_t *)&r->retry_timer, NULL);
+	uv_close((uv_handle_t *)&r->sigint, NULL);
+	uv_close((uv_handle_t *)&r->sigterm, NULL);
 	if (r->input_poll)
 		uv_close((uv_handle_t *)r->input_poll, on_uv_close_free);
 	uv_run(&r->loop, UV_RUN_DEFAULT);
@@ -482,6 +747,7 @@ int fm_run(const struct fm_opts *o)
 {
 	struct run r;
 	char summary[256];
+	int status;
 
 	if (setup(&r, o))
 		return 2;
@@ -489,9 +755,14 @@ int fm_run(const struct fm_opts *o)
 	uv_run(&r.loop, UV_RUN_DEFAULT);
 	teardown(&r);
 	if (!o->quiet) {
-		fm_summary_format(&r.tally, since(r.t0), 0, summary,
+		fm_summary_format(&r.tally, since(r.t0), r.left, summary,
 				  sizeof(summary));
-		fprintf(stderr, "fetchmany: %s\n", summary);
+		fprintf(stderr, "fetchmany: %s%s\n", summary,
+			r.stop == STOP_SIGNAL ? " (interrupted)" : "");
 	}
-	return r.any_bad ? 1 : 0;
+	if (r.stop == STOP_SIGNAL)
+		status = 128 + r.signum;
+	else
+		status = r.any_bad ? 1 : 0;
+	return status;
 }

@@ -7,10 +7,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fm_error.h"
 #include "fm_policy.h"
 #include "fm_xfer.h"
+
+uint64_t fm_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Header bytes count as life for the stall clock. */
+static size_t on_curl_header(char *ptr, size_t size, size_t nmemb, void *data)
+{
+	struct fm_xfer *x = data;
+
+	x->last_rx = fm_now_ns();
+	return size * nmemb;
+}
 
 static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *data)
 {
@@ -18,6 +36,7 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *data)
 	size_t n = size * nmemb;
 	int err;
 
+	x->last_rx = fm_now_ns();
 	if (x->sink.fd < 0) {
 		long code = 0;
 
@@ -51,6 +70,8 @@ int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf)
 	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_curl_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_curl_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
@@ -58,7 +79,12 @@ int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf)
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_USERAGENT, conf->user_agent);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, conf->connect_timeout_ms);
+	/* libcurl reads a connect timeout of 0 as its own default (300 s);
+	 * "none" is better said as the longest wait we accept anywhere. */
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+			 conf->connect_timeout_ms ? conf->connect_timeout_ms
+						  : 7L * 24 * 3600 * 1000);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, conf->timeout_ms);
 	return 0;
 }
 
@@ -80,6 +106,7 @@ int fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
 	x->job = job;
 	x->local_err = 0;
 	x->errbuf[0] = '\0';
+	x->t_start = x->last_rx = fm_now_ns();
 	err = fm_sink_prepare(&x->sink, rootfd, job->relpath);
 	if (err) {
 		fail_local(o, "cannot create the directory of", job->path, err);
@@ -107,8 +134,15 @@ void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o)
 	enum fm_verdict v;
 	int err;
 
+	curl_off_t ra = -1;
+
 	*o = (struct fm_outcome){0};
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &o->http_status);
+	if (curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &ra) != CURLE_OK)
+		ra = -1;
+	/* libcurl says 0 both for "absent" and for "now": either way the
+	 * header cannot raise the wait. */
+	o->retry_after = ra > 0 ? (double)ra : -1.0;
 	o->bytes = x->sink.bytes;
 	v = fm_classify(rc, o->http_status, x->local_err);
 	if (v == FM_VERDICT_OK) {
@@ -135,6 +169,13 @@ void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o)
 	fm_sink_release(&x->sink);
 }
 
+void fm_xfer_stop(struct fm_xfer *x, CURLcode rc, const char *why,
+		  struct fm_outcome *o)
+{
+	snprintf(x->errbuf, sizeof(x->errbuf), "%s", why);
+	fm_xfer_end(x, rc, o);
+}
+
 void fm_xfer_abandon(struct fm_xfer *x)
 {
 	fm_sink_release(&x->sink);
@@ -153,6 +194,7 @@ void fm_job_free(struct fm_job *job)
 	if (!job)
 		return;
 	fm_entry_clear(&job->entry);
+	free(job->last_error);
 	free(job->relpath);
 	free(job->path);
 	free(job);
