@@ -56,7 +56,7 @@ double fm_backoff(unsigned k, double base, double max, double u)
 	double d = base;
 
 	/* Doubling stops at max, so a large k cannot overflow. */
-	for (unsigned i = 1; i < k && d < max; i++)
+	for (unsigned i = 1; i < k && d > 0 && d < max; i++)
 		d *= 2.0;
 	if (d > max)
 		d = max;

@@ -87,20 +87,22 @@ char *fm_result_json(const struct fm_result *r)
 }
 
 /* Tabs and line breaks inside a field would break the one-line,
- * tab-separated format; they become spaces. */
-static void flatten(char *s)
+ * tab-separated format: a copy of s with them turned into spaces. */
+static char *flat_copy(const char *s)
 {
-	for (; *s; s++)
-		if (*s == '\t' || *s == '\n' || *s == '\r')
-			*s = ' ';
+	char *c = strdup(s);
+
+	for (char *p = c; p && *p; p++)
+		if (*p == '\t' || *p == '\n' || *p == '\r')
+			*p = ' ';
+	return c;
 }
 
 char *fm_result_text(const struct fm_result *r)
 {
-	const char *url = r->url ? r->url : "-";
 	const char *last;
 	char http[24];
-	char *buf;
+	char *url, *tail, *buf = NULL;
 	int n;
 
 	if (r->status == FM_STATUS_FAILED || r->status == FM_STATUS_INVALID)
@@ -111,20 +113,24 @@ char *fm_result_text(const struct fm_result *r)
 		snprintf(http, sizeof(http), "%ld", r->http_status);
 	else
 		strcpy(http, "-");
+	url = flat_copy(r->url ? r->url : "-");
+	tail = flat_copy(last);
+	if (!url || !tail)
+		goto out;
 	n = snprintf(NULL, 0, "%s\t%s\t%" PRIu64 "\t%.3f\t%s\t%s\n",
 		     fm_status_name(r->status), http, r->bytes, r->seconds,
-		     url, last);
+		     url, tail);
 	if (n < 0)
-		return NULL;
+		goto out;
 	buf = malloc((size_t)n + 1);
-	if (!buf)
-		return NULL;
-	snprintf(buf, (size_t)n + 1, "%s\t%s\t%" PRIu64 "\t%.3f\t%s\t%s\n",
-		 fm_status_name(r->status), http, r->bytes, r->seconds, url,
-		 last);
-	buf[n - 1] = '\0';
-	flatten(buf);
-	buf[n - 1] = '\n';
+	if (buf)
+		snprintf(buf, (size_t)n + 1,
+			 "%s\t%s\t%" PRIu64 "\t%.3f\t%s\t%s\n",
+			 fm_status_name(r->status), http, r->bytes,
+			 r->seconds, url, tail);
+out:
+	free(url);
+	free(tail);
 	return buf;
 }
 

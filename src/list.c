@@ -1,0 +1,457 @@
+/* list.c: turns one line of a URL list into one entry (see fm_list.h).
+ *
+ * A line is a text entry (URL then key=value fields), a JSON object, a
+ * comment or blank. Everything that can be judged from the line alone is
+ * judged here, so that a bad line becomes an "invalid" result with a
+ * precise reason before any network or file system work: the URL goes
+ * through libcurl's own parser, the fields through a fixed table, out=
+ * through fm_name_check_out(). No I/O and no global state, so the reader
+ * and the unit tests drive it the same way. */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "fm_list.h"
+#include "fm_name.h"
+
+#define SHA256_HEX_LEN 64
+
+/* How much of a user-given field or key a reason quotes: enough to
+ * recognise it, short enough that the reason fits in FM_WHY_MAX. */
+#define QUOTE_MAX 48
+#define QUOTE_SIZE (QUOTE_MAX + 4)
+
+/* Keys of fetchmany's own --json result records. They are ignored in a
+ * JSON entry so that a result line can be fed back as a retry list. */
+static const char *const result_keys[] = {
+	"path", "status", "http_status", "bytes", "seconds",
+	"attempts", "error", "line", "source",
+};
+
+/* Writes a reason into why (snprintf cuts it to whylen) and returns -1,
+ * so that a check can fail in one statement. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int fail(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || whylen == 0)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* The white space of the list format. '\n' cannot occur in a line the
+ * reader split, but treating it as space costs nothing. */
+static bool is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f' ||
+	       c == '\n';
+}
+
+/* Copies at most QUOTE_MAX bytes of s into dst (QUOTE_SIZE bytes) for
+ * quoting in a reason: control bytes become '?' so the reason stays one
+ * printable line, a cut falls on a UTF-8 boundary and "..." marks it. */
+static char *quote(char *dst, const char *s)
+{
+	size_t n = strlen(s), i;
+	bool cut = n > QUOTE_MAX;
+
+	if (cut) {
+		n = QUOTE_MAX;
+		while (n > QUOTE_MAX - 3 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		dst[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	strcpy(dst + i, cut ? "..." : "");
+	return dst;
+}
+
+static bool is_result_key(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(result_keys) / sizeof(result_keys[0]); i++)
+		if (strcmp(key, result_keys[i]) == 0)
+			return true;
+	return false;
+}
+
+/* A scheme as RFC 3986 spells it, followed by ':'. Returns its length, or
+ * 0 when url does not start with one. */
+static size_t scheme_len(const char *url)
+{
+	size_t i = 0;
+
+	if (!((url[0] >= 'a' && url[0] <= 'z') || (url[0] >= 'A' && url[0] <= 'Z')))
+		return 0;
+	while (url[i] != '\0' && url[i] != ':') {
+		char c = url[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'))
+			return 0;
+		i++;
+	}
+	return url[i] == ':' ? i : 0;
+}
+
+static bool is_http_scheme(const char *s, size_t n)
+{
+	return (n == 4 && strncasecmp(s, "http", 4) == 0) ||
+	       (n == 5 && strncasecmp(s, "https", 5) == 0);
+}
+
+/* Judges what curl_url() made of a URL: its scheme and its host. */
+static int check_parts(CURLU *h, char *why, size_t whylen)
+{
+	char *scheme = NULL, *host = NULL;
+	int rc = 0;
+
+	if (curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
+		rc = fail(why, whylen, "not an absolute URL (missing http:// or https://)");
+	else if (!is_http_scheme(scheme, strlen(scheme)))
+		rc = fail(why, whylen, "unsupported scheme '%.32s'", scheme);
+	else if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+		 host[0] == '\0')
+		rc = fail(why, whylen, "malformed URL: no host");
+	curl_free(scheme);
+	curl_free(host);
+	return rc;
+}
+
+int fm_url_check(const char *url, char *why, size_t whylen)
+{
+	size_t slen = url != NULL ? scheme_len(url) : 0;
+	CURLUcode uc;
+	CURLU *h;
+	int rc;
+
+	if (slen == 0)
+		return fail(why, whylen, "not an absolute URL (missing http:// or https://)");
+	h = curl_url();
+	if (h == NULL)
+		return fail(why, whylen, "out of memory");
+	/* No default scheme and no guessing: the list must say what it means.
+	 * CURLU_NON_SUPPORT_SCHEME lets any scheme parse, so that "foo://x"
+	 * is reported as an unsupported scheme rather than a parse error. */
+	uc = curl_url_set(h, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+	if (uc == CURLUE_OK)
+		rc = check_parts(h, why, whylen);
+	else if (!is_http_scheme(url, slen) && strncmp(url + slen, "://", 3) != 0)
+		/* "example.org:8080/x" or "mailto:x": what looked like a
+		 * scheme is a host name or not a URL we could fetch. */
+		rc = fail(why, whylen, "not an absolute URL (missing http:// or https://)");
+	else
+		rc = fail(why, whylen, "malformed URL: %s", curl_url_strerror(uc));
+	curl_url_cleanup(h);
+	return rc;
+}
+
+void fm_entry_clear(struct fm_entry *e)
+{
+	if (e == NULL)
+		return;
+	free(e->url);
+	free(e->out);
+	free(e->sha256);
+	e->url = e->out = e->sha256 = NULL;
+}
+
+/* Checks a digest and lowercases it in place. */
+static int check_sha256(char *hex, char *why, size_t whylen)
+{
+	size_t i;
+
+	for (i = 0; hex[i] != '\0'; i++) {
+		char c = hex[i];
+
+		if (c >= 'A' && c <= 'F')
+			hex[i] = (char)(c - 'A' + 'a');
+		else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return fail(why, whylen, "sha256 must be 64 hex digits");
+	}
+	if (i != SHA256_HEX_LEN)
+		return fail(why, whylen, "sha256 must be 64 hex digits");
+	return 0;
+}
+
+/* Stores one field of an entry, shared by text and JSON lines so that both
+ * follow the same rules: a known key, given once, with a valid value. */
+static int set_field(struct fm_entry *e, const char *key, const char *val,
+		     char *why, size_t whylen)
+{
+	char q[QUOTE_SIZE];
+	char **slot;
+
+	if (strcmp(key, "out") == 0)
+		slot = &e->out;
+	else if (strcmp(key, "sha256") == 0)
+		slot = &e->sha256;
+	else
+		return fail(why, whylen, "unknown key '%s'", quote(q, key));
+	if (*slot != NULL)
+		return fail(why, whylen, "duplicate key '%s'", key);
+	if (val[0] == '\0')
+		return fail(why, whylen, "empty value for key '%s'", key);
+	if (slot == &e->out && fm_name_check_out(val, why, whylen) != 0)
+		return -1;
+	*slot = strdup(val);
+	if (*slot == NULL)
+		return fail(why, whylen, "out of memory");
+	if (slot == &e->sha256)
+		return check_sha256(*slot, why, whylen);
+	return 0;
+}
+
+/* Splits off the next white-space separated token of *pos, in place. */
+static char *next_token(char **pos)
+{
+	char *p = *pos, *tok;
+
+	while (is_ws(*p))
+		p++;
+	if (*p == '\0')
+		return NULL;
+	tok = p;
+	while (*p != '\0' && !is_ws(*p))
+		p++;
+	if (*p != '\0')
+		*p++ = '\0';
+	*pos = p;
+	return tok;
+}
+
+static int parse_field(char *tok, struct fm_entry *e, char *why, size_t whylen)
+{
+	char q[QUOTE_SIZE];
+	char *eq = strchr(tok, '=');
+
+	if (eq == NULL || eq == tok) {
+		fail(why, whylen, "field '%s' is not key=value", quote(q, tok));
+		return -1;
+	}
+	*eq = '\0';
+	return set_field(e, tok, eq + 1, why, whylen);
+}
+
+/* s: the trimmed, non-blank line as a C string we may cut up. */
+static enum fm_line_kind parse_text(char *s, struct fm_entry *e, char *why,
+				    size_t whylen)
+{
+	char *pos = s, *tok = next_token(&pos);
+
+	e->url = strdup(tok);
+	if (e->url == NULL) {
+		fail(why, whylen, "out of memory");
+		return FM_LINE_INVALID;
+	}
+	if (fm_url_check(e->url, why, whylen) != 0)
+		return FM_LINE_INVALID;
+	while ((tok = next_token(&pos)) != NULL)
+		if (parse_field(tok, e, why, whylen) != 0)
+			return FM_LINE_INVALID;
+	return FM_LINE_ENTRY;
+}
+
+/* Takes the entry's "url" first, so that an invalid line still shows
+ * its URL in the result whatever member is at fault. */
+static int json_url(const cJSON *root, struct fm_entry *e, char *why,
+		    size_t whylen)
+{
+	const cJSON *item;
+
+	cJSON_ArrayForEach(item, root) {
+		if (strcmp(item->string, "url") != 0)
+			continue;
+		if (e->url != NULL)
+			return fail(why, whylen, "duplicate key 'url'");
+		if (!cJSON_IsString(item))
+			return fail(why, whylen, "'url' must be a string");
+		e->url = strdup(item->valuestring);
+		if (e->url == NULL)
+			return fail(why, whylen, "out of memory");
+	}
+	if (e->url == NULL)
+		return fail(why, whylen, "JSON entry has no 'url'");
+	return fm_url_check(e->url, why, whylen);
+}
+
+/* One member other than "url". A null "sha256" is absent, as in the result
+ * record of an entry that gave none; *sha_seen still catches a repeat. */
+static int json_member(const cJSON *item, struct fm_entry *e, bool *sha_seen,
+		       char *why, size_t whylen)
+{
+	const char *key = item->string;
+	char q[QUOTE_SIZE];
+
+	if (strcmp(key, "url") == 0 || is_result_key(key))
+		return 0;
+	if (strcmp(key, "out") != 0 && strcmp(key, "sha256") != 0)
+		return fail(why, whylen, "unknown key '%s'", quote(q, key));
+	if (strcmp(key, "sha256") == 0) {
+		if (*sha_seen)
+			return fail(why, whylen, "duplicate key 'sha256'");
+		*sha_seen = true;
+		if (cJSON_IsNull(item))
+			return 0;
+	}
+	if (!cJSON_IsString(item))
+		return fail(why, whylen, "'%s' must be a string", key);
+	return set_field(e, key, item->valuestring, why, whylen);
+}
+
+/* True when a JSON string in s holds the escape \u0000: cJSON would decode
+ * it into a NUL byte that silently cuts the string short. */
+static bool has_escaped_nul(const char *s)
+{
+	bool in_str = false;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '"') {
+			in_str = !in_str;
+		} else if (in_str && *s == '\\') {
+			if (strncmp(s + 1, "u0000", 5) == 0)
+				return true;
+			if (s[1] != '\0')
+				s++;
+		}
+	}
+	return false;
+}
+
+static enum fm_line_kind json_entry(const cJSON *root, struct fm_entry *e,
+				    char *why, size_t whylen)
+{
+	const cJSON *item;
+	bool sha_seen = false;
+
+	if (!cJSON_IsObject(root)) {
+		fail(why, whylen, "JSON entry is not an object");
+		return FM_LINE_INVALID;
+	}
+	if (json_url(root, e, why, whylen) != 0)
+		return FM_LINE_INVALID;
+	cJSON_ArrayForEach(item, root)
+		if (json_member(item, e, &sha_seen, why, whylen) != 0)
+			return FM_LINE_INVALID;
+	return FM_LINE_ENTRY;
+}
+
+/* s: the trimmed line, '{' first; col0: its column in the original line,
+ * so that an error position points into what the user wrote. */
+static enum fm_line_kind parse_json(const char *s, size_t col0,
+				    struct fm_entry *e, char *why,
+				    size_t whylen)
+{
+	const char *end = NULL;
+	enum fm_line_kind kind;
+	cJSON *root;
+
+	if (has_escaped_nul(s)) {
+		fail(why, whylen, "NUL byte in line (\\u0000 in a JSON string)");
+		return FM_LINE_INVALID;
+	}
+	root = cJSON_ParseWithLengthOpts(s, strlen(s), &end, 0);
+	if (end == NULL)
+		end = s;
+	while (root != NULL && is_ws(*end))
+		end++;
+	if (root == NULL || *end != '\0') {
+		/* Past the object, end points at what follows it. */
+		fail(why, whylen, "invalid JSON at column %zu",
+		    col0 + (size_t)(end - s) + 1);
+		cJSON_Delete(root);
+		return FM_LINE_INVALID;
+	}
+	kind = json_entry(root, e, why, whylen);
+	cJSON_Delete(root);
+	return kind;
+}
+
+/* A line with a NUL byte is invalid, but its URL token, when it ends
+ * before the NUL, still helps the user find the line in the result. */
+static void nul_line(const char *b, const char *end, struct fm_entry *e,
+		     char *why, size_t whylen)
+{
+	const char *p = b;
+
+	fail(why, whylen, "NUL byte in line");
+	if (*b == '#' || *b == '{')
+		return;
+	while (p < end && *p != '\0' && !is_ws(*p))
+		p++;
+	if (p < end && *p != '\0')
+		e->url = strndup(b, (size_t)(p - b));
+}
+
+static enum fm_line_kind parse_trimmed(const char *line, const char *b,
+				       const char *end, struct fm_entry *e,
+				       char *why, size_t whylen)
+{
+	enum fm_line_kind kind;
+	char *s;
+
+	if (memchr(b, '\0', (size_t)(end - b)) != NULL) {
+		nul_line(b, end, e, why, whylen);
+		return FM_LINE_INVALID;
+	}
+	if (*b == '#')
+		return FM_LINE_SKIP;
+	s = strndup(b, (size_t)(end - b));
+	if (s == NULL) {
+		fail(why, whylen, "out of memory");
+		return FM_LINE_INVALID;
+	}
+	if (*s == '{')
+		kind = parse_json(s, (size_t)(b - line), e, why, whylen);
+	else
+		kind = parse_text(s, e, why, whylen);
+	free(s);
+	return kind;
+}
+
+enum fm_line_kind fm_list_parse_line(const char *line, size_t len,
+				     struct fm_entry *e, char *why,
+				     size_t whylen)
+{
+	const char *b = line, *end = line + len;
+	enum fm_line_kind kind;
+
+	memset(e, 0, sizeof(*e));
+	if (why != NULL && whylen > 0)
+		why[0] = '\0';
+	if (len > FM_LINE_MAX) {
+		fail(why, whylen, "line longer than %d bytes", FM_LINE_MAX);
+		return FM_LINE_INVALID;
+	}
+	while (b < end && is_ws(*b))
+		b++;
+	while (end > b && is_ws(end[-1]))
+		end--;
+	if (b == end)
+		return FM_LINE_SKIP;
+	kind = parse_trimmed(line, b, end, e, why, whylen);
+	if (kind == FM_LINE_INVALID) {
+		/* Only the URL survives an invalid line: the rest was not
+		 * (fully) checked and must not be used. */
+		free(e->out);
+		free(e->sha256);
+		e->out = e->sha256 = NULL;
+	}
+	return kind;
+}

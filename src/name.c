@@ -1,0 +1,377 @@
+/* name.c: where a body goes on disk, relative to the output directory
+ * (see fm_name.h).
+ *
+ * Two sources of names are treated differently on purpose. An out= value
+ * is the user's own choice, so it is checked and refused when unsafe: a
+ * silent rewrite would put the file somewhere the user did not ask for.
+ * A name taken from a URL (or a server) is someone else's, so it is
+ * sanitised and never refused: control bytes and separators become '_',
+ * dot and empty segments go, long components are cut. Either way the path
+ * returned is relative and cannot leave the output directory. libcurl's
+ * URL parser splits the URL; percent-decoding is done here, per segment,
+ * so that an encoded "/" (%2F) cannot create a new directory level. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "fm_name.h"
+
+/* NAME_MAX of the file systems we write to. Directory components may use
+ * all of it; the final one leaves room for FM_PART_SUFFIX. */
+#define COMPONENT_MAX 255
+
+/* When a final component is cut, a suffix of up to this many bytes that
+ * starts with '.' is kept, so "…long….tar.gz" stays a ".tar.gz": the type
+ * of a file is in its extension, the distinctive part of a long name
+ * usually in its beginning. */
+#define EXT_MAX 16
+
+#define FALLBACK_NAME "index.html"
+
+/* Writes a reason into why (snprintf cuts it to whylen) and returns -1. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int fail(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || whylen == 0)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static bool is_control(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+/* Replaces, in the n bytes at s, what must not appear in one component. */
+static void scrub(char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (is_control((unsigned char)s[i]) || s[i] == '/' || s[i] == '\\')
+			s[i] = '_';
+}
+
+/* Empty, ".", ".." or any other run of dots: not a usable name. "..." is
+ * harmless to the file system, but hidden-looking and confusing, so it is
+ * treated like its shorter cousins. */
+static bool all_dots(const char *s)
+{
+	return s[strspn(s, ".")] == '\0';
+}
+
+/* The largest cut position <= n that does not split a UTF-8 sequence of s
+ * (n < strlen(s)). Bytes that are not UTF-8 are cut anywhere. */
+static size_t utf8_floor(const char *s, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k <= 3 && k <= n; k++)
+		if (((unsigned char)s[n - k] & 0xc0) != 0x80)
+			return n - k;
+	return n;
+}
+
+/* Where the kept extension of an over-long final component starts: the
+ * first '.' among its last EXT_MAX bytes, or len when there is none. */
+static size_t ext_start(const char *s, size_t len)
+{
+	const char *dot = memchr(s + len - EXT_MAX, '.', EXT_MAX);
+
+	return dot != NULL ? (size_t)(dot - s) : len;
+}
+
+/* Cuts s to at most max bytes (max > EXT_MAX) on a UTF-8 boundary. */
+static void cut(char *s, size_t max, bool keep_ext)
+{
+	size_t len = strlen(s), ext, head;
+
+	if (len <= max)
+		return;
+	ext = keep_ext ? ext_start(s, len) : len;
+	head = utf8_floor(s, max - (len - ext));
+	memmove(s + head, s + ext, len - ext + 1);
+}
+
+/* Makes s one safe component of at most max bytes, or "" when nothing
+ * usable is left. Cutting goes first, as it can leave only dots. */
+static void clean(char *s, size_t max, bool keep_ext)
+{
+	scrub(s, strlen(s));
+	cut(s, max, keep_ext);
+	if (all_dots(s))
+		s[0] = '\0';
+}
+
+/* buf must hold sizeof(FALLBACK_NAME) bytes when fallback is true: the
+ * header cannot say so, as the function takes no size. */
+char *fm_name_sanitize(char *buf, bool fallback)
+{
+	clean(buf, FM_NAME_COMPONENT_MAX, true);
+	if (buf[0] == '\0' && fallback)
+		memcpy(buf, FALLBACK_NAME, sizeof(FALLBACK_NAME));
+	return buf;
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes the n bytes at src into dst (n + 1 bytes at least) and
+ * scrubs the result, so a decoded NUL or '/' is already '_' when the
+ * string is terminated. A '%' not followed by two hex digits is kept. */
+static void decode(char *dst, const char *src, size_t n)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < n; i++) {
+		int hi = -1, lo = -1;
+
+		if (src[i] == '%' && i + 2 < n) {
+			hi = hex_value(src[i + 1]);
+			lo = hex_value(src[i + 2]);
+		}
+		if (hi >= 0 && lo >= 0) {
+			dst[j++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			dst[j++] = src[i];
+		}
+	}
+	scrub(dst, j);
+	dst[j] = '\0';
+}
+
+/* The segment rules of fm_name_check_out(), for an out= that is not
+ * empty, not absolute and does not end in '/'. */
+static int check_segments(const char *out, char *why, size_t whylen)
+{
+	const char *seg = out, *slash;
+	size_t n;
+
+	for (;;) {
+		slash = strchr(seg, '/');
+		n = slash != NULL ? (size_t)(slash - seg) : strlen(seg);
+		if (n == 2 && seg[0] == '.' && seg[1] == '.')
+			return fail(why, whylen, "unsafe out=: '..' segment climbs out of the output directory");
+		if (n > COMPONENT_MAX)
+			return fail(why, whylen, "unsafe out=: component longer than %d bytes",
+				    COMPONENT_MAX);
+		if (slash == NULL)
+			break;
+		seg = slash + 1;
+	}
+	/* seg is now the final component. "a/." would normalise to "a", but
+	 * what the user wrote names a directory, like "a/". */
+	if (n == 1 && seg[0] == '.')
+		return fail(why, whylen, "unsafe out=: ends with '.' (names a directory)");
+	if (n > FM_NAME_COMPONENT_MAX)
+		return fail(why, whylen, "unsafe out=: file name longer than %d bytes (room for \"%s\")",
+			    FM_NAME_COMPONENT_MAX, FM_PART_SUFFIX);
+	return 0;
+}
+
+int fm_name_check_out(const char *out, char *why, size_t whylen)
+{
+	const char *p;
+
+	if (out == NULL || out[0] == '\0')
+		return fail(why, whylen, "unsafe out=: empty");
+	if (out[0] == '/')
+		return fail(why, whylen, "unsafe out=: absolute path");
+	for (p = out; *p != '\0'; p++)
+		if (is_control((unsigned char)*p))
+			return fail(why, whylen, "unsafe out=: control character 0x%02x",
+				    (unsigned char)*p);
+	if (p[-1] == '/')
+		return fail(why, whylen, "unsafe out=: ends with '/' (names a directory)");
+	return check_segments(out, why, whylen);
+}
+
+/* A string that grows, for building a path one component at a time. */
+struct path {
+	char *buf;
+	size_t len, cap;
+};
+
+/* Appends component s, with a '/' before it unless it is the first. */
+static int path_add(struct path *p, const char *s)
+{
+	size_t n = strlen(s), need = p->len + n + 2;
+
+	if (need > p->cap) {
+		char *nbuf = realloc(p->buf, need * 2);
+
+		if (nbuf == NULL)
+			return -1;
+		p->buf = nbuf;
+		p->cap = need * 2;
+	}
+	if (p->len > 0)
+		p->buf[p->len++] = '/';
+	memcpy(p->buf + p->len, s, n + 1);
+	p->len += n;
+	return 0;
+}
+
+/* out= with its "." and empty segments dropped (it passed the check). */
+static char *normalise_out(const char *out)
+{
+	struct path p = { NULL, 0, 0 };
+	char *copy = strdup(out), *seg, *save = NULL;
+
+	if (copy == NULL)
+		return NULL;
+	for (seg = strtok_r(copy, "/", &save); seg != NULL;
+	     seg = strtok_r(NULL, "/", &save)) {
+		if (strcmp(seg, ".") == 0)
+			continue;
+		if (path_add(&p, seg) != 0) {
+			free(p.buf);
+			p.buf = NULL;
+			break;
+		}
+	}
+	free(copy);
+	return p.buf;
+}
+
+/* The mirror's first component: host, lowercased, IPv6 brackets removed,
+ * then "_PORT" when the URL names a port that is not the default. */
+static int add_host(struct path *p, CURLU *h)
+{
+	char *host = NULL, *port = NULL, *comp;
+	const char *name;
+	size_t len, i;
+	int rc = -1;
+
+	/* A URL without a host never passes fm_url_check(); should one come
+	 * here anyway, it gets "_" like any other unusable host. */
+	if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		host = NULL;
+	if (curl_url_get(h, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT) != CURLUE_OK)
+		port = NULL;
+	name = host != NULL ? host : "";
+	len = strlen(name);
+	if (len >= 2 && name[0] == '[' && name[len - 1] == ']') {
+		name++;
+		len -= 2;
+	}
+	comp = malloc(len + (port != NULL ? strlen(port) : 0) + 2);
+	if (comp != NULL) {
+		for (i = 0; i < len; i++)
+			comp[i] = name[i] >= 'A' && name[i] <= 'Z' ?
+				  (char)(name[i] - 'A' + 'a') : name[i];
+		comp[len] = '\0';
+		if (port != NULL)
+			strcat(strcat(comp, "_"), port);
+		/* curl decodes "%2e%2e" in a host: the host is sanitised too. */
+		clean(comp, COMPONENT_MAX, false);
+		rc = path_add(p, comp[0] != '\0' ? comp : "_");
+	}
+	free(comp);
+	curl_free(host);
+	curl_free(port);
+	return rc;
+}
+
+/* Appends the directory segments of path (all but the last), decoded
+ * and cleaned; segments that clean to nothing are dropped. buf is
+ * scratch space of strlen(path) + 1 bytes at least. */
+static int add_dirs(struct path *p, const char *path, char *buf)
+{
+	const char *seg = path, *slash;
+
+	while ((slash = strchr(seg, '/')) != NULL) {
+		decode(buf, seg, (size_t)(slash - seg));
+		clean(buf, COMPONENT_MAX, false);
+		if (buf[0] != '\0' && path_add(p, buf) != 0)
+			return -1;
+		seg = slash + 1;
+	}
+	return 0;
+}
+
+/* Builds the name from the URL path: its last segment, after the host
+ * and the other segments in mirror mode. */
+static char *url_name(CURLU *h, const char *path, bool mirror)
+{
+	struct path p = { NULL, 0, 0 };
+	const char *last = strrchr(path, '/');
+	char *buf = malloc(strlen(path) + sizeof(FALLBACK_NAME));
+	int rc = buf == NULL ? -1 : 0;
+
+	last = last != NULL ? last + 1 : path;
+	if (rc == 0 && mirror)
+		rc = add_host(&p, h);
+	if (rc == 0 && mirror)
+		rc = add_dirs(&p, path, buf);
+	if (rc == 0) {
+		decode(buf, last, strlen(last));
+		rc = path_add(&p, fm_name_sanitize(buf, true));
+	}
+	free(buf);
+	if (rc != 0) {
+		free(p.buf);
+		return NULL;
+	}
+	return p.buf;
+}
+
+static int resolve_url(const char *url, bool mirror, char **relpath,
+		       char *why, size_t whylen)
+{
+	char *path = NULL;
+	CURLUcode uc;
+	CURLU *h;
+
+	if (url == NULL)
+		return fail(why, whylen, "no URL");
+	h = curl_url();
+	if (h == NULL)
+		return fail(why, whylen, "out of memory");
+	uc = curl_url_set(h, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+	if (uc == CURLUE_OK)
+		uc = curl_url_get(h, CURLUPART_PATH, &path, 0);
+	if (uc == CURLUE_OK) {
+		*relpath = url_name(h, path, mirror);
+		if (*relpath == NULL)
+			fail(why, whylen, "out of memory");
+	} else {
+		fail(why, whylen, "malformed URL: %s", curl_url_strerror(uc));
+	}
+	curl_free(path);
+	curl_url_cleanup(h);
+	return *relpath != NULL ? 0 : -1;
+}
+
+int fm_name_resolve(const char *url, const char *out, bool mirror,
+		    char **relpath, char *why, size_t whylen)
+{
+	*relpath = NULL;
+	if (out == NULL)
+		return resolve_url(url, mirror, relpath, why, whylen);
+	if (fm_name_check_out(out, why, whylen) != 0)
+		return -1;
+	*relpath = normalise_out(out);
+	if (*relpath == NULL)
+		return fail(why, whylen, "out of memory");
+	return 0;
+}

@@ -1,0 +1,526 @@
+#!/usr/bin/env python3
+"""fetchmany test HTTP/1.1 server (standard library only).
+
+Usage: httpd.py [--host ADDR] [--port N] [--root DIR] [--lifetime S]
+                [--ignore-stdin] [--verbose]
+
+Prints exactly one line "PORT <n>" on stdout once it listens, then serves
+until its standard input reaches end of file (unless --ignore-stdin) or
+--lifetime seconds (default 120) have passed, whichever comes first.
+
+Routes (GET and HEAD):
+
+  /data/<anything>?size=N      200, Content-Length N (default 1000); the body
+                               is the request path without the query followed
+                               by "\\n", repeated and cut to N bytes.
+    query options (combinable):
+      delay=S        sleep S seconds (float) before sending anything
+      chunked=1      chunked transfer encoding, no Content-Length
+      status=CODE    answer CODE with a short text body instead
+      fail=K         the first K requests for this exact path+query fail,
+                     later ones are served normally (counted per path+query).
+                     How they fail: reset=1 / truncate=1 / stall=S when one
+                     of those is given, else status fail_status.
+      fail_status=C  status of a failing response (default 503)
+      retry_after=V  Retry-After: V on failing (fail= or status=) responses
+      reset=1        close the socket with an RST, no response at all
+      truncate=1     announce the full Content-Length, send half, close
+      stall=S        send headers and the first half, sleep S, send the rest
+      lm=HTTP-DATE   Last-Modified header (If-Modified-Since answered by 304)
+      etag=X         ETag header, quoted unless already quoted or weak
+                     (If-None-Match answered by 304)
+      cd=VALUE       Content-Disposition header, verbatim
+      norange=1      ignore Range requests (a Range is otherwise honoured
+                     with 206, and If-Range is checked against etag/lm)
+    Without fail=, reset/truncate/stall apply to every request.
+
+  /redirect?to=URL&code=302    redirect to URL (code default 302)
+  /static/<path>               file under --root (404 if missing or outside)
+  /_log                        JSON array of the requests seen (not /_*)
+  /_stats                      {"requests", "max_concurrent", "concurrent"}
+  /_sha256?path=P&size=N       hex SHA-256 of the /data body for P and N
+  anything else                404
+
+A request counts as running from the moment its request line and headers
+have been read until just before the last byte of its response is handed to
+the kernel (so that a client can never observe completion before the
+counter went down). /_* requests are neither logged nor counted.
+"""
+
+import argparse
+import hashlib
+import itertools
+import http.server
+import json
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+import urllib.parse
+
+CHUNK = 64 * 1024
+
+
+class State:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.log = []
+        self.requests = 0
+        self.concurrent = 0
+        self.max_concurrent = 0
+        self.fail_counts = {}
+
+    def begin(self, entry):
+        with self.lock:
+            self.requests += 1
+            entry["n"] = self.requests
+            self.log.append(entry)
+            self.concurrent += 1
+            if self.concurrent > self.max_concurrent:
+                self.max_concurrent = self.concurrent
+
+    def end(self):
+        with self.lock:
+            self.concurrent -= 1
+
+    def next_count(self, key):
+        with self.lock:
+            n = self.fail_counts.get(key, 0) + 1
+            self.fail_counts[key] = n
+            return n
+
+    def log_json(self):
+        with self.lock:
+            return json.dumps(self.log)
+
+    def stats_json(self):
+        with self.lock:
+            return json.dumps({"requests": self.requests,
+                               "max_concurrent": self.max_concurrent,
+                               "concurrent": self.concurrent})
+
+
+def body_pattern(path):
+    return (path + "\n").encode("utf-8", "surrogateescape")
+
+
+def body_range(pattern, start, end):
+    """Yields the bytes [start, end) of the infinite repetition of pattern,
+    in pieces of at most CHUNK bytes."""
+    plen = len(pattern)
+    block = pattern * (CHUNK // plen + 2)
+    pos = start
+    while pos < end:
+        off = pos % plen
+        n = min(end - pos, CHUNK)
+        yield block[off:off + n]
+        pos += n
+
+
+def body_bytes(pattern, size):
+    return b"".join(body_range(pattern, 0, size))
+
+
+def parse_float(v, default):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return default
+
+
+def parse_int(v, default):
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return default
+
+
+def quote_etag(e):
+    if e.startswith('"') or e.startswith("W/"):
+        return e
+    return '"' + e + '"'
+
+
+def http_date_to_ts(s):
+    try:
+        from email.utils import parsedate_to_datetime
+        return parsedate_to_datetime(s).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fm-test-httpd/1"
+    timeout = 60
+
+    # ------------------------------------------------------------ plumbing
+
+    def log_message(self, fmt, *args):
+        if self.server.verbose:
+            sys.stderr.write("httpd: %s - %s\n" % (self.address_string(),
+                                                   fmt % args))
+
+    def setup(self):
+        super().setup()
+        self._reset = False
+
+    def finish(self):
+        try:
+            super().finish()
+        except OSError:
+            pass
+        if self._reset:
+            # All file objects are closed now, so this really closes the
+            # descriptor; with SO_LINGER {1, 0} the kernel sends an RST.
+            try:
+                self.connection.close()
+            except OSError:
+                pass
+
+    def _peer(self):
+        a = self.client_address
+        if ":" in a[0]:
+            return "[%s]:%d" % (a[0], a[1])
+        return "%s:%d" % (a[0], a[1])
+
+    def _begin(self):
+        self._entry = None
+        self._done = True
+        if self.path.startswith("/_"):
+            return
+        headers = {}
+        for k, v in self.headers.items():
+            k = k.lower()
+            headers[k] = headers[k] + ", " + v if k in headers else v
+        self._entry = {"n": 0, "method": self.command, "path": self.path,
+                       "headers": headers, "t_start": time.monotonic(),
+                       "t_end": None, "peer": self._peer(), "status": None}
+        self._done = False
+        self.server.state.begin(self._entry)
+
+    def _release(self):
+        """Ends the request's running time (idempotent)."""
+        if not self._done:
+            self._done = True
+            self.server.state.end()
+
+    def _finish_entry(self):
+        self._release()
+        if self._entry is not None:
+            self._entry["t_end"] = time.monotonic()
+
+    def send_response(self, code, message=None):
+        if self._entry is not None:
+            self._entry["status"] = code
+        super().send_response(code, message)
+
+    def _send_all(self, parts):
+        """Writes parts (an iterable of bytes); releases the running count
+        just before the last write."""
+        it = iter(parts)
+        cur = next(it, None)
+        while cur is not None:
+            nxt = next(it, None)
+            if nxt is None:
+                self._release()
+            self.wfile.write(cur)
+            cur = nxt
+
+    def _end_headers_last(self):
+        """end_headers() when nothing follows the headers."""
+        self._release()
+        self.end_headers()
+
+    def _simple(self, code, text, extra=(), head=False):
+        body = text.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain")
+        for k, v in extra:
+            self.send_header(k, v)
+        if code in (204, 304) or code < 200:
+            self._end_headers_last()
+            return
+        self.send_header("Content-Length", str(len(body)))
+        if head or not body:
+            self._end_headers_last()
+            return
+        self.end_headers()
+        self._send_all([body])
+
+    # ------------------------------------------------------------ dispatch
+
+    def do_GET(self):
+        self._handle(head=False)
+
+    def do_HEAD(self):
+        self._handle(head=True)
+
+    def _handle(self, head):
+        self._begin()
+        try:
+            self._route(head)
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError,
+                socket.timeout):
+            self.close_connection = True
+        finally:
+            self._finish_entry()
+
+    def _route(self, head):
+        u = urllib.parse.urlsplit(self.path)
+        q = dict(urllib.parse.parse_qsl(u.query, keep_blank_values=True))
+        p = u.path
+        if p == "/_log":
+            self._json(self.server.state.log_json(), head)
+        elif p == "/_stats":
+            self._json(self.server.state.stats_json(), head)
+        elif p == "/_sha256":
+            pat = body_pattern(q.get("path", "/"))
+            d = hashlib.sha256()
+            for piece in body_range(pat, 0, parse_int(q.get("size"), 1000)):
+                d.update(piece)
+            self._simple(200, d.hexdigest(), head=head)
+        elif p.startswith("/data/"):
+            self._data(p, q, head)
+        elif p == "/redirect":
+            code = parse_int(q.get("code"), 302)
+            to = q.get("to", "/")
+            self._simple(code, "redirect to %s\n" % to,
+                         extra=[("Location", to)], head=head)
+        elif p.startswith("/static/") and self.server.root:
+            self._static(p[len("/static/"):], head)
+        else:
+            self._simple(404, "not found\n", head=head)
+
+    def _json(self, text, head):
+        body = text.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def _static(self, rel, head):
+        root = os.path.realpath(self.server.root)
+        full = os.path.realpath(os.path.join(root,
+                                             urllib.parse.unquote(rel)))
+        if (not full.startswith(root + os.sep)) or not os.path.isfile(full):
+            self._simple(404, "not found\n", head=head)
+            return
+        with open(full, "rb") as f:
+            data = f.read()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        if head or not data:
+            self._end_headers_last()
+            return
+        self.end_headers()
+        self._send_all(data[i:i + CHUNK] for i in range(0, len(data), CHUNK))
+
+    # ------------------------------------------------------------ /data
+
+    def _data(self, path, q, head):
+        size = max(0, parse_int(q.get("size"), 1000))
+        delay = parse_float(q.get("delay"), 0.0)
+        if delay > 0:
+            time.sleep(delay)
+
+        failing = True
+        if "fail" in q:
+            k = parse_int(q.get("fail"), 0)
+            failing = self.server.state.next_count(self.path) <= k
+        retry_after = q.get("retry_after")
+        ra = [("Retry-After", retry_after)] if retry_after else []
+
+        reset = q.get("reset") == "1" and failing
+        truncate = q.get("truncate") == "1" and failing
+        stall = parse_float(q.get("stall"), 0.0) if failing else 0.0
+
+        if reset:
+            self.close_connection = True
+            self._reset = True
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self._release()
+            return
+        if "fail" in q and failing and not truncate and stall <= 0:
+            code = parse_int(q.get("fail_status"), 503)
+            self._simple(code, "failing on purpose: %d\n" % code,
+                         extra=ra, head=head)
+            return
+        if "status" in q:
+            code = parse_int(q.get("status"), 200)
+            self._simple(code, "status %d\n" % code, extra=ra, head=head)
+            return
+
+        etag = quote_etag(q["etag"]) if q.get("etag") else None
+        lm = q.get("lm") or None
+        validators = []
+        if etag:
+            validators.append(("ETag", etag))
+        if lm:
+            validators.append(("Last-Modified", lm))
+        if q.get("cd"):
+            validators.append(("Content-Disposition", q["cd"]))
+
+        # Conditional GET.
+        inm = self.headers.get("If-None-Match")
+        ims = self.headers.get("If-Modified-Since")
+        not_modified = False
+        if inm is not None:
+            tags = [t.strip() for t in inm.split(",")]
+            not_modified = etag is not None and ("*" in tags or etag in tags)
+        elif ims is not None and lm:
+            t_ims, t_lm = http_date_to_ts(ims), http_date_to_ts(lm)
+            not_modified = (t_ims is not None and t_lm is not None
+                            and t_lm <= t_ims)
+        if not_modified:
+            self.send_response(304)
+            for k, v in validators:
+                self.send_header(k, v)
+            self._end_headers_last()
+            return
+
+        # Range.
+        start, end, code = 0, size, 200
+        rng = self.headers.get("Range")
+        if rng and q.get("norange") != "1" and not truncate:
+            if_range = self.headers.get("If-Range")
+            use = True
+            if if_range is not None:
+                use = if_range.strip() in (etag, lm)
+            if use and rng.startswith("bytes=") and "," not in rng:
+                a, _, b = rng[len("bytes="):].partition("-")
+                a, b = a.strip(), b.strip()
+                if a.isdigit():
+                    start = int(a)
+                    end = min(size, int(b) + 1) if b.isdigit() else size
+                    if start >= size:
+                        self._simple(416, "range not satisfiable\n",
+                                     extra=[("Content-Range",
+                                             "bytes */%d" % size)],
+                                     head=head)
+                        return
+                    code = 206
+
+        pattern = body_pattern(path)
+        chunked = q.get("chunked") == "1"
+        self.send_response(code)
+        self.send_header("Content-Type", "application/octet-stream")
+        for k, v in validators:
+            self.send_header(k, v)
+        if code == 206:
+            self.send_header("Content-Range",
+                             "bytes %d-%d/%d" % (start, end - 1, size))
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(end - start))
+        if truncate:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        if truncate:
+            end = start + (end - start) // 2
+        if head or (end == start and not chunked):
+            self._end_headers_last()
+            return
+
+        half = start + (end - start) // 2
+        self.end_headers()
+
+        def frame(pieces):
+            for piece in pieces:
+                if chunked:
+                    yield b"%x\r\n" % len(piece) + piece + b"\r\n"
+                else:
+                    yield piece
+
+        if stall > 0:
+            for piece in frame(body_range(pattern, start, half)):
+                self.wfile.write(piece)
+            time.sleep(stall)
+            start = half
+        tail = frame(body_range(pattern, start, end))
+        if chunked and not truncate:
+            tail = itertools.chain(tail, [b"0\r\n\r\n"])
+        self._send_all(tail)
+        self._release()
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 1024
+
+    def server_bind(self):
+        # HTTPServer.server_bind would do a reverse DNS lookup (getfqdn).
+        import socketserver
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = host
+        self.server_port = port
+
+    def handle_error(self, request, client_address):
+        if self.verbose:
+            super().handle_error(request, client_address)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="fetchmany test HTTP server")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--root", default=None)
+    ap.add_argument("--lifetime", type=float, default=120.0)
+    ap.add_argument("--ignore-stdin", action="store_true",
+                    help="do not stop at end of standard input")
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args()
+
+    fam = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    cls = type("BoundServer", (Server,), {"address_family": fam})
+    srv = cls((args.host, args.port), Handler)
+    srv.state = State()
+    srv.verbose = args.verbose
+    srv.root = args.root
+
+    stop_once = threading.Lock()
+
+    def stop(reason):
+        if stop_once.acquire(blocking=False):
+            if args.verbose:
+                sys.stderr.write("httpd: stopping (%s)\n" % reason)
+            threading.Thread(target=srv.shutdown, daemon=True).start()
+
+    if not args.ignore_stdin:
+        def watch_stdin():
+            try:
+                while sys.stdin.buffer.read(4096):
+                    pass
+            except (OSError, ValueError):
+                pass
+            stop("stdin closed")
+        threading.Thread(target=watch_stdin, daemon=True).start()
+
+    timer = threading.Timer(args.lifetime, stop, args=("lifetime",))
+    timer.daemon = True
+    timer.start()
+
+    sys.stdout.write("PORT %d\n" % srv.server_address[1])
+    sys.stdout.flush()
+    try:
+        srv.serve_forever(poll_interval=0.05)
+    except KeyboardInterrupt:
+        pass
+    srv.server_close()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Connection threads are daemons; do not wait for stalled ones.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

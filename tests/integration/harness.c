@@ -1,0 +1,1194 @@
+/* harness.c: helpers for fetchmany's integration tests (see harness.h). */
+#include "harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+
+/* ------------------------------------------------------------------ time */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static int ms_left(double deadline)
+{
+	double left = deadline - now_s();
+
+	if (left <= 0)
+		return 0;
+	if (left > 1000.0)
+		return 1000000;
+	return (int)(left * 1000.0) + 1;
+}
+
+/* ------------------------------------------------------------------ misc */
+
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p) {
+		fprintf(stderr, "harness: out of memory\n");
+		abort();
+	}
+	return p;
+}
+
+static char *xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = xmalloc(n);
+
+	memcpy(d, s, n);
+	return d;
+}
+
+static void buf_append(struct fm_buf *b, const char *data, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *d;
+
+		while (b->len + n + 1 > cap)
+			cap *= 2;
+		d = realloc(b->data, cap);
+		if (!d) {
+			fprintf(stderr, "harness: out of memory\n");
+			abort();
+		}
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, data, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+static int set_cloexec(int fd)
+{
+	int fl = fcntl(fd, F_GETFD);
+
+	if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0)
+		return -1;
+	return 0;
+}
+
+static int cloexec_pipe(int fds[2])
+{
+	if (pipe(fds) != 0)
+		return -1;
+	if (set_cloexec(fds[0]) != 0 || set_cloexec(fds[1]) != 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	return 0;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+char *fm_path(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	char *s;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort();
+	s = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+void fm_buf_printf(struct fm_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	char *s;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort();
+	s = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	buf_append(b, s, (size_t)n);
+	free(s);
+}
+
+/* Bounded wait for pid; SIGKILL when it has not exited by the deadline.
+ * Returns the wait status; *killed set when it had to be killed. */
+static int reap(pid_t pid, double deadline, int *killed)
+{
+	int st = 0;
+
+	*killed = 0;
+	for (;;) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+
+		if (w == pid)
+			return st;
+		if (w < 0 && errno != EINTR)
+			return 0;
+		if (now_s() >= deadline)
+			break;
+		sleep_s(0.01);
+	}
+	*killed = 1;
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return st;
+}
+
+/* ---------------------------------------------------------------- server */
+
+int fm_server_start(struct fm_server *s, const char *const extra_args[])
+{
+	const char *script = getenv("FM_HTTPD");
+	const char *argv[32];
+	int in[2], out[2];
+	size_t n = 0;
+	char line[128];
+	size_t got = 0;
+	double deadline;
+	pid_t pid;
+
+	memset(s, 0, sizeof(*s));
+	s->stdin_fd = -1;
+	if (!script) {
+		fprintf(stderr, "harness: FM_HTTPD is not set\n");
+		return -1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	argv[n++] = "python3";
+	argv[n++] = script;
+	for (size_t i = 0; extra_args && extra_args[i] && n < 31; i++)
+		argv[n++] = extra_args[i];
+	argv[n] = NULL;
+
+	if (cloexec_pipe(in) != 0)
+		return -1;
+	if (cloexec_pipe(out) != 0) {
+		close(in[0]);
+		close(in[1]);
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
+			_exit(127);
+		execvp(argv[0], (char *const *)argv);
+		fprintf(stderr, "harness: exec python3: %s\n", strerror(errno));
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	s->pid = pid;
+	s->stdin_fd = in[1];
+
+	deadline = now_s() + 10.0;
+	while (got < sizeof(line) - 1 && !memchr(line, '\n', got)) {
+		struct pollfd pfd = { .fd = out[0], .events = POLLIN };
+		int r = poll(&pfd, 1, ms_left(deadline));
+		ssize_t k;
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		k = read(out[0], line + got, sizeof(line) - 1 - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	close(out[0]);
+	line[got] = '\0';
+	if (sscanf(line, "PORT %d", &s->port) != 1 || s->port <= 0) {
+		fprintf(stderr, "harness: server did not report its port "
+			"(got \"%s\")\n", line);
+		fm_server_stop(s);
+		return -1;
+	}
+	snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d", s->port);
+	return 0;
+}
+
+void fm_server_stop(struct fm_server *s)
+{
+	int killed;
+
+	close_fd(&s->stdin_fd);
+	if (s->pid > 0) {
+		reap(s->pid, now_s() + 5.0, &killed);
+		if (killed)
+			fprintf(stderr, "harness: server had to be killed\n");
+		s->pid = 0;
+	}
+}
+
+char *fm_url(const struct fm_server *s, const char *path_query)
+{
+	return fm_path("%s%s", s->base, path_query);
+}
+
+static size_t curl_sink(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	buf_append(ud, ptr, size * nmemb);
+	return size * nmemb;
+}
+
+char *fm_http_get(const struct fm_server *s, const char *path, long *status,
+		  size_t *len)
+{
+	static int inited;
+	struct fm_buf b = { 0 };
+	char *url = fm_url(s, path);
+	CURL *c;
+	CURLcode rc;
+
+	if (!inited) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		inited = 1;
+	}
+	c = curl_easy_init();
+	if (!c) {
+		free(url);
+		return NULL;
+	}
+	buf_append(&b, "", 0);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_sink);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	rc = curl_easy_perform(c);
+	if (status)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_cleanup(c);
+	free(url);
+	if (rc != CURLE_OK) {
+		fprintf(stderr, "harness: GET %s: %s\n", path,
+			curl_easy_strerror(rc));
+		free(b.data);
+		return NULL;
+	}
+	if (len)
+		*len = b.len;
+	return b.data;
+}
+
+static cJSON *get_json(const struct fm_server *s, const char *path)
+{
+	long st = 0;
+	char *body = fm_http_get(s, path, &st, NULL);
+	cJSON *j;
+
+	if (!body)
+		return NULL;
+	j = st == 200 ? cJSON_Parse(body) : NULL;
+	if (!j)
+		fprintf(stderr, "harness: bad answer to %s (%ld)\n", path, st);
+	free(body);
+	return j;
+}
+
+cJSON *fm_server_log(const struct fm_server *s)
+{
+	return get_json(s, "/_log");
+}
+
+cJSON *fm_server_stats(const struct fm_server *s)
+{
+	return get_json(s, "/_stats");
+}
+
+long fm_server_stat(const struct fm_server *s, const char *key)
+{
+	cJSON *j = fm_server_stats(s);
+	const cJSON *v = j ? cJSON_GetObjectItemCaseSensitive(j, key) : NULL;
+	long r = cJSON_IsNumber(v) ? (long)v->valuedouble : -1;
+
+	cJSON_Delete(j);
+	return r;
+}
+
+int fm_log_count(const cJSON *log, const char *path_query)
+{
+	const cJSON *e;
+	int n = 0;
+
+	cJSON_ArrayForEach(e, log) {
+		const char *p = fm_json_str(e, "path");
+
+		if (p && strcmp(p, path_query) == 0)
+			n++;
+	}
+	return n;
+}
+
+int fm_server_sha256(const struct fm_server *s, const char *path,
+		     size_t size, char hex[65])
+{
+	CURL *c = curl_easy_init();
+	char *esc, *q, *body;
+	long st = 0;
+	size_t len = 0;
+
+	if (!c)
+		return -1;
+	esc = curl_easy_escape(c, path, 0);
+	curl_easy_cleanup(c);
+	if (!esc)
+		return -1;
+	q = fm_path("/_sha256?path=%s&size=%zu", esc, size);
+	curl_free(esc);
+	body = fm_http_get(s, q, &st, &len);
+	free(q);
+	if (!body || st != 200 || len != 64) {
+		free(body);
+		return -1;
+	}
+	memcpy(hex, body, 65);
+	free(body);
+	return 0;
+}
+
+/* ------------------------------------------------------------- processes */
+
+const char *fm_bin(void)
+{
+	const char *b = getenv("FM_BIN");
+
+	if (!b || !*b)
+		fail_msg("FM_BIN is not set");
+	return b;
+}
+
+static const char *const proxy_vars[] = {
+	"http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+	"all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY", NULL,
+};
+
+int fm_proc_start(struct fm_proc *p, const char *const argv[],
+		  const char *cwd, const char *const env[])
+{
+	int in[2], out[2], err[2];
+	pid_t pid;
+
+	memset(p, 0, sizeof(*p));
+	p->in_fd = p->out_fd = p->err_fd = -1;
+	signal(SIGPIPE, SIG_IGN);
+	fflush(NULL);
+	if (cloexec_pipe(in) != 0)
+		return -1;
+	if (cloexec_pipe(out) != 0) {
+		close(in[0]);
+		close(in[1]);
+		return -1;
+	}
+	if (cloexec_pipe(err) != 0) {
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
+		close(err[0]);
+		close(err[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		signal(SIGPIPE, SIG_DFL);
+		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 ||
+		    dup2(err[1], 2) < 0)
+			_exit(127);
+		if (cwd && chdir(cwd) != 0) {
+			fprintf(stderr, "harness: chdir %s: %s\n", cwd,
+				strerror(errno));
+			_exit(127);
+		}
+		for (size_t i = 0; proxy_vars[i]; i++)
+			unsetenv(proxy_vars[i]);
+		for (size_t i = 0; env && env[i]; i++) {
+			const char *eq = strchr(env[i], '=');
+
+			if (eq) {
+				char *name = xstrdup(env[i]);
+
+				name[eq - env[i]] = '\0';
+				setenv(name, eq + 1, 1);
+			} else {
+				unsetenv(env[i]);
+			}
+		}
+		if (strchr(argv[0], '/'))
+			execv(argv[0], (char *const *)argv);
+		else
+			execvp(argv[0], (char *const *)argv);
+		fprintf(stderr, "harness: exec %s: %s\n", argv[0],
+			strerror(errno));
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	p->pid = pid;
+	p->in_fd = in[1];
+	p->out_fd = out[0];
+	p->err_fd = err[0];
+	buf_append(&p->out, "", 0);
+	buf_append(&p->err, "", 0);
+	return 0;
+}
+
+/* One round of I/O: waits at most until deadline for the child's stdout or
+ * stderr to be readable (or, with wdata, stdin writable), and moves what it
+ * can. *wdone advances by what was written. Returns -1 on a write error
+ * (child closed its stdin), 0 otherwise. */
+static int pump(struct fm_proc *p, double deadline, const char *wdata,
+		size_t wlen, size_t *wdone)
+{
+	struct pollfd pfd[3];
+	int idx_out = -1, idx_err = -1, idx_in = -1;
+	nfds_t n = 0;
+	int r;
+
+	if (p->out_fd >= 0) {
+		pfd[n] = (struct pollfd){ .fd = p->out_fd, .events = POLLIN };
+		idx_out = (int)n++;
+	}
+	if (p->err_fd >= 0) {
+		pfd[n] = (struct pollfd){ .fd = p->err_fd, .events = POLLIN };
+		idx_err = (int)n++;
+	}
+	if (wdata && p->in_fd >= 0 && *wdone < wlen) {
+		pfd[n] = (struct pollfd){ .fd = p->in_fd, .events = POLLOUT };
+		idx_in = (int)n++;
+	}
+	if (n == 0) {
+		/* Nothing to wait on: do not spin. */
+		sleep_s(0.01);
+		return 0;
+	}
+	r = poll(pfd, n, ms_left(deadline));
+	if (r <= 0)
+		return 0;
+	for (int k = 0; k < 2; k++) {
+		int idx = k == 0 ? idx_out : idx_err;
+		int *fd = k == 0 ? &p->out_fd : &p->err_fd;
+		struct fm_buf *b = k == 0 ? &p->out : &p->err;
+		char tmp[65536];
+		ssize_t got;
+
+		if (idx < 0 || !(pfd[idx].revents & (POLLIN | POLLHUP |
+						      POLLERR)))
+			continue;
+		got = read(*fd, tmp, sizeof(tmp));
+		if (got > 0)
+			buf_append(b, tmp, (size_t)got);
+		else if (got == 0 || (errno != EINTR && errno != EAGAIN))
+			close_fd(fd);
+	}
+	if (idx_in >= 0 && (pfd[idx_in].revents & (POLLOUT | POLLERR |
+						   POLLHUP))) {
+		size_t chunk = wlen - *wdone;
+		ssize_t w;
+
+		/* A pipe accepts PIPE_BUF bytes at once when writable. */
+		if (chunk > 512)
+			chunk = 512;
+		w = write(p->in_fd, wdata + *wdone, chunk);
+		if (w > 0)
+			*wdone += (size_t)w;
+		else if (w < 0 && errno != EINTR && errno != EAGAIN)
+			return -1;
+	}
+	return 0;
+}
+
+int fm_proc_write(struct fm_proc *p, const char *data, double timeout_s)
+{
+	double deadline = now_s() + timeout_s;
+	size_t len = strlen(data), done = 0;
+
+	while (done < len) {
+		if (p->in_fd < 0 || now_s() >= deadline)
+			return -1;
+		if (pump(p, deadline, data, len, &done) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+size_t fm_count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; s && *s; s++)
+		if (*s == '\n')
+			n++;
+	return n;
+}
+
+int fm_proc_wait_lines(struct fm_proc *p, size_t nlines, double timeout_s)
+{
+	double deadline = now_s() + timeout_s;
+
+	for (;;) {
+		if (fm_count_lines(p->out.data) >= nlines)
+			return 0;
+		if (p->out_fd < 0 || now_s() >= deadline)
+			return -1;
+		pump(p, deadline, NULL, 0, NULL);
+	}
+}
+
+int fm_proc_finish(struct fm_proc *p, double timeout_s, struct run_result *r)
+{
+	double deadline = now_s() + timeout_s;
+	int killed = 0, late = 0, st;
+
+	memset(r, 0, sizeof(*r));
+	close_fd(&p->in_fd);
+	while ((p->out_fd >= 0 || p->err_fd >= 0) && now_s() < deadline)
+		pump(p, deadline, NULL, 0, NULL);
+	if (p->out_fd >= 0 || p->err_fd >= 0) {
+		kill(p->pid, SIGKILL);
+		killed = 1;
+	}
+	st = reap(p->pid, killed ? now_s() + 5.0 : deadline, &late);
+	killed |= late;
+	if (killed) {
+		/* Drain what is left after the kill, briefly. */
+		double d2 = now_s() + 1.0;
+
+		while ((p->out_fd >= 0 || p->err_fd >= 0) && now_s() < d2)
+			pump(p, d2, NULL, 0, NULL);
+	}
+	close_fd(&p->out_fd);
+	close_fd(&p->err_fd);
+	r->timed_out = killed;
+	if (WIFEXITED(st)) {
+		r->exited = 1;
+		r->exit_code = WEXITSTATUS(st);
+	} else if (WIFSIGNALED(st)) {
+		r->signaled = WTERMSIG(st);
+	}
+	r->out = p->out.data ? p->out.data : xstrdup("");
+	r->out_len = p->out.len;
+	r->err = p->err.data ? p->err.data : xstrdup("");
+	r->err_len = p->err.len;
+	memset(&p->out, 0, sizeof(p->out));
+	memset(&p->err, 0, sizeof(p->err));
+	p->pid = 0;
+	if (killed)
+		fprintf(stderr, "harness: %s killed after %.0f s\n",
+			"child", timeout_s);
+	return killed ? -1 : 0;
+}
+
+int fm_run_env(const char *const argv[], const char *stdin_data,
+	       const char *cwd, const char *const env[], struct run_result *r)
+{
+	struct fm_proc p;
+	double deadline = now_s() + FM_RUN_TIMEOUT;
+	size_t len = stdin_data ? strlen(stdin_data) : 0, done = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (fm_proc_start(&p, argv, cwd, env) != 0) {
+		r->out = xstrdup("");
+		r->err = xstrdup("");
+		return -1;
+	}
+	while (done < len && p.in_fd >= 0 && now_s() < deadline) {
+		if (pump(&p, deadline, stdin_data, len, &done) != 0)
+			break;
+	}
+	return fm_proc_finish(&p, deadline - now_s(), r);
+}
+
+int fm_run(const char *const argv[], const char *stdin_data, const char *cwd,
+	   struct run_result *r)
+{
+	return fm_run_env(argv, stdin_data, cwd, NULL, r);
+}
+
+void fm_run_result_free(struct run_result *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}
+
+void fm_dump(const struct run_result *r)
+{
+	fprintf(stderr, "--- run: %s %d%s\n",
+		r->exited ? "exit" : "signal",
+		r->exited ? r->exit_code : r->signaled,
+		r->timed_out ? " (killed: timeout)" : "");
+	fprintf(stderr, "--- stdout:\n%s\n--- stderr:\n%s\n--- end\n",
+		r->out ? r->out : "", r->err ? r->err : "");
+}
+
+/* ----------------------------------------------------------------- files */
+
+char *fm_mkdtemp(void)
+{
+	char tmpl[] = "/tmp/fm-it-XXXXXX";
+
+	if (!mkdtemp(tmpl))
+		return NULL;
+	return xstrdup(tmpl);
+}
+
+int fm_rmtree(const char *path)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+	int rc = 0;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		char *sub;
+
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		sub = fm_path("%s/%s", path, de->d_name);
+		if (fm_rmtree(sub) != 0)
+			rc = -1;
+		free(sub);
+	}
+	closedir(d);
+	if (rmdir(path) != 0)
+		rc = -1;
+	return rc;
+}
+
+char *fm_read_file(const char *path, size_t *len)
+{
+	struct fm_buf b = { 0 };
+	char tmp[65536];
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
+	buf_append(&b, "", 0);
+	while ((n = read(fd, tmp, sizeof(tmp))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			free(b.data);
+			return NULL;
+		}
+		buf_append(&b, tmp, (size_t)n);
+	}
+	close(fd);
+	if (len)
+		*len = b.len;
+	return b.data;
+}
+
+int fm_write_file(const char *path, const char *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	size_t done = 0;
+
+	if (fd < 0)
+		return -1;
+	while (done < len) {
+		ssize_t w = write(fd, data + done, len - done);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	return close(fd);
+}
+
+int fm_exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int tree_walk(const char *root, const char *rel, char ***names,
+		     size_t *n, size_t *cap)
+{
+	char *dir = rel[0] ? fm_path("%s/%s", root, rel) : xstrdup(root);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int rc = 0;
+
+	free(dir);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		char *sub, *full;
+		struct stat st;
+
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		sub = rel[0] ? fm_path("%s/%s", rel, de->d_name)
+			     : xstrdup(de->d_name);
+		full = fm_path("%s/%s", root, sub);
+		if (lstat(full, &st) != 0) {
+			free(full);
+			free(sub);
+			continue;
+		}
+		free(full);
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 64;
+			*names = realloc(*names, *cap * sizeof(**names));
+			if (!*names)
+				abort();
+		}
+		if (S_ISDIR(st.st_mode)) {
+			(*names)[(*n)++] = fm_path("%s/", sub);
+			if (tree_walk(root, sub, names, n, cap) != 0)
+				rc = -1;
+		} else {
+			(*names)[(*n)++] = xstrdup(sub);
+		}
+		free(sub);
+	}
+	closedir(d);
+	return rc;
+}
+
+cJSON *fm_tree_list(const char *root)
+{
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	cJSON *arr;
+
+	if (tree_walk(root, "", &names, &n, &cap) != 0) {
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+		return NULL;
+	}
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
+	arr = cJSON_CreateArray();
+	for (size_t i = 0; i < n; i++) {
+		cJSON_AddItemToArray(arr, cJSON_CreateString(names[i]));
+		free(names[i]);
+	}
+	free(names);
+	return arr;
+}
+
+int fm_tree_count_suffix(const cJSON *tree, const char *suffix)
+{
+	const cJSON *e;
+	size_t sl = strlen(suffix);
+	int n = 0;
+
+	cJSON_ArrayForEach(e, tree) {
+		const char *s = cJSON_GetStringValue(e);
+		size_t l = s ? strlen(s) : 0;
+
+		if (s && l >= sl && strcmp(s + l - sl, suffix) == 0)
+			n++;
+	}
+	return n;
+}
+
+int fm_tree_has(const cJSON *tree, const char *name)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, tree) {
+		const char *s = cJSON_GetStringValue(e);
+
+		if (s && strcmp(s, name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+char *fm_expected_body(const char *path, size_t size)
+{
+	size_t plen = strlen(path) + 1;
+	char *b = xmalloc(size + 1);
+
+	for (size_t i = 0; i < size; i++) {
+		size_t k = i % plen;
+
+		b[i] = k + 1 == plen ? '\n' : path[k];
+	}
+	b[size] = '\0';
+	return b;
+}
+
+int fm_file_matches_body(const char *file_path, const char *url_path,
+			 size_t size)
+{
+	size_t len = 0;
+	char *got = fm_read_file(file_path, &len);
+	char *want;
+	int ok;
+
+	if (!got) {
+		fprintf(stderr, "harness: %s: cannot read: %s\n", file_path,
+			strerror(errno));
+		return 0;
+	}
+	want = fm_expected_body(url_path, size);
+	ok = len == size && memcmp(got, want, size) == 0;
+	if (!ok)
+		fprintf(stderr, "harness: %s: %zu bytes, want %zu bytes of %s"
+			"%s\n", file_path, len, size, url_path,
+			len == size ? " (content differs)" : "");
+	free(got);
+	free(want);
+	return ok;
+}
+
+/* ------------------------------------------------------------------ JSON */
+
+cJSON *fm_jsonl_parse(const char *text, int *bad)
+{
+	cJSON *arr = cJSON_CreateArray();
+	const char *p = text ? text : "";
+
+	if (bad)
+		*bad = 0;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		char *line = xmalloc(n + 1);
+		cJSON *j;
+
+		memcpy(line, p, n);
+		line[n] = '\0';
+		p += n + (nl ? 1 : 0);
+		if (n == 0) {
+			free(line);
+			continue;
+		}
+		j = cJSON_Parse(line);
+		if (cJSON_IsObject(j)) {
+			cJSON_AddItemToArray(arr, j);
+		} else {
+			fprintf(stderr, "harness: not a JSON object: %s\n",
+				line);
+			cJSON_Delete(j);
+			if (bad)
+				(*bad)++;
+		}
+		free(line);
+	}
+	return arr;
+}
+
+const char *fm_json_str(const cJSON *obj, const char *key)
+{
+	return cJSON_GetStringValue(
+		cJSON_GetObjectItemCaseSensitive(obj, key));
+}
+
+double fm_json_num(const cJSON *obj, const char *key, int *ok)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (ok)
+		*ok = cJSON_IsNumber(v);
+	return cJSON_IsNumber(v) ? v->valuedouble : -1.0;
+}
+
+int fm_json_is_null(const cJSON *obj, const char *key)
+{
+	return cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(obj, key));
+}
+
+cJSON *fm_json_find_url(const cJSON *array, const char *url)
+{
+	cJSON *e;
+
+	cJSON_ArrayForEach(e, array) {
+		const char *u = fm_json_str(e, "url");
+
+		if (u && strcmp(u, url) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+cJSON *fm_json_find_num(const cJSON *array, const char *key, double v)
+{
+	cJSON *e;
+
+	cJSON_ArrayForEach(e, array) {
+		int ok;
+		double x = fm_json_num(e, key, &ok);
+
+		if (ok && x == v)
+			return e;
+	}
+	return NULL;
+}
+
+/* Skips a JSON string starting at the '"' at p; returns the position after
+ * its closing quote, or NULL. */
+static const char *skip_string(const char *p)
+{
+	for (p++; *p; p++) {
+		if (*p == '\\') {
+			if (!p[1])
+				return NULL;
+			p++;
+		} else if (*p == '"') {
+			return p + 1;
+		}
+	}
+	return NULL;
+}
+
+int fm_json_keys_in_order(const char *line, const char *const keys[])
+{
+	/* Text scan: collect the top-level keys in the order written. */
+	const char *p = line;
+	int depth = 0, expect_key = 0;
+	size_t ki = 0;
+	cJSON *obj, *c;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != '{') {
+		fprintf(stderr, "keys: line does not start with '{': %s\n",
+			line);
+		return 0;
+	}
+	for (; *p && *p != '\n'; p++) {
+		if (*p == '"') {
+			const char *end = skip_string(p);
+
+			if (!end)
+				break;
+			if (depth == 1 && expect_key) {
+				size_t n = (size_t)(end - p) - 2;
+				const char *q = end;
+
+				while (*q == ' ')
+					q++;
+				if (*q != ':') {
+					fprintf(stderr, "keys: no ':' after "
+						"key at: %s\n", p);
+					return 0;
+				}
+				if (!keys[ki] || strlen(keys[ki]) != n ||
+				    strncmp(keys[ki], p + 1, n) != 0) {
+					fprintf(stderr, "keys: key #%zu is "
+						"\"%.*s\", want \"%s\" in: "
+						"%s\n", ki + 1, (int)n, p + 1,
+						keys[ki] ? keys[ki] : "(none)",
+						line);
+					return 0;
+				}
+				ki++;
+				expect_key = 0;
+			}
+			p = end - 1;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+			if (depth == 1)
+				expect_key = 1;
+		} else if (*p == '}' || *p == ']') {
+			depth--;
+		} else if (*p == ',' && depth == 1) {
+			expect_key = 1;
+		}
+	}
+	if (keys[ki]) {
+		fprintf(stderr, "keys: missing \"%s\" (key #%zu) in: %s\n",
+			keys[ki], ki + 1, line);
+		return 0;
+	}
+
+	/* Parsed: the same order, nothing else. */
+	obj = cJSON_Parse(line);
+	if (!cJSON_IsObject(obj)) {
+		fprintf(stderr, "keys: not a JSON object: %s\n", line);
+		cJSON_Delete(obj);
+		return 0;
+	}
+	ki = 0;
+	cJSON_ArrayForEach(c, obj) {
+		if (!keys[ki] || strcmp(c->string, keys[ki]) != 0) {
+			fprintf(stderr, "keys: parsed key #%zu is \"%s\"\n",
+				ki + 1, c->string);
+			cJSON_Delete(obj);
+			return 0;
+		}
+		ki++;
+	}
+	cJSON_Delete(obj);
+	if (keys[ki]) {
+		fprintf(stderr, "keys: parsed object lacks \"%s\"\n",
+			keys[ki]);
+		return 0;
+	}
+	return 1;
+}
+
+static cJSON *split(const char *text, char sep)
+{
+	cJSON *arr = cJSON_CreateArray();
+	const char *p = text ? text : "";
+
+	while (*p) {
+		const char *e = strchr(p, sep);
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		char *s = xmalloc(n + 1);
+
+		memcpy(s, p, n);
+		s[n] = '\0';
+		cJSON_AddItemToArray(arr, cJSON_CreateString(s));
+		free(s);
+		p += n;
+		if (e) {
+			p++;
+			if (!*p && sep != '\n')
+				cJSON_AddItemToArray(arr,
+						     cJSON_CreateString(""));
+		}
+	}
+	return arr;
+}
+
+cJSON *fm_split_lines(const char *text)
+{
+	return split(text, '\n');
+}
+
+cJSON *fm_split_tabs(const char *line)
+{
+	return split(line, '\t');
+}
+
+/* -------------------------------------------------------- cmocka fixture */
+
+int fm_fixture_setup(void **state)
+{
+	struct fm_fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	if (fm_server_start(&f->srv, NULL) != 0) {
+		free(f);
+		return -1;
+	}
+	f->tmp = fm_mkdtemp();
+	if (!f->tmp) {
+		fm_server_stop(&f->srv);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+int fm_fixture_teardown(void **state)
+{
+	struct fm_fixture *f = *state;
+
+	if (!f)
+		return 0;
+	fm_server_stop(&f->srv);
+	if (f->tmp) {
+		if (getenv("FM_KEEP_TMP"))
+			fprintf(stderr, "kept %s\n", f->tmp);
+		else
+			fm_rmtree(f->tmp);
+		free(f->tmp);
+	}
+	free(f);
+	*state = NULL;
+	return 0;
+}

@@ -1,0 +1,292 @@
+/* harness.h: helpers for fetchmany's cmocka integration tests.
+ *
+ * The tests drive the real binary ($FM_BIN) against tests/httpd.py
+ * ($FM_HTTPD) on the loopback interface. Nothing here links the product
+ * library: only libc, libcurl (to query the server), cJSON and cmocka.
+ *
+ * Every wait is bounded. Child processes get pipes marked close-on-exec so
+ * that one child never holds another's pipe open. */
+#ifndef FM_HARNESS_H
+#define FM_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+/* ---------------------------------------------------------------- server */
+
+struct fm_server {
+	pid_t pid;       /* 0 when not running */
+	int stdin_fd;    /* write end of the server's stdin; closing it stops it */
+	int port;
+	char base[64];   /* "http://127.0.0.1:PORT" */
+};
+
+/* Starts python3 $FM_HTTPD with the extra arguments (NULL-terminated list,
+ * or NULL) and waits (at most 10 s) for its "PORT n" line. Returns 0, or
+ * -1 with a message on stderr. */
+int fm_server_start(struct fm_server *s, const char *const extra_args[]);
+
+/* Closes the server's stdin and waits for it to exit; SIGKILL after 5 s. */
+void fm_server_stop(struct fm_server *s);
+
+/* Returns the malloc'd URL base + path_query ("/data/a.bin?size=3"). */
+char *fm_url(const struct fm_server *s, const char *path_query);
+
+/* GETs base + path with libcurl (no proxy, 10 s timeout). Returns the
+ * malloc'd NUL-terminated body (length in *len when len is not NULL) and
+ * the HTTP status in *status, or NULL on a transfer error. */
+char *fm_http_get(const struct fm_server *s, const char *path, long *status,
+		  size_t *len);
+
+/* The server's /_log (a JSON array) and /_stats (an object); NULL on
+ * error. Free with cJSON_Delete. */
+cJSON *fm_server_log(const struct fm_server *s);
+cJSON *fm_server_stats(const struct fm_server *s);
+
+/* One number out of /_stats ("requests", "max_concurrent", "concurrent");
+ * -1 on error. */
+long fm_server_stat(const struct fm_server *s, const char *key);
+
+/* Counts /_log entries whose "path" (path and query) equals path_query. */
+int fm_log_count(const cJSON *log, const char *path_query);
+
+/* The hex SHA-256 of the /data body for path (no query) and size, as
+ * computed by the server (/_sha256). Writes 65 bytes into hex. Returns 0
+ * or -1. */
+int fm_server_sha256(const struct fm_server *s, const char *path,
+		     size_t size, char hex[65]);
+
+/* ------------------------------------------------------------- processes */
+
+struct fm_buf {
+	char *data;      /* always NUL-terminated when not NULL */
+	size_t len;
+	size_t cap;
+};
+
+struct run_result {
+	int exited;      /* 1 when the child exited normally */
+	int exit_code;   /* its exit status when exited */
+	int signaled;    /* the signal that ended it, or 0 */
+	int timed_out;   /* 1 when the harness had to kill it */
+	char *out;       /* captured stdout, NUL-terminated (never NULL) */
+	size_t out_len;
+	char *err;       /* captured stderr, NUL-terminated (never NULL) */
+	size_t err_len;
+};
+
+/* A running child with pipes on its stdin, stdout and stderr. */
+struct fm_proc {
+	pid_t pid;
+	int in_fd;       /* -1 once closed */
+	int out_fd;      /* -1 at end of file */
+	int err_fd;
+	struct fm_buf out;
+	struct fm_buf err;
+};
+
+/* Seconds a run may take before it is killed and counted as failed. */
+#define FM_RUN_TIMEOUT 60.0
+
+/* The binary under test ($FM_BIN); aborts the test when unset. */
+const char *fm_bin(void);
+
+/* Starts argv[0] (looked up in PATH when it has no '/') with argv, in cwd
+ * (NULL: the current directory). The child's environment is the test's
+ * without proxy variables, plus env (NULL-terminated "NAME=VALUE" to set,
+ * "NAME" to unset; may be NULL). Returns 0 or -1. */
+int fm_proc_start(struct fm_proc *p, const char *const argv[],
+		  const char *cwd, const char *const env[]);
+
+/* Writes all of data to the child's stdin, reading its output meanwhile.
+ * Returns 0, or -1 when the child closed its stdin or timeout_s passed. */
+int fm_proc_write(struct fm_proc *p, const char *data, double timeout_s);
+
+/* Reads the child's output until its stdout holds at least nlines complete
+ * lines, its stdout closes, or timeout_s passes. Returns 0 when the lines
+ * are there, -1 otherwise. Its stdin stays open. */
+int fm_proc_wait_lines(struct fm_proc *p, size_t nlines, double timeout_s);
+
+/* Closes stdin (if still open), reads everything until the child exits
+ * (killing it after timeout_s) and fills r; frees p's resources. Returns
+ * 0, or -1 when the child had to be killed. */
+int fm_proc_finish(struct fm_proc *p, double timeout_s, struct run_result *r);
+
+/* Runs argv to completion with stdin_data on its stdin (NULL: empty stdin,
+ * at end of file at once), in cwd (NULL: current directory), capturing
+ * stdout, stderr and the exit status. Kills it after FM_RUN_TIMEOUT.
+ * Returns 0, or -1 when it could not be started or had to be killed. */
+int fm_run(const char *const argv[], const char *stdin_data, const char *cwd,
+	   struct run_result *r);
+
+/* Like fm_run, with environment changes as for fm_proc_start. */
+int fm_run_env(const char *const argv[], const char *stdin_data,
+	       const char *cwd, const char *const env[], struct run_result *r);
+
+void fm_run_result_free(struct run_result *r);
+
+/* Prints a run's exit status, stdout and stderr on stderr (for failure
+ * diagnostics). */
+void fm_dump(const struct run_result *r);
+
+/* Assertions for test files (they include cmocka.h before this header). */
+#define FM_ASSERT_RAN(rc, r)                                                 \
+	do {                                                                 \
+		if ((rc) != 0) {                                             \
+			fm_dump(&(r));                                       \
+			fail_msg("fetchmany did not finish (killed or not "  \
+				 "started)");                                \
+		}                                                            \
+	} while (0)
+
+#define FM_ASSERT_EXIT(r, code)                                              \
+	do {                                                                 \
+		if (!(r).exited || (r).exit_code != (code)) {                \
+			fm_dump(&(r));                                       \
+			fail_msg("exit status: want %d, got %s %d", (code),  \
+				 (r).exited ? "exit" : "signal",             \
+				 (r).exited ? (r).exit_code : (r).signaled); \
+		}                                                            \
+	} while (0)
+
+/* obj's string key equals want (fails on absent/non-string). */
+#define FM_ASSERT_JSTR(obj, key, want)                                       \
+	do {                                                                 \
+		const char *fm_s_ = fm_json_str((obj), (key));               \
+		if (!fm_s_)                                                  \
+			fail_msg("\"%s\": want \"%s\", not a string", (key),  \
+				 (want));                                    \
+		if (strcmp(fm_s_, (want)) != 0)                              \
+			fail_msg("\"%s\": want \"%s\", got \"%s\"", (key),   \
+				 (want), fm_s_);                             \
+	} while (0)
+
+/* obj's number key equals want. */
+#define FM_ASSERT_JNUM(obj, key, want)                                       \
+	do {                                                                 \
+		int fm_ok_;                                                  \
+		double fm_v_ = fm_json_num((obj), (key), &fm_ok_);           \
+		if (!fm_ok_)                                                 \
+			fail_msg("\"%s\": want %g, not a number", (key),      \
+				 (double)(want));                            \
+		if (fm_v_ != (double)(want))                                 \
+			fail_msg("\"%s\": want %g, got %g", (key),            \
+				 (double)(want), fm_v_);                     \
+	} while (0)
+
+/* obj's key is present with the value null. */
+#define FM_ASSERT_JNULL(obj, key)                                            \
+	do {                                                                 \
+		if (!fm_json_is_null((obj), (key)))                          \
+			fail_msg("\"%s\": want null", (key));                 \
+	} while (0)
+
+/* Appends printf-style text to b (b->data stays NUL-terminated). */
+void fm_buf_printf(struct fm_buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+
+/* Number of '\n'-terminated lines in s. */
+size_t fm_count_lines(const char *s);
+
+/* ----------------------------------------------------------------- files */
+
+/* Creates a fresh directory /tmp/fm-it-XXXXXX; returns its malloc'd path
+ * or NULL. */
+char *fm_mkdtemp(void);
+
+/* Removes path and everything below it (does not follow symlinks).
+ * Returns 0 or -1. */
+int fm_rmtree(const char *path);
+
+/* Reads a whole file; returns the malloc'd NUL-terminated contents (length
+ * in *len when len is not NULL) or NULL. */
+char *fm_read_file(const char *path, size_t *len);
+
+/* Writes data to path (created or truncated). Returns 0 or -1. */
+int fm_write_file(const char *path, const char *data, size_t len);
+
+/* Returns the malloc'd string a/b (printf-style). */
+char *fm_path(const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 1, 2)))
+#endif
+	;
+
+/* 1 when path exists (lstat), 0 otherwise. */
+int fm_exists(const char *path);
+
+/* Every entry below root, recursively, as paths relative to root (a
+ * directory with a trailing '/'), sorted. Returns a cJSON array of strings
+ * or NULL when root cannot be read. */
+cJSON *fm_tree_list(const char *root);
+
+/* Number of entries of a fm_tree_list() array whose name ends with
+ * suffix. */
+int fm_tree_count_suffix(const cJSON *tree, const char *suffix);
+
+/* 1 when the fm_tree_list() array holds exactly name. */
+int fm_tree_has(const cJSON *tree, const char *name);
+
+/* The expected /data body for the request path (without query) and size:
+ * path followed by '\n', repeated and cut to size bytes. Malloc'd, with a
+ * NUL after the size bytes. */
+char *fm_expected_body(const char *path, size_t size);
+
+/* 1 when the file at file_path holds exactly the /data body for
+ * url_path and size; otherwise 0 with the reason on stderr. */
+int fm_file_matches_body(const char *file_path, const char *url_path,
+			 size_t size);
+
+/* ------------------------------------------------------------------ JSON */
+
+/* Parses JSON Lines: returns a cJSON array holding one item per non-empty
+ * line; *bad (when not NULL) counts lines that are not JSON objects (they
+ * are left out). Never NULL except when out of memory. */
+cJSON *fm_jsonl_parse(const char *text, int *bad);
+
+/* The string value of key in obj, or NULL when absent or not a string. */
+const char *fm_json_str(const cJSON *obj, const char *key);
+
+/* The number value of key; *ok (when not NULL) is 1 when it was a number. */
+double fm_json_num(const cJSON *obj, const char *key, int *ok);
+
+/* 1 when obj has key with the value null. */
+int fm_json_is_null(const cJSON *obj, const char *key);
+
+/* The first object of array whose "url" equals url, or NULL. */
+cJSON *fm_json_find_url(const cJSON *array, const char *url);
+
+/* The first object of array whose number key equals v, or NULL. */
+cJSON *fm_json_find_num(const cJSON *array, const char *key, double v);
+
+/* Checks that the keys of the JSON object in the raw text line appear in
+ * exactly the order of keys (NULL-terminated) with no other key, both by
+ * scanning the text and by walking the parsed object. Returns 1, or 0 with
+ * the reason on stderr. */
+int fm_json_keys_in_order(const char *line, const char *const keys[]);
+
+/* Splits text into its lines (without '\n'); returns a cJSON array of
+ * strings. */
+cJSON *fm_split_lines(const char *text);
+
+/* Splits line at tabs; returns a cJSON array of strings. */
+cJSON *fm_split_tabs(const char *line);
+
+/* -------------------------------------------------------- cmocka fixture */
+
+/* A server and a scratch directory for one test. */
+struct fm_fixture {
+	struct fm_server srv;
+	char *tmp;
+};
+
+/* cmocka setup/teardown: *state becomes a struct fm_fixture. */
+int fm_fixture_setup(void **state);
+int fm_fixture_teardown(void **state);
+
+#endif

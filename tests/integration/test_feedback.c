@@ -1,0 +1,178 @@
+/* Integration: a run's --json output is itself a valid list: fed back
+ * (as a file, or on standard input), it downloads the same URLs into the
+ * same paths, keeping out= and sha256=. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define N_ENT 4
+
+struct ent {
+	const char *pq;     /* path and query */
+	const char *upath;  /* path without query */
+	size_t size;
+	const char *file;   /* expected file below the scratch directory */
+};
+
+static const struct ent ents[N_ENT] = {
+	{ "/data/j1.bin?size=3000", "/data/j1.bin", 3000, "dl/sub/one.bin" },
+	{ "/data/j2.bin?size=100", "/data/j2.bin", 100, "dl/j2.bin" },
+	{ "/data/j3.bin?size=5000", "/data/j3.bin", 5000, "dl/j3.bin" },
+	{ "/data/j4.bin?size=10", "/data/j4.bin", 10, "dl/four.bin" },
+};
+
+static void check_files(const struct fm_fixture *f)
+{
+	cJSON *tree;
+	char *dl = fm_path("%s/dl", f->tmp);
+
+	for (int i = 0; i < N_ENT; i++) {
+		char *p = fm_path("%s/%s", f->tmp, ents[i].file);
+
+		assert_true(fm_file_matches_body(p, ents[i].upath,
+						 ents[i].size));
+		free(p);
+	}
+	tree = fm_tree_list(dl);
+	assert_non_null(tree);
+	assert_int_equal(fm_tree_count_suffix(tree, ".part"), 0);
+	cJSON_Delete(tree);
+	free(dl);
+}
+
+/* Compares run 2's records with run 1's: same url, out, path, sha256. */
+static void check_same(const cJSON *run1, const cJSON *run2,
+		       const char *source)
+{
+	const cJSON *a;
+	static const char *const keys[] = { "out", "path", "sha256", NULL };
+
+	assert_int_equal(cJSON_GetArraySize(run2), N_ENT);
+	cJSON_ArrayForEach(a, run1) {
+		const char *url = fm_json_str(a, "url");
+		const cJSON *b = fm_json_find_url(run2, url);
+
+		if (!b)
+			fail_msg("re-run has no record for %s", url);
+		FM_ASSERT_JSTR(b, "status", "ok");
+		FM_ASSERT_JSTR(b, "source", source);
+		for (int k = 0; keys[k]; k++) {
+			const cJSON *va =
+				cJSON_GetObjectItemCaseSensitive(a, keys[k]);
+			const cJSON *vb =
+				cJSON_GetObjectItemCaseSensitive(b, keys[k]);
+
+			if (!va && !vb)
+				continue;
+			if (!va || !vb || !cJSON_Compare(va, vb, 1))
+				fail_msg("%s: \"%s\" differs between the run "
+					 "and its re-run", url, keys[k]);
+		}
+	}
+}
+
+static void test_feedback_loop(void **state)
+{
+	struct fm_fixture *f = *state;
+	struct fm_buf list = { 0 };
+	struct run_result r1, r2, r3;
+	char *lp = fm_path("%s/list.txt", f->tmp);
+	char *rp = fm_path("%s/run1.jsonl", f->tmp);
+	char *dl = fm_path("%s/dl", f->tmp);
+	char *url[N_ENT];
+	char digest[65];
+	const char *argv1[] = { fm_bin(), "--json", "-o", "dl", "list.txt",
+				NULL };
+	const char *argv2[] = { fm_bin(), "--json", "-o", "dl", "run1.jsonl",
+				NULL };
+	const char *argv3[] = { fm_bin(), "--json", "-o", "dl", "-", NULL };
+	cJSON *run1, *run2, *run3, *log, *e;
+	int bad, rc;
+
+	for (int i = 0; i < N_ENT; i++)
+		url[i] = fm_url(&f->srv, ents[i].pq);
+	assert_int_equal(fm_server_sha256(&f->srv, "/data/j3.bin", 5000,
+					  digest), 0);
+	fm_buf_printf(&list, "%s out=sub/one.bin\n", url[0]);
+	fm_buf_printf(&list, "%s\n", url[1]);
+	fm_buf_printf(&list, "%s sha256=%s\n", url[2], digest);
+	fm_buf_printf(&list, "{\"url\": \"%s\", \"out\": \"four.bin\"}\n",
+		      url[3]);
+	assert_int_equal(fm_write_file(lp, list.data, list.len), 0);
+
+	/* Run 1. */
+	rc = fm_run(argv1, NULL, f->tmp, &r1);
+	FM_ASSERT_RAN(rc, r1);
+	FM_ASSERT_EXIT(r1, 0);
+	run1 = fm_jsonl_parse(r1.out, &bad);
+	assert_int_equal(bad, 0);
+	assert_int_equal(cJSON_GetArraySize(run1), N_ENT);
+	cJSON_ArrayForEach(e, run1)
+		FM_ASSERT_JSTR(e, "status", "ok");
+	FM_ASSERT_JSTR(fm_json_find_url(run1, url[0]), "path",
+		       "dl/sub/one.bin");
+	FM_ASSERT_JSTR(fm_json_find_url(run1, url[2]), "sha256", digest);
+	FM_ASSERT_JSTR(fm_json_find_url(run1, url[3]), "path", "dl/four.bin");
+	check_files(f);
+
+	/* Run 2: run 1's output as a list file, into a fresh directory. */
+	assert_int_equal(fm_write_file(rp, r1.out, r1.out_len), 0);
+	assert_int_equal(fm_rmtree(dl), 0);
+	rc = fm_run(argv2, NULL, f->tmp, &r2);
+	FM_ASSERT_RAN(rc, r2);
+	FM_ASSERT_EXIT(r2, 0);
+	run2 = fm_jsonl_parse(r2.out, &bad);
+	assert_int_equal(bad, 0);
+	check_same(run1, run2, "run1.jsonl");
+	check_files(f);
+
+	/* Run 3: the same on standard input. */
+	assert_int_equal(fm_rmtree(dl), 0);
+	rc = fm_run(argv3, r1.out, f->tmp, &r3);
+	FM_ASSERT_RAN(rc, r3);
+	FM_ASSERT_EXIT(r3, 0);
+	run3 = fm_jsonl_parse(r3.out, &bad);
+	assert_int_equal(bad, 0);
+	check_same(run1, run3, "-");
+	check_files(f);
+
+	/* Every URL fetched once per run. */
+	log = fm_server_log(&f->srv);
+	assert_non_null(log);
+	for (int i = 0; i < N_ENT; i++)
+		assert_int_equal(fm_log_count(log, ents[i].pq), 3);
+	assert_int_equal(cJSON_GetArraySize(log), 3 * N_ENT);
+
+	cJSON_Delete(log);
+	cJSON_Delete(run1);
+	cJSON_Delete(run2);
+	cJSON_Delete(run3);
+	fm_run_result_free(&r1);
+	fm_run_result_free(&r2);
+	fm_run_result_free(&r3);
+	for (int i = 0; i < N_ENT; i++)
+		free(url[i]);
+	free(list.data);
+	free(lp);
+	free(rp);
+	free(dl);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_feedback_loop,
+						fm_fixture_setup,
+						fm_fixture_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,174 @@
+/* Integration: unusable list entries become "invalid" results with their
+ * line number and a reason; the valid entries beside them still download;
+ * nothing is requested for an invalid entry and nothing is written outside
+ * the output directory. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+static void check_invalid(const cJSON *res, int line)
+{
+	const cJSON *e = fm_json_find_num(res, "line", line);
+	const char *err;
+
+	if (!e)
+		fail_msg("no result for line %d", line);
+	FM_ASSERT_JSTR(e, "status", "invalid");
+	FM_ASSERT_JSTR(e, "source", "list.txt");
+	FM_ASSERT_JNULL(e, "http_status");
+	FM_ASSERT_JNUM(e, "bytes", 0);
+	err = fm_json_str(e, "error");
+	if (!err || !*err)
+		fail_msg("line %d: invalid without an error message", line);
+}
+
+static void check_ok(const cJSON *res, int line, const char *url,
+		     const char *path)
+{
+	const cJSON *e = fm_json_find_num(res, "line", line);
+
+	if (!e)
+		fail_msg("no result for line %d", line);
+	FM_ASSERT_JSTR(e, "url", url);
+	FM_ASSERT_JSTR(e, "status", "ok");
+	FM_ASSERT_JSTR(e, "path", path);
+	FM_ASSERT_JSTR(e, "source", "list.txt");
+}
+
+static void test_invalid_lines(void **state)
+{
+	struct fm_fixture *f = *state;
+	struct fm_buf list = { 0 };
+	struct run_result r;
+	const char *b;
+	char *lp = fm_path("%s/list.txt", f->tmp);
+	char *u1, *u5, *u6, *u7;
+	/* -o a/b/dl: "../../etc/x" from there would land in a/etc/x, still
+	 * inside the scratch directory, where the test can see it. */
+	const char *argv[] = { fm_bin(), "--json", "-o", "a/b/dl", "list.txt",
+			       NULL };
+	cJSON *res, *tree, *log, *e;
+	int bad, rc;
+
+	b = f->srv.base;
+	u1 = fm_path("%s/data/e1.bin?size=111", b);
+	u5 = fm_path("%s/data/e5.bin?size=555", b);
+	u6 = fm_path("%s/data/e6.bin?size=666", b);
+	u7 = fm_path("%s/data/e7.bin?size=777", b);
+	fm_buf_printf(&list, "%s\n", u1);                            /* 1 */
+	fm_buf_printf(&list, "ftp://x/y\n");                         /* 2 */
+	fm_buf_printf(&list, "%s/data/a out=../../etc/x\n", b);      /* 3 */
+	fm_buf_printf(&list, "%s/data/e2.bin bogus\n", b);           /* 4 */
+	fm_buf_printf(&list, "%s/data/e3.bin sha256=12ab\n", b);     /* 5 */
+	fm_buf_printf(&list, "{\"url\": \"%s/data/e4.bin\",\n", b);  /* 6 */
+	fm_buf_printf(&list, "%s out=same.bin\n", u5);               /* 7 */
+	fm_buf_printf(&list, "%s out=same.bin\n", u6);               /* 8 */
+	fm_buf_printf(&list, "   # a comment\n");                    /* 9 */
+	fm_buf_printf(&list, "\n");                                  /* 10 */
+	fm_buf_printf(&list, "  %s  \n", u7);                        /* 11 */
+	assert_int_equal(fm_write_file(lp, list.data, list.len), 0);
+
+	rc = fm_run(argv, NULL, f->tmp, &r);
+	FM_ASSERT_RAN(rc, r);
+	FM_ASSERT_EXIT(r, 1);
+	res = fm_jsonl_parse(r.out, &bad);
+	assert_int_equal(bad, 0);
+	if (cJSON_GetArraySize(res) != 9) {
+		fm_dump(&r);
+		fail_msg("want 9 result lines (3 ok, 6 invalid), got %d",
+			 cJSON_GetArraySize(res));
+	}
+
+	check_ok(res, 1, u1, "a/b/dl/e1.bin");
+	check_invalid(res, 2);
+	check_invalid(res, 3);
+	check_invalid(res, 4);
+	check_invalid(res, 5);
+	check_invalid(res, 6);
+	check_ok(res, 7, u5, "a/b/dl/same.bin");
+	check_invalid(res, 8);
+	check_ok(res, 11, u7, "a/b/dl/e7.bin");
+	/* "output path already used by line N" names the earlier line. */
+	e = fm_json_find_num(res, "line", 8);
+	if (!strstr(fm_json_str(e, "error"), "7"))
+		fail_msg("line 8 error does not name line 7: %s",
+			 fm_json_str(e, "error"));
+
+	/* Only the three valid entries reached the server. */
+	log = fm_server_log(&f->srv);
+	assert_non_null(log);
+	if (cJSON_GetArraySize(log) != 3) {
+		char *s = cJSON_Print(log);
+
+		fprintf(stderr, "server log: %s\n", s);
+		free(s);
+		fail_msg("want 3 requests, got %d", cJSON_GetArraySize(log));
+	}
+	assert_int_equal(fm_log_count(log, "/data/e1.bin?size=111"), 1);
+	assert_int_equal(fm_log_count(log, "/data/e5.bin?size=555"), 1);
+	assert_int_equal(fm_log_count(log, "/data/e7.bin?size=777"), 1);
+
+	/* Exactly these files exist: nothing outside a/b/dl, nothing else. */
+	tree = fm_tree_list(f->tmp);
+	assert_non_null(tree);
+	{
+		const char *want[] = { "a/", "a/b/", "a/b/dl/",
+				       "a/b/dl/e1.bin", "a/b/dl/e7.bin",
+				       "a/b/dl/same.bin", "list.txt" };
+		size_t nw = sizeof(want) / sizeof(want[0]);
+
+		for (size_t i = 0; i < nw; i++)
+			if (!fm_tree_has(tree, want[i]))
+				fail_msg("missing %s", want[i]);
+		if ((size_t)cJSON_GetArraySize(tree) != nw) {
+			char *s = cJSON_Print(tree);
+
+			fprintf(stderr, "files: %s\n", s);
+			free(s);
+			fail_msg("unexpected files in the scratch directory");
+		}
+	}
+	{
+		char *p1 = fm_path("%s/a/b/dl/e1.bin", f->tmp);
+		char *p5 = fm_path("%s/a/b/dl/same.bin", f->tmp);
+		char *p7 = fm_path("%s/a/b/dl/e7.bin", f->tmp);
+
+		assert_true(fm_file_matches_body(p1, "/data/e1.bin", 111));
+		/* same.bin is line 7's body, not line 8's. */
+		assert_true(fm_file_matches_body(p5, "/data/e5.bin", 555));
+		assert_true(fm_file_matches_body(p7, "/data/e7.bin", 777));
+		free(p1);
+		free(p5);
+		free(p7);
+	}
+
+	cJSON_Delete(tree);
+	cJSON_Delete(log);
+	cJSON_Delete(res);
+	fm_run_result_free(&r);
+	free(list.data);
+	free(lp);
+	free(u1);
+	free(u5);
+	free(u6);
+	free(u7);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_invalid_lines,
+						fm_fixture_setup,
+						fm_fixture_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,446 @@
+/* test_list.c: unit tests of fm_list_parse_line(), fm_url_check() and
+ * fm_entry_clear().
+ *
+ * Table-driven: each row is a line and everything the parser must make of
+ * it, including what it must leave untouched (out and sha256 stay NULL on
+ * an invalid line, why stays empty on a good one). A failing row names
+ * itself. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fm_list.h"
+
+#define SHA_LC "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+#define SHA_63 "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a0"
+#define SHA_UC "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"
+
+enum { SKIP = FM_LINE_SKIP, ENTRY = FM_LINE_ENTRY, INVALID = FM_LINE_INVALID };
+
+struct line_case {
+	const char *name;
+	const char *line;
+	size_t len;         /* 0: strlen(line); set for lines holding NULs */
+	int kind;
+	const char *url;    /* expected e.url, NULL for none */
+	const char *out;
+	const char *sha256;
+	const char *why;    /* substring of the reason; NULL: why must be "" */
+};
+
+static void check_str(const char *row, const char *what, const char *got,
+		      const char *want)
+{
+	if (got == NULL && want == NULL)
+		return;
+	if (got == NULL || want == NULL || strcmp(got, want) != 0)
+		fail_msg("%s: %s is \"%s\", expected \"%s\"", row, what,
+			 got != NULL ? got : "(null)",
+			 want != NULL ? want : "(null)");
+}
+
+static void run_case(const struct line_case *c)
+{
+	struct fm_entry e;
+	char why[FM_WHY_MAX];
+	size_t len = c->len != 0 ? c->len : strlen(c->line);
+	enum fm_line_kind kind;
+
+	memset(&e, 0x5a, sizeof(e)); /* must be zeroed by the parser */
+	memset(why, 'x', sizeof(why));
+	kind = fm_list_parse_line(c->line, len, &e, why, sizeof(why));
+	if ((int)kind != c->kind)
+		fail_msg("%s: kind %d, expected %d (why: %s)", c->name,
+			 (int)kind, c->kind, why);
+	check_str(c->name, "url", e.url, c->url);
+	check_str(c->name, "out", e.out, c->out);
+	check_str(c->name, "sha256", e.sha256, c->sha256);
+	if (c->why == NULL)
+		check_str(c->name, "why", why, "");
+	else if (strstr(why, c->why) == NULL)
+		fail_msg("%s: why is \"%s\", expected it to contain \"%s\"",
+			 c->name, why, c->why);
+	fm_entry_clear(&e);
+}
+
+static void run_table(const struct line_case *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		run_case(&t[i]);
+}
+
+#define RUN_TABLE(t) run_table((t), sizeof(t) / sizeof((t)[0]))
+
+static const struct line_case text_valid[] = {
+	{ "plain", "https://example.org/a/flag.gif", 0, ENTRY,
+	  "https://example.org/a/flag.gif", NULL, NULL, NULL },
+	{ "http with port", "http://127.0.0.1:8080/x", 0, ENTRY,
+	  "http://127.0.0.1:8080/x", NULL, NULL, NULL },
+	{ "fields", "https://example.org/b?id=7   out=images/b.gif   sha256=" SHA_LC,
+	  0, ENTRY, "https://example.org/b?id=7", "images/b.gif", SHA_LC, NULL },
+	{ "fields in other order", "https://e.org/b sha256=" SHA_LC " out=b", 0,
+	  ENTRY, "https://e.org/b", "b", SHA_LC, NULL },
+	{ "tab separated", "https://e.org/b\tout=b\tsha256=" SHA_LC, 0, ENTRY,
+	  "https://e.org/b", "b", SHA_LC, NULL },
+	{ "mixed case scheme kept as written", "HtTpS://Example.ORG/A", 0, ENTRY,
+	  "HtTpS://Example.ORG/A", NULL, NULL, NULL },
+	{ "surrounding white space", " \t https://e.org/a \t\v\f", 0, ENTRY,
+	  "https://e.org/a", NULL, NULL, NULL },
+	{ "CRLF", "https://e.org/a out=x\r", 0, ENTRY, "https://e.org/a", "x",
+	  NULL, NULL },
+	{ "value holding '='", "https://e.org/a out=a=b", 0, ENTRY,
+	  "https://e.org/a", "a=b", NULL, NULL },
+	{ "uppercase sha256 lowercased", "https://e.org/a sha256=" SHA_UC, 0,
+	  ENTRY, "https://e.org/a", NULL, SHA_LC, NULL },
+	{ "out kept as written", "https://e.org/a out=./a//b", 0, ENTRY,
+	  "https://e.org/a", "./a//b", NULL, NULL },
+	{ "IPv6 host", "http://[::1]:8080/a", 0, ENTRY, "http://[::1]:8080/a",
+	  NULL, NULL, NULL },
+	{ "fragment in URL", "https://e.org/a#frag", 0, ENTRY,
+	  "https://e.org/a#frag", NULL, NULL, NULL },
+	{ "user info", "https://u:p@e.org/a", 0, ENTRY, "https://u:p@e.org/a",
+	  NULL, NULL, NULL },
+};
+
+static const struct line_case skipped[] = {
+	{ "empty", "", 0, SKIP, NULL, NULL, NULL, NULL },
+	{ "spaces", "   ", 0, SKIP, NULL, NULL, NULL, NULL },
+	{ "lone CR", "\r", 0, SKIP, NULL, NULL, NULL, NULL },
+	{ "all white space", "\t\v\f \r", 0, SKIP, NULL, NULL, NULL, NULL },
+	{ "comment", "# a comment", 0, SKIP, NULL, NULL, NULL, NULL },
+	{ "indented comment", "  \t# a comment", 0, SKIP, NULL, NULL, NULL, NULL },
+	{ "commented-out URL", "#https://e.org/a", 0, SKIP, NULL, NULL, NULL, NULL },
+	{ "comment with CR", "# x\r", 0, SKIP, NULL, NULL, NULL, NULL },
+};
+
+static const struct line_case text_invalid[] = {
+	{ "ftp", "ftp://e.org/a", 0, INVALID, "ftp://e.org/a", NULL, NULL,
+	  "unsupported scheme 'ftp'" },
+	{ "file", "file:///etc/passwd", 0, INVALID, "file:///etc/passwd", NULL,
+	  NULL, "unsupported scheme 'file'" },
+	{ "unknown scheme", "foo://e.org/a", 0, INVALID, "foo://e.org/a", NULL,
+	  NULL, "unsupported scheme 'foo'" },
+	{ "no scheme", "example.org/a", 0, INVALID, "example.org/a", NULL, NULL,
+	  "not an absolute URL (missing http:// or https://)" },
+	{ "host:port without scheme", "example.org:8080/a", 0, INVALID,
+	  "example.org:8080/a", NULL, NULL, "not an absolute URL" },
+	{ "absolute path", "/a/b", 0, INVALID, "/a/b", NULL, NULL,
+	  "not an absolute URL" },
+	{ "mailto", "mailto:a@e.org", 0, INVALID, "mailto:a@e.org", NULL, NULL,
+	  "not an absolute URL" },
+	{ "JSON array is a text line", "[\"https://e.org/a\"]", 0, INVALID,
+	  "[\"https://e.org/a\"]", NULL, NULL, "not an absolute URL" },
+	{ "bad port", "http://e.org:99999/", 0, INVALID, "http://e.org:99999/",
+	  NULL, NULL, "malformed URL: " },
+	{ "no host", "http://:80/", 0, INVALID, "http://:80/", NULL, NULL,
+	  "malformed URL: " },
+	{ "bad slashes", "http:e.org", 0, INVALID, "http:e.org", NULL, NULL,
+	  "malformed URL: " },
+	{ "bad IPv6", "http://[::1/", 0, INVALID, "http://[::1/", NULL, NULL,
+	  "malformed URL: " },
+	{ "unknown key", "https://e.org/a foo=1", 0, INVALID, "https://e.org/a",
+	  NULL, NULL, "unknown key 'foo'" },
+	{ "field without '='", "https://e.org/a bar", 0, INVALID,
+	  "https://e.org/a", NULL, NULL, "field 'bar' is not key=value" },
+	{ "field with empty key", "https://e.org/a =x", 0, INVALID,
+	  "https://e.org/a", NULL, NULL, "field '=x' is not key=value" },
+	{ "empty out", "https://e.org/a out=", 0, INVALID, "https://e.org/a",
+	  NULL, NULL, "empty value for key 'out'" },
+	{ "empty sha256", "https://e.org/a sha256=", 0, INVALID,
+	  "https://e.org/a", NULL, NULL, "empty value for key 'sha256'" },
+	{ "duplicate out", "https://e.org/a out=x out=y", 0, INVALID,
+	  "https://e.org/a", NULL, NULL, "duplicate key 'out'" },
+	{ "duplicate sha256", "https://e.org/a sha256=" SHA_LC " sha256=" SHA_LC,
+	  0, INVALID, "https://e.org/a", NULL, NULL, "duplicate key 'sha256'" },
+	{ "sha256 too short", "https://e.org/a sha256=" SHA_63, 0, INVALID,
+	  "https://e.org/a", NULL, NULL, "sha256 must be 64 hex digits" },
+	{ "sha256 too long", "https://e.org/a sha256=0" SHA_LC, 0, INVALID,
+	  "https://e.org/a", NULL, NULL, "sha256 must be 64 hex digits" },
+	{ "sha256 not hex",
+	  "https://e.org/a sha256=g" SHA_63, 0, INVALID, "https://e.org/a",
+	  NULL, NULL, "sha256 must be 64 hex digits" },
+	{ "absolute out", "https://e.org/a out=/etc/passwd", 0, INVALID,
+	  "https://e.org/a", NULL, NULL, "unsafe out=: absolute path" },
+	{ "climbing out", "https://e.org/a out=a/../../x", 0, INVALID,
+	  "https://e.org/a", NULL, NULL, "unsafe out=: '..' segment" },
+	{ "out ending in '/'", "https://e.org/a out=dir/", 0, INVALID,
+	  "https://e.org/a", NULL, NULL, "unsafe out=: ends with '/'" },
+	{ "good out then bad field", "https://e.org/a out=x nope", 0, INVALID,
+	  "https://e.org/a", NULL, NULL, "field 'nope' is not key=value" },
+	{ "control byte in field", "https://e.org/a b\001r", 0, INVALID,
+	  "https://e.org/a", NULL, NULL, "field 'b?r' is not key=value" },
+};
+
+/* Lines with NUL bytes: len is given explicitly. */
+static const struct line_case nul_lines[] = {
+	{ "NUL in URL", "https://e.org/a\0b", 17, INVALID, NULL, NULL, NULL,
+	  "NUL byte in line" },
+	{ "NUL in a field", "https://e.org/a out=\0x", 22, INVALID,
+	  "https://e.org/a", NULL, NULL, "NUL byte in line" },
+	{ "NUL alone", "\0", 1, INVALID, NULL, NULL, NULL, "NUL byte in line" },
+	{ "NUL at the end", "https://e.org/a\0", 16, INVALID, NULL, NULL, NULL,
+	  "NUL byte in line" },
+	{ "NUL in a comment", "# x\0y", 5, INVALID, NULL, NULL, NULL,
+	  "NUL byte in line" },
+	{ "NUL in JSON", "{\"url\":\"https://e.org/a\0\"}", 26, INVALID, NULL,
+	  NULL, NULL, "NUL byte in line" },
+	{ "escaped NUL in JSON", "{\"url\":\"https://e.org/a\\u0000b\"}", 0,
+	  INVALID, NULL, NULL, NULL, "NUL byte in line" },
+};
+
+static const struct line_case json_lines[] = {
+	{ "JSON url only", "{\"url\":\"https://e.org/a\"}", 0, ENTRY,
+	  "https://e.org/a", NULL, NULL, NULL },
+	{ "JSON all fields", "{\"url\": \"https://e.org/a\", \"out\": \"x/y\", "
+	  "\"sha256\": \"" SHA_UC "\"}", 0, ENTRY, "https://e.org/a", "x/y",
+	  SHA_LC, NULL },
+	{ "JSON indented, CRLF", "  {\"url\":\"https://e.org/a\"}\r", 0, ENTRY,
+	  "https://e.org/a", NULL, NULL, NULL },
+	{ "JSON escapes decoded", "{\"url\":\"https:\\/\\/e.org\\/a\"}", 0,
+	  ENTRY, "https://e.org/a", NULL, NULL, NULL },
+	{ "JSON sha256 null", "{\"url\":\"https://e.org/a\",\"sha256\":null}", 0,
+	  ENTRY, "https://e.org/a", NULL, NULL, NULL },
+	{ "result record", "{\"url\":\"https://e.org/a\",\"path\":\"dl/a\","
+	  "\"status\":\"failed\",\"http_status\":null,\"bytes\":0,"
+	  "\"seconds\":0.1,\"attempts\":1,\"error\":\"x\",\"line\":3,"
+	  "\"source\":\"-\"}", 0, ENTRY, "https://e.org/a", NULL, NULL, NULL },
+	{ "result record with out and sha256", "{\"url\":\"https://e.org/a\","
+	  "\"out\":\"o/a\",\"path\":\"dl/o/a\",\"status\":\"failed\","
+	  "\"http_status\":503,\"bytes\":10,\"seconds\":1.5,\"attempts\":3,"
+	  "\"error\":\"HTTP 503\",\"sha256\":\"" SHA_LC "\",\"line\":null,"
+	  "\"source\":null}", 0, ENTRY, "https://e.org/a", "o/a", SHA_LC, NULL },
+	{ "result keys of any type", "{\"path\":[1,{}],\"url\":\"http://e.org/\","
+	  "\"status\":{\"a\":1},\"error\":true}", 0, ENTRY, "http://e.org/", NULL,
+	  NULL, NULL },
+	{ "JSON url not a string", "{\"url\":5}", 0, INVALID, NULL, NULL, NULL,
+	  "'url' must be a string" },
+	{ "JSON url null", "{\"url\":null}", 0, INVALID, NULL, NULL, NULL,
+	  "'url' must be a string" },
+	{ "JSON missing url", "{\"out\":\"a\"}", 0, INVALID, NULL, NULL, NULL,
+	  "JSON entry has no 'url'" },
+	{ "JSON empty object", "{}", 0, INVALID, NULL, NULL, NULL,
+	  "JSON entry has no 'url'" },
+	{ "JSON key case matters", "{\"URL\":\"https://e.org/a\"}", 0, INVALID,
+	  NULL, NULL, NULL, "JSON entry has no 'url'" },
+	{ "JSON duplicate url", "{\"url\":\"https://e.org/a\",\"url\":\"https://e.org/b\"}",
+	  0, INVALID, "https://e.org/a", NULL, NULL, "duplicate key 'url'" },
+	{ "JSON duplicate out", "{\"url\":\"https://e.org/a\",\"out\":\"a\",\"out\":\"b\"}",
+	  0, INVALID, "https://e.org/a", NULL, NULL, "duplicate key 'out'" },
+	{ "JSON duplicate sha256 after null", "{\"url\":\"https://e.org/a\","
+	  "\"sha256\":null,\"sha256\":\"" SHA_LC "\"}", 0, INVALID,
+	  "https://e.org/a", NULL, NULL, "duplicate key 'sha256'" },
+	{ "JSON unknown key", "{\"url\":\"https://e.org/a\",\"foo\":1}", 0,
+	  INVALID, "https://e.org/a", NULL, NULL, "unknown key 'foo'" },
+	{ "JSON unknown key before url", "{\"foo\":1,\"url\":\"https://e.org/a\"}",
+	  0, INVALID, "https://e.org/a", NULL, NULL, "unknown key 'foo'" },
+	{ "JSON out not a string", "{\"url\":\"https://e.org/a\",\"out\":1}", 0,
+	  INVALID, "https://e.org/a", NULL, NULL, "'out' must be a string" },
+	{ "JSON out null", "{\"url\":\"https://e.org/a\",\"out\":null}", 0,
+	  INVALID, "https://e.org/a", NULL, NULL, "'out' must be a string" },
+	{ "JSON sha256 number", "{\"url\":\"https://e.org/a\",\"sha256\":1}", 0,
+	  INVALID, "https://e.org/a", NULL, NULL, "'sha256' must be a string" },
+	{ "JSON bad sha256", "{\"url\":\"https://e.org/a\",\"sha256\":\"zz\"}", 0,
+	  INVALID, "https://e.org/a", NULL, NULL, "sha256 must be 64 hex digits" },
+	{ "JSON unsafe out", "{\"url\":\"https://e.org/a\",\"out\":\"../x\"}", 0,
+	  INVALID, "https://e.org/a", NULL, NULL, "unsafe out=: '..'" },
+	{ "JSON empty out", "{\"url\":\"https://e.org/a\",\"out\":\"\"}", 0,
+	  INVALID, "https://e.org/a", NULL, NULL, "empty value for key 'out'" },
+	{ "JSON ftp url", "{\"url\":\"ftp://e.org/a\",\"out\":\"a\"}", 0, INVALID,
+	  "ftp://e.org/a", NULL, NULL, "unsupported scheme 'ftp'" },
+	{ "JSON url with space", "{\"url\":\"https://e.org/a b\"}", 0, INVALID,
+	  "https://e.org/a b", NULL, NULL, "malformed URL: " },
+	{ "broken JSON", "{\"url\": ", 0, INVALID, NULL, NULL, NULL,
+	  "invalid JSON at column " },
+	{ "broken JSON position", "  {\"url\" \"https://e.org/a\"}", 0, INVALID,
+	  NULL, NULL, NULL, "invalid JSON at column 10" },
+	{ "trailing garbage", "{\"url\":\"https://e.org/a\"} x", 0, INVALID, NULL,
+	  NULL, NULL, "invalid JSON at column 27" },
+	{ "two objects", "{\"url\":\"https://e.org/a\"}{}", 0, INVALID, NULL,
+	  NULL, NULL, "invalid JSON" },
+	{ "escaped backslash before u0000 is no NUL",
+	  "{\"url\":\"https://e.org/a\",\"error\":\"\\\\u0000\"}", 0, ENTRY,
+	  "https://e.org/a", NULL, NULL, NULL },
+};
+
+static void parse_text_valid(void **state)
+{
+	(void)state;
+	RUN_TABLE(text_valid);
+}
+
+static void parse_skipped(void **state)
+{
+	(void)state;
+	RUN_TABLE(skipped);
+}
+
+static void parse_text_invalid(void **state)
+{
+	(void)state;
+	RUN_TABLE(text_invalid);
+}
+
+static void parse_nul_bytes(void **state)
+{
+	(void)state;
+	RUN_TABLE(nul_lines);
+}
+
+static void parse_json_lines(void **state)
+{
+	(void)state;
+	RUN_TABLE(json_lines);
+}
+
+/* A line of exactly FM_LINE_MAX bytes is accepted, one more is not. */
+static void parse_line_length_limit(void **state)
+{
+	static const char head[] = "https://e.org/";
+	char *line = malloc(FM_LINE_MAX + 2);
+	char why[FM_WHY_MAX];
+	struct fm_entry e;
+
+	(void)state;
+	assert_non_null(line);
+	memcpy(line, head, sizeof(head) - 1);
+	memset(line + sizeof(head) - 1, 'a', FM_LINE_MAX + 1 - (sizeof(head) - 1));
+	line[FM_LINE_MAX + 1] = '\0';
+	assert_int_equal(fm_list_parse_line(line, FM_LINE_MAX, &e, why, sizeof(why)),
+			 FM_LINE_ENTRY);
+	assert_int_equal(strlen(e.url), FM_LINE_MAX);
+	fm_entry_clear(&e);
+	assert_int_equal(fm_list_parse_line(line, FM_LINE_MAX + 1, &e, why,
+					    sizeof(why)), FM_LINE_INVALID);
+	assert_string_equal(why, "line longer than 65536 bytes");
+	assert_null(e.url);
+	free(line);
+}
+
+/* A long offending field is quoted short, so the reason stays whole. */
+static void parse_long_field_quoted(void **state)
+{
+	char line[512], why[FM_WHY_MAX];
+	struct fm_entry e;
+
+	(void)state;
+	strcpy(line, "https://e.org/a ");
+	memset(line + 16, 'k', 400);
+	strcpy(line + 416, "=1");
+	assert_int_equal(fm_list_parse_line(line, strlen(line), &e, why, sizeof(why)),
+			 FM_LINE_INVALID);
+	assert_non_null(strstr(why, "unknown key 'kkkk"));
+	assert_non_null(strstr(why, "...'"));
+	assert_true(strlen(why) < 100);
+	fm_entry_clear(&e);
+}
+
+/* A small or absent reason buffer is cut, never overrun. */
+static void parse_small_why(void **state)
+{
+	static const char line[] = "https://e.org/a foo=1";
+	char why[8 + 1];
+	struct fm_entry e;
+
+	(void)state;
+	why[8] = '#';
+	assert_int_equal(fm_list_parse_line(line, strlen(line), &e, why, 8),
+			 FM_LINE_INVALID);
+	assert_string_equal(why, "unknown");
+	assert_int_equal(why[8], '#');
+	fm_entry_clear(&e);
+	assert_int_equal(fm_list_parse_line(line, strlen(line), &e, NULL, 0),
+			 FM_LINE_INVALID);
+	fm_entry_clear(&e);
+}
+
+struct url_case {
+	const char *url;
+	const char *why; /* substring, NULL when the URL is good */
+};
+
+static const struct url_case urls[] = {
+	{ "http://e.org", NULL },
+	{ "https://e.org/a/b?c=d#e", NULL },
+	{ "HTTP://E.ORG/", NULL },
+	{ "https://[2001:db8::1]:8443/x", NULL },
+	{ "http://e.org:80/", NULL },
+	{ "ftp://e.org/", "unsupported scheme 'ftp'" },
+	{ "FTP://e.org/", "unsupported scheme 'ftp'" },
+	{ "file:///etc/passwd", "unsupported scheme 'file'" },
+	{ "httpx://e.org/", "unsupported scheme 'httpx'" },
+	{ "e.org", "not an absolute URL (missing http:// or https://)" },
+	{ "//e.org/a", "not an absolute URL" },
+	{ "://e.org/a", "not an absolute URL" },
+	{ "", "not an absolute URL" },
+	{ "1http://e.org/", "not an absolute URL" },
+	{ "localhost:8080", "not an absolute URL" },
+	{ "http://", "malformed URL: " },
+	{ "http://:80/", "malformed URL: No host part in the URL" },
+	{ "http://e.org:65536/", "malformed URL: Port number" },
+	{ "http://e.org/a b", "malformed URL: " },
+	{ "http://e.org/\x01", "malformed URL: " },
+	{ NULL, "not an absolute URL" },
+};
+
+static void url_check_table(void **state)
+{
+	char why[FM_WHY_MAX];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		const struct url_case *c = &urls[i];
+		int rc;
+
+		why[0] = '\0';
+		rc = fm_url_check(c->url, why, sizeof(why));
+		if (c->why == NULL && rc != 0)
+			fail_msg("%s: refused: %s", c->url, why);
+		if (c->why != NULL && (rc != -1 || strstr(why, c->why) == NULL))
+			fail_msg("%s: rc %d, why \"%s\", expected \"%s\"",
+				 c->url != NULL ? c->url : "(null)", rc, why, c->why);
+	}
+}
+
+static void entry_clear_zeroes(void **state)
+{
+	struct fm_entry e;
+
+	(void)state;
+	e.url = strdup("u");
+	e.out = strdup("o");
+	e.sha256 = NULL;
+	assert_non_null(e.url);
+	assert_non_null(e.out);
+	fm_entry_clear(&e);
+	assert_null(e.url);
+	assert_null(e.out);
+	assert_null(e.sha256);
+	fm_entry_clear(&e); /* twice is harmless */
+	fm_entry_clear(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(parse_text_valid),
+		cmocka_unit_test(parse_skipped),
+		cmocka_unit_test(parse_text_invalid),
+		cmocka_unit_test(parse_nul_bytes),
+		cmocka_unit_test(parse_json_lines),
+		cmocka_unit_test(parse_line_length_limit),
+		cmocka_unit_test(parse_long_field_quoted),
+		cmocka_unit_test(parse_small_why),
+		cmocka_unit_test(url_check_table),
+		cmocka_unit_test(entry_clear_zeroes),
+	};
+
+	return cmocka_run_group_tests_name("list", tests, NULL, NULL);
+}

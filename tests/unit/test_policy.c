@@ -1,0 +1,152 @@
+/* test_policy.c: classification of outcomes and the backoff schedule. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "fm_policy.h"
+
+struct classify_case {
+	CURLcode rc;
+	long http;
+	int local_err;
+	enum fm_verdict want;
+	const char *what;
+};
+
+static const struct classify_case classify_cases[] = {
+	{CURLE_OK, 200, 0, FM_VERDICT_OK, "200"},
+	{CURLE_OK, 204, 0, FM_VERDICT_OK, "204 empty"},
+	{CURLE_OK, 206, 0, FM_VERDICT_OK, "206 partial content"},
+	{CURLE_OK, 408, 0, FM_VERDICT_RETRY, "408 request timeout"},
+	{CURLE_OK, 429, 0, FM_VERDICT_RETRY, "429 too many requests"},
+	{CURLE_OK, 500, 0, FM_VERDICT_RETRY, "500"},
+	{CURLE_OK, 502, 0, FM_VERDICT_RETRY, "502"},
+	{CURLE_OK, 503, 0, FM_VERDICT_RETRY, "503"},
+	{CURLE_OK, 504, 0, FM_VERDICT_RETRY, "504"},
+	{CURLE_OK, 400, 0, FM_VERDICT_FAIL, "400"},
+	{CURLE_OK, 401, 0, FM_VERDICT_FAIL, "401"},
+	{CURLE_OK, 403, 0, FM_VERDICT_FAIL, "403"},
+	{CURLE_OK, 404, 0, FM_VERDICT_FAIL, "404"},
+	{CURLE_OK, 410, 0, FM_VERDICT_FAIL, "410"},
+	{CURLE_OK, 501, 0, FM_VERDICT_FAIL, "501 not implemented"},
+	{CURLE_OK, 505, 0, FM_VERDICT_FAIL, "505"},
+	{CURLE_OK, 304, 0, FM_VERDICT_FAIL, "304 without a condition"},
+	{CURLE_OK, 0, 0, FM_VERDICT_FAIL, "no status"},
+	{CURLE_COULDNT_CONNECT, 0, 0, FM_VERDICT_RETRY, "refused"},
+	{CURLE_COULDNT_RESOLVE_HOST, 0, 0, FM_VERDICT_RETRY, "DNS"},
+	{CURLE_OPERATION_TIMEDOUT, 0, 0, FM_VERDICT_RETRY, "timeout"},
+	{CURLE_OPERATION_TIMEDOUT, 200, 0, FM_VERDICT_RETRY, "stall in body"},
+	{CURLE_RECV_ERROR, 0, 0, FM_VERDICT_RETRY, "reset"},
+	{CURLE_SEND_ERROR, 0, 0, FM_VERDICT_RETRY, "reset on send"},
+	{CURLE_GOT_NOTHING, 0, 0, FM_VERDICT_RETRY, "empty reply"},
+	{CURLE_PARTIAL_FILE, 200, 0, FM_VERDICT_RETRY, "short body"},
+	{CURLE_HTTP2_STREAM, 0, 0, FM_VERDICT_RETRY, "h2 stream reset"},
+	{CURLE_PEER_FAILED_VERIFICATION, 0, 0, FM_VERDICT_FAIL, "TLS verify"},
+	{CURLE_SSL_CACERT_BADFILE, 0, 0, FM_VERDICT_FAIL, "bad CA file"},
+	{CURLE_UNSUPPORTED_PROTOCOL, 0, 0, FM_VERDICT_FAIL, "scheme"},
+	{CURLE_TOO_MANY_REDIRECTS, 302, 0, FM_VERDICT_FAIL, "redirects"},
+	{CURLE_FILESIZE_EXCEEDED, 200, 0, FM_VERDICT_FAIL, "max-filesize"},
+	{CURLE_ABORTED_BY_CALLBACK, 200, 0, FM_VERDICT_FAIL, "aborted"},
+	{CURLE_WRITE_ERROR, 200, -ENOSPC, FM_VERDICT_FAIL, "disk full"},
+	{CURLE_WRITE_ERROR, 200, -EACCES, FM_VERDICT_FAIL, "permission"},
+	{CURLE_OK, 503, -EROFS, FM_VERDICT_FAIL, "local error wins"},
+	{CURLE_COULDNT_CONNECT, 0, -EIO, FM_VERDICT_FAIL, "local over net"},
+};
+
+static void classify_table(void **state)
+{
+	for (size_t i = 0;
+	     i < sizeof(classify_cases) / sizeof(classify_cases[0]); i++) {
+		const struct classify_case *c = &classify_cases[i];
+		enum fm_verdict got = fm_classify(c->rc, c->http, c->local_err);
+
+		if (got != c->want)
+			fail_msg("case '%s': got %d, want %d", c->what, got,
+				 c->want);
+	}
+}
+
+static void backoff_bounds_k1_to_10(void **state)
+{
+	const double base = 1.0, max = 30.0;
+
+	for (unsigned k = 1; k <= 10; k++) {
+		double full = base;
+
+		for (unsigned i = 1; i < k; i++)
+			full *= 2;
+		if (full > max)
+			full = max;
+		/* u = 0 gives the floor, u = 1 the ceiling, u = .5 between */
+		assert_float_equal(fm_backoff(k, base, max, 0.0), full / 2,
+				   1e-9);
+		assert_float_equal(fm_backoff(k, base, max, 1.0), full, 1e-9);
+		double mid = fm_backoff(k, base, max, 0.5);
+
+		assert_true(mid > full / 2 && mid < full);
+	}
+}
+
+static void backoff_grows_then_caps(void **state)
+{
+	double prev = 0;
+
+	for (unsigned k = 1; k <= 6; k++) {
+		double d = fm_backoff(k, 0.2, 100.0, 1.0);
+
+		assert_true(d > prev);
+		prev = d;
+	}
+	assert_float_equal(fm_backoff(7, 1.0, 30.0, 1.0), 30.0, 1e-9);
+	assert_float_equal(fm_backoff(1000, 1.0, 30.0, 1.0), 30.0, 1e-9);
+	assert_float_equal(fm_backoff(UINT32_MAX, 1.0, 30.0, 0.0), 15.0, 1e-9);
+}
+
+static void backoff_clamps_random(void **state)
+{
+	assert_float_equal(fm_backoff(1, 2.0, 30.0, -3.0), 1.0, 1e-9);
+	assert_float_equal(fm_backoff(1, 2.0, 30.0, 7.0), 2.0, 1e-9);
+}
+
+static void retry_after_raises_on_429_503(void **state)
+{
+	/* backoff 0.1 s at most, server asks 2 s: exactly 2 s */
+	assert_float_equal(fm_retry_wait(1, 0.1, 30, 0.0, 429, 2.0), 2.0,
+			   1e-9);
+	assert_float_equal(fm_retry_wait(1, 0.1, 30, 1.0, 503, 2.0), 2.0,
+			   1e-9);
+	/* capped at max */
+	assert_float_equal(fm_retry_wait(1, 0.1, 5, 0.0, 503, 3600.0), 5.0,
+			   1e-9);
+	/* never lowers the backoff */
+	assert_float_equal(fm_retry_wait(3, 4.0, 30, 1.0, 503, 1.0), 16.0,
+			   1e-9);
+}
+
+static void retry_after_ignored_elsewhere(void **state)
+{
+	assert_float_equal(fm_retry_wait(1, 0.1, 30, 1.0, 500, 9.0), 0.1,
+			   1e-9);
+	assert_float_equal(fm_retry_wait(1, 0.1, 30, 1.0, 0, 9.0), 0.1, 1e-9);
+	/* absent */
+	assert_float_equal(fm_retry_wait(1, 0.1, 30, 1.0, 429, -1.0), 0.1,
+			   1e-9);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(classify_table),
+		cmocka_unit_test(backoff_bounds_k1_to_10),
+		cmocka_unit_test(backoff_grows_then_caps),
+		cmocka_unit_test(backoff_clamps_random),
+		cmocka_unit_test(retry_after_raises_on_429_503),
+		cmocka_unit_test(retry_after_ignored_elsewhere),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
