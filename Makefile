@@ -1,0 +1,97 @@
+# Makefile: a thin wrapper over meson for the usual chores. The build itself
+# is meson's (meson.build); nothing here compiles anything.
+#
+#   make deps     install the Debian/Ubuntu packages that are missing
+#   make build    configure build/ once, then compile (the default)
+#   make test     build, then run the whole test suite
+#   make demo     fetch the bundled demo set from a local server
+#   make asan     build and test in build-asan/ with ASan + UBSan
+#   make install  install build/ (DESTDIR and PREFIX are honoured)
+#   make clean    remove build/, build-asan/ and demo-out/
+
+MESON     ?= meson
+BUILDDIR  ?= build
+ASANDIR   ?= build-asan
+PYTHON    ?= python3
+# Extra options for `meson setup`, e.g. MESON_SETUP_ARGS=-Dtests=false.
+MESON_SETUP_ARGS ?=
+# Extra fetchmany options for the demo, e.g. DEMO_ARGS=--json.
+DEMO_ARGS ?=
+# Sanitised code runs a few times slower: stretch meson's test timeouts.
+ASAN_TEST_ARGS ?= --timeout-multiplier=3
+
+DEB_PACKAGES = meson ninja-build pkg-config gcc libcurl4-openssl-dev \
+	libuv1-dev libcjson-dev libcmocka-dev libssl-dev python3
+
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.DEFAULT_GOAL := build
+.PHONY: all deps build test demo asan install clean
+
+all: build
+
+# Installs only what dpkg does not already list as installed, so that a
+# machine that has everything never needs root or the network. Without
+# dpkg (another distribution) it only says what it would need.
+deps:
+	@if ! command -v dpkg-query >/dev/null 2>&1; then \
+		echo "deps: no dpkg-query here; make sure these (or your" \
+			"distribution's equivalents) are installed:"; \
+		echo "  $(DEB_PACKAGES)"; \
+		exit 0; \
+	fi; \
+	missing=; \
+	for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${db:Status-Abbrev}' "$$p" 2>/dev/null \
+			| grep -q '^ii' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then \
+		echo "deps: all $(words $(DEB_PACKAGES)) packages installed"; \
+		exit 0; \
+	fi; \
+	echo "deps: installing$$missing"; \
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q \
+		</dev/null && \
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends $$missing </dev/null
+
+build: deps
+	@if [ ! -f $(BUILDDIR)/build.ninja ]; then \
+		echo "$(MESON) setup $(BUILDDIR) $(MESON_SETUP_ARGS)"; \
+		$(MESON) setup $(BUILDDIR) $(MESON_SETUP_ARGS); \
+	fi
+	$(MESON) compile -C $(BUILDDIR)
+
+test: build
+	$(MESON) test -C $(BUILDDIR) --print-errorlogs
+
+demo: build
+	FETCHMANY=$(BUILDDIR)/src/fetchmany DEMO_LIST=$(BUILDDIR)/demo-urls.txt \
+		PYTHON=$(PYTHON) bash data/demo.sh $(DEMO_ARGS)
+
+# A separate tree, so that the sanitised build never mixes with build/.
+# Meson's own defaults for these variables would abort without a leak
+# check; ours keep the leak check and stop at the first UBSan report.
+asan: deps
+	@if [ ! -f $(ASANDIR)/build.ninja ]; then \
+		echo "$(MESON) setup $(ASANDIR) -Db_sanitize=address,undefined" \
+			"-Db_lundef=false $(MESON_SETUP_ARGS)"; \
+		$(MESON) setup $(ASANDIR) -Db_sanitize=address,undefined \
+			-Db_lundef=false $(MESON_SETUP_ARGS); \
+	fi
+	$(MESON) compile -C $(ASANDIR)
+	ASAN_OPTIONS=detect_leaks=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(MESON) test -C $(ASANDIR) --print-errorlogs $(ASAN_TEST_ARGS)
+
+# PREFIX, when given, reconfigures build/ first (default /usr/local).
+install: build
+	@if [ -n "$(PREFIX)" ]; then \
+		echo "$(MESON) configure $(BUILDDIR) -Dprefix=$(PREFIX)"; \
+		$(MESON) configure $(BUILDDIR) -Dprefix=$(PREFIX) && \
+		$(MESON) compile -C $(BUILDDIR); \
+	fi
+	$(MESON) install -C $(BUILDDIR) --no-rebuild
+
+clean:
+	rm -rf $(BUILDDIR) $(ASANDIR) demo-out
