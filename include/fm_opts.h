@@ -43,4 +43,8 @@ enum fm_opts_result fm_opts_parse(int argc, char **argv, struct fm_opts *o,
 /* Prints the --help text to f. */
 void fm_opts_usage(FILE *f);
 
+/* Names every long option the parser accepts, NULL-terminated, so a test
+ * can check that --help and the man page keep up with the table. */
+const char *const *fm_opts_names(void);
+
 #endif

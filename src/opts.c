@@ -44,6 +44,15 @@ static const struct option long_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
+const char *const *fm_opts_names(void)
+{
+	static const char *names[sizeof(long_options) / sizeof(long_options[0])];
+
+	for (size_t i = 0; long_options[i].name; i++)
+		names[i] = long_options[i].name;
+	return names;
+}
+
 static const char short_options[] = ":hj:o:qr:t:Vx";
 
 void fm_opts_usage(FILE *f)
