@@ -45,4 +45,13 @@ int fm_name_resolve(const char *url, const char *out, bool mirror,
  * Returns buf. */
 char *fm_name_sanitize(char *buf, bool fallback);
 
+/* Joins the output directory (NULL when -o was not given: the bare name
+ * is reported) and a relative path into a malloc'd string, with one '/'
+ * between them. Returns NULL when out of memory. */
+char *fm_name_join(const char *dir, const char *rel);
+
+/* Replaces the last component of relpath with name, into a malloc'd
+ * string. Returns NULL when out of memory. */
+char *fm_name_replace_leaf(const char *relpath, const char *name);
+
 #endif

@@ -25,6 +25,11 @@ struct fm_opts {
 	double backoff;         /* --backoff: BASE seconds */
 	double backoff_max;     /* --backoff-max: MAX seconds */
 	bool fail_fast;         /* --fail-fast */
+	bool resume;            /* -c: continue NAME.part files */
+	bool no_clobber;        /* -n: skip entries whose NAME exists */
+	bool timestamping;      /* -N: conditional requests */
+	bool sha256;            /* --sha256: digest every file */
+	bool content_disposition; /* --content-disposition */
 	char **inputs;          /* LIST or URL arguments, in order */
 	int ninputs;
 };

@@ -7,8 +7,10 @@
 #ifndef FM_SINK_H
 #define FM_SINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 struct fm_sink {
 	int dirfd;      /* directory holding the file; owned when != rootfd */
@@ -16,7 +18,8 @@ struct fm_sink {
 	int fd;         /* NAME.part, or -1 */
 	char *leaf;     /* NAME's last component */
 	char *part;     /* leaf + ".part" */
-	uint64_t bytes; /* written so far */
+	uint64_t bytes; /* written by this sink so far */
+	uint64_t base;  /* bytes the .part already held when opened to append */
 };
 
 #define FM_SINK_INIT {.dirfd = -1, .rootfd = -1, .fd = -1}
@@ -25,19 +28,49 @@ struct fm_sink {
  * missing directories. Opens nothing yet. Returns 0 or -errno. */
 int fm_sink_prepare(struct fm_sink *s, int rootfd, const char *relpath);
 
-/* Creates (truncates) NAME.part. Returns 0 or -errno. */
-int fm_sink_open(struct fm_sink *s);
+/* Opens NAME.part: created or truncated, or, with append, kept and
+ * written after its current end (base then holds its size). Returns 0 or
+ * -errno. */
+int fm_sink_open(struct fm_sink *s, bool append);
+
+/* Stats NAME (part false) or NAME.part (part true) without following a
+ * symbolic link. Returns 0 or -errno. */
+int fm_sink_stat(const struct fm_sink *s, bool part, struct stat *st);
+
+/* Reads extended attribute name of NAME or NAME.part into buf as a string.
+ * Returns its length, or -errno (-ENODATA when absent, -ENOTSUP where the
+ * file system has none). */
+int fm_sink_get_attr(const struct fm_sink *s, bool part, const char *name,
+		     char *buf, size_t cap);
+
+/* Sets extended attribute name on the open NAME.part; failures (file
+ * systems without user attributes) are ignored. */
+void fm_sink_set_attr(struct fm_sink *s, const char *name, const char *value);
+
+/* Reads back what NAME.part held before this sink appended to it, in
+ * chunks handed to fn (to hash a resumed file). Returns 0 or -errno. */
+int fm_sink_read_base(struct fm_sink *s,
+		      void (*fn)(void *arg, const void *buf, size_t n),
+		      void *arg);
+
+/* Renames the file this sink will write: leaf becomes name (a sanitised
+ * component); only before fm_sink_open(). Returns 0 or -ENOMEM. */
+int fm_sink_set_leaf(struct fm_sink *s, const char *name);
 
 /* Appends n bytes. Returns 0 or -errno (short writes are retried). */
 int fm_sink_write(struct fm_sink *s, const void *buf, size_t n);
 
 /* Closes NAME.part and renames it over NAME (opening an empty one first
- * when nothing was written). Returns 0 or -errno; on error the .part is
- * removed. */
-int fm_sink_commit(struct fm_sink *s);
+ * when nothing was written), after setting its modification time to mtime
+ * when mtime >= 0. Returns 0 or -errno; on error the .part is removed. */
+int fm_sink_commit(struct fm_sink *s, int64_t mtime);
 
-/* Closes and removes NAME.part, if any; NAME is left as it was. */
-void fm_sink_abort(struct fm_sink *s);
+/* Closes NAME.part, if open, and removes it unless keep is true (kept to
+ * resume later); NAME is left as it was. */
+void fm_sink_abort(struct fm_sink *s, bool keep);
+
+/* Removes NAME.part whether or not this sink opened it. */
+void fm_sink_remove_part(struct fm_sink *s);
 
 /* Releases what prepare took. Safe on FM_SINK_INIT and on a released sink. */
 void fm_sink_release(struct fm_sink *s);

@@ -11,7 +11,10 @@
 #include <stdint.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
+#include "fm_claims.h"
+#include "fm_headers.h"
 #include "fm_list.h"
 #include "fm_result.h"
 #include "fm_sink.h"
@@ -23,7 +26,9 @@ struct fm_job {
 	char *path;           /* as reported: output directory joined */
 	unsigned long line;
 	const char *source;
+	uint32_t source_index; /* for claims */
 	unsigned attempts;
+	bool no_resume;       /* the .part proved unusable: start from zero */
 	long last_http;       /* the last attempt's status, for a report */
 	char *last_error;     /* its error, kept while waiting to retry */
 };
@@ -33,13 +38,31 @@ struct fm_xfer_conf {
 	const char *user_agent;
 	long connect_timeout_ms; /* 0: none */
 	long timeout_ms;         /* whole attempt; 0: none */
+	const char *output_dir;  /* as reported; NULL without -o */
+	bool resume;             /* -c */
+	bool no_clobber;         /* -n */
+	bool timestamping;       /* -N */
+	bool sha256_all;         /* --sha256 */
+	bool content_disposition; /* --content-disposition */
+	struct fm_claims *claims; /* for server-given names */
 };
 
 struct fm_xfer {
 	CURL *easy;
+	const struct fm_xfer_conf *conf;
 	struct fm_job *job;
 	struct fm_sink sink;
-	int local_err;     /* -errno from the sink during this attempt */
+	struct fm_resp resp;     /* headers of the latest response */
+	EVP_MD_CTX *md;          /* created on first use, then reused */
+	bool hashing;            /* md holds this attempt's digest */
+	struct curl_slist *headers; /* this attempt's request headers */
+	int64_t resume_from;     /* > 0: a Range was asked from here */
+	bool conditional;        /* -N sent If-Modified-Since/None-Match */
+	int local_err;           /* -errno from the sink during this attempt */
+	bool content_err;        /* fail_why is about the content: no retry,
+				    no .part kept */
+	bool fail_retry;         /* fail_why is transient */
+	char fail_why[FM_WHY_MAX]; /* our own reason to stop the transfer */
 	uint64_t t_start;  /* when the slot was taken (ns, CLOCK_MONOTONIC) */
 	uint64_t last_rx;  /* when a byte last arrived (ns, CLOCK_MONOTONIC) */
 	struct fm_xfer *next_free;
@@ -51,18 +74,20 @@ struct fm_outcome {
 	enum fm_status status;
 	bool retry;        /* transient: the caller may try again */
 	long http_status;  /* 0: no response */
-	uint64_t bytes;
+	uint64_t bytes;    /* size of the file now on disk, when ok */
 	double retry_after; /* Retry-After in seconds, < 0 when absent */
+	char sha256[65];   /* computed digest, "" when not computed */
 	char error[FM_WHY_MAX];
 };
 
-/* Creates the easy handle of slot x with the shared settings. Returns 0
- * or FM_E_CURL. */
+/* Creates the easy handle of slot x with the shared settings, which must
+ * outlive it. Returns 0 or FM_E_CURL. */
 int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf);
 
-/* Points slot x at job: prepares the sink under rootfd and sets the URL.
- * Returns 0, or -errno when the destination cannot be prepared (o is then
- * filled with the failure). */
+/* Points slot x at job: prepares the destination under rootfd and sets up
+ * the request. Returns 0 when the transfer is ready to run; otherwise the
+ * job is finished without network access and o says how (skipped under
+ * -n, or failed when the destination cannot be prepared): 1 or -errno. */
 int fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
 		  struct fm_outcome *o);
 
@@ -80,13 +105,13 @@ void fm_xfer_stop(struct fm_xfer *x, CURLcode rc, const char *why,
  * already be out of the multi handle): the .part is removed. */
 void fm_xfer_abandon(struct fm_xfer *x);
 
-/* CLOCK_MONOTONIC now, in nanoseconds (the clock of uv_hrtime()). */
-uint64_t fm_now_ns(void);
-
-/* Frees the easy handle. */
+/* Frees the easy handle and the digest context. */
 void fm_xfer_cleanup(struct fm_xfer *x);
 
 /* Frees a job and everything it owns. */
 void fm_job_free(struct fm_job *job);
+
+/* CLOCK_MONOTONIC now, in nanoseconds (the clock of uv_hrtime()). */
+uint64_t fm_now_ns(void);
 
 #endif

@@ -375,3 +375,33 @@ int fm_name_resolve(const char *url, const char *out, bool mirror,
 		return fail(why, whylen, "out of memory");
 	return 0;
 }
+
+char *fm_name_join(const char *dir, const char *rel)
+{
+	size_t dlen;
+	char *p;
+
+	if (!dir)
+		return strdup(rel);
+	dlen = strlen(dir);
+	while (dlen > 1 && dir[dlen - 1] == '/')
+		dlen--;
+	p = malloc(dlen + 1 + strlen(rel) + 1);
+	if (p)
+		sprintf(p, "%.*s%s%s", (int)dlen, dir,
+			dir[dlen - 1] == '/' ? "" : "/", rel);
+	return p;
+}
+
+char *fm_name_replace_leaf(const char *relpath, const char *name)
+{
+	const char *slash = strrchr(relpath, '/');
+	size_t keep = slash ? (size_t)(slash - relpath) + 1 : 0;
+	char *p = malloc(keep + strlen(name) + 1);
+
+	if (p) {
+		memcpy(p, relpath, keep);
+		strcpy(p + keep, name);
+	}
+	return p;
+}

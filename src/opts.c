@@ -24,22 +24,29 @@ enum {
 	OPT_BACKOFF,
 	OPT_BACKOFF_MAX,
 	OPT_FAIL_FAST,
+	OPT_SHA256,
+	OPT_CONTENT_DISPOSITION,
 };
 
 static const struct option long_options[] = {
 	{"backoff", required_argument, NULL, OPT_BACKOFF},
 	{"backoff-max", required_argument, NULL, OPT_BACKOFF_MAX},
 	{"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+	{"content-disposition", no_argument, NULL, OPT_CONTENT_DISPOSITION},
+	{"continue", no_argument, NULL, 'c'},
 	{"fail-fast", no_argument, NULL, OPT_FAIL_FAST},
 	{"help", no_argument, NULL, 'h'},
 	{"jobs", required_argument, NULL, 'j'},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"mirror", no_argument, NULL, 'x'},
+	{"no-clobber", no_argument, NULL, 'n'},
 	{"output-dir", required_argument, NULL, 'o'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"retries", required_argument, NULL, 'r'},
+	{"sha256", no_argument, NULL, OPT_SHA256},
 	{"stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT},
 	{"timeout", required_argument, NULL, 't'},
+	{"timestamping", no_argument, NULL, 'N'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
 };
@@ -53,7 +60,7 @@ const char *const *fm_opts_names(void)
 	return names;
 }
 
-static const char short_options[] = ":hj:o:qr:t:Vx";
+static const char short_options[] = ":chj:nNo:qr:t:Vx";
 
 void fm_opts_usage(FILE *f)
 {
@@ -66,6 +73,16 @@ void fm_opts_usage(FILE *f)
 	      "  -o, --output-dir DIR   write files under DIR (default: .)\n"
 	      "  -x, --mirror           keep the URL's structure: "
 	      "DIR/HOST[_PORT]/PATH\n"
+	      "      --content-disposition  prefer the server's file name "
+	      "(default: off)\n"
+	      "  -c, --continue         resume NAME.part files left by an "
+	      "earlier run\n"
+	      "  -n, --no-clobber       skip entries whose file exists, "
+	      "without a request\n"
+	      "  -N, --timestamping     only fetch what changed "
+	      "(If-Modified-Since, ETag)\n"
+	      "      --sha256           compute and report every file's "
+	      "SHA-256\n"
 	      "\n"
 	      "Concurrency and timeouts (S: seconds, fractions allowed):\n"
 	      "  -j, --jobs N           transfers in flight at most, 1..10000 "
@@ -239,6 +256,21 @@ enum fm_opts_result fm_opts_parse(int argc, char **argv, struct fm_opts *o,
 			break;
 		case OPT_FAIL_FAST:
 			o->fail_fast = true;
+			break;
+		case 'c':
+			o->resume = true;
+			break;
+		case 'n':
+			o->no_clobber = true;
+			break;
+		case 'N':
+			o->timestamping = true;
+			break;
+		case OPT_SHA256:
+			o->sha256 = true;
+			break;
+		case OPT_CONTENT_DISPOSITION:
+			o->content_disposition = true;
 			break;
 		case ':':
 			fprintf(err, "fetchmany: option '%s' needs a value\n",

@@ -137,24 +137,6 @@ static void report_invalid(struct run *r, const struct fm_line *l,
 	report(r, &res);
 }
 
-/* "dl" + "a/b.gif" → "dl/a/b.gif"; without -o the bare name. */
-static char *display_path(const struct fm_opts *o, const char *rel)
-{
-	const char *dir = o->output_dir;
-	size_t dlen = strlen(dir);
-	char *p;
-
-	if (!o->output_dir_given)
-		return strdup(rel);
-	while (dlen > 1 && dir[dlen - 1] == '/')
-		dlen--;
-	p = malloc(dlen + 1 + strlen(rel) + 1);
-	if (p)
-		sprintf(p, "%.*s%s%s", (int)dlen, dir,
-			dir[dlen - 1] == '/' ? "" : "/", rel);
-	return p;
-}
-
 static void claim_conflict(struct run *r, const struct fm_claim *prev,
 			   char *why, size_t n)
 {
@@ -196,7 +178,7 @@ static void admit(struct run *r, const struct fm_line *l, struct fm_entry *e)
 		goto drop;
 	}
 	job = calloc(1, sizeof(*job));
-	if (!job || !(job->path = display_path(r->o, rel))) {
+	if (!job || !(job->path = fm_name_join(r->conf.output_dir, rel))) {
 		free(job);
 		report_invalid(r, l, e->url, e->out, "out of memory");
 		goto drop;
@@ -206,6 +188,7 @@ static void admit(struct run *r, const struct fm_line *l, struct fm_entry *e)
 	job->relpath = rel;
 	job->line = l->line;
 	job->source = l->source;
+	job->source_index = (uint32_t)r->in.cur;
 	if (r->qtail)
 		r->qtail->next = job;
 	else
@@ -337,17 +320,22 @@ static void read_some(struct run *r)
 static void finish_job(struct run *r, struct fm_job *job,
 		       const struct fm_outcome *o, double seconds)
 {
+	bool on_disk = o->status == FM_STATUS_OK ||
+		       o->status == FM_STATUS_UNCHANGED ||
+		       o->status == FM_STATUS_SKIPPED;
 	struct fm_result res = {
 		.url = job->entry.url,
 		.out = job->entry.out,
-		.path = o->status == FM_STATUS_OK ? job->path : NULL,
+		.path = on_disk ? job->path : NULL,
 		.status = o->status,
 		.http_status = o->http_status,
 		.bytes = o->bytes,
 		.seconds = seconds,
 		.attempts = job->attempts,
-		.error = o->status == FM_STATUS_OK ? NULL : o->error,
-		.sha256 = job->entry.sha256,
+		.error = on_disk ? NULL : o->error,
+		.sha256 = job->entry.sha256 ? job->entry.sha256
+		  : o->sha256[0]	    ? o->sha256
+					    : NULL,
 		.line = job->line,
 		.source = job->source,
 	};
@@ -427,8 +415,12 @@ static void start_job(struct run *r, struct fm_job *job)
 		return;
 	}
 	if (fm_xfer_begin(x, job, r->rootfd, &o)) {
+		/* Skipped under -n, or the destination is unusable. */
 		release_slot(r, x);
 		finish_job(r, job, &o, 0);
+		if (o.status == FM_STATUS_FAILED && r->o->fail_fast &&
+		    r->stop == STOP_NONE)
+			on_fail_fast(r);
 		return;
 	}
 	if (fm_engine_add(r->engine, x->easy)) {
@@ -665,6 +657,13 @@ static int setup(struct run *r, const struct fm_opts *o)
 		.user_agent = "fetchmany/" FM_VERSION,
 		.connect_timeout_ms = (long)(o->connect_timeout * 1000.0),
 		.timeout_ms = (long)(o->timeout * 1000.0),
+		.output_dir = o->output_dir_given ? o->output_dir : NULL,
+		.resume = o->resume,
+		.no_clobber = o->no_clobber,
+		.timestamping = o->timestamping,
+		.sha256_all = o->sha256,
+		.content_disposition = o->content_disposition,
+		.claims = &r->claims,
 	};
 	err = fm_input_open(&r->in, o->inputs, o->ninputs);
 	if (err)

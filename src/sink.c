@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "fm_name.h"
@@ -67,13 +68,109 @@ nomem:
 	return -ENOMEM;
 }
 
-int fm_sink_open(struct fm_sink *s)
+int fm_sink_open(struct fm_sink *s, bool append)
 {
-	s->fd = openat(s->dirfd, s->part,
-		       O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-		       0666);
+	int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
+	struct stat st;
+
+	flags |= append ? O_APPEND : O_TRUNC;
+	s->fd = openat(s->dirfd, s->part, flags, 0666);
 	s->bytes = 0;
-	return s->fd >= 0 ? 0 : -errno;
+	s->base = 0;
+	if (s->fd < 0)
+		return -errno;
+	if (append) {
+		if (fstat(s->fd, &st)) {
+			int err = -errno;
+
+			fm_sink_abort(s, true);
+			return err;
+		}
+		s->base = (uint64_t)st.st_size;
+	}
+	return 0;
+}
+
+int fm_sink_stat(const struct fm_sink *s, bool part, struct stat *st)
+{
+	if (fstatat(s->dirfd, part ? s->part : s->leaf, st,
+		    AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	return 0;
+}
+
+int fm_sink_get_attr(const struct fm_sink *s, bool part, const char *name,
+		     char *buf, size_t cap)
+{
+	int fd = openat(s->dirfd, part ? s->part : s->leaf,
+			O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = fgetxattr(fd, name, buf, cap - 1);
+	if (n < 0)
+		n = -errno;
+	else
+		buf[n] = '\0';
+	close(fd);
+	return (int)n;
+}
+
+void fm_sink_set_attr(struct fm_sink *s, const char *name, const char *value)
+{
+	if (s->fd >= 0)
+		(void)fsetxattr(s->fd, name, value, strlen(value), 0);
+}
+
+int fm_sink_read_base(struct fm_sink *s,
+		      void (*fn)(void *arg, const void *buf, size_t n),
+		      void *arg)
+{
+	char buf[64 * 1024];
+	uint64_t done = 0;
+	int fd = openat(s->dirfd, s->part, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	while (done < s->base) {
+		size_t want = s->base - done < sizeof(buf)
+				      ? (size_t)(s->base - done)
+				      : sizeof(buf);
+		ssize_t n = read(fd, buf, want);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int err = n < 0 ? -errno : -EIO;
+
+			close(fd);
+			return err;
+		}
+		fn(arg, buf, (size_t)n);
+		done += (uint64_t)n;
+	}
+	close(fd);
+	return 0;
+}
+
+int fm_sink_set_leaf(struct fm_sink *s, const char *name)
+{
+	char *leaf = strdup(name);
+	char *part = malloc(strlen(name) + sizeof(FM_PART_SUFFIX));
+
+	if (!leaf || !part) {
+		free(leaf);
+		free(part);
+		return -ENOMEM;
+	}
+	strcpy(part, name);
+	strcat(part, FM_PART_SUFFIX);
+	free(s->leaf);
+	free(s->part);
+	s->leaf = leaf;
+	s->part = part;
+	return 0;
 }
 
 int fm_sink_write(struct fm_sink *s, const void *buf, size_t n)
@@ -95,13 +192,20 @@ int fm_sink_write(struct fm_sink *s, const void *buf, size_t n)
 	return 0;
 }
 
-int fm_sink_commit(struct fm_sink *s)
+int fm_sink_commit(struct fm_sink *s, int64_t mtime)
 {
 	int err = 0;
 
-	if (s->fd < 0 && (err = fm_sink_open(s)))
+	if (s->fd < 0 && (err = fm_sink_open(s, false)))
 		return err;
-	if (close(s->fd))
+	if (mtime >= 0) {
+		struct timespec t[2] = {{.tv_nsec = UTIME_OMIT},
+					{.tv_sec = (time_t)mtime}};
+
+		if (futimens(s->fd, t))
+			err = -errno;
+	}
+	if (close(s->fd) && !err)
 		err = -errno;
 	s->fd = -1;
 	if (!err && renameat(s->dirfd, s->part, s->dirfd, s->leaf))
@@ -111,18 +215,29 @@ int fm_sink_commit(struct fm_sink *s)
 	return err;
 }
 
-void fm_sink_abort(struct fm_sink *s)
+void fm_sink_abort(struct fm_sink *s, bool keep)
 {
 	if (s->fd < 0)
 		return;
 	close(s->fd);
 	s->fd = -1;
-	unlinkat(s->dirfd, s->part, 0);
+	if (!keep)
+		unlinkat(s->dirfd, s->part, 0);
+}
+
+void fm_sink_remove_part(struct fm_sink *s)
+{
+	if (s->fd >= 0) {
+		close(s->fd);
+		s->fd = -1;
+	}
+	if (s->part)
+		unlinkat(s->dirfd, s->part, 0);
 }
 
 void fm_sink_release(struct fm_sink *s)
 {
-	fm_sink_abort(s);
+	fm_sink_abort(s, false);
 	if (s->dirfd >= 0 && s->dirfd != s->rootfd)
 		close(s->dirfd);
 	free(s->leaf);

@@ -1,17 +1,26 @@
 /* xfer.c: setting up an easy handle, receiving its body, judging its end.
  *
  * The write callback opens NAME.part lazily, at the first byte of a 2xx
- * body, so that an error page never touches the disk. The verdict itself
- * comes from fm_classify(); this file only gathers its inputs. */
+ * body, so that an error page never touches the disk; that is also where
+ * a resume is confirmed (206 at the offset asked) or abandoned (200: start
+ * from zero), where a server-given name is taken, and where hashing
+ * starts. The verdict itself comes from fm_classify(); this file gathers
+ * its inputs and carries it out on disk. */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "fm_error.h"
+#include "fm_name.h"
 #include "fm_policy.h"
 #include "fm_xfer.h"
+
+#define ATTR_ETAG "user.etag"
+#define ATTR_LAST_MODIFIED "user.last_modified"
 
 uint64_t fm_now_ns(void)
 {
@@ -25,9 +34,125 @@ uint64_t fm_now_ns(void)
 static size_t on_curl_header(char *ptr, size_t size, size_t nmemb, void *data)
 {
 	struct fm_xfer *x = data;
+	size_t n = size * nmemb;
 
 	x->last_rx = fm_now_ns();
-	return size * nmemb;
+	fm_resp_feed(&x->resp, ptr, n);
+	return n;
+}
+
+/* Records our own reason to stop a transfer: content says the body (or
+ * its name) is wrong, retry that another attempt may do better. */
+__attribute__((format(printf, 4, 5))) static void
+stop_with(struct fm_xfer *x, bool content, bool retry, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(x->fail_why, sizeof(x->fail_why), fmt, ap);
+	va_end(ap);
+	x->content_err = content;
+	x->fail_retry = retry;
+}
+
+static void hash_base(void *arg, const void *buf, size_t n)
+{
+	EVP_DigestUpdate(arg, buf, n);
+}
+
+/* A 206 must continue exactly where the .part ends. */
+static int check_resume(struct fm_xfer *x, long code)
+{
+	if (code != 206) {
+		x->resume_from = 0; /* 200: the whole body, from zero */
+		return 0;
+	}
+	if (x->resume_from > 0 && x->resp.has_range &&
+	    x->resp.range_first == x->resume_from)
+		return 0;
+	x->job->no_resume = true;
+	stop_with(x, false, true, "%s",
+		  "server answered with another range than asked; "
+		  "restarting from zero");
+	return -1;
+}
+
+/* --content-disposition: the server's name replaces the URL's, if it is
+ * usable and no other entry claimed the path. */
+static int take_server_name(struct fm_xfer *x)
+{
+	struct fm_job *job = x->job;
+	struct fm_claim prev;
+	char *rel, *path;
+	int rc;
+
+	if (!x->conf->content_disposition || job->entry.out ||
+	    x->resume_from > 0 || !x->resp.filename[0])
+		return 0;
+	rel = fm_name_replace_leaf(job->relpath, x->resp.filename);
+	if (!rel)
+		return -ENOMEM;
+	if (strcmp(rel, job->relpath) == 0) {
+		free(rel);
+		return 0;
+	}
+	rc = fm_claims_take(x->conf->claims, rel, job->source_index,
+			    (uint32_t)job->line, &prev);
+	if (rc != 0) {
+		free(rel);
+		if (rc < 0)
+			return rc;
+		stop_with(x, true, false,
+			  "server-given name '%s' is already used by another "
+			  "entry",
+			  x->resp.filename);
+		return -1;
+	}
+	path = fm_name_join(x->conf->output_dir, rel);
+	if (!path || fm_sink_set_leaf(&x->sink, x->resp.filename)) {
+		free(rel);
+		free(path);
+		return -ENOMEM;
+	}
+	free(job->relpath);
+	free(job->path);
+	job->relpath = rel;
+	job->path = path;
+	return 0;
+}
+
+/* Opens NAME.part for the body that is about to arrive. */
+static int open_body(struct fm_xfer *x, long code)
+{
+	int err;
+
+	if (check_resume(x, code))
+		return -1;
+	err = take_server_name(x);
+	if (err)
+		return err;
+	err = fm_sink_open(&x->sink, x->resume_from > 0);
+	if (err)
+		return err;
+	if (x->conf->resume) {
+		/* Validators for If-Range, should this .part outlive us. */
+		if (x->resp.etag[0])
+			fm_sink_set_attr(&x->sink, ATTR_ETAG, x->resp.etag);
+		if (x->resp.last_modified[0])
+			fm_sink_set_attr(&x->sink, ATTR_LAST_MODIFIED,
+					 x->resp.last_modified);
+	}
+	if (x->job->entry.sha256 || x->conf->sha256_all) {
+		if (!x->md && !(x->md = EVP_MD_CTX_new()))
+			return -ENOMEM;
+		if (!EVP_DigestInit_ex(x->md, EVP_sha256(), NULL))
+			return -ENOMEM;
+		x->hashing = true;
+		/* A resumed file's digest covers the whole file. */
+		if (x->sink.base)
+			return fm_sink_read_base(&x->sink, hash_base, x->md);
+	}
+	return 0;
 }
 
 static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *data)
@@ -45,9 +170,10 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *data)
 		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
 		if (code < 200 || code >= 300)
 			return n;
-		err = fm_sink_open(&x->sink);
+		err = open_body(x, code);
 		if (err) {
-			x->local_err = err;
+			if (err < 0 && !x->fail_why[0])
+				x->local_err = err;
 			return 0;
 		}
 	}
@@ -56,6 +182,8 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *data)
 		x->local_err = err;
 		return 0;
 	}
+	if (x->hashing)
+		EVP_DigestUpdate(x->md, ptr, n);
 	return n;
 }
 
@@ -63,7 +191,7 @@ int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf)
 {
 	CURL *e = curl_easy_init();
 
-	*x = (struct fm_xfer){.sink = FM_SINK_INIT};
+	*x = (struct fm_xfer){.sink = FM_SINK_INIT, .conf = conf};
 	if (!e)
 		return FM_E_CURL;
 	x->easy = e;
@@ -85,6 +213,8 @@ int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf)
 			 conf->connect_timeout_ms ? conf->connect_timeout_ms
 						  : 7L * 24 * 3600 * 1000);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, conf->timeout_ms);
+	/* Last-Modified becomes the file's mtime. */
+	curl_easy_setopt(e, CURLOPT_FILETIME, 1L);
 	return 0;
 }
 
@@ -97,22 +227,113 @@ static void fail_local(struct fm_outcome *o, const char *what,
 		 fm_strerror(err));
 }
 
+static int add_header(struct fm_xfer *x, const char *name, const char *value)
+{
+	char line[FM_ETAG_MAX + 64];
+	struct curl_slist *l;
+
+	snprintf(line, sizeof(line), "%s: %s", name, value);
+	l = curl_slist_append(x->headers, line);
+	if (!l)
+		return -ENOMEM;
+	x->headers = l;
+	return 0;
+}
+
+/* -N: ask only for a newer body than NAME, by date and by ETag. */
+static int set_conditions(struct fm_xfer *x)
+{
+	char etag[FM_ETAG_MAX];
+	struct stat st;
+
+	x->conditional = false;
+	if (!x->conf->timestamping || fm_sink_stat(&x->sink, false, &st) ||
+	    !S_ISREG(st.st_mode)) {
+		curl_easy_setopt(x->easy, CURLOPT_TIMECONDITION,
+				 (long)CURL_TIMECOND_NONE);
+		return 0;
+	}
+	x->conditional = true;
+	curl_easy_setopt(x->easy, CURLOPT_TIMECONDITION,
+			 (long)CURL_TIMECOND_IFMODSINCE);
+	curl_easy_setopt(x->easy, CURLOPT_TIMEVALUE_LARGE,
+			 (curl_off_t)st.st_mtime);
+	if (fm_sink_get_attr(&x->sink, false, ATTR_ETAG, etag,
+			     sizeof(etag)) > 0)
+		return add_header(x, "If-None-Match", etag);
+	return 0;
+}
+
+/* -c: continue NAME.part from its end, if the server still has the same
+ * body (If-Range with the validator saved beside the .part). */
+static int set_resume(struct fm_xfer *x)
+{
+	char range[32], v[FM_ETAG_MAX];
+	struct stat st;
+
+	x->resume_from = 0;
+	curl_easy_setopt(x->easy, CURLOPT_RANGE, NULL);
+	if (!x->conf->resume || x->job->no_resume ||
+	    fm_sink_stat(&x->sink, true, &st) || !S_ISREG(st.st_mode) ||
+	    st.st_size <= 0)
+		return 0;
+	x->resume_from = st.st_size;
+	snprintf(range, sizeof(range), "%" PRId64 "-", x->resume_from);
+	curl_easy_setopt(x->easy, CURLOPT_RANGE, range);
+	if (fm_sink_get_attr(&x->sink, true, ATTR_ETAG, v, sizeof(v)) > 0 &&
+	    fm_etag_is_strong(v))
+		return add_header(x, "If-Range", v);
+	if (fm_sink_get_attr(&x->sink, true, ATTR_LAST_MODIFIED, v,
+			     sizeof(v)) > 0)
+		return add_header(x, "If-Range", v);
+	return 0;
+}
+
+static void reset_attempt(struct fm_xfer *x, struct fm_job *job)
+{
+	x->job = job;
+	x->local_err = 0;
+	x->content_err = false;
+	x->fail_retry = false;
+	x->fail_why[0] = '\0';
+	x->errbuf[0] = '\0';
+	x->hashing = false;
+	x->conditional = false;
+	x->resume_from = 0;
+	fm_resp_init(&x->resp);
+	curl_slist_free_all(x->headers);
+	x->headers = NULL;
+	x->t_start = x->last_rx = fm_now_ns();
+}
+
 int fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
 		  struct fm_outcome *o)
 {
+	struct stat st;
 	int err;
 
 	*o = (struct fm_outcome){0};
-	x->job = job;
-	x->local_err = 0;
-	x->errbuf[0] = '\0';
-	x->t_start = x->last_rx = fm_now_ns();
+	reset_attempt(x, job);
 	err = fm_sink_prepare(&x->sink, rootfd, job->relpath);
 	if (err) {
 		fail_local(o, "cannot create the directory of", job->path, err);
 		fm_sink_release(&x->sink);
 		return err;
 	}
+	if (x->conf->no_clobber && fm_sink_stat(&x->sink, false, &st) == 0) {
+		o->status = FM_STATUS_SKIPPED;
+		fm_sink_release(&x->sink);
+		return 1;
+	}
+	err = set_conditions(x);
+	if (!err)
+		err = set_resume(x);
+	if (err) {
+		fail_local(o, "cannot prepare the request for", job->path, err);
+		fm_sink_release(&x->sink);
+		return err;
+	}
+	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
 	curl_easy_setopt(x->easy, CURLOPT_URL, job->entry.url);
 	return 0;
 }
@@ -129,12 +350,120 @@ static void describe_curl(struct fm_outcome *o, const struct fm_xfer *x,
 		o->error[--n] = '\0';
 }
 
-void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o)
+static void hex(const unsigned char *d, unsigned n, char *out)
 {
-	enum fm_verdict v;
+	static const char digits[] = "0123456789abcdef";
+
+	for (unsigned i = 0; i < n; i++) {
+		out[2 * i] = digits[d[i] >> 4];
+		out[2 * i + 1] = digits[d[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* Finishes the digest; a mismatch with the entry's sha256= fails it. */
+static int verify(struct fm_xfer *x, struct fm_outcome *o)
+{
+	const char *want = x->job->entry.sha256;
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
+
+	if (!x->hashing)
+		return 0;
+	x->hashing = false;
+	if (!EVP_DigestFinal_ex(x->md, d, &n))
+		return -1;
+	hex(d, n, o->sha256);
+	if (want && strcmp(want, o->sha256) != 0) {
+		snprintf(x->fail_why, sizeof(x->fail_why),
+			 "sha256 mismatch: expected %s, got %s", want,
+			 o->sha256);
+		x->content_err = true;
+		return -1;
+	}
+	return 0;
+}
+
+/* The body is complete: verify it, then move it over NAME. */
+static bool commit(struct fm_xfer *x, struct fm_outcome *o)
+{
+	curl_off_t mtime = -1;
 	int err;
 
+	if (verify(x, o))
+		return false;
+	if (x->resp.etag[0] && x->sink.fd >= 0)
+		fm_sink_set_attr(&x->sink, ATTR_ETAG, x->resp.etag);
+	curl_easy_getinfo(x->easy, CURLINFO_FILETIME_T, &mtime);
+	o->bytes = x->sink.base + x->sink.bytes;
+	err = fm_sink_commit(&x->sink, mtime);
+	if (err) {
+		x->local_err = err;
+		return false;
+	}
+	o->status = FM_STATUS_OK;
+	return true;
+}
+
+/* 416 to a Range: the .part may hold the whole body already. */
+static bool range_not_satisfiable(struct fm_xfer *x, struct fm_outcome *o)
+{
+	int err;
+
+	if (x->resume_from <= 0)
+		return false;
+	if (x->resp.has_range && x->resp.range_total == x->resume_from) {
+		err = fm_sink_open(&x->sink, true);
+		if (!err && (x->job->entry.sha256 || x->conf->sha256_all)) {
+			if (!x->md && !(x->md = EVP_MD_CTX_new()))
+				err = -ENOMEM;
+			else if (EVP_DigestInit_ex(x->md, EVP_sha256(), NULL))
+				x->hashing = true;
+			if (!err)
+				err = fm_sink_read_base(&x->sink, hash_base,
+							x->md);
+		}
+		if (err) {
+			x->local_err = err;
+			return false;
+		}
+		o->http_status = 416;
+		return commit(x, o);
+	}
+	x->job->no_resume = true;
+	fm_sink_remove_part(&x->sink);
+	stop_with(x, false, true, "%s",
+		  "range not satisfiable: the .part does not match the "
+		  "server's file; restarting from zero");
+	return false;
+}
+
+static void describe_failure(struct fm_xfer *x, CURLcode rc,
+			     enum fm_verdict v, struct fm_outcome *o)
+{
+	o->status = FM_STATUS_FAILED;
+	o->retry = v == FM_VERDICT_RETRY;
+	o->bytes = 0;
+	o->sha256[0] = '\0';
+	if (x->local_err) {
+		fail_local(o, "cannot write", x->job->path, x->local_err);
+	} else if (x->fail_why[0]) {
+		snprintf(o->error, sizeof(o->error), "%s", x->fail_why);
+		o->retry = x->fail_retry;
+	} else if (rc != CURLE_OK) {
+		describe_curl(o, x, rc);
+	} else {
+		snprintf(o->error, sizeof(o->error), "HTTP %ld",
+			 o->http_status);
+	}
+}
+
+void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o)
+{
 	curl_off_t ra = -1;
+	long unmet = 0;
+	enum fm_verdict v;
+	bool keep;
 
 	*o = (struct fm_outcome){0};
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &o->http_status);
@@ -143,29 +472,28 @@ void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o)
 	/* libcurl says 0 both for "absent" and for "now": either way the
 	 * header cannot raise the wait. */
 	o->retry_after = ra > 0 ? (double)ra : -1.0;
-	o->bytes = x->sink.bytes;
-	v = fm_classify(rc, o->http_status, x->local_err);
-	if (v == FM_VERDICT_OK) {
-		err = fm_sink_commit(&x->sink);
-		if (!err) {
-			o->status = FM_STATUS_OK;
-			o->bytes = x->sink.bytes;
-			fm_sink_release(&x->sink);
-			return;
-		}
-		x->local_err = err;
+	curl_easy_getinfo(x->easy, CURLINFO_CONDITION_UNMET, &unmet);
+	if (rc == CURLE_OK && x->conditional &&
+	    (o->http_status == 304 || unmet)) {
+		o->status = FM_STATUS_UNCHANGED;
+		goto out;
 	}
-	fm_sink_abort(&x->sink);
-	o->status = FM_STATUS_FAILED;
-	o->retry = v == FM_VERDICT_RETRY;
-	if (x->local_err)
-		fail_local(o, "cannot write", x->job->path, x->local_err);
-	else if (rc != CURLE_OK)
-		describe_curl(o, x, rc);
-	else
-		snprintf(o->error, sizeof(o->error), "HTTP %ld",
-			 o->http_status);
-	o->bytes = 0;
+	if (rc == CURLE_OK && o->http_status == 416 &&
+	    range_not_satisfiable(x, o))
+		goto out;
+	v = x->fail_why[0] ? FM_VERDICT_FAIL
+			   : fm_classify(rc, o->http_status, x->local_err);
+	if (v == FM_VERDICT_OK && commit(x, o))
+		goto out;
+	if (v == FM_VERDICT_OK)
+		v = FM_VERDICT_FAIL;
+	describe_failure(x, rc, v, o);
+	/* Under -c a .part outlives a network failure, to be resumed; one
+	 * that is wrong (digest, name) or a local error's goes. */
+	keep = x->conf->resume && !x->local_err && !x->content_err &&
+	       !x->job->no_resume;
+	fm_sink_abort(&x->sink, keep);
+out:
 	fm_sink_release(&x->sink);
 }
 
@@ -184,6 +512,10 @@ void fm_xfer_abandon(struct fm_xfer *x)
 void fm_xfer_cleanup(struct fm_xfer *x)
 {
 	fm_sink_release(&x->sink);
+	curl_slist_free_all(x->headers);
+	x->headers = NULL;
+	EVP_MD_CTX_free(x->md);
+	x->md = NULL;
 	if (x->easy)
 		curl_easy_cleanup(x->easy);
 	x->easy = NULL;

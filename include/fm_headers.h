@@ -1,0 +1,51 @@
+/* fm_headers.h: the response headers fetchmany acts on.
+ *
+ * Pure parsing of header lines as libcurl hands them over, one at a time:
+ * the validators (ETag, Last-Modified) kept for resuming and conditional
+ * requests, Content-Range for resumes, and the Content-Disposition file
+ * name, sanitised. A status line starts a new response (redirect hops,
+ * 1xx answers), so only the final response's headers are kept. */
+#ifndef FM_HEADERS_H
+#define FM_HEADERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fm_name.h"
+
+#define FM_ETAG_MAX 256
+
+struct fm_resp {
+	char etag[FM_ETAG_MAX];  /* as sent, quotes included; "" when none */
+	char last_modified[64];  /* as sent; "" when none */
+	char filename[FM_NAME_COMPONENT_MAX + 1]; /* sanitised; "" none */
+	bool has_range;          /* a usable Content-Range was seen */
+	int64_t range_first, range_last; /* -1 for "bytes * /total" */
+	int64_t range_total;     /* -1 when "*" */
+};
+
+/* Forgets everything: a new response begins. */
+void fm_resp_init(struct fm_resp *r);
+
+/* Takes one header line (with or without its CRLF). A status line
+ * ("HTTP/...") resets r; unknown headers are ignored; values that are
+ * malformed or too long are dropped, never truncated. */
+void fm_resp_feed(struct fm_resp *r, const char *line, size_t len);
+
+/* Extracts the file name of a Content-Disposition value per RFC 6266:
+ * filename*= (UTF-8 or ISO-8859-1, percent-encoded) wins over filename=
+ * (token or quoted-string). Only the last path segment is kept ('/' and
+ * '\\' both separate), then it is sanitised by fm_name_sanitize().
+ * Returns 0 with the name in out, or -1 when there is no usable name. */
+int fm_disposition_filename(const char *v, size_t n, char *out, size_t cap);
+
+/* Parses a Content-Range value: "bytes FIRST-LAST/TOTAL" or with TOTAL
+ * "*", or "bytes * /TOTAL" (written without the space). Returns 0 or -1. */
+int fm_content_range(const char *v, size_t n, int64_t *first, int64_t *last,
+		     int64_t *total);
+
+/* True when an ETag is strong (not W/), as If-Range requires. */
+bool fm_etag_is_strong(const char *etag);
+
+#endif

@@ -1,0 +1,305 @@
+/* headers.c: parsing the few response headers fetchmany acts on.
+ *
+ * Everything here reads bytes a server chose, so every parser is bounded
+ * by the length it is given, never by a terminator, and drops what it
+ * cannot parse whole. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "fm_headers.h"
+
+void fm_resp_init(struct fm_resp *r)
+{
+	*r = (struct fm_resp){.range_first = -1, .range_last = -1,
+			      .range_total = -1};
+}
+
+static bool is_ows(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Trims white space and CR/LF from both ends of [*v, *v + *n). */
+static void trim(const char **v, size_t *n)
+{
+	while (*n && (is_ows(**v) || **v == '\r' || **v == '\n')) {
+		(*v)++;
+		(*n)--;
+	}
+	while (*n && (is_ows((*v)[*n - 1]) || (*v)[*n - 1] == '\r' ||
+		      (*v)[*n - 1] == '\n'))
+		(*n)--;
+}
+
+/* Copies a value into a fixed field, or leaves it empty when it does not
+ * fit or holds a control byte: a cut validator would be a wrong one. */
+static void keep(char *dst, size_t cap, const char *v, size_t n)
+{
+	dst[0] = '\0';
+	if (n == 0 || n >= cap)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return;
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+}
+
+static bool name_is(const char *line, size_t nlen, const char *name)
+{
+	return strlen(name) == nlen && strncasecmp(line, name, nlen) == 0;
+}
+
+void fm_resp_feed(struct fm_resp *r, const char *line, size_t len)
+{
+	const char *colon, *v;
+	size_t nlen, vlen;
+
+	if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+		fm_resp_init(r);
+		return;
+	}
+	colon = memchr(line, ':', len);
+	if (!colon)
+		return;
+	nlen = (size_t)(colon - line);
+	v = colon + 1;
+	vlen = len - nlen - 1;
+	trim(&v, &vlen);
+	if (name_is(line, nlen, "etag")) {
+		keep(r->etag, sizeof(r->etag), v, vlen);
+	} else if (name_is(line, nlen, "last-modified")) {
+		keep(r->last_modified, sizeof(r->last_modified), v, vlen);
+	} else if (name_is(line, nlen, "content-disposition")) {
+		if (fm_disposition_filename(v, vlen, r->filename,
+					    sizeof(r->filename)))
+			r->filename[0] = '\0';
+	} else if (name_is(line, nlen, "content-range")) {
+		r->has_range = fm_content_range(v, vlen, &r->range_first,
+						&r->range_last,
+						&r->range_total) == 0;
+	}
+}
+
+/* Parses decimal digits at [*p, end) into *out (no sign, no overflow). */
+static int number(const char **p, const char *end, int64_t *out)
+{
+	int64_t v = 0;
+	const char *s = *p;
+
+	if (s == end || !isdigit((unsigned char)*s))
+		return -1;
+	for (; s < end && isdigit((unsigned char)*s); s++) {
+		if (v > (INT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	*p = s;
+	*out = v;
+	return 0;
+}
+
+int fm_content_range(const char *v, size_t n, int64_t *first, int64_t *last,
+		     int64_t *total)
+{
+	const char *p = v, *end = v + n;
+
+	trim(&p, &n);
+	end = p + n;
+	if (n < 6 || strncasecmp(p, "bytes", 5) != 0 || !is_ows(p[5]))
+		return -1;
+	p += 6;
+	while (p < end && is_ows(*p))
+		p++;
+	if (p < end && *p == '*') {
+		*first = *last = -1;
+		p++;
+	} else {
+		if (number(&p, end, first) || p == end || *p++ != '-' ||
+		    number(&p, end, last) || *last < *first)
+			return -1;
+	}
+	if (p == end || *p++ != '/')
+		return -1;
+	if (p < end && *p == '*') {
+		*total = -1;
+		p++;
+		if (*first < 0)
+			return -1; /* "* / *" says nothing */
+	} else if (number(&p, end, total) ||
+		   (*last >= 0 && *last >= *total)) {
+		return -1;
+	}
+	return p == end ? 0 : -1;
+}
+
+bool fm_etag_is_strong(const char *etag)
+{
+	return etag[0] == '"';
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Decodes an RFC 8187 ext-value (charset'lang'pct-encoded) into out as
+ * UTF-8. ISO-8859-1 bytes are converted; other charsets are refused. */
+static int ext_value(const char *v, size_t n, char *out, size_t cap)
+{
+	const char *q1 = memchr(v, '\'', n), *q2, *p, *end = v + n;
+	bool latin1;
+	size_t o = 0;
+
+	if (!q1)
+		return -1;
+	q2 = memchr(q1 + 1, '\'', (size_t)(end - q1 - 1));
+	if (!q2)
+		return -1;
+	if ((size_t)(q1 - v) == 5 && strncasecmp(v, "utf-8", 5) == 0)
+		latin1 = false;
+	else if ((size_t)(q1 - v) == 10 && strncasecmp(v, "iso-8859-1", 10) == 0)
+		latin1 = true;
+	else
+		return -1;
+	for (p = q2 + 1; p < end; p++) {
+		int c = (unsigned char)*p;
+
+		if (c == '%') {
+			int hi, lo;
+
+			if (end - p < 3 || (hi = hexval(p[1])) < 0 ||
+			    (lo = hexval(p[2])) < 0)
+				return -1;
+			c = hi * 16 + lo;
+			p += 2;
+		}
+		if (latin1 && c >= 0x80) {
+			if (o + 2 >= cap)
+				return -1;
+			out[o++] = (char)(0xc0 | (c >> 6));
+			out[o++] = (char)(0x80 | (c & 0x3f));
+			continue;
+		}
+		if (o + 1 >= cap)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* Decodes a token or a quoted-string (backslash escapes) into out. */
+static int plain_value(const char *v, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	if (n && v[0] == '"') {
+		size_t i;
+
+		for (i = 1; i < n && v[i] != '"'; i++) {
+			if (v[i] == '\\' && i + 1 < n)
+				i++;
+			if (o + 1 >= cap)
+				return -1;
+			out[o++] = v[i];
+		}
+		if (i >= n)
+			return -1; /* unterminated */
+	} else {
+		if (n + 1 > cap)
+			return -1;
+		memcpy(out, v, n);
+		o = n;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* Finds the end of a parameter value: the next ';' outside quotes. */
+static size_t value_end(const char *v, size_t n)
+{
+	bool quoted = false;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (quoted && v[i] == '\\') {
+			i++;
+			continue;
+		}
+		if (v[i] == '"')
+			quoted = !quoted;
+		else if (v[i] == ';' && !quoted)
+			break;
+	}
+	return i < n ? i : n;
+}
+
+/* Keeps the last path segment of name, then sanitises it. */
+static int last_segment(char *name, char *out, size_t cap)
+{
+	char *seg = name;
+
+	for (char *p = name; *p; p++)
+		if (*p == '/' || *p == '\\')
+			seg = p + 1;
+	/* Sanitising cuts to FM_NAME_COMPONENT_MAX on a UTF-8 boundary. */
+	fm_name_sanitize(seg, false);
+	if (!seg[0] || strlen(seg) >= cap)
+		return -1;
+	memcpy(out, seg, strlen(seg) + 1);
+	return 0;
+}
+
+int fm_disposition_filename(const char *v, size_t n, char *out, size_t cap)
+{
+	char plain[1024] = "", ext[1024] = "";
+	const char *p = v, *end = v + n;
+
+	if (cap < 2)
+		return -1;
+	/* Skip the disposition type, then walk "; name=value" pairs. */
+	p += value_end(p, n);
+	while (p < end && *p == ';') {
+		const char *name, *eq, *val;
+		size_t nl, vl;
+
+		p++;
+		while (p < end && is_ows(*p))
+			p++;
+		name = p;
+		eq = memchr(p, '=', (size_t)(end - p));
+		if (!eq)
+			break;
+		nl = (size_t)(eq - name);
+		while (nl && is_ows(name[nl - 1]))
+			nl--;
+		val = eq + 1;
+		while (val < end && is_ows(*val))
+			val++;
+		vl = value_end(val, (size_t)(end - val));
+		p = val + vl;
+		while (vl && is_ows(val[vl - 1]))
+			vl--;
+		if (nl == 9 && strncasecmp(name, "filename*", 9) == 0) {
+			if (ext_value(val, vl, ext, sizeof(ext)))
+				ext[0] = '\0';
+		} else if (nl == 8 && strncasecmp(name, "filename", 8) == 0) {
+			if (plain_value(val, vl, plain, sizeof(plain)))
+				plain[0] = '\0';
+		}
+	}
+	if (ext[0] && last_segment(ext, out, cap) == 0)
+		return 0;
+	if (plain[0] && last_segment(plain, out, cap) == 0)
+		return 0;
+	out[0] = '\0';
+	return -1;
+}
