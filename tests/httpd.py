@@ -26,6 +26,8 @@ Routes (GET and HEAD):
       reset=1        close the socket with an RST, no response at all
       truncate=1     announce the full Content-Length, send half, close
       stall=S        send headers and the first half, sleep S, send the rest
+      trickle=S      send the body in pieces of 1 KiB with S seconds (float)
+                     between them (a slow but steady body)
       lm=HTTP-DATE   Last-Modified header (If-Modified-Since answered by 304)
       etag=X         ETag header, quoted unless already quoted or weak
                      (If-None-Match answered by 304)
@@ -339,6 +341,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         reset = q.get("reset") == "1" and failing
         truncate = q.get("truncate") == "1" and failing
         stall = parse_float(q.get("stall"), 0.0) if failing else 0.0
+        trickle = parse_float(q.get("trickle"), 0.0)
 
         if reset:
             self.close_connection = True
@@ -432,6 +435,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         half = start + (end - start) // 2
         self.end_headers()
 
+        def trickled(pieces):
+            if trickle <= 0:
+                yield from pieces
+                return
+            first = True
+            for piece in pieces:
+                for i in range(0, len(piece), 1024):
+                    if not first:
+                        time.sleep(trickle)
+                    first = False
+                    yield piece[i:i + 1024]
+
         def frame(pieces):
             for piece in pieces:
                 if chunked:
@@ -444,7 +459,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(piece)
             time.sleep(stall)
             start = half
-        tail = frame(body_range(pattern, start, end))
+        tail = frame(trickled(body_range(pattern, start, end)))
         if chunked and not truncate:
             tail = itertools.chain(tail, [b"0\r\n\r\n"])
         self._send_all(tail)

@@ -1,0 +1,331 @@
+/* Integration: interruption (spec 7). SIGINT / SIGTERM abort running
+ * transfers (one "interrupted" line each, .part removed), report entries
+ * waiting for a retry once, give queued entries no line, exit 130 / 143;
+ * a second signal exits at once; no entry is ever reported twice. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "harness.h"
+#include "harness_extra.h"
+
+#define NURL 6
+
+struct sig_run {
+	char *url[NURL];
+	char *pq[NURL];
+	int n;
+	struct run_result r;
+	double stop_s;   /* first signal to exit, client clock */
+	cJSON *res;      /* parsed result lines */
+	cJSON *log;      /* the server's /_log after the run */
+};
+
+static void sig_run_free(struct sig_run *s)
+{
+	for (int i = 0; i < s->n; i++) {
+		free(s->url[i]);
+		free(s->pq[i]);
+	}
+	cJSON_Delete(s->res);
+	cJSON_Delete(s->log);
+	fm_run_result_free(&s->r);
+}
+
+/* Kills the child and fails the test (a precondition was not met). */
+static void give_up(struct fm_proc *p, const struct fm_server *srv,
+		    const char *what)
+{
+	struct run_result r;
+
+	kill(p->pid, SIGKILL);
+	fm_proc_finish(p, 5.0, &r);
+	fm_dump_with_log(&r, srv);
+	fm_run_result_free(&r);
+	fail_msg("%s", what);
+}
+
+/* Starts fetchmany --json -o dl [opts] URLs in f->tmp, waits (bounded)
+ * until the server has seen want_reqs requests and dl holds want_parts
+ * .part files, sends the signals sigs[0..nsig-1] back to back, and
+ * collects the run. */
+static void interrupt_run(const struct fm_fixture *f, const char *const opts[],
+			  struct sig_run *s, long want_reqs, int want_parts,
+			  const int sigs[], int nsig)
+{
+	const char *argv[40];
+	char *dl = fm_path("%s/dl", f->tmp);
+	struct fm_proc p;
+	size_t n = 0;
+	double t0;
+	int bad;
+
+	argv[n++] = fm_bin();
+	argv[n++] = "--json";
+	argv[n++] = "-o";
+	argv[n++] = "dl";
+	for (size_t i = 0; opts[i] && n < 30; i++)
+		argv[n++] = opts[i];
+	for (int i = 0; i < s->n; i++)
+		argv[n++] = s->url[i];
+	argv[n] = NULL;
+
+	assert_int_equal(fm_proc_start(&p, argv, f->tmp, NULL), 0);
+	if (fm_wait_requests(&f->srv, &p, want_reqs, 15.0) < 0)
+		give_up(&p, &f->srv, "the server did not see the expected "
+			"requests in time");
+	if (fm_wait_suffix(dl, &p, ".part", want_parts, 15.0) != 0)
+		give_up(&p, &f->srv, "the .part files did not appear in time");
+	/* Nothing more may have started than expected. */
+	if (fm_server_stat(&f->srv, "requests") != want_reqs)
+		give_up(&p, &f->srv, "more requests than slots before the "
+			"signal");
+
+	t0 = fm_now();
+	for (int i = 0; i < nsig; i++)
+		assert_int_equal(kill(p.pid, sigs[i]), 0);
+	if (fm_proc_finish(&p, 20.0, &s->r) != 0) {
+		fm_dump_with_log(&s->r, &f->srv);
+		fail_msg("fetchmany did not exit within 20 s of the signal");
+	}
+	s->stop_s = fm_now() - t0;
+	fprintf(stderr, "# %d signal(s): exited %.3f s after the first\n",
+		nsig, s->stop_s);
+	s->res = fm_jsonl_parse(s->r.out, &bad);
+	assert_int_equal(bad, 0);
+	s->log = fm_server_log(&f->srv);
+	assert_non_null(s->log);
+	free(dl);
+}
+
+static void assert_exit(const struct fm_fixture *f, const struct sig_run *s,
+			int code)
+{
+	if (!s->r.exited || s->r.exit_code != code) {
+		fm_dump_with_log(&s->r, &f->srv);
+		fail_msg("exit status: want %d, got %s %d", code,
+			 s->r.exited ? "exit" : "signal",
+			 s->r.exited ? s->r.exit_code : s->r.signaled);
+	}
+}
+
+/* No URL on two lines; a URL has a line exactly when it was requested. */
+static void assert_lines_match_requests(const struct fm_fixture *f,
+					const struct sig_run *s)
+{
+	for (int i = 0; i < s->n; i++) {
+		int lines = fm_count_url(s->res, s->url[i]);
+		int reqs = fm_log_count(s->log, s->pq[i]);
+
+		if (lines > 1) {
+			fm_dump_with_log(&s->r, &f->srv);
+			fail_msg("%s reported %d times", s->url[i], lines);
+		}
+		if ((lines == 1) != (reqs > 0)) {
+			fm_dump_with_log(&s->r, &f->srv);
+			fail_msg("%s: %d line(s) but %d request(s)", s->url[i],
+				 lines, reqs);
+		}
+	}
+}
+
+static void make_urls(const struct fm_fixture *f, struct sig_run *s,
+		      const char *const pqs[])
+{
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; pqs[i] && i < NURL; i++) {
+		s->pq[i] = fm_path("%s", pqs[i]);
+		s->url[i] = fm_url(&f->srv, pqs[i]);
+		s->n++;
+	}
+}
+
+static const char *const slow6[] = {
+	"/data/s1.bin?size=100000&stall=10",
+	"/data/s2.bin?size=100000&stall=10",
+	"/data/s3.bin?size=100000&stall=10",
+	"/data/s4.bin?size=100000&stall=10",
+	"/data/s5.bin?size=100000&stall=10",
+	"/data/s6.bin?size=100000&stall=10",
+	NULL,
+};
+
+/* Six slow URLs at -j 3; the signal comes while three run (their .part
+ * files written) and three wait in the queue. */
+static void three_running_interrupted(void **state, int sig, int code)
+{
+	struct fm_fixture *f = *state;
+	const char *opts[] = { "-j", "3", NULL };
+	const int sigs[] = { sig };
+	char *dl = fm_path("%s/dl", f->tmp);
+	struct sig_run s;
+	cJSON *e;
+
+	make_urls(f, &s, slow6);
+	interrupt_run(f, opts, &s, 3, 3, sigs, 1);
+	assert_exit(f, &s, code);
+	if (cJSON_GetArraySize(s.res) != 3) {
+		fm_dump_with_log(&s.r, &f->srv);
+		fail_msg("want 3 result lines, got %d",
+			 cJSON_GetArraySize(s.res));
+	}
+	cJSON_ArrayForEach(e, s.res) {
+		FM_ASSERT_JSTR(e, "status", "failed");
+		FM_ASSERT_JSTR(e, "error", "interrupted");
+		FM_ASSERT_JNUM(e, "attempts", 1);
+		FM_ASSERT_JNULL(e, "path");
+	}
+	/* The three that ran were requested once each; the queued three
+	 * never. */
+	assert_int_equal(cJSON_GetArraySize(s.log), 3);
+	assert_lines_match_requests(f, &s);
+	for (int i = 0; i < s.n; i++)
+		assert_true(fm_log_count(s.log, s.pq[i]) <= 1);
+	/* Neither .part nor final files are left. */
+	assert_int_equal(fm_count_files(dl), 0);
+	/* Summary: three never started, interrupted. */
+	if (!strstr(s.r.err, "3 left") || !strstr(s.r.err, "interrupted")) {
+		fm_dump(&s.r);
+		fail_msg("the summary should say \"3 left\" and "
+			 "\"interrupted\"");
+	}
+	/* Aborting is prompt. */
+	assert_true(s.stop_s < 5.0);
+
+	sig_run_free(&s);
+	free(dl);
+}
+
+static void test_sigint(void **state)
+{
+	three_running_interrupted(state, SIGINT, 130);
+}
+
+static void test_sigterm(void **state)
+{
+	three_running_interrupted(state, SIGTERM, 143);
+}
+
+/* -j 2: the first entry fails (503) and waits out a long backoff, holding
+ * no slot, while two slow ones run and a fourth is queued. On SIGINT the
+ * waiting one is reported once, "interrupted" with its last error. */
+static void test_waiting_retry_interrupted(void **state)
+{
+	struct fm_fixture *f = *state;
+	const char *const pqs[] = {
+		"/data/wait.bin?size=100&fail=5",
+		"/data/r1.bin?size=100000&stall=10",
+		"/data/r2.bin?size=100000&stall=10",
+		"/data/r3.bin?size=100000&stall=10",
+		NULL,
+	};
+	const char *opts[] = { "-j", "2", "--backoff", "10", NULL };
+	const int sigs[] = { SIGINT };
+	char *dl = fm_path("%s/dl", f->tmp);
+	struct sig_run s;
+	cJSON *e;
+	const char *err;
+
+	make_urls(f, &s, pqs);
+	interrupt_run(f, opts, &s, 3, 2, sigs, 1);
+	assert_exit(f, &s, 130);
+	if (cJSON_GetArraySize(s.res) != 3) {
+		fm_dump_with_log(&s.r, &f->srv);
+		fail_msg("want 3 result lines, got %d",
+			 cJSON_GetArraySize(s.res));
+	}
+	assert_lines_match_requests(f, &s);
+
+	/* The waiting entry: one request, one line, its last error kept. */
+	assert_int_equal(fm_log_count(s.log, s.pq[0]), 1);
+	e = fm_json_find_url(s.res, s.url[0]);
+	assert_non_null(e);
+	FM_ASSERT_JSTR(e, "status", "failed");
+	FM_ASSERT_JNUM(e, "attempts", 1);
+	err = fm_json_str(e, "error");
+	assert_non_null(err);
+	if (!fm_starts_with(err, "interrupted") || !strstr(err, "503")) {
+		fm_dump(&s.r);
+		fail_msg("waiting entry: want \"interrupted (last attempt: "
+			 "... 503 ...)\", got \"%s\"", err);
+	}
+	/* The two running ones. */
+	for (int i = 1; i <= 2; i++) {
+		e = fm_json_find_url(s.res, s.url[i]);
+		assert_non_null(e);
+		FM_ASSERT_JSTR(e, "status", "failed");
+		FM_ASSERT_JSTR(e, "error", "interrupted");
+	}
+	/* The queued one: never requested, no line. */
+	assert_int_equal(fm_log_count(s.log, s.pq[3]), 0);
+	assert_null(fm_json_find_url(s.res, s.url[3]));
+	assert_int_equal(fm_count_files(dl), 0);
+	if (!strstr(s.r.err, "1 left") || !strstr(s.r.err, "interrupted")) {
+		fm_dump(&s.r);
+		fail_msg("the summary should say \"1 left\" and "
+			 "\"interrupted\"");
+	}
+
+	sig_run_free(&s);
+	free(dl);
+}
+
+/* Two SIGINTs back to back: the process is gone promptly, exit 130, and
+ * still no entry is reported twice. */
+static void test_second_signal(void **state)
+{
+	struct fm_fixture *f = *state;
+	const char *opts[] = { "-j", "3", NULL };
+	const int sigs[] = { SIGINT, SIGINT };
+	struct sig_run s;
+	cJSON *e;
+
+	make_urls(f, &s, slow6);
+	interrupt_run(f, opts, &s, 3, 3, sigs, 2);
+	assert_exit(f, &s, 130);
+	if (s.stop_s >= 2.0) {
+		fm_dump(&s.r);
+		fail_msg("exited %.3f s after two SIGINTs, want < 2",
+			 s.stop_s);
+	}
+	assert_true(cJSON_GetArraySize(s.res) <= 3);
+	cJSON_ArrayForEach(e, s.res) {
+		const char *err = fm_json_str(e, "error");
+
+		FM_ASSERT_JSTR(e, "status", "failed");
+		assert_true(fm_starts_with(err, "interrupted"));
+	}
+	assert_int_equal(cJSON_GetArraySize(s.log), 3);
+	for (int i = 0; i < s.n; i++)
+		assert_true(fm_count_url(s.res, s.url[i]) <= 1);
+
+	sig_run_free(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_sigint,
+						fm_fixture_setup,
+						fm_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_sigterm,
+						fm_fixture_setup,
+						fm_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_waiting_retry_interrupted,
+						fm_fixture_setup,
+						fm_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_second_signal,
+						fm_fixture_setup,
+						fm_fixture_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
