@@ -35,6 +35,7 @@ struct fm_line {
 	size_t len;
 	unsigned long line; /* 1-based; 0 for a URL argument */
 	const char *source; /* list name; NULL for a URL argument */
+	int index;          /* the source's place on the command line */
 	bool is_url;        /* a URL argument: text is the URL */
 	bool overlong;      /* the line exceeded FM_LINE_MAX: text is empty */
 };

@@ -45,6 +45,10 @@ int fm_name_resolve(const char *url, const char *out, bool mirror,
  * Returns buf. */
 char *fm_name_sanitize(char *buf, bool fallback);
 
+/* Writes url's host, lower case, into buf. Returns 0, or -1 when the URL
+ * cannot be parsed or the host does not fit. */
+int fm_url_host(const char *url, char *buf, size_t cap);
+
 /* Joins the output directory (NULL when -o was not given: the bare name
  * is reported) and a relative path into a malloc'd string, with one '/'
  * between them. Returns NULL when out of memory. */

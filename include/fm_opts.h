@@ -3,6 +3,7 @@
 #define FM_OPTS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define FM_JOBS_DEFAULT 16
@@ -30,6 +31,20 @@ struct fm_opts {
 	bool timestamping;      /* -N: conditional requests */
 	bool sha256;            /* --sha256: digest every file */
 	bool content_disposition; /* --content-disposition */
+	long max_redirs;        /* --max-redirs */
+	const char **headers;   /* -H values, in order */
+	int nheaders;
+	const char *user_agent; /* -A; NULL: fetchmany/VERSION */
+	bool netrc;             /* --netrc */
+	const char *netrc_file; /* --netrc-file */
+	const char *cacert;     /* --cacert */
+	bool insecure;          /* -k */
+	uint64_t max_filesize;  /* --max-filesize; 0: none */
+	bool compressed;        /* --compressed */
+	uint64_t limit_rate;    /* --limit-rate, bytes/s; 0: none */
+	unsigned per_host;      /* --per-host; 0: none */
+	unsigned shard_k, shard_n; /* --shard K/N; n == 0: none */
+	bool dry_run;           /* --dry-run */
 	char **inputs;          /* LIST or URL arguments, in order */
 	int ninputs;
 };
@@ -44,6 +59,17 @@ enum fm_opts_result {
  * --version) and err (errors). */
 enum fm_opts_result fm_opts_parse(int argc, char **argv, struct fm_opts *o,
 				  FILE *out, FILE *err);
+
+/* Frees what fm_opts_parse() allocated. */
+void fm_opts_free(struct fm_opts *o);
+
+/* Parses a size with an optional suffix K, M, G or T (powers of 1024,
+ * upper or lower case, an optional trailing "B" or "iB"): "1.5M" is
+ * 1572864. Returns 0, or -1 when s is not such a size or is zero. */
+int fm_parse_size(const char *s, uint64_t *v);
+
+/* Parses "K/N" with 1 <= K <= N <= 2^32-1. Returns 0 or -1. */
+int fm_parse_shard(const char *s, unsigned *k, unsigned *n);
 
 /* Prints the --help text to f. */
 void fm_opts_usage(FILE *f);

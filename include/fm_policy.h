@@ -6,6 +6,8 @@
 #ifndef FM_POLICY_H
 #define FM_POLICY_H
 
+#include <stdbool.h>
+
 #include <curl/curl.h>
 
 enum fm_verdict {
@@ -31,5 +33,11 @@ double fm_backoff(unsigned k, double base, double max, double u);
  * backoff, so Retry-After: 0 cannot start a retry storm. */
 double fm_retry_wait(unsigned k, double base, double max, double u,
 		     long http_status, double retry_after);
+
+/* --shard K/N: whether this machine owns the entry whose URL is url, as
+ * written (text) or decoded (JSON): 64-bit FNV-1a of its bytes, modulo n,
+ * equals k - 1. An entry without any URL (an invalid line) belongs to
+ * shard 1, so that it is reported exactly once. */
+bool fm_shard_owns(const char *url, unsigned k, unsigned n);
 
 #endif

@@ -14,6 +14,7 @@ enum fm_status {
 	FM_STATUS_SKIPPED,
 	FM_STATUS_FAILED,
 	FM_STATUS_INVALID,
+	FM_STATUS_PLANNED, /* --dry-run: would be fetched */
 	FM_STATUS_COUNT
 };
 

@@ -13,9 +13,12 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+struct fm_host;
+
 #include "fm_claims.h"
 #include "fm_headers.h"
 #include "fm_list.h"
+#include "fm_rate.h"
 #include "fm_result.h"
 #include "fm_sink.h"
 
@@ -27,6 +30,7 @@ struct fm_job {
 	unsigned long line;
 	const char *source;
 	uint32_t source_index; /* for claims */
+	struct fm_host *host;  /* the queue's record of its host */
 	unsigned attempts;
 	bool no_resume;       /* the .part proved unusable: start from zero */
 	long last_http;       /* the last attempt's status, for a report */
@@ -45,6 +49,16 @@ struct fm_xfer_conf {
 	bool sha256_all;         /* --sha256 */
 	bool content_disposition; /* --content-disposition */
 	struct fm_claims *claims; /* for server-given names */
+	long max_redirs;
+	const char *const *headers; /* -H, in order */
+	int nheaders;
+	bool netrc;              /* --netrc or --netrc-file */
+	const char *netrc_file;
+	const char *cacert;
+	bool insecure;
+	uint64_t max_filesize;   /* 0: none */
+	bool compressed;
+	struct fm_bucket *bucket; /* --limit-rate, shared; NULL: none */
 };
 
 struct fm_xfer {
@@ -58,6 +72,7 @@ struct fm_xfer {
 	struct curl_slist *headers; /* this attempt's request headers */
 	int64_t resume_from;     /* > 0: a Range was asked from here */
 	bool conditional;        /* -N sent If-Modified-Since/None-Match */
+	bool paused;             /* waiting for --limit-rate tokens */
 	int local_err;           /* -errno from the sink during this attempt */
 	bool content_err;        /* fail_why is about the content: no retry,
 				    no .part kept */

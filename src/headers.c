@@ -80,6 +80,8 @@ void fm_resp_feed(struct fm_resp *r, const char *line, size_t len)
 		r->has_range = fm_content_range(v, vlen, &r->range_first,
 						&r->range_last,
 						&r->range_total) == 0;
+		if (!r->has_range)
+			r->range_first = r->range_last = r->range_total = -1;
 	}
 }
 
@@ -181,6 +183,11 @@ static int ext_value(const char *v, size_t n, char *out, size_t cap)
 			c = hi * 16 + lo;
 			p += 2;
 		}
+		/* A decoded NUL would cut the name short and hide its real
+		 * end ("evil.exe%00.txt"): it becomes '_' like any other
+		 * control byte. */
+		if (c == 0)
+			c = '_';
 		if (latin1 && c >= 0x80) {
 			if (o + 2 >= cap)
 				return -1;
@@ -275,9 +282,13 @@ int fm_disposition_filename(const char *v, size_t n, char *out, size_t cap)
 		while (p < end && is_ows(*p))
 			p++;
 		name = p;
-		eq = memchr(p, '=', (size_t)(end - p));
-		if (!eq)
-			break;
+		vl = value_end(p, (size_t)(end - p));
+		eq = memchr(p, '=', vl);
+		if (!eq) {
+			/* A parameter without a value: skip just it. */
+			p += vl;
+			continue;
+		}
 		nl = (size_t)(eq - name);
 		while (nl && is_ows(name[nl - 1]))
 			nl--;

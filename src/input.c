@@ -177,14 +177,17 @@ enum fm_input_status fm_input_next(struct fm_input *in, struct fm_line *out,
 		int r;
 
 		if (s->url) {
-			in->cur++;
 			*out = (struct fm_line){.text = s->url,
 						.len = strlen(s->url),
+						.index = in->cur,
 						.is_url = true};
+			in->cur++;
 			return FM_INPUT_LINE;
 		}
-		if (s->buf && take_line(s, out))
+		if (s->buf && take_line(s, out)) {
+			out->index = in->cur;
 			return FM_INPUT_LINE;
+		}
 		if (s->done || s->fd < 0) {
 			close_source(s);
 			in->cur++;

@@ -47,6 +47,7 @@ int main(int argc, char **argv)
 	 * flags are shared with whoever gave it to us: put them back. */
 	stdin_flags = fcntl(STDIN_FILENO, F_GETFL);
 	status = fm_run(&o);
+	fm_opts_free(&o);
 	if (stdin_flags >= 0)
 		fcntl(STDIN_FILENO, F_SETFL, stdin_flags);
 	curl_global_cleanup();

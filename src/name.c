@@ -10,6 +10,7 @@
  * returned is relative and cannot leave the output directory. libcurl's
  * URL parser splits the URL; percent-decoding is done here, per segment,
  * so that an encoded "/" (%2F) cannot create a new directory level. */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -404,4 +405,22 @@ char *fm_name_replace_leaf(const char *relpath, const char *name)
 		strcpy(p + keep, name);
 	}
 	return p;
+}
+
+int fm_url_host(const char *url, char *buf, size_t cap)
+{
+	CURLU *h = curl_url();
+	char *host = NULL;
+	int rc = -1;
+
+	if (h && !curl_url_set(h, CURLUPART_URL, url, 0) &&
+	    !curl_url_get(h, CURLUPART_HOST, &host, 0) && strlen(host) < cap) {
+		for (size_t i = 0; host[i]; i++)
+			buf[i] = (char)tolower((unsigned char)host[i]);
+		buf[strlen(host)] = '\0';
+		rc = 0;
+	}
+	curl_free(host);
+	curl_url_cleanup(h);
+	return rc;
 }

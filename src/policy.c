@@ -2,6 +2,9 @@
  *
  * Local errors come first: when writing failed, libcurl reports a write
  * error whatever the network did, and no retry can fix a full disk. */
+#include <string.h>
+
+#include "fm_claims.h"
 #include "fm_policy.h"
 
 static enum fm_verdict classify_http(long status)
@@ -79,4 +82,13 @@ double fm_retry_wait(unsigned k, double base, double max, double u,
 			d = asked;
 	}
 	return d;
+}
+
+bool fm_shard_owns(const char *url, unsigned k, unsigned n)
+{
+	if (n == 0)
+		return true;
+	if (!url)
+		return k == 1;
+	return fm_fnv1a64(url, strlen(url)) % n == (uint64_t)(k - 1);
 }

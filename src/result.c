@@ -19,6 +19,7 @@ static const char *const status_names[FM_STATUS_COUNT] = {
 	[FM_STATUS_SKIPPED] = "skipped",
 	[FM_STATUS_FAILED] = "failed",
 	[FM_STATUS_INVALID] = "invalid",
+	[FM_STATUS_PLANNED] = "planned",
 };
 
 const char *fm_status_name(enum fm_status s)

@@ -18,6 +18,7 @@
 
 #include "fm_claims.h"
 #include "fm_heap.h"
+#include "fm_hosts.h"
 #include "fm_policy.h"
 #include "fm_engine.h"
 #include "fm_error.h"
@@ -51,9 +52,10 @@ struct run {
 	uv_idle_t reader;      /* active while a batch was cut short */
 	uv_poll_t *input_poll; /* waits for a pipe or terminal to speak */
 	bool input_end;
-	struct fm_job *qhead, *qtail;
-	unsigned queued;       /* jobs in the queue */
+	struct fm_hosts queue;  /* jobs waiting for a slot, per host */
 	unsigned window;       /* queued + waiting jobs at most */
+	struct fm_bucket bucket; /* --limit-rate */
+	uv_timer_t rate_timer;  /* refills the bucket, resumes transfers */
 	struct fm_heap waiting; /* jobs waiting out a backoff, by due time */
 	uv_timer_t retry_timer; /* fires at the earliest due time */
 	struct slot *slots;
@@ -137,20 +139,60 @@ static void report_invalid(struct run *r, const struct fm_line *l,
 	report(r, &res);
 }
 
-static void claim_conflict(struct run *r, const struct fm_claim *prev,
-			   char *why, size_t n)
+static void claim_conflict(struct run *r, const struct fm_line *l,
+			   const struct fm_claim *prev, char *why, size_t n)
 {
 	const struct fm_source *s = &r->in.src[prev->source];
 
 	if (s->url)
 		snprintf(why, n, "output path already used by argument '%s'",
 			 s->url);
-	else if (prev->source == (uint32_t)r->in.cur)
+	else if (prev->source == (uint32_t)l->index)
 		snprintf(why, n, "output path already used by line %u",
 			 (unsigned)prev->line);
 	else
 		snprintf(why, n, "output path already used by line %u of %s",
 			 (unsigned)prev->line, s->name);
+}
+
+static void finish_job(struct run *r, struct fm_job *job,
+		       const struct fm_outcome *o, double seconds);
+
+/* Frees a job and its hold on its host's record. */
+static void drop_job(struct run *r, struct fm_job *job)
+{
+	if (job->host)
+		fm_hosts_put(&r->queue, job->host);
+	fm_job_free(job);
+}
+
+/* Finds the host record a job is counted under: its URL's host under
+ * --per-host, one shared record otherwise (no parsing needed). */
+static int host_of(struct run *r, struct fm_job *job)
+{
+	char host[256] = "";
+
+	if (r->o->per_host && fm_url_host(job->entry.url, host, sizeof(host)))
+		host[0] = '\0';
+	job->host = fm_hosts_get(&r->queue, host);
+	return job->host ? 0 : -1;
+}
+
+/* --dry-run: what would be fetched, and where, without a request. */
+static void report_planned(struct run *r, struct fm_job *job)
+{
+	struct fm_result res = {
+		.url = job->entry.url,
+		.out = job->entry.out,
+		.path = job->path,
+		.status = FM_STATUS_PLANNED,
+		.sha256 = job->entry.sha256,
+		.line = job->line,
+		.source = job->source,
+	};
+
+	report(r, &res);
+	drop_job(r, job);
 }
 
 /* Turns an accepted entry into a queued job, or reports why it cannot. */
@@ -167,11 +209,11 @@ static void admit(struct run *r, const struct fm_line *l, struct fm_entry *e)
 		report_invalid(r, l, e->url, e->out, why);
 		goto drop;
 	}
-	rc = fm_claims_take(&r->claims, rel, (uint32_t)r->in.cur,
+	rc = fm_claims_take(&r->claims, rel, (uint32_t)l->index,
 			    (uint32_t)l->line, &prev);
 	if (rc) {
 		if (rc > 0)
-			claim_conflict(r, &prev, why, sizeof(why));
+			claim_conflict(r, l, &prev, why, sizeof(why));
 		else
 			snprintf(why, sizeof(why), "%s", fm_strerror(rc));
 		report_invalid(r, l, e->url, e->out, why);
@@ -188,13 +230,19 @@ static void admit(struct run *r, const struct fm_line *l, struct fm_entry *e)
 	job->relpath = rel;
 	job->line = l->line;
 	job->source = l->source;
-	job->source_index = (uint32_t)r->in.cur;
-	if (r->qtail)
-		r->qtail->next = job;
-	else
-		r->qhead = job;
-	r->qtail = job;
-	r->queued++;
+	job->source_index = (uint32_t)l->index;
+	if (r->o->dry_run) {
+		report_planned(r, job);
+		return;
+	}
+	if (host_of(r, job)) {
+		struct fm_outcome o = {.status = FM_STATUS_FAILED};
+
+		snprintf(o.error, sizeof(o.error), "out of memory");
+		finish_job(r, job, &o, 0);
+		return;
+	}
+	fm_hosts_push(&r->queue, job->host, job, false);
 	return;
 drop:
 	free(rel);
@@ -205,8 +253,11 @@ static void take_line(struct run *r, const struct fm_line *l)
 {
 	char why[FM_WHY_MAX];
 	struct fm_entry e = {0};
+	enum fm_line_kind kind;
 
 	if (l->overlong) {
+		if (!fm_shard_owns(NULL, r->o->shard_k, r->o->shard_n))
+			return;
 		snprintf(why, sizeof(why), "line longer than %d bytes",
 			 FM_LINE_MAX);
 		report_invalid(r, l, NULL, NULL, why);
@@ -214,6 +265,8 @@ static void take_line(struct run *r, const struct fm_line *l)
 	}
 	if (l->is_url) {
 		/* A URL argument is an entry by itself, without fields. */
+		if (!fm_shard_owns(l->text, r->o->shard_k, r->o->shard_n))
+			return;
 		e.url = strdup(l->text);
 		if (!e.url) {
 			report_invalid(r, l, l->text, NULL, "out of memory");
@@ -227,15 +280,14 @@ static void take_line(struct run *r, const struct fm_line *l)
 		admit(r, l, &e);
 		return;
 	}
-	switch (fm_list_parse_line(l->text, l->len, &e, why, sizeof(why))) {
-	case FM_LINE_SKIP:
-		break;
-	case FM_LINE_INVALID:
+	kind = fm_list_parse_line(l->text, l->len, &e, why, sizeof(why));
+	if (kind == FM_LINE_SKIP ||
+	    !fm_shard_owns(e.url, r->o->shard_k, r->o->shard_n)) {
+		/* a comment, or another machine's entry */
+	} else if (kind == FM_LINE_INVALID) {
 		report_invalid(r, l, e.url, e.out, why);
-		break;
-	case FM_LINE_ENTRY:
+	} else {
 		admit(r, l, &e);
-		break;
 	}
 	fm_entry_clear(&e);
 }
@@ -291,7 +343,8 @@ static void read_some(struct run *r)
 	struct fm_line l;
 	int fd, err;
 
-	while (!r->input_end && r->queued + r->waiting.len < r->window &&
+	while (!r->input_end &&
+	       r->queue.queued + r->waiting.len < r->window &&
 	       budget-- > 0) {
 		switch (fm_input_next(&r->in, &l, &fd, &err)) {
 		case FM_INPUT_LINE:
@@ -311,7 +364,7 @@ static void read_some(struct run *r)
 			break;
 		}
 	}
-	if (!r->input_end && r->queued + r->waiting.len < r->window)
+	if (!r->input_end && r->queue.queued + r->waiting.len < r->window)
 		uv_idle_start(&r->reader, on_reader_idle);
 	else
 		uv_idle_stop(&r->reader);
@@ -341,7 +394,7 @@ static void finish_job(struct run *r, struct fm_job *job,
 	};
 
 	report(r, &res);
-	fm_job_free(job);
+	drop_job(r, job);
 }
 
 static struct slot *slot_of(struct fm_xfer *x)
@@ -349,8 +402,11 @@ static struct slot *slot_of(struct fm_xfer *x)
 	return (struct slot *)x; /* x is the first member */
 }
 
-static void release_slot(struct run *r, struct fm_xfer *x)
+/* Gives the slot of job back; its host has room for one more. */
+static void release_slot(struct run *r, struct fm_xfer *x,
+			 struct fm_job *job)
 {
+	fm_hosts_done(&r->queue, job->host);
 	uv_timer_stop(&slot_of(x)->stall);
 	x->job = NULL;
 	x->next_free = r->free_slots;
@@ -410,13 +466,13 @@ static void start_job(struct run *r, struct fm_job *job)
 	r->running++;
 	job->attempts++;
 	if (!x->easy && fm_xfer_init(x, &r->conf)) {
-		release_slot(r, x);
+		release_slot(r, x, job);
 		finish_early(r, job, "libcurl: cannot create a transfer");
 		return;
 	}
 	if (fm_xfer_begin(x, job, r->rootfd, &o)) {
 		/* Skipped under -n, or the destination is unusable. */
-		release_slot(r, x);
+		release_slot(r, x, job);
 		finish_job(r, job, &o, 0);
 		if (o.status == FM_STATUS_FAILED && r->o->fail_fast &&
 		    r->stop == STOP_NONE)
@@ -425,7 +481,7 @@ static void start_job(struct run *r, struct fm_job *job)
 	}
 	if (fm_engine_add(r->engine, x->easy)) {
 		fm_xfer_abandon(x);
-		release_slot(r, x);
+		release_slot(r, x, job);
 		finish_early(r, job, "libcurl refused the transfer");
 		return;
 	}
@@ -446,7 +502,7 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode rc)
 	job = x->job;
 	fm_xfer_end(x, rc, &o);
 	seconds = since(x->t_start);
-	release_slot(r, x);
+	release_slot(r, x, job);
 	conclude(r, job, &o, seconds);
 	pump(r);
 }
@@ -462,7 +518,7 @@ static void stop_attempt(struct run *r, struct fm_xfer *x, CURLcode rc,
 	fm_engine_remove(r->engine, x->easy);
 	fm_xfer_stop(x, rc, why, &o);
 	seconds = since(x->t_start);
-	release_slot(r, x);
+	release_slot(r, x, job);
 	conclude(r, job, &o, seconds);
 }
 
@@ -477,6 +533,9 @@ static void on_stall_timer(uv_timer_t *t)
 	uint64_t idle = uv_hrtime() - s->x.last_rx;
 	char why[FM_WHY_MAX];
 
+	/* A transfer held back by --limit-rate is not stalled. */
+	if (s->x.paused)
+		idle = 0;
 	if (idle < r->stall_ns) {
 		uv_timer_start(t, on_stall_timer,
 			       (r->stall_ns - idle) / 1000000 + 1, 0);
@@ -494,25 +553,12 @@ static void on_retry_timer(uv_timer_t *t)
 {
 	struct run *r = t->data;
 	const struct fm_heap_node *top;
-	struct fm_job *due = NULL, *last = NULL;
 
 	while ((top = fm_heap_peek(&r->waiting)) &&
 	       top->key <= uv_now(&r->loop)) {
 		struct fm_job *job = fm_heap_pop(&r->waiting);
 
-		job->next = NULL;
-		if (last)
-			last->next = job;
-		else
-			due = job;
-		last = job;
-		r->queued++;
-	}
-	if (due) {
-		last->next = r->qhead;
-		if (!r->qhead)
-			r->qtail = last;
-		r->qhead = due;
+		fm_hosts_push(&r->queue, job->host, job, true);
 	}
 	arm_retry_timer(r);
 	pump(r);
@@ -534,16 +580,12 @@ static void arm_retry_timer(struct run *r)
 
 static void start_some(struct run *r)
 {
-	while (r->free_slots && r->qhead && r->stop == STOP_NONE) {
-		struct fm_job *job = r->qhead;
+	struct fm_host *host;
+	struct fm_job *job;
 
-		r->qhead = job->next;
-		if (!r->qhead)
-			r->qtail = NULL;
-		job->next = NULL;
-		r->queued--;
+	while (r->free_slots && r->stop == STOP_NONE &&
+	       (job = fm_hosts_next(&r->queue, &host)))
 		start_job(r, job);
-	}
 }
 
 /* Moves the run forward after any event: read, start, and stop the loop
@@ -556,11 +598,16 @@ static void pump(struct run *r)
 		read_some(r);
 		start_some(r);
 	}
-	if ((r->input_end || r->stop != STOP_NONE) && !r->qhead &&
+	if ((r->input_end || r->stop != STOP_NONE) && !r->queue.queued &&
 	    !r->waiting.len && r->running == 0) {
 		r->finished = true;
 		uv_stop(&r->loop);
 	}
+}
+
+static void drain_job(void *arg, struct fm_job *job)
+{
+	drop_job(arg, job);
 }
 
 /* Ends the run early: nothing new starts; queued entries are dropped (no
@@ -578,13 +625,8 @@ static void stop_everything(struct run *r, enum stop_reason reason,
 		uv_close((uv_handle_t *)r->input_poll, on_uv_close_free);
 		r->input_poll = NULL;
 	}
-	while ((job = r->qhead)) {
-		r->qhead = job->next;
-		r->queued--;
-		r->left++;
-		fm_job_free(job);
-	}
-	r->qtail = NULL;
+	r->left += r->queue.queued;
+	fm_hosts_drain(&r->queue, drain_job, r);
 	for (unsigned i = 0; i < r->o->jobs; i++)
 		if (r->slots[i].x.job)
 			stop_attempt(r, &r->slots[i].x,
@@ -616,6 +658,28 @@ static void on_uv_signal(uv_signal_t *h, int signum)
 		_exit(128 + signum);
 	r->signum = signum;
 	stop_everything(r, STOP_SIGNAL, "interrupted");
+}
+
+/* --limit-rate: every 10 ms the bucket is refilled and, when it holds
+ * tokens again, the transfers it paused are resumed. */
+static void on_rate_timer(uv_timer_t *t)
+{
+	struct run *r = t->data;
+
+	fm_bucket_refill(&r->bucket, uv_hrtime());
+	if (r->bucket.tokens <= 0)
+		return;
+	for (unsigned i = 0; i < r->o->jobs; i++) {
+		struct fm_xfer *x = &r->slots[i].x;
+
+		if (x->job && x->paused) {
+			x->paused = false;
+			x->last_rx = uv_hrtime();
+			/* May call the write callback, which may pause it
+			 * again. */
+			curl_easy_pause(x->easy, CURLPAUSE_CONT);
+		}
+	}
 }
 
 static void init_slots(struct run *r)
@@ -664,19 +728,33 @@ static int setup(struct run *r, const struct fm_opts *o)
 		.sha256_all = o->sha256,
 		.content_disposition = o->content_disposition,
 		.claims = &r->claims,
+		.max_redirs = o->max_redirs,
+		.headers = o->headers,
+		.nheaders = o->nheaders,
+		.netrc = o->netrc || o->netrc_file,
+		.netrc_file = o->netrc_file,
+		.cacert = o->cacert,
+		.insecure = o->insecure,
+		.max_filesize = o->max_filesize,
+		.compressed = o->compressed,
+		.bucket = o->limit_rate ? &r->bucket : NULL,
 	};
+	if (o->user_agent)
+		r->conf.user_agent = o->user_agent;
 	err = fm_input_open(&r->in, o->inputs, o->ninputs);
 	if (err)
 		return err;
-	r->rootfd = fm_sink_open_root(o->output_dir);
-	if (r->rootfd < 0) {
+	/* A dry run touches nothing, not even the output directory. */
+	r->rootfd = o->dry_run ? -1 : fm_sink_open_root(o->output_dir);
+	if (r->rootfd < 0 && !o->dry_run) {
 		fprintf(stderr, "fetchmany: cannot use output directory '%s': %s\n",
 			o->output_dir, fm_strerror(r->rootfd));
 		fm_input_close(&r->in);
 		return r->rootfd;
 	}
 	r->slots = calloc(o->jobs, sizeof(*r->slots));
-	if (!r->slots || uv_loop_init(&r->loop))
+	if (!r->slots || fm_hosts_init(&r->queue, o->per_host) ||
+	    uv_loop_init(&r->loop))
 		goto nomem;
 	r->engine = fm_engine_new(&r->loop, on_transfer_done, r, (long)o->jobs);
 	if (!r->engine) {
@@ -688,12 +766,21 @@ static int setup(struct run *r, const struct fm_opts *o)
 	r->reader.data = r;
 	uv_timer_init(&r->loop, &r->retry_timer);
 	r->retry_timer.data = r;
+	uv_timer_init(&r->loop, &r->rate_timer);
+	r->rate_timer.data = r;
+	if (o->limit_rate) {
+		fm_bucket_init(&r->bucket, (double)o->limit_rate, uv_hrtime());
+		uv_timer_start(&r->rate_timer, on_rate_timer, 10, 10);
+		uv_unref((uv_handle_t *)&r->rate_timer);
+	}
 	init_signals(r);
 	return 0;
 nomem:
 	fputs("fetchmany: out of memory\n", stderr);
 	free(r->slots);
-	close(r->rootfd);
+	fm_hosts_free(&r->queue);
+	if (r->rootfd >= 0)
+		close(r->rootfd);
 	fm_input_close(&r->in);
 	return -ENOMEM;
 }
@@ -711,7 +798,7 @@ static void teardown(struct run *r)
 		if (x->job) {
 			fm_engine_remove(r->engine, x->easy);
 			fm_xfer_abandon(x);
-			fm_job_free(x->job);
+			drop_job(r, x->job);
 			x->job = NULL;
 		}
 	}
@@ -720,15 +807,13 @@ static void teardown(struct run *r)
 		fm_xfer_cleanup(&r->slots[i].x);
 		uv_close((uv_handle_t *)&r->slots[i].stall, NULL);
 	}
-	while ((job = r->qhead)) {
-		r->qhead = job->next;
-		fm_job_free(job);
-	}
+	fm_hosts_drain(&r->queue, drain_job, r);
 	while ((job = fm_heap_pop(&r->waiting)))
-		fm_job_free(job);
+		drop_job(r, job);
 	fm_heap_free(&r->waiting);
 	uv_close((uv_handle_t *)&r->reader, NULL);
 	uv_close((uv_handle_t *)&r->retry_timer, NULL);
+	uv_close((uv_handle_t *)&r->rate_timer, NULL);
 	uv_close((uv_handle_t *)&r->sigint, NULL);
 	uv_close((uv_handle_t *)&r->sigterm, NULL);
 	if (r->input_poll)
@@ -737,9 +822,11 @@ static void teardown(struct run *r)
 	if (uv_loop_close(&r->loop))
 		fputs("fetchmany: internal error: handles left open\n", stderr);
 	free(r->slots);
+	fm_hosts_free(&r->queue);
 	fm_claims_free(&r->claims);
 	fm_input_close(&r->in);
-	close(r->rootfd);
+	if (r->rootfd >= 0)
+		close(r->rootfd);
 }
 
 int fm_run(const struct fm_opts *o)

@@ -162,6 +162,12 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *data)
 	int err;
 
 	x->last_rx = fm_now_ns();
+	if (x->conf->bucket && !fm_bucket_take(x->conf->bucket, n)) {
+		/* libcurl keeps the data and hands it over again once the
+		 * scheduler resumes us with fresh tokens. */
+		x->paused = true;
+		return CURL_WRITEFUNC_PAUSE;
+	}
 	if (x->sink.fd < 0) {
 		long code = 0;
 
@@ -176,6 +182,15 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *data)
 				x->local_err = err;
 			return 0;
 		}
+	}
+	if (x->conf->max_filesize &&
+	    x->sink.base + x->sink.bytes + n > x->conf->max_filesize) {
+		/* libcurl checks Content-Length; this catches bodies without
+		 * one, counted as they stream. */
+		stop_with(x, true, false,
+			  "body larger than --max-filesize (%" PRIu64 " bytes)",
+			  x->conf->max_filesize);
+		return 0;
 	}
 	err = fm_sink_write(&x->sink, ptr, n);
 	if (err) {
@@ -203,7 +218,7 @@ int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf)
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+	curl_easy_setopt(e, CURLOPT_MAXREDIRS, conf->max_redirs);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_USERAGENT, conf->user_agent);
@@ -215,6 +230,27 @@ int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf)
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, conf->timeout_ms);
 	/* Last-Modified becomes the file's mtime. */
 	curl_easy_setopt(e, CURLOPT_FILETIME, 1L);
+	if (conf->netrc) {
+		curl_easy_setopt(e, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
+		if (conf->netrc_file)
+			curl_easy_setopt(e, CURLOPT_NETRC_FILE,
+					 conf->netrc_file);
+	}
+	if (conf->cacert)
+		curl_easy_setopt(e, CURLOPT_CAINFO, conf->cacert);
+	if (conf->insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (conf->max_filesize)
+		curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
+				 (curl_off_t)conf->max_filesize);
+	/* Without --compressed nothing is asked, and a body the server
+	 * compresses anyway is stored as sent. */
+	if (conf->compressed)
+		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	else
+		curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
 	return 0;
 }
 
@@ -299,6 +335,7 @@ static void reset_attempt(struct fm_xfer *x, struct fm_job *job)
 	x->errbuf[0] = '\0';
 	x->hashing = false;
 	x->conditional = false;
+	x->paused = false;
 	x->resume_from = 0;
 	fm_resp_init(&x->resp);
 	curl_slist_free_all(x->headers);
@@ -325,7 +362,20 @@ int fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
 		fm_sink_release(&x->sink);
 		return 1;
 	}
-	err = set_conditions(x);
+	err = 0;
+	/* -H headers first: a list of this attempt's own, since the
+	 * conditions below differ from one attempt to the next. */
+	for (int i = 0; i < x->conf->nheaders && !err; i++) {
+		struct curl_slist *l =
+			curl_slist_append(x->headers, x->conf->headers[i]);
+
+		if (l)
+			x->headers = l;
+		else
+			err = -ENOMEM;
+	}
+	if (!err)
+		err = set_conditions(x);
 	if (!err)
 		err = set_resume(x);
 	if (err) {

@@ -181,6 +181,64 @@ static void bad_values_are_usage_errors(void **state)
 	assert_int_equal(parse(&o, missing), FM_OPTS_USAGE);
 }
 
+static void sizes_and_shards(void **state)
+{
+	uint64_t v;
+	unsigned k, n;
+
+	assert_int_equal(fm_parse_size("500", &v), 0);
+	assert_int_equal(v, 500);
+	assert_int_equal(fm_parse_size("1K", &v), 0);
+	assert_int_equal(v, 1024);
+	assert_int_equal(fm_parse_size("1.5M", &v), 0);
+	assert_int_equal(v, 1572864);
+	assert_int_equal(fm_parse_size("2g", &v), 0);
+	assert_int_equal(v, 2147483648ULL);
+	assert_int_equal(fm_parse_size("10MiB", &v), 0);
+	assert_int_equal(v, 10485760);
+	assert_int_equal(fm_parse_size("3kb", &v), 0);
+	assert_int_equal(v, 3072);
+	assert_int_equal(fm_parse_size("0", &v), -1);
+	assert_int_equal(fm_parse_size("-1K", &v), -1);
+	assert_int_equal(fm_parse_size("1X", &v), -1);
+	assert_int_equal(fm_parse_size("1KX", &v), -1);
+	assert_int_equal(fm_parse_size("", &v), -1);
+	assert_int_equal(fm_parse_size("nan", &v), -1);
+	assert_int_equal(fm_parse_size("99999999T", &v), -1);
+
+	assert_int_equal(fm_parse_shard("1/3", &k, &n), 0);
+	assert_int_equal(k, 1);
+	assert_int_equal(n, 3);
+	assert_int_equal(fm_parse_shard("3/3", &k, &n), 0);
+	assert_int_equal(fm_parse_shard("0/3", &k, &n), -1);
+	assert_int_equal(fm_parse_shard("4/3", &k, &n), -1);
+	assert_int_equal(fm_parse_shard("1/0", &k, &n), -1);
+	assert_int_equal(fm_parse_shard("1", &k, &n), -1);
+	assert_int_equal(fm_parse_shard("a/b", &k, &n), -1);
+	assert_int_equal(fm_parse_shard("1/3/4", &k, &n), -1);
+}
+
+static void headers_checked(void **state)
+{
+	char *good[] = {"fetchmany", "-H", "Authorization: Bearer x", "-H",
+			"X-Empty;", "-H", "Accept:", NULL};
+	char *bad[][4] = {
+		{"fetchmany", "-H", "no colon here", NULL},
+		{"fetchmany", "-H", ": value", NULL},
+		{"fetchmany", "-H", "Bad Name: v", NULL},
+		{"fetchmany", "-H", "X: a\r\nInjected: 1", NULL},
+	};
+	struct fm_opts o;
+
+	assert_int_equal(parse(&o, good), FM_OPTS_RUN);
+	assert_int_equal(o.nheaders, 3);
+	assert_string_equal(o.headers[0], "Authorization: Bearer x");
+	fm_opts_free(&o);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (parse(&o, bad[i]) != FM_OPTS_USAGE)
+			fail_msg("header '%s' was accepted", bad[i][2]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +247,8 @@ int main(void)
 		cmocka_unit_test(defaults_from_the_spec),
 		cmocka_unit_test(values_parsed),
 		cmocka_unit_test(bad_values_are_usage_errors),
+		cmocka_unit_test(sizes_and_shards),
+		cmocka_unit_test(headers_checked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

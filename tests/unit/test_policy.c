@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cmocka.h>
 
@@ -137,6 +138,38 @@ static void retry_after_ignored_elsewhere(void **state)
 			   1e-9);
 }
 
+static void shard_fnv1a_vectors(void **state)
+{
+	/* FNV-1a 64 of "a" is 0xaf63dc4c8601ec8c; of "foobar"
+	 * 0x85944171f73967e8 (published test vectors). */
+	assert_true(fm_shard_owns("a", (unsigned)(0xaf63dc4c8601ec8cULL % 7) + 1,
+				  7));
+	assert_false(fm_shard_owns("a", (unsigned)(0xaf63dc4c8601ec8cULL % 7) + 2,
+				   7));
+	assert_true(fm_shard_owns("foobar",
+				  (unsigned)(0x85944171f73967e8ULL % 1000) + 1,
+				  1000));
+	/* no URL: shard 1 only */
+	assert_true(fm_shard_owns(NULL, 1, 5));
+	assert_false(fm_shard_owns(NULL, 2, 5));
+	/* no sharding */
+	assert_true(fm_shard_owns("x", 0, 0));
+}
+
+static void shards_partition_a_list(void **state)
+{
+	char url[64];
+
+	for (int i = 0; i < 1000; i++) {
+		int owners = 0;
+
+		snprintf(url, sizeof(url), "https://h/%d", i);
+		for (unsigned k = 1; k <= 3; k++)
+			owners += fm_shard_owns(url, k, 3);
+		assert_int_equal(owners, 1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -146,6 +179,8 @@ int main(void)
 		cmocka_unit_test(backoff_clamps_random),
 		cmocka_unit_test(retry_after_raises_on_429_503),
 		cmocka_unit_test(retry_after_ignored_elsewhere),
+		cmocka_unit_test(shard_fnv1a_vectors),
+		cmocka_unit_test(shards_partition_a_list),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,64 @@
+/* fm_hosts.h: the queue of jobs waiting for a slot, per host.
+ *
+ * Jobs wait in a FIFO of their host; hosts that have waiting jobs and room
+ * under --per-host are served round-robin, so a busy host's backlog never
+ * holds up another host's entries. Without a per-host limit every job
+ * shares one host record and this is a plain FIFO. A host no job points
+ * to any more is forgotten, so memory follows the jobs in flight. */
+#ifndef FM_HOSTS_H
+#define FM_HOSTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct fm_job;
+
+struct fm_host {
+	char *name;
+	unsigned refs;              /* jobs pointing here, wherever they are */
+	unsigned running;
+	struct fm_job *qhead, *qtail;
+	struct fm_host *next;       /* hash chain */
+	struct fm_host *next_ready; /* ready list link */
+	bool ready;                 /* on the ready list */
+};
+
+struct fm_hosts {
+	unsigned limit;           /* per host; 0: none */
+	struct fm_host **bucket;  /* chained hash table */
+	size_t nbucket, count;
+	struct fm_host *ready_head, *ready_tail;
+	size_t queued;            /* jobs waiting in all queues */
+};
+
+/* Starts an empty set; limit 0 means no per-host limit. Returns 0 or
+ * -ENOMEM. */
+int fm_hosts_init(struct fm_hosts *h, unsigned limit);
+
+/* Finds or creates the record of host name and takes a reference for a
+ * job. Returns NULL when out of memory. */
+struct fm_host *fm_hosts_get(struct fm_hosts *h, const char *name);
+
+/* Drops a job's reference; a record with none left is freed. */
+void fm_hosts_put(struct fm_hosts *h, struct fm_host *host);
+
+/* Queues job (whose host record is host) at the tail, or at the head for
+ * a retry that waited its turn already. */
+void fm_hosts_push(struct fm_hosts *h, struct fm_host *host,
+		   struct fm_job *job, bool front);
+
+/* Takes the next job that may start now, counting it as running on its
+ * host (*host receives the record). Returns NULL when none may. */
+struct fm_job *fm_hosts_next(struct fm_hosts *h, struct fm_host **host);
+
+/* A job of host stopped running. */
+void fm_hosts_done(struct fm_hosts *h, struct fm_host *host);
+
+/* Removes every queued job, handing each to fn (which frees it and
+ * drops its reference). */
+void fm_hosts_drain(struct fm_hosts *h, void (*fn)(void *arg, struct fm_job *),
+		    void *arg);
+
+void fm_hosts_free(struct fm_hosts *h);
+
+#endif

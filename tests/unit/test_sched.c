@@ -1,0 +1,162 @@
+/* test_sched.c: the per-host queue and the --limit-rate bucket. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fm_hosts.h"
+#include "fm_rate.h"
+#include "fm_xfer.h"
+
+static struct fm_job jobs[64];
+
+static void fifo_without_limit(void **state)
+{
+	struct fm_hosts h;
+	struct fm_host *one, *got;
+
+	assert_int_equal(fm_hosts_init(&h, 0), 0);
+	for (int i = 0; i < 10; i++) {
+		one = fm_hosts_get(&h, "");
+		assert_non_null(one);
+		jobs[i].host = one;
+		fm_hosts_push(&h, one, &jobs[i], false);
+	}
+	assert_int_equal(h.queued, 10);
+	assert_int_equal(h.count, 1);
+	for (int i = 0; i < 10; i++)
+		assert_ptr_equal(fm_hosts_next(&h, &got), &jobs[i]);
+	assert_null(fm_hosts_next(&h, &got));
+	assert_int_equal(got->running, 10);
+	for (int i = 0; i < 10; i++) {
+		fm_hosts_done(&h, got);
+		fm_hosts_put(&h, got);
+	}
+	assert_int_equal(h.count, 0); /* forgotten once nothing points to it */
+	fm_hosts_free(&h);
+}
+
+static void busy_host_does_not_block_others(void **state)
+{
+	struct fm_hosts h;
+	struct fm_host *a, *b, *got;
+	struct fm_job *j;
+
+	assert_int_equal(fm_hosts_init(&h, 2), 0);
+	/* five for host a, then two for host b */
+	for (int i = 0; i < 5; i++) {
+		a = fm_hosts_get(&h, "a.example");
+		fm_hosts_push(&h, a, &jobs[i], false);
+	}
+	for (int i = 5; i < 7; i++) {
+		b = fm_hosts_get(&h, "b.example");
+		fm_hosts_push(&h, b, &jobs[i], false);
+	}
+	/* a may run 2, then b gets its turn although a has 3 waiting */
+	assert_ptr_equal(fm_hosts_next(&h, &got), &jobs[0]);
+	assert_ptr_equal(fm_hosts_next(&h, &got), &jobs[5]);
+	assert_ptr_equal(fm_hosts_next(&h, &got), &jobs[1]);
+	assert_ptr_equal(fm_hosts_next(&h, &got), &jobs[6]);
+	assert_int_equal(a->running, 2);
+	assert_null(fm_hosts_next(&h, &got)); /* a is full, b is empty */
+	fm_hosts_done(&h, a);
+	j = fm_hosts_next(&h, &got);
+	assert_ptr_equal(j, &jobs[2]);
+	assert_ptr_equal(got, a);
+	assert_null(fm_hosts_next(&h, &got));
+	fm_hosts_free(&h);
+}
+
+static void retry_goes_first(void **state)
+{
+	struct fm_hosts h;
+	struct fm_host *a, *got;
+
+	assert_int_equal(fm_hosts_init(&h, 0), 0);
+	a = fm_hosts_get(&h, "a");
+	fm_hosts_push(&h, a, &jobs[0], false);
+	a = fm_hosts_get(&h, "a");
+	fm_hosts_push(&h, a, &jobs[1], false);
+	a = fm_hosts_get(&h, "a");
+	fm_hosts_push(&h, a, &jobs[2], true);
+	assert_ptr_equal(fm_hosts_next(&h, &got), &jobs[2]);
+	assert_ptr_equal(fm_hosts_next(&h, &got), &jobs[0]);
+	fm_hosts_free(&h);
+}
+
+static unsigned drained;
+
+static void count_job(void *arg, struct fm_job *job)
+{
+	drained++;
+	fm_hosts_put(arg, job->host);
+}
+
+static void many_hosts_and_drain(void **state)
+{
+	struct fm_hosts h;
+	char name[32];
+
+	assert_int_equal(fm_hosts_init(&h, 1), 0);
+	for (int i = 0; i < 64; i++) {
+		snprintf(name, sizeof(name), "h%d", i % 40);
+		jobs[i].host = fm_hosts_get(&h, name);
+		fm_hosts_push(&h, jobs[i].host, &jobs[i], false);
+	}
+	assert_int_equal(h.count, 40);
+	assert_int_equal(h.queued, 64);
+	drained = 0;
+	fm_hosts_drain(&h, count_job, &h);
+	assert_int_equal(drained, 64);
+	assert_int_equal(h.queued, 0);
+	assert_int_equal(h.count, 0);
+	fm_hosts_free(&h);
+}
+
+static void bucket_meters_the_rate(void **state)
+{
+	struct fm_bucket b;
+	uint64_t t = 1000000000ULL, taken = 0;
+
+	fm_bucket_init(&b, 100000.0, t); /* 100 kB/s */
+	assert_false(fm_bucket_take(&b, 1)); /* starts empty */
+	/* simulate 10 s of a 10 ms tick with greedy 4 KiB takers */
+	for (int tick = 0; tick < 1000; tick++) {
+		t += 10000000ULL;
+		fm_bucket_refill(&b, t);
+		while (fm_bucket_take(&b, 4096))
+			taken += 4096;
+	}
+	/* within one chunk per tick of the ideal 1,000,000 bytes */
+	assert_true(taken >= 1000000 - 4096);
+	assert_true(taken <= 1000000 + 2 * 4096);
+}
+
+static void bucket_burst_is_capped(void **state)
+{
+	struct fm_bucket b;
+
+	fm_bucket_init(&b, 1000.0, 0);
+	fm_bucket_refill(&b, 3600ULL * 1000000000ULL); /* an hour idle */
+	assert_true(b.tokens <= 16384.0);
+	fm_bucket_refill(&b, 1); /* a clock going back changes nothing */
+	assert_true(b.tokens <= 16384.0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(fifo_without_limit),
+		cmocka_unit_test(busy_host_does_not_block_others),
+		cmocka_unit_test(retry_goes_first),
+		cmocka_unit_test(many_hosts_and_drain),
+		cmocka_unit_test(bucket_meters_the_rate),
+		cmocka_unit_test(bucket_burst_is_capped),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
