@@ -45,6 +45,11 @@ struct fm_opts {
 	unsigned per_host;      /* --per-host; 0: none */
 	unsigned shard_k, shard_n; /* --shard K/N; n == 0: none */
 	bool dry_run;           /* --dry-run */
+	enum fm_progress_mode {
+		FM_PROGRESS_AUTO,
+		FM_PROGRESS_ALWAYS,
+		FM_PROGRESS_NEVER,
+	} progress;             /* --progress */
 	char **inputs;          /* LIST or URL arguments, in order */
 	int ninputs;
 };

@@ -38,6 +38,7 @@ enum {
 	OPT_PER_HOST,
 	OPT_SHARD,
 	OPT_DRY_RUN,
+	OPT_PROGRESS,
 };
 
 static const struct option long_options[] = {
@@ -64,6 +65,7 @@ static const struct option long_options[] = {
 	{"no-clobber", no_argument, NULL, 'n'},
 	{"output-dir", required_argument, NULL, 'o'},
 	{"per-host", required_argument, NULL, OPT_PER_HOST},
+	{"progress", required_argument, NULL, OPT_PROGRESS},
 	{"quiet", no_argument, NULL, 'q'},
 	{"retries", required_argument, NULL, 'r'},
 	{"sha256", no_argument, NULL, OPT_SHA256},
@@ -158,6 +160,9 @@ void fm_opts_usage(FILE *f)
 	      "tab-separated)\n"
 	      "  -q, --quiet            no result lines; failures still on "
 	      "stderr\n"
+	      "      --progress WHEN    live line on stderr: auto (a "
+	      "terminal), always,\n"
+	      "                         never (default: auto)\n"
 	      "  -h, --help             show this help and exit\n"
 	      "  -V, --version          show versions and exit\n"
 	      "\n"
@@ -472,6 +477,20 @@ enum fm_opts_result fm_opts_parse(int argc, char **argv, struct fm_opts *o,
 			break;
 		case OPT_DRY_RUN:
 			o->dry_run = true;
+			break;
+		case OPT_PROGRESS:
+			if (strcmp(optarg, "auto") == 0) {
+				o->progress = FM_PROGRESS_AUTO;
+			} else if (strcmp(optarg, "always") == 0) {
+				o->progress = FM_PROGRESS_ALWAYS;
+			} else if (strcmp(optarg, "never") == 0) {
+				o->progress = FM_PROGRESS_NEVER;
+			} else {
+				fprintf(err, "fetchmany: --progress: '%s' is "
+					     "not auto, always or never\n",
+					optarg);
+				goto usage;
+			}
 			break;
 		case ':':
 			fprintf(err, "fetchmany: option '%s' needs a value\n",

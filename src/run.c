@@ -25,6 +25,7 @@
 #include "fm_input.h"
 #include "fm_name.h"
 #include "fm_run.h"
+#include "fm_meter.h"
 #include "fm_xfer.h"
 
 /* Lines parsed per loop iteration at most. */
@@ -74,6 +75,9 @@ struct run {
 	uv_signal_t sigint, sigterm;
 	struct fm_xfer_conf conf;
 	uint64_t stall_ns;     /* 0: no stall watch */
+	struct fm_meter meter;  /* the live line, when shown */
+	bool stdout_tty;       /* results and the live line share a screen */
+	unsigned long known;   /* entries read so far */
 };
 
 static void pump(struct run *r);
@@ -105,6 +109,9 @@ static void report(struct run *r, const struct fm_result *res)
 	r->tally.count[res->status]++;
 	r->tally.bytes += res->bytes;
 	r->any_bad |= bad;
+	/* Results never tangle with the live line on one screen. */
+	if (r->meter.drawn && (r->stdout_tty || (r->o->quiet && bad)))
+		fm_meter_erase(&r->meter);
 	if (r->o->quiet) {
 		if (bad)
 			fprintf(stderr, "fetchmany: %s: %s: %s\n",
@@ -127,6 +134,7 @@ static void report(struct run *r, const struct fm_result *res)
 static void report_invalid(struct run *r, const struct fm_line *l,
 			   const char *url, const char *out, const char *why)
 {
+	r->known++;
 	struct fm_result res = {
 		.url = url,
 		.out = out,
@@ -231,6 +239,7 @@ static void admit(struct run *r, const struct fm_line *l, struct fm_entry *e)
 	job->line = l->line;
 	job->source = l->source;
 	job->source_index = (uint32_t)l->index;
+	r->known++;
 	if (r->o->dry_run) {
 		report_planned(r, job);
 		return;
@@ -696,6 +705,37 @@ static void init_slots(struct run *r)
 	}
 }
 
+/* What the live line shows, gathered when it is drawn. */
+static void sample_progress(void *arg, struct fm_progress *p)
+{
+	struct run *r = arg;
+
+	for (int s = 0; s < FM_STATUS_COUNT; s++)
+		p->done += r->tally.count[s];
+	p->known = r->known;
+	p->list_complete = r->input_end;
+	p->failed = r->tally.count[FM_STATUS_FAILED] +
+		    r->tally.count[FM_STATUS_INVALID];
+	p->running = r->running;
+	p->bytes = r->tally.bytes;
+	for (unsigned i = 0; i < r->o->jobs; i++)
+		if (r->slots[i].x.job)
+			p->bytes += r->slots[i].x.sink.bytes;
+	p->elapsed = since(r->t0);
+}
+
+static void init_progress(struct run *r)
+{
+	const struct fm_opts *o = r->o;
+	bool on = o->progress == FM_PROGRESS_ALWAYS ||
+		  (o->progress == FM_PROGRESS_AUTO && isatty(STDERR_FILENO));
+
+	r->stdout_tty = isatty(STDOUT_FILENO);
+	if (on && !o->quiet && !o->dry_run)
+		fm_meter_start(&r->meter, &r->loop, STDERR_FILENO,
+				sample_progress, r);
+}
+
 static void init_signals(struct run *r)
 {
 	uv_signal_init(&r->loop, &r->sigint);
@@ -774,6 +814,7 @@ static int setup(struct run *r, const struct fm_opts *o)
 		uv_unref((uv_handle_t *)&r->rate_timer);
 	}
 	init_signals(r);
+	init_progress(r);
 	return 0;
 nomem:
 	fputs("fetchmany: out of memory\n", stderr);
@@ -814,6 +855,7 @@ static void teardown(struct run *r)
 	uv_close((uv_handle_t *)&r->reader, NULL);
 	uv_close((uv_handle_t *)&r->retry_timer, NULL);
 	uv_close((uv_handle_t *)&r->rate_timer, NULL);
+	fm_meter_stop(&r->meter);
 	uv_close((uv_handle_t *)&r->sigint, NULL);
 	uv_close((uv_handle_t *)&r->sigterm, NULL);
 	if (r->input_poll)
