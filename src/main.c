@@ -43,6 +43,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	raise_fd_limit();
+	/* Results are flushed once per loop pass (see run.c), not per line. */
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	/* libuv makes a watched descriptor non-blocking, and standard input's
 	 * flags are shared with whoever gave it to us: put them back. */
 	stdin_flags = fcntl(STDIN_FILENO, F_GETFL);

@@ -78,6 +78,8 @@ struct run {
 	struct fm_meter meter;  /* the live line, when shown */
 	bool stdout_tty;       /* results and the live line share a screen */
 	unsigned long known;   /* entries read so far */
+	uv_check_t flusher;    /* flushes result lines once per loop pass */
+	bool unflushed;
 };
 
 static void pump(struct run *r);
@@ -126,8 +128,11 @@ static void report(struct run *r, const struct fm_result *res)
 		r->any_bad = true;
 		return;
 	}
+	/* Buffered, and flushed by on_uv_check at the end of this loop
+	 * pass: before the loop can block, so a reader of the pipe sees
+	 * every result as soon as it is final, in one write per pass. */
 	fputs(line, stdout);
-	fflush(stdout);
+	r->unflushed = true;
 	free(line);
 }
 
@@ -736,6 +741,16 @@ static void init_progress(struct run *r)
 				sample_progress, r);
 }
 
+static void on_uv_check(uv_check_t *h)
+{
+	struct run *r = h->data;
+
+	if (r->unflushed) {
+		fflush(stdout);
+		r->unflushed = false;
+	}
+}
+
 static void init_signals(struct run *r)
 {
 	uv_signal_init(&r->loop, &r->sigint);
@@ -815,6 +830,10 @@ static int setup(struct run *r, const struct fm_opts *o)
 	}
 	init_signals(r);
 	init_progress(r);
+	uv_check_init(&r->loop, &r->flusher);
+	r->flusher.data = r;
+	uv_check_start(&r->flusher, on_uv_check);
+	uv_unref((uv_handle_t *)&r->flusher);
 	return 0;
 nomem:
 	fputs("fetchmany: out of memory\n", stderr);
@@ -855,6 +874,8 @@ static void teardown(struct run *r)
 	uv_close((uv_handle_t *)&r->reader, NULL);
 	uv_close((uv_handle_t *)&r->retry_timer, NULL);
 	uv_close((uv_handle_t *)&r->rate_timer, NULL);
+	uv_close((uv_handle_t *)&r->flusher, NULL);
+	fflush(stdout);
 	fm_meter_stop(&r->meter);
 	uv_close((uv_handle_t *)&r->sigint, NULL);
 	uv_close((uv_handle_t *)&r->sigterm, NULL);

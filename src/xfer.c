@@ -121,6 +121,20 @@ static int take_server_name(struct fm_xfer *x)
 	return 0;
 }
 
+/* Starts the SHA-256 of this attempt's file; a resumed file's digest
+ * covers the whole file, so what the .part held is hashed first. */
+static int start_digest(struct fm_xfer *x)
+{
+	if (!x->md && !(x->md = EVP_MD_CTX_new()))
+		return -ENOMEM;
+	if (!EVP_DigestInit_ex(x->md, EVP_sha256(), NULL))
+		return -ENOMEM;
+	x->hashing = true;
+	if (x->sink.base)
+		return fm_sink_read_base(&x->sink, hash_base, x->md);
+	return 0;
+}
+
 /* Opens NAME.part for the body that is about to arrive. */
 static int open_body(struct fm_xfer *x, long code)
 {
@@ -142,16 +156,8 @@ static int open_body(struct fm_xfer *x, long code)
 			fm_sink_set_attr(&x->sink, ATTR_LAST_MODIFIED,
 					 x->resp.last_modified);
 	}
-	if (x->job->entry.sha256 || x->conf->sha256_all) {
-		if (!x->md && !(x->md = EVP_MD_CTX_new()))
-			return -ENOMEM;
-		if (!EVP_DigestInit_ex(x->md, EVP_sha256(), NULL))
-			return -ENOMEM;
-		x->hashing = true;
-		/* A resumed file's digest covers the whole file. */
-		if (x->sink.base)
-			return fm_sink_read_base(&x->sink, hash_base, x->md);
-	}
+	if (x->job->entry.sha256 || x->conf->sha256_all)
+		return start_digest(x);
 	return 0;
 }
 
@@ -440,9 +446,21 @@ static bool commit(struct fm_xfer *x, struct fm_outcome *o)
 	curl_off_t mtime = -1;
 	int err;
 
+	/* An empty body never reached the write callback: open and hash it
+	 * here, so it is checked like any other. */
+	if (x->sink.fd < 0) {
+		err = fm_sink_open(&x->sink, false);
+		if (!err && (x->job->entry.sha256 || x->conf->sha256_all))
+			err = start_digest(x);
+		if (err) {
+			x->local_err = err;
+			return false;
+		}
+	}
 	if (verify(x, o))
 		return false;
-	if (x->resp.etag[0] && x->sink.fd >= 0)
+	/* Kept for a later -N run, whatever this run's options. */
+	if (x->resp.etag[0])
 		fm_sink_set_attr(&x->sink, ATTR_ETAG, x->resp.etag);
 	curl_easy_getinfo(x->easy, CURLINFO_FILETIME_T, &mtime);
 	o->bytes = x->sink.base + x->sink.bytes;
@@ -464,15 +482,8 @@ static bool range_not_satisfiable(struct fm_xfer *x, struct fm_outcome *o)
 		return false;
 	if (x->resp.has_range && x->resp.range_total == x->resume_from) {
 		err = fm_sink_open(&x->sink, true);
-		if (!err && (x->job->entry.sha256 || x->conf->sha256_all)) {
-			if (!x->md && !(x->md = EVP_MD_CTX_new()))
-				err = -ENOMEM;
-			else if (EVP_DigestInit_ex(x->md, EVP_sha256(), NULL))
-				x->hashing = true;
-			if (!err)
-				err = fm_sink_read_base(&x->sink, hash_base,
-							x->md);
-		}
+		if (!err && (x->job->entry.sha256 || x->conf->sha256_all))
+			err = start_digest(x);
 		if (err) {
 			x->local_err = err;
 			return false;
