@@ -15,7 +15,14 @@ enum {
 	FM_E_UV = FM_E_BASE - 4,       /* libuv refused an operation */
 };
 
+#include <stddef.h>
+
 /* Returns a static message for err, a negative errno or an FM_E_* code. */
 const char *fm_strerror(int err);
+
+/* Writes a reason into why (cut to whylen) and returns -1, so that a
+ * check can fail in one statement. why may be NULL. */
+__attribute__((format(printf, 3, 4))) int fm_why(char *why, size_t whylen,
+						 const char *fmt, ...);
 
 #endif

@@ -1,4 +1,6 @@
 /* error.c: one table from error codes to messages (see fm_error.h). */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fm_error.h"
@@ -20,4 +22,16 @@ const char *fm_strerror(int err)
 	if (err < 0 && err > FM_E_BASE)
 		return strerror(-err);
 	return "unknown error";
+}
+
+int fm_why(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || whylen == 0)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	return -1;
 }

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "fm_error.h"
 #include "fm_list.h"
 #include "fm_name.h"
 
@@ -34,22 +35,6 @@ static const char *const result_keys[] = {
 	"attempts", "error", "line", "source",
 };
 
-/* Writes a reason into why (snprintf cuts it to whylen) and returns -1,
- * so that a check can fail in one statement. */
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static int fail(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* The white space of the list format. '\n' cannot occur in a line the
  * reader split, but treating it as space costs nothing. */
@@ -123,12 +108,13 @@ static int check_parts(CURLU *h, char *why, size_t whylen)
 	int rc = 0;
 
 	if (curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
-		rc = fail(why, whylen, "not an absolute URL (missing http:// or https://)");
+		rc = fm_why(why, whylen, "not an absolute URL "
+					 "(missing http:// or https://)");
 	else if (!is_http_scheme(scheme, strlen(scheme)))
-		rc = fail(why, whylen, "unsupported scheme '%.32s'", scheme);
+		rc = fm_why(why, whylen, "unsupported scheme '%.32s'", scheme);
 	else if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
 		 host[0] == '\0')
-		rc = fail(why, whylen, "malformed URL: no host");
+		rc = fm_why(why, whylen, "malformed URL: no host");
 	curl_free(scheme);
 	curl_free(host);
 	return rc;
@@ -142,10 +128,11 @@ int fm_url_check(const char *url, char *why, size_t whylen)
 	int rc;
 
 	if (slen == 0)
-		return fail(why, whylen, "not an absolute URL (missing http:// or https://)");
+		return fm_why(why, whylen, "not an absolute URL "
+					   "(missing http:// or https://)");
 	h = curl_url();
 	if (h == NULL)
-		return fail(why, whylen, "out of memory");
+		return fm_why(why, whylen, "out of memory");
 	/* No default scheme and no guessing: the list must say what it means.
 	 * CURLU_NON_SUPPORT_SCHEME lets any scheme parse, so that "foo://x"
 	 * is reported as an unsupported scheme rather than a parse error. */
@@ -155,9 +142,10 @@ int fm_url_check(const char *url, char *why, size_t whylen)
 	else if (!is_http_scheme(url, slen) && strncmp(url + slen, "://", 3) != 0)
 		/* "example.org:8080/x" or "mailto:x": what looked like a
 		 * scheme is a host name or not a URL we could fetch. */
-		rc = fail(why, whylen, "not an absolute URL (missing http:// or https://)");
+		rc = fm_why(why, whylen, "not an absolute URL "
+					 "(missing http:// or https://)");
 	else
-		rc = fail(why, whylen, "malformed URL: %s", curl_url_strerror(uc));
+		rc = fm_why(why, whylen, "malformed URL: %s", curl_url_strerror(uc));
 	curl_url_cleanup(h);
 	return rc;
 }
@@ -183,10 +171,10 @@ static int check_sha256(char *hex, char *why, size_t whylen)
 		if (c >= 'A' && c <= 'F')
 			hex[i] = (char)(c - 'A' + 'a');
 		else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-			return fail(why, whylen, "sha256 must be 64 hex digits");
+			return fm_why(why, whylen, "sha256 must be 64 hex digits");
 	}
 	if (i != SHA256_HEX_LEN)
-		return fail(why, whylen, "sha256 must be 64 hex digits");
+		return fm_why(why, whylen, "sha256 must be 64 hex digits");
 	return 0;
 }
 
@@ -203,16 +191,16 @@ static int set_field(struct fm_entry *e, const char *key, const char *val,
 	else if (strcmp(key, "sha256") == 0)
 		slot = &e->sha256;
 	else
-		return fail(why, whylen, "unknown key '%s'", quote(q, key));
+		return fm_why(why, whylen, "unknown key '%s'", quote(q, key));
 	if (*slot != NULL)
-		return fail(why, whylen, "duplicate key '%s'", key);
+		return fm_why(why, whylen, "duplicate key '%s'", key);
 	if (val[0] == '\0')
-		return fail(why, whylen, "empty value for key '%s'", key);
+		return fm_why(why, whylen, "empty value for key '%s'", key);
 	if (slot == &e->out && fm_name_check_out(val, why, whylen) != 0)
 		return -1;
 	*slot = strdup(val);
 	if (*slot == NULL)
-		return fail(why, whylen, "out of memory");
+		return fm_why(why, whylen, "out of memory");
 	if (slot == &e->sha256)
 		return check_sha256(*slot, why, whylen);
 	return 0;
@@ -242,7 +230,7 @@ static int parse_field(char *tok, struct fm_entry *e, char *why, size_t whylen)
 	char *eq = strchr(tok, '=');
 
 	if (eq == NULL || eq == tok) {
-		fail(why, whylen, "field '%s' is not key=value", quote(q, tok));
+		fm_why(why, whylen, "field '%s' is not key=value", quote(q, tok));
 		return -1;
 	}
 	*eq = '\0';
@@ -257,7 +245,7 @@ static enum fm_line_kind parse_text(char *s, struct fm_entry *e, char *why,
 
 	e->url = strdup(tok);
 	if (e->url == NULL) {
-		fail(why, whylen, "out of memory");
+		fm_why(why, whylen, "out of memory");
 		return FM_LINE_INVALID;
 	}
 	if (fm_url_check(e->url, why, whylen) != 0)
@@ -279,15 +267,15 @@ static int json_url(const cJSON *root, struct fm_entry *e, char *why,
 		if (strcmp(item->string, "url") != 0)
 			continue;
 		if (e->url != NULL)
-			return fail(why, whylen, "duplicate key 'url'");
+			return fm_why(why, whylen, "duplicate key 'url'");
 		if (!cJSON_IsString(item))
-			return fail(why, whylen, "'url' must be a string");
+			return fm_why(why, whylen, "'url' must be a string");
 		e->url = strdup(item->valuestring);
 		if (e->url == NULL)
-			return fail(why, whylen, "out of memory");
+			return fm_why(why, whylen, "out of memory");
 	}
 	if (e->url == NULL)
-		return fail(why, whylen, "JSON entry has no 'url'");
+		return fm_why(why, whylen, "JSON entry has no 'url'");
 	return fm_url_check(e->url, why, whylen);
 }
 
@@ -302,16 +290,16 @@ static int json_member(const cJSON *item, struct fm_entry *e, bool *sha_seen,
 	if (strcmp(key, "url") == 0 || is_result_key(key))
 		return 0;
 	if (strcmp(key, "out") != 0 && strcmp(key, "sha256") != 0)
-		return fail(why, whylen, "unknown key '%s'", quote(q, key));
+		return fm_why(why, whylen, "unknown key '%s'", quote(q, key));
 	if (strcmp(key, "sha256") == 0) {
 		if (*sha_seen)
-			return fail(why, whylen, "duplicate key 'sha256'");
+			return fm_why(why, whylen, "duplicate key 'sha256'");
 		*sha_seen = true;
 		if (cJSON_IsNull(item))
 			return 0;
 	}
 	if (!cJSON_IsString(item))
-		return fail(why, whylen, "'%s' must be a string", key);
+		return fm_why(why, whylen, "'%s' must be a string", key);
 	return set_field(e, key, item->valuestring, why, whylen);
 }
 
@@ -341,7 +329,7 @@ static enum fm_line_kind json_entry(const cJSON *root, struct fm_entry *e,
 	bool sha_seen = false;
 
 	if (!cJSON_IsObject(root)) {
-		fail(why, whylen, "JSON entry is not an object");
+		fm_why(why, whylen, "JSON entry is not an object");
 		return FM_LINE_INVALID;
 	}
 	if (json_url(root, e, why, whylen) != 0)
@@ -363,7 +351,7 @@ static enum fm_line_kind parse_json(const char *s, size_t col0,
 	cJSON *root;
 
 	if (has_escaped_nul(s)) {
-		fail(why, whylen, "NUL byte in line (\\u0000 in a JSON string)");
+		fm_why(why, whylen, "NUL byte in line (\\u0000 in a JSON string)");
 		return FM_LINE_INVALID;
 	}
 	root = cJSON_ParseWithLengthOpts(s, strlen(s), &end, 0);
@@ -373,7 +361,7 @@ static enum fm_line_kind parse_json(const char *s, size_t col0,
 		end++;
 	if (root == NULL || *end != '\0') {
 		/* Past the object, end points at what follows it. */
-		fail(why, whylen, "invalid JSON at column %zu",
+		fm_why(why, whylen, "invalid JSON at column %zu",
 		    col0 + (size_t)(end - s) + 1);
 		cJSON_Delete(root);
 		return FM_LINE_INVALID;
@@ -390,7 +378,7 @@ static void nul_line(const char *b, const char *end, struct fm_entry *e,
 {
 	const char *p = b;
 
-	fail(why, whylen, "NUL byte in line");
+	fm_why(why, whylen, "NUL byte in line");
 	if (*b == '#' || *b == '{')
 		return;
 	while (p < end && *p != '\0' && !is_ws(*p))
@@ -414,7 +402,7 @@ static enum fm_line_kind parse_trimmed(const char *line, const char *b,
 		return FM_LINE_SKIP;
 	s = strndup(b, (size_t)(end - b));
 	if (s == NULL) {
-		fail(why, whylen, "out of memory");
+		fm_why(why, whylen, "out of memory");
 		return FM_LINE_INVALID;
 	}
 	if (*s == '{')
@@ -436,7 +424,7 @@ enum fm_line_kind fm_list_parse_line(const char *line, size_t len,
 	if (why != NULL && whylen > 0)
 		why[0] = '\0';
 	if (len > FM_LINE_MAX) {
-		fail(why, whylen, "line longer than %d bytes", FM_LINE_MAX);
+		fm_why(why, whylen, "line longer than %d bytes", FM_LINE_MAX);
 		return FM_LINE_INVALID;
 	}
 	while (b < end && is_ws(*b))

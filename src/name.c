@@ -18,6 +18,7 @@
 
 #include <curl/curl.h>
 
+#include "fm_error.h"
 #include "fm_name.h"
 
 /* NAME_MAX of the file systems we write to. Directory components may use
@@ -32,21 +33,6 @@
 
 #define FALLBACK_NAME "index.html"
 
-/* Writes a reason into why (snprintf cuts it to whylen) and returns -1. */
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static int fail(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static bool is_control(unsigned char c)
 {
@@ -171,10 +157,14 @@ static int check_segments(const char *out, char *why, size_t whylen)
 		slash = strchr(seg, '/');
 		n = slash != NULL ? (size_t)(slash - seg) : strlen(seg);
 		if (n == 2 && seg[0] == '.' && seg[1] == '.')
-			return fail(why, whylen, "unsafe out=: '..' segment climbs out of the output directory");
+			return fm_why(why, whylen,
+				      "unsafe out=: '..' segment climbs out of "
+				      "the output directory");
 		if (n > COMPONENT_MAX)
-			return fail(why, whylen, "unsafe out=: component longer than %d bytes",
-				    COMPONENT_MAX);
+			return fm_why(why, whylen,
+				      "unsafe out=: component longer than %d "
+				      "bytes",
+				      COMPONENT_MAX);
 		if (slash == NULL)
 			break;
 		seg = slash + 1;
@@ -182,10 +172,13 @@ static int check_segments(const char *out, char *why, size_t whylen)
 	/* seg is now the final component. "a/." would normalise to "a", but
 	 * what the user wrote names a directory, like "a/". */
 	if (n == 1 && seg[0] == '.')
-		return fail(why, whylen, "unsafe out=: ends with '.' (names a directory)");
+		return fm_why(why, whylen,
+			      "unsafe out=: ends with '.' (names a directory)");
 	if (n > FM_NAME_COMPONENT_MAX)
-		return fail(why, whylen, "unsafe out=: file name longer than %d bytes (room for \"%s\")",
-			    FM_NAME_COMPONENT_MAX, FM_PART_SUFFIX);
+		return fm_why(why, whylen,
+			      "unsafe out=: file name longer than %d bytes "
+			      "(room for \"%s\")",
+			      FM_NAME_COMPONENT_MAX, FM_PART_SUFFIX);
 	return 0;
 }
 
@@ -194,15 +187,15 @@ int fm_name_check_out(const char *out, char *why, size_t whylen)
 	const char *p;
 
 	if (out == NULL || out[0] == '\0')
-		return fail(why, whylen, "unsafe out=: empty");
+		return fm_why(why, whylen, "unsafe out=: empty");
 	if (out[0] == '/')
-		return fail(why, whylen, "unsafe out=: absolute path");
+		return fm_why(why, whylen, "unsafe out=: absolute path");
 	for (p = out; *p != '\0'; p++)
 		if (is_control((unsigned char)*p))
-			return fail(why, whylen, "unsafe out=: control character 0x%02x",
+			return fm_why(why, whylen, "unsafe out=: control character 0x%02x",
 				    (unsigned char)*p);
 	if (p[-1] == '/')
-		return fail(why, whylen, "unsafe out=: ends with '/' (names a directory)");
+		return fm_why(why, whylen, "unsafe out=: ends with '/' (names a directory)");
 	return check_segments(out, why, whylen);
 }
 
@@ -344,19 +337,19 @@ static int resolve_url(const char *url, bool mirror, char **relpath,
 	CURLU *h;
 
 	if (url == NULL)
-		return fail(why, whylen, "no URL");
+		return fm_why(why, whylen, "no URL");
 	h = curl_url();
 	if (h == NULL)
-		return fail(why, whylen, "out of memory");
+		return fm_why(why, whylen, "out of memory");
 	uc = curl_url_set(h, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
 	if (uc == CURLUE_OK)
 		uc = curl_url_get(h, CURLUPART_PATH, &path, 0);
 	if (uc == CURLUE_OK) {
 		*relpath = url_name(h, path, mirror);
 		if (*relpath == NULL)
-			fail(why, whylen, "out of memory");
+			fm_why(why, whylen, "out of memory");
 	} else {
-		fail(why, whylen, "malformed URL: %s", curl_url_strerror(uc));
+		fm_why(why, whylen, "malformed URL: %s", curl_url_strerror(uc));
 	}
 	curl_free(path);
 	curl_url_cleanup(h);
@@ -373,7 +366,7 @@ int fm_name_resolve(const char *url, const char *out, bool mirror,
 		return -1;
 	*relpath = normalise_out(out);
 	if (*relpath == NULL)
-		return fail(why, whylen, "out of memory");
+		return fm_why(why, whylen, "out of memory");
 	return 0;
 }
 
