@@ -57,6 +57,7 @@ struct run {
 	unsigned window;       /* queued + waiting jobs at most */
 	struct fm_bucket bucket; /* --limit-rate */
 	uv_timer_t rate_timer;  /* refills the bucket, resumes transfers */
+	unsigned rate_next;     /* slot resumed first at the next tick */
 	struct fm_heap waiting; /* jobs waiting out a backoff, by due time */
 	uv_timer_t retry_timer; /* fires at the earliest due time */
 	struct slot *slots;
@@ -679,20 +680,25 @@ static void on_uv_signal(uv_signal_t *h, int signum)
 static void on_rate_timer(uv_timer_t *t)
 {
 	struct run *r = t->data;
+	double budget;
 
 	fm_bucket_refill(&r->bucket, uv_hrtime());
-	if (r->bucket.tokens <= 0)
-		return;
-	for (unsigned i = 0; i < r->o->jobs; i++) {
+	budget = r->bucket.tokens;
+	/* libcurl hands the resumed transfers their data in its own order,
+	 * so resuming every paused one would favour the oldest. Resume only
+	 * as many as the tokens can feed a chunk each, taking turns. */
+	for (unsigned k = 0; k < r->o->jobs && budget > 0; k++) {
+		unsigned i = (r->rate_next + k) % r->o->jobs;
 		struct fm_xfer *x = &r->slots[i].x;
 
-		if (x->job && x->paused) {
-			x->paused = false;
-			x->last_rx = uv_hrtime();
-			/* May call the write callback, which may pause it
-			 * again. */
-			curl_easy_pause(x->easy, CURLPAUSE_CONT);
-		}
+		if (!x->job || !x->paused)
+			continue;
+		x->paused = false;
+		x->last_rx = uv_hrtime();
+		budget -= CURL_MAX_WRITE_SIZE;
+		r->rate_next = (i + 1) % r->o->jobs;
+		/* May call the write callback, which may pause it again. */
+		curl_easy_pause(x->easy, CURLPAUSE_CONT);
 	}
 }
 

@@ -2,11 +2,25 @@
 """fetchmany test HTTP/1.1 server (standard library only).
 
 Usage: httpd.py [--host ADDR] [--port N] [--root DIR] [--lifetime S]
-                [--ignore-stdin] [--verbose]
+                [--ignore-stdin] [--verbose] [--no-keepalive]
+                [--tls-cert FILE --tls-key FILE]
 
 Prints exactly one line "PORT <n>" on stdout once it listens, then serves
 until its standard input reaches end of file (unless --ignore-stdin) or
 --lifetime seconds (default 120) have passed, whichever comes first.
+
+With --tls-cert FILE --tls-key FILE (PEM), a connection whose first byte is a
+TLS handshake record is served over TLS (HTTPS) with that certificate; any
+other connection on the same port is still served as plain HTTP, so the
+/_* routes stay reachable over http:// (the test harness uses them). The TLS
+handshake runs in the connection's own thread; a failed handshake (a client
+rejecting the certificate) is counted in /_stats but never logged as a
+request.
+
+With --no-keepalive, every response carries "Connection: close" and the
+server closes the connection after it, so a client never keeps an idle
+connection open (the soak test compares the client's open descriptors at
+the start and at the end of a run).
 
 Routes (GET and HEAD):
 
@@ -15,6 +29,14 @@ Routes (GET and HEAD):
                                by "\\n", repeated and cut to N bytes.
     query options (combinable):
       delay=S        sleep S seconds (float) before sending anything
+      barrier=N      before sending anything (after delay=), wait until
+                     N requests (any path) have been running at once, i.e.
+                     until max_concurrent has reached N (a latch: once
+                     reached, every later request passes at once), or
+                     barrier_timeout=S (default 5) seconds have passed. The
+                     peak is then a fact about the client even when the
+                     kernel's socket buffers would swallow a whole response
+                     at once
       chunked=1      chunked transfer encoding, no Content-Length
       status=CODE    answer CODE with a short text body instead
       fail=K         the first K requests for this exact path+query fail,
@@ -32,14 +54,36 @@ Routes (GET and HEAD):
       etag=X         ETag header, quoted unless already quoted or weak
                      (If-None-Match answered by 304)
       cd=VALUE       Content-Disposition header, verbatim
+      gzip=1         when the request's Accept-Encoding names gzip, send the
+                     body gzip-compressed (Content-Encoding: gzip, Content-
+                     Length of the compressed bytes, or chunked with
+                     chunked=1); otherwise send it plain. No Range then.
+      gzip=always    send it gzip-compressed whatever Accept-Encoding says.
+                     The compressed bytes are deterministic (gzip mtime 0)
+                     and equal what /_gzip returns.
       norange=1      ignore Range requests (a Range is otherwise honoured
                      with 206, and If-Range is checked against etag/lm)
     Without fail=, reset/truncate/stall apply to every request.
 
   /redirect?to=URL&code=302    redirect to URL (code default 302)
+  /chain/<name>?n=K&...        K > 0: 302 to /chain/<name>?n=K-1&... (the
+                               rest of the query kept, relative Location);
+                               n=0 (or absent): served like /data, with the
+                               body pattern of the path /chain/<name>. So
+                               n=K is a chain of exactly K redirects.
   /static/<path>               file under --root (404 if missing or outside)
   /_log                        JSON array of the requests seen (not /_*)
-  /_stats                      {"requests", "max_concurrent", "concurrent"}
+  /_stats                      {"requests", "max_concurrent", "concurrent",
+                                "max_concurrent_by_host", "connections",
+                                "tls_handshakes", "tls_failures"}:
+                               max_concurrent_by_host maps each Host header
+                               (its name, without the port, lower case) to
+                               the peak number of running requests for it;
+                               connections counts accepted TCP connections
+                               (the /_* ones included); tls_handshakes and
+                               tls_failures count completed and failed TLS
+                               handshakes.
+  /_gzip?path=P&size=N         the gzip=always body for P and N, as is
   /_sha256?path=P&size=N       hex SHA-256 of the /data body for P and N
   anything else                404
 
@@ -50,12 +94,14 @@ counter went down). /_* requests are neither logged nor counted.
 """
 
 import argparse
+import gzip
 import hashlib
 import itertools
 import http.server
 import json
 import os
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -68,13 +114,19 @@ CHUNK = 64 * 1024
 class State:
     def __init__(self):
         self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
         self.log = []
         self.requests = 0
         self.concurrent = 0
         self.max_concurrent = 0
+        self.by_host = {}
+        self.max_by_host = {}
+        self.connections = 0
+        self.tls_handshakes = 0
+        self.tls_failures = 0
         self.fail_counts = {}
 
-    def begin(self, entry):
+    def begin(self, entry, host):
         with self.lock:
             self.requests += 1
             entry["n"] = self.requests
@@ -82,10 +134,25 @@ class State:
             self.concurrent += 1
             if self.concurrent > self.max_concurrent:
                 self.max_concurrent = self.concurrent
+            self.cond.notify_all()
+            n = self.by_host.get(host, 0) + 1
+            self.by_host[host] = n
+            if n > self.max_by_host.get(host, 0):
+                self.max_by_host[host] = n
 
-    def end(self):
+    def end(self, host):
         with self.lock:
             self.concurrent -= 1
+            self.by_host[host] -= 1
+
+    def wait_concurrent(self, n, timeout):
+        with self.lock:
+            return self.cond.wait_for(lambda: self.max_concurrent >= n,
+                                      timeout)
+
+    def count(self, attr):
+        with self.lock:
+            setattr(self, attr, getattr(self, attr) + 1)
 
     def next_count(self, key):
         with self.lock:
@@ -101,7 +168,11 @@ class State:
         with self.lock:
             return json.dumps({"requests": self.requests,
                                "max_concurrent": self.max_concurrent,
-                               "concurrent": self.concurrent})
+                               "concurrent": self.concurrent,
+                               "max_concurrent_by_host": self.max_by_host,
+                               "connections": self.connections,
+                               "tls_handshakes": self.tls_handshakes,
+                               "tls_failures": self.tls_failures})
 
 
 def body_pattern(path):
@@ -123,6 +194,19 @@ def body_range(pattern, start, end):
 
 def body_bytes(pattern, size):
     return b"".join(body_range(pattern, 0, size))
+
+
+def gzip_bytes(data):
+    return gzip.compress(data, compresslevel=6, mtime=0)
+
+
+def host_key(value):
+    """The host name of a Host header: without the port, lower case."""
+    h = (value or "").strip().lower()
+    if h.startswith("["):
+        end = h.find("]")
+        return h[:end + 1] if end > 0 else h
+    return h.rsplit(":", 1)[0] if ":" in h else h
 
 
 def parse_float(v, default):
@@ -166,17 +250,36 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                                    fmt % args))
 
     def setup(self):
-        super().setup()
         self._reset = False
+        self._tls = False
+        self.server.state.count("connections")
+        ctx = self.server.ssl_ctx
+        if ctx is not None:
+            self.request.settimeout(10)
+            try:
+                first = self.request.recv(1, socket.MSG_PEEK)
+            except OSError:
+                first = b""
+            if first == b"\x16":
+                try:
+                    self.request = ctx.wrap_socket(self.request,
+                                                   server_side=True)
+                except (ssl.SSLError, OSError):
+                    self.server.state.count("tls_failures")
+                    raise
+                self._tls = True
+                self.server.state.count("tls_handshakes")
+        super().setup()
 
     def finish(self):
         try:
             super().finish()
         except OSError:
             pass
-        if self._reset:
+        if self._reset or self._tls:
             # All file objects are closed now, so this really closes the
             # descriptor; with SO_LINGER {1, 0} the kernel sends an RST.
+            # (A TLS socket is a new object the server does not close.)
             try:
                 self.connection.close()
             except OSError:
@@ -201,13 +304,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                        "headers": headers, "t_start": time.monotonic(),
                        "t_end": None, "peer": self._peer(), "status": None}
         self._done = False
-        self.server.state.begin(self._entry)
+        self._host = host_key(self.headers.get("Host"))
+        self.server.state.begin(self._entry, self._host)
 
     def _release(self):
         """Ends the request's running time (idempotent)."""
         if not self._done:
             self._done = True
-            self.server.state.end()
+            self.server.state.end(self._host)
 
     def _finish_entry(self):
         self._release()
@@ -218,6 +322,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self._entry is not None:
             self._entry["status"] = code
         super().send_response(code, message)
+        if self.server.no_keepalive:
+            # send_header() sets close_connection for this value.
+            self.send_header("Connection", "close")
 
     def _send_all(self, parts):
         """Writes parts (an iterable of bytes); releases the running count
@@ -284,8 +391,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
             for piece in body_range(pat, 0, parse_int(q.get("size"), 1000)):
                 d.update(piece)
             self._simple(200, d.hexdigest(), head=head)
+        elif p == "/_gzip":
+            pat = body_pattern(q.get("path", "/"))
+            data = gzip_bytes(body_bytes(pat, parse_int(q.get("size"),
+                                                        1000)))
+            self._json_bytes(data, "application/gzip", head)
         elif p.startswith("/data/"):
             self._data(p, q, head)
+        elif p.startswith("/chain/"):
+            n = parse_int(q.get("n"), 0)
+            if n > 0:
+                rest = [(k, v) for k, v in
+                        urllib.parse.parse_qsl(u.query,
+                                               keep_blank_values=True)
+                        if k != "n"]
+                to = "%s?%s" % (p, urllib.parse.urlencode(
+                    [("n", str(n - 1))] + rest))
+                self._simple(302, "redirect to %s\n" % to,
+                             extra=[("Location", to)], head=head)
+            else:
+                self._data(p, q, head)
         elif p == "/redirect":
             code = parse_int(q.get("code"), 302)
             to = q.get("to", "/")
@@ -297,9 +422,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._simple(404, "not found\n", head=head)
 
     def _json(self, text, head):
-        body = text.encode()
+        self._json_bytes(text.encode(), "application/json", head)
+
+    def _json_bytes(self, body, ctype, head):
         self.send_response(200)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if not head:
@@ -330,6 +457,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         delay = parse_float(q.get("delay"), 0.0)
         if delay > 0:
             time.sleep(delay)
+        if "barrier" in q:
+            self.server.state.wait_concurrent(
+                parse_int(q.get("barrier"), 1),
+                parse_float(q.get("barrier_timeout"), 5.0))
 
         failing = True
         if "fail" in q:
@@ -388,6 +519,33 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._end_headers_last()
             return
 
+        pattern = body_pattern(path)
+        chunked = q.get("chunked") == "1"
+        gz = q.get("gzip")
+        if gz == "always" or (gz == "1" and "gzip" in self.headers.get(
+                "Accept-Encoding", "").lower()):
+            data = gzip_bytes(body_bytes(pattern, size))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Vary", "Accept-Encoding")
+            for k, v in validators:
+                self.send_header(k, v)
+            if chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.send_header("Content-Length", str(len(data)))
+            if head:
+                self._end_headers_last()
+                return
+            self.end_headers()
+            pieces = [data[i:i + 1024] for i in range(0, len(data), 1024)]
+            if chunked:
+                pieces = [b"%x\r\n" % len(x) + x + b"\r\n" for x in pieces]
+                pieces.append(b"0\r\n\r\n")
+            self._send_all(pieces)
+            return
+
         # Range.
         start, end, code = 0, size, 200
         rng = self.headers.get("Range")
@@ -410,8 +568,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         return
                     code = 206
 
-        pattern = body_pattern(path)
-        chunked = q.get("chunked") == "1"
         self.send_response(code)
         self.send_header("Content-Type", "application/octet-stream")
         for k, v in validators:
@@ -423,8 +579,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Transfer-Encoding", "chunked")
         else:
             self.send_header("Content-Length", str(end - start))
-        if truncate:
+        if truncate and not self.server.no_keepalive:
             self.send_header("Connection", "close")
+        if truncate:
             self.close_connection = True
         if truncate:
             end = start + (end - start) // 2
@@ -493,14 +650,27 @@ def main():
     ap.add_argument("--ignore-stdin", action="store_true",
                     help="do not stop at end of standard input")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--no-keepalive", action="store_true",
+                    help="close every connection after its response")
+    ap.add_argument("--tls-cert", default=None,
+                    help="PEM certificate (chain): serve HTTPS as well")
+    ap.add_argument("--tls-key", default=None, help="PEM private key")
     args = ap.parse_args()
+    if bool(args.tls_cert) != bool(args.tls_key):
+        ap.error("--tls-cert and --tls-key go together")
 
     fam = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     cls = type("BoundServer", (Server,), {"address_family": fam})
     srv = cls((args.host, args.port), Handler)
     srv.state = State()
     srv.verbose = args.verbose
+    srv.no_keepalive = args.no_keepalive
     srv.root = args.root
+    srv.ssl_ctx = None
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        srv.ssl_ctx = ctx
 
     stop_once = threading.Lock()
 

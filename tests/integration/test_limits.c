@@ -1,0 +1,263 @@
+/* Integration: --limit-rate (spec 8: one cap on the total rate of all
+ * transfers together) and --per-host (spec 5: at most N in flight to one
+ * host, the URL's host name), measured at the server. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "harness_extra.h"
+
+#define RATE_JOBS 8
+#define RATE_SIZE (400 * 1024)
+#define RATE_CAP (400.0 * 1024.0) /* --limit-rate 400K */
+
+/* Runs fetchmany --json -o dl ARGS in f->tmp; checks the exit status and
+ * the number of JSON lines. *elapsed (when not NULL) gets the wall time
+ * of the whole run, process start to exit. */
+static cJSON *run_json(const struct fm_fixture *f, const char *const args[],
+		       int want_exit, int nlines, struct run_result *r,
+		       double *elapsed)
+{
+	const char *argv[48];
+	size_t n = 0;
+	cJSON *res;
+	double t0;
+	int rc, bad;
+
+	argv[n++] = fm_bin();
+	argv[n++] = "--json";
+	argv[n++] = "-o";
+	argv[n++] = "dl";
+	for (size_t i = 0; args[i] && n < 47; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	t0 = fm_now();
+	rc = fm_run(argv, NULL, f->tmp, r);
+	if (elapsed)
+		*elapsed = fm_now() - t0;
+	FM_ASSERT_RAN(rc, *r);
+	if (!r->exited || r->exit_code != want_exit) {
+		fm_dump_with_log(r, &f->srv);
+		fail_msg("exit status: want %d, got %s %d", want_exit,
+			 r->exited ? "exit" : "signal",
+			 r->exited ? r->exit_code : r->signaled);
+	}
+	res = fm_jsonl_parse(r->out, &bad);
+	assert_int_equal(bad, 0);
+	if (cJSON_GetArraySize(res) != nlines) {
+		fm_dump_with_log(r, &f->srv);
+		fail_msg("want %d result lines, got %d", nlines,
+			 cJSON_GetArraySize(res));
+	}
+	return res;
+}
+
+static void assert_all_ok(const cJSON *res, const struct run_result *r)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, res) {
+		const char *st = fm_json_str(e, "status");
+
+		if (!st || strcmp(st, "ok") != 0) {
+			fm_dump(r);
+			fail_msg("%s: want ok, got %s", fm_json_str(e, "url"),
+				 st ? st : "(none)");
+		}
+	}
+}
+
+/* --limit-rate 400K, -j 8, eight bodies of 400 KiB (3.2 MiB): the run
+ * takes total/cap seconds within 10% (the aggregate rate is within 10% of
+ * the cap; 0.1 s of process start-up allowed in the upper bound only),
+ * while all eight requests were running at the server at once. A cap per
+ * transfer would take an eighth of that time.
+ *
+ * Each response waits (barrier=8) until eight requests are running at the
+ * server before sending: the kernel's socket buffers may swallow a whole
+ * 400 KiB response at once, so without the barrier the server's running
+ * count would say little about overlap. The barrier costs the time the
+ * eight requests take to arrive (milliseconds). */
+static void test_limit_rate_aggregate(void **state)
+{
+	struct fm_fixture *f = *state;
+	char *urls[RATE_JOBS];
+	const char *args[RATE_JOBS + 8];
+	size_t n = 0;
+	struct run_result r;
+	cJSON *res;
+	double t, rate, total = (double)RATE_JOBS * RATE_SIZE;
+	double lo = total / (1.1 * RATE_CAP);
+	double hi = total / (0.9 * RATE_CAP) + 0.1;
+	long maxc;
+
+	args[n++] = "-j";
+	args[n++] = "8";
+	args[n++] = "--limit-rate";
+	args[n++] = "400K";
+	args[n++] = "-r";
+	args[n++] = "0";
+	for (int i = 0; i < RATE_JOBS; i++) {
+		char *pq = fm_path("/data/rate%d.bin?size=%d&barrier=%d", i,
+				   RATE_SIZE, RATE_JOBS);
+
+		urls[i] = fm_url(&f->srv, pq);
+		args[n++] = urls[i];
+		free(pq);
+	}
+	args[n] = NULL;
+
+	res = run_json(f, args, 0, RATE_JOBS, &r, &t);
+	assert_all_ok(res, &r);
+	rate = total / t;
+	fprintf(stderr, "# --limit-rate 400K (%.0f B/s), -j 8, 8 x 400 KiB: "
+		"%.3f s, aggregate %.0f B/s = %.1f%% of the cap "
+		"(allowed %.3f .. %.3f s)\n",
+		RATE_CAP, t, rate, 100.0 * rate / RATE_CAP, lo, hi);
+	printf("# --limit-rate 400K aggregate rate: %.0f B/s (%.1f%% of cap),"
+	       " %.3f s\n", rate, 100.0 * rate / RATE_CAP, t);
+	fflush(stdout);
+	if (t < lo || t > hi) {
+		fm_dump(&r);
+		fail_msg("--limit-rate 400K: %.0f bytes took %.3f s (%.0f B/s);"
+			 " want %.3f .. %.3f s (cap %.0f B/s +-10%%)", total,
+			 t, rate, lo, hi, RATE_CAP);
+	}
+	for (int i = 0; i < RATE_JOBS; i++) {
+		char *file = fm_path("%s/dl/rate%d.bin", f->tmp, i);
+		char *up = fm_path("/data/rate%d.bin", i);
+
+		assert_true(fm_file_matches_body(file, up, RATE_SIZE));
+		free(file);
+		free(up);
+	}
+	maxc = fm_server_stat(&f->srv, "max_concurrent");
+	if (maxc != RATE_JOBS) {
+		fm_dump_with_log(&r, &f->srv);
+		fail_msg("the 8 transfers should all have run at once: server "
+			 "max_concurrent want 8, got %ld", maxc);
+	}
+	assert_int_equal(fm_server_stat(&f->srv, "requests"), RATE_JOBS);
+
+	cJSON_Delete(res);
+	fm_run_result_free(&r);
+	for (int i = 0; i < RATE_JOBS; i++)
+		free(urls[i]);
+}
+
+/* The per-host peak for host (Host header without port) in /_stats, or
+ * -1. */
+static long host_peak(const struct fm_fixture *f, const char *host)
+{
+	cJSON *st = fm_server_stats(&f->srv);
+	const cJSON *by, *v;
+	long r = -1;
+
+	assert_non_null(st);
+	by = cJSON_GetObjectItemCaseSensitive(st, "max_concurrent_by_host");
+	v = by ? cJSON_GetObjectItemCaseSensitive(by, host) : NULL;
+	if (cJSON_IsNumber(v))
+		r = (long)v->valuedouble;
+	cJSON_Delete(st);
+	return r;
+}
+
+/* Writes list.txt: 8 URLs on 127.0.0.1, then 8 on localhost (same
+ * server), each answered after 0.5 s. */
+static void write_two_host_list(const struct fm_fixture *f)
+{
+	struct fm_buf b = { 0 };
+	char *list = fm_path("%s/list.txt", f->tmp);
+
+	for (int i = 0; i < 8; i++)
+		fm_buf_printf(&b, "http://127.0.0.1:%d/data/ip%d.bin?size=100"
+			      "&delay=0.5\n", f->srv.port, i);
+	for (int i = 0; i < 8; i++)
+		fm_buf_printf(&b, "http://localhost:%d/data/name%d.bin?size=100"
+			      "&delay=0.5\n", f->srv.port, i);
+	assert_int_equal(fm_write_file(list, b.data, b.len), 0);
+	free(b.data);
+	free(list);
+}
+
+/* --per-host 2 -j 8: never more than 2 at once per host, exactly 2 for
+ * each; the localhost entries, behind eight 127.0.0.1 ones in the list,
+ * ran alongside them, so the total peak is 4. */
+static void test_per_host_2(void **state)
+{
+	struct fm_fixture *f = *state;
+	const char *args[] = { "-j", "8", "--per-host", "2", "-r", "0",
+			       "list.txt", NULL };
+	struct run_result r;
+	cJSON *res;
+	long ip, name, total;
+	double t;
+
+	write_two_host_list(f);
+	res = run_json(f, args, 0, 16, &r, &t);
+	assert_all_ok(res, &r);
+	ip = host_peak(f, "127.0.0.1");
+	name = host_peak(f, "localhost");
+	total = fm_server_stat(&f->srv, "max_concurrent");
+	fprintf(stderr, "# --per-host 2 -j 8: peaks 127.0.0.1 %ld, localhost "
+		"%ld, total %ld; %.3f s\n", ip, name, total, t);
+	if (ip != 2 || name != 2 || total != 4) {
+		fm_dump_with_log(&r, &f->srv);
+		fail_msg("--per-host 2 -j 8: want peaks 127.0.0.1 2, localhost "
+			 "2, total 4; got %ld, %ld, %ld", ip, name, total);
+	}
+	assert_int_equal(fm_server_stat(&f->srv, "requests"), 16);
+
+	cJSON_Delete(res);
+	fm_run_result_free(&r);
+}
+
+/* --per-host 0 (no limit) -j 8, the same list: the total reaches 8, and
+ * more than 2 run at once to 127.0.0.1. */
+static void test_per_host_0(void **state)
+{
+	struct fm_fixture *f = *state;
+	const char *args[] = { "-j", "8", "--per-host", "0", "-r", "0",
+			       "list.txt", NULL };
+	struct run_result r;
+	cJSON *res;
+	long ip, total;
+
+	write_two_host_list(f);
+	res = run_json(f, args, 0, 16, &r, NULL);
+	assert_all_ok(res, &r);
+	ip = host_peak(f, "127.0.0.1");
+	total = fm_server_stat(&f->srv, "max_concurrent");
+	fprintf(stderr, "# --per-host 0 -j 8: peaks 127.0.0.1 %ld, total "
+		"%ld\n", ip, total);
+	if (total != 8 || ip <= 2) {
+		fm_dump_with_log(&r, &f->srv);
+		fail_msg("--per-host 0 -j 8: want total peak 8 and more than "
+			 "2 on 127.0.0.1; got total %ld, 127.0.0.1 %ld", total,
+			 ip);
+	}
+
+	cJSON_Delete(res);
+	fm_run_result_free(&r);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fm_fixture_setup, \
+					      fm_fixture_teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_limit_rate_aggregate),
+		T(test_per_host_2),
+		T(test_per_host_0),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
