@@ -59,6 +59,7 @@ struct fm_xfer_conf {
 	uint64_t max_filesize;   /* 0: none */
 	bool compressed;
 	struct fm_bucket *bucket; /* --limit-rate, shared; NULL: none */
+	long buffer_size;        /* libcurl's receive buffer per transfer */
 };
 
 struct fm_xfer {

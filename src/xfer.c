@@ -234,6 +234,7 @@ int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf)
 			 conf->connect_timeout_ms ? conf->connect_timeout_ms
 						  : 7L * 24 * 3600 * 1000);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, conf->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, conf->buffer_size);
 	/* Last-Modified becomes the file's mtime. */
 	curl_easy_setopt(e, CURLOPT_FILETIME, 1L);
 	if (conf->netrc) {
