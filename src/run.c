@@ -770,14 +770,14 @@ static void init_signals(struct run *r)
 }
 
 /* A larger receive buffer means fewer callbacks and write(2) calls per
- * byte, but libcurl keeps one per transfer: 8 MiB in all, between its
- * 16 KiB default and its 512 KiB maximum each. */
+ * byte, but libcurl keeps one per transfer: 8 MiB in all, between 4 KiB
+ * and libcurl's 512 KiB maximum each. */
 static long buffer_size(unsigned jobs)
 {
 	long size = (8L << 20) / (long)jobs;
 
-	if (size < CURL_MAX_WRITE_SIZE)
-		return CURL_MAX_WRITE_SIZE;
+	if (size < 4096)
+		return 4096;
 	return size > (512L << 10) ? 512L << 10 : size;
 }
 

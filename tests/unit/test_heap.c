@@ -77,8 +77,25 @@ static void claims_grow_keeps_everything(void **state)
 		assert_int_equal(fm_claims_take(&c, name, 2, 0, &prev), 1);
 		assert_int_equal(prev.line, i);
 	}
-	/* a few bytes per entry: 16-byte slots, at most half full */
-	assert_true(c.cap * sizeof(struct fm_claim) <= 50000 * 16 * 4);
+	/* a few bytes per entry: 12-byte slots, mostly full */
+	assert_int_equal(c.used, 50000);
+	assert_true(fm_claims_bytes(&c) <= 50000 * 12 * 2);
+	fm_claims_free(&c);
+}
+
+static void claims_clamp_large_lines_and_sources(void **state)
+{
+	struct fm_claims c = {0};
+	struct fm_claim prev;
+
+	assert_int_equal(fm_claims_take(&c, "big", 300, 20000000, &prev), 0);
+	assert_int_equal(fm_claims_take(&c, "big", 0, 1, &prev), 1);
+	assert_int_equal(prev.line, 0);     /* past 2^24: unknown */
+	assert_int_equal(prev.source, 255); /* 255 and beyond */
+	assert_int_equal(fm_claims_take(&c, "ok", 3, 16777215, &prev), 0);
+	assert_int_equal(fm_claims_take(&c, "ok", 0, 1, &prev), 1);
+	assert_int_equal(prev.line, 16777215);
+	assert_int_equal(prev.source, 3);
 	fm_claims_free(&c);
 }
 
@@ -89,6 +106,7 @@ int main(void)
 		cmocka_unit_test(fnv1a64_published_vectors),
 		cmocka_unit_test(claims_detect_second_use),
 		cmocka_unit_test(claims_grow_keeps_everything),
+		cmocka_unit_test(claims_clamp_large_lines_and_sources),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
