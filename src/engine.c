@@ -54,8 +54,16 @@ static void on_uv_poll(uv_poll_t *h, int status, int events)
 	int flags = 0;
 	int running;
 
+	/* On a socket error libuv stops the watcher and reports no events.
+	 * CURL_CSELECT_ERR would make libcurl fail the transfer with a bare
+	 * "select/poll returned error"; letting it read and write instead
+	 * surfaces the real cause ("Connection reset by peer"). The watcher
+	 * stays stopped: re-arming it on a socket libcurl does not read
+	 * (a paused transfer) would spin; libcurl re-arms it through the
+	 * socket callback if it goes on using the socket, and the stall
+	 * timer catches a transfer that would wait for nothing. */
 	if (status < 0)
-		flags = CURL_CSELECT_ERR;
+		flags = CURL_CSELECT_IN | CURL_CSELECT_OUT;
 	if (events & UV_READABLE)
 		flags |= CURL_CSELECT_IN;
 	if (events & UV_WRITABLE)

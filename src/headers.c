@@ -216,15 +216,17 @@ static int plain_value(const char *v, size_t n, char *out, size_t cap)
 				i++;
 			if (o + 1 >= cap)
 				return -1;
-			out[o++] = v[i];
+			/* A raw NUL must not cut the name short (see
+			 * ext_value). */
+			out[o++] = v[i] ? v[i] : '_';
 		}
 		if (i >= n)
 			return -1; /* unterminated */
 	} else {
 		if (n + 1 > cap)
 			return -1;
-		memcpy(out, v, n);
-		o = n;
+		for (o = 0; o < n; o++)
+			out[o] = v[o] ? v[o] : '_';
 	}
 	out[o] = '\0';
 	return 0;

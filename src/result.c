@@ -29,10 +29,82 @@ const char *fm_status_name(enum fm_status s)
 	return status_names[s];
 }
 
+/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 when the bytes
+ * there are not one (stray continuation, overlong form, surrogate, beyond
+ * U+10FFFF, or cut short). */
+static size_t utf8_seq(const unsigned char *s)
+{
+	size_t n;
+	unsigned c = s[0], min;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, c &= 0x1f, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, c &= 0x0f, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, c &= 0x07, min = 0x10000;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3fu);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* JSON text is UTF-8, but URLs, names and messages can hold any byte a
+ * list or a server sent: each byte that is not part of valid UTF-8
+ * becomes U+FFFD. Returns s itself when it is valid, else a malloc'd
+ * copy (NULL when out of memory). */
+static const char *valid_utf8(const char *s, char **copy)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, o = 0, len = strlen(s);
+
+	*copy = NULL;
+	while (p[i]) {
+		size_t n = utf8_seq(p + i);
+
+		if (!n)
+			break;
+		i += n;
+	}
+	if (!p[i])
+		return s;
+	*copy = malloc(len * 3 + 1);
+	if (!*copy)
+		return NULL;
+	for (i = 0; p[i];) {
+		size_t n = utf8_seq(p + i);
+
+		if (n) {
+			memcpy(*copy + o, p + i, n);
+			o += n;
+			i += n;
+		} else {
+			memcpy(*copy + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	(*copy)[o] = '\0';
+	return *copy;
+}
+
 static bool add_string_or_null(cJSON *o, const char *key, const char *v)
 {
-	cJSON *item = v ? cJSON_CreateString(v) : cJSON_CreateNull();
+	char *copy = NULL;
+	cJSON *item;
 
+	if (v && !(v = valid_utf8(v, &copy)))
+		return false;
+	item = v ? cJSON_CreateString(v) : cJSON_CreateNull();
+	free(copy);
 	return item && cJSON_AddItemToObject(o, key, item);
 }
 
@@ -53,7 +125,7 @@ char *fm_result_json(const struct fm_result *r)
 		return NULL;
 	ok = add_string_or_null(o, "url", r->url);
 	if (r->out)
-		ok = ok && cJSON_AddStringToObject(o, "out", r->out);
+		ok = ok && add_string_or_null(o, "out", r->out);
 	ok = ok && add_string_or_null(o, "path", r->path);
 	ok = ok && cJSON_AddStringToObject(o, "status",
 					   fm_status_name(r->status));
@@ -67,7 +139,7 @@ char *fm_result_json(const struct fm_result *r)
 	ok = ok && cJSON_AddNumberToObject(o, "attempts", r->attempts);
 	ok = ok && add_string_or_null(o, "error", r->error);
 	if (r->sha256)
-		ok = ok && cJSON_AddStringToObject(o, "sha256", r->sha256);
+		ok = ok && add_string_or_null(o, "sha256", r->sha256);
 	if (r->line > 0)
 		ok = ok && cJSON_AddNumberToObject(o, "line", (double)r->line);
 	else

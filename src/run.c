@@ -456,7 +456,12 @@ static void conclude(struct run *r, struct fm_job *job, struct fm_outcome *o,
 		double wait = fm_retry_wait(job->attempts, opt->backoff,
 					    opt->backoff_max, jitter(r),
 					    o->http_status, o->retry_after);
-		uint64_t due = uv_now(&r->loop) + (uint64_t)(wait * 1000.0);
+		uint64_t due;
+
+		/* uv_now() is the time this loop pass began: work done since
+		 * would otherwise be taken off the wait. */
+		uv_update_time(&r->loop);
+		due = uv_now(&r->loop) + (uint64_t)(wait * 1000.0);
 
 		free(job->last_error);
 		job->last_error = strdup(o->error);
@@ -663,14 +668,25 @@ static void on_fail_fast(struct run *r)
 	stop_everything(r, STOP_FAIL_FAST, "aborted by --fail-fast");
 }
 
-/* The first SIGINT or SIGTERM stops the run cleanly; a second one ends
- * the process at once. */
+static void on_second_signal(int signum)
+{
+	_exit(128 + signum);
+}
+
+/* The first SIGINT or SIGTERM stops the run cleanly. From then on a
+ * plain handler owns both signals, so that a second one ends the process
+ * at once, even while the run is being torn down and libuv no longer
+ * listens. */
 static void on_uv_signal(uv_signal_t *h, int signum)
 {
 	struct run *r = h->data;
+	struct sigaction sa = {.sa_handler = on_second_signal};
 
-	if (r->stop == STOP_SIGNAL)
-		_exit(128 + signum);
+	uv_signal_stop(&r->sigint);
+	uv_signal_stop(&r->sigterm);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	r->signum = signum;
 	stop_everything(r, STOP_SIGNAL, "interrupted");
 }

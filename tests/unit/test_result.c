@@ -122,12 +122,36 @@ static void summary_counts_by_status(void **state)
 	assert_non_null(strstr(b, "2 invalid, 7 left;"));
 }
 
+static void json_is_valid_utf8_whatever_the_input(void **state)
+{
+	struct fm_result r = {
+		.url = "http://h/caf\xc3\xa9/\xff\xfe.bin",
+		.status = FM_STATUS_INVALID,
+		.error = "unknown key '\xff'",
+		.out = "\xed\xa0\x80x", /* a UTF-16 surrogate: not UTF-8 */
+		.source = "l\xc3",        /* cut short */
+	};
+	char *s = fm_result_json(&r);
+
+	assert_non_null(s);
+	/* valid sequences kept, each bad byte one U+FFFD */
+	assert_non_null(strstr(s, "\"url\":\"http://h/caf\xc3\xa9/"
+				  "\xef\xbf\xbd\xef\xbf\xbd.bin\""));
+	assert_non_null(strstr(s, "\"error\":\"unknown key "
+				  "'\xef\xbf\xbd'\""));
+	assert_non_null(strstr(s, "\"out\":\"\xef\xbf\xbd\xef\xbf\xbd"
+				  "\xef\xbf\xbdx\""));
+	assert_non_null(strstr(s, "\"source\":\"l\xef\xbf\xbd\""));
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(json_ok_record_exact),
 		cmocka_unit_test(json_optional_keys_in_order),
 		cmocka_unit_test(json_invalid_without_url),
+		cmocka_unit_test(json_is_valid_utf8_whatever_the_input),
 		cmocka_unit_test(text_ok_and_failed),
 		cmocka_unit_test(human_bytes_units),
 		cmocka_unit_test(summary_counts_by_status),
