@@ -6,12 +6,15 @@
 #   make test     build, then run the whole test suite
 #   make demo     fetch the bundled demo set from a local server
 #   make asan     build and test in build-asan/ with ASan + UBSan
+#   make fuzz     build the libFuzzer targets in build-fuzz/ with clang and
+#                 run each for FUZZ_SECONDS (default 60)
 #   make install  install build/ (DESTDIR and PREFIX are honoured)
-#   make clean    remove build/, build-asan/ and demo-out/
+#   make clean    remove build/, build-asan/, build-fuzz/ and demo-out/
 
 MESON     ?= meson
 BUILDDIR  ?= build
 ASANDIR   ?= build-asan
+FUZZDIR   ?= build-fuzz
 PYTHON    ?= python3
 # Extra options for `meson setup`, e.g. MESON_SETUP_ARGS=-Dtests=false.
 MESON_SETUP_ARGS ?=
@@ -19,14 +22,20 @@ MESON_SETUP_ARGS ?=
 DEMO_ARGS ?=
 # Sanitised code runs a few times slower: stretch meson's test timeouts.
 ASAN_TEST_ARGS ?= --timeout-multiplier=3
+# libFuzzer is clang's; each target runs this long (seconds).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
 
 DEB_PACKAGES = meson ninja-build pkg-config gcc libcurl4-openssl-dev \
-	libuv1-dev libcjson-dev libcmocka-dev libssl-dev python3
+	libuv1-dev libcjson-dev libcmocka-dev libssl-dev python3 valgrind
+# Only `make fuzz` needs these: clang and its runtime (libFuzzer, ASan);
+# elsewhere than Debian 12 the runtime package may be named differently.
+FUZZ_DEB_PACKAGES ?= clang libclang-rt-14-dev
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .DEFAULT_GOAL := build
-.PHONY: all deps build test demo asan install clean
+.PHONY: all deps build test demo asan fuzz install clean
 
 all: build
 
@@ -84,6 +93,22 @@ asan: deps
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(MESON) test -C $(ASANDIR) --print-errorlogs $(ASAN_TEST_ARGS)
 
+# libFuzzer targets (tests/fuzz/README.md) in their own clang-built tree.
+# `make deps` is reused with the clang packages added; tests/fuzz/run.sh
+# replays the saved reproducers, then fuzzes a temporary copy of each seed
+# corpus, so the repository is never written to.
+fuzz:
+	@$(MAKE) --no-print-directory deps \
+		DEB_PACKAGES="$(DEB_PACKAGES) $(FUZZ_DEB_PACKAGES)"
+	@if [ ! -f $(FUZZDIR)/build.ninja ]; then \
+		echo "CC=$(FUZZ_CC) $(MESON) setup $(FUZZDIR) -Dfuzz=enabled" \
+			"-Dtests=false $(MESON_SETUP_ARGS)"; \
+		CC=$(FUZZ_CC) $(MESON) setup $(FUZZDIR) -Dfuzz=enabled \
+			-Dtests=false $(MESON_SETUP_ARGS); \
+	fi
+	$(MESON) compile -C $(FUZZDIR)
+	bash tests/fuzz/run.sh $(FUZZDIR) $(FUZZ_SECONDS)
+
 # PREFIX, when given, reconfigures build/ first (default /usr/local).
 install: build
 	@if [ -n "$(PREFIX)" ]; then \
@@ -94,4 +119,4 @@ install: build
 	$(MESON) install -C $(BUILDDIR) --no-rebuild
 
 clean:
-	rm -rf $(BUILDDIR) $(ASANDIR) demo-out
+	rm -rf $(BUILDDIR) $(ASANDIR) $(FUZZDIR) demo-out

@@ -1,0 +1,189 @@
+/* fuzz_list.c: libFuzzer target for fm_list_parse_line() (src/list.c).
+ *
+ * The whole input is one list line, NUL bytes and all. Invariants:
+ *  - SKIP: no field set.
+ *  - INVALID: a one-line reason (non-empty, fits, no control byte); only
+ *    the URL may survive.
+ *  - ENTRY: url set and accepted by fm_url_check(); sha256 NULL or 64
+ *    lowercase hex digits; out NULL or accepted by fm_name_check_out().
+ *  - ENTRY round trips: the same fields written as a JSON entry, and (when
+ *    no field holds a space) as a text entry, parse to the same entry, so
+ *    text and JSON lines follow the same rules.
+ * fm_entry_clear() is called after every parse; LeakSanitizer catches what
+ * it would miss.
+ *
+ * An input that starts with 0xff is a long-line probe instead: the rest of
+ * it, padded with spaces to FM_LINE_MAX - 1, FM_LINE_MAX or FM_LINE_MAX + 1
+ * bytes (chosen by the second byte), so that the length limit is tried at
+ * its edge without making every input 64 KiB long. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "fm_list.h"
+#include "fm_name.h"
+#include "fuzz_check.h"
+
+static bool is_lower_hex64(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return i == 64;
+}
+
+static bool same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	       (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static void check_why(const char *why)
+{
+	size_t n = strnlen(why, FM_WHY_MAX);
+
+	FUZZ_CHECK(n < FM_WHY_MAX);
+	FUZZ_CHECK(n > 0);
+	for (size_t i = 0; i < n; i++)
+		if (fuzz_is_control((unsigned char)why[i]))
+			fuzz_fail(__FILE__, __LINE__,
+				  "control byte in an invalid line's reason",
+				  why, n);
+}
+
+static enum fm_line_kind parse(const char *line, size_t len,
+			       struct fm_entry *e, char *why)
+{
+	enum fm_line_kind kind;
+
+	/* Poison, so that "zeroed first, whatever the result" is checked. */
+	e->url = e->out = e->sha256 = (char *)(uintptr_t)1;
+	kind = fm_list_parse_line(line, len, e, why, FM_WHY_MAX);
+	switch (kind) {
+	case FM_LINE_SKIP:
+		FUZZ_CHECK(e->url == NULL && e->out == NULL && e->sha256 == NULL);
+		break;
+	case FM_LINE_INVALID:
+		check_why(why);
+		FUZZ_CHECK(e->out == NULL && e->sha256 == NULL);
+		break;
+	case FM_LINE_ENTRY:
+		FUZZ_CHECK(e->url != NULL);
+		if (fm_url_check(e->url, NULL, 0) != 0)
+			fuzz_fail(__FILE__, __LINE__,
+				  "entry URL fails fm_url_check()", e->url,
+				  strlen(e->url));
+		if (e->sha256 != NULL && !is_lower_hex64(e->sha256))
+			fuzz_fail(__FILE__, __LINE__,
+				  "entry sha256 is not 64 lowercase hex digits",
+				  e->sha256, strlen(e->sha256));
+		if (e->out != NULL && fm_name_check_out(e->out, NULL, 0) != 0)
+			fuzz_fail(__FILE__, __LINE__,
+				  "entry out= fails fm_name_check_out()",
+				  e->out, strlen(e->out));
+		break;
+	default:
+		FUZZ_CHECK(!"unknown line kind");
+	}
+	return kind;
+}
+
+/* Parses line (a C string) and checks it gives back exactly e. */
+static void expect_same_entry(const char *line, const struct fm_entry *e,
+			      const char *how)
+{
+	struct fm_entry e2;
+	char *why = malloc(FM_WHY_MAX);
+	size_t n = strlen(line);
+
+	if (why == NULL)
+		abort();
+	if (n <= FM_LINE_MAX) {
+		if (parse(line, n, &e2, why) != FM_LINE_ENTRY) {
+			fprintf(stderr, "%s: %s\n", how, why);
+			fuzz_fail(__FILE__, __LINE__,
+				  "a valid entry, written again, is invalid",
+				  line, n);
+		}
+		if (!same(e->url, e2.url) || !same(e->out, e2.out) ||
+		    !same(e->sha256, e2.sha256))
+			fuzz_fail(__FILE__, __LINE__,
+				  "a valid entry, written again, reads differently",
+				  line, n);
+		fm_entry_clear(&e2);
+	}
+	free(why);
+}
+
+static void round_trip(const struct fm_entry *e)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *json;
+
+	if (o == NULL || cJSON_AddStringToObject(o, "url", e->url) == NULL ||
+	    (e->out != NULL && cJSON_AddStringToObject(o, "out", e->out) == NULL) ||
+	    (e->sha256 != NULL &&
+	     cJSON_AddStringToObject(o, "sha256", e->sha256) == NULL))
+		abort();
+	json = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (json == NULL)
+		abort();
+	expect_same_entry(json, e, "as JSON");
+	cJSON_free(json);
+
+	/* As text: URL, then fields; only when nothing needs quoting. The
+	 * URL never holds white space (curl_url() refuses it) and out= holds
+	 * no control byte, so a space is the only thing to look for. */
+	if (e->out == NULL || strchr(e->out, ' ') == NULL) {
+		size_t n = strlen(e->url) + 200 + (e->out ? strlen(e->out) : 0);
+		char *text = malloc(n);
+
+		if (text == NULL)
+			abort();
+		snprintf(text, n, "%s%s%s%s%s", e->url,
+			 e->out ? " out=" : "", e->out ? e->out : "",
+			 e->sha256 ? "\tsha256=" : "",
+			 e->sha256 ? e->sha256 : "");
+		expect_same_entry(text, e, "as text");
+		free(text);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fm_entry e;
+	char *why = malloc(FM_WHY_MAX), *longline = NULL;
+	enum fm_line_kind kind;
+
+	if (why == NULL)
+		abort();
+	if (size >= 2 && data[0] == 0xff) {
+		size_t n = FM_LINE_MAX - 1 + data[1] % 3, k = size - 2;
+
+		if (k > n)
+			k = n;
+		longline = malloc(n);
+		if (longline == NULL)
+			abort();
+		memcpy(longline, data + 2, k);
+		memset(longline + k, ' ', n - k);
+		kind = parse(longline, n, &e, why);
+		if (n > FM_LINE_MAX)
+			FUZZ_CHECK(kind == FM_LINE_INVALID && e.url == NULL);
+	} else {
+		kind = parse((const char *)data, size, &e, why);
+	}
+	if (kind == FM_LINE_ENTRY)
+		round_trip(&e);
+	fm_entry_clear(&e);
+	free(longline);
+	FUZZ_CHECK(e.url == NULL && e.out == NULL && e.sha256 == NULL);
+	free(why);
+	return 0;
+}
