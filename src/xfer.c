@@ -235,6 +235,10 @@ int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf)
 						  : 7L * 24 * 3600 * 1000);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, conf->timeout_ms);
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, conf->buffer_size);
+	/* Wait for a connection that may multiplex (HTTP/2) rather than
+	 * open one per transfer: -j 100 to one h2 server is then a single
+	 * connection with 100 streams, as with curl --parallel. */
+	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 	/* Last-Modified becomes the file's mtime. */
 	curl_easy_setopt(e, CURLOPT_FILETIME, 1L);
 	if (conf->netrc) {
