@@ -261,6 +261,11 @@ static void test_soak(void **state)
 		"wait %ld KiB\n", hwm, (double)hwm / 1024.0, ru_kib);
 	peak_kib = ru_kib > hwm ? ru_kib : hwm;
 
+	/* uv_loop_close() found every handle closed (fm_run() reports an
+	 * internal error otherwise). */
+	if (r.err && strstr(r.err, "internal error"))
+		fail_msg("fetchmany reported an internal error: %s", r.err);
+
 	/* Exit status: 1 when a permanent failure was planned. */
 	want_exit = f->pl.nkind[SK_404] + f->pl.nkind[SK_500] > 0 ? 1 : 0;
 	if (!r.exited || r.exit_code != want_exit) {

@@ -225,6 +225,12 @@ static void vg_check(const char *label, const struct vg_report *vr,
 	}
 	if (!r->exited || r->exit_code == VG_ERROR_EXIT)
 		bad = 1;
+	/* fm_run() says so when uv_loop_close() finds a handle left open. */
+	if (r->err && strstr(r->err, "internal error")) {
+		fprintf(stderr, "# %s: fetchmany reported an internal error "
+			"(a libuv handle left open at exit?)\n", label);
+		bad = 1;
+	}
 	if (bad || r->exit_code != want_exit) {
 		fprintf(stderr, "--- valgrind log:\n%s\n--- stderr:\n%s\n",
 			vr->log, r->err);
