@@ -1,8 +1,8 @@
 /* run.c: the scheduler: input → queue → slots → results.
  *
- * Entries are read only while the queue of waiting jobs is shorter than
- * the read-ahead window (a few times -j), so memory follows -j, not the
- * list. At most -j jobs hold a slot; a slot's clock starts when it is
+ * Entries are read only while the jobs waiting for a slot or for a retry
+ * are fewer than the read-ahead window (a few times -j), so memory follows
+ * -j, not the list. At most -j jobs hold a slot; a slot's clock starts when it is
  * taken, so time spent queued never counts. Results are printed the
  * moment they are final. Everything runs on one libuv loop; reading is
  * done in bounded batches from an idle handle, so a long list never
@@ -17,15 +17,15 @@
 #include <uv.h>
 
 #include "fm_claims.h"
-#include "fm_heap.h"
-#include "fm_hosts.h"
-#include "fm_policy.h"
 #include "fm_engine.h"
 #include "fm_error.h"
+#include "fm_heap.h"
+#include "fm_hosts.h"
 #include "fm_input.h"
-#include "fm_name.h"
-#include "fm_run.h"
 #include "fm_meter.h"
+#include "fm_name.h"
+#include "fm_policy.h"
+#include "fm_run.h"
 #include "fm_xfer.h"
 
 /* Lines parsed per loop iteration at most. */
@@ -100,14 +100,13 @@ static double jitter(struct run *r)
 	       (double)(1ULL << 53);
 }
 
-/* Writes one result: a line on stdout (unless -q), flushed at once so a
- * pipe sees it now; failures also on stderr under -q. */
+/* Writes one result: a line on stdout (unless -q), flushed before the
+ * loop next waits (on_uv_check); failures also on stderr under -q. */
 static void report(struct run *r, const struct fm_result *res)
 {
-	char *line;
-
 	bool bad = res->status == FM_STATUS_FAILED ||
 		   res->status == FM_STATUS_INVALID;
+	char *line;
 
 	r->tally.count[res->status]++;
 	r->tally.bytes += res->bytes;
