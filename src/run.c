@@ -490,12 +490,12 @@ static void start_job(struct run *r, struct fm_job *job)
 		return;
 	}
 	if (fm_xfer_begin(x, job, r->rootfd, &o)) {
-		/* Skipped under -n, or the destination is unusable. */
+		/* Skipped under -n (no request: no attempt), or the
+		 * destination is unusable. */
+		if (o.status == FM_STATUS_SKIPPED)
+			job->attempts--;
 		release_slot(r, x, job);
-		finish_job(r, job, &o, 0);
-		if (o.status == FM_STATUS_FAILED && r->o->fail_fast &&
-		    r->stop == STOP_NONE)
-			on_fail_fast(r);
+		conclude(r, job, &o, 0);
 		return;
 	}
 	if (fm_engine_add(r->engine, x->easy)) {

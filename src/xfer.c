@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "fm_error.h"
@@ -235,10 +236,6 @@ int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf)
 						  : 7L * 24 * 3600 * 1000);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, conf->timeout_ms);
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, conf->buffer_size);
-	/* Wait for a connection that may multiplex (HTTP/2) rather than
-	 * open one per transfer: -j 100 to one h2 server is then a single
-	 * connection with 100 streams, as with curl --parallel. */
-	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 	/* Last-Modified becomes the file's mtime. */
 	curl_easy_setopt(e, CURLOPT_FILETIME, 1L);
 	if (conf->netrc) {
@@ -396,6 +393,15 @@ int fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
 	}
 	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
 	curl_easy_setopt(x->easy, CURLOPT_URL, job->entry.url);
+	/* Over TLS, wait for a connection that may multiplex (HTTP/2, known
+	 * from ALPN once the handshake is done) rather than open one per
+	 * transfer: -j 100 to one h2 server is then one connection with 100
+	 * streams. Not over plain http, where libcurl would only learn the
+	 * server's version from the first response, and hold every other
+	 * transfer to that host until it arrives. */
+	curl_easy_setopt(x->easy, CURLOPT_PIPEWAIT,
+			 strncasecmp(job->entry.url, "https:", 6) == 0 ? 1L
+								       : 0L);
 	return 0;
 }
 
