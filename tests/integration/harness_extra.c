@@ -1,7 +1,14 @@
 /* harness_extra.c: more helpers for the integration tests (see
  * harness_extra.h). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
 #include "harness_extra.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -185,4 +192,59 @@ int fm_count_url(const cJSON *results, const char *url)
 			n++;
 	}
 	return n;
+}
+
+int fm_ci_contains(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	if (!hay)
+		return 0;
+	for (; *hay; hay++) {
+		size_t i = 0;
+
+		while (i < n && hay[i] &&
+		       tolower((unsigned char)hay[i]) ==
+			       tolower((unsigned char)needle[i]))
+			i++;
+		if (i == n)
+			return 1;
+	}
+	return n == 0;
+}
+
+cJSON *fm_run_json(const struct fm_fixture *f, const char *const args[],
+		   int want_exit, int nlines, struct run_result *r)
+{
+	const char *argv[64];
+	size_t n = 0;
+	cJSON *res;
+	int rc, bad;
+
+	argv[n++] = fm_bin();
+	argv[n++] = "--json";
+	argv[n++] = "-o";
+	argv[n++] = "dl";
+	for (size_t i = 0; args[i]; i++) {
+		if (n >= 63)
+			fail_msg("fm_run_json: too many arguments");
+		argv[n++] = args[i];
+	}
+	argv[n] = NULL;
+	rc = fm_run(argv, NULL, f->tmp, r);
+	FM_ASSERT_RAN(rc, *r);
+	if (!r->exited || r->exit_code != want_exit) {
+		fm_dump_with_log(r, &f->srv);
+		fail_msg("exit status: want %d, got %s %d", want_exit,
+			 r->exited ? "exit" : "signal",
+			 r->exited ? r->exit_code : r->signaled);
+	}
+	res = fm_jsonl_parse(r->out, &bad);
+	assert_int_equal(bad, 0);
+	if (nlines >= 0 && cJSON_GetArraySize(res) != nlines) {
+		fm_dump_with_log(r, &f->srv);
+		fail_msg("want %d result lines, got %d", nlines,
+			 cJSON_GetArraySize(res));
+	}
+	return res;
 }

@@ -58,4 +58,18 @@ int fm_starts_with(const char *s, const char *prefix);
 /* Number of objects of the JSON Lines array whose "url" equals url. */
 int fm_count_url(const cJSON *results, const char *url);
 
+/* 1 when needle occurs in hay ignoring ASCII case (an empty needle always
+ * does); 0 when hay is NULL. */
+int fm_ci_contains(const char *hay, const char *needle);
+
+/* For cmocka tests: runs "fetchmany --json -o dl ARGS" (args is
+ * NULL-terminated) in f->tmp with an empty stdin and asserts that it ran,
+ * that it exited with want_exit (dumping the run and the server's /_log
+ * otherwise), that every stdout line is a JSON object and, when
+ * nlines >= 0, that there are nlines of them. Returns the parsed lines
+ * (free with cJSON_Delete); r holds the run (free with
+ * fm_run_result_free). */
+cJSON *fm_run_json(const struct fm_fixture *f, const char *const args[],
+		   int want_exit, int nlines, struct run_result *r);
+
 #endif

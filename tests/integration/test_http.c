@@ -21,26 +21,6 @@
 
 /* ------------------------------------------------------------- helpers */
 
-/* Case-insensitive strstr. */
-static int ci_contains(const char *hay, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	if (!hay)
-		return 0;
-	for (; *hay; hay++) {
-		size_t i = 0;
-
-		while (i < n && hay[i] &&
-		       tolower((unsigned char)hay[i]) ==
-			       tolower((unsigned char)needle[i]))
-			i++;
-		if (i == n)
-			return 1;
-	}
-	return n == 0;
-}
-
 /* Runs fetchmany --json -o dl ARGS... in f->tmp (with the environment
  * changes env, may be NULL); checks the exit status, that every line is
  * JSON and that there are nlines of them; returns the parsed lines. */
@@ -76,12 +56,6 @@ static cJSON *run_json_env(const struct fm_fixture *f,
 			 cJSON_GetArraySize(res));
 	}
 	return res;
-}
-
-static cJSON *run_json(const struct fm_fixture *f, const char *const args[],
-		       int want_exit, int nlines, struct run_result *r)
-{
-	return run_json_env(f, args, NULL, want_exit, nlines, r);
 }
 
 /* The result for url, failing the test when there is none. */
@@ -178,7 +152,7 @@ static void assert_error_mentions(const cJSON *e, const char *word,
 {
 	const char *err = fm_json_str(e, "error");
 
-	if (!err || !ci_contains(err, word)) {
+	if (!err || !fm_ci_contains(err, word)) {
 		fm_dump(r);
 		fail_msg("error should mention \"%s\", got \"%s\"", word,
 			 err ? err : "(null)");
@@ -222,7 +196,7 @@ static void test_file_scheme_line_invalid(void **state)
 	const char *lines[] = { "file:///etc/passwd", "FILE:///etc/passwd" };
 
 	assert_int_equal(fm_write_file(list, text, strlen(text)), 0);
-	res = run_json(f, args, 1, 3, &r);
+	res = fm_run_json(f, args, 1, 3, &r);
 	for (int i = 0; i < 2; i++) {
 		e = fm_json_find_num(res, "line", i + 1);
 		if (!e) {
@@ -269,7 +243,7 @@ static void test_redirect_to_file_fails(void **state)
 	struct run_result r;
 	cJSON *res, *e;
 
-	res = run_json(f, args, 1, 1, &r);
+	res = fm_run_json(f, args, 1, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "url", u);
 	FM_ASSERT_JSTR(e, "status", "failed");
@@ -306,7 +280,7 @@ static void test_max_redirs(void **state)
 	cJSON *res, *e;
 
 	/* 3 > 2: fails after following 2 redirects (3 requests). */
-	res = run_json(f, a_fail, 1, 1, &r);
+	res = fm_run_json(f, a_fail, 1, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "status", "failed");
 	FM_ASSERT_JNUM(e, "attempts", 1);
@@ -324,7 +298,7 @@ static void test_max_redirs(void **state)
 	fm_run_result_free(&r);
 
 	/* 3 <= 5: ok, the body of the end of the chain. */
-	res = run_json(f, a_ok5, 0, 1, &r);
+	res = fm_run_json(f, a_ok5, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "status", "ok");
 	FM_ASSERT_JNUM(e, "http_status", 200);
@@ -335,7 +309,7 @@ static void test_max_redirs(void **state)
 	fm_run_result_free(&r);
 
 	/* Exactly 2 with --max-redirs 2: ok. */
-	res = run_json(f, a_ok2, 0, 1, &r);
+	res = fm_run_json(f, a_ok2, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "status", "ok");
 	FM_ASSERT_JNUM(e, "bytes", 200);
@@ -359,7 +333,7 @@ static void test_max_redirs_default_10(void **state)
 	struct run_result r;
 	cJSON *res, *e;
 
-	res = run_json(f, args, 1, 2, &r);
+	res = fm_run_json(f, args, 1, 2, &r);
 	e = result_for(res, u10, &r);
 	FM_ASSERT_JSTR(e, "status", "ok");
 	FM_ASSERT_JNUM(e, "bytes", 10);
@@ -406,7 +380,7 @@ static void check_header_dropped_cross_host(const struct fm_fixture *f,
 		lname[i] = (char)tolower((unsigned char)hname[i]);
 	lname[i] = '\0';
 
-	res = run_json(f, args, 0, 1, &r);
+	res = fm_run_json(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "status", "ok");
 	FM_ASSERT_JNUM(e, "bytes", 123);
@@ -482,7 +456,7 @@ static void test_header_kept_same_host(void **state)
 	const cJSON *second;
 	const char *v;
 
-	res = run_json(f, args, 0, 1, &r);
+	res = fm_run_json(f, args, 0, 1, &r);
 	FM_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "ok");
 	log = fm_server_log(&f->srv);
 	assert_non_null(log);
@@ -524,7 +498,7 @@ static void test_headers_not_leaked_other_port(void **state)
 	args[4] = u;
 	args[5] = NULL;
 
-	res = run_json(f, args, 0, 1, &r);
+	res = fm_run_json(f, args, 0, 1, &r);
 	FM_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "ok");
 
 	log = fm_server_log(&f->srv);
@@ -567,7 +541,7 @@ static void test_user_agent_option(void **state)
 	cJSON *res, *log;
 	const char *v;
 
-	res = run_json(f, args, 0, 1, &r);
+	res = fm_run_json(f, args, 0, 1, &r);
 	FM_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "ok");
 	log = fm_server_log(&f->srv);
 	assert_non_null(log);
@@ -603,7 +577,7 @@ static void test_user_agent_default(void **state)
 	fm_run_result_free(&rv);
 	want = fm_path("fetchmany/%s", version);
 
-	res = run_json(f, args, 0, 1, &r);
+	res = fm_run_json(f, args, 0, 1, &r);
 	FM_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "ok");
 	log = fm_server_log(&f->srv);
 	assert_non_null(log);
@@ -642,7 +616,7 @@ static void test_netrc_file(void **state)
 
 	assert_int_equal(fm_write_file(netrc, text, strlen(text)), 0);
 	assert_int_equal(chmod(netrc, 0600), 0);
-	res = run_json(f, args, 0, 2, &r);
+	res = fm_run_json(f, args, 0, 2, &r);
 	FM_ASSERT_JSTR(result_for(res, direct, &r), "status", "ok");
 	FM_ASSERT_JSTR(result_for(res, via, &r), "status", "ok");
 
@@ -807,7 +781,7 @@ static void test_max_filesize(void **state)
 	char *p;
 	const char *err;
 
-	res = run_json(f, args, 1, 6, &r);
+	res = fm_run_json(f, args, 1, 6, &r);
 
 	/* Announced Content-Length 2000 > 1024. */
 	e = result_for(res, u_cl, &r);
@@ -816,9 +790,9 @@ static void test_max_filesize(void **state)
 	FM_ASSERT_JNUM(e, "bytes", 0);
 	FM_ASSERT_JNULL(e, "path");
 	err = fm_json_str(e, "error");
-	if (!err || !(ci_contains(err, "max-filesize") ||
-		      ci_contains(err, "file size") ||
-		      ci_contains(err, "filesize"))) {
+	if (!err || !(fm_ci_contains(err, "max-filesize") ||
+		      fm_ci_contains(err, "file size") ||
+		      fm_ci_contains(err, "filesize"))) {
 		fm_dump(&r);
 		fail_msg("Content-Length over --max-filesize: the error should "
 			 "say so, got \"%s\"", err ? err : "(null)");
@@ -902,7 +876,7 @@ static void test_compressed(void **state)
 	const char *pqs[] = { pq1, pq2 };
 	const char *v;
 
-	res = run_json(f, args, 0, 2, &r);
+	res = fm_run_json(f, args, 0, 2, &r);
 	e = result_for(res, u1, &r);
 	FM_ASSERT_JSTR(e, "status", "ok");
 	FM_ASSERT_JNUM(e, "bytes", 50000);
@@ -917,7 +891,7 @@ static void test_compressed(void **state)
 	for (int i = 0; i < 2; i++) {
 		v = req_header(must_log_entry(f, log, pqs[i], &r),
 			       "accept-encoding");
-		if (!v || !ci_contains(v, "gzip"))
+		if (!v || !fm_ci_contains(v, "gzip"))
 			fail_msg("--compressed: Accept-Encoding should name "
 				 "gzip, got %s", v ? v : "(none)");
 	}
@@ -951,7 +925,7 @@ static void test_not_compressed(void **state)
 	size_t want_len = 0, got_len = 0;
 	long st = 0;
 
-	res = run_json(f, args, 0, 2, &r);
+	res = fm_run_json(f, args, 0, 2, &r);
 	e = result_for(res, u1, &r);
 	FM_ASSERT_JSTR(e, "status", "ok");
 	FM_ASSERT_JNUM(e, "bytes", 40000);

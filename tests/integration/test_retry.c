@@ -15,42 +15,6 @@
 #include "harness.h"
 #include "harness_extra.h"
 
-/* Runs fetchmany --json -o dl with the extra arguments (NULL-terminated)
- * in f->tmp; checks that it ran, that every line is JSON and that there
- * are nlines of them; returns the parsed lines. */
-static cJSON *run_json(const struct fm_fixture *f, const char *const args[],
-		       int want_exit, int nlines, struct run_result *r)
-{
-	const char *argv[32];
-	size_t n = 0;
-	cJSON *res;
-	int rc, bad;
-
-	argv[n++] = fm_bin();
-	argv[n++] = "--json";
-	argv[n++] = "-o";
-	argv[n++] = "dl";
-	for (size_t i = 0; args[i] && n < 31; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	rc = fm_run(argv, NULL, f->tmp, r);
-	FM_ASSERT_RAN(rc, *r);
-	if (!r->exited || r->exit_code != want_exit) {
-		fm_dump_with_log(r, &f->srv);
-		fail_msg("exit status: want %d, got %s %d", want_exit,
-			 r->exited ? "exit" : "signal",
-			 r->exited ? r->exit_code : r->signaled);
-	}
-	res = fm_jsonl_parse(r->out, &bad);
-	assert_int_equal(bad, 0);
-	if (cJSON_GetArraySize(res) != nlines) {
-		fm_dump_with_log(r, &f->srv);
-		fail_msg("want %d result lines, got %d", nlines,
-			 cJSON_GetArraySize(res));
-	}
-	return res;
-}
-
 /* The number of requests the server saw for path_query. */
 static int requests_for(const struct fm_fixture *f, const char *path_query)
 {
@@ -98,7 +62,7 @@ static void test_503_twice_then_ok(void **state)
 	struct run_result r;
 	cJSON *res, *e;
 
-	res = run_json(f, args, 0, 1, &r);
+	res = fm_run_json(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "url", u);
 	FM_ASSERT_JSTR(e, "status", "ok");
@@ -126,7 +90,7 @@ static void test_404_not_retried(void **state)
 	struct run_result r;
 	cJSON *res, *e;
 
-	res = run_json(f, args, 1, 1, &r);
+	res = fm_run_json(f, args, 1, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "status", "failed");
 	FM_ASSERT_JNUM(e, "http_status", 404);
@@ -151,7 +115,7 @@ static void test_503_forever_gives_up(void **state)
 	cJSON *res, *e;
 	const char *err;
 
-	res = run_json(f, args, 1, 1, &r);
+	res = fm_run_json(f, args, 1, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "status", "failed");
 	FM_ASSERT_JNUM(e, "http_status", 503);
@@ -180,7 +144,7 @@ static void test_retries_zero(void **state)
 	struct run_result r;
 	cJSON *res, *e;
 
-	res = run_json(f, args, 1, 1, &r);
+	res = fm_run_json(f, args, 1, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "status", "failed");
 	FM_ASSERT_JNUM(e, "http_status", 503);
@@ -207,7 +171,7 @@ static void test_retry_after_honoured(void **state)
 	double starts[4], ends[4], gap;
 	int n;
 
-	res = run_json(f, args, 0, 1, &r);
+	res = fm_run_json(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "status", "ok");
 	FM_ASSERT_JNUM(e, "attempts", 2);
@@ -251,7 +215,7 @@ static void test_backoff_grows(void **state)
 	const double tol = 0.05, slack = 0.5;
 	int n;
 
-	res = run_json(f, args, 0, 1, &r);
+	res = fm_run_json(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "status", "ok");
 	FM_ASSERT_JNUM(e, "attempts", 5);
@@ -303,7 +267,7 @@ static void test_reset_retried(void **state)
 	struct run_result r;
 	cJSON *res, *e;
 
-	res = run_json(f, args, 0, 1, &r);
+	res = fm_run_json(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "status", "ok");
 	FM_ASSERT_JNUM(e, "http_status", 200);
@@ -331,7 +295,7 @@ static void test_truncated_retried(void **state)
 	struct run_result r;
 	cJSON *res, *e;
 
-	res = run_json(f, args, 0, 1, &r);
+	res = fm_run_json(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "status", "ok");
 	FM_ASSERT_JNUM(e, "bytes", 200000);
@@ -360,7 +324,7 @@ static void test_truncated_forever_fails(void **state)
 	cJSON *res, *e;
 	const char *err;
 
-	res = run_json(f, args, 1, 1, &r);
+	res = fm_run_json(f, args, 1, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "status", "failed");
 	FM_ASSERT_JNUM(e, "attempts", 2);
@@ -395,7 +359,7 @@ static void test_backoff_holds_no_slot(void **state)
 	double sa[4], ea[4], sb[2], eb[2];
 	int na, nb;
 
-	res = run_json(f, args, 0, 2, &r);
+	res = fm_run_json(f, args, 0, 2, &r);
 	/* The normal one finishes first. */
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "url", ub);

@@ -11,7 +11,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,25 +36,6 @@ static uint64_t fnv1a64(const char *s)
 static int owner(const char *s, int n)
 {
 	return (int)(fnv1a64(s) % (uint64_t)n) + 1;
-}
-
-static int ci_contains(const char *hay, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	if (!hay)
-		return 0;
-	for (; *hay; hay++) {
-		size_t i = 0;
-
-		while (i < n && hay[i] &&
-		       tolower((unsigned char)hay[i]) ==
-			       tolower((unsigned char)needle[i]))
-			i++;
-		if (i == n)
-			return 1;
-	}
-	return n == 0;
 }
 
 /* Runs fetchmany --json -o OUT ARGS in f->tmp; checks the exit status and
@@ -592,7 +572,7 @@ static void test_dry_run_invalid(void **state)
 								    0)),
 			    "invalid");
 	reason = cJSON_GetStringValue(cJSON_GetArrayItem(fields, 5));
-	if (!reason || !ci_contains(reason, "scheme"))
+	if (!reason || !fm_ci_contains(reason, "scheme"))
 		fail_msg("--dry-run: the invalid line should give its reason "
 			 "(unsupported scheme), got \"%s\"",
 			 reason ? reason : "(null)");

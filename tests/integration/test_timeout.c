@@ -14,42 +14,16 @@
 #include "harness.h"
 #include "harness_extra.h"
 
-/* Runs fetchmany --json -o dl with args (NULL-terminated) in f->tmp, wall
- * time in *secs; checks the exit status and the number of JSON lines. */
+/* fm_run_json, with the wall time of the run (and of parsing its output)
+ * in *secs. */
 static cJSON *run_json(const struct fm_fixture *f, const char *const args[],
 		       int want_exit, int nlines, struct run_result *r,
 		       double *secs)
 {
-	const char *argv[32];
-	size_t n = 0;
-	cJSON *res;
-	double t0;
-	int rc, bad;
+	double t0 = fm_now();
+	cJSON *res = fm_run_json(f, args, want_exit, nlines, r);
 
-	argv[n++] = fm_bin();
-	argv[n++] = "--json";
-	argv[n++] = "-o";
-	argv[n++] = "dl";
-	for (size_t i = 0; args[i] && n < 31; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	t0 = fm_now();
-	rc = fm_run(argv, NULL, f->tmp, r);
 	*secs = fm_now() - t0;
-	FM_ASSERT_RAN(rc, *r);
-	if (!r->exited || r->exit_code != want_exit) {
-		fm_dump_with_log(r, &f->srv);
-		fail_msg("exit status: want %d, got %s %d", want_exit,
-			 r->exited ? "exit" : "signal",
-			 r->exited ? r->exit_code : r->signaled);
-	}
-	res = fm_jsonl_parse(r->out, &bad);
-	assert_int_equal(bad, 0);
-	if (cJSON_GetArraySize(res) != nlines) {
-		fm_dump_with_log(r, &f->srv);
-		fail_msg("want %d result lines, got %d", nlines,
-			 cJSON_GetArraySize(res));
-	}
 	return res;
 }
 

@@ -11,7 +11,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,25 +23,6 @@
  * other.pem (an unrelated self-signed CA). */
 static char *g_certdir;
 static char *g_skip_reason;
-
-static int ci_contains(const char *hay, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	if (!hay)
-		return 0;
-	for (; *hay; hay++) {
-		size_t i = 0;
-
-		while (i < n && hay[i] &&
-		       tolower((unsigned char)hay[i]) ==
-			       tolower((unsigned char)needle[i]))
-			i++;
-		if (i == n)
-			return 1;
-	}
-	return n == 0;
-}
 
 /* openssl req -x509 ... into dir; returns 0 or -1 (reason in *why). */
 static int make_cert(const char *dir, const char *cert, const char *key,
@@ -170,39 +150,6 @@ static char *https_url(const struct fm_fixture *f, const char *host,
 	return fm_path("https://%s:%d%s", host, f->srv.port, pq);
 }
 
-static cJSON *run_json(const struct fm_fixture *f, const char *const args[],
-		       int want_exit, int nlines, struct run_result *r)
-{
-	const char *argv[32];
-	size_t n = 0;
-	cJSON *res;
-	int rc, bad;
-
-	argv[n++] = fm_bin();
-	argv[n++] = "--json";
-	argv[n++] = "-o";
-	argv[n++] = "dl";
-	for (size_t i = 0; args[i] && n < 31; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	rc = fm_run(argv, NULL, f->tmp, r);
-	FM_ASSERT_RAN(rc, *r);
-	if (!r->exited || r->exit_code != want_exit) {
-		fm_dump_with_log(r, &f->srv);
-		fail_msg("exit status: want %d, got %s %d", want_exit,
-			 r->exited ? "exit" : "signal",
-			 r->exited ? r->exit_code : r->signaled);
-	}
-	res = fm_jsonl_parse(r->out, &bad);
-	assert_int_equal(bad, 0);
-	if (cJSON_GetArraySize(res) != nlines) {
-		fm_dump_with_log(r, &f->srv);
-		fail_msg("want %d result lines, got %d", nlines,
-			 cJSON_GetArraySize(res));
-	}
-	return res;
-}
-
 /* The server counts a failed handshake in the connection's own thread,
  * which may still be unwinding when the client has already given up:
  * give the count up to 5 s to reach want. */
@@ -245,7 +192,7 @@ static void check_verify_fails(const struct fm_fixture *f, const char *host,
 	args[n++] = u;
 	args[n] = NULL;
 
-	res = run_json(f, args, 1, 1, &r);
+	res = fm_run_json(f, args, 1, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "url", u);
 	FM_ASSERT_JSTR(e, "status", "failed");
@@ -254,7 +201,7 @@ static void check_verify_fails(const struct fm_fixture *f, const char *host,
 	FM_ASSERT_JNUM(e, "bytes", 0);
 	FM_ASSERT_JNUM(e, "attempts", 1);
 	err = fm_json_str(e, "error");
-	if (!err || !ci_contains(err, "certificate")) {
+	if (!err || !fm_ci_contains(err, "certificate")) {
 		fm_dump(&r);
 		fail_msg("error should mention the certificate, got \"%s\"",
 			 err ? err : "(null)");
@@ -308,7 +255,7 @@ static void test_cacert_ok(void **state)
 	struct run_result r;
 	cJSON *res, *e;
 
-	res = run_json(f, args, 0, 2, &r);
+	res = fm_run_json(f, args, 0, 2, &r);
 	e = fm_json_find_url(res, u1);
 	assert_non_null(e);
 	FM_ASSERT_JSTR(e, "status", "ok");
@@ -344,7 +291,7 @@ static void test_insecure_ok(void **state)
 	struct run_result r;
 	cJSON *res, *e;
 
-	res = run_json(f, args, 0, 1, &r);
+	res = fm_run_json(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "status", "ok");
 	FM_ASSERT_JNUM(e, "bytes", 3000);
