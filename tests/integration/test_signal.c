@@ -214,6 +214,53 @@ static void test_sigterm(void **state)
 	three_running_interrupted(state, SIGTERM, 143);
 }
 
+/* Under -c an interrupted transfer keeps its .part, holding exactly what
+ * had arrived, so that the next -c run resumes it (spec section 7). */
+static void test_continue_keeps_parts(void **state)
+{
+	struct fm_fixture *f = *state;
+	const char *opts[] = { "-c", "-j", "3", NULL };
+	const int sigs[] = { SIGINT };
+	char *dl = fm_path("%s/dl", f->tmp);
+	struct sig_run s;
+	int parts = 0;
+
+	make_urls(f, &s, slow6);
+	interrupt_run(f, opts, &s, 3, 3, sigs, 1);
+	assert_exit(f, &s, 130);
+	assert_int_equal(cJSON_GetArraySize(s.res), 3);
+	for (int i = 0; i < s.n; i++) {
+		/* "/data/s1.bin?..." -> dl/s1.bin.part */
+		const char *name = strrchr(s.pq[i], '/') + 1;
+		size_t nlen = strcspn(name, "?");
+		char *part = fm_path("%s/%.*s.part", dl, (int)nlen, name);
+		char *path = fm_path("%.*s", (int)(name - s.pq[i] + nlen),
+				     s.pq[i]);
+		size_t len = 0;
+		char *got = fm_read_file(part, &len);
+
+		if (fm_log_count(s.log, s.pq[i]) == 0) {
+			/* never started: no .part */
+			assert_null(got);
+		} else {
+			char *want = fm_expected_body(path, 100000);
+
+			assert_non_null(got);
+			/* stall=10 sends the first half, then waits */
+			assert_int_equal(len, 50000);
+			assert_memory_equal(got, want, len);
+			free(want);
+			parts++;
+		}
+		free(got);
+		free(part);
+		free(path);
+	}
+	assert_int_equal(parts, 3);
+	sig_run_free(&s);
+	free(dl);
+}
+
 /* -j 2: the first entry fails (503) and waits out a long backoff, holding
  * no slot, while two slow ones run and a fourth is queued. On SIGINT the
  * waiting one is reported once, "interrupted" with its last error. */
@@ -320,6 +367,9 @@ int main(void)
 						fm_fixture_setup,
 						fm_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_waiting_retry_interrupted,
+						fm_fixture_setup,
+						fm_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_continue_keeps_parts,
 						fm_fixture_setup,
 						fm_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_second_signal,
