@@ -1,12 +1,11 @@
-/* run.c: the scheduler: input → queue → slots → results.
+/* run.c: the scheduler: queue → slots → results (admit.c fills the
+ * queue from the input).
  *
- * Entries are read only while the jobs waiting for a slot or for a retry
- * are fewer than the read-ahead window (a few times -j), so memory follows
- * -j, not the list. At most -j jobs hold a slot; a slot's clock starts when it is
- * taken, so time spent queued never counts. Results are printed the
- * moment they are final. Everything runs on one libuv loop; reading is
- * done in bounded batches from an idle handle, so a long list never
- * starves running transfers. */
+ * At most -j jobs hold a slot; a slot's clock starts when it is taken, so
+ * time spent queued never counts. A failed attempt either waits out its
+ * backoff in one heap (one timer for all) or ends with its result line,
+ * printed the moment it is final. Signals, --fail-fast, the stall and
+ * rate timers and the live line's numbers live here too. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,74 +15,11 @@
 
 #include <uv.h>
 
-#include "fm_claims.h"
-#include "fm_engine.h"
 #include "fm_error.h"
-#include "fm_heap.h"
-#include "fm_hosts.h"
-#include "fm_input.h"
-#include "fm_meter.h"
 #include "fm_name.h"
 #include "fm_policy.h"
 #include "fm_run.h"
-#include "fm_xfer.h"
-
-/* Lines parsed per loop iteration at most. */
-#define READ_BATCH 256
-
-/* A transfer slot: the easy handle's state, and the timer that watches
- * it for stalls. x comes first: libcurl hands back &x. */
-struct slot {
-	struct fm_xfer x;
-	uv_timer_t stall;
-	struct run *r;
-};
-
-enum stop_reason {
-	STOP_NONE,
-	STOP_FAIL_FAST,
-	STOP_SIGNAL,
-};
-
-struct run {
-	const struct fm_opts *o;
-	uv_loop_t loop;
-	struct fm_engine *engine;
-	struct fm_input in;
-	uv_idle_t reader;      /* active while a batch was cut short */
-	uv_poll_t *input_poll; /* waits for a pipe or terminal to speak */
-	bool input_end;
-	struct fm_hosts queue;  /* jobs waiting for a slot, per host */
-	unsigned window;       /* queued + waiting jobs at most */
-	struct fm_bucket bucket; /* --limit-rate */
-	uv_timer_t rate_timer;  /* refills the bucket, resumes transfers */
-	unsigned rate_next;     /* slot resumed first at the next tick */
-	struct fm_heap waiting; /* jobs waiting out a backoff, by due time */
-	uv_timer_t retry_timer; /* fires at the earliest due time */
-	struct slot *slots;
-	struct fm_xfer *free_slots;
-	unsigned running;
-	struct fm_claims claims;
-	int rootfd;
-	struct fm_tally tally;
-	uint64_t t0;
-	uint64_t rng;          /* xorshift64* state for the jitter */
-	bool any_bad;
-	bool finished;
-	enum stop_reason stop;
-	int signum;            /* the signal that stopped us */
-	unsigned long left;    /* entries read but never started */
-	uv_signal_t sigint, sigterm;
-	struct fm_xfer_conf conf;
-	uint64_t stall_ns;     /* 0: no stall watch */
-	struct fm_meter meter;  /* the live line, when shown */
-	bool stdout_tty;       /* results and the live line share a screen */
-	unsigned long known;   /* entries read so far */
-	uv_check_t flusher;    /* flushes result lines once per loop pass */
-	bool unflushed;
-};
-
-static void pump(struct run *r);
+#include "run.h"
 
 static double since(uint64_t t_ns)
 {
@@ -102,7 +38,7 @@ static double jitter(struct run *r)
 
 /* Writes one result: a line on stdout (unless -q), flushed before the
  * loop next waits (on_uv_check); failures also on stderr under -q. */
-static void report(struct run *r, const struct fm_result *res)
+void fm_run_report(struct run *r, const struct fm_result *res)
 {
 	bool bad = res->status == FM_STATUS_FAILED ||
 		   res->status == FM_STATUS_INVALID;
@@ -136,255 +72,15 @@ static void report(struct run *r, const struct fm_result *res)
 	free(line);
 }
 
-static void report_invalid(struct run *r, const struct fm_line *l,
-			   const char *url, const char *out, const char *why)
-{
-	r->known++;
-	struct fm_result res = {
-		.url = url,
-		.out = out,
-		.status = FM_STATUS_INVALID,
-		.error = why,
-		.line = l->line,
-		.source = l->source,
-	};
-
-	report(r, &res);
-}
-
-static void claim_conflict(struct run *r, const struct fm_line *l,
-			   const struct fm_claim *prev, char *why, size_t n)
-{
-	const struct fm_source *s = &r->in.src[prev->source];
-
-	if (s->url)
-		snprintf(why, n, "output path already used by argument '%s'",
-			 s->url);
-	else if (prev->source == (uint32_t)l->index)
-		snprintf(why, n, "output path already used by line %u",
-			 (unsigned)prev->line);
-	else
-		snprintf(why, n, "output path already used by line %u of %s",
-			 (unsigned)prev->line, s->name);
-}
-
-static void finish_job(struct run *r, struct fm_job *job,
-		       const struct fm_outcome *o, double seconds);
-
 /* Frees a job and its hold on its host's record. */
-static void drop_job(struct run *r, struct fm_job *job)
+void fm_run_drop_job(struct run *r, struct fm_job *job)
 {
 	if (job->host)
 		fm_hosts_put(&r->queue, job->host);
 	fm_job_free(job);
 }
 
-/* Finds the host record a job is counted under: its URL's host under
- * --per-host, one shared record otherwise (no parsing needed). */
-static int host_of(struct run *r, struct fm_job *job)
-{
-	char host[256] = "";
-
-	if (r->o->per_host && fm_url_host(job->entry.url, host, sizeof(host)))
-		host[0] = '\0';
-	job->host = fm_hosts_get(&r->queue, host);
-	return job->host ? 0 : -1;
-}
-
-/* --dry-run: what would be fetched, and where, without a request. */
-static void report_planned(struct run *r, struct fm_job *job)
-{
-	struct fm_result res = {
-		.url = job->entry.url,
-		.out = job->entry.out,
-		.path = job->path,
-		.status = FM_STATUS_PLANNED,
-		.sha256 = job->entry.sha256,
-		.line = job->line,
-		.source = job->source,
-	};
-
-	report(r, &res);
-	drop_job(r, job);
-}
-
-/* Turns an accepted entry into a queued job, or reports why it cannot. */
-static void admit(struct run *r, const struct fm_line *l, struct fm_entry *e)
-{
-	char why[FM_WHY_MAX];
-	struct fm_claim prev;
-	struct fm_job *job;
-	char *rel = NULL;
-	int rc;
-
-	if (fm_name_resolve(e->url, e->out, r->o->mirror, &rel, why,
-			    sizeof(why))) {
-		report_invalid(r, l, e->url, e->out, why);
-		goto drop;
-	}
-	rc = fm_claims_take(&r->claims, rel, (uint32_t)l->index,
-			    (uint32_t)l->line, &prev);
-	if (rc) {
-		if (rc > 0)
-			claim_conflict(r, l, &prev, why, sizeof(why));
-		else
-			snprintf(why, sizeof(why), "%s", fm_strerror(rc));
-		report_invalid(r, l, e->url, e->out, why);
-		goto drop;
-	}
-	job = calloc(1, sizeof(*job));
-	if (!job || !(job->path = fm_name_join(r->conf.output_dir, rel))) {
-		free(job);
-		report_invalid(r, l, e->url, e->out, "out of memory");
-		goto drop;
-	}
-	job->entry = *e;
-	*e = (struct fm_entry){0};
-	job->relpath = rel;
-	job->line = l->line;
-	job->source = l->source;
-	job->source_index = (uint32_t)l->index;
-	r->known++;
-	if (r->o->dry_run) {
-		report_planned(r, job);
-		return;
-	}
-	if (host_of(r, job)) {
-		struct fm_outcome o = {.status = FM_STATUS_FAILED};
-
-		snprintf(o.error, sizeof(o.error), "out of memory");
-		finish_job(r, job, &o, 0);
-		return;
-	}
-	fm_hosts_push(&r->queue, job->host, job, false);
-	return;
-drop:
-	free(rel);
-	fm_entry_clear(e);
-}
-
-static void take_line(struct run *r, const struct fm_line *l)
-{
-	char why[FM_WHY_MAX];
-	struct fm_entry e = {0};
-	enum fm_line_kind kind;
-
-	if (l->overlong) {
-		if (!fm_shard_owns(NULL, r->o->shard_k, r->o->shard_n))
-			return;
-		snprintf(why, sizeof(why), "line longer than %d bytes",
-			 FM_LINE_MAX);
-		report_invalid(r, l, NULL, NULL, why);
-		return;
-	}
-	if (l->is_url) {
-		/* A URL argument is an entry by itself, without fields. */
-		if (!fm_shard_owns(l->text, r->o->shard_k, r->o->shard_n))
-			return;
-		e.url = strdup(l->text);
-		if (!e.url) {
-			report_invalid(r, l, l->text, NULL, "out of memory");
-			return;
-		}
-		if (fm_url_check(e.url, why, sizeof(why))) {
-			report_invalid(r, l, e.url, NULL, why);
-			fm_entry_clear(&e);
-			return;
-		}
-		admit(r, l, &e);
-		return;
-	}
-	kind = fm_list_parse_line(l->text, l->len, &e, why, sizeof(why));
-	if (kind == FM_LINE_SKIP ||
-	    !fm_shard_owns(e.url, r->o->shard_k, r->o->shard_n)) {
-		/* a comment, or another machine's entry */
-	} else if (kind == FM_LINE_INVALID) {
-		report_invalid(r, l, e.url, e.out, why);
-	} else {
-		admit(r, l, &e);
-	}
-	fm_entry_clear(&e);
-}
-
-static void on_uv_close_free(uv_handle_t *h)
-{
-	free(h);
-}
-
-/* The watcher is closed at once, not just stopped: the source's
- * descriptor may be closed at end of input and its number reused by a
- * socket, and closing a watcher later would unregister that socket. */
-static void on_input_readable(uv_poll_t *h, int status, int events)
-{
-	struct run *r = h->data;
-
-	uv_close((uv_handle_t *)h, on_uv_close_free);
-	r->input_poll = NULL;
-	pump(r);
-}
-
-/* Watches fd (a pipe or terminal) once until it is readable. */
-static void wait_for_input(struct run *r, int fd)
-{
-	if (r->input_poll)
-		return;
-	r->input_poll = malloc(sizeof(*r->input_poll));
-	if (!r->input_poll || uv_poll_init(&r->loop, r->input_poll, fd)) {
-		fprintf(stderr, "fetchmany: cannot watch list '%s'\n",
-			fm_input_current_name(&r->in));
-		free(r->input_poll);
-		r->input_poll = NULL;
-		r->any_bad = true;
-		r->input_end = true;
-		return;
-	}
-	r->input_poll->data = r;
-	uv_poll_start(r->input_poll, UV_READABLE | UV_DISCONNECT,
-		      on_input_readable);
-}
-
-static void on_reader_idle(uv_idle_t *h)
-{
-	pump(h->data);
-}
-
-/* Reads entries until the window is full, the input waits or ends, or the
- * batch is used up (then the idle handle brings us back next pass). Jobs
- * waiting out a backoff count against the window too: they hold memory. */
-static void read_some(struct run *r)
-{
-	int budget = READ_BATCH;
-	struct fm_line l;
-	int fd, err;
-
-	while (!r->input_end &&
-	       r->queue.queued + r->waiting.len < r->window &&
-	       budget-- > 0) {
-		switch (fm_input_next(&r->in, &l, &fd, &err)) {
-		case FM_INPUT_LINE:
-			take_line(r, &l);
-			break;
-		case FM_INPUT_AGAIN:
-			uv_idle_stop(&r->reader);
-			wait_for_input(r, fd);
-			return;
-		case FM_INPUT_END:
-			r->input_end = true;
-			break;
-		case FM_INPUT_ERROR:
-			fprintf(stderr, "fetchmany: error reading a list: %s\n",
-				fm_strerror(err));
-			r->any_bad = true;
-			break;
-		}
-	}
-	if (!r->input_end && r->queue.queued + r->waiting.len < r->window)
-		uv_idle_start(&r->reader, on_reader_idle);
-	else
-		uv_idle_stop(&r->reader);
-}
-
-static void finish_job(struct run *r, struct fm_job *job,
+void fm_run_finish_job(struct run *r, struct fm_job *job,
 		       const struct fm_outcome *o, double seconds)
 {
 	bool on_disk = o->status == FM_STATUS_OK ||
@@ -407,8 +103,8 @@ static void finish_job(struct run *r, struct fm_job *job,
 		.source = job->source,
 	};
 
-	report(r, &res);
-	drop_job(r, job);
+	fm_run_report(r, &res);
+	fm_run_drop_job(r, job);
 }
 
 static struct slot *slot_of(struct fm_xfer *x)
@@ -436,7 +132,7 @@ static void finish_early(struct run *r, struct fm_job *job, const char *why)
 	snprintf(o.error, sizeof(o.error), "%s", why);
 	if (!job->attempts)
 		job->attempts = 1;
-	finish_job(r, job, &o, 0);
+	fm_run_finish_job(r, job, &o, 0);
 }
 
 static void on_fail_fast(struct run *r);
@@ -470,7 +166,7 @@ static void conclude(struct run *r, struct fm_job *job, struct fm_outcome *o,
 			return;
 		}
 	}
-	finish_job(r, job, o, seconds);
+	fm_run_finish_job(r, job, o, seconds);
 	if (o->status == FM_STATUS_FAILED && opt->fail_fast &&
 	    r->stop == STOP_NONE)
 		on_fail_fast(r);
@@ -523,7 +219,7 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode rc)
 	seconds = since(x->t_start);
 	release_slot(r, x, job);
 	conclude(r, job, &o, seconds);
-	pump(r);
+	fm_run_pump(r);
 }
 
 /* Stops a running attempt ourselves, with libcurl's code rc and why. */
@@ -563,7 +259,7 @@ static void on_stall_timer(uv_timer_t *t)
 	snprintf(why, sizeof(why), "stalled: no data received for %g s",
 		 r->o->stall_timeout);
 	stop_attempt(r, &s->x, CURLE_OPERATION_TIMEDOUT, why);
-	pump(r);
+	fm_run_pump(r);
 }
 
 /* Moves every job whose backoff is over to the head of the queue:
@@ -580,7 +276,7 @@ static void on_retry_timer(uv_timer_t *t)
 		fm_hosts_push(&r->queue, job->host, job, true);
 	}
 	arm_retry_timer(r);
-	pump(r);
+	fm_run_pump(r);
 }
 
 /* One timer for all waiting jobs, armed for the earliest. */
@@ -609,12 +305,12 @@ static void start_some(struct run *r)
 
 /* Moves the run forward after any event: read, start, and stop the loop
  * when everything is done. */
-static void pump(struct run *r)
+void fm_run_pump(struct run *r)
 {
 	if (r->finished)
 		return;
 	if (r->stop == STOP_NONE) {
-		read_some(r);
+		fm_admit_read(r);
 		start_some(r);
 	}
 	if ((r->input_end || r->stop != STOP_NONE) && !r->queue.queued &&
@@ -626,7 +322,7 @@ static void pump(struct run *r)
 
 static void drain_job(void *arg, struct fm_job *job)
 {
-	drop_job(arg, job);
+	fm_run_drop_job(arg, job);
 }
 
 /* Ends the run early: nothing new starts; queued entries are dropped (no
@@ -639,11 +335,7 @@ static void stop_everything(struct run *r, enum stop_reason reason,
 
 	r->stop = reason;
 	r->input_end = true;
-	uv_idle_stop(&r->reader);
-	if (r->input_poll) {
-		uv_close((uv_handle_t *)r->input_poll, on_uv_close_free);
-		r->input_poll = NULL;
-	}
+	fm_admit_stop(r);
 	r->left += r->queue.queued;
 	fm_hosts_drain(&r->queue, drain_job, r);
 	for (unsigned i = 0; i < r->o->jobs; i++)
@@ -657,9 +349,9 @@ static void stop_everything(struct run *r, enum stop_reason reason,
 
 		snprintf(o.error, sizeof(o.error), "%s (last attempt: %s)",
 			 why, job->last_error ? job->last_error : "-");
-		finish_job(r, job, &o, 0);
+		fm_run_finish_job(r, job, &o, 0);
 	}
-	pump(r);
+	fm_run_pump(r);
 }
 
 static void on_fail_fast(struct run *r)
@@ -892,7 +584,7 @@ static void teardown(struct run *r)
 		if (x->job) {
 			fm_engine_remove(r->engine, x->easy);
 			fm_xfer_abandon(x);
-			drop_job(r, x->job);
+			fm_run_drop_job(r, x->job);
 			x->job = NULL;
 		}
 	}
@@ -903,8 +595,9 @@ static void teardown(struct run *r)
 	}
 	fm_hosts_drain(&r->queue, drain_job, r);
 	while ((job = fm_heap_pop(&r->waiting)))
-		drop_job(r, job);
+		fm_run_drop_job(r, job);
 	fm_heap_free(&r->waiting);
+	fm_admit_stop(r);
 	uv_close((uv_handle_t *)&r->reader, NULL);
 	uv_close((uv_handle_t *)&r->retry_timer, NULL);
 	uv_close((uv_handle_t *)&r->rate_timer, NULL);
@@ -913,8 +606,6 @@ static void teardown(struct run *r)
 	fm_meter_stop(&r->meter);
 	uv_close((uv_handle_t *)&r->sigint, NULL);
 	uv_close((uv_handle_t *)&r->sigterm, NULL);
-	if (r->input_poll)
-		uv_close((uv_handle_t *)r->input_poll, on_uv_close_free);
 	uv_run(&r->loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&r->loop))
 		fputs("fetchmany: internal error: handles left open\n", stderr);
@@ -934,7 +625,7 @@ int fm_run(const struct fm_opts *o)
 
 	if (setup(&r, o))
 		return 2;
-	pump(&r);
+	fm_run_pump(&r);
 	uv_run(&r.loop, UV_RUN_DEFAULT);
 	teardown(&r);
 	if (!o->quiet) {
