@@ -1,6 +1,7 @@
 /* harness_extra.c: more helpers for the integration tests (see
  * harness_extra.h). */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -213,8 +214,10 @@ int fm_ci_contains(const char *hay, const char *needle)
 	return n == 0;
 }
 
-cJSON *fm_run_json(const struct fm_fixture *f, const char *const args[],
-		   int want_exit, int nlines, struct run_result *r)
+/* Both entry points: with "-o dl" in front of args, or without. */
+static cJSON *run_json(const struct fm_fixture *f, bool into_dl,
+		       const char *const args[], int want_exit, int nlines,
+		       struct run_result *r)
 {
 	const char *argv[64];
 	size_t n = 0;
@@ -223,8 +226,10 @@ cJSON *fm_run_json(const struct fm_fixture *f, const char *const args[],
 
 	argv[n++] = fm_bin();
 	argv[n++] = "--json";
-	argv[n++] = "-o";
-	argv[n++] = "dl";
+	if (into_dl) {
+		argv[n++] = "-o";
+		argv[n++] = "dl";
+	}
 	for (size_t i = 0; args[i]; i++) {
 		if (n >= 63)
 			fail_msg("fm_run_json: too many arguments");
@@ -247,4 +252,17 @@ cJSON *fm_run_json(const struct fm_fixture *f, const char *const args[],
 			 cJSON_GetArraySize(res));
 	}
 	return res;
+}
+
+cJSON *fm_run_json(const struct fm_fixture *f, const char *const args[],
+		   int want_exit, int nlines, struct run_result *r)
+{
+	return run_json(f, true, args, want_exit, nlines, r);
+}
+
+cJSON *fm_run_json_plain(const struct fm_fixture *f,
+			 const char *const args[], int want_exit, int nlines,
+			 struct run_result *r)
+{
+	return run_json(f, false, args, want_exit, nlines, r);
 }

@@ -72,4 +72,9 @@ int fm_ci_contains(const char *hay, const char *needle);
 cJSON *fm_run_json(const struct fm_fixture *f, const char *const args[],
 		   int want_exit, int nlines, struct run_result *r);
 
+/* The same without "-o dl": the arguments say where files go. */
+cJSON *fm_run_json_plain(const struct fm_fixture *f,
+			 const char *const args[], int want_exit, int nlines,
+			 struct run_result *r);
+
 #endif

@@ -28,37 +28,6 @@
 #define NCOND 20
 #define NSKIP 6
 
-static cJSON *run_json(const struct fm_fixture *f, const char *const args[],
-		       int want_exit, int nlines, struct run_result *r)
-{
-	const char *argv[32];
-	size_t n = 0;
-	cJSON *res;
-	int rc, bad;
-
-	argv[n++] = fm_bin();
-	argv[n++] = "--json";
-	for (size_t i = 0; args[i] && n < 31; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	rc = fm_run(argv, NULL, f->tmp, r);
-	FM_ASSERT_RAN(rc, *r);
-	if (!r->exited || r->exit_code != want_exit) {
-		fm_dump_with_log(r, &f->srv);
-		fail_msg("exit status: want %d, got %s %d", want_exit,
-			 r->exited ? "exit" : "signal",
-			 r->exited ? r->exit_code : r->signaled);
-	}
-	res = fm_jsonl_parse(r->out, &bad);
-	assert_int_equal(bad, 0);
-	if (cJSON_GetArraySize(res) != nlines) {
-		fm_dump_with_log(r, &f->srv);
-		fail_msg("want %d result lines, got %d", nlines,
-			 cJSON_GetArraySize(res));
-	}
-	return res;
-}
-
 static const char *log_header(const cJSON *e, const char *name)
 {
 	return fm_json_str(cJSON_GetObjectItemCaseSensitive(e, "headers"),
@@ -257,7 +226,7 @@ static void test_timestamping_twice(void **state)
 	assert_int_equal(fm_write_file(lp, list.data, list.len), 0);
 
 	/* Run 1: nothing on disk, so no condition is sent. */
-	res = run_json(f, args, 0, NCOND, &r1);
+	res = fm_run_json_plain(f, args, 0, NCOND, &r1);
 	log = fm_server_log(&f->srv);
 	assert_non_null(log);
 	n1 = cJSON_GetArraySize(log);
@@ -297,7 +266,7 @@ static void test_timestamping_twice(void **state)
 
 	/* Run 2: every request conditional, every answer 304, every entry
 	 * unchanged, no file touched. */
-	res = run_json(f, args, 0, NCOND, &r2);
+	res = fm_run_json_plain(f, args, 0, NCOND, &r2);
 	log = fm_server_log(&f->srv);
 	assert_non_null(log);
 	n2 = cJSON_GetArraySize(log) - n1;
@@ -379,14 +348,14 @@ static void test_timestamping_newer_body(void **state)
 	{
 		const char *args[] = { "-N", "-o", "dl", u_old, NULL };
 
-		res = run_json(f, args, 0, 1, &r1);
+		res = fm_run_json_plain(f, args, 0, 1, &r1);
 		FM_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "ok");
 		cJSON_Delete(res);
 	}
 	{
 		const char *args[] = { "-N", "-o", "dl", u_new, NULL };
 
-		res = run_json(f, args, 0, 1, &r2);
+		res = fm_run_json_plain(f, args, 0, 1, &r2);
 	}
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "status", "ok");
@@ -456,7 +425,7 @@ static void test_no_clobber_twice(void **state)
 	}
 	assert_int_equal(fm_write_file(lp, list.data, list.len), 0);
 
-	res = run_json(f, args, 0, NSKIP, &r1);
+	res = fm_run_json_plain(f, args, 0, NSKIP, &r1);
 	for (int i = 0; i < NSKIP; i++) {
 		const cJSON *e = fm_json_find_url(res, urls[i]);
 
@@ -473,7 +442,7 @@ static void test_no_clobber_twice(void **state)
 	/* A local change that a download would undo. */
 	assert_int_equal(fm_write_file(files[1], "mine", 4), 0);
 
-	res = run_json(f, args, 0, NSKIP, &r2);
+	res = fm_run_json_plain(f, args, 0, NSKIP, &r2);
 	after = log_size(f);
 	fprintf(stderr, "# -n run 2: %ld requests at the server\n",
 		after - before);
@@ -542,7 +511,7 @@ static void test_mtime_from_last_modified(void **state)
 		const char *args[] = { "-o", "dl", u1, u2, NULL };
 
 		t0 = time(NULL);
-		res = run_json(f, args, 0, 2, &r);
+		res = fm_run_json_plain(f, args, 0, 2, &r);
 		t1 = time(NULL);
 	}
 	e = fm_json_find_url(res, u1);

@@ -22,37 +22,6 @@
 #include "harness.h"
 #include "harness_extra.h"
 
-static cJSON *run_json(const struct fm_fixture *f, const char *const args[],
-		       int want_exit, int nlines, struct run_result *r)
-{
-	const char *argv[32];
-	size_t n = 0;
-	cJSON *res;
-	int rc, bad;
-
-	argv[n++] = fm_bin();
-	argv[n++] = "--json";
-	for (size_t i = 0; args[i] && n < 31; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	rc = fm_run(argv, NULL, f->tmp, r);
-	FM_ASSERT_RAN(rc, *r);
-	if (!r->exited || r->exit_code != want_exit) {
-		fm_dump_with_log(r, &f->srv);
-		fail_msg("exit status: want %d, got %s %d", want_exit,
-			 r->exited ? "exit" : "signal",
-			 r->exited ? r->exit_code : r->signaled);
-	}
-	res = fm_jsonl_parse(r->out, &bad);
-	assert_int_equal(bad, 0);
-	if (cJSON_GetArraySize(res) != nlines) {
-		fm_dump_with_log(r, &f->srv);
-		fail_msg("want %d result lines, got %d", nlines,
-			 cJSON_GetArraySize(res));
-	}
-	return res;
-}
-
 /* s percent-encoded for a query value (malloc'd). */
 static char *qenc(const char *s)
 {
@@ -170,7 +139,7 @@ static void test_cd_hostile_names(void **state)
 		cJSON *res, *e;
 		const char *st, *path;
 
-		res = run_json(f, args, 0, 1, &r);
+		res = fm_run_json_plain(f, args, 0, 1, &r);
 		e = cJSON_GetArrayItem(res, 0);
 		st = fm_json_str(e, "status");
 		path = fm_json_str(e, "path");
@@ -248,7 +217,7 @@ static void test_cd_with_mirror(void **state)
 	struct run_result r;
 	cJSON *res, *e;
 
-	res = run_json(f, args, 0, 1, &r);
+	res = fm_run_json_plain(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "status", "ok");
 	FM_ASSERT_JSTR(e, "path", want);
@@ -298,7 +267,7 @@ static void test_cd_collision(void **state)
 	fm_buf_printf(&list, "%s\n%s\n%s\n%s\n", u1, u2, u3, u4);
 	assert_int_equal(fm_write_file(lp, list.data, list.len), 0);
 
-	res = run_json(f, args, 1, 4, &r);
+	res = fm_run_json_plain(f, args, 1, 4, &r);
 	e = fm_json_find_url(res, u1);
 	assert_non_null(e);
 	FM_ASSERT_JSTR(e, "status", "ok");
@@ -392,7 +361,7 @@ static void test_mirror(void **state)
 	}
 	assert_int_equal(fm_write_file(lp, list.data, list.len), 0);
 
-	res = run_json(f, args, 1, N, &r);
+	res = fm_run_json_plain(f, args, 1, N, &r);
 	for (int i = 0; i < N; i++) {
 		e = fm_json_find_num(res, "line", i + 1);
 		assert_non_null(e);

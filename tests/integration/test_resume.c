@@ -21,40 +21,6 @@
 #include "harness.h"
 #include "harness_extra.h"
 
-/* Runs fetchmany --json with args (NULL-terminated) in f->tmp; checks
- * that it ran, its exit status, that every line is JSON and that there
- * are nlines of them; returns the parsed lines. */
-static cJSON *run_json(const struct fm_fixture *f, const char *const args[],
-		       int want_exit, int nlines, struct run_result *r)
-{
-	const char *argv[32];
-	size_t n = 0;
-	cJSON *res;
-	int rc, bad;
-
-	argv[n++] = fm_bin();
-	argv[n++] = "--json";
-	for (size_t i = 0; args[i] && n < 31; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	rc = fm_run(argv, NULL, f->tmp, r);
-	FM_ASSERT_RAN(rc, *r);
-	if (!r->exited || r->exit_code != want_exit) {
-		fm_dump_with_log(r, &f->srv);
-		fail_msg("exit status: want %d, got %s %d", want_exit,
-			 r->exited ? "exit" : "signal",
-			 r->exited ? r->exit_code : r->signaled);
-	}
-	res = fm_jsonl_parse(r->out, &bad);
-	assert_int_equal(bad, 0);
-	if (cJSON_GetArraySize(res) != nlines) {
-		fm_dump_with_log(r, &f->srv);
-		fail_msg("want %d result lines, got %d", nlines,
-			 cJSON_GetArraySize(res));
-	}
-	return res;
-}
-
 /* The idx-th (0-based, in arrival order) /_log entry for path_query. */
 static cJSON *log_entry(const cJSON *log, const char *pq, int idx)
 {
@@ -225,7 +191,7 @@ static void test_resume_206(void **state)
 	write_prefix(part, "/data/big", 300000, 100000);
 	xattrs = set_etag(part, "\"v1\"");
 
-	res = run_json(f, args, 0, 1, &r);
+	res = fm_run_json_plain(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "status", "ok");
 	FM_ASSERT_JSTR(e, "path", "dl/big");
@@ -276,7 +242,7 @@ static void test_resume_server_sends_200(void **state)
 	mkdir_dl(f);
 	write_garbage(part, 'Z', 5000);
 
-	res = run_json(f, args, 0, 1, &r);
+	res = fm_run_json_plain(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "status", "ok");
 	FM_ASSERT_JSTR(e, "path", "dl/nr.bin");
@@ -324,7 +290,7 @@ static void test_resume_complete_part_416(void **state)
 	write_prefix(part, "/data/whole.bin", 50000, 50000);
 	xattrs = set_etag(part, "\"w1\"");
 
-	res = run_json(f, args, 0, 1, &r);
+	res = fm_run_json_plain(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "status", "ok");
 	FM_ASSERT_JSTR(e, "path", "dl/whole.bin");
@@ -386,7 +352,7 @@ static void test_resume_digest_covers_whole_file(void **state)
 	(void)set_etag(part2, "\"d2\"");
 
 	/* --sha256 reports the digest of the whole file. */
-	res = run_json(f, args1, 0, 1, &r1);
+	res = fm_run_json_plain(f, args1, 0, 1, &r1);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "status", "ok");
 	FM_ASSERT_JNUM(e, "http_status", 206);
@@ -405,7 +371,7 @@ static void test_resume_digest_covers_whole_file(void **state)
 	 * digest of the tail alone would be a mismatch. */
 	line = fm_path("%s sha256=%s\n", u2, want2);
 	assert_int_equal(fm_write_file(lp, line, strlen(line)), 0);
-	res = run_json(f, args2, 0, 1, &r2);
+	res = fm_run_json_plain(f, args2, 0, 1, &r2);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "status", "ok");
 	FM_ASSERT_JNUM(e, "http_status", 206);
@@ -449,7 +415,7 @@ static void test_no_continue_ignores_part(void **state)
 	write_garbage(part, 'G', 60000);
 	(void)set_etag(part, "\"n1\"");
 
-	res = run_json(f, args, 0, 1, &r);
+	res = fm_run_json_plain(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "status", "ok");
 	FM_ASSERT_JNUM(e, "http_status", 200);
@@ -486,7 +452,7 @@ static void test_retry_resumes_truncated_attempt(void **state)
 	struct run_result r;
 	cJSON *res, *e, *log, *req;
 
-	res = run_json(f, args, 0, 1, &r);
+	res = fm_run_json_plain(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "status", "ok");
 	FM_ASSERT_JNUM(e, "http_status", 206);
@@ -523,7 +489,7 @@ static void test_retry_without_continue_restarts(void **state)
 	struct run_result r;
 	cJSON *res, *e, *log;
 
-	res = run_json(f, args, 0, 1, &r);
+	res = fm_run_json_plain(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	FM_ASSERT_JSTR(e, "status", "ok");
 	FM_ASSERT_JNUM(e, "http_status", 200);
