@@ -1,6 +1,8 @@
 /* fm_sink.h: writing one body safely under the output directory.
  *
- * A body goes to NAME.part and is renamed over NAME only when complete.
+ * A body goes to an unnamed file (O_TMPFILE) linked as NAME, or to
+ * NAME.part renamed over NAME (under -c, or where O_TMPFILE is missing),
+ * only when complete.
  * Every directory is walked from the output directory's descriptor with
  * O_NOFOLLOW, so a symbolic link planted under the output directory cannot
  * lead a write outside it. */
@@ -15,7 +17,9 @@
 struct fm_sink {
 	int dirfd;      /* directory holding the file; owned when != rootfd */
 	int rootfd;     /* the output directory (not owned) */
-	int fd;         /* NAME.part, or -1 */
+	int fd;         /* the body being written, or -1 */
+	bool named;     /* the body must be NAME.part (to resume it later) */
+	bool anon;      /* fd is an unnamed O_TMPFILE, not NAME.part */
 	char *leaf;     /* NAME's last component */
 	char *part;     /* leaf + ".part" */
 	uint64_t bytes; /* written by this sink so far */
@@ -25,12 +29,15 @@ struct fm_sink {
 #define FM_SINK_INIT {.dirfd = -1, .rootfd = -1, .fd = -1}
 
 /* Prepares s for relpath (as from fm_name_resolve()) under rootfd; creates
- * missing directories. Opens nothing yet. Returns 0 or -errno. */
-int fm_sink_prepare(struct fm_sink *s, int rootfd, const char *relpath);
+ * missing directories. Opens nothing yet. named: write the body to
+ * NAME.part, never to an unnamed file (it must survive us to be resumed).
+ * Returns 0 or -errno. */
+int fm_sink_prepare(struct fm_sink *s, int rootfd, const char *relpath,
+		    bool named);
 
-/* Opens NAME.part: created or truncated, or, with append, kept and
- * written after its current end (base then holds its size). Returns 0 or
- * -errno. */
+/* Opens the file the body goes to: a fresh unnamed file or NAME.part
+ * created or truncated, or, with append, NAME.part kept and written after
+ * its current end (base then holds its size). Returns 0 or -errno. */
 int fm_sink_open(struct fm_sink *s, bool append);
 
 /* Stats NAME (part false) or NAME.part (part true) without following a
@@ -60,13 +67,14 @@ int fm_sink_set_leaf(struct fm_sink *s, const char *name);
 /* Appends n bytes. Returns 0 or -errno (short writes are retried). */
 int fm_sink_write(struct fm_sink *s, const void *buf, size_t n);
 
-/* Closes NAME.part and renames it over NAME (opening an empty one first
- * when nothing was written), after setting its modification time to mtime
- * when mtime >= 0. Returns 0 or -errno; on error the .part is removed. */
+/* Closes the body and gives it NAME, replacing an existing NAME
+ * atomically (opening an empty one first when nothing was written), after
+ * setting its modification time to mtime when mtime >= 0. Returns 0 or
+ * -errno; on error nothing of the body is left. */
 int fm_sink_commit(struct fm_sink *s, int64_t mtime);
 
-/* Closes NAME.part, if open, and removes it unless keep is true (kept to
- * resume later); NAME is left as it was. */
+/* Closes the body, if open, and removes it unless keep is true (a
+ * NAME.part kept to resume later); NAME is left as it was. */
 void fm_sink_abort(struct fm_sink *s, bool keep);
 
 /* Removes NAME.part whether or not this sink opened it. */

@@ -1,11 +1,21 @@
-/* sink.c: NAME.part, then rename, under the output directory only.
+/* sink.c: a body written beside NAME, then given NAME, under the output
+ * directory only.
  *
  * Paths come from fm_name_resolve() and are already confined; this file
  * adds the file-system half of confinement: every component is opened
  * relative to its parent with O_NOFOLLOW, so an existing symlink inside
- * the output directory is refused (ELOOP/ENOTDIR) rather than followed. */
+ * the output directory is refused (ELOOP/ENOTDIR) rather than followed.
+ *
+ * Where nothing needs to outlive the process (no -c), the body goes to an
+ * unnamed O_TMPFILE inode in NAME's directory, linked as NAME once
+ * complete: no reader ever sees it before, a failure or a crash leaves
+ * nothing to clean up, and creating the file costs one directory entry
+ * instead of the .part's create, rename and delete. File systems without
+ * O_TMPFILE get NAME.part and a rename, as under -c. */
+#define _GNU_SOURCE /* O_TMPFILE, AT_EMPTY_PATH */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +27,15 @@
 #include "fm_sink.h"
 
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+
+/* How an unnamed file gets its name, learnt once for the process. */
+enum anon_mode {
+	ANON_EMPTY_PATH, /* linkat(AT_EMPTY_PATH): Linux >= 6.10 for anyone */
+	ANON_PROC_FD,    /* linkat("/proc/self/fd/N", AT_SYMLINK_FOLLOW) */
+	ANON_NONE,       /* no O_TMPFILE here: NAME.part and rename */
+};
+
+static _Atomic int anon_mode = ANON_EMPTY_PATH;
 
 /* Opens directory name under parent, creating it when missing. */
 static int open_subdir(int parent, const char *name)
@@ -31,12 +50,14 @@ static int open_subdir(int parent, const char *name)
 	return fd >= 0 ? fd : -errno;
 }
 
-int fm_sink_prepare(struct fm_sink *s, int rootfd, const char *relpath)
+int fm_sink_prepare(struct fm_sink *s, int rootfd, const char *relpath,
+		    bool named)
 {
 	const char *p = relpath, *slash;
 	int dirfd = rootfd;
 
-	*s = (struct fm_sink){.dirfd = rootfd, .rootfd = rootfd, .fd = -1};
+	*s = (struct fm_sink){.dirfd = rootfd, .rootfd = rootfd, .fd = -1,
+			      .named = named};
 	while ((slash = strchr(p, '/'))) {
 		char *comp = strndup(p, (size_t)(slash - p));
 		int fd;
@@ -68,15 +89,35 @@ nomem:
 	return -ENOMEM;
 }
 
+/* An unnamed file in NAME's directory, or -1 where O_TMPFILE is not
+ * supported (then never tried again). */
+static int open_anon(struct fm_sink *s)
+{
+	int fd;
+
+	if (atomic_load(&anon_mode) == ANON_NONE)
+		return -1;
+	fd = openat(s->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR ||
+		       errno == EINVAL))
+		atomic_store(&anon_mode, ANON_NONE);
+	return fd;
+}
+
 int fm_sink_open(struct fm_sink *s, bool append)
 {
 	int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
 	struct stat st;
 
-	flags |= append ? O_APPEND : O_TRUNC;
-	s->fd = openat(s->dirfd, s->part, flags, 0666);
 	s->bytes = 0;
 	s->base = 0;
+	s->anon = false;
+	if (!append && !s->named && (s->fd = open_anon(s)) >= 0) {
+		s->anon = true;
+		return 0;
+	}
+	flags |= append ? O_APPEND : O_TRUNC;
+	s->fd = openat(s->dirfd, s->part, flags, 0666);
 	if (s->fd < 0)
 		return -errno;
 	if (append) {
@@ -192,6 +233,53 @@ int fm_sink_write(struct fm_sink *s, const void *buf, size_t n)
 	return 0;
 }
 
+/* Gives the unnamed file s->fd the name name in its directory. Returns 0
+ * or -errno (-EEXIST when name is taken). */
+static int link_anon(struct fm_sink *s, const char *name)
+{
+	char proc[32];
+	int mode = atomic_load(&anon_mode);
+
+	if (mode == ANON_EMPTY_PATH) {
+		if (linkat(s->fd, "", s->dirfd, name, AT_EMPTY_PATH) == 0)
+			return 0;
+		/* Before Linux 6.10 only CAP_DAC_READ_SEARCH may do this. */
+		if (errno != ENOENT && errno != EPERM)
+			return -errno;
+		atomic_store(&anon_mode, ANON_PROC_FD);
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", s->fd);
+	if (linkat(AT_FDCWD, proc, s->dirfd, name, AT_SYMLINK_FOLLOW))
+		return -errno;
+	return 0;
+}
+
+/* Names the finished unnamed file NAME. linkat() never replaces: an
+ * existing NAME is replaced the way a .part would replace it, by linking
+ * the body as NAME.part first and renaming that over NAME. */
+static int name_anon(struct fm_sink *s)
+{
+	int err = link_anon(s, s->leaf);
+
+	if (!err) {
+		/* A .part of an earlier -c run is stale now. */
+		unlinkat(s->dirfd, s->part, 0);
+		return 0;
+	}
+	if (err != -EEXIST)
+		return err;
+	if (unlinkat(s->dirfd, s->part, 0) && errno != ENOENT)
+		return -errno;
+	err = link_anon(s, s->part);
+	if (err)
+		return err;
+	if (renameat(s->dirfd, s->part, s->dirfd, s->leaf)) {
+		err = -errno;
+		unlinkat(s->dirfd, s->part, 0);
+	}
+	return err;
+}
+
 int fm_sink_commit(struct fm_sink *s, int64_t mtime)
 {
 	int err = 0;
@@ -204,6 +292,14 @@ int fm_sink_commit(struct fm_sink *s, int64_t mtime)
 
 		if (futimens(s->fd, t))
 			err = -errno;
+	}
+	if (s->anon) {
+		if (!err)
+			err = name_anon(s);
+		if (close(s->fd) && !err)
+			err = -errno;
+		s->fd = -1;
+		return err;
 	}
 	if (close(s->fd) && !err)
 		err = -errno;
@@ -221,7 +317,8 @@ void fm_sink_abort(struct fm_sink *s, bool keep)
 		return;
 	close(s->fd);
 	s->fd = -1;
-	if (!keep)
+	/* An unnamed file vanishes with its last descriptor. */
+	if (!keep && !s->anon)
 		unlinkat(s->dirfd, s->part, 0);
 }
 
@@ -231,7 +328,7 @@ void fm_sink_remove_part(struct fm_sink *s)
 		close(s->fd);
 		s->fd = -1;
 	}
-	if (s->part)
+	if (s->part && !s->anon)
 		unlinkat(s->dirfd, s->part, 0);
 }
 

@@ -359,7 +359,8 @@ int fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
 
 	*o = (struct fm_outcome){0};
 	reset_attempt(x, job);
-	err = fm_sink_prepare(&x->sink, rootfd, job->relpath);
+	err = fm_sink_prepare(&x->sink, rootfd, job->relpath,
+			       x->conf->resume);
 	if (err) {
 		fail_local(o, "cannot create the directory of", job->path, err);
 		fm_sink_release(&x->sink);

@@ -1,5 +1,6 @@
 /* harness_extra.c: more helpers for the integration tests (see
  * harness_extra.h). */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -10,12 +11,15 @@
 #include "harness_extra.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 double fm_now(void)
 {
@@ -134,6 +138,53 @@ int fm_wait_suffix(const char *dir, struct fm_proc *p, const char *suffix,
 
 		cJSON_Delete(tree);
 		if (got >= n)
+			return 0;
+		if (fm_now() >= deadline)
+			return -1;
+		idle(p, 0.02);
+	}
+}
+
+/* How many descriptors of pid point below the directory real (a
+ * canonical path). */
+static int count_open_below(pid_t pid, const char *real)
+{
+	char fddir[64], fdpath[64 + 256], target[PATH_MAX];
+	size_t rl = strlen(real);
+	struct dirent *d;
+	DIR *fds;
+	int n = 0;
+
+	snprintf(fddir, sizeof(fddir), "/proc/%ld/fd", (long)pid);
+	fds = opendir(fddir);
+	if (!fds)
+		return 0;
+	while ((d = readdir(fds))) {
+		ssize_t len;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(fdpath, sizeof(fdpath), "%s/%s", fddir, d->d_name);
+		len = readlink(fdpath, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		if (strncmp(target, real, rl) == 0 && target[rl] == '/')
+			n++;
+	}
+	closedir(fds);
+	return n;
+}
+
+int fm_wait_bodies(const char *dir, struct fm_proc *p, int n,
+		   double timeout_s)
+{
+	double deadline = fm_now() + timeout_s;
+	char real[PATH_MAX];
+
+	for (;;) {
+		/* dir may appear only once the run has started. */
+		if (realpath(dir, real) && count_open_below(p->pid, real) >= n)
 			return 0;
 		if (fm_now() >= deadline)
 			return -1;

@@ -38,6 +38,13 @@ int fm_wait_ended(const struct fm_server *s, struct fm_proc *p,
 int fm_wait_suffix(const char *dir, struct fm_proc *p, const char *suffix,
 		   int n, double timeout_s);
 
+/* Polls every 20 ms (pumping p) until process p holds at least n files
+ * under dir open: bodies being written, whether as NAME.part or as
+ * unnamed O_TMPFILE files (seen in /proc/PID/fd as "DIR/#INODE
+ * (deleted)"). Returns 0 or -1 on timeout. */
+int fm_wait_bodies(const char *dir, struct fm_proc *p, int n,
+		   double timeout_s);
+
 /* The /_log entries for path_query, in the order the server began them:
  * their t_start and t_end (t_end -1 while still running) go to starts[]
  * and ends[] (either may be NULL), at most max of them. Returns how many

@@ -54,8 +54,8 @@ static void give_up(struct fm_proc *p, const struct fm_server *srv,
 }
 
 /* Starts fetchmany --json -o dl [opts] URLs in f->tmp, waits (bounded)
- * until the server has seen want_reqs requests and dl holds want_parts
- * .part files, sends the signals sigs[0..nsig-1] back to back, and
+ * until the server has seen want_reqs requests and fetchmany is writing
+ * want_parts bodies in dl, sends the signals sigs[0..nsig-1] back to back, and
  * collects the run. */
 static void interrupt_run(const struct fm_fixture *f, const char *const opts[],
 			  struct sig_run *s, long want_reqs, int want_parts,
@@ -82,8 +82,9 @@ static void interrupt_run(const struct fm_fixture *f, const char *const opts[],
 	if (fm_wait_requests(&f->srv, &p, want_reqs, 15.0) < 0)
 		give_up(&p, &f->srv, "the server did not see the expected "
 			"requests in time");
-	if (fm_wait_suffix(dl, &p, ".part", want_parts, 15.0) != 0)
-		give_up(&p, &f->srv, "the .part files did not appear in time");
+	if (fm_wait_bodies(dl, &p, want_parts, 15.0) != 0)
+		give_up(&p, &f->srv, "the bodies were not being written in "
+			"time");
 	/* Nothing more may have started than expected. */
 	if (fm_server_stat(&f->srv, "requests") != want_reqs)
 		give_up(&p, &f->srv, "more requests than slots before the "

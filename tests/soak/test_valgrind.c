@@ -600,7 +600,7 @@ static void test_valgrind_sigint(void **state)
 	assert_int_equal(fm_proc_start(&p, argv, f->tmp, NULL), 0);
 	/* Quick ones done, slow ones writing their .part files. */
 	if (fm_proc_wait_lines(&p, 4, 60.0) != 0 ||
-	    fm_wait_suffix(out, &p, ".part", 2, 30.0) != 0) {
+	    fm_wait_bodies(out, &p, 2, 30.0) != 0) {
 		kill(p.pid, SIGKILL);
 		fm_proc_finish(&p, 5.0, &r);
 		fm_dump(&r);

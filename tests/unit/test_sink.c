@@ -1,0 +1,252 @@
+/* test_sink.c: writing a body beside NAME and giving it NAME (sink.c), on
+ * a real directory: nothing is visible under any name until the commit,
+ * an existing NAME is replaced whole, a failure leaves nothing behind,
+ * and under -c (named) the body is NAME.part. */
+#define _XOPEN_SOURCE 700 /* mkdtemp, nftw */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fm_sink.h"
+
+struct dir {
+	char path[64];
+	int fd;
+};
+
+static int setup(void **state)
+{
+	struct dir *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -1;
+	snprintf(d->path, sizeof(d->path), "/tmp/fm-sink-XXXXXX");
+	if (!mkdtemp(d->path))
+		return -1;
+	d->fd = fm_sink_open_root(d->path);
+	if (d->fd < 0)
+		return -1;
+	*state = d;
+	return 0;
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	return remove(p);
+}
+
+static int teardown(void **state)
+{
+	struct dir *d = *state;
+
+	close(d->fd);
+	nftw(d->path, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	free(d);
+	return 0;
+}
+
+/* The names in directory sub of d (NULL: d itself), sorted, joined by
+ * spaces: "" when empty. */
+static char *names(const struct dir *d, const char *sub)
+{
+	static char out[512];
+	char path[128];
+	struct dirent **list;
+	int n;
+
+	snprintf(path, sizeof(path), "%s%s%s", d->path, sub ? "/" : "",
+		 sub ? sub : "");
+	n = scandir(path, &list, NULL, alphasort);
+	assert_true(n >= 0);
+	out[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (strcmp(list[i]->d_name, ".") && strcmp(list[i]->d_name, "..")) {
+			if (out[0])
+				strcat(out, " ");
+			strcat(out, list[i]->d_name);
+		}
+		free(list[i]);
+	}
+	free(list);
+	return out;
+}
+
+static void put(const struct dir *d, const char *rel, const char *text)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", d->path, rel);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void expect_content(const struct dir *d, const char *rel,
+			   const char *text)
+{
+	char path[128], buf[256];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", d->path, rel);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	assert_string_equal(buf, text);
+}
+
+static void write_str(struct fm_sink *s, const char *text)
+{
+	assert_int_equal(fm_sink_write(s, text, strlen(text)), 0);
+}
+
+/* Without -c the body has no name at all until it is complete. */
+static void body_invisible_until_commit(void **state)
+{
+	struct dir *d = *state;
+	struct fm_sink s = FM_SINK_INIT;
+	struct stat st;
+
+	assert_int_equal(fm_sink_prepare(&s, d->fd, "sub/a.bin", false), 0);
+	assert_int_equal(fm_sink_open(&s, false), 0);
+	write_str(&s, "hello, ");
+	write_str(&s, "world");
+	assert_string_equal(names(d, "sub"), "");
+	assert_int_equal(fm_sink_commit(&s, 1234567890), 0);
+	assert_string_equal(names(d, "sub"), "a.bin");
+	expect_content(d, "sub/a.bin", "hello, world");
+	assert_int_equal(fstatat(d->fd, "sub/a.bin", &st, 0), 0);
+	assert_int_equal(st.st_mtime, 1234567890);
+	assert_int_equal(s.bytes, 12);
+	fm_sink_release(&s);
+}
+
+/* An existing NAME is replaced by the new body, and a stale .part of an
+ * earlier -c run goes too. */
+static void existing_name_replaced(void **state)
+{
+	struct dir *d = *state;
+	struct fm_sink s = FM_SINK_INIT;
+	struct stat before, after;
+
+	put(d, "b.bin", "old contents");
+	put(d, "b.bin.part", "stale");
+	assert_int_equal(fstatat(d->fd, "b.bin", &before, 0), 0);
+	assert_int_equal(fm_sink_prepare(&s, d->fd, "b.bin", false), 0);
+	assert_int_equal(fm_sink_open(&s, false), 0);
+	write_str(&s, "new");
+	/* The old file stays whole while the new body is written. */
+	expect_content(d, "b.bin", "old contents");
+	assert_int_equal(fm_sink_commit(&s, -1), 0);
+	fm_sink_release(&s);
+	assert_string_equal(names(d, NULL), "b.bin");
+	expect_content(d, "b.bin", "new");
+	assert_int_equal(fstatat(d->fd, "b.bin", &after, 0), 0);
+	assert_true(before.st_ino != after.st_ino);
+
+	/* No stale .part this time: the fast path, linked directly. */
+	assert_int_equal(unlinkat(d->fd, "b.bin", 0), 0);
+	assert_int_equal(fm_sink_prepare(&s, d->fd, "b.bin", false), 0);
+	assert_int_equal(fm_sink_open(&s, false), 0);
+	write_str(&s, "fresh");
+	assert_int_equal(fm_sink_commit(&s, -1), 0);
+	fm_sink_release(&s);
+	assert_string_equal(names(d, NULL), "b.bin");
+	expect_content(d, "b.bin", "fresh");
+}
+
+/* A failed body leaves nothing, and an older NAME untouched. */
+static void abort_leaves_nothing(void **state)
+{
+	struct dir *d = *state;
+	struct fm_sink s = FM_SINK_INIT;
+
+	put(d, "c.bin", "keep me");
+	assert_int_equal(fm_sink_prepare(&s, d->fd, "c.bin", false), 0);
+	assert_int_equal(fm_sink_open(&s, false), 0);
+	write_str(&s, "half a bo");
+	fm_sink_abort(&s, false);
+	fm_sink_release(&s);
+	assert_string_equal(names(d, NULL), "c.bin");
+	expect_content(d, "c.bin", "keep me");
+
+	/* Released without a verdict (an interrupted run): the same. */
+	assert_int_equal(fm_sink_prepare(&s, d->fd, "d.bin", false), 0);
+	assert_int_equal(fm_sink_open(&s, false), 0);
+	write_str(&s, "half");
+	fm_sink_release(&s);
+	assert_string_equal(names(d, NULL), "c.bin");
+}
+
+/* Under -c the body is NAME.part from the first byte, kept on a network
+ * failure, appended to, and renamed over NAME at the end. */
+static void named_body_is_part(void **state)
+{
+	struct dir *d = *state;
+	struct fm_sink s = FM_SINK_INIT;
+
+	assert_int_equal(fm_sink_prepare(&s, d->fd, "e.bin", true), 0);
+	assert_int_equal(fm_sink_open(&s, false), 0);
+	write_str(&s, "first ");
+	assert_string_equal(names(d, NULL), "e.bin.part");
+	fm_sink_abort(&s, true);
+	fm_sink_release(&s);
+	expect_content(d, "e.bin.part", "first ");
+
+	assert_int_equal(fm_sink_prepare(&s, d->fd, "e.bin", true), 0);
+	assert_int_equal(fm_sink_open(&s, true), 0);
+	assert_int_equal(s.base, 6);
+	write_str(&s, "second");
+	assert_int_equal(fm_sink_commit(&s, -1), 0);
+	fm_sink_release(&s);
+	assert_string_equal(names(d, NULL), "e.bin");
+	expect_content(d, "e.bin", "first second");
+}
+
+/* An empty body still becomes an (empty) NAME. */
+static void empty_body_commits(void **state)
+{
+	struct dir *d = *state;
+	struct fm_sink s = FM_SINK_INIT;
+
+	assert_int_equal(fm_sink_prepare(&s, d->fd, "f.bin", false), 0);
+	assert_int_equal(fm_sink_commit(&s, -1), 0);
+	fm_sink_release(&s);
+	assert_string_equal(names(d, NULL), "f.bin");
+	expect_content(d, "f.bin", "");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(body_invisible_until_commit,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(existing_name_replaced, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(abort_leaves_nothing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(named_body_is_part, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(empty_body_commits, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
