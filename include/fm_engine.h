@@ -26,6 +26,11 @@ int fm_engine_add(struct fm_engine *e, CURL *easy);
 /* Stops easy before its end; its done callback is not called. */
 void fm_engine_remove(struct fm_engine *e, CURL *easy);
 
+/* Lets libcurl start what it was just given (handles added since the
+ * last call) now rather than at the next loop pass. Call it from a libuv
+ * callback, never from a libcurl one. */
+void fm_engine_flush(struct fm_engine *e);
+
 /* Returns the multi handle, for options that belong there. */
 CURLM *fm_engine_multi(struct fm_engine *e);
 

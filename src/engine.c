@@ -3,7 +3,7 @@
  * The only file that includes both <uv.h> and <curl/curl.h>. libcurl tells
  * us which sockets to watch (on_curl_socket) and when to call it back
  * (on_curl_timer); libuv tells libcurl when a socket is ready (on_uv_poll)
- * or the timer fired (on_uv_timer). After every curl_multi_socket_action()
+ * or the timer fired (on_uv_timer, or on_uv_kick for "at once"). After every curl_multi_socket_action()
  * the finished transfers are drained unconditionally: gating the drain on
  * the running count loses the last completion on the timer path. */
 #include <stdlib.h>
@@ -17,6 +17,8 @@ struct fm_engine {
 	uv_loop_t *loop;
 	CURLM *multi;
 	uv_timer_t timer;
+	uv_idle_t kick;     /* libcurl's "call me back at once" */
+	int closing;        /* handles still to be closed before the free */
 	fm_engine_done_cb done;
 	void *arg;
 };
@@ -82,9 +84,32 @@ static void on_uv_timer(uv_timer_t *t)
 	drain(e);
 }
 
+/* A 0 ms timeout from libcurl (a handle was just added, or work is
+ * pending) runs at the next loop pass instead of 1 ms later: every
+ * transfer that finished in this pass has then been replaced, and their
+ * requests leave together, before the loop polls again. */
+static void on_uv_kick(uv_idle_t *h)
+{
+	struct fm_engine *e = h->data;
+	int running;
+
+	uv_idle_stop(h);
+	curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	drain(e);
+}
+
 static void on_uv_close_free(uv_handle_t *h)
 {
 	free(h->data);
+}
+
+/* The engine goes with the last of its own handles. */
+static void on_uv_close_engine(uv_handle_t *h)
+{
+	struct fm_engine *e = h->data;
+
+	if (--e->closing == 0)
+		free(e);
 }
 
 static int on_curl_socket(CURL *easy, curl_socket_t s, int action,
@@ -128,14 +153,20 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 {
 	struct fm_engine *e = userp;
 
-	if (timeout_ms < 0) {
-		uv_timer_stop(&e->timer);
+	/* Each call replaces the previous timeout. */
+	uv_timer_stop(&e->timer);
+	uv_idle_stop(&e->kick);
+	if (timeout_ms < 0)
 		return 0;
-	}
-	/* libuv 1.44 may run a 0 ms timer again in the same loop pass. */
+	/* Not a 0 ms timer: libuv 1.44 may run one again in the same pass
+	 * (a spin), and a 1 ms one would leave the connections idle for a
+	 * millisecond after each batch of completions. An idle handle runs
+	 * once per pass and keeps the loop from blocking meanwhile. */
 	if (timeout_ms == 0)
-		timeout_ms = 1;
-	uv_timer_start(&e->timer, on_uv_timer, (uint64_t)timeout_ms, 0);
+		uv_idle_start(&e->kick, on_uv_kick);
+	else
+		uv_timer_start(&e->timer, on_uv_timer, (uint64_t)timeout_ms,
+			       0);
 	return 0;
 }
 
@@ -156,6 +187,8 @@ struct fm_engine *fm_engine_new(struct uv_loop_s *loop, fm_engine_done_cb done,
 	}
 	uv_timer_init(loop, &e->timer);
 	e->timer.data = e;
+	uv_idle_init(loop, &e->kick);
+	e->kick.data = e;
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
 	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
@@ -176,6 +209,12 @@ void fm_engine_remove(struct fm_engine *e, CURL *easy)
 	curl_multi_remove_handle(e->multi, easy);
 }
 
+void fm_engine_flush(struct fm_engine *e)
+{
+	if (uv_is_active((uv_handle_t *)&e->kick))
+		on_uv_kick(&e->kick);
+}
+
 CURLM *fm_engine_multi(struct fm_engine *e)
 {
 	return e->multi;
@@ -188,6 +227,7 @@ void fm_engine_close(struct fm_engine *e)
 	curl_multi_cleanup(e->multi);
 	e->multi = NULL;
 	uv_timer_stop(&e->timer);
-	e->timer.data = e;
-	uv_close((uv_handle_t *)&e->timer, on_uv_close_free);
+	e->closing = 2;
+	uv_close((uv_handle_t *)&e->kick, on_uv_close_engine);
+	uv_close((uv_handle_t *)&e->timer, on_uv_close_engine);
 }

@@ -205,6 +205,19 @@ static void start_job(struct run *r, struct fm_job *job)
 			       r->stall_ns / 1000000 + 1, 0);
 }
 
+/* Slots freed by finished transfers are refilled once per loop pass,
+ * after every socket that was ready has been served: the new requests
+ * then leave together (fm_engine_flush), and the server wakes once for
+ * the batch instead of once per request. */
+static void on_uv_pump(uv_idle_t *h)
+{
+	struct run *r = h->data;
+
+	uv_idle_stop(h);
+	fm_run_pump(r);
+	fm_engine_flush(r->engine);
+}
+
 static void on_transfer_done(void *arg, CURL *easy, CURLcode rc)
 {
 	struct run *r = arg;
@@ -219,7 +232,8 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode rc)
 	seconds = since(x->t_start);
 	release_slot(r, x, job);
 	conclude(r, job, &o, seconds);
-	fm_run_pump(r);
+	/* An idle handle: the loop does not block before it runs. */
+	uv_idle_start(&r->pumper, on_uv_pump);
 }
 
 /* Stops a running attempt ourselves, with libcurl's code rc and why. */
@@ -556,6 +570,8 @@ static int setup(struct run *r, const struct fm_opts *o)
 	}
 	init_signals(r);
 	init_progress(r);
+	uv_idle_init(&r->loop, &r->pumper);
+	r->pumper.data = r;
 	uv_check_init(&r->loop, &r->flusher);
 	r->flusher.data = r;
 	uv_check_start(&r->flusher, on_uv_check);
@@ -601,6 +617,7 @@ static void teardown(struct run *r)
 	uv_close((uv_handle_t *)&r->reader, NULL);
 	uv_close((uv_handle_t *)&r->retry_timer, NULL);
 	uv_close((uv_handle_t *)&r->rate_timer, NULL);
+	uv_close((uv_handle_t *)&r->pumper, NULL);
 	uv_close((uv_handle_t *)&r->flusher, NULL);
 	fflush(stdout);
 	fm_meter_stop(&r->meter);

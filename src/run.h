@@ -67,6 +67,7 @@ struct run {
 	struct fm_meter meter;  /* the live line, when shown */
 	bool stdout_tty;       /* results and the live line share a screen */
 	unsigned long known;   /* entries read so far */
+	uv_idle_t pumper;      /* refills the slots freed in this loop pass */
 	uv_check_t flusher;    /* flushes result lines once per loop pass */
 	bool unflushed;
 };
