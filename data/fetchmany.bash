@@ -21,7 +21,7 @@ _fetchmany()
         --timestamping --sha256 --dry-run --mirror --fail-fast --compressed
         --netrc --insecure --json --quiet --help --version'
     # Options that take a value (as the next word or after '=').
-    local valued='--shard --output-dir --jobs --per-host --limit-rate
+    local valued='--shard --output-dir --jobs --per-host --limit-rate --threads
         --connect-timeout --timeout --stall-timeout --retries --backoff
         --backoff-max --header --user-agent --max-redirs --max-filesize
         --netrc-file --cacert --progress'
@@ -70,6 +70,7 @@ _fetchmany()
         mapfile -t COMPREPLY < <(compgen -W 'auto always never' -- "$cur")
         ;;
     -j | -t | -r | -H | -A | --shard | --jobs | --per-host | --limit-rate | \
+        --threads | \
         --connect-timeout | --timeout | --stall-timeout | --retries | \
         --backoff | --backoff-max | --header | --user-agent | --max-redirs | \
         --max-filesize)

@@ -9,6 +9,7 @@
 #define FM_JOBS_DEFAULT 16
 #define FM_JOBS_MAX 10000
 #define FM_RETRIES_MAX 1000
+#define FM_THREADS_MAX 64
 /* Longest duration any option accepts: a week, in seconds. */
 #define FM_SECONDS_MAX (7 * 24 * 3600.0)
 
@@ -43,6 +44,7 @@ struct fm_opts {
 	bool compressed;        /* --compressed */
 	uint64_t limit_rate;    /* --limit-rate, bytes/s; 0: none */
 	unsigned per_host;      /* --per-host; 0: none */
+	unsigned threads;       /* --threads; 0: one per CPU */
 	unsigned shard_k, shard_n; /* --shard K/N; n == 0: none */
 	bool dry_run;           /* --dry-run */
 	enum fm_progress_mode {

@@ -7,6 +7,8 @@
 #ifndef FM_XFER_H
 #define FM_XFER_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -49,6 +51,7 @@ struct fm_xfer_conf {
 	bool sha256_all;         /* --sha256 */
 	bool content_disposition; /* --content-disposition */
 	struct fm_claims *claims; /* for server-given names */
+	pthread_mutex_t *claims_lock; /* claims are shared between threads */
 	long max_redirs;
 	const char *const *headers; /* -H, in order */
 	int nheaders;
@@ -81,7 +84,7 @@ struct fm_xfer {
 	char fail_why[FM_WHY_MAX]; /* our own reason to stop the transfer */
 	uint64_t t_start;  /* when the slot was taken (ns, CLOCK_MONOTONIC) */
 	uint64_t last_rx;  /* when a byte last arrived (ns, CLOCK_MONOTONIC) */
-	struct fm_xfer *next_free;
+	atomic_uint_least64_t body_bytes; /* sink.bytes, for the live line */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -96,8 +99,8 @@ struct fm_outcome {
 	char error[FM_WHY_MAX];
 };
 
-/* Creates the easy handle of slot x with the shared settings, which must
- * outlive it. Returns 0 or FM_E_CURL. */
+/* Creates the easy handle of slot x (zeroed, or cleaned up) with the
+ * shared settings, which must outlive it. Returns 0 or FM_E_CURL. */
 int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf);
 
 /* Points slot x at job: prepares the destination under rootfd and sets up

@@ -95,8 +95,11 @@ static void admit(struct run *r, const struct fm_line *l, struct fm_entry *e)
 		report_invalid(r, l, e->url, e->out, why);
 		goto drop;
 	}
+	/* Workers claim too, for --content-disposition names. */
+	pthread_mutex_lock(&r->claims_lock);
 	rc = fm_claims_take(&r->claims, rel, (uint32_t)l->index,
 			    (uint32_t)l->line, &prev);
+	pthread_mutex_unlock(&r->claims_lock);
 	if (rc) {
 		if (rc > 0)
 			claim_conflict(r, l, &prev, why, sizeof(why));

@@ -39,6 +39,7 @@ enum {
 	OPT_SHARD,
 	OPT_DRY_RUN,
 	OPT_PROGRESS,
+	OPT_THREADS,
 };
 
 static const struct option long_options[] = {
@@ -71,6 +72,7 @@ static const struct option long_options[] = {
 	{"sha256", no_argument, NULL, OPT_SHA256},
 	{"shard", required_argument, NULL, OPT_SHARD},
 	{"stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT},
+	{"threads", required_argument, NULL, OPT_THREADS},
 	{"timeout", required_argument, NULL, 't'},
 	{"timestamping", no_argument, NULL, 'N'},
 	{"user-agent", required_argument, NULL, 'A'},
@@ -125,6 +127,9 @@ void fm_opts_usage(FILE *f)
 	      "(default: 0, no limit)\n"
 	      "      --limit-rate RATE  cap on all transfers' total rate "
 	      "(default: none)\n"
+	      "      --threads N        threads that run the transfers "
+	      "(default: 0, one per\n"
+	      "                         CPU, at most 8)\n"
 	      "      --connect-timeout S  connection set-up limit "
 	      "(default: 10)\n"
 	      "  -t, --timeout S        limit per attempt, whole transfer "
@@ -466,6 +471,15 @@ enum fm_opts_result fm_opts_parse(int argc, char **argv, struct fm_opts *o,
 				goto usage;
 			}
 			o->per_host = (unsigned)v;
+			break;
+		case OPT_THREADS:
+			if (parse_uint(optarg, 0, FM_THREADS_MAX, &v)) {
+				fprintf(err, "fetchmany: --threads: '%s' is not "
+					     "a number from 0 to %d\n",
+					optarg, FM_THREADS_MAX);
+				goto usage;
+			}
+			o->threads = (unsigned)v;
 			break;
 		case OPT_SHARD:
 			if (fm_parse_shard(optarg, &o->shard_k, &o->shard_n)) {

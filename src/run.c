@@ -1,13 +1,15 @@
 /* run.c: the scheduler: queue → slots → results (admit.c fills the
- * queue from the input).
+ * queue from the input, worker.c runs the attempts).
  *
- * At most -j jobs hold a slot; a slot's clock starts when it is taken, so
- * time spent queued never counts. A failed attempt either waits out its
- * backoff in one heap (one timer for all) or ends with its result line,
- * printed the moment it is final. Signals, --fail-fast, the stall and
- * rate timers and the live line's numbers live here too. */
+ * At most -j jobs hold a slot; a slot's clock starts when a worker begins
+ * its attempt, so time spent queued never counts. A failed attempt either
+ * waits out its backoff in one heap (one timer for all) or ends with its
+ * result line, printed the moment it is final. Signals, --fail-fast and
+ * the live line's numbers live here too. Everything here runs on the main
+ * thread. */
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,36 +109,18 @@ void fm_run_finish_job(struct run *r, struct fm_job *job,
 	fm_run_drop_job(r, job);
 }
 
-static struct slot *slot_of(struct fm_xfer *x)
-{
-	return (struct slot *)x; /* x is the first member */
-}
-
-/* Gives the slot of job back; its host has room for one more. */
-static void release_slot(struct run *r, struct fm_xfer *x,
-			 struct fm_job *job)
+/* Gives slot s back; its job's host has room for one more. */
+static void release_slot(struct run *r, struct slot *s, struct fm_job *job)
 {
 	fm_hosts_done(&r->queue, job->host);
-	uv_timer_stop(&slot_of(x)->stall);
-	x->job = NULL;
-	x->next_free = r->free_slots;
-	r->free_slots = x;
+	s->x.job = NULL;
+	s->busy = false;
+	s->next = r->free_slots;
+	r->free_slots = s;
 	r->running--;
 }
 
-/* Reports a job that never got to run, or ran with no network verdict. */
-static void finish_early(struct run *r, struct fm_job *job, const char *why)
-{
-	struct fm_outcome o = {.status = FM_STATUS_FAILED};
-
-	snprintf(o.error, sizeof(o.error), "%s", why);
-	if (!job->attempts)
-		job->attempts = 1;
-	fm_run_finish_job(r, job, &o, 0);
-}
-
 static void on_fail_fast(struct run *r);
-static void on_stall_timer(uv_timer_t *t);
 static void arm_retry_timer(struct run *r);
 
 /* Takes the outcome of an attempt to its end: a retry after a backoff, or
@@ -172,107 +156,36 @@ static void conclude(struct run *r, struct fm_job *job, struct fm_outcome *o,
 		on_fail_fast(r);
 }
 
+/* Hands job to a free slot's worker; the worker is woken once the whole
+ * batch is queued (fm_run_pump). */
 static void start_job(struct run *r, struct fm_job *job)
 {
-	struct fm_xfer *x = r->free_slots;
-	struct fm_outcome o;
+	struct slot *s = r->free_slots;
 
-	r->free_slots = x->next_free;
+	r->free_slots = s->next;
 	r->running++;
 	job->attempts++;
-	if (!x->easy && fm_xfer_init(x, &r->conf)) {
-		release_slot(r, x, job);
-		finish_early(r, job, "libcurl: cannot create a transfer");
-		return;
-	}
-	if (fm_xfer_begin(x, job, r->rootfd, &o)) {
-		/* Skipped under -n (no request: no attempt), or the
-		 * destination is unusable. */
-		if (o.status == FM_STATUS_SKIPPED)
-			job->attempts--;
-		release_slot(r, x, job);
-		conclude(r, job, &o, 0);
-		return;
-	}
-	if (fm_engine_add(r->engine, x->easy)) {
-		fm_xfer_abandon(x);
-		release_slot(r, x, job);
-		finish_early(r, job, "libcurl refused the transfer");
-		return;
-	}
-	if (r->stall_ns)
-		uv_timer_start(&slot_of(x)->stall, on_stall_timer,
-			       r->stall_ns / 1000000 + 1, 0);
+	s->x.job = job;
+	s->busy = true;
+	fm_worker_submit(s->w, s);
 }
 
-/* Slots freed by finished transfers are refilled once per loop pass,
- * after every socket that was ready has been served: the new requests
- * then leave together (fm_engine_flush), and the server wakes once for
- * the batch instead of once per request. */
-static void on_uv_pump(uv_idle_t *h)
+/* Slots posted back by the workers, each with its attempt's outcome. They
+ * come in batches (all that a worker finished in one loop pass), and the
+ * slots they free are refilled together: their requests leave at once,
+ * and the server wakes once for the batch instead of once per request. */
+static void on_slots_done(uv_async_t *h)
 {
 	struct run *r = h->data;
+	struct slot *s = fm_mailbox_take(&r->done), *next;
 
-	uv_idle_stop(h);
-	fm_run_pump(r);
-	fm_engine_flush(r->engine);
-}
+	for (; s; s = next) {
+		struct fm_job *job = s->x.job;
 
-static void on_transfer_done(void *arg, CURL *easy, CURLcode rc)
-{
-	struct run *r = arg;
-	struct fm_xfer *x = NULL;
-	struct fm_outcome o;
-	struct fm_job *job;
-	double seconds;
-
-	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
-	job = x->job;
-	fm_xfer_end(x, rc, &o);
-	seconds = since(x->t_start);
-	release_slot(r, x, job);
-	conclude(r, job, &o, seconds);
-	/* An idle handle: the loop does not block before it runs. */
-	uv_idle_start(&r->pumper, on_uv_pump);
-}
-
-/* Stops a running attempt ourselves, with libcurl's code rc and why. */
-static void stop_attempt(struct run *r, struct fm_xfer *x, CURLcode rc,
-			 const char *why)
-{
-	struct fm_job *job = x->job;
-	struct fm_outcome o;
-	double seconds;
-
-	fm_engine_remove(r->engine, x->easy);
-	fm_xfer_stop(x, rc, why, &o);
-	seconds = since(x->t_start);
-	release_slot(r, x, job);
-	conclude(r, job, &o, seconds);
-}
-
-/* The stall clock runs from the last byte received: the timer is armed
- * for the full period once and, when it fires early because bytes came
- * meanwhile, re-armed for what is left, so a busy transfer costs no timer
- * work per byte. */
-static void on_stall_timer(uv_timer_t *t)
-{
-	struct slot *s = t->data;
-	struct run *r = s->r;
-	uint64_t idle = uv_hrtime() - s->x.last_rx;
-	char why[FM_WHY_MAX];
-
-	/* A transfer held back by --limit-rate is not stalled. */
-	if (s->x.paused)
-		idle = 0;
-	if (idle < r->stall_ns) {
-		uv_timer_start(t, on_stall_timer,
-			       (r->stall_ns - idle) / 1000000 + 1, 0);
-		return;
+		next = s->next;
+		release_slot(r, s, job);
+		conclude(r, job, &s->out, s->seconds);
 	}
-	snprintf(why, sizeof(why), "stalled: no data received for %g s",
-		 r->o->stall_timeout);
-	stop_attempt(r, &s->x, CURLE_OPERATION_TIMEDOUT, why);
 	fm_run_pump(r);
 }
 
@@ -326,6 +239,8 @@ void fm_run_pump(struct run *r)
 	if (r->stop == STOP_NONE) {
 		fm_admit_read(r);
 		start_some(r);
+		for (unsigned i = 0; i < r->nworkers; i++)
+			fm_worker_wake(&r->workers[i]);
 	}
 	if ((r->input_end || r->stop != STOP_NONE) && !r->queue.queued &&
 	    !r->waiting.len && r->running == 0) {
@@ -341,7 +256,8 @@ static void drain_job(void *arg, struct fm_job *job)
 
 /* Ends the run early: nothing new starts; queued entries are dropped (no
  * line, counted as left); running attempts are stopped and reported with
- * why; entries waiting to retry are reported with their last error. */
+ * why (as their slots come back); entries waiting to retry are reported
+ * with their last error. */
 static void stop_everything(struct run *r, enum stop_reason reason,
 			    const char *why)
 {
@@ -352,10 +268,8 @@ static void stop_everything(struct run *r, enum stop_reason reason,
 	fm_admit_stop(r);
 	r->left += r->queue.queued;
 	fm_hosts_drain(&r->queue, drain_job, r);
-	for (unsigned i = 0; i < r->o->jobs; i++)
-		if (r->slots[i].x.job)
-			stop_attempt(r, &r->slots[i].x,
-				     CURLE_ABORTED_BY_CALLBACK, why);
+	for (unsigned i = 0; i < r->nworkers; i++)
+		fm_worker_abort(&r->workers[i], why);
 	uv_timer_stop(&r->retry_timer);
 	while ((job = fm_heap_pop(&r->waiting))) {
 		struct fm_outcome o = {.status = FM_STATUS_FAILED,
@@ -396,45 +310,48 @@ static void on_uv_signal(uv_signal_t *h, int signum)
 	stop_everything(r, STOP_SIGNAL, "interrupted");
 }
 
-/* --limit-rate: every 10 ms the bucket is refilled and, when it holds
- * tokens again, the transfers it paused are resumed. */
-static void on_rate_timer(uv_timer_t *t)
+/* How many worker threads: --threads, or one per CPU (at most 8); never
+ * more than -j, and one under --limit-rate, whose bucket and pacing timer
+ * are that worker's alone. */
+static unsigned worker_count(const struct fm_opts *o)
 {
-	struct run *r = t->data;
-	double budget;
+	/* The CPUs this process may run on (its affinity mask). */
+	unsigned n = o->threads ? o->threads : uv_available_parallelism();
 
-	fm_bucket_refill(&r->bucket, uv_hrtime());
-	budget = r->bucket.tokens;
-	/* libcurl hands the resumed transfers their data in its own order,
-	 * so resuming every paused one would favour the oldest. Resume only
-	 * as many as the tokens can feed a chunk each, taking turns. */
-	for (unsigned k = 0; k < r->o->jobs && budget > 0; k++) {
-		unsigned i = (r->rate_next + k) % r->o->jobs;
-		struct fm_xfer *x = &r->slots[i].x;
-
-		if (!x->job || !x->paused)
-			continue;
-		x->paused = false;
-		x->last_rx = uv_hrtime();
-		budget -= (double)r->conf.buffer_size;
-		r->rate_next = (i + 1) % r->o->jobs;
-		/* May call the write callback, which may pause it again. */
-		curl_easy_pause(x->easy, CURLPAUSE_CONT);
-	}
+	if (!o->threads && n > 8)
+		n = 8;
+	if (o->limit_rate || n < 1)
+		n = 1;
+	return n < o->jobs ? n : o->jobs;
 }
 
-static void init_slots(struct run *r)
+/* Deals the slots out (slot i to worker i mod n) and starts the threads;
+ * the free list takes slots of every worker in turn, so that a batch of
+ * jobs spreads over all of them. */
+static int start_workers(struct run *r)
 {
-	for (unsigned i = r->o->jobs; i-- > 0;) {
-		struct slot *sl = &r->slots[i];
+	unsigned n = worker_count(r->o);
+	int err;
 
-		sl->x.sink = (struct fm_sink)FM_SINK_INIT;
-		sl->r = r;
-		uv_timer_init(&r->loop, &sl->stall);
-		sl->stall.data = sl;
-		sl->x.next_free = r->free_slots;
-		r->free_slots = &sl->x;
+	r->workers = calloc(n, sizeof(*r->workers));
+	if (!r->workers)
+		return -ENOMEM;
+	for (; r->nworkers < n; r->nworkers++) {
+		err = fm_worker_init(&r->workers[r->nworkers], r, r->nworkers,
+				     n);
+		if (err)
+			return err;
 	}
+	for (unsigned i = r->o->jobs; i-- > 0;) {
+		r->slots[i].next = r->free_slots;
+		r->free_slots = &r->slots[i];
+	}
+	for (unsigned i = 0; i < n; i++) {
+		err = fm_worker_start(&r->workers[i]);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /* What the live line shows, gathered when it is drawn. */
@@ -451,8 +368,10 @@ static void sample_progress(void *arg, struct fm_progress *p)
 	p->running = r->running;
 	p->bytes = r->tally.bytes;
 	for (unsigned i = 0; i < r->o->jobs; i++)
-		if (r->slots[i].x.job)
-			p->bytes += r->slots[i].x.sink.bytes;
+		if (r->slots[i].busy)
+			p->bytes += atomic_load_explicit(
+				&r->slots[i].x.body_bytes,
+				memory_order_relaxed);
 	p->elapsed = since(r->t0);
 }
 
@@ -502,6 +421,8 @@ static long buffer_size(unsigned jobs)
 	return size > (512L << 10) ? 512L << 10 : size;
 }
 
+static void teardown(struct run *r);
+
 static int setup(struct run *r, const struct fm_opts *o)
 {
 	int err;
@@ -549,66 +470,64 @@ static int setup(struct run *r, const struct fm_opts *o)
 	}
 	r->slots = calloc(o->jobs, sizeof(*r->slots));
 	if (!r->slots || fm_hosts_init(&r->queue, o->per_host) ||
-	    uv_loop_init(&r->loop))
-		goto nomem;
-	r->engine = fm_engine_new(&r->loop, on_transfer_done, r, (long)o->jobs);
-	if (!r->engine) {
-		uv_loop_close(&r->loop);
-		goto nomem;
+	    uv_loop_init(&r->loop)) {
+		fputs("fetchmany: out of memory\n", stderr);
+		free(r->slots);
+		fm_hosts_free(&r->queue);
+		if (r->rootfd >= 0)
+			close(r->rootfd);
+		fm_input_close(&r->in);
+		return -ENOMEM;
 	}
-	init_slots(r);
+	pthread_mutex_init(&r->claims_lock, NULL);
+	r->conf.claims_lock = &r->claims_lock;
+	fm_mailbox_init(&r->done, &r->loop, on_slots_done);
+	r->done.async.data = r;
 	uv_idle_init(&r->loop, &r->reader);
 	r->reader.data = r;
 	uv_timer_init(&r->loop, &r->retry_timer);
 	r->retry_timer.data = r;
-	uv_timer_init(&r->loop, &r->rate_timer);
-	r->rate_timer.data = r;
-	if (o->limit_rate) {
+	if (o->limit_rate)
 		fm_bucket_init(&r->bucket, (double)o->limit_rate, uv_hrtime());
-		uv_timer_start(&r->rate_timer, on_rate_timer, 10, 10);
-		uv_unref((uv_handle_t *)&r->rate_timer);
-	}
 	init_signals(r);
 	init_progress(r);
-	uv_idle_init(&r->loop, &r->pumper);
-	r->pumper.data = r;
 	uv_check_init(&r->loop, &r->flusher);
 	r->flusher.data = r;
 	uv_check_start(&r->flusher, on_uv_check);
 	uv_unref((uv_handle_t *)&r->flusher);
+	err = start_workers(r);
+	if (err) {
+		fprintf(stderr, "fetchmany: cannot start the worker threads: "
+			"%s\n", uv_strerror(err));
+		teardown(r);
+		return err;
+	}
 	return 0;
-nomem:
-	fputs("fetchmany: out of memory\n", stderr);
-	free(r->slots);
-	fm_hosts_free(&r->queue);
-	if (r->rootfd >= 0)
-		close(r->rootfd);
-	fm_input_close(&r->in);
-	return -ENOMEM;
 }
 
-/* Shutdown order matters: easy handles leave the multi handle, the multi
- * handle is cleaned up (it may still call the socket callback), then every
- * libuv handle is closed and the loop run once more to free them. */
+/* The workers end first (their threads, then their loops, easy handles
+ * and multi handles), then the main loop's own handles; the loop runs once
+ * more to free them. */
 static void teardown(struct run *r)
 {
+	bool clean = true;
 	struct fm_job *job;
 
+	for (unsigned i = 0; i < r->nworkers; i++)
+		fm_worker_stop(&r->workers[i]);
+	for (unsigned i = 0; i < r->nworkers; i++)
+		clean &= fm_worker_close(&r->workers[i]);
+	free(r->workers);
 	for (unsigned i = 0; i < r->o->jobs; i++) {
-		struct fm_xfer *x = &r->slots[i].x;
+		struct slot *s = &r->slots[i];
 
-		if (x->job) {
-			fm_engine_remove(r->engine, x->easy);
-			fm_xfer_abandon(x);
-			fm_run_drop_job(r, x->job);
-			x->job = NULL;
+		if (s->busy) {
+			fm_run_drop_job(r, s->x.job);
+			s->x.job = NULL;
+			s->busy = false;
 		}
 	}
-	fm_engine_close(r->engine);
-	for (unsigned i = 0; i < r->o->jobs; i++) {
-		fm_xfer_cleanup(&r->slots[i].x);
-		uv_close((uv_handle_t *)&r->slots[i].stall, NULL);
-	}
+	fm_mailbox_close(&r->done);
 	fm_hosts_drain(&r->queue, drain_job, r);
 	while ((job = fm_heap_pop(&r->waiting)))
 		fm_run_drop_job(r, job);
@@ -616,16 +535,15 @@ static void teardown(struct run *r)
 	fm_admit_stop(r);
 	uv_close((uv_handle_t *)&r->reader, NULL);
 	uv_close((uv_handle_t *)&r->retry_timer, NULL);
-	uv_close((uv_handle_t *)&r->rate_timer, NULL);
-	uv_close((uv_handle_t *)&r->pumper, NULL);
 	uv_close((uv_handle_t *)&r->flusher, NULL);
 	fflush(stdout);
 	fm_meter_stop(&r->meter);
 	uv_close((uv_handle_t *)&r->sigint, NULL);
 	uv_close((uv_handle_t *)&r->sigterm, NULL);
 	uv_run(&r->loop, UV_RUN_DEFAULT);
-	if (uv_loop_close(&r->loop))
+	if (uv_loop_close(&r->loop) || !clean)
 		fputs("fetchmany: internal error: handles left open\n", stderr);
+	pthread_mutex_destroy(&r->claims_lock);
 	free(r->slots);
 	fm_hosts_free(&r->queue);
 	fm_claims_free(&r->claims);

@@ -8,8 +8,9 @@
 
 #include <uv.h>
 
+#include <pthread.h>
+
 #include "fm_claims.h"
-#include "fm_engine.h"
 #include "fm_heap.h"
 #include "fm_hosts.h"
 #include "fm_input.h"
@@ -18,14 +19,7 @@
 #include "fm_rate.h"
 #include "fm_result.h"
 #include "fm_xfer.h"
-
-/* A transfer slot: the easy handle's state, and the timer that watches
- * it for stalls. x comes first: libcurl hands back &x. */
-struct slot {
-	struct fm_xfer x;
-	uv_timer_t stall;
-	struct run *r;
-};
+#include "worker.h"
 
 enum stop_reason {
 	STOP_NONE,
@@ -36,22 +30,23 @@ enum stop_reason {
 struct run {
 	const struct fm_opts *o;
 	uv_loop_t loop;
-	struct fm_engine *engine;
 	struct fm_input in;
 	uv_idle_t reader;      /* active while a batch was cut short */
 	uv_poll_t *input_poll; /* waits for a pipe or terminal to speak */
 	bool input_end;
 	struct fm_hosts queue;  /* jobs waiting for a slot, per host */
 	unsigned window;       /* queued + waiting jobs at most */
-	struct fm_bucket bucket; /* --limit-rate */
-	uv_timer_t rate_timer;  /* refills the bucket, resumes transfers */
-	unsigned rate_next;     /* slot resumed first at the next tick */
+	struct fm_bucket bucket; /* --limit-rate (its one worker's) */
 	struct fm_heap waiting; /* jobs waiting out a backoff, by due time */
 	uv_timer_t retry_timer; /* fires at the earliest due time */
-	struct slot *slots;
-	struct fm_xfer *free_slots;
-	unsigned running;
+	struct slot *slots;     /* -j of them, dealt out to the workers */
+	struct slot *free_slots; /* taken in turn from every worker */
+	unsigned running;       /* slots out at the workers */
+	struct fm_worker *workers;
+	unsigned nworkers;
+	struct fm_mailbox done; /* slots the workers post back */
 	struct fm_claims claims;
+	pthread_mutex_t claims_lock; /* workers claim server-given names */
 	int rootfd;
 	struct fm_tally tally;
 	uint64_t t0;
@@ -67,7 +62,6 @@ struct run {
 	struct fm_meter meter;  /* the live line, when shown */
 	bool stdout_tty;       /* results and the live line share a screen */
 	unsigned long known;   /* entries read so far */
-	uv_idle_t pumper;      /* refills the slots freed in this loop pass */
 	uv_check_t flusher;    /* flushes result lines once per loop pass */
 	bool unflushed;
 };

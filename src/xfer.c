@@ -97,8 +97,10 @@ static int take_server_name(struct fm_xfer *x)
 		free(rel);
 		return 0;
 	}
+	pthread_mutex_lock(x->conf->claims_lock);
 	rc = fm_claims_take(x->conf->claims, rel, job->source_index,
 			    (uint32_t)job->line, &prev);
+	pthread_mutex_unlock(x->conf->claims_lock);
 	if (rc != 0) {
 		free(rel);
 		if (rc < 0)
@@ -204,6 +206,8 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *data)
 		x->local_err = err;
 		return 0;
 	}
+	atomic_store_explicit(&x->body_bytes, x->sink.bytes,
+			      memory_order_relaxed);
 	if (x->hashing)
 		EVP_DigestUpdate(x->md, ptr, n);
 	return n;
@@ -213,7 +217,11 @@ int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf)
 {
 	CURL *e = curl_easy_init();
 
-	*x = (struct fm_xfer){.sink = FM_SINK_INIT, .conf = conf};
+	/* Field by field: body_bytes may be read by another thread. */
+	x->sink = (struct fm_sink)FM_SINK_INIT;
+	x->conf = conf;
+	x->md = NULL;
+	x->headers = NULL;
 	if (!e)
 		return FM_E_CURL;
 	x->easy = e;
@@ -345,6 +353,7 @@ static void reset_attempt(struct fm_xfer *x, struct fm_job *job)
 	x->conditional = false;
 	x->paused = false;
 	x->resume_from = 0;
+	atomic_store_explicit(&x->body_bytes, 0, memory_order_relaxed);
 	fm_resp_init(&x->resp);
 	curl_slist_free_all(x->headers);
 	x->headers = NULL;

@@ -1,5 +1,6 @@
 /* Integration: many downloads at once, byte-exact, and the -j cap holds
- * (and is reached) as seen by the server. */
+ * (and is reached) as seen by the server, however many threads share the
+ * slots (--threads). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,15 +26,14 @@ static size_t many_size(int i)
 
 /* a) 200 URLs at -j 20. The first 40 are delayed 0.2 s so that 20 of them
  * must be running at once; others delayed 0.05 s so they overlap. */
-static void test_200_urls_j20(void **state)
+static void run_200_urls_j20(struct fm_fixture *f, const char *threads)
 {
-	struct fm_fixture *f = *state;
 	struct fm_buf list = { 0 };
 	struct run_result r;
 	char *lp = fm_path("%s/list.txt", f->tmp);
 	char *dl = fm_path("%s/dl", f->tmp);
 	const char *argv[] = { fm_bin(), "-j", "20", "--json", "-o", "dl",
-			       "list.txt", NULL };
+			       "--threads", threads, "list.txt", NULL };
 	cJSON *res, *tree, *log;
 	int bad, rc;
 
@@ -106,14 +106,32 @@ static void test_200_urls_j20(void **state)
 	free(dl);
 }
 
-/* b) -j N: with every request delayed, the server sees exactly N at once. */
-static void check_cap(struct fm_fixture *f, int jobs, int n, double delay)
+static void test_200_urls_j20(void **state)
+{
+	run_200_urls_j20(*state, "0");
+}
+
+/* The same on four threads (five slots each), and on one. */
+static void test_200_urls_j20_threads4(void **state)
+{
+	run_200_urls_j20(*state, "4");
+}
+
+static void test_200_urls_j20_threads1(void **state)
+{
+	run_200_urls_j20(*state, "1");
+}
+
+/* b) -j N: with every request delayed, the server sees exactly N at once.
+ * threads: the --threads value. */
+static void check_cap(struct fm_fixture *f, int jobs, int n, double delay,
+		      const char *threads)
 {
 	struct fm_buf list = { 0 };
 	struct run_result r;
 	char jbuf[16];
 	const char *argv[] = { fm_bin(), "-j", jbuf, "--json", "-o", "dl",
-			       "list.txt", NULL };
+			       "--threads", threads, "list.txt", NULL };
 	char *lp = fm_path("%s/list.txt", f->tmp);
 	cJSON *res;
 	cJSON *e;
@@ -152,12 +170,25 @@ static void check_cap(struct fm_fixture *f, int jobs, int n, double delay)
 
 static void test_cap_j1(void **state)
 {
-	check_cap(*state, 1, 6, 0.1);
+	check_cap(*state, 1, 6, 0.1, "0");
 }
 
 static void test_cap_j5(void **state)
 {
-	check_cap(*state, 5, 15, 0.2);
+	check_cap(*state, 5, 15, 0.2, "0");
+}
+
+/* 7 slots over 3 threads (3 + 2 + 2): 7 at once means every thread ran
+ * its share, and none ran more. */
+static void test_cap_j7_threads3(void **state)
+{
+	check_cap(*state, 7, 21, 0.3, "3");
+}
+
+/* More threads asked than slots: one slot each, still 2 at once. */
+static void test_cap_j2_threads8(void **state)
+{
+	check_cap(*state, 2, 6, 0.2, "8");
 }
 
 int main(void)
@@ -169,6 +200,18 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cap_j1, fm_fixture_setup,
 						fm_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_cap_j5, fm_fixture_setup,
+						fm_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_200_urls_j20_threads4,
+						fm_fixture_setup,
+						fm_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_200_urls_j20_threads1,
+						fm_fixture_setup,
+						fm_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_cap_j7_threads3,
+						fm_fixture_setup,
+						fm_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_cap_j2_threads8,
+						fm_fixture_setup,
 						fm_fixture_teardown),
 	};
 

@@ -137,14 +137,15 @@ static void defaults_from_the_spec(void **state)
 	assert_float_equal(o.backoff, 1, 0);
 	assert_float_equal(o.backoff_max, 30, 0);
 	assert_false(o.fail_fast);
+	assert_int_equal(o.threads, 0);
 	assert_int_equal(o.ninputs, 1);
 }
 
 static void values_parsed(void **state)
 {
 	char *argv[] = {"fetchmany", "-j", "50", "--stall-timeout", "0.5",
-			"-r0", "--backoff=0.2", "-t", "1.5", "-",
-			"http://h/x", NULL};
+			"-r0", "--backoff=0.2", "-t", "1.5", "--threads", "3",
+			"-", "http://h/x", NULL};
 	struct fm_opts o;
 
 	assert_int_equal(parse(&o, argv), FM_OPTS_RUN);
@@ -153,6 +154,7 @@ static void values_parsed(void **state)
 	assert_int_equal(o.retries, 0);
 	assert_float_equal(o.backoff, 0.2, 1e-12);
 	assert_float_equal(o.timeout, 1.5, 1e-12);
+	assert_int_equal(o.threads, 3);
 	assert_int_equal(o.ninputs, 2);
 }
 
@@ -163,6 +165,7 @@ static void bad_values_are_usage_errors(void **state)
 		{"-j", "-3"},       {"-r", "1001"},   {"-t", "-1"},
 		{"-t", "nan"},      {"-t", "inf"},    {"--backoff", ""},
 		{"--stall-timeout", "1s"}, {"-o", ""},
+		{"--threads", "65"}, {"--threads", "-1"}, {"--threads", "2x"},
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

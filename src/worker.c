@@ -1,0 +1,388 @@
+/* worker.c: a thread that runs the attempts the scheduler gives it (see
+ * worker.h): begins them, watches them for stalls, paces them under
+ * --limit-rate, ends them and posts each slot back with its outcome. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "run.h"
+#include "worker.h"
+
+int fm_mailbox_init(struct fm_mailbox *mb, uv_loop_t *loop, uv_async_cb cb)
+{
+	int rc;
+
+	mb->head = mb->tail = NULL;
+	rc = uv_mutex_init(&mb->lock);
+	if (rc)
+		return rc;
+	rc = uv_async_init(loop, &mb->async, cb);
+	if (rc)
+		uv_mutex_destroy(&mb->lock);
+	return rc;
+}
+
+void fm_mailbox_post(struct fm_mailbox *mb, struct slot *head,
+		     struct slot *tail)
+{
+	tail->next = NULL;
+	uv_mutex_lock(&mb->lock);
+	if (mb->tail)
+		mb->tail->next = head;
+	else
+		mb->head = head;
+	mb->tail = tail;
+	uv_mutex_unlock(&mb->lock);
+	/* Coalesced by libuv: one wake-up for whatever is pending. */
+	uv_async_send(&mb->async);
+}
+
+struct slot *fm_mailbox_take(struct fm_mailbox *mb)
+{
+	struct slot *list;
+
+	uv_mutex_lock(&mb->lock);
+	list = mb->head;
+	mb->head = mb->tail = NULL;
+	uv_mutex_unlock(&mb->lock);
+	return list;
+}
+
+void fm_mailbox_close(struct fm_mailbox *mb)
+{
+	uv_close((uv_handle_t *)&mb->async, NULL);
+	uv_mutex_destroy(&mb->lock);
+}
+
+static struct slot *slot_at(const struct fm_worker *w, unsigned k)
+{
+	return &w->r->slots[w->first + k * w->stride];
+}
+
+static unsigned slot_count(const struct fm_worker *w)
+{
+	unsigned jobs = w->r->o->jobs;
+
+	return (jobs - w->first + w->stride - 1) / w->stride;
+}
+
+/* Posts the slots finished in the last loop pass back in one batch, so
+ * that the scheduler wakes once for all of them. */
+static void on_handover(uv_idle_t *h)
+{
+	struct fm_worker *w = h->data;
+	struct slot *head = w->done_head, *tail = w->done_tail;
+
+	uv_idle_stop(h);
+	w->done_head = w->done_tail = NULL;
+	if (head)
+		fm_mailbox_post(&w->r->done, head, tail);
+}
+
+/* The attempt in s is over (s->out and s->seconds say how): queue the
+ * slot for the scheduler. An idle handle: the loop does not block before
+ * the batch is posted. */
+static void hand_back(struct fm_worker *w, struct slot *s)
+{
+	uv_timer_stop(&s->stall);
+	s->running = false;
+	s->next = NULL;
+	if (w->done_tail)
+		w->done_tail->next = s;
+	else
+		w->done_head = s;
+	w->done_tail = s;
+	uv_idle_start(&w->handover, on_handover);
+}
+
+/* Ends an attempt that never reached the network. */
+static void fail_early(struct fm_worker *w, struct slot *s, const char *why)
+{
+	s->out = (struct fm_outcome){.status = FM_STATUS_FAILED};
+	snprintf(s->out.error, sizeof(s->out.error), "%s", why);
+	s->seconds = 0;
+	hand_back(w, s);
+}
+
+static void on_stall_timer(uv_timer_t *t);
+
+static void begin(struct fm_worker *w, struct slot *s)
+{
+	struct run *r = w->r;
+	struct fm_xfer *x = &s->x;
+	struct fm_job *job = x->job;
+
+	if (!x->easy && fm_xfer_init(x, &r->conf)) {
+		fail_early(w, s, "libcurl: cannot create a transfer");
+		return;
+	}
+	if (fm_xfer_begin(x, job, r->rootfd, &s->out)) {
+		/* Skipped under -n (no request: no attempt), or the
+		 * destination is unusable. */
+		if (s->out.status == FM_STATUS_SKIPPED)
+			job->attempts--;
+		s->seconds = 0;
+		hand_back(w, s);
+		return;
+	}
+	if (fm_engine_add(w->engine, x->easy)) {
+		fm_xfer_abandon(x);
+		fail_early(w, s, "libcurl refused the transfer");
+		return;
+	}
+	s->running = true;
+	if (r->stall_ns)
+		uv_timer_start(&s->stall, on_stall_timer,
+			       r->stall_ns / 1000000 + 1, 0);
+}
+
+static void on_transfer_done(void *arg, CURL *easy, CURLcode rc)
+{
+	struct fm_worker *w = arg;
+	struct fm_xfer *x = NULL;
+	struct slot *s;
+
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+	s = (struct slot *)x; /* x is the first member */
+	fm_xfer_end(x, rc, &s->out);
+	s->seconds = (double)(uv_hrtime() - x->t_start) / 1e9;
+	hand_back(w, s);
+}
+
+/* Stops a running attempt ourselves, with libcurl's code rc and why. */
+static void stop_attempt(struct fm_worker *w, struct slot *s, CURLcode rc,
+			 const char *why)
+{
+	struct fm_xfer *x = &s->x;
+
+	fm_engine_remove(w->engine, x->easy);
+	fm_xfer_stop(x, rc, why, &s->out);
+	s->seconds = (double)(uv_hrtime() - x->t_start) / 1e9;
+	hand_back(w, s);
+}
+
+/* The stall clock runs from the last byte received: the timer is armed
+ * for the full period once and, when it fires early because bytes came
+ * meanwhile, re-armed for what is left, so a busy transfer costs no timer
+ * work per byte. */
+static void on_stall_timer(uv_timer_t *t)
+{
+	struct slot *s = t->data;
+	struct fm_worker *w = s->w;
+	uint64_t stall_ns = w->r->stall_ns;
+	uint64_t idle = uv_hrtime() - s->x.last_rx;
+	char why[FM_WHY_MAX];
+
+	/* A transfer held back by --limit-rate is not stalled. */
+	if (s->x.paused)
+		idle = 0;
+	if (idle < stall_ns) {
+		uv_timer_start(t, on_stall_timer,
+			       (stall_ns - idle) / 1000000 + 1, 0);
+		return;
+	}
+	snprintf(why, sizeof(why), "stalled: no data received for %g s",
+		 w->r->o->stall_timeout);
+	stop_attempt(w, s, CURLE_OPERATION_TIMEDOUT, why);
+}
+
+/* Jobs posted by the scheduler: start them all, then let their requests
+ * leave together. An abort stops what runs, and what was just posted
+ * ends without touching the network. */
+static void on_inbox(uv_async_t *h)
+{
+	struct fm_worker *w = h->data;
+	char why[FM_WHY_MAX];
+	struct slot *s, *next;
+	bool abort, quit;
+
+	uv_mutex_lock(&w->inbox.lock);
+	s = w->inbox.head;
+	w->inbox.head = w->inbox.tail = NULL;
+	abort = w->abort;
+	quit = w->quit;
+	w->abort = false;
+	memcpy(why, w->abort_why, sizeof(why));
+	uv_mutex_unlock(&w->inbox.lock);
+
+	if (abort) {
+		for (unsigned k = 0; k < slot_count(w); k++) {
+			struct slot *run = slot_at(w, k);
+
+			if (run->running)
+				stop_attempt(w, run, CURLE_ABORTED_BY_CALLBACK,
+					     why);
+		}
+	}
+	for (; s; s = next) {
+		next = s->next;
+		if (abort)
+			fail_early(w, s, why);
+		else
+			begin(w, s);
+	}
+	fm_engine_flush(w->engine);
+	if (quit)
+		uv_stop(&w->loop);
+}
+
+/* --limit-rate: every 10 ms the bucket is refilled and, when it holds
+ * tokens again, the transfers it paused are resumed. */
+static void on_rate_timer(uv_timer_t *t)
+{
+	struct fm_worker *w = t->data;
+	struct run *r = w->r;
+	unsigned n = slot_count(w);
+	double budget;
+
+	fm_bucket_refill(&r->bucket, uv_hrtime());
+	budget = r->bucket.tokens;
+	/* libcurl hands the resumed transfers their data in its own order,
+	 * so resuming every paused one would favour the oldest. Resume only
+	 * as many as the tokens can feed a chunk each, taking turns. */
+	for (unsigned k = 0; k < n && budget > 0; k++) {
+		unsigned i = (w->rate_next + k) % n;
+		struct fm_xfer *x = &slot_at(w, i)->x;
+
+		if (!slot_at(w, i)->running || !x->paused)
+			continue;
+		x->paused = false;
+		x->last_rx = uv_hrtime();
+		budget -= (double)r->conf.buffer_size;
+		w->rate_next = (i + 1) % n;
+		/* May call the write callback, which may pause it again. */
+		curl_easy_pause(x->easy, CURLPAUSE_CONT);
+	}
+}
+
+int fm_worker_init(struct fm_worker *w, struct run *r, unsigned first,
+		   unsigned stride)
+{
+	*w = (struct fm_worker){.r = r, .first = first, .stride = stride};
+	if (uv_loop_init(&w->loop))
+		return -ENOMEM;
+	w->engine = fm_engine_new(&w->loop, on_transfer_done, w,
+				  (long)slot_count(w));
+	if (!w->engine || fm_mailbox_init(&w->inbox, &w->loop, on_inbox)) {
+		if (w->engine)
+			fm_engine_close(w->engine);
+		uv_run(&w->loop, UV_RUN_DEFAULT);
+		uv_loop_close(&w->loop);
+		return -ENOMEM;
+	}
+	w->inbox.async.data = w;
+	uv_idle_init(&w->loop, &w->handover);
+	w->handover.data = w;
+	uv_timer_init(&w->loop, &w->rate_timer);
+	w->rate_timer.data = w;
+	if (r->o->limit_rate) {
+		uv_timer_start(&w->rate_timer, on_rate_timer, 10, 10);
+		uv_unref((uv_handle_t *)&w->rate_timer);
+	}
+	for (unsigned k = 0; k < slot_count(w); k++) {
+		struct slot *s = slot_at(w, k);
+
+		s->x.sink = (struct fm_sink)FM_SINK_INIT;
+		s->w = w;
+		uv_timer_init(&w->loop, &s->stall);
+		s->stall.data = s;
+	}
+	return 0;
+}
+
+static void run_loop(void *arg)
+{
+	struct fm_worker *w = arg;
+
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+int fm_worker_start(struct fm_worker *w)
+{
+	sigset_t all, old;
+	int rc;
+
+	/* Signals are the main thread's to take (uv_signal in run.c). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = uv_thread_create(&w->thread, run_loop, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	w->started = rc == 0;
+	return rc;
+}
+
+void fm_worker_submit(struct fm_worker *w, struct slot *s)
+{
+	s->next = NULL;
+	uv_mutex_lock(&w->inbox.lock);
+	if (w->inbox.tail)
+		w->inbox.tail->next = s;
+	else
+		w->inbox.head = s;
+	w->inbox.tail = s;
+	uv_mutex_unlock(&w->inbox.lock);
+	w->wake = true;
+}
+
+void fm_worker_wake(struct fm_worker *w)
+{
+	if (!w->wake)
+		return;
+	w->wake = false;
+	uv_async_send(&w->inbox.async);
+}
+
+void fm_worker_abort(struct fm_worker *w, const char *why)
+{
+	uv_mutex_lock(&w->inbox.lock);
+	w->abort = true;
+	snprintf(w->abort_why, sizeof(w->abort_why), "%s", why);
+	uv_mutex_unlock(&w->inbox.lock);
+	uv_async_send(&w->inbox.async);
+}
+
+void fm_worker_stop(struct fm_worker *w)
+{
+	if (!w->started)
+		return;
+	uv_mutex_lock(&w->inbox.lock);
+	w->quit = true;
+	uv_mutex_unlock(&w->inbox.lock);
+	uv_async_send(&w->inbox.async);
+	uv_thread_join(&w->thread);
+	w->started = false;
+}
+
+/* Shutdown order matters: easy handles leave the multi handle, the multi
+ * handle is cleaned up (it may still call the socket callback), then every
+ * libuv handle is closed and the loop run once more to free them. Runs on
+ * the main thread once the worker's own has ended. */
+bool fm_worker_close(struct fm_worker *w)
+{
+	unsigned n = slot_count(w);
+
+	for (unsigned k = 0; k < n; k++) {
+		struct slot *s = slot_at(w, k);
+
+		if (s->running) {
+			fm_engine_remove(w->engine, s->x.easy);
+			fm_xfer_abandon(&s->x);
+		}
+	}
+	fm_engine_close(w->engine);
+	for (unsigned k = 0; k < n; k++) {
+		struct slot *s = slot_at(w, k);
+
+		fm_xfer_cleanup(&s->x);
+		uv_close((uv_handle_t *)&s->stall, NULL);
+	}
+	fm_mailbox_close(&w->inbox);
+	uv_close((uv_handle_t *)&w->handover, NULL);
+	uv_close((uv_handle_t *)&w->rate_timer, NULL);
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	return uv_loop_close(&w->loop) == 0;
+}

@@ -1,0 +1,106 @@
+/* worker.h: threads that run transfers. Private to src/.
+ *
+ * The scheduler (run.c) decides what runs, when and how often; a worker
+ * only carries attempts out. Each worker is a thread with its own libuv
+ * loop, libcurl multi handle and share of the -j slots, so that receiving
+ * bodies and writing files spread over the machine's cores, while the
+ * scheduler's state stays on the main thread, untouched by any other.
+ *
+ * A slot goes back and forth through mailboxes: the scheduler puts a job
+ * in a free slot and posts it to a worker; the worker runs one attempt and
+ * posts the slot back with the attempt's outcome. Whoever holds a slot
+ * owns it and its job; nothing else of either is shared. Posting is
+ * batched: a worker hands back the slots finished in one loop pass
+ * together, and the scheduler wakes each worker once per batch of jobs. */
+#ifndef FM_WORKER_H
+#define FM_WORKER_H
+
+#include <stdbool.h>
+
+#include <uv.h>
+
+#include "fm_engine.h"
+#include "fm_xfer.h"
+
+struct run;
+
+/* A transfer slot: its easy handle's state, and the timer that watches it
+ * for stalls. x comes first: libcurl's private pointer is &x. */
+struct slot {
+	struct fm_xfer x;
+	uv_timer_t stall;       /* in its worker's loop */
+	struct fm_worker *w;    /* the worker it belongs to, for good */
+	struct slot *next;      /* in a free list or a mailbox */
+	bool busy;              /* the scheduler gave it a job (main only) */
+	bool running;           /* in the multi handle (its worker only) */
+	struct fm_outcome out;  /* the attempt's outcome, when posted back */
+	double seconds;         /* the attempt's duration, when posted back */
+};
+
+/* Slots posted to another thread, and the handle that wakes it. */
+struct fm_mailbox {
+	uv_mutex_t lock;
+	struct slot *head, *tail;
+	uv_async_t async;       /* in the receiver's loop */
+};
+
+struct fm_worker {
+	struct run *r;          /* read-only here, but for r->done */
+	unsigned first, stride; /* its slots: r->slots[first + k * stride] */
+	uv_loop_t loop;
+	uv_thread_t thread;
+	bool started;
+	struct fm_engine *engine;
+	struct fm_mailbox inbox; /* jobs to start, from the scheduler */
+	bool abort;             /* under inbox.lock: stop every attempt */
+	bool quit;              /* under inbox.lock: leave the loop */
+	char abort_why[FM_WHY_MAX];
+	struct slot *done_head, *done_tail; /* finished, not yet posted */
+	uv_idle_t handover;     /* posts them at the next loop pass */
+	uv_timer_t rate_timer;  /* --limit-rate (one worker only) */
+	unsigned rate_next;     /* slot resumed first at the next tick */
+	bool wake;              /* main only: jobs posted since the last wake */
+};
+
+/* Prepares a mailbox whose receiver runs cb in loop. Returns 0 or a
+ * libuv error. */
+int fm_mailbox_init(struct fm_mailbox *mb, uv_loop_t *loop, uv_async_cb cb);
+
+/* Appends the list head..tail (linked by next) and wakes the receiver. */
+void fm_mailbox_post(struct fm_mailbox *mb, struct slot *head,
+		     struct slot *tail);
+
+/* Takes everything posted so far, oldest first; NULL when empty. */
+struct slot *fm_mailbox_take(struct fm_mailbox *mb);
+
+/* Closes the mailbox (its loop must then run the close callback). */
+void fm_mailbox_close(struct fm_mailbox *mb);
+
+/* Sets up worker w of r (its loop, engine and slots first, first +
+ * stride, ...), on the main thread. Returns 0 or -ENOMEM. */
+int fm_worker_init(struct fm_worker *w, struct run *r, unsigned first,
+		   unsigned stride);
+
+/* Starts w's thread. Returns 0 or a libuv error. */
+int fm_worker_start(struct fm_worker *w);
+
+/* Queues slot s, whose x.job is set, to run one attempt (main thread). The
+ * worker is woken by fm_worker_wake(). */
+void fm_worker_submit(struct fm_worker *w, struct slot *s);
+
+/* Wakes w if jobs were submitted since the last wake (main thread). */
+void fm_worker_wake(struct fm_worker *w);
+
+/* Asks w to stop every attempt it runs or was given, reporting why; the
+ * slots come back as usual (main thread). */
+void fm_worker_abort(struct fm_worker *w, const char *why);
+
+/* Makes w's thread leave its loop and waits for it (main thread). */
+void fm_worker_stop(struct fm_worker *w);
+
+/* Frees what w holds, once stopped: attempts still running are abandoned
+ * (their jobs stay in their slots for the caller to drop). Returns false
+ * when libuv handles were left open. */
+bool fm_worker_close(struct fm_worker *w);
+
+#endif
