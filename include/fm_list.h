@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include <curl/curl.h>
+
 /* Longest accepted line, in bytes, newline excluded. */
 #define FM_LINE_MAX (64 * 1024)
 
@@ -17,6 +19,7 @@ struct fm_entry {
 	char *url;    /* text: the URL token as written; JSON: the decoded url */
 	char *out;    /* out= / "out", or NULL */
 	char *sha256; /* expected digest, 64 lowercase hex digits, or NULL */
+	CURLU *uh;    /* url as curl_url() parsed it, for naming; or NULL */
 };
 
 enum fm_line_kind {
@@ -49,7 +52,12 @@ enum fm_line_kind fm_list_parse_line(const char *line, size_t len,
  * Returns 0, or -1 with a reason in why. */
 int fm_url_check(const char *url, char *why, size_t whylen);
 
-/* Frees the strings of e and zeroes it. */
+/* fm_url_check() that keeps what it parsed: on success *uh is url's
+ * handle (free it with curl_url_cleanup()), so that nothing has to parse
+ * url again. Returns 0, or -1 with a reason in why (*uh NULL). */
+int fm_url_parse(const char *url, CURLU **uh, char *why, size_t whylen);
+
+/* Frees the strings and the URL handle of e and zeroes it. */
 void fm_entry_clear(struct fm_entry *e);
 
 #endif

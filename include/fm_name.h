@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <curl/curl.h>
+
 /* Suffix of the temporary file a body is written to. */
 #define FM_PART_SUFFIX ".part"
 
@@ -39,6 +41,11 @@ int fm_name_check_out(const char *out, char *why, size_t whylen);
 int fm_name_resolve(const char *url, const char *out, bool mirror,
 		    char **relpath, char *why, size_t whylen);
 
+/* fm_name_resolve() for a URL already parsed (by fm_url_parse()): the
+ * same result, without parsing it again. */
+int fm_name_resolve_parsed(CURLU *uh, const char *out, bool mirror,
+			   char **relpath, char *why, size_t whylen);
+
 /* Sanitises one server- or URL-given file name component in place, as
  * described above (the bytes are already percent-decoded). An empty or
  * all-dots result becomes "index.html" when fallback is true, else "".
@@ -48,6 +55,9 @@ char *fm_name_sanitize(char *buf, bool fallback);
 /* Writes url's host, lower case, into buf. Returns 0, or -1 when the URL
  * cannot be parsed or the host does not fit. */
 int fm_url_host(const char *url, char *buf, size_t cap);
+
+/* fm_url_host() for a URL already parsed. */
+int fm_url_host_parsed(CURLU *uh, char *buf, size_t cap);
 
 /* Joins the output directory (NULL when -o was not given: the bare name
  * is reported) and a relative path into a malloc'd string, with one '/'

@@ -58,7 +58,8 @@ static int host_of(struct run *r, struct fm_job *job)
 {
 	char host[256] = "";
 
-	if (r->o->per_host && fm_url_host(job->entry.url, host, sizeof(host)))
+	if (r->o->per_host &&
+	    fm_url_host_parsed(job->entry.uh, host, sizeof(host)))
 		host[0] = '\0';
 	job->host = fm_hosts_get(&r->queue, host);
 	return job->host ? 0 : -1;
@@ -90,8 +91,8 @@ static void admit(struct run *r, const struct fm_line *l, struct fm_entry *e)
 	char *rel = NULL;
 	int rc;
 
-	if (fm_name_resolve(e->url, e->out, r->o->mirror, &rel, why,
-			    sizeof(why))) {
+	if (fm_name_resolve_parsed(e->uh, e->out, r->o->mirror, &rel, why,
+				   sizeof(why))) {
 		report_invalid(r, l, e->url, e->out, why);
 		goto drop;
 	}
@@ -132,6 +133,10 @@ static void admit(struct run *r, const struct fm_line *l, struct fm_entry *e)
 		fm_run_finish_job(r, job, &o, 0);
 		return;
 	}
+	/* Parsed once for all of admission; a job in the window holds no
+	 * more than its strings. */
+	curl_url_cleanup(job->entry.uh);
+	job->entry.uh = NULL;
 	fm_hosts_push(&r->queue, job->host, job, false);
 	return;
 drop:
@@ -162,7 +167,7 @@ static void take_line(struct run *r, const struct fm_line *l)
 			report_invalid(r, l, l->text, NULL, "out of memory");
 			return;
 		}
-		if (fm_url_check(e.url, why, sizeof(why))) {
+		if (fm_url_parse(e.url, &e.uh, why, sizeof(why))) {
 			report_invalid(r, l, e.url, NULL, why);
 			fm_entry_clear(&e);
 			return;

@@ -122,7 +122,8 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int action,
 	if (action == CURL_POLL_REMOVE) {
 		if (w) {
 			curl_multi_assign(e->multi, s, NULL);
-			uv_poll_stop(&w->poll);
+			/* uv_close() stops the watcher: one epoll_ctl(DEL),
+			 * where uv_poll_stop() first would make two. */
 			uv_close((uv_handle_t *)&w->poll, on_uv_close_free);
 		}
 		return 0;

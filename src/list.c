@@ -122,11 +122,21 @@ static int check_parts(CURLU *h, char *why, size_t whylen)
 
 int fm_url_check(const char *url, char *why, size_t whylen)
 {
+	CURLU *h;
+	int rc = fm_url_parse(url, &h, why, whylen);
+
+	curl_url_cleanup(h);
+	return rc;
+}
+
+int fm_url_parse(const char *url, CURLU **uh, char *why, size_t whylen)
+{
 	size_t slen = url != NULL ? scheme_len(url) : 0;
 	CURLUcode uc;
 	CURLU *h;
 	int rc;
 
+	*uh = NULL;
 	if (slen == 0)
 		return fm_why(why, whylen, "not an absolute URL "
 					   "(missing http:// or https://)");
@@ -146,7 +156,10 @@ int fm_url_check(const char *url, char *why, size_t whylen)
 					 "(missing http:// or https://)");
 	else
 		rc = fm_why(why, whylen, "malformed URL: %s", curl_url_strerror(uc));
-	curl_url_cleanup(h);
+	if (rc == 0)
+		*uh = h;
+	else
+		curl_url_cleanup(h);
 	return rc;
 }
 
@@ -157,7 +170,9 @@ void fm_entry_clear(struct fm_entry *e)
 	free(e->url);
 	free(e->out);
 	free(e->sha256);
+	curl_url_cleanup(e->uh);
 	e->url = e->out = e->sha256 = NULL;
+	e->uh = NULL;
 }
 
 /* Checks a digest and lowercases it in place. */
@@ -248,7 +263,7 @@ static enum fm_line_kind parse_text(char *s, struct fm_entry *e, char *why,
 		fm_why(why, whylen, "out of memory");
 		return FM_LINE_INVALID;
 	}
-	if (fm_url_check(e->url, why, whylen) != 0)
+	if (fm_url_parse(e->url, &e->uh, why, whylen) != 0)
 		return FM_LINE_INVALID;
 	while ((tok = next_token(&pos)) != NULL)
 		if (parse_field(tok, e, why, whylen) != 0)
@@ -276,7 +291,7 @@ static int json_url(const cJSON *root, struct fm_entry *e, char *why,
 	}
 	if (e->url == NULL)
 		return fm_why(why, whylen, "JSON entry has no 'url'");
-	return fm_url_check(e->url, why, whylen);
+	return fm_url_parse(e->url, &e->uh, why, whylen);
 }
 
 /* One member other than "url". A null "sha256" is absent, as in the result

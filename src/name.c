@@ -329,21 +329,13 @@ static char *url_name(CURLU *h, const char *path, bool mirror)
 	return p.buf;
 }
 
-static int resolve_url(const char *url, bool mirror, char **relpath,
-		       char *why, size_t whylen)
+/* The name of parsed URL h. */
+static int resolve_url(CURLU *h, bool mirror, char **relpath, char *why,
+		       size_t whylen)
 {
 	char *path = NULL;
-	CURLUcode uc;
-	CURLU *h;
+	CURLUcode uc = curl_url_get(h, CURLUPART_PATH, &path, 0);
 
-	if (url == NULL)
-		return fm_why(why, whylen, "no URL");
-	h = curl_url();
-	if (h == NULL)
-		return fm_why(why, whylen, "out of memory");
-	uc = curl_url_set(h, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
-	if (uc == CURLUE_OK)
-		uc = curl_url_get(h, CURLUPART_PATH, &path, 0);
 	if (uc == CURLUE_OK) {
 		*relpath = url_name(h, path, mirror);
 		if (*relpath == NULL)
@@ -352,22 +344,47 @@ static int resolve_url(const char *url, bool mirror, char **relpath,
 		fm_why(why, whylen, "malformed URL: %s", curl_url_strerror(uc));
 	}
 	curl_free(path);
-	curl_url_cleanup(h);
 	return *relpath != NULL ? 0 : -1;
 }
 
-int fm_name_resolve(const char *url, const char *out, bool mirror,
-		    char **relpath, char *why, size_t whylen)
+int fm_name_resolve_parsed(CURLU *uh, const char *out, bool mirror,
+			   char **relpath, char *why, size_t whylen)
 {
 	*relpath = NULL;
 	if (out == NULL)
-		return resolve_url(url, mirror, relpath, why, whylen);
+		return resolve_url(uh, mirror, relpath, why, whylen);
 	if (fm_name_check_out(out, why, whylen) != 0)
 		return -1;
 	*relpath = normalise_out(out);
 	if (*relpath == NULL)
 		return fm_why(why, whylen, "out of memory");
 	return 0;
+}
+
+int fm_name_resolve(const char *url, const char *out, bool mirror,
+		    char **relpath, char *why, size_t whylen)
+{
+	CURLUcode uc;
+	CURLU *h;
+	int rc;
+
+	*relpath = NULL;
+	if (out != NULL)
+		return fm_name_resolve_parsed(NULL, out, mirror, relpath, why,
+					      whylen);
+	if (url == NULL)
+		return fm_why(why, whylen, "no URL");
+	h = curl_url();
+	if (h == NULL)
+		return fm_why(why, whylen, "out of memory");
+	uc = curl_url_set(h, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+	if (uc == CURLUE_OK)
+		rc = resolve_url(h, mirror, relpath, why, whylen);
+	else
+		rc = fm_why(why, whylen, "malformed URL: %s",
+			    curl_url_strerror(uc));
+	curl_url_cleanup(h);
+	return rc;
 }
 
 char *fm_name_join(const char *dir, const char *rel)
@@ -400,20 +417,28 @@ char *fm_name_replace_leaf(const char *relpath, const char *name)
 	return p;
 }
 
-int fm_url_host(const char *url, char *buf, size_t cap)
+int fm_url_host_parsed(CURLU *uh, char *buf, size_t cap)
 {
-	CURLU *h = curl_url();
 	char *host = NULL;
 	int rc = -1;
 
-	if (h && !curl_url_set(h, CURLUPART_URL, url, 0) &&
-	    !curl_url_get(h, CURLUPART_HOST, &host, 0) && strlen(host) < cap) {
+	if (!curl_url_get(uh, CURLUPART_HOST, &host, 0) && strlen(host) < cap) {
 		for (size_t i = 0; host[i]; i++)
 			buf[i] = (char)tolower((unsigned char)host[i]);
 		buf[strlen(host)] = '\0';
 		rc = 0;
 	}
 	curl_free(host);
+	return rc;
+}
+
+int fm_url_host(const char *url, char *buf, size_t cap)
+{
+	CURLU *h = curl_url();
+	int rc = -1;
+
+	if (h && !curl_url_set(h, CURLUPART_URL, url, 0))
+		rc = fm_url_host_parsed(h, buf, cap);
 	curl_url_cleanup(h);
 	return rc;
 }

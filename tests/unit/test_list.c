@@ -417,12 +417,15 @@ static void entry_clear_zeroes(void **state)
 	e.url = strdup("u");
 	e.out = strdup("o");
 	e.sha256 = NULL;
+	e.uh = curl_url();
 	assert_non_null(e.url);
 	assert_non_null(e.out);
+	assert_non_null(e.uh);
 	fm_entry_clear(&e);
 	assert_null(e.url);
 	assert_null(e.out);
 	assert_null(e.sha256);
+	assert_null(e.uh);
 	fm_entry_clear(&e); /* twice is harmless */
 	fm_entry_clear(NULL);
 }

@@ -27,12 +27,36 @@ struct name_case {
 	const char *why;  /* substring of the reason when refused */
 };
 
+/* fm_name_resolve_parsed() on what fm_url_parse() made of url (when it
+ * accepts url) must agree with fm_name_resolve(), which got rc and rel. */
+static void same_when_parsed(const char *url, const char *out, bool mirror,
+			     int rc, const char *rel)
+{
+	char why[FM_WHY_MAX] = "";
+	char *rel2 = NULL;
+	CURLU *uh;
+	int rc2;
+
+	if (fm_url_parse(url, &uh, why, sizeof(why)) != 0)
+		return;
+	rc2 = fm_name_resolve_parsed(uh, out, mirror, &rel2, why, sizeof(why));
+	if (rc2 != rc || (rc == 0 && (!rel2 || strcmp(rel2, rel) != 0)))
+		fail_msg("%.80s out=%s mirror=%d: parsed: rc %d \"%s\", "
+			 "unparsed: rc %d \"%s\"", url, out ? out : "(none)",
+			 mirror, rc2, rel2 ? rel2 : "(null)", rc,
+			 rc == 0 ? rel : "(null)");
+	free(rel2);
+	curl_url_cleanup(uh);
+}
+
 /* Runs one case: a refusal must leave *relpath NULL and say why. */
 static void run_case(const struct name_case *c)
 {
 	char why[FM_WHY_MAX] = "";
 	char *rel = (char *)"untouched";
 	int rc = fm_name_resolve(c->url, c->out, c->mirror, &rel, why, sizeof(why));
+
+	same_when_parsed(c->url, c->out, c->mirror, rc, rel);
 
 	if (c->want != NULL) {
 		if (rc != 0 || rel == NULL || strcmp(rel, c->want) != 0)
@@ -227,6 +251,7 @@ static char *resolve(const char *url, bool mirror)
 
 	if (fm_name_resolve(url, NULL, mirror, &rel, why, sizeof(why)) != 0)
 		fail_msg("%.80s: refused: %s", url, why);
+	same_when_parsed(url, NULL, mirror, 0, rel);
 	return rel;
 }
 
