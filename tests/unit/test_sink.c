@@ -138,8 +138,9 @@ static void body_invisible_until_commit(void **state)
 	fm_sink_release(&s);
 }
 
-/* An existing NAME is replaced by the new body, and a stale .part of an
- * earlier -c run goes too. */
+/* An existing NAME is replaced by the new body (through NAME.part, which
+ * then is the new body's); a .part of an earlier -c run beside a NAME
+ * that does not exist yet is left alone. */
 static void existing_name_replaced(void **state)
 {
 	struct dir *d = *state;
@@ -161,15 +162,17 @@ static void existing_name_replaced(void **state)
 	assert_int_equal(fstatat(d->fd, "b.bin", &after, 0), 0);
 	assert_true(before.st_ino != after.st_ino);
 
-	/* No stale .part this time: the fast path, linked directly. */
+	/* No NAME: the fast path, linked directly; a .part is not touched. */
 	assert_int_equal(unlinkat(d->fd, "b.bin", 0), 0);
+	put(d, "b.bin.part", "earlier -c run");
 	assert_int_equal(fm_sink_prepare(&s, d->fd, "b.bin", false), 0);
 	assert_int_equal(fm_sink_open(&s, false), 0);
 	write_str(&s, "fresh");
 	assert_int_equal(fm_sink_commit(&s, -1), 0);
 	fm_sink_release(&s);
-	assert_string_equal(names(d, NULL), "b.bin");
+	assert_string_equal(names(d, NULL), "b.bin b.bin.part");
 	expect_content(d, "b.bin", "fresh");
+	expect_content(d, "b.bin.part", "earlier -c run");
 }
 
 /* A failed body leaves nothing, and an older NAME untouched. */
