@@ -181,10 +181,11 @@ static void on_slots_done(uv_async_t *h)
 
 	for (; s; s = next) {
 		struct fm_job *job = s->x.job;
+		struct fm_outcome o = s->out; /* the slot is free from here */
 
 		next = s->next;
 		release_slot(r, s, job);
-		conclude(r, job, &s->out, s->seconds);
+		conclude(r, job, &o, s->seconds);
 	}
 	fm_run_pump(r);
 }

@@ -12,6 +12,18 @@
 #include "run.h"
 #include "worker.h"
 
+/* Appends the list first..last (linked by next) to the list *head..*tail. */
+static void append(struct slot **head, struct slot **tail, struct slot *first,
+		   struct slot *last)
+{
+	last->next = NULL;
+	if (*tail)
+		(*tail)->next = first;
+	else
+		*head = first;
+	*tail = last;
+}
+
 int fm_mailbox_init(struct fm_mailbox *mb, uv_loop_t *loop, uv_async_cb cb)
 {
 	int rc;
@@ -29,13 +41,8 @@ int fm_mailbox_init(struct fm_mailbox *mb, uv_loop_t *loop, uv_async_cb cb)
 void fm_mailbox_post(struct fm_mailbox *mb, struct slot *head,
 		     struct slot *tail)
 {
-	tail->next = NULL;
 	uv_mutex_lock(&mb->lock);
-	if (mb->tail)
-		mb->tail->next = head;
-	else
-		mb->head = head;
-	mb->tail = tail;
+	append(&mb->head, &mb->tail, head, tail);
 	uv_mutex_unlock(&mb->lock);
 	/* Coalesced by libuv: one wake-up for whatever is pending. */
 	uv_async_send(&mb->async);
@@ -90,12 +97,7 @@ static void hand_back(struct fm_worker *w, struct slot *s)
 {
 	uv_timer_stop(&s->stall);
 	s->running = false;
-	s->next = NULL;
-	if (w->done_tail)
-		w->done_tail->next = s;
-	else
-		w->done_head = s;
-	w->done_tail = s;
+	append(&w->done_head, &w->done_tail, s, s);
 	uv_idle_start(&w->handover, on_handover);
 }
 
@@ -317,13 +319,8 @@ int fm_worker_start(struct fm_worker *w)
 
 void fm_worker_submit(struct fm_worker *w, struct slot *s)
 {
-	s->next = NULL;
 	uv_mutex_lock(&w->inbox.lock);
-	if (w->inbox.tail)
-		w->inbox.tail->next = s;
-	else
-		w->inbox.head = s;
-	w->inbox.tail = s;
+	append(&w->inbox.head, &w->inbox.tail, s, s);
 	uv_mutex_unlock(&w->inbox.lock);
 	w->wake = true;
 }
