@@ -7,6 +7,7 @@
  * the finished transfers are drained unconditionally: gating the drain on
  * the running count loses the last completion on the timer path. */
 #include <stdlib.h>
+#include <string.h>
 
 #include <uv.h>
 
@@ -19,6 +20,8 @@ struct fm_engine {
 	uv_timer_t timer;
 	uv_idle_t kick;     /* libcurl's "call me back at once" */
 	int closing;        /* handles still to be closed before the free */
+	struct sock_watch **spare; /* spare[fd]: a stopped watcher for fd */
+	size_t nspare;
 	fm_engine_done_cb done;
 	void *arg;
 };
@@ -112,6 +115,61 @@ static void on_uv_close_engine(uv_handle_t *h)
 		free(e);
 }
 
+/* libcurl removes a kept-alive connection's socket when its transfer
+ * ends and adds it again for the next one on that connection: a third of
+ * the transfers of a run of small files. uv_poll_init_socket() costs four
+ * system calls (a trial epoll registration, an ioctl), so a removed
+ * watcher is stopped (one EPOLL_CTL_DEL) and kept for its descriptor
+ * number; a stopped watcher holds no registration, so it serves equally
+ * a new socket that reuses the number. */
+static void keep_spare(struct fm_engine *e, struct sock_watch *w)
+{
+	size_t fd = (size_t)w->fd;
+
+	uv_poll_stop(&w->poll);
+	if (fd >= e->nspare) {
+		size_t n = e->nspare ? e->nspare : 64;
+		struct sock_watch **p;
+
+		while (n <= fd)
+			n *= 2;
+		p = realloc(e->spare, n * sizeof(*p));
+		if (!p) {
+			uv_close((uv_handle_t *)&w->poll, on_uv_close_free);
+			return;
+		}
+		memset(p + e->nspare, 0, (n - e->nspare) * sizeof(*p));
+		e->spare = p;
+		e->nspare = n;
+	}
+	if (e->spare[fd])
+		uv_close((uv_handle_t *)&e->spare[fd]->poll, on_uv_close_free);
+	e->spare[fd] = w;
+}
+
+/* A watcher for socket s: a spare one, or a new one. */
+static struct sock_watch *watch(struct fm_engine *e, curl_socket_t s)
+{
+	struct sock_watch *w = NULL;
+
+	if (s >= 0 && (size_t)s < e->nspare && e->spare[s]) {
+		w = e->spare[s];
+		e->spare[s] = NULL;
+		return w;
+	}
+	w = malloc(sizeof(*w));
+	if (!w)
+		return NULL;
+	if (uv_poll_init_socket(e->loop, &w->poll, s)) {
+		free(w);
+		return NULL;
+	}
+	w->fd = s;
+	w->engine = e;
+	w->poll.data = w;
+	return w;
+}
+
 static int on_curl_socket(CURL *easy, curl_socket_t s, int action,
 			  void *userp, void *socketp)
 {
@@ -122,23 +180,14 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int action,
 	if (action == CURL_POLL_REMOVE) {
 		if (w) {
 			curl_multi_assign(e->multi, s, NULL);
-			/* uv_close() stops the watcher: one epoll_ctl(DEL),
-			 * where uv_poll_stop() first would make two. */
-			uv_close((uv_handle_t *)&w->poll, on_uv_close_free);
+			keep_spare(e, w);
 		}
 		return 0;
 	}
 	if (!w) {
-		w = malloc(sizeof(*w));
+		w = watch(e, s);
 		if (!w)
 			return -1;
-		if (uv_poll_init_socket(e->loop, &w->poll, s)) {
-			free(w);
-			return -1;
-		}
-		w->fd = s;
-		w->engine = e;
-		w->poll.data = w;
 		curl_multi_assign(e->multi, s, w);
 	}
 	if (action == CURL_POLL_IN || action == CURL_POLL_INOUT)
@@ -227,6 +276,13 @@ void fm_engine_close(struct fm_engine *e)
 	 * timer and the engine alive until it returns. */
 	curl_multi_cleanup(e->multi);
 	e->multi = NULL;
+	for (size_t i = 0; i < e->nspare; i++)
+		if (e->spare[i])
+			uv_close((uv_handle_t *)&e->spare[i]->poll,
+				 on_uv_close_free);
+	free(e->spare);
+	e->spare = NULL;
+	e->nspare = 0;
 	uv_timer_stop(&e->timer);
 	e->closing = 2;
 	uv_close((uv_handle_t *)&e->kick, on_uv_close_engine);
