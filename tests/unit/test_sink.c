@@ -138,9 +138,8 @@ static void body_invisible_until_commit(void **state)
 	fm_sink_release(&s);
 }
 
-/* An existing NAME is replaced by the new body (through NAME.part, which
- * then is the new body's); a .part of an earlier -c run beside a NAME
- * that does not exist yet is left alone. */
+/* An existing NAME is replaced by the new body, and a .part of an
+ * earlier -c run is left alone, whether NAME exists or not. */
 static void existing_name_replaced(void **state)
 {
 	struct dir *d = *state;
@@ -157,12 +156,13 @@ static void existing_name_replaced(void **state)
 	expect_content(d, "b.bin", "old contents");
 	assert_int_equal(fm_sink_commit(&s, -1), 0);
 	fm_sink_release(&s);
-	assert_string_equal(names(d, NULL), "b.bin");
+	assert_string_equal(names(d, NULL), "b.bin b.bin.part");
 	expect_content(d, "b.bin", "new");
+	expect_content(d, "b.bin.part", "stale");
 	assert_int_equal(fstatat(d->fd, "b.bin", &after, 0), 0);
 	assert_true(before.st_ino != after.st_ino);
 
-	/* No NAME: the fast path, linked directly; a .part is not touched. */
+	/* No NAME: the fast path, linked directly. */
 	assert_int_equal(unlinkat(d->fd, "b.bin", 0), 0);
 	put(d, "b.bin.part", "earlier -c run");
 	assert_int_equal(fm_sink_prepare(&s, d->fd, "b.bin", false), 0);
