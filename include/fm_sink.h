@@ -83,6 +83,17 @@ void fm_sink_remove_part(struct fm_sink *s);
 /* Releases what prepare took. Safe on FM_SINK_INIT and on a released sink. */
 void fm_sink_release(struct fm_sink *s);
 
+/* How a body without -c becomes NAME. fetchmany starts with the first
+ * and moves on to the next when the kernel or the file system refuses;
+ * tests set each in turn to cover every way. */
+enum fm_sink_naming {
+	FM_SINK_LINK_EMPTY_PATH, /* O_TMPFILE, linkat(AT_EMPTY_PATH) */
+	FM_SINK_LINK_PROC,       /* O_TMPFILE, linkat("/proc/self/fd/N") */
+	FM_SINK_PART_RENAME,     /* NAME.part, then rename (no O_TMPFILE) */
+};
+
+void fm_sink_set_naming(enum fm_sink_naming how);
+
 /* Opens (creating it and its parents when missing) the output directory.
  * Returns a descriptor or -errno. */
 int fm_sink_open_root(const char *dir);

@@ -28,14 +28,18 @@
 
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 
-/* How an unnamed file gets its name, learnt once for the process. */
-enum anon_mode {
-	ANON_EMPTY_PATH, /* linkat(AT_EMPTY_PATH): Linux >= 6.10 for anyone */
-	ANON_PROC_FD,    /* linkat("/proc/self/fd/N", AT_SYMLINK_FOLLOW) */
-	ANON_NONE,       /* no O_TMPFILE here: NAME.part and rename */
-};
+/* How an unnamed file gets its name, learnt once for the process (each
+ * failure moves on to the next way). */
+#define ANON_EMPTY_PATH FM_SINK_LINK_EMPTY_PATH
+#define ANON_PROC_FD FM_SINK_LINK_PROC
+#define ANON_NONE FM_SINK_PART_RENAME
 
 static _Atomic int anon_mode = ANON_EMPTY_PATH;
+
+void fm_sink_set_naming(enum fm_sink_naming how)
+{
+	atomic_store(&anon_mode, (int)how);
+}
 
 /* Opens directory name under parent, creating it when missing. */
 static int open_subdir(int parent, const char *name)
