@@ -3,9 +3,10 @@
  * The only file that includes both <uv.h> and <curl/curl.h>. libcurl tells
  * us which sockets to watch (on_curl_socket) and when to call it back
  * (on_curl_timer); libuv tells libcurl when a socket is ready (on_uv_poll)
- * or the timer fired (on_uv_timer, or on_uv_kick for "at once"). After every curl_multi_socket_action()
- * the finished transfers are drained unconditionally: gating the drain on
- * the running count loses the last completion on the timer path. */
+ * or the timer fired (on_uv_timer, or on_uv_kick for "at once"). After
+ * every curl_multi_socket_action() the finished transfers are drained
+ * unconditionally: gating the drain on the running count loses the last
+ * completion on the timer path. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,13 +79,18 @@ static void on_uv_poll(uv_poll_t *h, int status, int events)
 	drain(e);
 }
 
-static void on_uv_timer(uv_timer_t *t)
+/* libcurl's timeout is due: let it act on it. */
+static void timeout_action(struct fm_engine *e)
 {
-	struct fm_engine *e = t->data;
 	int running;
 
 	curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	drain(e);
+}
+
+static void on_uv_timer(uv_timer_t *t)
+{
+	timeout_action(t->data);
 }
 
 /* A 0 ms timeout from libcurl (a handle was just added, or work is
@@ -93,12 +99,8 @@ static void on_uv_timer(uv_timer_t *t)
  * requests leave together, before the loop polls again. */
 static void on_uv_kick(uv_idle_t *h)
 {
-	struct fm_engine *e = h->data;
-	int running;
-
 	uv_idle_stop(h);
-	curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	drain(e);
+	timeout_action(h->data);
 }
 
 static void on_uv_close_free(uv_handle_t *h)
@@ -150,7 +152,7 @@ static void keep_spare(struct fm_engine *e, struct sock_watch *w)
 /* A watcher for socket s: a spare one, or a new one. */
 static struct sock_watch *watch(struct fm_engine *e, curl_socket_t s)
 {
-	struct sock_watch *w = NULL;
+	struct sock_watch *w;
 
 	if (s >= 0 && (size_t)s < e->nspare && e->spare[s]) {
 		w = e->spare[s];

@@ -110,6 +110,12 @@ static void fail_early(struct fm_worker *w, struct slot *s, const char *why)
 	hand_back(w, s);
 }
 
+/* Seconds since x's attempt began. */
+static double elapsed(const struct fm_xfer *x)
+{
+	return (double)(uv_hrtime() - x->t_start) / 1e9;
+}
+
 static void on_stall_timer(uv_timer_t *t);
 
 static void begin(struct fm_worker *w, struct slot *s)
@@ -151,7 +157,7 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode rc)
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
 	s = (struct slot *)x; /* x is the first member */
 	fm_xfer_end(x, rc, &s->out);
-	s->seconds = (double)(uv_hrtime() - x->t_start) / 1e9;
+	s->seconds = elapsed(x);
 	hand_back(w, s);
 }
 
@@ -163,7 +169,7 @@ static void stop_attempt(struct fm_worker *w, struct slot *s, CURLcode rc,
 
 	fm_engine_remove(w->engine, x->easy);
 	fm_xfer_stop(x, rc, why, &s->out);
-	s->seconds = (double)(uv_hrtime() - x->t_start) / 1e9;
+	s->seconds = elapsed(x);
 	hand_back(w, s);
 }
 

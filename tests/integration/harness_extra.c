@@ -127,24 +127,6 @@ int fm_wait_ended(const struct fm_server *s, struct fm_proc *p,
 	}
 }
 
-int fm_wait_suffix(const char *dir, struct fm_proc *p, const char *suffix,
-		   int n, double timeout_s)
-{
-	double deadline = fm_now() + timeout_s;
-
-	for (;;) {
-		cJSON *tree = fm_tree_list(dir);
-		int got = tree ? fm_tree_count_suffix(tree, suffix) : 0;
-
-		cJSON_Delete(tree);
-		if (got >= n)
-			return 0;
-		if (fm_now() >= deadline)
-			return -1;
-		idle(p, 0.02);
-	}
-}
-
 /* How many descriptors of pid point below the directory real (a
  * canonical path). */
 static int count_open_below(pid_t pid, const char *real)

@@ -33,11 +33,6 @@ long fm_wait_requests(const struct fm_server *s, struct fm_proc *p, long n,
 int fm_wait_ended(const struct fm_server *s, struct fm_proc *p,
 		  const char *path_query, int n, double timeout_s);
 
-/* Polls dir every 20 ms (pumping p when not NULL) until at least n entries
- * of it (recursively) end with suffix. Returns 0 or -1 on timeout. */
-int fm_wait_suffix(const char *dir, struct fm_proc *p, const char *suffix,
-		   int n, double timeout_s);
-
 /* Polls every 20 ms (pumping p) until process p holds at least n files
  * under dir open: bodies being written, whether as NAME.part or as
  * unnamed O_TMPFILE files (seen in /proc/PID/fd as "DIR/#INODE

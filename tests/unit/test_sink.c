@@ -154,6 +154,20 @@ static void body_invisible_until_commit(void **state)
 	fm_sink_release(&s);
 }
 
+/* b.bin holds body and the .part put beside it still holds part, except
+ * in the fallback, whose own NAME.part took its place. */
+static void expect_b_and_part(const struct dir *d, const char *body,
+			      const char *part)
+{
+	if (d->naming == FM_SINK_PART_RENAME) {
+		assert_string_equal(names(d, NULL), "b.bin");
+	} else {
+		assert_string_equal(names(d, NULL), "b.bin b.bin.part");
+		expect_content(d, "b.bin.part", part);
+	}
+	expect_content(d, "b.bin", body);
+}
+
 /* An existing NAME is replaced by the new body, and a .part of an
  * earlier -c run is left alone, whether NAME exists or not (the fallback,
  * writing NAME.part itself, overwrites it). */
@@ -173,13 +187,7 @@ static void existing_name_replaced(void **state)
 	expect_content(d, "b.bin", "old contents");
 	assert_int_equal(fm_sink_commit(&s, -1), 0);
 	fm_sink_release(&s);
-	if (d->naming == FM_SINK_PART_RENAME) {
-		assert_string_equal(names(d, NULL), "b.bin");
-	} else {
-		assert_string_equal(names(d, NULL), "b.bin b.bin.part");
-		expect_content(d, "b.bin.part", "stale");
-	}
-	expect_content(d, "b.bin", "new");
+	expect_b_and_part(d, "new", "stale");
 	assert_int_equal(fstatat(d->fd, "b.bin", &after, 0), 0);
 	assert_true(before.st_ino != after.st_ino);
 
@@ -191,13 +199,7 @@ static void existing_name_replaced(void **state)
 	write_str(&s, "fresh");
 	assert_int_equal(fm_sink_commit(&s, -1), 0);
 	fm_sink_release(&s);
-	if (d->naming == FM_SINK_PART_RENAME) {
-		assert_string_equal(names(d, NULL), "b.bin");
-	} else {
-		assert_string_equal(names(d, NULL), "b.bin b.bin.part");
-		expect_content(d, "b.bin.part", "earlier -c run");
-	}
-	expect_content(d, "b.bin", "fresh");
+	expect_b_and_part(d, "fresh", "earlier -c run");
 }
 
 /* A failed body leaves nothing, and an older NAME untouched. */
