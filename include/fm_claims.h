@@ -1,21 +1,28 @@
 /* fm_claims.h: which output paths entries have claimed so far.
  *
  * A few bytes per entry, whatever the length of its path: the set keeps a
- * 64-bit hash of each path (FNV-1a) and where it was claimed, 12 bytes a
- * slot. Two distinct
- * paths colliding in 64 bits is ~3e-8 likely for a million entries; such a
- * collision would only refuse an entry, never overwrite a file. */
+ * 64-bit hash of each path (FNV-1a, then mixed), about 6 bytes an entry
+ * once settled. Two distinct paths colliding in 64 bits is ~3e-8 likely
+ * for a million entries; such a collision would only refuse an entry,
+ * never overwrite a file.
+ *
+ * The most recent claims (up to FM_CLAIMS_RECENT) sit in a small hash
+ * table that also remembers who made each; older ones are settled into
+ * one sorted array that keeps only the hash. A second use of a recent
+ * path can name the earlier line; of a settled one, only that it was
+ * used. */
 #ifndef FM_CLAIMS_H
 #define FM_CLAIMS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* Who claimed a path: its line (0: an argument, or a line past 2^24) and
- * the index of its source on the command line (255 stands for 255 and
- * beyond). */
+/* Who claimed a path. Known only for recent claims: its line (0: an
+ * argument, or a line past 2^24) and the index of its source on the
+ * command line (255 stands for 255 and beyond). */
 struct fm_claim {
-	uint64_t hash;
+	bool known;
 	uint32_t line;
 	uint32_t source;
 };
@@ -23,25 +30,38 @@ struct fm_claim {
 #define FM_CLAIM_LINE_BITS 24
 #define FM_CLAIM_LINE_MASK ((1u << FM_CLAIM_LINE_BITS) - 1)
 
-#define FM_CLAIM_TABLES 256
-
-struct fm_claim_table {
-	uint64_t *hash;   /* 0: empty slot */
-	uint32_t *where;  /* source << 24 | line */
-	size_t cap, used;
-};
+/* Recent claims held with their line; more are settled first. */
+#define FM_CLAIMS_RECENT 12288
 
 struct fm_claims {
-	struct fm_claim_table table[FM_CLAIM_TABLES];
-	size_t used;
+	/* Recent: open addressing with linear probing; key 0 is empty. */
+	uint64_t *key;
+	uint32_t *where;  /* source << 24 | line */
+	size_t recent;
+	/* Settled: the low 48 bits of each key, 6 bytes each, sorted by
+	 * key; bucket b (the key's top 16 bits) is [dir[b], dir[b + 1]). */
+	unsigned char *low;
+	size_t low_bytes; /* mapped for low */
+	uint32_t *dir;
+	size_t settled;
+	size_t used;      /* recent + settled */
 };
 
 /* Claims path for (source, line). Returns 0 when the path was free, 1 when
- * it is taken (*prev then says by whom), -ENOMEM when the set cannot grow. */
+ * it is taken (*prev then says by whom, where known), -ENOMEM when the set
+ * cannot grow. */
 int fm_claims_take(struct fm_claims *c, const char *path, uint32_t source,
 		   uint32_t line, struct fm_claim *prev);
 
-/* Bytes the set's tables take. */
+/* The same for a key already made from a path by fm_claims_key(): lets
+ * tests place keys where they want. */
+int fm_claims_take_key(struct fm_claims *c, uint64_t key, uint32_t source,
+		       uint32_t line, struct fm_claim *prev);
+
+/* A path's key: never 0. */
+uint64_t fm_claims_key(const char *path);
+
+/* Bytes the set holds. */
 size_t fm_claims_bytes(const struct fm_claims *c);
 
 /* 64-bit FNV-1a of n bytes. */

@@ -41,7 +41,10 @@ static void claim_conflict(struct run *r, const struct fm_line *l,
 {
 	const struct fm_source *s = &r->in.src[prev->source];
 
-	if (s->url)
+	if (!prev->known)
+		snprintf(why, n, "output path already used by an earlier "
+			 "entry");
+	else if (s->url)
 		snprintf(why, n, "output path already used by argument '%s'",
 			 s->url);
 	else if (prev->source == (uint32_t)l->index)

@@ -1,16 +1,26 @@
-/* claims.c: an open-addressing set of output-path hashes.
+/* claims.c: the set of output-path keys, in two tiers.
  *
- * The set is split into 256 tables by the top byte of the (mixed) hash,
- * each growing on its own, so growing never holds two copies of the
- * whole set at once. Each table uses linear probing, is kept at most 85%
- * full and grows by a quarter; a slot is 12 bytes (hash and line in two
- * arrays), so a million claims cost about 16 MB. Slots are found by
- * "fast range" reduction, which works for any table size. */
+ * New keys go to a fixed hash table of RECENT_SLOTS (linear probing, at
+ * most three quarters full) together with who claimed them. When it is
+ * full, its keys are sorted and merged into the settled array, which
+ * holds only the low 48 bits of each key: the top 16 bits are the
+ * bucket, and a directory of 65,537 offsets says where each bucket
+ * starts. Keys are uniform (FNV-1a, then a bijective mix), so buckets
+ * stay even, and a million settled keys cost 6 MB plus 256 KiB of
+ * directory, with no slack and no second copy while growing: the array
+ * grows in place (mremap) and the merge runs backwards through it. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "fm_claims.h"
+
+#define RECENT_SLOTS 16384 /* a power of two, > FM_CLAIMS_RECENT */
+#define BUCKETS 65536
+#define LOW_MASK ((UINT64_C(1) << 48) - 1)
+#define GROW_BYTES (256 * 1024)
 
 uint64_t fm_fnv1a64(const void *p, size_t n)
 {
@@ -24,99 +34,205 @@ uint64_t fm_fnv1a64(const void *p, size_t n)
 	return h;
 }
 
-/* FNV's low bits are weak for similar strings: mix before using them. */
-static uint64_t mix(uint64_t h)
+uint64_t fm_claims_key(const char *path)
 {
+	/* FNV's high bits are weak for similar strings: mix them. */
+	uint64_t h = fm_fnv1a64(path, strlen(path));
+
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
-	return h;
+	return h ? h : 1; /* 0 marks an empty slot */
 }
 
-static size_t find(const struct fm_claim_table *t, uint64_t h)
+static uint64_t load48(const unsigned char *p)
 {
-	/* Bits 24..55 of the mixed hash; the top byte chose the table. */
-	size_t i = (size_t)((((mix(h) >> 24) & 0xffffffffu) * t->cap) >> 32);
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+	       (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 |
+	       (uint64_t)p[5] << 40;
+}
 
-	while (t->hash[i] && t->hash[i] != h)
-		i = i + 1 == t->cap ? 0 : i + 1;
+static void store48(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 6; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* The slot holding key, or the empty slot where it would go. */
+static size_t recent_find(const struct fm_claims *c, uint64_t key)
+{
+	size_t i = (size_t)(key >> 16) & (RECENT_SLOTS - 1);
+
+	while (c->key[i] && c->key[i] != key)
+		i = (i + 1) & (RECENT_SLOTS - 1);
 	return i;
 }
 
-static int grow(struct fm_claim_table *t)
+/* How many settled keys below hi are smaller than key: its place. */
+static size_t settled_rank(const struct fm_claims *c, uint64_t key,
+			   size_t hi)
 {
-	struct fm_claim_table n = {.cap = t->cap ? t->cap + t->cap / 4 : 64,
-				   .used = t->used};
+	size_t b = (size_t)(key >> 48);
+	size_t lo = c->dir[b];
+	uint64_t want = key & LOW_MASK;
 
-	n.hash = calloc(n.cap, sizeof(*n.hash));
-	n.where = calloc(n.cap, sizeof(*n.where));
-	if (!n.hash || !n.where) {
-		free(n.hash);
-		free(n.where);
+	if (hi > c->dir[b + 1])
+		hi = c->dir[b + 1];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (load48(c->low + 6 * mid) < want)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool settled_has(const struct fm_claims *c, uint64_t key)
+{
+	size_t i;
+
+	if (!c->settled)
+		return false;
+	i = settled_rank(c, key, c->settled);
+	return i < c->dir[(key >> 48) + 1] &&
+	       load48(c->low + 6 * i) == (key & LOW_MASK);
+}
+
+/* Makes room for n settled keys, in place where the kernel can. */
+static int reserve(struct fm_claims *c, size_t n)
+{
+	size_t bytes = (6 * n + GROW_BYTES - 1) / GROW_BYTES * GROW_BYTES;
+	void *p;
+
+	if (bytes <= c->low_bytes)
+		return 0;
+	if (!c->low_bytes)
+		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	else
+		p = mremap(c->low, c->low_bytes, bytes, MREMAP_MAYMOVE);
+	if (p == MAP_FAILED)
 		return -ENOMEM;
-	}
-	for (size_t i = 0; i < t->cap; i++) {
-		if (t->hash[i]) {
-			size_t j = find(&n, t->hash[i]);
-
-			n.hash[j] = t->hash[i];
-			n.where[j] = t->where[i];
-		}
-	}
-	free(t->hash);
-	free(t->where);
-	*t = n;
+	c->low = p;
+	c->low_bytes = bytes;
 	return 0;
 }
 
-int fm_claims_take(struct fm_claims *c, const char *path, uint32_t source,
-		   uint32_t line, struct fm_claim *prev)
+static int cmp_key(const void *a, const void *b)
 {
-	uint64_t h = fm_fnv1a64(path, strlen(path));
-	struct fm_claim_table *t;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Moves every recent key into the settled array and empties the table. */
+static int settle(struct fm_claims *c)
+{
+	size_t m = 0, i, out, b;
+
+	if (!c->dir && !(c->dir = calloc(BUCKETS + 1, sizeof(*c->dir))))
+		return -ENOMEM;
+	if (reserve(c, c->settled + c->recent))
+		return -ENOMEM;
+	for (i = 0; i < RECENT_SLOTS; i++)
+		if (c->key[i])
+			c->key[m++] = c->key[i];
+	qsort(c->key, m, sizeof(*c->key), cmp_key);
+	/* Backwards, largest first: each key's place among the settled
+	 * ones is found in the old layout, whose entries below that place
+	 * have not moved yet; the run above it moves up in one piece. */
+	i = c->settled;
+	out = c->settled + m;
+	for (size_t j = m; j-- > 0;) {
+		size_t at = settled_rank(c, c->key[j], i);
+
+		out -= i - at;
+		memmove(c->low + 6 * out, c->low + 6 * at, 6 * (i - at));
+		i = at;
+		store48(c->low + 6 * --out, c->key[j] & LOW_MASK);
+	}
+	/* Each bucket now starts later by the new keys in buckets below. */
+	i = 0;
+	for (b = 0; b <= BUCKETS; b++) {
+		while (i < m && (size_t)(c->key[i] >> 48) < b)
+			i++;
+		c->dir[b] += (uint32_t)i;
+	}
+	c->settled += m;
+	c->recent = 0;
+	memset(c->key, 0, RECENT_SLOTS * sizeof(*c->key));
+	return 0;
+}
+
+int fm_claims_take_key(struct fm_claims *c, uint64_t key, uint32_t source,
+		       uint32_t line, struct fm_claim *prev)
+{
 	size_t i;
 
-	if (h == 0)
-		h = 1; /* 0 marks an empty slot */
-	t = &c->table[mix(h) >> 56];
-	if ((t->used + 1) * 20 > t->cap * 17 && grow(t))
-		return -ENOMEM;
-	i = find(t, h);
-	if (t->hash[i]) {
+	if (!c->key) {
+		c->key = calloc(RECENT_SLOTS, sizeof(*c->key));
+		c->where = calloc(RECENT_SLOTS, sizeof(*c->where));
+		if (!c->key || !c->where) {
+			fm_claims_free(c);
+			return -ENOMEM;
+		}
+	}
+	i = recent_find(c, key);
+	if (c->key[i]) {
 		*prev = (struct fm_claim){
-			.hash = h,
-			.line = t->where[i] & FM_CLAIM_LINE_MASK,
-			.source = t->where[i] >> FM_CLAIM_LINE_BITS,
+			.known = true,
+			.line = c->where[i] & FM_CLAIM_LINE_MASK,
+			.source = c->where[i] >> FM_CLAIM_LINE_BITS,
 		};
 		return 1;
 	}
-	t->hash[i] = h;
+	if (settled_has(c, key)) {
+		*prev = (struct fm_claim){.known = false};
+		return 1;
+	}
+	if (c->recent == FM_CLAIMS_RECENT) {
+		if (settle(c))
+			return -ENOMEM;
+		i = recent_find(c, key);
+	}
 	/* Lines beyond 2^24 and sources beyond 255 are remembered as 0 and
 	 * 255: the message gets vaguer, the detection does not. */
 	if (line > FM_CLAIM_LINE_MASK)
 		line = 0;
 	if (source > 255)
 		source = 255;
-	t->where[i] = source << FM_CLAIM_LINE_BITS | line;
-	t->used++;
+	c->key[i] = key;
+	c->where[i] = source << FM_CLAIM_LINE_BITS | line;
+	c->recent++;
 	c->used++;
 	return 0;
 }
 
+int fm_claims_take(struct fm_claims *c, const char *path, uint32_t source,
+		   uint32_t line, struct fm_claim *prev)
+{
+	return fm_claims_take_key(c, fm_claims_key(path), source, line, prev);
+}
+
 size_t fm_claims_bytes(const struct fm_claims *c)
 {
-	size_t n = 0;
+	size_t n = 6 * c->settled;
 
-	for (size_t i = 0; i < FM_CLAIM_TABLES; i++)
-		n += c->table[i].cap * (sizeof(uint64_t) + sizeof(uint32_t));
+	if (c->key)
+		n += RECENT_SLOTS * (sizeof(*c->key) + sizeof(*c->where));
+	if (c->dir)
+		n += (BUCKETS + 1) * sizeof(*c->dir);
 	return n;
 }
 
 void fm_claims_free(struct fm_claims *c)
 {
-	for (size_t i = 0; i < FM_CLAIM_TABLES; i++) {
-		free(c->table[i].hash);
-		free(c->table[i].where);
-	}
+	free(c->key);
+	free(c->where);
+	free(c->dir);
+	if (c->low_bytes)
+		munmap(c->low, c->low_bytes);
 	*c = (struct fm_claims){0};
 }

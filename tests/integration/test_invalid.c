@@ -162,10 +162,68 @@ static void test_invalid_lines(void **state)
 	free(u7);
 }
 
+/* A repeat of a path claimed long before (settled out of the recent
+ * claims) is still refused, just without the line; a repeat of a recent
+ * one names it. --dry-run: admission alone decides this. */
+static void test_duplicates_in_a_long_list(void **state)
+{
+	struct fm_fixture *f = *state;
+	struct fm_buf list = { 0 };
+	struct run_result r;
+	char *lp = fm_path("%s/list.txt", f->tmp);
+	const char *argv[] = { fm_bin(), "--json", "--dry-run", "-o", "dl",
+			       "list.txt", NULL };
+	const int n = 13000; /* more than the 12,288 recent claims */
+	cJSON *res;
+	const cJSON *e;
+	int rc, bad;
+
+	fm_buf_printf(&list, "http://127.0.0.1:9/x out=dup.bin\n");
+	for (int i = 2; i <= n; i++)
+		fm_buf_printf(&list, "http://127.0.0.1:9/f/%d.bin\n", i);
+	fm_buf_printf(&list, "http://127.0.0.1:9/y out=dup.bin\n");
+	fm_buf_printf(&list, "http://127.0.0.1:9/z out=%d.bin\n", n - 1);
+	assert_int_equal(fm_write_file(lp, list.data, list.len), 0);
+
+	rc = fm_run(argv, NULL, f->tmp, &r);
+	FM_ASSERT_RAN(rc, r);
+	FM_ASSERT_EXIT(r, 1);
+	res = fm_jsonl_parse(r.out, &bad);
+	assert_int_equal(bad, 0);
+	assert_int_equal(cJSON_GetArraySize(res), n + 2);
+	e = fm_json_find_num(res, "line", 1);
+	FM_ASSERT_JSTR(e, "status", "planned");
+	check_invalid(res, n + 1);
+	e = fm_json_find_num(res, "line", n + 1);
+	FM_ASSERT_JSTR(e, "error",
+		       "output path already used by an earlier entry");
+	check_invalid(res, n + 2);
+	e = fm_json_find_num(res, "line", n + 2);
+	{
+		char *want = fm_path("output path already used by line %d",
+				     n - 1);
+
+		FM_ASSERT_JSTR(e, "error", want);
+		free(want);
+	}
+	for (int i = 2; i <= n; i += 641) {
+		e = fm_json_find_num(res, "line", i);
+		FM_ASSERT_JSTR(e, "status", "planned");
+	}
+
+	cJSON_Delete(res);
+	fm_run_result_free(&r);
+	free(list.data);
+	free(lp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_invalid_lines,
+						fm_fixture_setup,
+						fm_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_duplicates_in_a_long_list,
 						fm_fixture_setup,
 						fm_fixture_teardown),
 	};

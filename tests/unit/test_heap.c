@@ -67,19 +67,112 @@ static void claims_grow_keeps_everything(void **state)
 	struct fm_claims c = {0};
 	struct fm_claim prev;
 	char name[32];
+	/* The claim that found the recent table full settled it. */
+	uint32_t last_settled = 50000 - 50000 % FM_CLAIMS_RECENT;
 
 	for (uint32_t i = 1; i <= 50000; i++) {
 		snprintf(name, sizeof(name), "f%u.bin", i);
 		assert_int_equal(fm_claims_take(&c, name, 0, i, &prev), 0);
 	}
-	for (uint32_t i = 1; i <= 50000; i += 997) {
+	assert_int_equal(c.settled, last_settled);
+	for (uint32_t i = 1; i <= 50000; i += 97) {
 		snprintf(name, sizeof(name), "f%u.bin", i);
 		assert_int_equal(fm_claims_take(&c, name, 2, 0, &prev), 1);
-		assert_int_equal(prev.line, i);
+		if (i <= last_settled) {
+			assert_false(prev.known);
+		} else {
+			assert_true(prev.known);
+			assert_int_equal(prev.line, i);
+		}
 	}
-	/* a few bytes per entry: 12-byte slots, mostly full */
-	assert_int_equal(c.used, 50000);
-	assert_true(fm_claims_bytes(&c) <= 50000 * 12 * 2);
+	for (uint32_t i = 50001; i <= 50100; i++) {
+		snprintf(name, sizeof(name), "f%u.bin", i);
+		assert_int_equal(fm_claims_take(&c, name, 0, i, &prev), 0);
+	}
+	/* a few bytes per entry: 6 settled, plus the fixed recent table
+	 * and the bucket directory */
+	assert_int_equal(c.used, 50100);
+	assert_true(fm_claims_bytes(&c) <=
+		    50100 * 6 + 16384 * 12 + 65537 * 4);
+	fm_claims_free(&c);
+}
+
+#define LOWBITS ((UINT64_C(1) << 48) - 1)
+
+static uint64_t low48(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 5; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* Keys placed on purpose: crowded buckets, the same low 48 bits in other
+ * buckets, the extremes; then random ones, enough to settle four times. */
+static void claims_settled_keys_stay_exact(void **state)
+{
+	struct fm_claims c = {0};
+	struct fm_claim prev;
+	enum { N = 4 * FM_CLAIMS_RECENT + 500, CRAFTED = 3 * 300 + 2 };
+	uint64_t *keys = malloc(N * sizeof(*keys)), s = 88172645463325252ULL;
+	size_t n = 0;
+
+	assert_non_null(keys);
+	for (uint64_t i = 0; i < 300; i++) {
+		keys[n++] = UINT64_C(0x1234) << 48 | (i * 7919 + 1);
+		keys[n++] = (i + 1) << 48 | UINT64_C(0xabcdef);
+		keys[n++] = UINT64_C(0xffff) << 48 | (LOWBITS - 2 - i);
+	}
+	keys[n++] = 1;
+	keys[n++] = UINT64_MAX - 1;
+	assert_int_equal(n, CRAFTED);
+	while (n < N) {
+		uint64_t k = xorshift(&s);
+
+		keys[n++] = k ? k : 2;
+	}
+	/* Interleave crafted and random keys. */
+	for (size_t i = N - 1; i > 0; i--) {
+		size_t j = (size_t)(xorshift(&s) % (i + 1));
+		uint64_t t = keys[i];
+
+		keys[i] = keys[j];
+		keys[j] = t;
+	}
+	for (size_t i = 0; i < N; i++)
+		assert_int_equal(fm_claims_take_key(&c, keys[i], 0,
+						    (uint32_t)i + 1, &prev),
+				 0);
+	assert_int_equal(c.settled, 4 * FM_CLAIMS_RECENT);
+	assert_int_equal(c.dir[65536], c.settled);
+	for (size_t b = 0; b < 65536; b++)
+		for (size_t i = c.dir[b] + 1; i < c.dir[b + 1]; i++)
+			assert_true(low48(c.low + 6 * (i - 1)) <
+				    low48(c.low + 6 * i));
+	for (size_t i = 0; i < N; i++) {
+		assert_int_equal(fm_claims_take_key(&c, keys[i], 1, 1, &prev),
+				 1);
+		assert_int_equal(prev.known, i >= 4 * FM_CLAIMS_RECENT);
+	}
+	/* Neighbours of taken keys are free: the bucket bits count. */
+	assert_int_equal(fm_claims_take_key(&c, UINT64_C(0x1235) << 48 | 1, 0,
+					    1, &prev),
+			 0);
+	assert_int_equal(fm_claims_take_key(&c, UINT64_C(0xabcdef), 0, 1,
+					    &prev),
+			 0);
+	assert_int_equal(fm_claims_take_key(&c, UINT64_MAX, 0, 1, &prev), 0);
+	assert_int_equal(fm_claims_take_key(&c, 3, 0, 1, &prev), 0);
+	free(keys);
 	fm_claims_free(&c);
 }
 
@@ -106,6 +199,7 @@ int main(void)
 		cmocka_unit_test(fnv1a64_published_vectors),
 		cmocka_unit_test(claims_detect_second_use),
 		cmocka_unit_test(claims_grow_keeps_everything),
+		cmocka_unit_test(claims_settled_keys_stay_exact),
 		cmocka_unit_test(claims_clamp_large_lines_and_sources),
 	};
 
