@@ -16,17 +16,24 @@
 
 #define FM_ETAG_MAX 256
 
+/* The strings are "" when absent, never NULL once initialised; present
+ * ones are held on the heap, only as long as they are (a slot keeps one
+ * of these per transfer, and most values are a few dozen bytes). */
 struct fm_resp {
-	char etag[FM_ETAG_MAX];  /* as sent, quotes included; "" when none */
-	char last_modified[64];  /* as sent; "" when none */
-	char filename[FM_NAME_COMPONENT_MAX + 1]; /* sanitised; "" none */
+	char *etag;              /* as sent, quotes included; < FM_ETAG_MAX */
+	char *last_modified;     /* as sent; < 64 bytes */
+	char *filename;          /* sanitised Content-Disposition name */
 	bool has_range;          /* a usable Content-Range was seen */
 	int64_t range_first, range_last; /* -1 for "bytes * /total" */
 	int64_t range_total;     /* -1 when "*" */
 };
 
-/* Forgets everything: a new response begins. */
+/* Makes r an empty record; r holds nothing to free before this. */
 void fm_resp_init(struct fm_resp *r);
+
+/* Frees what r holds (r zeroed or initialised) and empties it: a new
+ * response begins. */
+void fm_resp_clear(struct fm_resp *r);
 
 /* Takes one header line (with or without its CRLF). A status line
  * ("HTTP/...") resets r; unknown headers are ignored; values that are

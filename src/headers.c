@@ -5,15 +5,36 @@
  * cannot parse whole. */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "fm_headers.h"
 
+#define LAST_MODIFIED_MAX 64
+
+static char none[1]; /* every absent value */
+
 void fm_resp_init(struct fm_resp *r)
 {
-	*r = (struct fm_resp){.range_first = -1, .range_last = -1,
-			      .range_total = -1};
+	*r = (struct fm_resp){.etag = none, .last_modified = none,
+			      .filename = none, .range_first = -1,
+			      .range_last = -1, .range_total = -1};
+}
+
+static void drop(char **v)
+{
+	if (*v != none)
+		free(*v);
+	*v = none;
+}
+
+void fm_resp_clear(struct fm_resp *r)
+{
+	drop(&r->etag);
+	drop(&r->last_modified);
+	drop(&r->filename);
+	fm_resp_init(r);
 }
 
 static bool is_ows(char c)
@@ -33,18 +54,24 @@ static void trim(const char **v, size_t *n)
 		(*n)--;
 }
 
-/* Copies a value into a fixed field, or leaves it empty when it does not
- * fit or holds a control byte: a cut validator would be a wrong one. */
-static void keep(char *dst, size_t cap, const char *v, size_t n)
+/* Keeps a copy of a value, or nothing when it is cap bytes or longer or
+ * holds a control byte: a cut validator would be a wrong one. */
+static void keep(char **dst, size_t cap, const char *v, size_t n)
 {
-	dst[0] = '\0';
+	char *copy;
+
+	drop(dst);
 	if (n == 0 || n >= cap)
 		return;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
 			return;
-	memcpy(dst, v, n);
-	dst[n] = '\0';
+	copy = malloc(n + 1);
+	if (!copy)
+		return; /* as if absent: it only serves later requests */
+	memcpy(copy, v, n);
+	copy[n] = '\0';
+	*dst = copy;
 }
 
 static bool name_is(const char *line, size_t nlen, const char *name)
@@ -58,7 +85,7 @@ void fm_resp_feed(struct fm_resp *r, const char *line, size_t len)
 	size_t nlen, vlen;
 
 	if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
-		fm_resp_init(r);
+		fm_resp_clear(r);
 		return;
 	}
 	colon = memchr(line, ':', len);
@@ -69,13 +96,15 @@ void fm_resp_feed(struct fm_resp *r, const char *line, size_t len)
 	vlen = len - nlen - 1;
 	trim(&v, &vlen);
 	if (name_is(line, nlen, "etag")) {
-		keep(r->etag, sizeof(r->etag), v, vlen);
+		keep(&r->etag, FM_ETAG_MAX, v, vlen);
 	} else if (name_is(line, nlen, "last-modified")) {
-		keep(r->last_modified, sizeof(r->last_modified), v, vlen);
+		keep(&r->last_modified, LAST_MODIFIED_MAX, v, vlen);
 	} else if (name_is(line, nlen, "content-disposition")) {
-		if (fm_disposition_filename(v, vlen, r->filename,
-					    sizeof(r->filename)))
-			r->filename[0] = '\0';
+		char name[FM_NAME_COMPONENT_MAX + 1];
+
+		drop(&r->filename);
+		if (fm_disposition_filename(v, vlen, name, sizeof(name)) == 0)
+			keep(&r->filename, sizeof(name), name, strlen(name));
 	} else if (name_is(line, nlen, "content-range")) {
 		r->has_range = fm_content_range(v, vlen, &r->range_first,
 						&r->range_last,

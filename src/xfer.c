@@ -354,7 +354,7 @@ static void reset_attempt(struct fm_xfer *x, struct fm_job *job)
 	x->paused = false;
 	x->resume_from = 0;
 	atomic_store_explicit(&x->body_bytes, 0, memory_order_relaxed);
-	fm_resp_init(&x->resp);
+	fm_resp_clear(&x->resp);
 	curl_slist_free_all(x->headers);
 	x->headers = NULL;
 	x->t_start = x->last_rx = fm_now_ns();
@@ -594,6 +594,7 @@ void fm_xfer_abandon(struct fm_xfer *x)
 void fm_xfer_cleanup(struct fm_xfer *x)
 {
 	fm_sink_release(&x->sink);
+	fm_resp_clear(&x->resp);
 	curl_slist_free_all(x->headers);
 	x->headers = NULL;
 	EVP_MD_CTX_free(x->md);

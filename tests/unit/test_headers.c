@@ -583,6 +583,7 @@ static void feed_redirect_then_final(void **state)
 	assert_int_equal(r.range_first, 100);
 	assert_int_equal(r.range_last, 199);
 	assert_int_equal(r.range_total, 1000);
+	fm_resp_clear(&r);
 }
 
 /* 1xx interim answers and HTTP/2 status lines reset too; lines may come
@@ -608,6 +609,7 @@ static void feed_interim_and_no_crlf(void **state)
 	assert_int_equal(r.range_last, -1);
 	assert_int_equal(r.range_total, 5000);
 	assert_string_equal(r.filename, "\xe2\x82\xac.bin");
+	fm_resp_clear(&r);
 }
 
 /* Validators that do not fit or hold control bytes are dropped whole;
@@ -686,6 +688,7 @@ static void feed_drops_bad_values(void **state)
 	feed(&r, "HTTP");
 	assert_string_equal(r.filename, "x");
 	assert_string_equal(r.etag, "");
+	fm_resp_clear(&r);
 }
 
 /* ---- fm_etag_is_strong ------------------------------------------------ */
