@@ -81,7 +81,8 @@ struct fm_xfer {
 	bool content_err;        /* fail_why is about the content: no retry,
 				    no .part kept */
 	bool fail_retry;         /* fail_why is transient */
-	char fail_why[FM_WHY_MAX]; /* our own reason to stop the transfer */
+	char *fail_why;          /* our own reason to stop the transfer, or
+				    NULL; held until the next attempt */
 	uint64_t t_start;  /* when the slot was taken (ns, CLOCK_MONOTONIC) */
 	uint64_t last_rx;  /* when a byte last arrived (ns, CLOCK_MONOTONIC) */
 	atomic_uint_least64_t body_bytes; /* sink.bytes, for the live line */

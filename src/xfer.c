@@ -42,16 +42,31 @@ static size_t on_curl_header(char *ptr, size_t size, size_t nmemb, void *data)
 	return n;
 }
 
+/* What fail_why says when there was no memory for the reason itself. */
+static char why_oom[] = "stopped, and out of memory to say why";
+
+static void forget_why(struct fm_xfer *x)
+{
+	if (x->fail_why != why_oom)
+		free(x->fail_why);
+	x->fail_why = NULL;
+}
+
 /* Records our own reason to stop a transfer: content says the body (or
  * its name) is wrong, retry that another attempt may do better. */
 __attribute__((format(printf, 4, 5))) static void
 stop_with(struct fm_xfer *x, bool content, bool retry, const char *fmt, ...)
 {
+	char why[FM_WHY_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(x->fail_why, sizeof(x->fail_why), fmt, ap);
+	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	forget_why(x);
+	x->fail_why = strdup(why);
+	if (!x->fail_why)
+		x->fail_why = why_oom;
 	x->content_err = content;
 	x->fail_retry = retry;
 }
@@ -187,7 +202,7 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *data)
 			return n;
 		err = open_body(x, code);
 		if (err) {
-			if (err < 0 && !x->fail_why[0])
+			if (err < 0 && !x->fail_why)
 				x->local_err = err;
 			return 0;
 		}
@@ -347,7 +362,7 @@ static void reset_attempt(struct fm_xfer *x, struct fm_job *job)
 	x->local_err = 0;
 	x->content_err = false;
 	x->fail_retry = false;
-	x->fail_why[0] = '\0';
+	forget_why(x);
 	x->errbuf[0] = '\0';
 	x->hashing = false;
 	x->conditional = false;
@@ -452,10 +467,9 @@ static int verify(struct fm_xfer *x, struct fm_outcome *o)
 		return -1;
 	hex(d, n, o->sha256);
 	if (want && strcmp(want, o->sha256) != 0) {
-		snprintf(x->fail_why, sizeof(x->fail_why),
-			 "sha256 mismatch: expected %s, got %s", want,
-			 o->sha256);
-		x->content_err = true;
+		stop_with(x, true, false,
+			  "sha256 mismatch: expected %s, got %s", want,
+			  o->sha256);
 		return -1;
 	}
 	return 0;
@@ -529,7 +543,7 @@ static void describe_failure(struct fm_xfer *x, CURLcode rc,
 	o->sha256[0] = '\0';
 	if (x->local_err) {
 		fail_local(o, "cannot write", x->job->path, x->local_err);
-	} else if (x->fail_why[0]) {
+	} else if (x->fail_why) {
 		snprintf(o->error, sizeof(o->error), "%s", x->fail_why);
 		o->retry = x->fail_retry;
 	} else if (rc != CURLE_OK) {
@@ -563,7 +577,7 @@ void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o)
 	if (rc == CURLE_OK && o->http_status == 416 &&
 	    range_not_satisfiable(x, o))
 		goto out;
-	v = x->fail_why[0] ? FM_VERDICT_FAIL
+	v = x->fail_why ? FM_VERDICT_FAIL
 			   : fm_classify(rc, o->http_status, x->local_err);
 	if (v == FM_VERDICT_OK && commit(x, o))
 		goto out;
@@ -595,6 +609,7 @@ void fm_xfer_cleanup(struct fm_xfer *x)
 {
 	fm_sink_release(&x->sink);
 	fm_resp_clear(&x->resp);
+	forget_why(x);
 	curl_slist_free_all(x->headers);
 	x->headers = NULL;
 	EVP_MD_CTX_free(x->md);
