@@ -14,7 +14,23 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+/* libcurl hands a body over in pieces of at most FM_SINK_PIECE bytes
+ * (CURL_MAX_WRITE_SIZE), however much one read brought in: 32 pieces for
+ * one 512 KiB read. A pool gathers a sink's full-size pieces and writes
+ * them with what follows in one call, when a shorter piece ends the read
+ * or the pool is full. One pool serves the sinks of a thread, one sink at
+ * a time: a sink that wants it first writes out the bytes of the last. */
+#define FM_SINK_PIECE 16384
+
+struct fm_sink_pool {
+	char *buf;
+	size_t cap, len;
+	struct fm_sink *owner; /* whose bytes buf holds, or NULL */
+};
+
 struct fm_sink {
+	struct fm_sink_pool *pool; /* NULL: every piece is written at once */
+	int err;        /* -errno of a write made for us while pooled */
 	int dirfd;      /* directory holding the file; owned when != rootfd */
 	int rootfd;     /* the output directory (not owned) */
 	int fd;         /* the body being written, or -1 */
@@ -22,7 +38,7 @@ struct fm_sink {
 	bool anon;      /* fd is an unnamed O_TMPFILE, not NAME.part */
 	char *leaf;     /* NAME's last component */
 	char *part;     /* leaf + ".part" */
-	uint64_t bytes; /* written by this sink so far */
+	uint64_t bytes; /* taken by this sink so far (written, or pooled) */
 	uint64_t base;  /* bytes the .part already held when opened to append */
 };
 
@@ -64,8 +80,19 @@ int fm_sink_read_base(struct fm_sink *s,
  * component); only before fm_sink_open(). Returns 0 or -ENOMEM. */
 int fm_sink_set_leaf(struct fm_sink *s, const char *name);
 
-/* Appends n bytes. Returns 0 or -errno (short writes are retried). */
+/* Appends n bytes, or keeps them in s->pool to write with the next ones.
+ * Returns 0 or -errno, also that of an earlier pooled write (short
+ * writes are retried). */
 int fm_sink_write(struct fm_sink *s, const void *buf, size_t n);
+
+/* Makes a pool of cap bytes (a multiple of FM_SINK_PIECE; smaller means
+ * no pooling). Returns 0 or -ENOMEM. */
+int fm_sink_pool_init(struct fm_sink_pool *p, size_t cap);
+
+/* Writes out what the pool holds (an error goes to its owner's err). */
+void fm_sink_pool_flush(struct fm_sink_pool *p);
+
+void fm_sink_pool_free(struct fm_sink_pool *p);
 
 /* Closes the body and gives it NAME, replacing an existing NAME
  * atomically (opening an empty one first when nothing was written), after
@@ -80,7 +107,8 @@ void fm_sink_abort(struct fm_sink *s, bool keep);
 /* Removes NAME.part whether or not this sink opened it. */
 void fm_sink_remove_part(struct fm_sink *s);
 
-/* Releases what prepare took. Safe on FM_SINK_INIT and on a released sink. */
+/* Releases what prepare took. Safe on FM_SINK_INIT and on a released sink.
+ * Neither this nor prepare forgets the pool. */
 void fm_sink_release(struct fm_sink *s);
 
 /* How a body without -c becomes NAME. fetchmany starts with the first

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -60,8 +61,8 @@ int fm_sink_prepare(struct fm_sink *s, int rootfd, const char *relpath,
 	const char *p = relpath, *slash;
 	int dirfd = rootfd;
 
-	*s = (struct fm_sink){.dirfd = rootfd, .rootfd = rootfd, .fd = -1,
-			      .named = named};
+	*s = (struct fm_sink){.pool = s->pool, .dirfd = rootfd,
+			      .rootfd = rootfd, .fd = -1, .named = named};
 	while ((slash = strchr(p, '/'))) {
 		char *comp = strndup(p, (size_t)(slash - p));
 		int fd;
@@ -115,6 +116,7 @@ int fm_sink_open(struct fm_sink *s, bool append)
 
 	s->bytes = 0;
 	s->base = 0;
+	s->err = 0;
 	s->anon = false;
 	if (!append && !s->named && (s->fd = open_anon(s)) >= 0) {
 		s->anon = true;
@@ -218,23 +220,103 @@ int fm_sink_set_leaf(struct fm_sink *s, const char *name)
 	return 0;
 }
 
-int fm_sink_write(struct fm_sink *s, const void *buf, size_t n)
+/* Writes all of iov[0..n) to fd, retrying short writes. */
+static int write_all(int fd, struct iovec *iov, int n)
 {
-	const char *p = buf;
-
 	while (n > 0) {
-		ssize_t w = write(s->fd, p, n);
+		ssize_t w = writev(fd, iov, n);
 
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
 		}
-		p += w;
-		n -= (size_t)w;
-		s->bytes += (uint64_t)w;
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
 	}
 	return 0;
+}
+
+/* Writes what the pool holds for its owner, then more (n may be 0); the
+ * pool is free again. A failure is the owner's. */
+static int pool_out(struct fm_sink_pool *p, const void *more, size_t n)
+{
+	struct fm_sink *s = p->owner;
+	struct iovec iov[2] = {{.iov_base = p->buf, .iov_len = p->len},
+			       {.iov_base = (void *)more, .iov_len = n}};
+	int err = write_all(s->fd, iov, n ? 2 : 1);
+
+	p->owner = NULL;
+	p->len = 0;
+	if (err && !s->err)
+		s->err = err;
+	return err;
+}
+
+/* Forgets what the pool holds for s, if anything (s's body is dropped). */
+static void pool_drop(struct fm_sink *s)
+{
+	if (s->pool && s->pool->owner == s) {
+		s->pool->owner = NULL;
+		s->pool->len = 0;
+	}
+}
+
+int fm_sink_write(struct fm_sink *s, const void *buf, size_t n)
+{
+	struct fm_sink_pool *p = s->pool;
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = n};
+	int err;
+
+	if (s->err)
+		return s->err;
+	s->bytes += (uint64_t)n;
+	if (p && p->cap && n == FM_SINK_PIECE) {
+		/* Maybe not the end of this read: keep it. */
+		if (p->owner && p->owner != s)
+			(void)pool_out(p, NULL, 0);
+		p->owner = s;
+		memcpy(p->buf + p->len, buf, n);
+		p->len += n;
+		return p->len + FM_SINK_PIECE > p->cap ? pool_out(p, NULL, 0)
+							: 0;
+	}
+	if (p && p->owner == s)
+		return pool_out(p, buf, n);
+	err = write_all(s->fd, &iov, 1);
+	if (err)
+		s->err = err;
+	return err;
+}
+
+int fm_sink_pool_init(struct fm_sink_pool *p, size_t cap)
+{
+	*p = (struct fm_sink_pool){0};
+	if (cap < 2 * FM_SINK_PIECE)
+		return 0;
+	p->buf = malloc(cap);
+	if (!p->buf)
+		return -ENOMEM;
+	p->cap = cap;
+	return 0;
+}
+
+void fm_sink_pool_flush(struct fm_sink_pool *p)
+{
+	if (p->owner)
+		(void)pool_out(p, NULL, 0);
+}
+
+void fm_sink_pool_free(struct fm_sink_pool *p)
+{
+	free(p->buf);
+	*p = (struct fm_sink_pool){0};
 }
 
 /* Gives the unnamed file s->fd the name name in its directory. Returns 0
@@ -289,7 +371,10 @@ int fm_sink_commit(struct fm_sink *s, int64_t mtime)
 
 	if (s->fd < 0 && (err = fm_sink_open(s, false)))
 		return err;
-	if (mtime >= 0) {
+	if (s->pool && s->pool->owner == s)
+		(void)pool_out(s->pool, NULL, 0);
+	err = s->err;
+	if (!err && mtime >= 0) {
 		struct timespec t[2] = {{.tv_nsec = UTIME_OMIT},
 					{.tv_sec = (time_t)mtime}};
 
@@ -318,6 +403,10 @@ void fm_sink_abort(struct fm_sink *s, bool keep)
 {
 	if (s->fd < 0)
 		return;
+	/* A .part kept to be resumed gets every byte taken. */
+	if (keep && s->pool && s->pool->owner == s)
+		(void)pool_out(s->pool, NULL, 0);
+	pool_drop(s);
 	close(s->fd);
 	s->fd = -1;
 	/* An unnamed file vanishes with its last descriptor. */
@@ -327,6 +416,7 @@ void fm_sink_abort(struct fm_sink *s, bool keep)
 
 void fm_sink_remove_part(struct fm_sink *s)
 {
+	pool_drop(s);
 	if (s->fd >= 0) {
 		close(s->fd);
 		s->fd = -1;
@@ -342,7 +432,8 @@ void fm_sink_release(struct fm_sink *s)
 		close(s->dirfd);
 	free(s->leaf);
 	free(s->part);
-	*s = (struct fm_sink){.dirfd = -1, .rootfd = -1, .fd = -1};
+	*s = (struct fm_sink){.pool = s->pool, .dirfd = -1, .rootfd = -1,
+			      .fd = -1};
 }
 
 int fm_sink_open_root(const char *dir)

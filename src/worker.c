@@ -128,6 +128,7 @@ static void begin(struct fm_worker *w, struct slot *s)
 		fail_early(w, s, "libcurl: cannot create a transfer");
 		return;
 	}
+	x->sink.pool = &w->pool;
 	if (fm_xfer_begin(x, job, r->rootfd, &s->out)) {
 		/* Skipped under -n (no request: no attempt), or the
 		 * destination is unusable. */
@@ -270,9 +271,17 @@ static void on_rate_timer(uv_timer_t *t)
 int fm_worker_init(struct fm_worker *w, struct run *r, unsigned first,
 		   unsigned stride)
 {
+	/* Big enough for all the pieces of one read. */
+	size_t pool = ((size_t)r->conf.buffer_size + FM_SINK_PIECE - 1) /
+		      FM_SINK_PIECE * FM_SINK_PIECE;
+
 	*w = (struct fm_worker){.r = r, .first = first, .stride = stride};
-	if (uv_loop_init(&w->loop))
+	if (fm_sink_pool_init(&w->pool, pool))
 		return -ENOMEM;
+	if (uv_loop_init(&w->loop)) {
+		fm_sink_pool_free(&w->pool);
+		return -ENOMEM;
+	}
 	w->engine = fm_engine_new(&w->loop, on_transfer_done, w,
 				  (long)slot_count(w));
 	if (!w->engine || fm_mailbox_init(&w->inbox, &w->loop, on_inbox)) {
@@ -280,6 +289,7 @@ int fm_worker_init(struct fm_worker *w, struct run *r, unsigned first,
 			fm_engine_close(w->engine);
 		uv_run(&w->loop, UV_RUN_DEFAULT);
 		uv_loop_close(&w->loop);
+		fm_sink_pool_free(&w->pool);
 		return -ENOMEM;
 	}
 	w->inbox.async.data = w;
@@ -387,5 +397,6 @@ bool fm_worker_close(struct fm_worker *w)
 	uv_close((uv_handle_t *)&w->handover, NULL);
 	uv_close((uv_handle_t *)&w->rate_timer, NULL);
 	uv_run(&w->loop, UV_RUN_DEFAULT);
+	fm_sink_pool_free(&w->pool);
 	return uv_loop_close(&w->loop) == 0;
 }

@@ -60,6 +60,7 @@ struct fm_worker {
 	uv_timer_t rate_timer;  /* --limit-rate (one worker only) */
 	unsigned rate_next;     /* slot resumed first at the next tick */
 	bool wake;              /* main only: jobs posted since the last wake */
+	struct fm_sink_pool pool; /* gathers the pieces of each read */
 };
 
 /* Prepares a mailbox whose receiver runs cb in loop. Returns 0 or a

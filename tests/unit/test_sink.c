@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
@@ -263,6 +264,156 @@ static void empty_body_commits(void **state)
 	expect_content(d, "f.bin", "");
 }
 
+/* Size on disk of the body s is writing. */
+static long on_disk(const struct fm_sink *s)
+{
+	struct stat st;
+
+	assert_int_equal(fstat(s->fd, &st), 0);
+	return (long)st.st_size;
+}
+
+/* n bytes of c, checked byte by byte against the file rel. */
+static void expect_run(const struct dir *d, const char *rel,
+		       const char *pattern)
+{
+	char path[128];
+	FILE *f;
+	int c;
+	size_t i = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", d->path, rel);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	/* pattern: a letter per FM_SINK_PIECE, '.' for a 100-byte tail */
+	for (const char *p = pattern; *p; p++) {
+		size_t n = *p == '.' ? 100 : FM_SINK_PIECE;
+
+		for (size_t k = 0; k < n; k++, i++) {
+			c = fgetc(f);
+			if (c != (*p == '.' ? 't' : *p))
+				fail_msg("%s: byte %zu is %d, want '%c'", rel, i,
+					 c, *p);
+		}
+	}
+	assert_int_equal(fgetc(f), EOF);
+	fclose(f);
+}
+
+/* Full-size pieces wait in the pool until a shorter one ends the read,
+ * the pool fills, another sink takes it, or the body ends; every byte
+ * reaches the file, in order, whichever way. */
+static void pool_gathers_pieces(void **state)
+{
+	struct dir *d = *state;
+	struct fm_sink_pool pool;
+	struct fm_sink a = FM_SINK_INIT, b = FM_SINK_INIT;
+	static char x[FM_SINK_PIECE], y[FM_SINK_PIECE], z[FM_SINK_PIECE],
+		t[100];
+
+	memset(x, 'x', sizeof(x));
+	memset(y, 'y', sizeof(y));
+	memset(z, 'z', sizeof(z));
+	memset(t, 't', sizeof(t));
+	assert_int_equal(fm_sink_pool_init(&pool, 3 * FM_SINK_PIECE), 0);
+	a.pool = b.pool = &pool;
+	assert_int_equal(fm_sink_prepare(&a, d->fd, "a.bin", false), 0);
+	assert_int_equal(fm_sink_prepare(&b, d->fd, "b.bin", false), 0);
+	assert_ptr_equal(a.pool, &pool); /* prepare keeps it */
+	assert_int_equal(fm_sink_open(&a, false), 0);
+	assert_int_equal(fm_sink_open(&b, false), 0);
+
+	/* Two pieces held, then the short end of the read: one write. */
+	assert_int_equal(fm_sink_write(&a, x, sizeof(x)), 0);
+	assert_int_equal(fm_sink_write(&a, y, sizeof(y)), 0);
+	assert_int_equal(on_disk(&a), 0);
+	assert_int_equal(a.bytes, 2 * FM_SINK_PIECE);
+	assert_int_equal(fm_sink_write(&a, t, sizeof(t)), 0);
+	assert_int_equal(on_disk(&a), 2 * FM_SINK_PIECE + 100);
+	assert_null(pool.owner);
+
+	/* Three pieces fill the pool: written at once. */
+	assert_int_equal(fm_sink_write(&a, x, sizeof(x)), 0);
+	assert_int_equal(fm_sink_write(&a, y, sizeof(y)), 0);
+	assert_int_equal(fm_sink_write(&a, z, sizeof(z)), 0);
+	assert_int_equal(on_disk(&a), 5 * FM_SINK_PIECE + 100);
+
+	/* b takes the pool from a: a's piece is written first. */
+	assert_int_equal(fm_sink_write(&a, x, sizeof(x)), 0);
+	assert_int_equal(fm_sink_write(&b, z, sizeof(z)), 0);
+	assert_int_equal(on_disk(&a), 6 * FM_SINK_PIECE + 100);
+	assert_int_equal(on_disk(&b), 0);
+	assert_ptr_equal(pool.owner, &b);
+
+	/* The end of the body writes what is held. */
+	assert_int_equal(fm_sink_commit(&b, -1), 0);
+	assert_null(pool.owner);
+	assert_int_equal(fm_sink_write(&a, y, sizeof(y)), 0);
+	assert_int_equal(fm_sink_commit(&a, -1), 0);
+	fm_sink_release(&a);
+	fm_sink_release(&b);
+	assert_ptr_equal(a.pool, &pool); /* so does release */
+	expect_run(d, "a.bin", "xy.xyzxy");
+	expect_run(d, "b.bin", "z");
+	fm_sink_pool_free(&pool);
+}
+
+/* A .part kept for -c gets what the pool held; a dropped body's bytes
+ * are forgotten; a write that fails for a sink while it is pooled is
+ * that sink's error, reported on its next write and at its commit. */
+static void pool_abort_and_errors(void **state)
+{
+	struct dir *d = *state;
+	struct fm_sink_pool pool;
+	struct fm_sink a = FM_SINK_INIT, b = FM_SINK_INIT;
+	static char x[FM_SINK_PIECE], t[100];
+	int good;
+
+	memset(x, 'x', sizeof(x));
+	memset(t, 't', sizeof(t));
+	assert_int_equal(fm_sink_pool_init(&pool, 2 * FM_SINK_PIECE), 0);
+	a.pool = b.pool = &pool;
+
+	assert_int_equal(fm_sink_prepare(&a, d->fd, "k.bin", true), 0);
+	assert_int_equal(fm_sink_open(&a, false), 0);
+	assert_int_equal(fm_sink_write(&a, x, sizeof(x)), 0);
+	fm_sink_abort(&a, true);
+	fm_sink_release(&a);
+	assert_null(pool.owner);
+	expect_run(d, "k.bin.part", "x");
+
+	assert_int_equal(fm_sink_prepare(&a, d->fd, "g.bin", false), 0);
+	assert_int_equal(fm_sink_open(&a, false), 0);
+	assert_int_equal(fm_sink_write(&a, x, sizeof(x)), 0);
+	fm_sink_abort(&a, false);
+	assert_null(pool.owner);
+	fm_sink_release(&a);
+
+	/* a's descriptor turns read-only under it: b's taking the pool
+	 * makes the write that fails. */
+	assert_int_equal(fm_sink_prepare(&a, d->fd, "h.bin", false), 0);
+	assert_int_equal(fm_sink_prepare(&b, d->fd, "i.bin", false), 0);
+	assert_int_equal(fm_sink_open(&a, false), 0);
+	assert_int_equal(fm_sink_open(&b, false), 0);
+	assert_int_equal(fm_sink_write(&a, x, sizeof(x)), 0);
+	good = dup(a.fd);
+	assert_true(good >= 0);
+	assert_int_equal(dup2(open("/dev/null", O_RDONLY | O_CLOEXEC), a.fd),
+			 a.fd);
+	assert_int_equal(fm_sink_write(&b, x, sizeof(x)), 0);
+	assert_int_equal(fm_sink_write(&b, t, sizeof(t)), 0);
+	assert_int_equal(a.err, -EBADF);
+	assert_int_equal(fm_sink_write(&a, t, sizeof(t)), -EBADF);
+	assert_int_equal(fm_sink_commit(&a, -1), -EBADF);
+	assert_int_equal(fm_sink_commit(&b, -1), 0);
+	fm_sink_release(&a);
+	fm_sink_release(&b);
+	close(good);
+	expect_run(d, "i.bin", "x.");
+	assert_int_equal(faccessat(d->fd, "h.bin", F_OK, 0), -1);
+	fm_sink_pool_free(&pool);
+}
+
 #define EACH_NAMING(f)                                                    \
 	cmocka_unit_test_prestate_setup_teardown(f, setup, teardown,       \
 						 (void *)&namings[0]),    \
@@ -279,6 +430,8 @@ int main(void)
 		EACH_NAMING(abort_leaves_nothing),
 		EACH_NAMING(named_body_is_part),
 		EACH_NAMING(empty_body_commits),
+		EACH_NAMING(pool_gathers_pieces),
+		EACH_NAMING(pool_abort_and_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
