@@ -52,6 +52,13 @@ int fm_disposition_filename(const char *v, size_t n, char *out, size_t cap);
 int fm_content_range(const char *v, size_t n, int64_t *first, int64_t *last,
 		     int64_t *total);
 
+/* Parses an IMF-fixdate (RFC 9110 5.6.7: "Sun, 06 Nov 1994 08:49:37
+ * GMT"), the form servers send, strictly: the day name is not checked
+ * against the date. Returns seconds since 1970 (UTC), or -1 for anything
+ * else, including the obsolete forms and years before 1970 (which a
+ * caller may hand to curl_getdate()). */
+int64_t fm_http_date(const char *s);
+
 /* True when an ETag is strong (not W/), as If-Range requires. */
 bool fm_etag_is_strong(const char *etag);
 

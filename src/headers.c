@@ -166,6 +166,69 @@ int fm_content_range(const char *v, size_t n, int64_t *first, int64_t *last,
 	return p == end ? 0 : -1;
 }
 
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's
+ * days_from_civil). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* n digits at s, or -1. */
+static int digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+int64_t fm_http_date(const char *s)
+{
+	static const char days[] = "MonTueWedThuFriSatSun";
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	static const unsigned char mdays[] = {31, 29, 31, 30, 31, 30,
+					      31, 31, 30, 31, 30, 31};
+	int day, year, hh, mm, ss;
+	unsigned mon = 0;
+	bool name = false;
+
+	/* "Sun, 06 Nov 1994 08:49:37 GMT": 29 bytes, fixed positions. */
+	if (strlen(s) != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' ||
+	    s[11] != ' ' || s[16] != ' ' || s[19] != ':' || s[22] != ':' ||
+	    strcmp(s + 25, " GMT") != 0)
+		return -1;
+	for (int i = 0; i < 7 && !name; i++)
+		name = memcmp(s, days + 3 * i, 3) == 0;
+	for (unsigned i = 0; i < 12 && !mon; i++)
+		if (memcmp(s + 8, months + 3 * i, 3) == 0)
+			mon = i + 1;
+	day = digits(s + 5, 2);
+	year = digits(s + 12, 4);
+	hh = digits(s + 17, 2);
+	mm = digits(s + 20, 2);
+	ss = digits(s + 23, 2);
+	if (!name || !mon || day < 1 || day > mdays[mon - 1] || year < 1970 ||
+	    hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60)
+		return -1;
+	if (mon == 2 && day == 29 &&
+	    (year % 4 || (year % 100 == 0 && year % 400)))
+		return -1;
+	return days_from_civil(year, mon, (unsigned)day) * 86400 +
+	       hh * 3600 + mm * 60 + ss;
+}
+
 bool fm_etag_is_strong(const char *etag)
 {
 	return etag[0] == '"';

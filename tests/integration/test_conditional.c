@@ -538,6 +538,36 @@ static void test_mtime_from_last_modified(void **state)
 			 "of the download [%lld, %lld]",
 			 (long long)st.st_mtime, (long long)t0, (long long)t1);
 
+	/* The obsolete forms RFC 9110 still asks recipients to read. */
+	{
+		static const char *const forms[] = {
+			"Friday, 13-Feb-09 23:31:30 GMT",
+			"Fri Feb 13 23:31:30 2009",
+		};
+
+		for (int i = 0; i < 2; i++) {
+			char *qo = qenc(forms[i]);
+			char *po = fm_path("/data/old%d.bin?size=10&lm=%s", i, qo);
+			char *uo = fm_url(&f->srv, po);
+			char *fo = fm_path("%s/dl/old%d.bin", f->tmp, i);
+			const char *args[] = { "-o", "dl", uo, NULL };
+			struct run_result ro;
+			cJSON *rs = fm_run_json_plain(f, args, 0, 1, &ro);
+
+			assert_int_equal(stat(fo, &st), 0);
+			if (st.st_mtime != t)
+				fail_msg("mtime %lld, want %lld (%s)",
+					 (long long)st.st_mtime, (long long)t,
+					 forms[i]);
+			cJSON_Delete(rs);
+			fm_run_result_free(&ro);
+			free(qo);
+			free(po);
+			free(uo);
+			free(fo);
+		}
+	}
+
 	cJSON_Delete(res);
 	fm_run_result_free(&r);
 	free(q);

@@ -13,8 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
+
+#include <curl/curl.h>
 
 #include "fm_headers.h"
 #include "fm_name.h"
@@ -886,6 +889,77 @@ static void content_range_property(void **state)
 	assert_true(ok > 1000);
 }
 
+/* ---- fm_http_date ---------------------------------------------------- */
+
+static void http_date_table(void **state)
+{
+	static const struct {
+		const char *in;
+		int64_t want;
+	} rows[] = {
+		{"Sun, 06 Nov 1994 08:49:37 GMT", 784111777},
+		{"Thu, 01 Jan 1970 00:00:00 GMT", 0},
+		{"Tue, 29 Feb 2000 12:00:00 GMT", 951825600},
+		{"Fri, 31 Dec 9999 23:59:59 GMT", 253402300799},
+		{"Sat, 31 Dec 2016 23:59:60 GMT", 1483228800}, /* leap s */
+		{"Mon, 06 Nov 1994 08:49:37 GMT", 784111777}, /* wrong day */
+		/* Not IMF-fixdate: -1, left to curl_getdate(). */
+		{"Sunday, 06-Nov-94 08:49:37 GMT", -1},
+		{"Sun Nov  6 08:49:37 1994", -1},
+		{"Sun, 06 Nov 1994 08:49:37 UTC", -1},
+		{"Sun, 06 Nov 1994 08:49:37 GMT ", -1},
+		{"Sun, 6 Nov 1994 08:49:37 GMT", -1},
+		{"Sun, 06 nov 1994 08:49:37 GMT", -1},
+		{"Xyz, 06 Nov 1994 08:49:37 GMT", -1},
+		{"Sun, 31 Nov 1994 08:49:37 GMT", -1},
+		{"Sun, 29 Feb 1900 08:49:37 GMT", -1},
+		{"Sun, 29 Feb 2100 08:49:37 GMT", -1},
+		{"Sun, 06 Nov 1969 08:49:37 GMT", -1},
+		{"Sun, 06 Nov 1994 24:00:00 GMT", -1},
+		{"Sun, 06 Nov 1994 08:60:00 GMT", -1},
+		{"Sun, 06 Nov 1994 08:49:61 GMT", -1},
+		{"Sun, 06 Nov 19x4 08:49:37 GMT", -1},
+		{"Sun, 06 Nov 1994 08-49-37 GMT", -1},
+		{"", -1},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		if (fm_http_date(rows[i].in) != rows[i].want)
+			fail_msg("'%s': got %lld, want %lld", rows[i].in,
+				 (long long)fm_http_date(rows[i].in),
+				 (long long)rows[i].want);
+}
+
+/* Every second's IMF-fixdate, at random over 1970..9999, parses to what
+ * gmtime_r() made it from, and to what libcurl's parser says. */
+static void http_date_property(void **state)
+{
+	uint64_t seed = 0x9e3779b97f4a7c15ULL;
+
+	(void)state;
+	for (int i = 0; i < 20000; i++) {
+		time_t t;
+		struct tm tm;
+		char buf[64];
+
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
+		t = (time_t)(seed % 253402300800ULL);
+		if (i % 4 == 0)
+			t %= 4102444800; /* dense over 1970..2100 */
+		assert_non_null(gmtime_r(&t, &tm));
+		strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		if (fm_http_date(buf) != (int64_t)t)
+			fail_msg("'%s': got %lld, want %lld", buf,
+				 (long long)fm_http_date(buf), (long long)t);
+		if (t < INT32_MAX && curl_getdate(buf, NULL) != t)
+			fail_msg("'%s': libcurl says %lld", buf,
+				 (long long)curl_getdate(buf, NULL));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -902,6 +976,8 @@ int main(void)
 		cmocka_unit_test(etag_strength),
 		cmocka_unit_test(disposition_property),
 		cmocka_unit_test(content_range_property),
+		cmocka_unit_test(http_date_table),
+		cmocka_unit_test(http_date_property),
 	};
 
 	return cmocka_run_group_tests_name("headers", tests, NULL, NULL);
