@@ -31,7 +31,7 @@ struct fm_claim {
 #define FM_CLAIM_LINE_MASK ((1u << FM_CLAIM_LINE_BITS) - 1)
 
 /* Recent claims held with their line; more are settled first. */
-#define FM_CLAIMS_RECENT 12288
+#define FM_CLAIMS_RECENT 6144
 
 struct fm_claims {
 	/* Recent: open addressing with linear probing; key 0 is empty. */

@@ -17,7 +17,7 @@
 
 #include "fm_claims.h"
 
-#define RECENT_SLOTS 16384 /* a power of two, > FM_CLAIMS_RECENT */
+#define RECENT_SLOTS 8192 /* a power of two, > FM_CLAIMS_RECENT */
 #define BUCKETS 65536
 #define LOW_MASK ((UINT64_C(1) << 48) - 1)
 #define GROW_BYTES (256 * 1024)

@@ -173,7 +173,7 @@ static void test_duplicates_in_a_long_list(void **state)
 	char *lp = fm_path("%s/list.txt", f->tmp);
 	const char *argv[] = { fm_bin(), "--json", "--dry-run", "-o", "dl",
 			       "list.txt", NULL };
-	const int n = 13000; /* more than the 12,288 recent claims */
+	const int n = 13000; /* more than twice the 6,144 recent claims */
 	cJSON *res;
 	const cJSON *e;
 	int rc, bad;

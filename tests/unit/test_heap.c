@@ -93,7 +93,7 @@ static void claims_grow_keeps_everything(void **state)
 	 * and the bucket directory */
 	assert_int_equal(c.used, 50100);
 	assert_true(fm_claims_bytes(&c) <=
-		    50100 * 6 + 16384 * 12 + 65537 * 4);
+		    50100 * 6 + 8192 * 12 + 65537 * 4);
 	fm_claims_free(&c);
 }
 
