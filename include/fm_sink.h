@@ -17,9 +17,10 @@
 /* libcurl hands a body over in pieces of at most FM_SINK_PIECE bytes
  * (CURL_MAX_WRITE_SIZE), however much one read brought in: 32 pieces for
  * one 512 KiB read. A pool gathers a sink's full-size pieces and writes
- * them with what follows in one call, when a shorter piece ends the read
- * or the pool is full. One pool serves the sinks of a thread, one sink at
- * a time: a sink that wants it first writes out the bytes of the last. */
+ * them with what follows in one call: when a shorter piece ends the read,
+ * the pool is full, or the body ends (commit, or abort keeping a .part).
+ * One pool serves the sinks of a thread, one sink at a time: a sink that
+ * wants it first writes out the bytes of the last. */
 #define FM_SINK_PIECE 16384
 
 struct fm_sink_pool {
@@ -88,9 +89,6 @@ int fm_sink_write(struct fm_sink *s, const void *buf, size_t n);
 /* Makes a pool of cap bytes (a multiple of FM_SINK_PIECE; smaller means
  * no pooling). Returns 0 or -ENOMEM. */
 int fm_sink_pool_init(struct fm_sink_pool *p, size_t cap);
-
-/* Writes out what the pool holds (an error goes to its owner's err). */
-void fm_sink_pool_flush(struct fm_sink_pool *p);
 
 void fm_sink_pool_free(struct fm_sink_pool *p);
 

@@ -307,12 +307,6 @@ int fm_sink_pool_init(struct fm_sink_pool *p, size_t cap)
 	return 0;
 }
 
-void fm_sink_pool_flush(struct fm_sink_pool *p)
-{
-	if (p->owner)
-		(void)pool_out(p, NULL, 0);
-}
-
 void fm_sink_pool_free(struct fm_sink_pool *p)
 {
 	free(p->buf);
