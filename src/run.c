@@ -478,19 +478,16 @@ static int setup(struct run *r, const struct fm_opts *o)
 	}
 	r->slots = calloc(o->jobs, sizeof(*r->slots));
 	if (!r->slots || fm_hosts_init(&r->queue, o->per_host) ||
-	    uv_loop_init(&r->loop)) {
-		fputs("fetchmany: out of memory\n", stderr);
-		free(r->slots);
-		fm_hosts_free(&r->queue);
-		if (r->rootfd >= 0)
-			close(r->rootfd);
-		fm_input_close(&r->in);
-		return -ENOMEM;
+	    uv_loop_init(&r->loop))
+		goto nomem;
+	/* Without it no slot would ever come back: fail now, not hang. */
+	if (fm_mailbox_init(&r->done, &r->loop, on_slots_done)) {
+		uv_loop_close(&r->loop);
+		goto nomem;
 	}
+	r->done.async.data = r;
 	pthread_mutex_init(&r->claims_lock, NULL);
 	r->conf.claims_lock = &r->claims_lock;
-	fm_mailbox_init(&r->done, &r->loop, on_slots_done);
-	r->done.async.data = r;
 	uv_idle_init(&r->loop, &r->reader);
 	r->reader.data = r;
 	uv_timer_init(&r->loop, &r->retry_timer);
@@ -511,6 +508,14 @@ static int setup(struct run *r, const struct fm_opts *o)
 		return err;
 	}
 	return 0;
+nomem:
+	fputs("fetchmany: out of memory\n", stderr);
+	free(r->slots);
+	fm_hosts_free(&r->queue);
+	if (r->rootfd >= 0)
+		close(r->rootfd);
+	fm_input_close(&r->in);
+	return -ENOMEM;
 }
 
 /* The workers end first (their threads, then their loops, easy handles
