@@ -14,7 +14,9 @@
 
 #include "fm_progress.h"
 
-typedef void (*fm_meter_sample_cb)(void *arg, struct fm_progress *p);
+/* Fills p; returns false when the line must not be drawn now (results
+ * on their way to the same terminal). */
+typedef bool (*fm_meter_sample_cb)(void *arg, struct fm_progress *p);
 
 struct fm_meter {
 	bool on;            /* a line is being kept up */

@@ -1,5 +1,8 @@
 /* main.c: parse the command line, run, map the outcome to an exit status. */
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -21,10 +24,38 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* A standard descriptor closed by whoever started us would be the next
+ * one open() or socket() returns: a download would land in it and
+ * results or the live line be written into that download (libuv also
+ * asserts that it never watches one). Open each missing one on
+ * /dev/null first, as curl does. Returns false when that fails. */
+static bool open_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int got;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		got = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+		if (got != fd) {
+			if (got >= 0)
+				close(got);
+			return false;
+		}
+	}
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	struct fm_opts o;
 	int stdin_flags, status;
+
+	if (!open_std_fds())
+		return 2;
+	/* A reader that goes away is an error of the write (EPIPE), which
+	 * stops the run cleanly with a message (run.c), not a death. */
+	signal(SIGPIPE, SIG_IGN);
 
 	switch (fm_opts_parse(argc, argv, &o, stdout, stderr)) {
 	case FM_OPTS_EXIT:
@@ -43,9 +74,6 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	raise_fd_limit();
-	/* Results are flushed once per loop pass (see run.c), not per line. */
-	if (!isatty(STDOUT_FILENO))
-		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	/* libuv makes a watched descriptor non-blocking, and standard input's
 	 * flags are shared with whoever gave it to us: put them back. */
 	stdin_flags = fcntl(STDIN_FILENO, F_GETFL);

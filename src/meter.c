@@ -49,7 +49,8 @@ static void on_meter_timer(uv_timer_t *t)
 	double dt;
 	int n;
 
-	s->sample(s->arg, &p);
+	if (!s->sample(s->arg, &p))
+		return;
 	dt = (double)(now - s->last_ns) / 1e9;
 	if (dt > 0 && p.bytes >= s->last_bytes) {
 		double inst = (double)(p.bytes - s->last_bytes) / dt;

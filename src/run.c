@@ -38,8 +38,9 @@ static double jitter(struct run *r)
 	       (double)(1ULL << 53);
 }
 
-/* Writes one result: a line on stdout (unless -q), flushed before the
- * loop next waits (on_uv_check); failures also on stderr under -q. */
+/* Writes one result: a line for standard output's writer (unless -q),
+ * handed over before the loop next waits (on_uv_prepare); failures on
+ * stderr under -q. */
 void fm_run_report(struct run *r, const struct fm_result *res)
 {
 	bool bad = res->status == FM_STATUS_FAILED ||
@@ -61,16 +62,10 @@ void fm_run_report(struct run *r, const struct fm_result *res)
 		return;
 	}
 	line = r->o->json ? fm_result_json(res) : fm_result_text(res);
-	if (!line) {
+	if (!line || fm_out_append(r->out, line, strlen(line))) {
 		fputs("fetchmany: out of memory formatting a result\n", stderr);
 		r->any_bad = true;
-		return;
 	}
-	/* Buffered, and flushed by on_uv_check at the end of this loop
-	 * pass: before the loop can block, so a reader of the pipe sees
-	 * every result as soon as it is final, in one write per pass. */
-	fputs(line, stdout);
-	r->unflushed = true;
 	free(line);
 }
 
@@ -221,6 +216,50 @@ static void arm_retry_timer(struct run *r)
 		       top->key > now ? top->key - now : 0, 0);
 }
 
+/* Standard output is behind: start nothing new until the writer
+ * catches up (it wakes us, on_out_event), so that a reader that does not
+ * read holds the run back instead of filling memory. */
+static bool output_full(struct run *r)
+{
+	return r->out && fm_out_backlog(r->out, FM_OUT_HIGH) > FM_OUT_HIGH;
+}
+
+static void on_grace_timer(uv_timer_t *t);
+
+/* Everything is done: have the results been written? After a signal,
+ * an output that makes no progress for two seconds is given up (the
+ * message says how much was lost), so that a reader that went to sleep
+ * cannot keep an interrupted run alive. */
+static bool output_drained(struct run *r)
+{
+	if (!r->out || r->out_abandoned ||
+	    fm_out_backlog(r->out, 0) == 0)
+		return true;
+	if (r->stop == STOP_SIGNAL &&
+	    !uv_is_active((uv_handle_t *)&r->grace)) {
+		r->grace_written = fm_out_written(r->out);
+		uv_timer_start(&r->grace, on_grace_timer, 2000, 2000);
+	}
+	return false;
+}
+
+static void on_grace_timer(uv_timer_t *t)
+{
+	struct run *r = t->data;
+	uint64_t now = fm_out_written(r->out);
+
+	if (now == r->grace_written) {
+		fprintf(stderr, "fetchmany: standard output does not drain: "
+			"%zu bytes of results not written\n",
+			fm_out_backlog(r->out, SIZE_MAX));
+		r->out_abandoned = true;
+		r->any_bad = true;
+		uv_timer_stop(t);
+	}
+	r->grace_written = now;
+	fm_run_pump(r);
+}
+
 static void start_some(struct run *r)
 {
 	struct fm_host *host;
@@ -237,14 +276,14 @@ void fm_run_pump(struct run *r)
 {
 	if (r->finished)
 		return;
-	if (r->stop == STOP_NONE) {
+	if (r->stop == STOP_NONE && !output_full(r)) {
 		fm_admit_read(r);
 		start_some(r);
 		for (unsigned i = 0; i < r->nworkers; i++)
 			fm_worker_wake(&r->workers[i]);
 	}
 	if ((r->input_end || r->stop != STOP_NONE) && !r->queue.queued &&
-	    !r->waiting.len && r->running == 0) {
+	    !r->waiting.len && r->running == 0 && output_drained(r)) {
 		r->finished = true;
 		uv_stop(&r->loop);
 	}
@@ -288,26 +327,51 @@ static void on_fail_fast(struct run *r)
 	stop_everything(r, STOP_FAIL_FAST, "aborted by --fail-fast");
 }
 
-static void on_second_signal(int signum)
-{
-	_exit(128 + signum);
-}
-
-/* The first SIGINT or SIGTERM stops the run cleanly. From then on a
- * plain handler owns both signals, so that a second one ends the process
- * at once, even while the run is being torn down and libuv no longer
- * listens. */
-static void on_uv_signal(uv_signal_t *h, int signum)
+/* The writer made progress we asked for, or failed: a failure stops the
+ * run as a signal does, with one message, and exit status 1. */
+static void on_out_event(uv_async_t *h)
 {
 	struct run *r = h->data;
-	struct sigaction sa = {.sa_handler = on_second_signal};
+	int err = fm_out_error(r->out);
 
-	uv_signal_stop(&r->sigint);
-	uv_signal_stop(&r->sigterm);
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	r->signum = signum;
+	if (err && !r->out_err) {
+		r->out_err = err;
+		r->any_bad = true;
+		fprintf(stderr, "fetchmany: cannot write results to standard "
+			"output: %s; stopping\n", fm_strerror(err));
+		if (r->stop == STOP_NONE)
+			stop_everything(r, STOP_OUTPUT, "interrupted");
+	}
+	fm_run_pump(r);
+}
+
+/* SIGINT and SIGTERM have a plain handler of ours, not uv_signal: libuv
+ * only notes a signal for its loop to read, so a second one that came
+ * before the loop took the first, or while the main thread was busy,
+ * would be swallowed. The first signal wakes the loop (uv_async_send is
+ * async-signal-safe); any later one, or one after the loop is gone, ends
+ * the process at once, whatever it was doing. */
+static uv_async_t *volatile signal_async;
+static volatile sig_atomic_t signals_seen, first_signal;
+
+static void on_signal(int signum)
+{
+	uv_async_t *a = signal_async;
+
+	if (signals_seen++ || !a)
+		_exit(128 + signum);
+	first_signal = signum;
+	uv_async_send(a);
+}
+
+/* The first SIGINT or SIGTERM stops the run cleanly. */
+static void on_signal_async(uv_async_t *h)
+{
+	struct run *r = h->data;
+
+	if (!first_signal || r->stop == STOP_SIGNAL)
+		return;
+	r->signum = first_signal;
 	stop_everything(r, STOP_SIGNAL, "interrupted");
 }
 
@@ -355,11 +419,15 @@ static int start_workers(struct run *r)
 	return 0;
 }
 
-/* What the live line shows, gathered when it is drawn. */
-static void sample_progress(void *arg, struct fm_progress *p)
+/* What the live line shows, gathered when it is drawn; nothing while
+ * result lines for the same terminal are still on their way, since the
+ * writer thread would print them after the line. */
+static bool sample_progress(void *arg, struct fm_progress *p)
 {
 	struct run *r = arg;
 
+	if (r->stdout_tty && r->out && fm_out_backlog(r->out, SIZE_MAX))
+		return false;
 	for (int s = 0; s < FM_STATUS_COUNT; s++)
 		p->done += r->tally.count[s];
 	p->known = r->known;
@@ -374,6 +442,7 @@ static void sample_progress(void *arg, struct fm_progress *p)
 				&r->slots[i].x.body_bytes,
 				memory_order_relaxed);
 	p->elapsed = since(r->t0);
+	return true;
 }
 
 static void init_progress(struct run *r)
@@ -388,26 +457,42 @@ static void init_progress(struct run *r)
 				sample_progress, r);
 }
 
-static void on_uv_check(uv_check_t *h)
+static void on_uv_prepare(uv_prepare_t *h)
 {
 	struct run *r = h->data;
 
-	if (r->unflushed) {
-		fflush(stdout);
-		r->unflushed = false;
-	}
+	if (r->out)
+		fm_out_flush(r->out);
 }
 
 static void init_signals(struct run *r)
 {
-	uv_signal_init(&r->loop, &r->sigint);
-	uv_signal_init(&r->loop, &r->sigterm);
-	r->sigint.data = r->sigterm.data = r;
-	uv_signal_start(&r->sigint, on_uv_signal, SIGINT);
-	uv_signal_start(&r->sigterm, on_uv_signal, SIGTERM);
+	struct sigaction sa = {.sa_handler = on_signal,
+			       .sa_flags = SA_RESTART};
+
+	uv_async_init(&r->loop, &r->sigasync, on_signal_async);
+	r->sigasync.data = r;
 	/* Watching for signals must not keep the loop alive. */
-	uv_unref((uv_handle_t *)&r->sigint);
-	uv_unref((uv_handle_t *)&r->sigterm);
+	uv_unref((uv_handle_t *)&r->sigasync);
+	signal_async = &r->sigasync;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* From here a signal ends the process at once: the handle it would wake
+ * is about to go. */
+static void stop_signals(struct run *r)
+{
+	sigset_t both, old;
+
+	sigemptyset(&both);
+	sigaddset(&both, SIGINT);
+	sigaddset(&both, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &both, &old);
+	signal_async = NULL;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	uv_close((uv_handle_t *)&r->sigasync, NULL);
 }
 
 /* A larger receive buffer means fewer callbacks and read(2) and write(2)
@@ -496,10 +581,22 @@ static int setup(struct run *r, const struct fm_opts *o)
 		fm_bucket_init(&r->bucket, (double)o->limit_rate, uv_hrtime());
 	init_signals(r);
 	init_progress(r);
-	uv_check_init(&r->loop, &r->flusher);
+	uv_prepare_init(&r->loop, &r->flusher);
 	r->flusher.data = r;
-	uv_check_start(&r->flusher, on_uv_check);
+	uv_prepare_start(&r->flusher, on_uv_prepare);
 	uv_unref((uv_handle_t *)&r->flusher);
+	uv_timer_init(&r->loop, &r->grace);
+	r->grace.data = r;
+	if (!o->quiet) {
+		r->out = fm_out_start(&r->loop, STDOUT_FILENO, on_out_event, r,
+				      &err);
+		if (!r->out) {
+			fprintf(stderr, "fetchmany: cannot start the results "
+				"writer: %s\n", fm_strerror(err));
+			teardown(r);
+			return err;
+		}
+	}
 	err = start_workers(r);
 	if (err) {
 		fprintf(stderr, "fetchmany: cannot start the worker threads: "
@@ -549,10 +646,11 @@ static void teardown(struct run *r)
 	uv_close((uv_handle_t *)&r->reader, NULL);
 	uv_close((uv_handle_t *)&r->retry_timer, NULL);
 	uv_close((uv_handle_t *)&r->flusher, NULL);
-	fflush(stdout);
+	uv_close((uv_handle_t *)&r->grace, NULL);
+	if (r->out)
+		fm_out_stop(r->out, !r->out_abandoned);
 	fm_meter_stop(&r->meter);
-	uv_close((uv_handle_t *)&r->sigint, NULL);
-	uv_close((uv_handle_t *)&r->sigterm, NULL);
+	stop_signals(r);
 	uv_run(&r->loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&r->loop) || !clean)
 		fputs("fetchmany: internal error: handles left open\n", stderr);
@@ -584,6 +682,8 @@ int fm_run(const struct fm_opts *o)
 	}
 	if (r.stop == STOP_SIGNAL)
 		status = 128 + r.signum;
+	else if (r.stop == STOP_OUTPUT)
+		status = 1;
 	else
 		status = r.any_bad ? 1 : 0;
 	return status;

@@ -16,6 +16,7 @@
 #include "fm_input.h"
 #include "fm_meter.h"
 #include "fm_opts.h"
+#include "fm_out.h"
 #include "fm_rate.h"
 #include "fm_result.h"
 #include "fm_xfer.h"
@@ -25,6 +26,7 @@ enum stop_reason {
 	STOP_NONE,
 	STOP_FAIL_FAST,
 	STOP_SIGNAL,
+	STOP_OUTPUT,    /* standard output failed */
 };
 
 struct run {
@@ -56,14 +58,18 @@ struct run {
 	enum stop_reason stop;
 	int signum;            /* the signal that stopped us */
 	unsigned long left;    /* entries read but never started */
-	uv_signal_t sigint, sigterm;
+	uv_async_t sigasync;    /* woken by the first SIGINT or SIGTERM */
 	struct fm_xfer_conf conf;
 	uint64_t stall_ns;     /* 0: no stall watch */
 	struct fm_meter meter;  /* the live line, when shown */
 	bool stdout_tty;       /* results and the live line share a screen */
 	unsigned long known;   /* entries read so far */
-	uv_check_t flusher;    /* flushes result lines once per loop pass */
-	bool unflushed;
+	uv_prepare_t flusher;  /* hands result lines over before each wait */
+	struct fm_out *out;    /* writes them; NULL under -q */
+	int out_err;           /* its write error, once reported */
+	uv_timer_t grace;      /* stopped, waiting for the output to drain */
+	uint64_t grace_written; /* what it had written at the last tick */
+	bool out_abandoned;    /* gave up waiting: results were lost */
 };
 
 /* Counts and prints one result (run.c). */
