@@ -99,7 +99,7 @@ static void assert_all_ok(const struct fm_fixture *f, const cJSON *res,
 static void run_dropping(const struct fm_fixture *f, const char *mode)
 {
 	char query[32];
-	char *list;
+	char *list, *dl;
 	const char *args[] = { "-j", "16", "-r", "0", NULL, NULL };
 	struct run_result r;
 	long requests, dropped, conns;
@@ -110,7 +110,9 @@ static void run_dropping(const struct fm_fixture *f, const char *mode)
 	args[4] = list;
 	res = fm_run_json(f, args, 0, 300, &r);
 	assert_all_ok(f, res, &r, mode, 300);
-	assert_int_equal(fm_count_files(fm_path("%s/dl", f->tmp)), 300);
+	dl = fm_path("%s/dl", f->tmp);
+	assert_int_equal(fm_count_files(dl), 300);
+	free(dl);
 
 	requests = fm_server_stat(&f->srv, "requests");
 	dropped = fm_server_stat(&f->srv, "dropped");
