@@ -22,6 +22,18 @@ enum fm_verdict {
  * local_err: -errno from writing the body, 0 when none. */
 enum fm_verdict fm_classify(CURLcode rc, long http_status, int local_err);
 
+/* Whether a failed attempt goes again at once, on a new connection, and
+ * without counting as one of the entry's attempts: a protocol error on a
+ * connection it reused is the connection's fault (the server closed it
+ * just then, or left bytes on it after the previous response), not the
+ * entry's.
+ * rc, http_status, local_err: as for fm_classify().
+ * reused: the attempt made no new connection (CURLINFO_NUM_CONNECTS 0).
+ * fresh: the attempt was itself such a retry; once per attempt, so that
+ * a server that always fails still ends. */
+bool fm_retry_fresh(CURLcode rc, long http_status, int local_err, bool reused,
+		    bool fresh);
+
 /* Backoff before retry k (k = 1, 2, ...), in seconds:
  * min(max, base * 2^(k-1)) scaled by 0.5 + 0.5 * u.
  * u: a uniform random number in [0, 1], passed in so tests can fix it. */

@@ -83,6 +83,12 @@ struct fm_xfer {
 	bool fail_retry;         /* fail_why is transient */
 	char *fail_why;          /* our own reason to stop the transfer, or
 				    NULL; held until the next attempt */
+	unsigned requests;       /* sent by this attempt, redirects and
+				    libcurl's own retries included */
+	bool curl_retried;       /* libcurl retried a request on another
+				    connection: reset the handle */
+	bool fresh;              /* this attempt must not reuse a
+				    connection (see fm_retry_fresh()) */
 	uint64_t t_start;  /* when the slot was taken (ns, CLOCK_MONOTONIC) */
 	uint64_t last_rx;  /* when a byte last arrived (ns, CLOCK_MONOTONIC) */
 	atomic_uint_least64_t body_bytes; /* sink.bytes, for the live line */
@@ -96,6 +102,9 @@ struct fm_outcome {
 	long http_status;  /* 0: no response */
 	uint64_t bytes;    /* size of the file now on disk, when ok */
 	double retry_after; /* Retry-After in seconds, < 0 when absent */
+	bool reused;       /* the attempt made no new connection */
+	bool retry_fresh;  /* go again at once on a new connection, as the
+			      same attempt (fm_retry_fresh()) */
 	char sha256[65];   /* computed digest, "" when not computed */
 	char error[FM_WHY_MAX];
 };
@@ -104,7 +113,7 @@ struct fm_outcome {
  * shared settings, which must outlive it. Returns 0 or FM_E_CURL. */
 int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf);
 
-/* Points slot x at job: prepares the destination under rootfd and sets up
+/* Points slot x at job (x->fresh: on a new connection): prepares the destination under rootfd and sets up
  * the request. Returns 0 when the transfer is ready to run; otherwise the
  * job is finished without network access and o says how (skipped under
  * -n, or failed when the destination cannot be prepared): 1 or -errno. */

@@ -54,6 +54,28 @@ enum fm_verdict fm_classify(CURLcode rc, long http_status, int local_err)
 	return classify_http(http_status);
 }
 
+bool fm_retry_fresh(CURLcode rc, long http_status, int local_err, bool reused,
+		    bool fresh)
+{
+	/* A status means the connection worked: what went wrong after it
+	 * belongs to the response (and -r). */
+	if (!reused || fresh || local_err || http_status != 0)
+		return false;
+	switch (rc) {
+	case CURLE_UNSUPPORTED_PROTOCOL: /* "Received HTTP/0.9": junk */
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_GOT_NOTHING:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR: /* also libcurl's "Connection died" */
+	case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return true;
+	default:
+		return false;
+	}
+}
+
 double fm_backoff(unsigned k, double base, double max, double u)
 {
 	double d = base;

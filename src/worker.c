@@ -97,6 +97,7 @@ static void hand_back(struct fm_worker *w, struct slot *s)
 {
 	uv_timer_stop(&s->stall);
 	s->running = false;
+	s->x.fresh = false;
 	append(&w->done_head, &w->done_tail, s, s);
 	uv_idle_start(&w->handover, on_handover);
 }
@@ -158,6 +159,17 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode rc)
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
 	s = (struct slot *)x; /* x is the first member */
 	fm_xfer_end(x, rc, &s->out);
+	if (s->out.retry_fresh) {
+		/* The reused connection failed, not the entry: the same
+		 * attempt goes again at once, on a new connection. */
+		uint64_t t_start = x->t_start;
+
+		x->fresh = true;
+		begin(w, s);
+		if (s->running)
+			x->t_start = t_start;
+		return;
+	}
 	s->seconds = elapsed(x);
 	hand_back(w, s);
 }

@@ -228,19 +228,30 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *data)
 	return n;
 }
 
-int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf)
+/* Called before each request is sent: the first, each redirect's, and
+ * each of libcurl's own retries on another connection. */
+static int on_curl_prereq(void *data, char *remote_ip, char *local_ip,
+			  int remote_port, int local_port)
 {
-	CURL *e = curl_easy_init();
+	struct fm_xfer *x = data;
 
-	/* Field by field: body_bytes may be read by another thread. */
-	x->sink = (struct fm_sink)FM_SINK_INIT;
-	x->conf = conf;
-	x->md = NULL;
-	x->headers = NULL;
-	if (!e)
-		return FM_E_CURL;
-	x->easy = e;
+	(void)remote_ip;
+	(void)local_ip;
+	(void)remote_port;
+	(void)local_port;
+	x->requests++;
+	return CURL_PREREQFUNC_OK;
+}
+
+/* The options every attempt shares, on a new or reset easy handle. */
+static void set_defaults(struct fm_xfer *x)
+{
+	const struct fm_xfer_conf *conf = x->conf;
+	CURL *e = x->easy;
+
 	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_curl_prereq);
+	curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_curl_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_curl_header);
@@ -280,6 +291,21 @@ int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf)
 		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	else
 		curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+}
+
+int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf)
+{
+	/* Field by field: body_bytes may be read by another thread. */
+	x->sink = (struct fm_sink)FM_SINK_INIT;
+	x->conf = conf;
+	x->md = NULL;
+	x->headers = NULL;
+	x->curl_retried = false;
+	x->fresh = false;
+	x->easy = curl_easy_init();
+	if (!x->easy)
+		return FM_E_CURL;
+	set_defaults(x);
 	return 0;
 }
 
@@ -370,6 +396,7 @@ static void reset_attempt(struct fm_xfer *x, struct fm_job *job)
 	fm_resp_clear(&x->resp);
 	curl_slist_free_all(x->headers);
 	x->headers = NULL;
+	x->requests = 0;
 	x->t_start = x->last_rx = fm_now_ns();
 }
 
@@ -380,6 +407,17 @@ int fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
 	int err;
 
 	*o = (struct fm_outcome){0};
+	/* libcurl retries a request that found its reused connection dead
+	 * (closed just as it arrived) on another one, five times at most,
+	 * but counts those retries for the life of the easy handle: only
+	 * curl_easy_reset() clears the count. A slot's handle carries many
+	 * transfers, so without this a server that drops kept-alive
+	 * connections made one such transfer in six fail at random. */
+	if (x->curl_retried) {
+		curl_easy_reset(x->easy);
+		set_defaults(x);
+		x->curl_retried = false;
+	}
 	reset_attempt(x, job);
 	err = fm_sink_prepare(&x->sink, rootfd, job->relpath,
 			       x->conf->resume);
@@ -416,6 +454,7 @@ int fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
 	}
 	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
 	curl_easy_setopt(x->easy, CURLOPT_URL, job->entry.url);
+	curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, x->fresh ? 1L : 0L);
 	/* Over TLS, wait for a connection that may multiplex (HTTP/2, known
 	 * from ALPN once the handshake is done) rather than open one per
 	 * transfer: -j 100 to one h2 server is then one connection with 100
@@ -560,6 +599,18 @@ static void describe_failure(struct fm_xfer *x, CURLcode rc,
 	}
 }
 
+/* Facts about the connections of the attempt that ended. */
+static void note_connections(struct fm_xfer *x, struct fm_outcome *o)
+{
+	long conns = 0, redirects = 0;
+
+	curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &conns);
+	curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_COUNT, &redirects);
+	o->reused = conns == 0;
+	if (x->requests > 1 + (unsigned long)redirects)
+		x->curl_retried = true;
+}
+
 void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o)
 {
 	curl_off_t ra = -1;
@@ -568,6 +619,7 @@ void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o)
 	bool keep;
 
 	*o = (struct fm_outcome){0};
+	note_connections(x, o);
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &o->http_status);
 	if (curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &ra) != CURLE_OK)
 		ra = -1;
@@ -590,6 +642,9 @@ void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o)
 	if (v == FM_VERDICT_OK)
 		v = FM_VERDICT_FAIL;
 	describe_failure(x, rc, v, o);
+	o->retry_fresh = !x->fail_why &&
+			 fm_retry_fresh(rc, o->http_status, x->local_err,
+					o->reused, x->fresh);
 	/* Under -c a .part outlives a network failure, to be resumed; one
 	 * that is wrong (digest, name) or a local error's goes. */
 	keep = x->conf->resume && !x->local_err && !x->content_err &&

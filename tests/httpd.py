@@ -63,6 +63,17 @@ Routes (GET and HEAD):
                      and equal what /_gzip returns.
       norange=1      ignore Range requests (a Range is otherwise honoured
                      with 206, and If-Range is checked against etag/lm)
+      drop_next=rst  after this response, keep the connection open, but
+                     when the next request (any path) arrives on it, read
+                     it and close the connection without answering, with
+                     an RST (SO_LINGER 0). A server that closes idle
+                     connections just as the client reuses them. Such
+                     requests are neither logged nor counted in
+                     "requests"; /_stats counts them in "dropped"
+      drop_next=fin  the same, closed with a FIN (an orderly close)
+      extra=N        after the response, wait 20 ms and send N more bytes
+                     ("junk..."), keeping the connection open: the next
+                     response on it starts with that junk
     Without fail=, reset/truncate/stall apply to every request.
 
   /redirect?to=URL&code=302    redirect to URL (code default 302)
@@ -82,7 +93,8 @@ Routes (GET and HEAD):
                                connections counts accepted TCP connections
                                (the /_* ones included); tls_handshakes and
                                tls_failures count completed and failed TLS
-                               handshakes.
+                               handshakes; dropped counts the requests
+                               dropped by drop_next=.
   /_gzip?path=P&size=N         the gzip=always body for P and N, as is
   /_sha256?path=P&size=N       hex SHA-256 of the /data body for P and N
   anything else                404
@@ -124,6 +136,7 @@ class State:
         self.connections = 0
         self.tls_handshakes = 0
         self.tls_failures = 0
+        self.dropped = 0
         self.fail_counts = {}
 
     def begin(self, entry, host):
@@ -172,7 +185,8 @@ class State:
                                "max_concurrent_by_host": self.max_by_host,
                                "connections": self.connections,
                                "tls_handshakes": self.tls_handshakes,
-                               "tls_failures": self.tls_failures})
+                               "tls_failures": self.tls_failures,
+                               "dropped": self.dropped})
 
 
 def body_pattern(path):
@@ -252,6 +266,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def setup(self):
         self._reset = False
         self._tls = False
+        self._drop_next = None
         self.server.state.count("connections")
         ctx = self.server.ssl_ctx
         if ctx is not None:
@@ -367,7 +382,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_HEAD(self):
         self._handle(head=True)
 
+    def _drop(self):
+        """drop_next=: reads nothing more, answers nothing, closes."""
+        self.server.state.count("dropped")
+        self.close_connection = True
+        if self._drop_next == "rst":
+            self._reset = True
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+
     def _handle(self, head):
+        if self._drop_next:
+            self._drop()
+            return
         self._begin()
         try:
             self._route(head)
@@ -453,6 +480,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # ------------------------------------------------------------ /data
 
     def _data(self, path, q, head):
+        if q.get("drop_next") in ("rst", "fin"):
+            self._drop_next = q["drop_next"]
         size = max(0, parse_int(q.get("size"), 1000))
         delay = parse_float(q.get("delay"), 0.0)
         if delay > 0:
@@ -621,6 +650,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             tail = itertools.chain(tail, [b"0\r\n\r\n"])
         self._send_all(tail)
         self._release()
+        extra = parse_int(q.get("extra"), 0)
+        if extra > 0 and not truncate:
+            time.sleep(0.02)
+            self.wfile.write((b"junk" * (extra // 4 + 1))[:extra])
 
 
 class Server(http.server.ThreadingHTTPServer):

@@ -71,6 +71,56 @@ static void classify_table(void **state)
 	}
 }
 
+struct fresh_case {
+	CURLcode rc;
+	long http;
+	int local_err;
+	bool reused;
+	bool fresh;
+	bool want;
+	const char *what;
+};
+
+static const struct fresh_case fresh_cases[] = {
+	{CURLE_UNSUPPORTED_PROTOCOL, 0, 0, true, false, true, "HTTP/0.9 junk"},
+	{CURLE_WEIRD_SERVER_REPLY, 0, 0, true, false, true, "weird reply"},
+	{CURLE_GOT_NOTHING, 0, 0, true, false, true, "empty reply"},
+	{CURLE_RECV_ERROR, 0, 0, true, false, true, "reset on recv"},
+	{CURLE_SEND_ERROR, 0, 0, true, false, true, "connection died"},
+	{CURLE_HTTP2_STREAM, 0, 0, true, false, true, "h2 stream gone"},
+	{CURLE_RECV_ERROR, 0, 0, false, false, false, "new connection"},
+	{CURLE_GOT_NOTHING, 0, 0, false, false, false, "new, empty"},
+	{CURLE_UNSUPPORTED_PROTOCOL, 0, 0, false, false, false, "new, junk"},
+	{CURLE_RECV_ERROR, 0, 0, true, true, false, "already fresh"},
+	{CURLE_UNSUPPORTED_PROTOCOL, 0, 0, true, true, false, "fresh, junk"},
+	{CURLE_RECV_ERROR, 200, 0, true, false, false, "reset in body"},
+	{CURLE_PARTIAL_FILE, 200, 0, true, false, false, "short body"},
+	{CURLE_UNSUPPORTED_PROTOCOL, 302, 0, true, false, false,
+	 "redirect to ftp"},
+	{CURLE_OK, 503, 0, true, false, false, "503"},
+	{CURLE_OK, 200, 0, true, false, false, "ok"},
+	{CURLE_OK, 0, 0, true, false, false, "no error"},
+	{CURLE_WRITE_ERROR, 0, -ENOSPC, true, false, false, "disk full"},
+	{CURLE_RECV_ERROR, 0, -EIO, true, false, false, "local error"},
+	{CURLE_COULDNT_CONNECT, 0, 0, true, false, false, "refused"},
+	{CURLE_OPERATION_TIMEDOUT, 0, 0, true, false, false, "timeout"},
+	{CURLE_PEER_FAILED_VERIFICATION, 0, 0, true, false, false, "TLS"},
+};
+
+static void retry_fresh_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(fresh_cases) / sizeof(fresh_cases[0]);
+	     i++) {
+		const struct fresh_case *c = &fresh_cases[i];
+		bool got = fm_retry_fresh(c->rc, c->http, c->local_err,
+					  c->reused, c->fresh);
+
+		if (got != c->want)
+			fail_msg("%s: want %d, got %d", c->what, c->want, got);
+	}
+}
+
 static void backoff_bounds_k1_to_10(void **state)
 {
 	const double base = 1.0, max = 30.0;
@@ -174,6 +224,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(classify_table),
+		cmocka_unit_test(retry_fresh_table),
 		cmocka_unit_test(backoff_bounds_k1_to_10),
 		cmocka_unit_test(backoff_grows_then_caps),
 		cmocka_unit_test(backoff_clamps_random),
