@@ -279,6 +279,8 @@ static void test_noclobber_server_name(void **state)
 	e = expect_result(res, u, "skipped", NULL);
 	FM_ASSERT_JSTR(e, "path", "dl/server.bin");
 	FM_ASSERT_JNULL(e, "error");
+	FM_ASSERT_JNUM(e, "attempts", 1);
+	assert_int_equal(requests_for(f, pq), 1);
 	body = fm_read_file(keep, NULL);
 	assert_non_null(body);
 	assert_string_equal(body, "keep\n");
