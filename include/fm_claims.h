@@ -18,17 +18,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Who claimed a path. Known only for recent claims: its line (0: an
- * argument, or a line past 2^24) and the index of its source on the
- * command line (255 stands for 255 and beyond). */
+/* Who claimed a path. Known only for recent claims whose line fits in
+ * 40 bits and source in 23: the line (0: an argument) and the index of
+ * its source on the command line. part: the path taken is that entry's
+ * NAME.part (fm_claims_take_path() under -c). */
 struct fm_claim {
 	bool known;
-	uint32_t line;
+	bool part;
 	uint32_t source;
+	uint64_t line;
 };
 
-#define FM_CLAIM_LINE_BITS 24
-#define FM_CLAIM_LINE_MASK ((1u << FM_CLAIM_LINE_BITS) - 1)
+/* What fm_claims_take_path() found taken. */
+#define FM_CLAIM_PATH_TAKEN 1 /* the path itself */
+#define FM_CLAIM_PART_TAKEN 2 /* its NAME.part */
 
 /* Recent claims held with their line; more are settled first. */
 #define FM_CLAIMS_RECENT 6144
@@ -36,7 +39,7 @@ struct fm_claim {
 struct fm_claims {
 	/* Recent: open addressing with linear probing; key 0 is empty. */
 	uint64_t *key;
-	uint32_t *where;  /* source << 24 | line */
+	uint64_t *where;  /* who claimed each key (see claims.c) */
 	size_t recent;
 	/* Settled: the low 48 bits of each key, 6 bytes each, sorted by
 	 * key; bucket b (the key's top 16 bits) is [dir[b], dir[b + 1]). */
@@ -51,12 +54,21 @@ struct fm_claims {
  * it is taken (*prev then says by whom, where known), -ENOMEM when the set
  * cannot grow. */
 int fm_claims_take(struct fm_claims *c, const char *path, uint32_t source,
-		   uint32_t line, struct fm_claim *prev);
+		   uint64_t line, struct fm_claim *prev);
+
+/* Claims path like fm_claims_take(), and with part (-c) also the
+ * path's NAME.part, which the body is written to: an entry whose path is
+ * another's NAME.part, or whose NAME.part is another's path, would
+ * overwrite that entry's file. Returns 0 when both were free (both are
+ * now taken), FM_CLAIM_PATH_TAKEN or FM_CLAIM_PART_TAKEN (nothing taken;
+ * *prev says by whom, where known), or -ENOMEM. */
+int fm_claims_take_path(struct fm_claims *c, const char *path, bool part,
+			uint32_t source, uint64_t line, struct fm_claim *prev);
 
 /* The same for a key already made from a path by fm_claims_key(): lets
  * tests place keys where they want. */
 int fm_claims_take_key(struct fm_claims *c, uint64_t key, uint32_t source,
-		       uint32_t line, struct fm_claim *prev);
+		       uint64_t line, struct fm_claim *prev);
 
 /* A path's key: never 0. */
 uint64_t fm_claims_key(const char *path);

@@ -34,7 +34,9 @@ int fm_name_check_out(const char *out, char *why, size_t whylen);
  * percent-decoded; an empty last segment gives "index.html". The query
  * never takes part. Names from URLs are sanitised, never refused: '/',
  * '\\' and control characters become '_', "." and ".." segments are
- * dropped, overlong components are cut on a UTF-8 boundary.
+ * dropped, overlong components are cut on a UTF-8 boundary, and decoded
+ * bytes that are not valid UTF-8 stay percent-encoded ("%FF"). An out=
+ * that is not valid UTF-8 is refused.
  *
  * On success returns 0 and stores a malloc'd path in *relpath. Returns -1
  * with a reason in why when out= is unusable or the URL cannot be parsed. */
@@ -51,6 +53,15 @@ int fm_name_resolve_parsed(CURLU *uh, const char *out, bool mirror,
  * all-dots result becomes "index.html" when fallback is true, else "".
  * Returns buf. */
 char *fm_name_sanitize(char *buf, bool fallback);
+
+/* Copies the n bytes at src to dst (3 * n + 1 bytes at least, not
+ * overlapping src) as valid UTF-8: each byte that does not belong to a
+ * well-formed sequence (RFC 3629: a stray continuation byte, an overlong
+ * form, a surrogate, beyond U+10FFFF, a sequence cut short) becomes
+ * "%XX" (upper-case hex); everything else, NUL included, is copied.
+ * Terminates dst and returns its length. Names on disk go through it,
+ * so that the path reported in JSON is always the file's real name. */
+size_t fm_name_utf8_escape(char *dst, const char *src, size_t n);
 
 /* Writes url's host, lower case, into buf. Returns 0, or -1 when the URL
  * cannot be parsed or the host does not fit. */

@@ -77,6 +77,7 @@ struct fm_xfer {
 	int64_t resume_from;     /* > 0: a Range was asked from here */
 	bool conditional;        /* -N sent If-Modified-Since/None-Match */
 	bool paused;             /* waiting for --limit-rate tokens */
+	bool skipped;            /* -n: the server-given name exists */
 	int local_err;           /* -errno from the sink during this attempt */
 	bool content_err;        /* fail_why is about the content: no retry,
 				    no .part kept */

@@ -36,23 +36,33 @@ static void report_invalid(struct run *r, const struct fm_line *l,
 	fm_run_report(r, &res);
 }
 
-static void claim_conflict(struct run *r, const struct fm_line *l,
+/* Why an entry's path cannot be claimed: rc says whether the path or,
+ * under -c, its NAME.part was taken, prev by whom. */
+static void claim_conflict(struct run *r, const struct fm_line *l, int rc,
 			   const struct fm_claim *prev, char *why, size_t n)
 {
-	const struct fm_source *s = &r->in.src[prev->source];
+	const struct fm_source *s;
+	const char *what;
 
-	if (!prev->known)
-		snprintf(why, n, "output path already used by an earlier "
-			 "entry");
-	else if (s->url)
-		snprintf(why, n, "output path already used by argument '%s'",
-			 s->url);
-	else if (prev->source == (uint32_t)l->index)
-		snprintf(why, n, "output path already used by line %u",
-			 (unsigned)prev->line);
+	if (rc == FM_CLAIM_PART_TAKEN)
+		what = "output path's .part file (-c) already used by";
+	else if (prev->part)
+		what = "output path is the .part file (-c) of";
 	else
-		snprintf(why, n, "output path already used by line %u of %s",
-			 (unsigned)prev->line, s->name);
+		what = "output path already used by";
+	s = prev->known && prev->source < (uint32_t)r->in.nsrc
+		    ? &r->in.src[prev->source]
+		    : NULL;
+	if (!s)
+		snprintf(why, n, "%s an earlier entry", what);
+	else if (s->url)
+		snprintf(why, n, "%s argument '%s'", what, s->url);
+	else if (prev->source == (uint32_t)l->index)
+		snprintf(why, n, "%s line %llu", what,
+			 (unsigned long long)prev->line);
+	else
+		snprintf(why, n, "%s line %llu of %s", what,
+			 (unsigned long long)prev->line, s->name);
 }
 
 /* Finds the host record a job is counted under: its URL's host under
@@ -101,12 +111,12 @@ static void admit(struct run *r, const struct fm_line *l, struct fm_entry *e)
 	}
 	/* Workers claim too, for --content-disposition names. */
 	pthread_mutex_lock(&r->claims_lock);
-	rc = fm_claims_take(&r->claims, rel, (uint32_t)l->index,
-			    (uint32_t)l->line, &prev);
+	rc = fm_claims_take_path(&r->claims, rel, r->o->resume,
+				 (uint32_t)l->index, l->line, &prev);
 	pthread_mutex_unlock(&r->claims_lock);
 	if (rc) {
 		if (rc > 0)
-			claim_conflict(r, l, &prev, why, sizeof(why));
+			claim_conflict(r, l, rc, &prev, why, sizeof(why));
 		else
 			snprintf(why, sizeof(why), "%s", fm_strerror(rc));
 		report_invalid(r, l, e->url, e->out, why);

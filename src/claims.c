@@ -22,10 +22,19 @@
 #define LOW_MASK ((UINT64_C(1) << 48) - 1)
 #define GROW_BYTES (256 * 1024)
 
-uint64_t fm_fnv1a64(const void *p, size_t n)
+/* A claim's who: bit 63 says the key is an entry's NAME.part, bits
+ * 40..62 hold its source and 0..39 its line. A source or line too large
+ * for its field is not kept at all (WHO_UNKNOWN): a vaguer message is
+ * better than one naming the wrong list or line. */
+#define WHO_PART (UINT64_C(1) << 63)
+#define WHO_LINE_BITS 40
+#define WHO_LINE_MAX ((UINT64_C(1) << WHO_LINE_BITS) - 1)
+#define WHO_SOURCE_MAX ((UINT32_C(1) << 23) - 1)
+#define WHO_UNKNOWN ((uint64_t)WHO_SOURCE_MAX << WHO_LINE_BITS)
+
+static uint64_t fnv_more(uint64_t h, const void *p, size_t n)
 {
 	const unsigned char *b = p;
-	uint64_t h = 0xcbf29ce484222325ULL;
 
 	for (size_t i = 0; i < n; i++) {
 		h ^= b[i];
@@ -34,15 +43,38 @@ uint64_t fm_fnv1a64(const void *p, size_t n)
 	return h;
 }
 
-uint64_t fm_claims_key(const char *path)
+uint64_t fm_fnv1a64(const void *p, size_t n)
 {
-	/* FNV's high bits are weak for similar strings: mix them. */
-	uint64_t h = fm_fnv1a64(path, strlen(path));
+	return fnv_more(0xcbf29ce484222325ULL, p, n);
+}
 
+/* FNV's high bits are weak for similar strings: mix them. */
+static uint64_t mix(uint64_t h)
+{
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
 	return h ? h : 1; /* 0 marks an empty slot */
+}
+
+uint64_t fm_claims_key(const char *path)
+{
+	return mix(fm_fnv1a64(path, strlen(path)));
+}
+
+/* The key of path followed by ".part", without building that string. */
+static uint64_t part_key(const char *path)
+{
+	return mix(fnv_more(fm_fnv1a64(path, strlen(path)), ".part", 5));
+}
+
+static uint64_t who(uint32_t source, uint64_t line, bool part)
+{
+	uint64_t w = source > WHO_SOURCE_MAX || line > WHO_LINE_MAX
+			     ? WHO_UNKNOWN
+			     : (uint64_t)source << WHO_LINE_BITS | line;
+
+	return part ? w | WHO_PART : w;
 }
 
 static uint64_t load48(const unsigned char *p)
@@ -166,8 +198,33 @@ static int settle(struct fm_claims *c)
 	return 0;
 }
 
-int fm_claims_take_key(struct fm_claims *c, uint64_t key, uint32_t source,
-		       uint32_t line, struct fm_claim *prev)
+/* 1 when key is taken, with *prev saying by whom where known; else 0. */
+static int lookup(const struct fm_claims *c, uint64_t key,
+		  struct fm_claim *prev)
+{
+	size_t i;
+	uint64_t w;
+
+	if (c->key && c->key[i = recent_find(c, key)]) {
+		w = c->where[i];
+		*prev = (struct fm_claim){.part = (w & WHO_PART) != 0};
+		w &= ~WHO_PART;
+		if (w != WHO_UNKNOWN) {
+			prev->known = true;
+			prev->source = (uint32_t)(w >> WHO_LINE_BITS);
+			prev->line = w & WHO_LINE_MAX;
+		}
+		return 1;
+	}
+	if (settled_has(c, key)) {
+		*prev = (struct fm_claim){.known = false};
+		return 1;
+	}
+	return 0;
+}
+
+/* Adds key, which is not taken, for w. Returns 0 or -ENOMEM. */
+static int insert(struct fm_claims *c, uint64_t key, uint64_t w)
 {
 	size_t i;
 
@@ -179,41 +236,44 @@ int fm_claims_take_key(struct fm_claims *c, uint64_t key, uint32_t source,
 			return -ENOMEM;
 		}
 	}
+	if (c->recent == FM_CLAIMS_RECENT && settle(c))
+		return -ENOMEM;
 	i = recent_find(c, key);
-	if (c->key[i]) {
-		*prev = (struct fm_claim){
-			.known = true,
-			.line = c->where[i] & FM_CLAIM_LINE_MASK,
-			.source = c->where[i] >> FM_CLAIM_LINE_BITS,
-		};
-		return 1;
-	}
-	if (settled_has(c, key)) {
-		*prev = (struct fm_claim){.known = false};
-		return 1;
-	}
-	if (c->recent == FM_CLAIMS_RECENT) {
-		if (settle(c))
-			return -ENOMEM;
-		i = recent_find(c, key);
-	}
-	/* Lines beyond 2^24 and sources beyond 255 are remembered as 0 and
-	 * 255: the message gets vaguer, the detection does not. */
-	if (line > FM_CLAIM_LINE_MASK)
-		line = 0;
-	if (source > 255)
-		source = 255;
 	c->key[i] = key;
-	c->where[i] = source << FM_CLAIM_LINE_BITS | line;
+	c->where[i] = w;
 	c->recent++;
 	c->used++;
 	return 0;
 }
 
+int fm_claims_take_key(struct fm_claims *c, uint64_t key, uint32_t source,
+		       uint64_t line, struct fm_claim *prev)
+{
+	if (lookup(c, key, prev))
+		return 1;
+	return insert(c, key, who(source, line, false));
+}
+
 int fm_claims_take(struct fm_claims *c, const char *path, uint32_t source,
-		   uint32_t line, struct fm_claim *prev)
+		   uint64_t line, struct fm_claim *prev)
 {
 	return fm_claims_take_key(c, fm_claims_key(path), source, line, prev);
+}
+
+int fm_claims_take_path(struct fm_claims *c, const char *path, bool part,
+			uint32_t source, uint64_t line, struct fm_claim *prev)
+{
+	uint64_t key = fm_claims_key(path), pkey = part ? part_key(path) : 0;
+	int err;
+
+	if (lookup(c, key, prev))
+		return FM_CLAIM_PATH_TAKEN;
+	if (part && lookup(c, pkey, prev))
+		return FM_CLAIM_PART_TAKEN;
+	err = insert(c, key, who(source, line, false));
+	if (!err && part)
+		err = insert(c, pkey, who(source, line, true));
+	return err;
 }
 
 size_t fm_claims_bytes(const struct fm_claims *c)

@@ -343,14 +343,17 @@ static size_t value_end(const char *v, size_t n)
 	return i < n ? i : n;
 }
 
-/* Keeps the last path segment of name, then sanitises it. */
+/* Keeps the last path segment of name (under 1024 bytes), with bytes
+ * that are not UTF-8 percent-encoded, then sanitises it. */
 static int last_segment(char *name, char *out, size_t cap)
 {
-	char *seg = name;
+	char *seg = name, buf[3 * 1024];
 
 	for (char *p = name; *p; p++)
 		if (*p == '/' || *p == '\\')
 			seg = p + 1;
+	fm_name_utf8_escape(buf, seg, strlen(seg));
+	seg = buf;
 	/* Sanitising cuts to FM_NAME_COMPONENT_MAX on a UTF-8 boundary. */
 	fm_name_sanitize(seg, false);
 	if (!seg[0] || strlen(seg) >= cap)

@@ -39,6 +39,60 @@ static bool is_control(unsigned char c)
 	return c < 0x20 || c == 0x7f;
 }
 
+/* Length of the well-formed UTF-8 sequence at the n > 0 bytes at s (1 to
+ * 4), or 0 when they do not start one: a stray continuation byte, an
+ * overlong form, a surrogate, a code point beyond U+10FFFF, or a
+ * sequence cut short. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0], min;
+	size_t len;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, c &= 0x1f, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, c &= 0x0f, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, c &= 0x07, min = 0x10000;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3fu);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return len;
+}
+
+size_t fm_name_utf8_escape(char *dst, const char *src, size_t n)
+{
+	static const char digits[] = "0123456789ABCDEF";
+	const unsigned char *s = (const unsigned char *)src;
+	size_t i = 0, j = 0, k;
+
+	while (i < n) {
+		k = utf8_len(s + i, n - i);
+		if (k > 0) {
+			memcpy(dst + j, s + i, k);
+			i += k;
+			j += k;
+			continue;
+		}
+		dst[j++] = '%';
+		dst[j++] = digits[s[i] >> 4];
+		dst[j++] = digits[s[i] & 15];
+		i++;
+	}
+	dst[j] = '\0';
+	return j;
+}
+
 /* Replaces, in the n bytes at s, what must not appear in one component. */
 static void scrub(char *s, size_t n)
 {
@@ -121,10 +175,14 @@ static int hex_value(char c)
 	return -1;
 }
 
-/* Percent-decodes the n bytes at src into dst (n + 1 bytes at least) and
- * scrubs the result, so a decoded NUL or '/' is already '_' when the
- * string is terminated. A '%' not followed by two hex digits is kept. */
-static void decode(char *dst, const char *src, size_t n)
+/* Percent-decodes the n bytes at src into dst (3 * n + 1 bytes at
+ * least), using tmp (n bytes at least) on the way. A decoded sequence
+ * that is not valid UTF-8 is encoded again, byte by byte ("%FF" stays
+ * "%FF"): names on disk are UTF-8, so that the path reported is the
+ * file's real name. Then the result is scrubbed, so a decoded NUL or '/'
+ * is already '_' when the string is terminated. A '%' not followed by
+ * two hex digits is kept. */
+static void decode(char *dst, const char *src, size_t n, char *tmp)
 {
 	size_t i, j = 0;
 
@@ -136,14 +194,14 @@ static void decode(char *dst, const char *src, size_t n)
 			lo = hex_value(src[i + 2]);
 		}
 		if (hi >= 0 && lo >= 0) {
-			dst[j++] = (char)(hi << 4 | lo);
+			tmp[j++] = (char)(hi << 4 | lo);
 			i += 2;
 		} else {
-			dst[j++] = src[i];
+			tmp[j++] = src[i];
 		}
 	}
+	j = fm_name_utf8_escape(dst, tmp, j);
 	scrub(dst, j);
-	dst[j] = '\0';
 }
 
 /* The segment rules of fm_name_check_out(), for an out= that is not
@@ -194,6 +252,16 @@ int fm_name_check_out(const char *out, char *why, size_t whylen)
 		if (is_control((unsigned char)*p))
 			return fm_why(why, whylen, "unsafe out=: control character 0x%02x",
 				    (unsigned char)*p);
+	/* Names on disk are UTF-8, so that the path reported is the real
+	 * one; the user's own name is refused rather than rewritten. */
+	for (const char *q = out; q < p;) {
+		size_t k = utf8_len((const unsigned char *)q, (size_t)(p - q));
+
+		if (k == 0)
+			return fm_why(why, whylen, "unsafe out=: not valid "
+				      "UTF-8 (byte 0x%02x)", (unsigned char)*q);
+		q += k;
+	}
 	if (p[-1] == '/')
 		return fm_why(why, whylen, "unsafe out=: ends with '/' (names a directory)");
 	return check_segments(out, why, whylen);
@@ -251,7 +319,7 @@ static char *normalise_out(const char *out)
  * then "_PORT" when the URL names a port that is not the default. */
 static int add_host(struct path *p, CURLU *h)
 {
-	char *host = NULL, *port = NULL, *comp;
+	char *host = NULL, *port = NULL, *low, *comp;
 	const char *name;
 	size_t len, i;
 	int rc = -1;
@@ -268,33 +336,36 @@ static int add_host(struct path *p, CURLU *h)
 		name++;
 		len -= 2;
 	}
-	comp = malloc(len + (port != NULL ? strlen(port) : 0) + 2);
-	if (comp != NULL) {
+	/* Room for the host's bytes lowercased (the first len) and for
+	 * them escaped where they are not UTF-8 (3 * len). */
+	low = malloc(4 * len + (port != NULL ? strlen(port) : 0) + 2);
+	if (low != NULL) {
+		comp = low + len;
 		for (i = 0; i < len; i++)
-			comp[i] = name[i] >= 'A' && name[i] <= 'Z' ?
-				  (char)(name[i] - 'A' + 'a') : name[i];
-		comp[len] = '\0';
+			low[i] = name[i] >= 'A' && name[i] <= 'Z' ?
+				 (char)(name[i] - 'A' + 'a') : name[i];
+		fm_name_utf8_escape(comp, low, len);
 		if (port != NULL)
 			strcat(strcat(comp, "_"), port);
 		/* curl decodes "%2e%2e" in a host: the host is sanitised too. */
 		clean(comp, COMPONENT_MAX, false);
 		rc = path_add(p, comp[0] != '\0' ? comp : "_");
 	}
-	free(comp);
+	free(low);
 	curl_free(host);
 	curl_free(port);
 	return rc;
 }
 
 /* Appends the directory segments of path (all but the last), decoded
- * and cleaned; segments that clean to nothing are dropped. buf is
- * scratch space of strlen(path) + 1 bytes at least. */
-static int add_dirs(struct path *p, const char *path, char *buf)
+ * and cleaned; segments that clean to nothing are dropped. buf and tmp
+ * are scratch space for decode() of strlen(path) bytes. */
+static int add_dirs(struct path *p, const char *path, char *buf, char *tmp)
 {
 	const char *seg = path, *slash;
 
 	while ((slash = strchr(seg, '/')) != NULL) {
-		decode(buf, seg, (size_t)(slash - seg));
+		decode(buf, seg, (size_t)(slash - seg), tmp);
 		clean(buf, COMPONENT_MAX, false);
 		if (buf[0] != '\0' && path_add(p, buf) != 0)
 			return -1;
@@ -309,16 +380,20 @@ static char *url_name(CURLU *h, const char *path, bool mirror)
 {
 	struct path p = { NULL, 0, 0 };
 	const char *last = strrchr(path, '/');
-	char *buf = malloc(strlen(path) + sizeof(FALLBACK_NAME));
+	size_t len = strlen(path);
+	/* decode() output (3 * len + 1, and room for the fallback name),
+	 * then its scratch (len). */
+	char *buf = malloc(4 * len + sizeof(FALLBACK_NAME));
+	char *tmp = buf + 3 * len + sizeof(FALLBACK_NAME);
 	int rc = buf == NULL ? -1 : 0;
 
 	last = last != NULL ? last + 1 : path;
 	if (rc == 0 && mirror)
 		rc = add_host(&p, h);
 	if (rc == 0 && mirror)
-		rc = add_dirs(&p, path, buf);
+		rc = add_dirs(&p, path, buf, tmp);
 	if (rc == 0) {
-		decode(buf, last, strlen(last));
+		decode(buf, last, strlen(last), tmp);
 		rc = path_add(&p, fm_name_sanitize(buf, true));
 	}
 	free(buf);

@@ -94,11 +94,13 @@ static int check_resume(struct fm_xfer *x, long code)
 }
 
 /* --content-disposition: the server's name replaces the URL's, if it is
- * usable and no other entry claimed the path. */
+ * usable and no other entry claimed the path (nor, under -c, its .part).
+ * Under -n an existing file of that name makes the entry skipped: 1. */
 static int take_server_name(struct fm_xfer *x)
 {
 	struct fm_job *job = x->job;
 	struct fm_claim prev;
+	struct stat st;
 	char *rel, *path;
 	int rc;
 
@@ -113,17 +115,20 @@ static int take_server_name(struct fm_xfer *x)
 		return 0;
 	}
 	pthread_mutex_lock(x->conf->claims_lock);
-	rc = fm_claims_take(x->conf->claims, rel, job->source_index,
-			    (uint32_t)job->line, &prev);
+	rc = fm_claims_take_path(x->conf->claims, rel, x->conf->resume,
+				 job->source_index, job->line, &prev);
 	pthread_mutex_unlock(x->conf->claims_lock);
 	if (rc != 0) {
 		free(rel);
 		if (rc < 0)
 			return rc;
 		stop_with(x, true, false,
-			  "server-given name '%s' is already used by another "
-			  "entry",
-			  x->resp.filename);
+			  "server-given name '%s'%s is already used by "
+			  "another entry",
+			  x->resp.filename,
+			  rc == FM_CLAIM_PART_TAKEN ? " (its .part file, -c)"
+			  : prev.part		    ? " (a .part file, -c)"
+						    : "");
 		return -1;
 	}
 	path = fm_name_join(x->conf->output_dir, rel);
@@ -136,6 +141,10 @@ static int take_server_name(struct fm_xfer *x)
 	free(job->path);
 	job->relpath = rel;
 	job->path = path;
+	if (x->conf->no_clobber && fm_sink_stat(&x->sink, false, &st) == 0) {
+		x->skipped = true;
+		return 1;
+	}
 	return 0;
 }
 
@@ -391,6 +400,7 @@ static void reset_attempt(struct fm_xfer *x, struct fm_job *job)
 	x->hashing = false;
 	x->conditional = false;
 	x->paused = false;
+	x->skipped = false;
 	x->resume_from = 0;
 	atomic_store_explicit(&x->body_bytes, 0, memory_order_relaxed);
 	fm_resp_clear(&x->resp);
@@ -621,6 +631,12 @@ void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o)
 	*o = (struct fm_outcome){0};
 	note_connections(x, o);
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &o->http_status);
+	if (x->skipped) {
+		/* -n: the server named a file that exists; nothing was
+		 * opened, the transfer was stopped at its first byte. */
+		o->status = FM_STATUS_SKIPPED;
+		goto out;
+	}
 	if (curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &ra) != CURLE_OK)
 		ra = -1;
 	/* libcurl says 0 both for "absent" and for "now": either way the

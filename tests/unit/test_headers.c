@@ -89,8 +89,43 @@ static bool utf8_valid(const char *s)
 	return true;
 }
 
+/* True when the n bytes at s are well-formed UTF-8 (no overlong form,
+ * surrogate, code point beyond U+10FFFF or cut sequence). */
+static bool valid_utf8(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i], v, min;
+		size_t k;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0)
+			k = 2, v = c & 0x1f, min = 0x80;
+		else if ((c & 0xf0) == 0xe0)
+			k = 3, v = c & 0x0f, min = 0x800;
+		else if ((c & 0xf8) == 0xf0)
+			k = 4, v = c & 0x07, min = 0x10000;
+		else
+			return false;
+		if (k > n - i)
+			return false;
+		for (size_t j = 1; j < k; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return false;
+			v = v << 6 | (s[i + j] & 0x3fu);
+		}
+		if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+			return false;
+		i += k;
+	}
+	return true;
+}
+
 /* The promise of fm_disposition_filename() for any input: -1, or a
- * usable single component. Returns NULL when it holds, else why not. */
+ * usable single component in UTF-8. Returns NULL when it holds, else
+ * why not. */
 static const char *name_problem(int rc, const char *out, size_t cap)
 {
 	size_t len, i;
@@ -116,6 +151,8 @@ static const char *name_problem(int rc, const char *out, size_t cap)
 		if (c < 0x20 || c == 0x7f)
 			return "control byte in name";
 	}
+	if (!valid_utf8((const unsigned char *)out, len))
+		return "name not valid UTF-8";
 	return NULL;
 }
 
@@ -163,6 +200,14 @@ static const struct disp_case disp_cases[] = {
 	{ "attachment; filename*=iso-8859-1'fr'%E9t%E9", "\xc3\xa9t\xc3\xa9" },
 	{ "attachment; filename*=ISO-8859-1''%FF%A0x", "\xc3\xbf\xc2\xa0x" },
 	{ "attachment; filename*=ISO-8859-1''raw\xe9", "raw\xc3\xa9" },
+	/* names on disk are UTF-8: other bytes stay (or become)
+	 * percent-encoded */
+	{ "attachment; filename*=UTF-8''%FFcd.bin", "%FFcd.bin" },
+	{ "attachment; filename*=UTF-8''%C0%AF.txt", "%C0%AF.txt" },
+	{ "attachment; filename*=UTF-8''s%ED%A0%80", "s%ED%A0%80" },
+	{ "attachment; filename*=UTF-8''cut%e2%82", "cut%E2%82" },
+	{ "attachment; filename=\"r\xff.bin\"", "r%FF.bin" },
+	{ "attachment; filename=raw\xe9.txt", "raw%E9.txt" },
 	/* unknown charset ignored */
 	{ "attachment; filename*=KOI8-R''%C1%C2; filename=fallback.txt",
 	  "fallback.txt" },

@@ -90,10 +90,11 @@ static void claims_grow_keeps_everything(void **state)
 		assert_int_equal(fm_claims_take(&c, name, 0, i, &prev), 0);
 	}
 	/* a few bytes per entry: 6 settled, plus the fixed recent table
+	 * (an 8-byte key and an 8-byte author a slot)
 	 * and the bucket directory */
 	assert_int_equal(c.used, 50100);
 	assert_true(fm_claims_bytes(&c) <=
-		    50100 * 6 + 8192 * 12 + 65537 * 4);
+		    50100 * 6 + 8192 * 16 + 65537 * 4);
 	fm_claims_free(&c);
 }
 
@@ -176,19 +177,84 @@ static void claims_settled_keys_stay_exact(void **state)
 	fm_claims_free(&c);
 }
 
-static void claims_clamp_large_lines_and_sources(void **state)
+/* Who claimed a path is kept exactly, also past line 2^24 and source
+ * 255 (once kept in 24 and 8 bits, so the message named a wrong list or
+ * "line 0"); what cannot be kept exactly is not kept at all. */
+static void claims_keep_large_lines_and_sources(void **state)
 {
 	struct fm_claims c = {0};
 	struct fm_claim prev;
 
+	(void)state;
 	assert_int_equal(fm_claims_take(&c, "big", 300, 20000000, &prev), 0);
 	assert_int_equal(fm_claims_take(&c, "big", 0, 1, &prev), 1);
-	assert_int_equal(prev.line, 0);     /* past 2^24: unknown */
-	assert_int_equal(prev.source, 255); /* 255 and beyond */
+	assert_true(prev.known);
+	assert_int_equal(prev.line, 20000000);
+	assert_int_equal(prev.source, 300);
+	assert_int_equal(fm_claims_take(&c, "2^24", 256, 1u << 24, &prev), 0);
+	assert_int_equal(fm_claims_take(&c, "2^24", 0, 1, &prev), 1);
+	assert_true(prev.known);
+	assert_int_equal(prev.line, 1u << 24);
+	assert_int_equal(prev.source, 256);
 	assert_int_equal(fm_claims_take(&c, "ok", 3, 16777215, &prev), 0);
 	assert_int_equal(fm_claims_take(&c, "ok", 0, 1, &prev), 1);
+	assert_true(prev.known);
 	assert_int_equal(prev.line, 16777215);
 	assert_int_equal(prev.source, 3);
+	assert_int_equal(fm_claims_take(&c, "4e9", 7, UINT64_C(4000000000),
+					&prev), 0);
+	assert_int_equal(fm_claims_take(&c, "4e9", 0, 1, &prev), 1);
+	assert_true(prev.known);
+	assert_true(prev.line == UINT64_C(4000000000));
+	assert_int_equal(prev.source, 7);
+	/* Too large to keep: the claim holds, its author is unknown. */
+	assert_int_equal(fm_claims_take(&c, "huge", 1, UINT64_C(1) << 40,
+					&prev), 0);
+	assert_int_equal(fm_claims_take(&c, "huge", 0, 1, &prev), 1);
+	assert_false(prev.known);
+	assert_int_equal(fm_claims_take(&c, "many", 1u << 23, 5, &prev), 0);
+	assert_int_equal(fm_claims_take(&c, "many", 0, 1, &prev), 1);
+	assert_false(prev.known);
+	fm_claims_free(&c);
+}
+
+/* Under -c a path also takes its NAME.part, in either order, and a
+ * refused claim takes nothing. */
+static void claims_part_reserved(void **state)
+{
+	struct fm_claims c = {0};
+	struct fm_claim prev;
+
+	(void)state;
+	assert_int_equal(fm_claims_take_path(&c, "d/x.bin", true, 1, 5, &prev),
+			 0);
+	assert_int_equal(fm_claims_take_path(&c, "d/x.bin.part", true, 2, 9,
+					     &prev),
+			 FM_CLAIM_PATH_TAKEN);
+	assert_true(prev.known && prev.part);
+	assert_int_equal(prev.source, 1);
+	assert_int_equal(prev.line, 5);
+	assert_int_equal(fm_claims_take_path(&c, "d/x.bin", true, 2, 9, &prev),
+			 FM_CLAIM_PATH_TAKEN);
+	assert_false(prev.part);
+
+	/* The other order: y.bin.part first, then y.bin (whose .part it
+	 * is) is refused, and y.bin stays free for a later entry. */
+	assert_int_equal(fm_claims_take_path(&c, "y.bin.part", true, 1, 6,
+					     &prev), 0);
+	assert_int_equal(fm_claims_take_path(&c, "y.bin", true, 1, 7, &prev),
+			 FM_CLAIM_PART_TAKEN);
+	assert_true(prev.known);
+	assert_false(prev.part);
+	assert_int_equal(prev.line, 6);
+	assert_int_equal(fm_claims_take_path(&c, "y.bin", false, 1, 8, &prev),
+			 0);
+
+	/* Without -c, NAME.part is no one's. */
+	assert_int_equal(fm_claims_take_path(&c, "z.bin", false, 1, 10, &prev),
+			 0);
+	assert_int_equal(fm_claims_take_path(&c, "z.bin.part", false, 1, 11,
+					     &prev), 0);
 	fm_claims_free(&c);
 }
 
@@ -200,7 +266,8 @@ int main(void)
 		cmocka_unit_test(claims_detect_second_use),
 		cmocka_unit_test(claims_grow_keeps_everything),
 		cmocka_unit_test(claims_settled_keys_stay_exact),
-		cmocka_unit_test(claims_clamp_large_lines_and_sources),
+		cmocka_unit_test(claims_keep_large_lines_and_sources),
+		cmocka_unit_test(claims_part_reserved),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -113,6 +113,19 @@ static const struct name_case default_names[] = {
 	{ "https://e.org/100%25", NULL, false, "100%", NULL },
 	{ "https://e.org/a;p=1", NULL, false, "a;p=1", NULL },
 	{ "https://e.org:8080/x/y.tar.gz", NULL, false, "y.tar.gz", NULL },
+	/* Names on disk are UTF-8: what does not decode to it stays
+	 * percent-encoded (upper-case hex), valid sequences are decoded. */
+	{ "https://e.org/%FFx.bin", NULL, false, "%FFx.bin", NULL },
+	{ "https://e.org/%ffx.bin", NULL, false, "%FFx.bin", NULL },
+	{ "https://e.org/r\xffw", NULL, false, "r%FFw", NULL },
+	{ "https://e.org/%C0%AFa", NULL, false, "%C0%AFa", NULL },
+	{ "https://e.org/%ED%A0%80", NULL, false, "%ED%A0%80", NULL },
+	{ "https://e.org/t%E2%82.bin", NULL, false, "t%E2%82.bin", NULL },
+	{ "https://e.org/%e2%82%ac%F0%9F%98%80", NULL, false,
+	  "\xe2\x82\xac\xf0\x9f\x98\x80", NULL },
+	{ "https://e.org/%c3%a9%a9", NULL, false, "\xc3\xa9%A9", NULL },
+	{ "https://e.org/%FF%2F%00", NULL, false, "%FF__", NULL },
+	{ "https://e.org/%25FF", NULL, false, "%FF", NULL },
 };
 
 static const struct name_case mirror_names[] = {
@@ -137,6 +150,8 @@ static const struct name_case mirror_names[] = {
 	{ "http://.../x", NULL, true, "_/x", NULL },
 	{ "https://e.org/q?a=b/c", NULL, true, "e.org/q", NULL },
 	{ "file:///etc/passwd", NULL, true, "_/etc/passwd", NULL },
+	{ "https://e.org/%FE/a%C3/x%ff", NULL, true, "e.org/%FE/a%C3/x%FF",
+	  NULL },
 };
 
 static const struct name_case out_names[] = {
@@ -164,6 +179,14 @@ static const struct name_case out_names[] = {
 	{ "https://e.org/a", "a\nb", false, NULL, "unsafe out=: control character 0x0a" },
 	{ "https://e.org/a", "a\x7f", false, NULL, "unsafe out=: control character 0x7f" },
 	{ "https://e.org/a", "a\tb", false, NULL, "unsafe out=: control character" },
+	{ "https://e.org/a", "caf\xe9", false, NULL,
+	  "unsafe out=: not valid UTF-8 (byte 0xe9)" },
+	{ "https://e.org/a", "d\xc0\xaf/x", false, NULL,
+	  "unsafe out=: not valid UTF-8 (byte 0xc0)" },
+	{ "https://e.org/a", "x\xed\xa0\x80", false, NULL,
+	  "unsafe out=: not valid UTF-8 (byte 0xed)" },
+	{ "https://e.org/a", "x\xe2\x82", false, NULL,
+	  "unsafe out=: not valid UTF-8 (byte 0xe2)" },
 	{ "http://[::1/", NULL, false, NULL, "malformed URL: " },
 };
 
@@ -224,21 +247,36 @@ static void check_out_lengths(void **state)
 	free(file251);
 }
 
-/* True when s is well-formed UTF-8 (enough of a check for these tests:
- * lead bytes followed by the right number of continuation bytes). */
+/* True when s is well-formed UTF-8 (RFC 3629: no stray continuation
+ * byte, overlong form, surrogate, code point beyond U+10FFFF, or cut
+ * sequence); written apart from name.c's, to check it. */
 static bool valid_utf8(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
 	while (*p != '\0') {
-		int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 :
-			(*p & 0xf0) == 0xe0 ? 2 : (*p & 0xf8) == 0xf0 ? 3 : -1;
+		unsigned c = *p, v, min;
+		int n;
 
-		if (n < 0)
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0)
+			n = 1, v = c & 0x1f, min = 0x80;
+		else if ((c & 0xf0) == 0xe0)
+			n = 2, v = c & 0x0f, min = 0x800;
+		else if ((c & 0xf8) == 0xf0)
+			n = 3, v = c & 0x07, min = 0x10000;
+		else
 			return false;
-		for (p++; n > 0; n--, p++)
+		for (p++; n > 0; n--, p++) {
 			if ((*p & 0xc0) != 0x80)
 				return false;
+			v = v << 6 | (*p & 0x3fu);
+		}
+		if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+			return false;
 	}
 	return true;
 }
@@ -347,6 +385,76 @@ static void sanitize_table(void **state)
 	}
 }
 
+struct escape_case {
+	const char *in;
+	size_t n;         /* bytes of in to use; 0: strlen(in) */
+	const char *want;
+	size_t want_len;  /* 0: strlen(want) */
+};
+
+/* fm_name_utf8_escape(): well-formed sequences are copied, every byte of
+ * anything else becomes "%XX". */
+static void utf8_escape_table(void **state)
+{
+	static const struct escape_case cases[] = {
+		{ "plain.txt", 0, "plain.txt", 0 },
+		{ "", 0, "", 0 },
+		/* valid multi-byte sequences are kept, up to U+10FFFF */
+		{ "caf\xc3\xa9", 0, "caf\xc3\xa9", 0 },
+		{ "\xe2\x82\xac", 0, "\xe2\x82\xac", 0 },
+		{ "\xf0\x9f\x98\x80", 0, "\xf0\x9f\x98\x80", 0 },
+		{ "\xf4\x8f\xbf\xbf", 0, "\xf4\x8f\xbf\xbf", 0 },
+		{ "\xed\x9f\xbf\xee\x80\x80", 0, "\xed\x9f\xbf\xee\x80\x80", 0 },
+		{ "\xc2\x80\xdf\xbf", 0, "\xc2\x80\xdf\xbf", 0 },
+		/* bytes that never start a sequence */
+		{ "\xff", 0, "%FF", 0 },
+		{ "a\xfe" "b", 0, "a%FEb", 0 },
+		{ "\x80", 0, "%80", 0 },
+		{ "\xc3\xa9\xa9", 0, "\xc3\xa9%A9", 0 },
+		/* overlong encodings */
+		{ "\xc0\xaf", 0, "%C0%AF", 0 },
+		{ "\xc1\xbf", 0, "%C1%BF", 0 },
+		{ "\xe0\x80\xaf", 0, "%E0%80%AF", 0 },
+		{ "\xe0\x9f\xbf", 0, "%E0%9F%BF", 0 },
+		{ "\xf0\x80\x80\xaf", 0, "%F0%80%80%AF", 0 },
+		{ "\xf0\x8f\xbf\xbf", 0, "%F0%8F%BF%BF", 0 },
+		/* surrogates */
+		{ "\xed\xa0\x80", 0, "%ED%A0%80", 0 },
+		{ "\xed\xbf\xbf", 0, "%ED%BF%BF", 0 },
+		/* beyond U+10FFFF */
+		{ "\xf4\x90\x80\x80", 0, "%F4%90%80%80", 0 },
+		{ "\xf5\x80\x80\x80", 0, "%F5%80%80%80", 0 },
+		/* truncated sequences, in the middle and at the end */
+		{ "\xe2\x82", 0, "%E2%82", 0 },
+		{ "a\xe2\x82" "b", 0, "a%E2%82b", 0 },
+		{ "\xf0\x9f\x98", 0, "%F0%9F%98", 0 },
+		{ "\xc3", 0, "%C3", 0 },
+		{ "\xe2\x28\xa1", 0, "%E2(%A1", 0 },
+		{ "\xc3\xa9", 1, "%C3", 0 },
+		/* NUL is ASCII: copied (the caller scrubs it) */
+		{ "a\0b", 3, "a\0b", 3 },
+	};
+	char dst[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct escape_case *c = &cases[i];
+		size_t n = c->n ? c->n : strlen(c->in);
+		size_t wl = c->want_len ? c->want_len : strlen(c->want);
+		size_t got;
+
+		memset(dst, 'Z', sizeof(dst));
+		got = fm_name_utf8_escape(dst, c->in, n);
+		if (got != wl || memcmp(dst, c->want, wl) != 0 ||
+		    dst[wl] != '\0')
+			fail_msg("case %zu: got \"%.*s\" (%zu bytes), want "
+				 "\"%s\"", i, (int)got, dst, got, c->want);
+		if (memchr(c->in, '\0', n) == NULL && !valid_utf8(dst))
+			fail_msg("case %zu: result is not UTF-8", i);
+	}
+}
+
 static void sanitize_cuts(void **state)
 {
 	char *s = repeat("", "\xc3\xa9", 300, ".txt");
@@ -366,6 +474,8 @@ static void check_path(const char *url, const char *rel)
 
 	if (rel[0] == '/' || rel[0] == '\0')
 		fail_msg("%s: \"%s\" is absolute or empty", url, rel);
+	if (!valid_utf8(rel))
+		fail_msg("%s: \"%s\" is not valid UTF-8", url, rel);
 	for (p = rel; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '\\')
 			fail_msg("%s: \"%s\" holds byte 0x%02x", url, rel,
@@ -394,6 +504,8 @@ static void hostile_urls_stay_inside(void **state)
 		"", ".", "..", "...", "%2e", "%2e%2e", "%2E%2e%2F", "%2f", "%2F..",
 		"%00", "%0a", "%0d", "%7f", "%5c", "%5c..%5c", "\\", "a", "%20",
 		"%c3%a9", "%ff", "%", "%%32%65", "?", "#", ";", "..%00", ".%2e",
+		"%c0%af", "%ed%a0%80", "%e2%82", "%f4%90%80%80", "\xff",
+		"%e2%82%ac", "%c3",
 	};
 	static const char *const hosts[] = {
 		"H.example", "%2e%2e", "...", "[::1]:81", "e.org:443", "e.org:08080",
@@ -439,6 +551,7 @@ int main(void)
 		cmocka_unit_test(overlong_mirror_dirs),
 		cmocka_unit_test(sanitize_table),
 		cmocka_unit_test(sanitize_cuts),
+		cmocka_unit_test(utf8_escape_table),
 		cmocka_unit_test(hostile_urls_stay_inside),
 	};
 
