@@ -1,6 +1,9 @@
 /* main.c: parse the command line, run, map the outcome to an exit status. */
 #include <fcntl.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -21,6 +24,26 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* libcurl hands a non-ASCII host name to libidn2 (idn2_lookup_ul), which
+ * reads it in the encoding of LC_CTYPE: in the C locale every program
+ * starts in, "bücher.example" is no name at all. Our URLs are UTF-8
+ * whatever the environment says (list files, JSON, the file names we
+ * write), so LC_CTYPE is a UTF-8 locale, the environment's only when it is
+ * one. Only LC_CTYPE: numbers keep the C locale's '.' (LC_NUMERIC), and
+ * <ctype.h> answers the same for every byte in C and in C.UTF-8 (bytes
+ * from 0x80 up are no letters, no spaces, and map to themselves). */
+static void utf8_ctype(void)
+{
+	static const char *const names[] = {"C.UTF-8", "C.utf8",
+					    "en_US.UTF-8"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (setlocale(LC_CTYPE, names[i]))
+			return;
+	if (setlocale(LC_CTYPE, "") && strcmp(nl_langinfo(CODESET), "UTF-8"))
+		setlocale(LC_CTYPE, "C");
+}
+
 int main(int argc, char **argv)
 {
 	struct fm_opts o;
@@ -38,6 +61,7 @@ int main(int argc, char **argv)
 		fm_opts_usage(stderr);
 		return 2;
 	}
+	utf8_ctype();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
 		fputs("fetchmany: libcurl failed to initialise\n", stderr);
 		return 2;
