@@ -7,6 +7,7 @@
 #define FM_POLICY_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <curl/curl.h>
 
@@ -51,5 +52,45 @@ double fm_retry_wait(unsigned k, double base, double max, double u,
  * equals k - 1. An entry without any URL (an invalid line) belongs to
  * shard 1, so that it is reported exactly once. */
 bool fm_shard_owns(const char *url, unsigned k, unsigned n);
+
+/* Descriptors one running transfer holds: its socket, its body's file and,
+ * when the file goes below the output directory, that directory's. */
+#define FM_FD_PER_JOB 3u
+
+/* Descriptor shortages in a row, each timed by fm_fd_wait(), after which
+ * an entry that cannot get one while nothing else runs fails. */
+#define FM_FD_ROUNDS 10u
+
+/* The -j that fits a descriptor limit: what limit leaves after the held
+ * descriptors (open at start), those of nworkers worker threads, of
+ * ninputs list files, of the main loop and a margin for transient ones,
+ * divided by FM_FD_PER_JOB. Returns jobs when it fits, else that number
+ * (at least 1). */
+unsigned fm_fd_jobs(unsigned jobs, uint64_t limit, unsigned held,
+		    unsigned nworkers, unsigned ninputs);
+
+/* Whether an attempt ended for want of a descriptor (EMFILE, ENFILE): a
+ * machine limit, not a fault of the entry, so it is delayed, never failed.
+ * rc: libcurl's result. sock_err: -errno of the last socket() libcurl
+ * asked for in this attempt, 0 when none failed. local_err: -errno from
+ * preparing or writing the file. curl_msg: libcurl's error text, or NULL
+ * (libcurl 7.88 says only "getaddrinfo() thread failed to start" when its
+ * resolver could not get the socket pair it needs). */
+bool fm_fd_shortage(CURLcode rc, int sock_err, int local_err,
+		    const char *curl_msg);
+
+/* Seconds to wait, after round rounds (0, 1, ...) of shortages, before
+ * trying more transfers at once: 50 ms doubling up to 1 s. */
+double fm_fd_wait(unsigned rounds);
+
+/* Whether an entry that met a shortage fails instead of waiting: only
+ * after FM_FD_ROUNDS rounds (rounds: those since an attempt last ended
+ * without a shortage), and only when no transfer runs (none can end and
+ * give descriptors back). */
+bool fm_fd_give_up(unsigned rounds, unsigned running);
+
+/* The number of transfers allowed at once after a round without a
+ * shortage, from cap: half as many again, plus one. */
+unsigned fm_fd_cap_raise(unsigned cap);
 
 #endif

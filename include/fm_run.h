@@ -10,4 +10,8 @@
  * error found before any download. */
 int fm_run(const struct fm_opts *o);
 
+/* The number of worker threads a run of o starts (each holds a few
+ * descriptors of its own). */
+unsigned fm_run_workers(const struct fm_opts *o);
+
 #endif

@@ -79,6 +79,7 @@ struct fm_xfer {
 	bool paused;             /* waiting for --limit-rate tokens */
 	bool skipped;            /* -n: the server-given name exists */
 	int local_err;           /* -errno from the sink during this attempt */
+	int sock_err;            /* -errno of a socket() that failed */
 	bool content_err;        /* fail_why is about the content: no retry,
 				    no .part kept */
 	bool fail_retry;         /* fail_why is transient */
@@ -100,6 +101,8 @@ struct fm_xfer {
 struct fm_outcome {
 	enum fm_status status;
 	bool retry;        /* transient: the caller may try again */
+	bool no_fd;        /* for want of a descriptor (EMFILE, ENFILE): the
+			      caller may delay it, not counted as an attempt */
 	long http_status;  /* 0: no response */
 	uint64_t bytes;    /* size of the file now on disk, when ok */
 	double retry_after; /* Retry-After in seconds, < 0 when absent */

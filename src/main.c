@@ -1,27 +1,87 @@
 /* main.c: parse the command line, run, map the outcome to an exit status. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "fm_opts.h"
+#include "fm_policy.h"
 #include "fm_run.h"
 
-/* Each running transfer may hold a socket, a file and a directory: lift
- * the soft descriptor limit to the hard one so -j 10000 is not refused. */
-static void raise_fd_limit(void)
+/* Descriptors open now, inherited ones included: they count against the
+ * limit as much as our own. */
+static unsigned count_open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	unsigned n = 0;
+
+	if (!d)
+		return 3;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the directory's own */
+}
+
+/* Each running transfer holds a socket, a file and maybe a directory:
+ * lift the soft descriptor limit to the hard one so -j 10000 is not
+ * refused, and lower -j, saying so once, when even the hard one cannot
+ * hold it (running short later only delays entries, see run.c). */
+static void fit_fd_limit(struct fm_opts *o)
 {
 	struct rlimit rl;
+	unsigned jobs;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	if (rl.rlim_cur == RLIM_INFINITY || o->dry_run)
+		return;
+	jobs = fm_fd_jobs(o->jobs, (uint64_t)rl.rlim_cur, count_open_fds(),
+			  fm_run_workers(o), (unsigned)o->ninputs);
+	if (jobs == o->jobs)
+		return;
+	fprintf(stderr,
+		"fetchmany: warning: -j %u lowered to %u: the limit of %llu "
+		"open files holds no more transfers (%u descriptors each); "
+		"raise it (ulimit -n) to run more at once\n",
+		o->jobs, jobs, (unsigned long long)rl.rlim_cur, FM_FD_PER_JOB);
+	o->jobs = jobs;
+}
+
+/* libcurl hands a non-ASCII host name to libidn2 (idn2_lookup_ul), which
+ * reads it in the encoding of LC_CTYPE: in the C locale every program
+ * starts in, "bücher.example" is no name at all. Our URLs are UTF-8
+ * whatever the environment says (list files, JSON, the file names we
+ * write), so LC_CTYPE is a UTF-8 locale, the environment's only when it is
+ * one. Only LC_CTYPE: numbers keep the C locale's '.' (LC_NUMERIC), and
+ * <ctype.h> answers the same for every byte in C and in C.UTF-8 (bytes
+ * from 0x80 up are no letters, no spaces, and map to themselves). */
+static void utf8_ctype(void)
+{
+	static const char *const names[] = {"C.UTF-8", "C.utf8",
+					    "en_US.UTF-8"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (setlocale(LC_CTYPE, names[i]))
+			return;
+	if (setlocale(LC_CTYPE, "") && strcmp(nl_langinfo(CODESET), "UTF-8"))
+		setlocale(LC_CTYPE, "C");
 }
 
 /* A standard descriptor closed by whoever started us would be the next
@@ -69,11 +129,12 @@ int main(int argc, char **argv)
 		fm_opts_usage(stderr);
 		return 2;
 	}
+	utf8_ctype();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
 		fputs("fetchmany: libcurl failed to initialise\n", stderr);
 		return 2;
 	}
-	raise_fd_limit();
+	fit_fd_limit(&o);
 	/* libuv makes a watched descriptor non-blocking, and standard input's
 	 * flags are shared with whoever gave it to us: put them back. */
 	stdin_flags = fcntl(STDIN_FILENO, F_GETFL);

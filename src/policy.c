@@ -2,6 +2,7 @@
  *
  * Local errors come first: when writing failed, libcurl reports a write
  * error whatever the network did, and no retry can fix a full disk. */
+#include <errno.h>
 #include <string.h>
 
 #include "fm_claims.h"
@@ -113,4 +114,73 @@ bool fm_shard_owns(const char *url, unsigned k, unsigned n)
 	if (!url)
 		return k == 1;
 	return fm_fnv1a64(url, strlen(url)) % n == (uint64_t)(k - 1);
+}
+
+/* Descriptors the program holds besides those of its transfers, measured
+ * in /proc/self/fd (libuv 1.44, libcurl 7.88): the main loop's epoll,
+ * eventfd and signal pipe, libuv's global signal lock pipe, the output
+ * directory and a /dev/null are 8; each worker's loop (epoll, eventfd,
+ * signal pipe) and multi handle (its wake-up socket pair), 6. The margin
+ * is for descriptors held for moments: libcurl's resolver threads (a
+ * socket pair, /etc/hosts, a DNS socket), a second socket racing for
+ * IPv6 and IPv4, a file read for its extended attributes, the CA bundle. */
+#define FD_MAIN 8u
+#define FD_PER_WORKER 6u
+#define FD_MARGIN 16u
+
+unsigned fm_fd_jobs(unsigned jobs, uint64_t limit, unsigned held,
+		    unsigned nworkers, unsigned ninputs)
+{
+	uint64_t fixed = (uint64_t)held + FD_MAIN + FD_MARGIN + ninputs +
+			 (uint64_t)FD_PER_WORKER * nworkers;
+	uint64_t fit;
+
+	if (limit <= fixed + FM_FD_PER_JOB)
+		return 1;
+	fit = (limit - fixed) / FM_FD_PER_JOB;
+	return fit < jobs ? (unsigned)fit : jobs;
+}
+
+static bool fd_errno(int err)
+{
+	return err == -EMFILE || err == -ENFILE;
+}
+
+bool fm_fd_shortage(CURLcode rc, int sock_err, int local_err,
+		    const char *curl_msg)
+{
+	if (local_err)
+		return fd_errno(local_err);
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+		return fd_errno(sock_err);
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return fd_errno(sock_err) ||
+		       (curl_msg &&
+			strstr(curl_msg, "thread failed to start") != NULL);
+	default:
+		return false;
+	}
+}
+
+double fm_fd_wait(unsigned rounds)
+{
+	double d = 0.05;
+
+	for (unsigned i = 0; i < rounds && d < 1.0; i++)
+		d *= 2.0;
+	return d < 1.0 ? d : 1.0;
+}
+
+bool fm_fd_give_up(unsigned rounds, unsigned running)
+{
+	return running == 0 && rounds >= FM_FD_ROUNDS;
+}
+
+unsigned fm_fd_cap_raise(unsigned cap)
+{
+	unsigned more = cap / 2 + 1;
+
+	return cap > UINT32_MAX - more ? UINT32_MAX : cap + more;
 }

@@ -118,6 +118,55 @@ static void release_slot(struct run *r, struct slot *s, struct fm_job *job)
 static void on_fail_fast(struct run *r);
 static void arm_retry_timer(struct run *r);
 
+/* Past a descriptor shortage, fd_cap rises (each round a little more, so
+ * that a burst of attempts cannot all fail again) until it stops
+ * mattering. */
+static void on_fd_timer(uv_timer_t *t)
+{
+	struct run *r = t->data;
+
+	r->fd_rounds++;
+	r->fd_idle++;
+	r->fd_cap = fm_fd_cap_raise(r->fd_cap);
+	if (r->fd_cap >= r->o->jobs)
+		r->fd_capped = false;
+	else
+		uv_timer_start(t, on_fd_timer,
+			       (uint64_t)(fm_fd_wait(r->fd_rounds) * 1000.0),
+			       0);
+	fm_run_pump(r);
+}
+
+/* An attempt that lacked a descriptor (EMFILE, ENFILE) never got to be
+ * one: its job goes back to the head of the queue, not counted, and no
+ * more transfers run at once than run now until fd_timer says otherwise;
+ * one ending meanwhile makes room for the next, with its descriptors.
+ * Only when nothing runs, after FM_FD_ROUNDS rounds in which no attempt
+ * ended otherwise, does the job fail.
+ * Returns true when the job was delayed. */
+static bool delay_for_fds(struct run *r, struct fm_job *job,
+			  const struct fm_outcome *o)
+{
+	if (!o->no_fd) {
+		r->fd_idle = 0;
+		if (!r->fd_capped)
+			r->fd_rounds = 0;
+		return false;
+	}
+	if (r->stop != STOP_NONE || fm_fd_give_up(r->fd_idle, r->running))
+		return false;
+	job->attempts--;
+	fm_hosts_push(&r->queue, job->host, job, true);
+	if (!r->fd_capped || r->running < r->fd_cap)
+		r->fd_cap = r->running;
+	r->fd_capped = true;
+	if (!uv_is_active((uv_handle_t *)&r->fd_timer))
+		uv_timer_start(&r->fd_timer, on_fd_timer,
+			       (uint64_t)(fm_fd_wait(r->fd_rounds) * 1000.0),
+			       0);
+	return true;
+}
+
 /* Takes the outcome of an attempt to its end: a retry after a backoff, or
  * a result line. */
 static void conclude(struct run *r, struct fm_job *job, struct fm_outcome *o,
@@ -125,6 +174,8 @@ static void conclude(struct run *r, struct fm_job *job, struct fm_outcome *o,
 {
 	const struct fm_opts *opt = r->o;
 
+	if (delay_for_fds(r, job, o))
+		return;
 	if (o->retry && job->attempts <= opt->retries &&
 	    r->stop == STOP_NONE) {
 		double wait = fm_retry_wait(job->attempts, opt->backoff,
@@ -266,6 +317,7 @@ static void start_some(struct run *r)
 	struct fm_job *job;
 
 	while (r->free_slots && r->stop == STOP_NONE &&
+	       (!r->fd_capped || r->running < r->fd_cap) &&
 	       (job = fm_hosts_next(&r->queue, &host)))
 		start_job(r, job);
 }
@@ -388,6 +440,11 @@ static unsigned worker_count(const struct fm_opts *o)
 	if (o->limit_rate || n < 1)
 		n = 1;
 	return n < o->jobs ? n : o->jobs;
+}
+
+unsigned fm_run_workers(const struct fm_opts *o)
+{
+	return worker_count(o);
 }
 
 /* Deals the slots out (slot i to worker i mod n) and starts the threads;
@@ -577,6 +634,8 @@ static int setup(struct run *r, const struct fm_opts *o)
 	r->reader.data = r;
 	uv_timer_init(&r->loop, &r->retry_timer);
 	r->retry_timer.data = r;
+	uv_timer_init(&r->loop, &r->fd_timer);
+	r->fd_timer.data = r;
 	if (o->limit_rate)
 		fm_bucket_init(&r->bucket, (double)o->limit_rate, uv_hrtime());
 	init_signals(r);
@@ -645,6 +704,7 @@ static void teardown(struct run *r)
 	fm_admit_stop(r);
 	uv_close((uv_handle_t *)&r->reader, NULL);
 	uv_close((uv_handle_t *)&r->retry_timer, NULL);
+	uv_close((uv_handle_t *)&r->fd_timer, NULL);
 	uv_close((uv_handle_t *)&r->flusher, NULL);
 	uv_close((uv_handle_t *)&r->grace, NULL);
 	if (r->out)

@@ -47,6 +47,13 @@ struct run {
 	struct fm_worker *workers;
 	unsigned nworkers;
 	struct fm_mailbox done; /* slots the workers post back */
+	uv_timer_t fd_timer;   /* raises fd_cap after a descriptor shortage */
+	unsigned fd_cap;       /* slots usable at once while fd_capped */
+	bool fd_capped;        /* descriptors ran short: hold to fd_cap */
+	unsigned fd_rounds;    /* fd_timer rounds since the run last ran
+				  without a shortage */
+	unsigned fd_idle;      /* fd_timer rounds since an attempt last
+				  ended without a shortage */
 	struct fm_claims claims;
 	pthread_mutex_t claims_lock; /* workers claim server-given names */
 	int rootfd;

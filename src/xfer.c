@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "fm_error.h"
@@ -237,6 +238,25 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *data)
 	return n;
 }
 
+/* libcurl's own socket(), with its errno kept: libcurl 7.88 reports a
+ * socket that could not be made as a connection failure, with no errno
+ * (CURLINFO_OS_ERRNO is 0), and running out of descriptors must delay an
+ * entry, not fail or retry it. */
+static curl_socket_t on_curl_opensocket(void *data, curlsocktype purpose,
+					struct curl_sockaddr *a)
+{
+	struct fm_xfer *x = data;
+	int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+
+	(void)purpose;
+	if (fd < 0) {
+		x->sock_err = -errno;
+		return CURL_SOCKET_BAD;
+	}
+	return fd;
+}
+
+
 /* Called before each request is sent: the first, each redirect's, and
  * each of libcurl's own retries on another connection. */
 static int on_curl_prereq(void *data, char *remote_ip, char *local_ip,
@@ -266,6 +286,8 @@ static void set_defaults(struct fm_xfer *x)
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_curl_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_curl_opensocket);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(e, CURLOPT_MAXREDIRS, conf->max_redirs);
@@ -325,6 +347,7 @@ static void fail_local(struct fm_outcome *o, const char *what,
 	o->retry = false;
 	snprintf(o->error, sizeof(o->error), "%s %s: %s", what, path,
 		 fm_strerror(err));
+	o->no_fd = fm_fd_shortage(CURLE_OK, 0, err, NULL);
 }
 
 static int add_header(struct fm_xfer *x, const char *name, const char *value)
@@ -370,6 +393,7 @@ static int set_resume(struct fm_xfer *x)
 {
 	char range[32], v[FM_ETAG_MAX];
 	struct stat st;
+	int n;
 
 	x->resume_from = 0;
 	curl_easy_setopt(x->easy, CURLOPT_RANGE, NULL);
@@ -380,19 +404,24 @@ static int set_resume(struct fm_xfer *x)
 	x->resume_from = st.st_size;
 	snprintf(range, sizeof(range), "%" PRId64 "-", x->resume_from);
 	curl_easy_setopt(x->easy, CURLOPT_RANGE, range);
-	if (fm_sink_get_attr(&x->sink, true, ATTR_ETAG, v, sizeof(v)) > 0 &&
-	    fm_etag_is_strong(v))
+	/* A validator unread for want of a descriptor is not known absent:
+	 * a Range without If-Range could splice two versions of a file. */
+	n = fm_sink_get_attr(&x->sink, true, ATTR_ETAG, v, sizeof(v));
+	if (n > 0 && fm_etag_is_strong(v))
 		return add_header(x, "If-Range", v);
-	if (fm_sink_get_attr(&x->sink, true, ATTR_LAST_MODIFIED, v,
-			     sizeof(v)) > 0)
+	if (fm_fd_shortage(CURLE_OK, 0, n, NULL))
+		return n;
+	n = fm_sink_get_attr(&x->sink, true, ATTR_LAST_MODIFIED, v, sizeof(v));
+	if (n > 0)
 		return add_header(x, "If-Range", v);
-	return 0;
+	return fm_fd_shortage(CURLE_OK, 0, n, NULL) ? n : 0;
 }
 
 static void reset_attempt(struct fm_xfer *x, struct fm_job *job)
 {
 	x->job = job;
 	x->local_err = 0;
+	x->sock_err = 0;
 	x->content_err = false;
 	x->fail_retry = false;
 	forget_why(x);
@@ -603,6 +632,14 @@ static void describe_failure(struct fm_xfer *x, CURLcode rc,
 		o->retry = x->fail_retry;
 	} else if (rc != CURLE_OK) {
 		describe_curl(o, x, rc);
+		/* Not a retry: the scheduler delays it, or it is final. */
+		o->no_fd = fm_fd_shortage(rc, x->sock_err, 0, o->error);
+		o->retry &= !o->no_fd;
+		/* libcurl's "Couldn't connect to server" would hide why. */
+		if (o->no_fd && x->sock_err)
+			snprintf(o->error, sizeof(o->error),
+				 "cannot open a socket: %s",
+				 fm_strerror(x->sock_err));
 	} else {
 		snprintf(o->error, sizeof(o->error), "HTTP %ld",
 			 o->http_status);

@@ -1,0 +1,327 @@
+/* Integration: the descriptor limit (spec 7: "limits of the machine are
+ * not failures of an entry"). The soft RLIMIT_NOFILE is raised to the hard
+ * one at start; -j is lowered, with one warning, when even the hard one
+ * cannot hold it; running out of descriptors in the middle of a run delays
+ * an entry instead of failing it, and a run whose descriptors never come
+ * back still ends.
+ *
+ * The limit is put on the child by util-linux prlimit(1) at start (the
+ * tests are skipped where it is missing), or by prlimit(2) on the running
+ * process. Every run uses -r 0: a delay that consumed an attempt would
+ * fail its entry. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "harness_extra.h"
+
+#define NURLS 100
+
+/* Writes f->tmp/list.txt: n URLs of 8 KiB bodies sent in 1 KiB pieces
+ * every trickle seconds (each transfer holds its socket and its file for
+ * 8 * trickle s), with extra appended to each query. */
+static void write_list(const struct fm_fixture *f, int n, const char *trickle,
+		       const char *extra)
+{
+	struct fm_buf b = {0};
+	char *list = fm_path("%s/list.txt", f->tmp);
+
+	for (int i = 0; i < n; i++)
+		fm_buf_printf(&b, "%s/data/f%03d.bin?size=8192&trickle=%s%s\n",
+			      f->srv.base, i, trickle, extra);
+	assert_int_equal(fm_write_file(list, b.data, b.len), 0);
+	free(b.data);
+	free(list);
+}
+
+static int have_prlimit(void)
+{
+	return access("/usr/bin/prlimit", X_OK) == 0 ||
+	       access("/bin/prlimit", X_OK) == 0;
+}
+
+/* Runs "prlimit --nofile=SOFT:HARD fetchmany --json -o dl -r 0 -j JOBS
+ * list.txt" in f->tmp; checks the exit status and the number of lines. */
+static cJSON *run_limited(const struct fm_fixture *f, const char *nofile,
+			  const char *jobs, int want_exit, int nlines,
+			  struct run_result *r)
+{
+	const char *argv[] = {"prlimit", nofile, fm_bin(), "--json", "-o",
+			      "dl", "-r", "0", "-j", jobs, "list.txt", NULL};
+	cJSON *res;
+	int bad;
+
+	FM_ASSERT_RAN(fm_run(argv, NULL, f->tmp, r), *r);
+	if (!r->exited || r->exit_code != want_exit) {
+		fm_dump_with_log(r, &f->srv);
+		fail_msg("exit status: want %d, got %s %d", want_exit,
+			 r->exited ? "exit" : "signal",
+			 r->exited ? r->exit_code : r->signaled);
+	}
+	res = fm_jsonl_parse(r->out, &bad);
+	assert_int_equal(bad, 0);
+	if (cJSON_GetArraySize(res) != nlines) {
+		fm_dump(r);
+		fail_msg("want %d result lines, got %d", nlines,
+			 cJSON_GetArraySize(res));
+	}
+	return res;
+}
+
+/* Every result ok, after exactly one attempt. */
+static void assert_all_ok_once(const cJSON *res, const struct run_result *r)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, res) {
+		const char *st = fm_json_str(e, "status");
+
+		if (!st || strcmp(st, "ok") != 0 ||
+		    fm_json_num(e, "attempts", NULL) != 1) {
+			fm_dump(r);
+			fail_msg("%s: want ok after 1 attempt, got %s after "
+				 "%g (%s)", fm_json_str(e, "url"),
+				 st ? st : "(none)",
+				 fm_json_num(e, "attempts", NULL),
+				 fm_json_str(e, "error") ? fm_json_str(e, "error")
+							 : "-");
+		}
+	}
+}
+
+/* The lines of r's stderr other than the closing summary. */
+static int count_warnings(const struct run_result *r, const char *needle,
+			  int *matching)
+{
+	cJSON *lines = fm_split_lines(r->err);
+	const cJSON *l;
+	int n = 0;
+
+	*matching = 0;
+	cJSON_ArrayForEach(l, lines) {
+		if (strstr(l->valuestring, " entries: ") ||
+		    strstr(l->valuestring, " entry: "))
+			continue;
+		n++;
+		if (strstr(l->valuestring, needle))
+			(*matching)++;
+	}
+	cJSON_Delete(lines);
+	return n;
+}
+
+/* A hard limit of 64 descriptors and -j 200 over 100 slow bodies: the
+ * unfixed binary started them all and failed dozens with "Too many open
+ * files". Now -j is lowered to what 64 descriptors hold, with exactly one
+ * warning saying so, and every entry is ok after one attempt. */
+static void test_hard_limit_lowers_jobs(void **state)
+{
+	struct fm_fixture *f = *state;
+	struct run_result r;
+	cJSON *res;
+	int warnings, about_j;
+	long maxc;
+
+	if (!have_prlimit())
+		skip();
+	write_list(f, NURLS, "0.02", "");
+	res = run_limited(f, "--nofile=64:64", "200", 0, NURLS, &r);
+	assert_all_ok_once(res, &r);
+	warnings = count_warnings(&r, "-j 200", &about_j);
+	if (warnings != 1 || about_j != 1) {
+		fm_dump(&r);
+		fail_msg("want exactly one warning, about lowering -j 200; "
+			 "got %d line(s), %d about -j", warnings, about_j);
+	}
+	maxc = fm_server_stat(&f->srv, "max_concurrent");
+	fprintf(stderr, "# nofile 64:64, -j 200: %s# server peak %ld\n",
+		r.err, maxc);
+	/* Lowered, not to nothing. */
+	assert_true(maxc >= 1 && maxc < 64);
+	assert_int_equal(fm_server_stat(&f->srv, "requests"), NURLS);
+	cJSON_Delete(res);
+	fm_run_result_free(&r);
+}
+
+/* A soft limit of 64 under a hard one of 4096: the soft one is raised, so
+ * -j 100 holds, silently: all 100 transfers run at once at the server (a
+ * barrier holds every response until 100 are running; 64 descriptors
+ * could not hold that many). */
+static void test_soft_limit_raised(void **state)
+{
+	struct fm_fixture *f = *state;
+	struct run_result r;
+	cJSON *res;
+	int warnings, about_j;
+
+	if (!have_prlimit())
+		skip();
+	write_list(f, NURLS, "0.01", "&barrier=100&barrier_timeout=10");
+	res = run_limited(f, "--nofile=64:4096", "100", 0, NURLS, &r);
+	assert_all_ok_once(res, &r);
+	warnings = count_warnings(&r, "-j", &about_j);
+	if (warnings != 0) {
+		fm_dump(&r);
+		fail_msg("want no warning, got %d line(s)", warnings);
+	}
+	assert_int_equal(fm_server_stat(&f->srv, "max_concurrent"), NURLS);
+	cJSON_Delete(res);
+	fm_run_result_free(&r);
+}
+
+/* Number of descriptors process pid holds, or -1. */
+static int count_fds(pid_t pid)
+{
+	char *dir = fm_path("/proc/%d/fd", (int)pid);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	free(dir);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* Starts fetchmany -j jobs -r 0 over list.txt, waits until the server has
+ * seen `running` requests, then sets the soft descriptor limit of the
+ * running process (prlimit(2)) to limit when it is positive, else to what
+ * it holds plus limit. */
+static void start_and_squeeze(struct fm_fixture *f, struct fm_proc *p,
+			      const char *jobs, long running, int limit)
+{
+	const char *argv[] = {fm_bin(), "--json", "-o", "dl", "-r", "0", "-j",
+			      jobs, "list.txt", NULL};
+	struct rlimit rl;
+	int held;
+
+	assert_int_equal(fm_proc_start(p, argv, f->tmp, NULL), 0);
+	if (fm_wait_requests(&f->srv, p, running, 15.0) < 0) {
+		struct run_result r;
+
+		fm_proc_finish(p, 5.0, &r);
+		fm_dump_with_log(&r, &f->srv);
+		fail_msg("the server did not see %ld requests in time",
+			 running);
+	}
+	held = count_fds(p->pid);
+	assert_true(held > 0);
+	assert_int_equal(prlimit(p->pid, RLIMIT_NOFILE, NULL, &rl), 0);
+	if (limit <= 0)
+		limit = held + limit;
+	rl.rlim_cur = (rlim_t)limit;
+	assert_int_equal(prlimit(p->pid, RLIMIT_NOFILE, &rl, NULL), 0);
+	fprintf(stderr, "# squeezed: soft limit %d (held %d)\n", limit, held);
+}
+
+/* -j fits the limit at start, but while 16 transfers run the limit drops
+ * 8 below what the process holds (as when descriptors are taken by
+ * anything else): new sockets and files fail with EMFILE until running
+ * transfers give theirs back, and fewer run at once from then on. Every
+ * entry still ends ok after one attempt. The unfixed binary failed the
+ * entries that met EMFILE ("Too many open files"). */
+static void test_shortage_mid_run_delays(void **state)
+{
+	struct fm_fixture *f = *state;
+	struct fm_proc p;
+	struct run_result r;
+	cJSON *res;
+	int bad;
+
+	write_list(f, 64, "0.03", "");
+	start_and_squeeze(f, &p, "16", 16, -8);
+	if (fm_proc_finish(&p, FM_RUN_TIMEOUT, &r) != 0) {
+		fm_dump_with_log(&r, &f->srv);
+		fail_msg("fetchmany did not end");
+	}
+	FM_ASSERT_EXIT(r, 0);
+	res = fm_jsonl_parse(r.out, &bad);
+	assert_int_equal(bad, 0);
+	assert_int_equal(cJSON_GetArraySize(res), 64);
+	assert_all_ok_once(res, &r);
+	cJSON_Delete(res);
+	fm_run_result_free(&r);
+}
+
+/* The limit drops far below what the process needs just to run (5
+ * descriptors) and never comes back: the run still ends, in bounded time;
+ * what could not get a descriptor fails with the OS's message, and nothing
+ * else fails. */
+static void test_shortage_forever_ends(void **state)
+{
+	struct fm_fixture *f = *state;
+	struct fm_proc p;
+	struct run_result r;
+	const cJSON *e;
+	cJSON *res;
+	int bad, failed = 0;
+	double t0;
+
+	write_list(f, 16, "0.05", "");
+	t0 = fm_now();
+	start_and_squeeze(f, &p, "4", 4, 5);
+	if (fm_proc_finish(&p, FM_RUN_TIMEOUT, &r) != 0) {
+		fm_dump_with_log(&r, &f->srv);
+		fail_msg("fetchmany did not end");
+	}
+	fprintf(stderr, "# descriptors gone for good: ended after %.1f s\n",
+		fm_now() - t0);
+	FM_ASSERT_EXIT(r, 1);
+	res = fm_jsonl_parse(r.out, &bad);
+	assert_int_equal(bad, 0);
+	assert_int_equal(cJSON_GetArraySize(res), 16);
+	cJSON_ArrayForEach(e, res) {
+		const char *st = fm_json_str(e, "status");
+		const char *err = fm_json_str(e, "error");
+
+		if (st && strcmp(st, "ok") == 0)
+			continue;
+		failed++;
+		if (!st || strcmp(st, "failed") != 0 || !err ||
+		    !strstr(err, "Too many open files")) {
+			fm_dump(&r);
+			fail_msg("%s: want ok, or failed for want of "
+				 "descriptors; got %s (%s)",
+				 fm_json_str(e, "url"), st ? st : "-",
+				 err ? err : "-");
+		}
+	}
+	assert_true(failed > 0);
+	cJSON_Delete(res);
+	fm_run_result_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_hard_limit_lowers_jobs,
+						fm_fixture_setup,
+						fm_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_soft_limit_raised,
+						fm_fixture_setup,
+						fm_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_shortage_mid_run_delays,
+						fm_fixture_setup,
+						fm_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_shortage_forever_ends,
+						fm_fixture_setup,
+						fm_fixture_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
