@@ -562,18 +562,18 @@ static void describe_failure(struct fm_xfer *x, CURLcode rc,
 
 void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o)
 {
-	curl_off_t ra = -1;
+	double ra;
 	long unmet = 0;
 	enum fm_verdict v;
 	bool keep;
 
 	*o = (struct fm_outcome){0};
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &o->http_status);
-	if (curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &ra) != CURLE_OK)
-		ra = -1;
-	/* libcurl says 0 both for "absent" and for "now": either way the
-	 * header cannot raise the wait. */
-	o->retry_after = ra > 0 ? (double)ra : -1.0;
+	/* Our own parse: libcurl's (CURLINFO_RETRY_AFTER) turns a number
+	 * too large for it into 0, "now", where we want "longer than any
+	 * cap". 0 cannot raise the wait either way. */
+	ra = fm_resp_retry_after(&x->resp, (int64_t)time(NULL));
+	o->retry_after = ra > 0 ? ra : -1.0;
 	curl_easy_getinfo(x->easy, CURLINFO_CONDITION_UNMET, &unmet);
 	if (rc == CURLE_OK && x->conditional &&
 	    (o->http_status == 304 || unmet)) {
