@@ -191,7 +191,8 @@ static void on_slots_done(uv_async_t *h)
 }
 
 /* Moves every job whose backoff is over to the head of the queue:
- * retries go before entries not yet tried. */
+ * retries go before entries not yet tried, in the order they fell due
+ * (the heap pops equal due times first in, first out). */
 static void on_retry_timer(uv_timer_t *t)
 {
 	struct run *r = t->data;
