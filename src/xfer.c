@@ -42,6 +42,35 @@ static size_t on_curl_header(char *ptr, size_t size, size_t nmemb, void *data)
 	return n;
 }
 
+/* A new connection is being set up for the transfer (redirects may need
+ * one): its TCP, TLS and proxy handshakes belong to --connect-timeout,
+ * not to the stall clock. */
+static int on_curl_sockopt(void *data, curl_socket_t fd, curlsocktype purpose)
+{
+	struct fm_xfer *x = data;
+
+	(void)fd;
+	(void)purpose;
+	x->requested = false;
+	return CURL_SOCKOPT_OK;
+}
+
+/* The connection is ready (new or reused) and the request about to leave:
+ * the stall clock starts now. */
+static int on_curl_prereq(void *data, char *peer_ip, char *local_ip,
+			  int peer_port, int local_port)
+{
+	struct fm_xfer *x = data;
+
+	(void)local_ip;
+	x->requested = true;
+	x->last_rx = fm_now_ns();
+	snprintf(x->peer_ip, sizeof(x->peer_ip), "%s", peer_ip);
+	x->peer_port = peer_port;
+	x->local_port = local_port;
+	return CURL_PREREQFUNC_OK;
+}
+
 /* What fail_why says when there was no memory for the reason itself. */
 static char why_oom[] = "stopped, and out of memory to say why";
 
@@ -237,6 +266,7 @@ int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf)
 	x->conf = conf;
 	x->md = NULL;
 	x->headers = NULL;
+	x->sock = -1;
 	if (!e)
 		return FM_E_CURL;
 	x->easy = e;
@@ -245,6 +275,10 @@ int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf)
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_curl_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, on_curl_sockopt);
+	curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, x);
+	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_curl_prereq);
+	curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
@@ -371,6 +405,9 @@ static void reset_attempt(struct fm_xfer *x, struct fm_job *job)
 	curl_slist_free_all(x->headers);
 	x->headers = NULL;
 	x->t_start = x->last_rx = fm_now_ns();
+	x->requested = false;
+	x->peer_ip[0] = '\0';
+	x->peer_port = x->local_port = 0;
 }
 
 int fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
