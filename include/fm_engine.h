@@ -14,11 +14,22 @@ struct fm_engine;
  * multi handle; the callee may add new handles from here. */
 typedef void (*fm_engine_done_cb)(void *arg, CURL *easy, CURLcode result);
 
+/* Called when libcurl starts (on) or stops watching socket s for easy
+ * (NULL or another handle of libcurl's own during clean-up). libcurl
+ * names one transfer per change of a socket's watch: of transfers
+ * multiplexed on one connection, only one may hear of it. */
+typedef void (*fm_engine_socket_cb)(void *arg, CURL *easy, curl_socket_t s,
+				    int on);
+
 /* Creates an engine on loop. Returns NULL when out of memory or when
  * libcurl refuses the multi handle. maxconnects sizes the connection
  * cache (0: libcurl's default). */
 struct fm_engine *fm_engine_new(struct uv_loop_s *loop, fm_engine_done_cb done,
 				void *arg, long maxconnects);
+
+/* Asks for cb (with the done callback's arg) on every socket libcurl
+ * starts or stops watching. */
+void fm_engine_on_socket(struct fm_engine *e, fm_engine_socket_cb cb);
 
 /* Starts running easy. Returns 0 or FM_E_CURL. */
 int fm_engine_add(struct fm_engine *e, CURL *easy);

@@ -26,6 +26,11 @@ struct fm_resp {
 	bool has_range;          /* a usable Content-Range was seen */
 	int64_t range_first, range_last; /* -1 for "bytes * /total" */
 	int64_t range_total;     /* -1 when "*" */
+	double retry_after;      /* Retry-After as delta-seconds; HUGE_VAL
+				    when too large to represent; -1 when
+				    absent or unusable */
+	int64_t retry_date;      /* Retry-After as an HTTP-date (seconds
+				    since 1970), -1 when not one */
 };
 
 /* Makes r an empty record; r holds nothing to free before this. */
@@ -58,6 +63,20 @@ int fm_content_range(const char *v, size_t n, int64_t *first, int64_t *last,
  * else, including the obsolete forms and years before 1970 (which a
  * caller may hand to curl_getdate()). */
 int64_t fm_http_date(const char *s);
+
+/* Parses a Retry-After value (RFC 9110 10.2.3) of n bytes: delta-seconds
+ * (digits only) into *seconds, HUGE_VAL when the number does not fit in
+ * 63 bits (so that it exceeds any cap), or an IMF-fixdate into *date.
+ * Returns 0 with the other output -1, or -1 (both -1) for anything else:
+ * signs, fractions, other date forms, garbage. libcurl's own parser
+ * (CURLINFO_RETRY_AFTER) turns an overflowing number into 0: "now". */
+int fm_retry_after_parse(const char *v, size_t n, double *seconds,
+			 int64_t *date);
+
+/* The wait r's Retry-After asks for at time now (seconds since 1970): its
+ * seconds (maybe HUGE_VAL), a date's distance from now (0 when past), or
+ * -1 when it has none usable. */
+double fm_resp_retry_after(const struct fm_resp *r, int64_t now);
 
 /* True when an ETag is strong (not W/), as If-Range requires. */
 bool fm_etag_is_strong(const char *etag);

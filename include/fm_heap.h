@@ -10,12 +10,14 @@
 
 struct fm_heap_node {
 	uint64_t key;
+	uint64_t seq;  /* order of pushing: equal keys pop first in, first out */
 	void *item;
 };
 
 struct fm_heap {
 	struct fm_heap_node *v;
 	size_t len, cap;
+	uint64_t pushed;
 };
 
 /* Adds item with key. Returns 0 or -ENOMEM. */
@@ -24,7 +26,8 @@ int fm_heap_push(struct fm_heap *h, uint64_t key, void *item);
 /* The smallest key's node, or NULL when empty. */
 const struct fm_heap_node *fm_heap_peek(const struct fm_heap *h);
 
-/* Removes and returns the item with the smallest key (NULL when empty). */
+/* Removes and returns the item with the smallest key (NULL when empty);
+ * of equal keys, the one pushed first. */
 void *fm_heap_pop(struct fm_heap *h);
 
 void fm_heap_free(struct fm_heap *h);

@@ -18,6 +18,7 @@ struct fm_host {
 	unsigned refs;              /* jobs pointing here, wherever they are */
 	unsigned running;
 	struct fm_job *qhead, *qtail;
+	struct fm_job *rtail;       /* the last retry queued at the head */
 	struct fm_host *next;       /* hash chain */
 	struct fm_host *next_ready; /* ready list link */
 	bool ready;                 /* on the ready list */
@@ -43,7 +44,8 @@ struct fm_host *fm_hosts_get(struct fm_hosts *h, const char *name);
 void fm_hosts_put(struct fm_hosts *h, struct fm_host *host);
 
 /* Queues job (whose host record is host) at the tail, or at the head for
- * a retry that waited its turn already. */
+ * a retry that waited its turn already: after the retries queued there
+ * before it, so that retries start in the order they fell due. */
 void fm_hosts_push(struct fm_hosts *h, struct fm_host *host,
 		   struct fm_job *job, bool front);
 

@@ -93,6 +93,13 @@ struct fm_xfer {
 				    connection (see fm_retry_fresh()) */
 	uint64_t t_start;  /* when the slot was taken (ns, CLOCK_MONOTONIC) */
 	uint64_t last_rx;  /* when a byte last arrived (ns, CLOCK_MONOTONIC) */
+	bool requested;    /* the request is out: set-up is over, and the
+			      stall clock runs (CURLOPT_PREREQFUNCTION) */
+	int sock;          /* the socket libcurl last watched for it, or -1
+			      (set by its worker) */
+	char peer_ip[48];  /* its connection, as CURLOPT_PREREQFUNCTION */
+	int peer_port;     /* tells: transfers sharing one (HTTP/2) have */
+	int local_port;    /* all three equal */
 	atomic_uint_least64_t body_bytes; /* sink.bytes, for the live line */
 	char errbuf[CURL_ERROR_SIZE];
 };

@@ -24,6 +24,7 @@ struct fm_engine {
 	struct sock_watch **spare; /* spare[fd]: a stopped watcher for fd */
 	size_t nspare;
 	fm_engine_done_cb done;
+	fm_engine_socket_cb on_socket; /* or NULL */
 	void *arg;
 };
 
@@ -179,6 +180,8 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int action,
 	struct sock_watch *w = socketp;
 	int events = 0;
 
+	if (e->on_socket)
+		e->on_socket(e->arg, easy, s, action != CURL_POLL_REMOVE);
 	if (action == CURL_POLL_REMOVE) {
 		if (w) {
 			curl_multi_assign(e->multi, s, NULL);
@@ -248,6 +251,11 @@ struct fm_engine *fm_engine_new(struct uv_loop_s *loop, fm_engine_done_cb done,
 	if (maxconnects > 0)
 		curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, maxconnects);
 	return e;
+}
+
+void fm_engine_on_socket(struct fm_engine *e, fm_engine_socket_cb cb)
+{
+	e->on_socket = cb;
 }
 
 int fm_engine_add(struct fm_engine *e, CURL *easy)

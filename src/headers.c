@@ -4,6 +4,7 @@
  * by the length it is given, never by a terminator, and drops what it
  * cannot parse whole. */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,8 @@ void fm_resp_init(struct fm_resp *r)
 {
 	*r = (struct fm_resp){.etag = none, .last_modified = none,
 			      .filename = none, .range_first = -1,
-			      .range_last = -1, .range_total = -1};
+			      .range_last = -1, .range_total = -1,
+			      .retry_after = -1, .retry_date = -1};
 }
 
 static void drop(char **v)
@@ -111,7 +113,46 @@ void fm_resp_feed(struct fm_resp *r, const char *line, size_t len)
 						&r->range_total) == 0;
 		if (!r->has_range)
 			r->range_first = r->range_last = r->range_total = -1;
+	} else if (name_is(line, nlen, "retry-after")) {
+		fm_retry_after_parse(v, vlen, &r->retry_after, &r->retry_date);
 	}
+}
+
+int fm_retry_after_parse(const char *v, size_t n, double *seconds,
+			 int64_t *date)
+{
+	char buf[64];
+	uint64_t d = 0;
+	size_t i;
+
+	*seconds = -1;
+	*date = -1;
+	trim(&v, &n);
+	for (i = 0; i < n && isdigit((unsigned char)v[i]); i++) {
+		if (d > (UINT64_C(1) << 63) / 10)
+			d = UINT64_MAX; /* stays too large from here */
+		else
+			d = d * 10 + (uint64_t)(v[i] - '0');
+	}
+	if (n > 0 && i == n) {
+		*seconds = d > (UINT64_C(1) << 63) ? HUGE_VAL : (double)d;
+		return 0;
+	}
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	*date = fm_http_date(buf);
+	return *date < 0 ? -1 : 0;
+}
+
+double fm_resp_retry_after(const struct fm_resp *r, int64_t now)
+{
+	if (r->retry_after >= 0)
+		return r->retry_after;
+	if (r->retry_date < 0)
+		return -1;
+	return r->retry_date > now ? (double)(r->retry_date - now) : 0;
 }
 
 /* Parses decimal digits at [*p, end) into *out (no sign, no overflow). */

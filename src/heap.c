@@ -1,5 +1,6 @@
 /* heap.c: the array-backed binary min-heap of fm_heap.h. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "fm_heap.h"
@@ -10,6 +11,12 @@ static void swap(struct fm_heap_node *a, struct fm_heap_node *b)
 
 	*a = *b;
 	*b = t;
+}
+
+/* a goes before b: an earlier key, or the same key pushed earlier. */
+static bool before(const struct fm_heap_node *a, const struct fm_heap_node *b)
+{
+	return a->key < b->key || (a->key == b->key && a->seq < b->seq);
 }
 
 int fm_heap_push(struct fm_heap *h, uint64_t key, void *item)
@@ -26,8 +33,9 @@ int fm_heap_push(struct fm_heap *h, uint64_t key, void *item)
 		h->cap = cap;
 	}
 	i = h->len++;
-	h->v[i] = (struct fm_heap_node){.key = key, .item = item};
-	while (i > 0 && h->v[(i - 1) / 2].key > h->v[i].key) {
+	h->v[i] = (struct fm_heap_node){.key = key, .seq = h->pushed++,
+					.item = item};
+	while (i > 0 && before(&h->v[i], &h->v[(i - 1) / 2])) {
 		swap(&h->v[(i - 1) / 2], &h->v[i]);
 		i = (i - 1) / 2;
 	}
@@ -51,9 +59,9 @@ void *fm_heap_pop(struct fm_heap *h)
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, m = i;
 
-		if (l < h->len && h->v[l].key < h->v[m].key)
+		if (l < h->len && before(&h->v[l], &h->v[m]))
 			m = l;
-		if (r < h->len && h->v[r].key < h->v[m].key)
+		if (r < h->len && before(&h->v[r], &h->v[m]))
 			m = r;
 		if (m == i)
 			break;

@@ -109,10 +109,14 @@ void fm_hosts_push(struct fm_hosts *h, struct fm_host *host,
 		   struct fm_job *job, bool front)
 {
 	if (front) {
-		job->next = host->qhead;
-		host->qhead = job;
-		if (!host->qtail)
+		struct fm_job **at = host->rtail ? &host->rtail->next
+						 : &host->qhead;
+
+		job->next = *at;
+		*at = job;
+		if (!job->next)
 			host->qtail = job;
+		host->rtail = job;
 	} else {
 		job->next = NULL;
 		if (host->qtail)
@@ -137,6 +141,8 @@ struct fm_job *fm_hosts_next(struct fm_hosts *h, struct fm_host **host)
 		h->ready_tail = NULL;
 	e->ready = false;
 	job = e->qhead;
+	if (job == e->rtail)
+		e->rtail = NULL;
 	e->qhead = job->next;
 	if (!e->qhead)
 		e->qtail = NULL;
@@ -167,7 +173,7 @@ void fm_hosts_drain(struct fm_hosts *h, void (*fn)(void *arg, struct fm_job *),
 				e->qtail->next = all;
 				all = e->qhead;
 			}
-			e->qhead = e->qtail = NULL;
+			e->qhead = e->qtail = e->rtail = NULL;
 			e->ready = false;
 		}
 	}

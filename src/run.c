@@ -17,6 +17,7 @@
 
 #include <uv.h>
 
+#include "fm_clocks.h"
 #include "fm_error.h"
 #include "fm_name.h"
 #include "fm_policy.h"
@@ -237,7 +238,8 @@ static void on_slots_done(uv_async_t *h)
 }
 
 /* Moves every job whose backoff is over to the head of the queue:
- * retries go before entries not yet tried. */
+ * retries go before entries not yet tried, in the order they fell due
+ * (the heap pops equal due times first in, first out). */
 static void on_retry_timer(uv_timer_t *t)
 {
 	struct run *r = t->data;
@@ -581,11 +583,12 @@ static int setup(struct run *r, const struct fm_opts *o)
 	 * work for an idle host under --per-host; 4x measured no faster at
 	 * -j 1000 and held 0.4 MiB more. */
 	r->window = o->jobs * 2 < 64 ? 64 : o->jobs * 2;
-	r->stall_ns = (uint64_t)(o->stall_timeout * 1e9);
+	/* Under 1 ms is 1 ms: only 0 means "none" (fm_timeout_ms). */
+	r->stall_ns = (uint64_t)fm_timeout_ms(o->stall_timeout) * 1000000u;
 	r->conf = (struct fm_xfer_conf){
 		.user_agent = "fetchmany/" FM_VERSION,
-		.connect_timeout_ms = (long)(o->connect_timeout * 1000.0),
-		.timeout_ms = (long)(o->timeout * 1000.0),
+		.connect_timeout_ms = fm_timeout_ms(o->connect_timeout),
+		.timeout_ms = fm_timeout_ms(o->timeout),
 		.output_dir = o->output_dir_given ? o->output_dir : NULL,
 		.resume = o->resume,
 		.no_clobber = o->no_clobber,

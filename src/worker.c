@@ -1,11 +1,15 @@
 /* worker.c: a thread that runs the attempts the scheduler gives it (see
  * worker.h): begins them, watches them for stalls, paces them under
  * --limit-rate, ends them and posts each slot back with its outcome. */
+#define _DEFAULT_SOURCE /* struct tcp_info */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <uv.h>
 
@@ -114,10 +118,16 @@ static void fail_early(struct fm_worker *w, struct slot *s, const char *why)
 /* Seconds since x's attempt began. */
 static double elapsed(const struct fm_xfer *x)
 {
-	return (double)(uv_hrtime() - x->t_start) / 1e9;
+	return (double)(fm_now_ns() - x->t_start) / 1e9;
 }
 
 static void on_stall_timer(uv_timer_t *t);
+
+/* Arms s's stall timer d ns from now (whole milliseconds, rounded up). */
+static void arm_stall(struct slot *s, uint64_t d)
+{
+	uv_timer_start(&s->stall, on_stall_timer, (d + 999999) / 1000000, 0);
+}
 
 static void begin(struct fm_worker *w, struct slot *s)
 {
@@ -145,9 +155,26 @@ static void begin(struct fm_worker *w, struct slot *s)
 		return;
 	}
 	s->running = true;
-	if (r->stall_ns)
-		uv_timer_start(&s->stall, on_stall_timer,
-			       r->stall_ns / 1000000 + 1, 0);
+	if (r->stall_ns) {
+		fm_stall_start(&s->watch, r->stall_ns, fm_now_ns());
+		arm_stall(s, r->stall_ns);
+	}
+}
+
+/* libcurl watches socket fd for easy, or no longer: the transfer's
+ * socket, for the stall watch to ask the kernel about. */
+static void on_engine_socket(void *arg, CURL *easy, curl_socket_t fd, int on)
+{
+	struct fm_xfer *x = NULL;
+
+	(void)arg;
+	if (!easy || curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x) ||
+	    !x)
+		return;
+	if (on)
+		x->sock = fd;
+	else if (x->sock == fd)
+		x->sock = -1;
 }
 
 static void on_transfer_done(void *arg, CURL *easy, CURLcode rc)
@@ -186,24 +213,87 @@ static void stop_attempt(struct fm_worker *w, struct slot *s, CURLcode rc,
 	hand_back(w, s);
 }
 
+/* The local port of socket fd, or of its peer; -1 when unknown. */
+static int port_of(int fd, bool peer)
+{
+	struct sockaddr_storage a;
+	socklen_t len = sizeof(a);
+	int rc = peer ? getpeername(fd, (struct sockaddr *)&a, &len)
+		      : getsockname(fd, (struct sockaddr *)&a, &len);
+
+	if (rc)
+		return -1;
+	if (a.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&a)->sin_port);
+	if (a.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&a)->sin6_port);
+	return -1;
+}
+
+/* Whether s's transfer has its connection to itself, and x->sock is that
+ * connection's socket (the ports say so; a descriptor number may have
+ * been reused since libcurl named it). Transfers multiplexed on one
+ * HTTP/2 connection share its bytes: the kernel's word is no one's. */
+static bool owns_socket(const struct fm_worker *w, const struct slot *s)
+{
+	const struct fm_xfer *x = &s->x;
+
+	if (x->sock < 0 || !x->local_port ||
+	    port_of(x->sock, false) != x->local_port ||
+	    port_of(x->sock, true) != x->peer_port)
+		return false;
+	for (unsigned k = 0; k < slot_count(w); k++) {
+		const struct slot *o = slot_at(w, k);
+
+		if (o != s && o->running && o->x.requested &&
+		    o->x.local_port == x->local_port &&
+		    o->x.peer_port == x->peer_port &&
+		    strcmp(o->x.peer_ip, x->peer_ip) == 0)
+			return false;
+	}
+	return true;
+}
+
+/* The latest time a byte is known to have arrived for s's transfer (ns):
+ * one libcurl handed over, or one the kernel received on the transfer's
+ * own connection — libcurl says nothing of a header line until it is
+ * complete, nor of a TLS record until it is whole, yet every byte is a
+ * sign of life. Set-up (before the request leaves) belongs to
+ * --connect-timeout and a pause to --limit-rate: for them it is now. */
+static uint64_t last_life(const struct fm_worker *w, const struct slot *s,
+			  uint64_t now)
+{
+	const struct fm_xfer *x = &s->x;
+	uint64_t life = x->last_rx, ago;
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (!x->requested || x->paused)
+		return now;
+	if (!owns_socket(w, s) ||
+	    getsockopt(x->sock, IPPROTO_TCP, TCP_INFO, &ti, &len))
+		return life;
+	ago = (uint64_t)ti.tcpi_last_data_recv * 1000000u;
+	if (ago < now && now - ago > life)
+		life = now - ago;
+	return life;
+}
+
 /* The stall clock runs from the last byte received: the timer is armed
  * for the full period once and, when it fires early because bytes came
  * meanwhile, re-armed for what is left, so a busy transfer costs no timer
- * work per byte. */
+ * work per byte. fm_stall_check() decides; see there why time the
+ * process did not run never counts. */
 static void on_stall_timer(uv_timer_t *t)
 {
 	struct slot *s = t->data;
 	struct fm_worker *w = s->w;
-	uint64_t stall_ns = w->r->stall_ns;
-	uint64_t idle = uv_hrtime() - s->x.last_rx;
+	uint64_t now = fm_now_ns();
+	uint64_t d = fm_stall_check(&s->watch, now, last_life(w, s, now));
 	char why[FM_WHY_MAX];
 
-	/* A transfer held back by --limit-rate is not stalled. */
-	if (s->x.paused)
-		idle = 0;
-	if (idle < stall_ns) {
-		uv_timer_start(t, on_stall_timer,
-			       (stall_ns - idle) / 1000000 + 1, 0);
+	if (d) {
+		arm_stall(s, d);
 		return;
 	}
 	snprintf(why, sizeof(why), "stalled: no data received for %g s",
@@ -272,7 +362,7 @@ static void on_rate_timer(uv_timer_t *t)
 		if (!slot_at(w, i)->running || !x->paused)
 			continue;
 		x->paused = false;
-		x->last_rx = uv_hrtime();
+		x->last_rx = fm_now_ns();
 		budget -= (double)r->conf.buffer_size;
 		w->rate_next = (i + 1) % n;
 		/* May call the write callback, which may pause it again. */
@@ -305,6 +395,7 @@ int fm_worker_init(struct fm_worker *w, struct run *r, unsigned first,
 		return -ENOMEM;
 	}
 	w->inbox.async.data = w;
+	fm_engine_on_socket(w->engine, on_engine_socket);
 	uv_idle_init(&w->loop, &w->handover);
 	w->handover.data = w;
 	uv_timer_init(&w->loop, &w->rate_timer);

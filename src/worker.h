@@ -19,6 +19,7 @@
 
 #include <uv.h>
 
+#include "fm_clocks.h"
 #include "fm_engine.h"
 #include "fm_xfer.h"
 
@@ -29,6 +30,7 @@ struct run;
 struct slot {
 	struct fm_xfer x;
 	uv_timer_t stall;       /* in its worker's loop */
+	struct fm_stall watch;  /* what the stall timer decides on */
 	struct fm_worker *w;    /* the worker it belongs to, for good */
 	struct slot *next;      /* in a free list or a mailbox */
 	bool busy;              /* the scheduler gave it a job (main only) */

@@ -43,6 +43,38 @@ static size_t on_curl_header(char *ptr, size_t size, size_t nmemb, void *data)
 	return n;
 }
 
+/* A new connection is being set up for the transfer (redirects may need
+ * one): its TCP, TLS and proxy handshakes belong to --connect-timeout,
+ * not to the stall clock. */
+static int on_curl_sockopt(void *data, curl_socket_t fd, curlsocktype purpose)
+{
+	struct fm_xfer *x = data;
+
+	(void)fd;
+	(void)purpose;
+	x->requested = false;
+	return CURL_SOCKOPT_OK;
+}
+
+/* The connection is ready (new or reused) and the request about to leave:
+ * the stall clock starts now. Called for each request: the first, each
+ * redirect's, and each of libcurl's own retries on another connection
+ * (counted, see fm_xfer_begin). */
+static int on_curl_prereq(void *data, char *peer_ip, char *local_ip,
+			  int peer_port, int local_port)
+{
+	struct fm_xfer *x = data;
+
+	(void)local_ip;
+	x->requests++;
+	x->requested = true;
+	x->last_rx = fm_now_ns();
+	snprintf(x->peer_ip, sizeof(x->peer_ip), "%s", peer_ip);
+	x->peer_port = peer_port;
+	x->local_port = local_port;
+	return CURL_PREREQFUNC_OK;
+}
+
 /* What fail_why says when there was no memory for the reason itself. */
 static char why_oom[] = "stopped, and out of memory to say why";
 
@@ -256,22 +288,6 @@ static curl_socket_t on_curl_opensocket(void *data, curlsocktype purpose,
 	return fd;
 }
 
-
-/* Called before each request is sent: the first, each redirect's, and
- * each of libcurl's own retries on another connection. */
-static int on_curl_prereq(void *data, char *remote_ip, char *local_ip,
-			  int remote_port, int local_port)
-{
-	struct fm_xfer *x = data;
-
-	(void)remote_ip;
-	(void)local_ip;
-	(void)remote_port;
-	(void)local_port;
-	x->requests++;
-	return CURL_PREREQFUNC_OK;
-}
-
 /* The options every attempt shares, on a new or reset easy handle. */
 static void set_defaults(struct fm_xfer *x)
 {
@@ -285,6 +301,8 @@ static void set_defaults(struct fm_xfer *x)
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_curl_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, on_curl_sockopt);
+	curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, x);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_curl_opensocket);
 	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x);
@@ -333,6 +351,7 @@ int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf)
 	x->headers = NULL;
 	x->curl_retried = false;
 	x->fresh = false;
+	x->sock = -1;
 	x->easy = curl_easy_init();
 	if (!x->easy)
 		return FM_E_CURL;
@@ -437,6 +456,9 @@ static void reset_attempt(struct fm_xfer *x, struct fm_job *job)
 	x->headers = NULL;
 	x->requests = 0;
 	x->t_start = x->last_rx = fm_now_ns();
+	x->requested = false;
+	x->peer_ip[0] = '\0';
+	x->peer_port = x->local_port = 0;
 }
 
 int fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
@@ -660,7 +682,7 @@ static void note_connections(struct fm_xfer *x, struct fm_outcome *o)
 
 void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o)
 {
-	curl_off_t ra = -1;
+	double ra;
 	long unmet = 0;
 	enum fm_verdict v;
 	bool keep;
@@ -674,11 +696,11 @@ void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o)
 		o->status = FM_STATUS_SKIPPED;
 		goto out;
 	}
-	if (curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &ra) != CURLE_OK)
-		ra = -1;
-	/* libcurl says 0 both for "absent" and for "now": either way the
-	 * header cannot raise the wait. */
-	o->retry_after = ra > 0 ? (double)ra : -1.0;
+	/* Our own parse: libcurl's (CURLINFO_RETRY_AFTER) turns a number
+	 * too large for it into 0, "now", where we want "longer than any
+	 * cap". 0 cannot raise the wait either way. */
+	ra = fm_resp_retry_after(&x->resp, (int64_t)time(NULL));
+	o->retry_after = ra > 0 ? ra : -1.0;
 	curl_easy_getinfo(x->easy, CURLINFO_CONDITION_UNMET, &unmet);
 	if (rc == CURLE_OK && x->conditional &&
 	    (o->http_status == 304 || unmet)) {

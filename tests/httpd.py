@@ -3,7 +3,7 @@
 
 Usage: httpd.py [--host ADDR] [--port N] [--root DIR] [--lifetime S]
                 [--ignore-stdin] [--verbose] [--no-keepalive]
-                [--tls-cert FILE --tls-key FILE]
+                [--tls-cert FILE --tls-key FILE] [--tls-delay S]
 
 Prints exactly one line "PORT <n>" on stdout once it listens, then serves
 until its standard input reaches end of file (unless --ignore-stdin) or
@@ -15,7 +15,8 @@ other connection on the same port is still served as plain HTTP, so the
 /_* routes stay reachable over http:// (the test harness uses them). The TLS
 handshake runs in the connection's own thread; a failed handshake (a client
 rejecting the certificate) is counted in /_stats but never logged as a
-request.
+request. With --tls-delay S the server waits S seconds (float) before it
+answers a client's first handshake message: a slow TLS set-up.
 
 With --no-keepalive, every response carries "Connection: close" and the
 server closes the connection after it, so a client never keeps an idle
@@ -50,6 +51,9 @@ Routes (GET and HEAD):
       stall=S        send headers and the first half, sleep S, send the rest
       trickle=S      send the body in pieces of 1 KiB with S seconds (float)
                      between them (a slow but steady body)
+      hdrdrip=S      send the status line and headers one byte at a time,
+                     S seconds (float) apart (no header line is complete
+                     for a while, yet bytes keep coming)
       lm=HTTP-DATE   Last-Modified header (If-Modified-Since answered by 304)
       etag=X         ETag header, quoted unless already quoted or weak
                      (If-None-Match answered by 304)
@@ -276,6 +280,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except OSError:
                 first = b""
             if first == b"\x16":
+                if self.server.tls_delay > 0:
+                    time.sleep(self.server.tls_delay)
                 try:
                     self.request = ctx.wrap_socket(self.request,
                                                    server_side=True)
@@ -309,6 +315,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _begin(self):
         self._entry = None
         self._done = True
+        self._hdrdrip = 0.0
         if self.path.startswith("/_"):
             return
         headers = {}
@@ -352,6 +359,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self._release()
             self.wfile.write(cur)
             cur = nxt
+
+    def end_headers(self):
+        drip = getattr(self, "_hdrdrip", 0.0)
+        if drip <= 0:
+            super().end_headers()
+            return
+        # hdrdrip=: the whole head, one byte per segment.
+        self._headers_buffer.append(b"\r\n")
+        head = b"".join(self._headers_buffer)
+        self._headers_buffer = []
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY,
+                                   1)
+        for i in range(len(head)):
+            if i:
+                time.sleep(drip)
+            self.wfile.write(head[i:i + 1])
+            self.wfile.flush()
 
     def _end_headers_last(self):
         """end_headers() when nothing follows the headers."""
@@ -502,6 +526,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         truncate = q.get("truncate") == "1" and failing
         stall = parse_float(q.get("stall"), 0.0) if failing else 0.0
         trickle = parse_float(q.get("trickle"), 0.0)
+        self._hdrdrip = parse_float(q.get("hdrdrip"), 0.0)
 
         if reset:
             self.close_connection = True
@@ -688,6 +713,8 @@ def main():
     ap.add_argument("--tls-cert", default=None,
                     help="PEM certificate (chain): serve HTTPS as well")
     ap.add_argument("--tls-key", default=None, help="PEM private key")
+    ap.add_argument("--tls-delay", type=float, default=0.0,
+                    help="seconds to wait before each TLS handshake")
     args = ap.parse_args()
     if bool(args.tls_cert) != bool(args.tls_key):
         ap.error("--tls-cert and --tls-key go together")
@@ -700,6 +727,7 @@ def main():
     srv.no_keepalive = args.no_keepalive
     srv.root = args.root
     srv.ssl_ctx = None
+    srv.tls_delay = args.tls_delay
     if args.tls_cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.tls_cert, args.tls_key)

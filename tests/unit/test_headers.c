@@ -1,5 +1,6 @@
 /* test_headers.c: unit tests of fm_disposition_filename(),
- * fm_content_range(), fm_resp_feed() and fm_etag_is_strong().
+ * fm_content_range(), fm_resp_feed(), fm_etag_is_strong() and the
+ * Retry-After parser.
  *
  * Tables for the named cases, then property loops over pseudo-random
  * server input. Every input is copied into a heap buffer of exactly its
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -1005,9 +1007,85 @@ static void http_date_property(void **state)
 	}
 }
 
+/* ---- Retry-After ---------------------------------------------------- */
+
+static void retry_after_table(void **state)
+{
+	/* now: Sun, 06 Nov 1994 08:49:37 GMT */
+	const int64_t now = 784111777;
+	static const struct {
+		const char *in;
+		double want; /* fm_resp_retry_after() at now */
+	} rows[] = {
+		{ "120", 120 },
+		{ "  7 \r\n", 7 },
+		{ "0", 0 },
+		{ "000000000000000000000000000000000000005", 5 },
+		{ "9223372036854775807", 9223372036854775807.0 },
+		{ "9223372036854775808", 9223372036854775808.0 },
+		{ "9223372036854775809", HUGE_VAL },
+		{ "18446744073709551616", HUGE_VAL },
+		{ "99999999999999999999999", HUGE_VAL },
+		{ "1234567890123456789012345678901234567890123456789012345678"
+		  "90123456789012345678901234567890", HUGE_VAL },
+		{ "Sun, 06 Nov 1994 08:51:37 GMT", 120 },
+		{ "Sun, 06 Nov 1994 08:49:37 GMT", 0 },
+		{ "Sat, 05 Nov 1994 08:49:37 GMT", 0 }, /* past: now */
+		{ "-5", -1 },
+		{ "+5", -1 },
+		{ "1.5", -1 },
+		{ "5s", -1 },
+		{ "5 6", -1 },
+		{ "", -1 },
+		{ "   ", -1 },
+		{ "soon", -1 },
+		{ "Sunday, 06-Nov-94 08:49:37 GMT", -1 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		size_t n = strlen(rows[i].in);
+		char *line = malloc(n + 13);
+		struct fm_resp r;
+		double got;
+
+		assert_non_null(line);
+		memcpy(line, "Retry-After:", 12);
+		memcpy(line + 12, rows[i].in, n);
+		fm_resp_init(&r);
+		fm_resp_feed(&r, line, n + 12);
+		got = fm_resp_retry_after(&r, now);
+		if (got != rows[i].want)
+			fail_msg("Retry-After '%s': got %g, want %g",
+				 rows[i].in, got, rows[i].want);
+		fm_resp_clear(&r);
+		free(line);
+	}
+}
+
+/* A new response forgets the previous one's Retry-After. */
+static void retry_after_per_response(void **state)
+{
+	static const char *lines[] = { "HTTP/1.1 503 Busy\r\n",
+				       "Retry-After: 30\r\n",
+				       "HTTP/1.1 200 OK\r\n" };
+	struct fm_resp r;
+
+	(void)state;
+	fm_resp_init(&r);
+	fm_resp_feed(&r, lines[0], strlen(lines[0]));
+	fm_resp_feed(&r, lines[1], strlen(lines[1]));
+	assert_true(fm_resp_retry_after(&r, 0) == 30);
+	fm_resp_feed(&r, lines[2], strlen(lines[2]));
+	assert_true(fm_resp_retry_after(&r, 0) < 0);
+	fm_resp_clear(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(retry_after_table),
+		cmocka_unit_test(retry_after_per_response),
 		cmocka_unit_test(disposition_table),
 		cmocka_unit_test(disposition_nul),
 		cmocka_unit_test(disposition_bounded),

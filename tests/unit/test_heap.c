@@ -41,6 +41,30 @@ static void heap_pops_in_key_order(void **state)
 	fm_heap_free(&h);
 }
 
+/* Items due at the same time come out in the order they went in. */
+static void heap_equal_keys_first_in_first_out(void **state)
+{
+	struct fm_heap h = {0};
+	static int items[300];
+
+	(void)state;
+	for (int i = 0; i < 300; i++) {
+		items[i] = i;
+		assert_int_equal(fm_heap_push(&h, (uint64_t)(i % 3), &items[i]),
+				 0);
+	}
+	for (int k = 0; k < 3; k++) {
+		for (int i = k; i < 300; i += 3) {
+			int *it = fm_heap_pop(&h);
+
+			assert_non_null(it);
+			assert_int_equal(*it, i);
+		}
+	}
+	assert_null(fm_heap_pop(&h));
+	fm_heap_free(&h);
+}
+
 static void fnv1a64_published_vectors(void **state)
 {
 	/* From the FNV reference test suite. */
@@ -262,6 +286,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(heap_pops_in_key_order),
+		cmocka_unit_test(heap_equal_keys_first_in_first_out),
 		cmocka_unit_test(fnv1a64_published_vectors),
 		cmocka_unit_test(claims_detect_second_use),
 		cmocka_unit_test(claims_grow_keeps_everything),

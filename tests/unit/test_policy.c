@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 
 #include <cmocka.h>
@@ -172,6 +173,9 @@ static void retry_after_raises_on_429_503(void **state)
 			   1e-9);
 	/* capped at max */
 	assert_float_equal(fm_retry_wait(1, 0.1, 5, 0.0, 503, 3600.0), 5.0,
+			   1e-9);
+	/* Too large to represent: more than any cap. */
+	assert_float_equal(fm_retry_wait(1, 0.05, 1, 0.0, 503, HUGE_VAL), 1.0,
 			   1e-9);
 	/* never lowers the backoff */
 	assert_float_equal(fm_retry_wait(3, 4.0, 30, 1.0, 503, 1.0), 16.0,

@@ -88,6 +88,50 @@ static void retry_goes_first(void **state)
 	fm_hosts_free(&h);
 }
 
+/* Retries queued one after another start in that order, before the
+ * entries not yet tried, and a later retry joins them at the back. */
+static void retries_keep_their_order(void **state)
+{
+	struct fm_hosts h;
+	struct fm_host *a, *got;
+
+	(void)state;
+	assert_int_equal(fm_hosts_init(&h, 0), 0);
+	for (int i = 0; i < 2; i++) {
+		a = fm_hosts_get(&h, "a");
+		fm_hosts_push(&h, a, &jobs[i], false);
+	}
+	for (int i = 2; i < 5; i++) {
+		a = fm_hosts_get(&h, "a");
+		fm_hosts_push(&h, a, &jobs[i], true);
+	}
+	assert_ptr_equal(fm_hosts_next(&h, &got), &jobs[2]);
+	assert_ptr_equal(fm_hosts_next(&h, &got), &jobs[3]);
+	a = fm_hosts_get(&h, "a");
+	fm_hosts_push(&h, a, &jobs[5], true);
+	assert_ptr_equal(fm_hosts_next(&h, &got), &jobs[4]);
+	assert_ptr_equal(fm_hosts_next(&h, &got), &jobs[5]);
+	/* The retries are all gone: a new one is first again. */
+	a = fm_hosts_get(&h, "a");
+	fm_hosts_push(&h, a, &jobs[6], true);
+	assert_ptr_equal(fm_hosts_next(&h, &got), &jobs[6]);
+	assert_ptr_equal(fm_hosts_next(&h, &got), &jobs[0]);
+	a = fm_hosts_get(&h, "a");
+	fm_hosts_push(&h, a, &jobs[7], true);
+	assert_ptr_equal(fm_hosts_next(&h, &got), &jobs[7]);
+	assert_ptr_equal(fm_hosts_next(&h, &got), &jobs[1]);
+	assert_null(fm_hosts_next(&h, &got));
+	/* Into an empty queue, then a fresh entry behind it. */
+	a = fm_hosts_get(&h, "a");
+	fm_hosts_push(&h, a, &jobs[8], true);
+	a = fm_hosts_get(&h, "a");
+	fm_hosts_push(&h, a, &jobs[9], false);
+	assert_ptr_equal(fm_hosts_next(&h, &got), &jobs[8]);
+	assert_ptr_equal(fm_hosts_next(&h, &got), &jobs[9]);
+	assert_null(fm_hosts_next(&h, &got));
+	fm_hosts_free(&h);
+}
+
 static unsigned drained;
 
 static void count_job(void *arg, struct fm_job *job)
@@ -153,6 +197,7 @@ int main(void)
 		cmocka_unit_test(fifo_without_limit),
 		cmocka_unit_test(busy_host_does_not_block_others),
 		cmocka_unit_test(retry_goes_first),
+		cmocka_unit_test(retries_keep_their_order),
 		cmocka_unit_test(many_hosts_and_drain),
 		cmocka_unit_test(bucket_meters_the_rate),
 		cmocka_unit_test(bucket_burst_is_capped),
