@@ -280,7 +280,7 @@ static bool output_full(struct run *r)
 static void on_grace_timer(uv_timer_t *t);
 
 /* Everything is done: have the results been written? After a signal,
- * an output that makes no progress for two seconds is given up (the
+ * an output that makes no progress for five seconds is given up (the
  * message says how much was lost), so that a reader that went to sleep
  * cannot keep an interrupted run alive. */
 static bool output_drained(struct run *r)
@@ -291,7 +291,7 @@ static bool output_drained(struct run *r)
 	if (r->stop == STOP_SIGNAL &&
 	    !uv_is_active((uv_handle_t *)&r->grace)) {
 		r->grace_written = fm_out_written(r->out);
-		uv_timer_start(&r->grace, on_grace_timer, 2000, 2000);
+		uv_timer_start(&r->grace, on_grace_timer, 5000, 5000);
 	}
 	return false;
 }

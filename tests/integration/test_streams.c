@@ -395,16 +395,16 @@ static void blocked_stdout_sigterm(void **state)
 {
 	const int sigs[] = { SIGTERM };
 
-	blocked_stdout(*state, sigs, 1, 143, 10.0);
+	blocked_stdout(*state, sigs, 1, 143, 15.0);
 }
 
 /* A second signal ends the process at once, results pending or not
- * (the first one alone would wait two seconds for the output). */
+ * (the first one alone would wait five seconds for the output). */
 static void blocked_stdout_two_sigints(void **state)
 {
 	const int sigs[] = { SIGINT, SIGINT };
 
-	blocked_stdout(*state, sigs, 2, 130, 1.0);
+	blocked_stdout(*state, sigs, 2, 130, 2.5);
 }
 
 int main(void)
