@@ -5,14 +5,19 @@
  * it written. The two buffers trade places at every swap, so that in a
  * steady run neither allocates. */
 #include <errno.h>
-#include <stddef.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "fm_out.h"
 
+/* Blocking writes, even into a descriptor whose owner made it
+ * non-blocking (its flags are shared with us): then EAGAIN means "wait
+ * until it drains", never an error. */
 static int write_all(int fd, const char *p, size_t n)
 {
 	while (n > 0) {
@@ -20,6 +25,13 @@ static int write_all(int fd, const char *p, size_t n)
 
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+
+			if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+				return -errno;
+			continue;
+		}
 		if (w < 0)
 			return -errno;
 		if (w == 0)
@@ -203,6 +215,8 @@ void fm_out_stop(struct fm_out *o, bool wait)
 	uv_cond_signal(&o->cond);
 	uv_mutex_unlock(&o->lock);
 	if (!wait) {
+		/* Nobody will join it: its resources go when it ends. */
+		pthread_detach(o->thread);
 		uv_close((uv_handle_t *)&o->async, NULL);
 		return;
 	}

@@ -301,6 +301,62 @@ static void reader_gone(void **state)
 	free(list);
 }
 
+/* Reads fd to its end (bounded); returns the number of lines. */
+static long count_lines_to_eof(int fd, double timeout_s)
+{
+	double end = fm_now() + timeout_s;
+	long lines = 0;
+	char buf[4096];
+
+	while (fm_now() < end) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+	}
+	return lines;
+}
+
+/* Standard output a pipe that whoever started us made non-blocking (the
+ * flag is shared), and a reader that starts late: EAGAIN means "wait",
+ * and every result arrives. */
+static void nonblocking_slow_reader(void **state)
+{
+	struct fm_fixture *f = *state;
+	char *list = write_list(f, "n", 1000, "size=10");
+	char *errf = fm_path("%s/stderr.txt", f->tmp);
+	const char *args[] = { "--json", "-j", "20", "-o", "dl", list, NULL };
+	int p[2], fds[3];
+	long lines;
+	char *err;
+	pid_t pid;
+	int st;
+
+	assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	fds[0] = open_or_die("/dev/null", O_RDONLY);
+	fds[1] = p[1];
+	fds[2] = open_or_die(errf, O_WRONLY | O_CREAT | O_TRUNC);
+	pid = spawn(f->tmp, args, fds);
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+	fm_sleep(3.0);
+	lines = count_lines_to_eof(p[0], 60.0);
+	close(p[0]);
+	st = reap(pid, 30.0);
+	err = fm_read_file(errf, NULL);
+	expect_exit(st, 0, err);
+	if (lines != 1000)
+		fail_msg("%ld result lines, want 1000; stderr:\n%s", lines, err);
+	free(err);
+	free(errf);
+	free(list);
+}
+
 /* Results into a full device: exit 1 with the OS's message, not 0. */
 static void stdout_full(void **state)
 {
@@ -417,6 +473,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(closed_stderr_with_progress,
 			fm_fixture_setup, fm_fixture_teardown),
 		cmocka_unit_test_setup_teardown(reader_gone,
+			fm_fixture_setup, fm_fixture_teardown),
+		cmocka_unit_test_setup_teardown(nonblocking_slow_reader,
 			fm_fixture_setup, fm_fixture_teardown),
 		cmocka_unit_test_setup_teardown(stdout_full,
 			fm_fixture_setup, fm_fixture_teardown),
