@@ -219,9 +219,18 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 	 * once per pass and keeps the loop from blocking meanwhile. */
 	if (timeout_ms == 0)
 		uv_idle_start(&e->kick, on_uv_kick);
-	else
-		uv_timer_start(&e->timer, on_uv_timer, (uint64_t)timeout_ms,
-			       0);
+	else {
+		/* From the real now, and a millisecond late: libuv counts
+		 * from the (truncated) time its loop pass began, and libcurl
+		 * 7.88 drops as past a deadline less than a whole millisecond
+		 * ahead (add_next_timeout), while its timeout check still
+		 * finds time left. A timer firing that little early lost a
+		 * 1 ms -t, which then waited for libcurl's next deadline,
+		 * 200 ms later. */
+		uv_update_time(e->loop);
+		uv_timer_start(&e->timer, on_uv_timer,
+			       (uint64_t)timeout_ms + 1, 0);
+	}
 	return 0;
 }
 

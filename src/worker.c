@@ -3,6 +3,7 @@
  * --limit-rate, ends them and posts each slot back with its outcome. */
 #define _DEFAULT_SOURCE /* struct tcp_info */
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -100,6 +101,7 @@ static void on_handover(uv_idle_t *h)
 static void hand_back(struct fm_worker *w, struct slot *s)
 {
 	uv_timer_stop(&s->stall);
+	uv_timer_stop(&s->deadline);
 	s->running = false;
 	s->x.fresh = false;
 	append(&w->done_head, &w->done_tail, s, s);
@@ -122,6 +124,7 @@ static double elapsed(const struct fm_xfer *x)
 }
 
 static void on_stall_timer(uv_timer_t *t);
+static void on_deadline_timer(uv_timer_t *t);
 
 /* Arms s's stall timer d ns from now (whole milliseconds, rounded up). */
 static void arm_stall(struct slot *s, uint64_t d)
@@ -155,6 +158,9 @@ static void begin(struct fm_worker *w, struct slot *s)
 		return;
 	}
 	s->running = true;
+	if (r->conf.timeout_ms)
+		uv_timer_start(&s->deadline, on_deadline_timer,
+			       (uint64_t)r->conf.timeout_ms + 1, 0);
 	if (r->stall_ns) {
 		fm_stall_start(&s->watch, r->stall_ns, fm_now_ns());
 		arm_stall(s, r->stall_ns);
@@ -211,6 +217,23 @@ static void stop_attempt(struct fm_worker *w, struct slot *s, CURLcode rc,
 	fm_xfer_stop(x, rc, why, &s->out);
 	s->seconds = elapsed(x);
 	hand_back(w, s);
+}
+
+/* -t is over. libcurl has the same deadline, but 7.88 can lose it: a
+ * socket event less than a millisecond before it drops it as past
+ * (add_next_timeout's whole-millisecond difference) while its timeout
+ * check still finds time left, so a 1 ms -t fired at libcurl's next
+ * deadline, 200 ms later, and a longer one only at the next byte. */
+static void on_deadline_timer(uv_timer_t *t)
+{
+	struct slot *s = t->data;
+	char why[FM_WHY_MAX];
+
+	snprintf(why, sizeof(why),
+		 "Operation timed out after %ld milliseconds with %" PRIu64
+		 " bytes received",
+		 (long)(elapsed(&s->x) * 1000.0), s->x.sink.bytes);
+	stop_attempt(s->w, s, CURLE_OPERATION_TIMEDOUT, why);
 }
 
 /* The local port of socket fd, or of its peer; -1 when unknown. */
@@ -411,6 +434,8 @@ int fm_worker_init(struct fm_worker *w, struct run *r, unsigned first,
 		s->w = w;
 		uv_timer_init(&w->loop, &s->stall);
 		s->stall.data = s;
+		uv_timer_init(&w->loop, &s->deadline);
+		s->deadline.data = s;
 	}
 	return 0;
 }
@@ -495,6 +520,7 @@ bool fm_worker_close(struct fm_worker *w)
 
 		fm_xfer_cleanup(&s->x);
 		uv_close((uv_handle_t *)&s->stall, NULL);
+		uv_close((uv_handle_t *)&s->deadline, NULL);
 	}
 	fm_mailbox_close(&w->inbox);
 	uv_close((uv_handle_t *)&w->handover, NULL);

@@ -31,6 +31,7 @@ struct slot {
 	struct fm_xfer x;
 	uv_timer_t stall;       /* in its worker's loop */
 	struct fm_stall watch;  /* what the stall timer decides on */
+	uv_timer_t deadline;    /* -t, ours as well as libcurl's */
 	struct fm_worker *w;    /* the worker it belongs to, for good */
 	struct slot *next;      /* in a free list or a mailbox */
 	bool busy;              /* the scheduler gave it a job (main only) */

@@ -195,6 +195,40 @@ static void test_tiny_timeout_is_a_limit(void **state)
 	free(u);
 }
 
+/* A 1 ms -t is over after about 1 ms, not at libcurl's next deadline
+ * (200 ms later): libcurl 7.88 loses a deadline that a socket event
+ * comes less than a millisecond before. Ten at once, so that socket
+ * events are many; seconds is from the attempt's start to its end. */
+static void test_tiny_timeout_is_on_time(void **state)
+{
+	struct fm_fixture *f = *state;
+	const char *args[20] = { "-j", "10", "-t", "0.001", "-r", "0" };
+	char *u[10];
+	struct run_result r;
+	cJSON *res, *e;
+
+	for (int i = 0; i < 10; i++) {
+		char pq[64];
+
+		snprintf(pq, sizeof(pq), "/data/ontime%d.bin?delay=2", i);
+		u[i] = fm_url(&f->srv, pq);
+		args[6 + i] = u[i];
+	}
+	res = fm_run_json(f, args, 1, 10, &r);
+	cJSON_ArrayForEach(e, res) {
+		double secs = fm_json_num(e, "seconds", NULL);
+
+		FM_ASSERT_JSTR(e, "status", "failed");
+		if (secs >= 0.1)
+			fail_msg("%s: timed out after %.3f s, want ~0.001",
+				 fm_json_str(e, "url"), secs);
+	}
+	cJSON_Delete(res);
+	fm_run_result_free(&r);
+	for (int i = 0; i < 10; i++)
+		free(u[i]);
+}
+
 /* The /_log times of the requests for pq: the end of the first and the
  * start of the second. */
 static void two_requests(const struct fm_server *srv, const char *pq,
@@ -406,6 +440,7 @@ int main(void)
 		T(test_header_bytes_count),
 		T(test_silent_head_stalls),
 		T(test_tiny_timeout_is_a_limit),
+		T(test_tiny_timeout_is_on_time),
 		T(test_huge_retry_after_is_capped),
 		T(test_retries_keep_their_order),
 		cmocka_unit_test_setup_teardown(test_tls_setup_is_not_a_stall,
