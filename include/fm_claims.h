@@ -21,7 +21,7 @@
 /* Who claimed a path. Known only for recent claims whose line fits in
  * 40 bits and source in 23: the line (0: an argument) and the index of
  * its source on the command line. part: the path taken is that entry's
- * NAME.part (fm_claims_take_path() under -c). */
+ * NAME.part (fm_claims_take_path() with part). */
 struct fm_claim {
 	bool known;
 	bool part;
@@ -56,10 +56,10 @@ struct fm_claims {
 int fm_claims_take(struct fm_claims *c, const char *path, uint32_t source,
 		   uint64_t line, struct fm_claim *prev);
 
-/* Claims path like fm_claims_take(), and with part (-c) also the
- * path's NAME.part, which the body is written to: an entry whose path is
- * another's NAME.part, or whose NAME.part is another's path, would
- * overwrite that entry's file. Returns 0 when both were free (both are
+/* Claims path like fm_claims_take(), and with part (-c, or no O_TMPFILE:
+ * fm_sink_writes_parts()) also the path's NAME.part, which the body is
+ * written to: an entry whose path is another's NAME.part, or whose
+ * NAME.part is another's path, would overwrite that entry's file. Returns 0 when both were free (both are
  * now taken), FM_CLAIM_PATH_TAKEN or FM_CLAIM_PART_TAKEN (nothing taken;
  * *prev says by whom, where known), or -ENOMEM. */
 int fm_claims_take_path(struct fm_claims *c, const char *path, bool part,

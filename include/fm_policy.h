@@ -69,6 +69,13 @@ bool fm_shard_owns(const char *url, unsigned k, unsigned n);
 unsigned fm_fd_jobs(unsigned jobs, uint64_t limit, unsigned held,
 		    unsigned nworkers, unsigned ninputs);
 
+/* The fewest descriptors a run needs, below which fetchmany refuses to
+ * start: the held ones (open at start), the main loop's, ninputs list
+ * files, one worker thread's, one transfer's and those it holds for
+ * moments (libcurl's resolver). Under it not even -j 1 could work: every
+ * entry would fail, or libuv abort while setting up. */
+uint64_t fm_fd_min(unsigned held, unsigned ninputs);
+
 /* Whether an attempt ended for want of a descriptor (EMFILE, ENFILE): a
  * machine limit, not a fault of the entry, so it is delayed, never failed.
  * rc: libcurl's result. sock_err: -errno of the last socket() libcurl

@@ -120,6 +120,13 @@ enum fm_sink_naming {
 
 void fm_sink_set_naming(enum fm_sink_naming how);
 
+/* Whether bodies written without -c go to NAME.part too: the file
+ * system of rootfd (the output directory) has no O_TMPFILE (vfat, NFS,
+ * CIFS), tried once here with the test fm_sink_open() makes; a no also
+ * makes every sink skip the try. Then a path's NAME.part is as much in
+ * use as under -c (see fm_claims_take_path()). */
+bool fm_sink_writes_parts(int rootfd);
+
 /* Opens (creating it and its parents when missing) the output directory.
  * Returns a descriptor or -errno. */
 int fm_sink_open_root(const char *dir);

@@ -46,6 +46,7 @@ struct fm_xfer_conf {
 	long timeout_ms;         /* whole attempt; 0: none */
 	const char *output_dir;  /* as reported; NULL without -o */
 	bool resume;             /* -c */
+	bool parts;              /* NAME.part names are in use (claims) */
 	bool no_clobber;         /* -n */
 	bool timestamping;       /* -N */
 	bool sha256_all;         /* --sha256 */

@@ -45,9 +45,9 @@ static void claim_conflict(struct run *r, const struct fm_line *l, int rc,
 	const char *what;
 
 	if (rc == FM_CLAIM_PART_TAKEN)
-		what = "output path's .part file (-c) already used by";
+		what = "output path's .part file already used by";
 	else if (prev->part)
-		what = "output path is the .part file (-c) of";
+		what = "output path is the .part file of";
 	else
 		what = "output path already used by";
 	s = prev->known && prev->source < (uint32_t)r->in.nsrc
@@ -111,7 +111,7 @@ static void admit(struct run *r, const struct fm_line *l, struct fm_entry *e)
 	}
 	/* Workers claim too, for --content-disposition names. */
 	pthread_mutex_lock(&r->claims_lock);
-	rc = fm_claims_take_path(&r->claims, rel, r->o->resume,
+	rc = fm_claims_take_path(&r->claims, rel, r->conf.parts,
 				 (uint32_t)l->index, l->line, &prev);
 	pthread_mutex_unlock(&r->claims_lock);
 	if (rc) {

@@ -37,31 +37,46 @@ static unsigned count_open_fds(void)
 /* Each running transfer holds a socket, a file and maybe a directory:
  * lift the soft descriptor limit to the hard one so -j 10000 is not
  * refused, and lower -j, saying so once, when even the hard one cannot
- * hold it (running short later only delays entries, see run.c). */
-static void fit_fd_limit(struct fm_opts *o)
+ * hold it (running short later only delays entries, see run.c); the
+ * worker threads follow -j down (fm_run_workers()). Returns false, having
+ * said why, when not even one transfer fits: libuv would abort setting
+ * up, or every entry fail. */
+static bool fit_fd_limit(struct fm_opts *o)
 {
 	struct rlimit rl;
-	unsigned jobs;
+	unsigned jobs, held;
+	uint64_t need;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl))
-		return;
+		return true;
 	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl))
 			getrlimit(RLIMIT_NOFILE, &rl);
 	}
 	if (rl.rlim_cur == RLIM_INFINITY || o->dry_run)
-		return;
-	jobs = fm_fd_jobs(o->jobs, (uint64_t)rl.rlim_cur, count_open_fds(),
+		return true;
+	held = count_open_fds();
+	need = fm_fd_min(held, (unsigned)o->ninputs);
+	if ((uint64_t)rl.rlim_cur < need) {
+		fprintf(stderr,
+			"fetchmany: the limit of %llu open files is too low: "
+			"at least %llu are needed (ulimit -n)\n",
+			(unsigned long long)rl.rlim_cur,
+			(unsigned long long)need);
+		return false;
+	}
+	jobs = fm_fd_jobs(o->jobs, (uint64_t)rl.rlim_cur, held,
 			  fm_run_workers(o), (unsigned)o->ninputs);
 	if (jobs == o->jobs)
-		return;
+		return true;
 	fprintf(stderr,
 		"fetchmany: warning: -j %u lowered to %u: the limit of %llu "
 		"open files holds no more transfers (%u descriptors each); "
 		"raise it (ulimit -n) to run more at once\n",
 		o->jobs, jobs, (unsigned long long)rl.rlim_cur, FM_FD_PER_JOB);
 	o->jobs = jobs;
+	return true;
 }
 
 /* libcurl hands a non-ASCII host name to libidn2 (idn2_lookup_ul), which
@@ -130,11 +145,16 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	utf8_ctype();
-	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
-		fputs("fetchmany: libcurl failed to initialise\n", stderr);
+	/* Before libcurl and libuv, which may abort without descriptors. */
+	if (!fit_fd_limit(&o)) {
+		fm_opts_free(&o);
 		return 2;
 	}
-	fit_fd_limit(&o);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		fputs("fetchmany: libcurl failed to initialise\n", stderr);
+		fm_opts_free(&o);
+		return 2;
+	}
 	/* libuv makes a watched descriptor non-blocking, and standard input's
 	 * flags are shared with whoever gave it to us: put them back. */
 	stdin_flags = fcntl(STDIN_FILENO, F_GETFL);

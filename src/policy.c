@@ -127,6 +127,9 @@ bool fm_shard_owns(const char *url, unsigned k, unsigned n)
 #define FD_MAIN 8u
 #define FD_PER_WORKER 6u
 #define FD_MARGIN 16u
+/* The margin of a single transfer: its resolver's socket pair, DNS socket
+ * and /etc/hosts. */
+#define FD_MARGIN_ONE 4u
 
 unsigned fm_fd_jobs(unsigned jobs, uint64_t limit, unsigned held,
 		    unsigned nworkers, unsigned ninputs)
@@ -139,6 +142,12 @@ unsigned fm_fd_jobs(unsigned jobs, uint64_t limit, unsigned held,
 		return 1;
 	fit = (limit - fixed) / FM_FD_PER_JOB;
 	return fit < jobs ? (unsigned)fit : jobs;
+}
+
+uint64_t fm_fd_min(unsigned held, unsigned ninputs)
+{
+	return (uint64_t)held + FD_MAIN + ninputs + FD_PER_WORKER +
+	       FM_FD_PER_JOB + FD_MARGIN_ONE;
 }
 
 static bool fd_errno(int err)

@@ -621,6 +621,9 @@ static int setup(struct run *r, const struct fm_opts *o)
 		fm_input_close(&r->in);
 		return r->rootfd;
 	}
+	/* Bodies go to NAME.part under -c, and without O_TMPFILE. */
+	r->conf.parts = o->resume ||
+			(r->rootfd >= 0 && fm_sink_writes_parts(r->rootfd));
 	r->slots = calloc(o->jobs, sizeof(*r->slots));
 	if (!r->slots || fm_hosts_init(&r->queue, o->per_host) ||
 	    uv_loop_init(&r->loop))

@@ -94,19 +94,28 @@ nomem:
 	return -ENOMEM;
 }
 
-/* An unnamed file in NAME's directory, or -1 where O_TMPFILE is not
+/* An unnamed file in directory dirfd, or -1 where O_TMPFILE is not
  * supported (then never tried again). */
-static int open_anon(struct fm_sink *s)
+static int open_anon(int dirfd)
 {
 	int fd;
 
 	if (atomic_load(&anon_mode) == ANON_NONE)
 		return -1;
-	fd = openat(s->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+	fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
 	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR ||
 		       errno == EINVAL))
 		atomic_store(&anon_mode, ANON_NONE);
 	return fd;
+}
+
+bool fm_sink_writes_parts(int rootfd)
+{
+	int fd = open_anon(rootfd);
+
+	if (fd >= 0)
+		close(fd);
+	return atomic_load(&anon_mode) == ANON_NONE;
 }
 
 int fm_sink_open(struct fm_sink *s, bool append)
@@ -118,7 +127,7 @@ int fm_sink_open(struct fm_sink *s, bool append)
 	s->base = 0;
 	s->err = 0;
 	s->anon = false;
-	if (!append && !s->named && (s->fd = open_anon(s)) >= 0) {
+	if (!append && !s->named && (s->fd = open_anon(s->dirfd)) >= 0) {
 		s->anon = true;
 		return 0;
 	}

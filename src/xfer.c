@@ -127,7 +127,8 @@ static int check_resume(struct fm_xfer *x, long code)
 }
 
 /* --content-disposition: the server's name replaces the URL's, if it is
- * usable and no other entry claimed the path (nor, under -c, its .part).
+ * usable and no other entry claimed the path (nor, where bodies go to
+ * NAME.part, its .part).
  * Under -n an existing file of that name makes the entry skipped: 1. */
 static int take_server_name(struct fm_xfer *x)
 {
@@ -148,7 +149,7 @@ static int take_server_name(struct fm_xfer *x)
 		return 0;
 	}
 	pthread_mutex_lock(x->conf->claims_lock);
-	rc = fm_claims_take_path(x->conf->claims, rel, x->conf->resume,
+	rc = fm_claims_take_path(x->conf->claims, rel, x->conf->parts,
 				 job->source_index, job->line, &prev);
 	pthread_mutex_unlock(x->conf->claims_lock);
 	if (rc != 0) {
@@ -159,8 +160,8 @@ static int take_server_name(struct fm_xfer *x)
 			  "server-given name '%s'%s is already used by "
 			  "another entry",
 			  x->resp.filename,
-			  rc == FM_CLAIM_PART_TAKEN ? " (its .part file, -c)"
-			  : prev.part		    ? " (a .part file, -c)"
+			  rc == FM_CLAIM_PART_TAKEN ? " (its .part file)"
+			  : prev.part		    ? " (a .part file)"
 						    : "");
 		return -1;
 	}

@@ -208,6 +208,84 @@ static void test_part_names_free_without_continue(void **state)
 	free(xb);
 }
 
+/* Runs "fetchmany --json -o dl list.txt" where O_TMPFILE fails
+ * (tests/integration/notmpfile.c preloaded) and returns the results. */
+static cJSON *run_list_notmpfile(const struct fm_fixture *f, const char *list,
+				 int want_exit, int nlines,
+				 struct run_result *r)
+{
+	char *lp = fm_path("%s/list.txt", f->tmp);
+	const char *so = getenv("FM_NOTMPFILE");
+	const char *asan = getenv("ASAN_OPTIONS");
+	const char *argv[] = {fm_bin(), "--json", "-o", "dl", "list.txt",
+			      NULL};
+	char *preload, *asan_opts;
+	cJSON *res;
+	int bad;
+
+	assert_non_null(so);
+	assert_int_equal(fm_write_file(lp, list, strlen(list)), 0);
+	preload = fm_path("LD_PRELOAD=%s", so);
+	/* Under ASan the preloaded object would come before its runtime. */
+	asan_opts = fm_path("ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+			    asan ? asan : "", asan && *asan ? ":" : "");
+	{
+		const char *env[] = {preload, asan_opts, NULL};
+
+		FM_ASSERT_RAN(fm_run_env(argv, NULL, f->tmp, env, r), *r);
+	}
+	if (!r->exited || r->exit_code != want_exit) {
+		fm_dump_with_log(r, &f->srv);
+		fail_msg("exit status: want %d, got %s %d", want_exit,
+			 r->exited ? "exit" : "signal",
+			 r->exited ? r->exit_code : r->signaled);
+	}
+	res = fm_jsonl_parse(r->out, &bad);
+	assert_int_equal(bad, 0);
+	assert_int_equal(cJSON_GetArraySize(res), nlines);
+	free(preload);
+	free(asan_opts);
+	free(lp);
+	return res;
+}
+
+/* Without O_TMPFILE (vfat, NFS, CIFS) bodies go to NAME.part even without
+ * -c, so a path claims its .part there too: x.bin.part first, then x.bin,
+ * is invalid. Before the fix both were ok and x.bin's .part, renamed over
+ * nothing, took x.bin.part's file with it: only x.bin was left. */
+static void test_part_taken_without_tmpfile(void **state)
+{
+	struct fm_fixture *f = *state;
+	const char *pa = "/data/a.bin?size=3000&trickle=0.3";
+	const char *pb = "/data/b.bin?size=20&trickle=0.1";
+	char *ua = fm_url(&f->srv, pa), *ub = fm_url(&f->srv, pb);
+	char *dl = fm_path("%s/dl", f->tmp);
+	char *xp = fm_path("%s/dl/x.bin.part", f->tmp);
+	struct fm_buf list = {0};
+	const char *names[] = {"x.bin.part", NULL};
+	struct run_result r;
+	cJSON *res, *e;
+
+	fm_buf_printf(&list, "%s out=x.bin.part\n%s out=x.bin\n", ub, ua);
+	res = run_list_notmpfile(f, list.data, 1, 2, &r);
+	e = expect_result(res, ub, "ok", NULL);
+	FM_ASSERT_JSTR(e, "path", "dl/x.bin.part");
+	e = expect_result(res, ua, "invalid", ".part");
+	if (!strstr(fm_json_str(e, "error"), "line 1"))
+		fail_msg("should name line 1: %s", fm_json_str(e, "error"));
+	assert_int_equal(requests_for(f, pa), 0);
+	assert_true(fm_file_matches_body(xp, "/data/b.bin", 20));
+	expect_tree(dl, names);
+
+	cJSON_Delete(res);
+	fm_run_result_free(&r);
+	free(list.data);
+	free(ua);
+	free(ub);
+	free(dl);
+	free(xp);
+}
+
 /* -c --content-disposition: a server-given name that is another entry's
  * .part, or whose .part is another entry's path, fails; the files of the
  * entries that own them are untouched. */
@@ -530,6 +608,7 @@ int main(void)
 		T(test_continue_part_taken_later),
 		T(test_continue_part_taken_earlier),
 		T(test_part_names_free_without_continue),
+		T(test_part_taken_without_tmpfile),
 		T(test_continue_server_name_part),
 		T(test_noclobber_server_name),
 		T(test_server_name_settled_claim),

@@ -306,10 +306,65 @@ static void test_shortage_forever_ends(void **state)
 	fm_run_result_free(&r);
 }
 
+/* Runs at a hard limit of n that cannot hold one transfer: exit 2 with
+ * the message naming n and the minimum, no result, no abort. Returns the
+ * minimum the message gives. */
+static unsigned long refused_at(const struct fm_fixture *f, unsigned n)
+{
+	char nofile[32], head[64];
+	struct run_result r;
+	const char *at;
+	unsigned long need = 0;
+	cJSON *res;
+
+	snprintf(nofile, sizeof(nofile), "--nofile=%u:%u", n, n);
+	res = run_limited(f, nofile, "200", 2, 0, &r);
+	snprintf(head, sizeof(head),
+		 "fetchmany: the limit of %u open files is too low: "
+		 "at least ", n);
+	at = strstr(r.err, head);
+	if (!at || sscanf(at + strlen(head), "%lu are needed (ulimit -n)",
+			  &need) != 1 || need <= n) {
+		fm_dump(&r);
+		fail_msg("limit %u: want the too-low message", n);
+	}
+	cJSON_Delete(res);
+	fm_run_result_free(&r);
+	return need;
+}
+
+/* Hard limits of 6 and 16: before the fix, 6 aborted in libuv (SIGABRT)
+ * and 16 lowered -j to 1 and failed every entry with EMFILE. Now both
+ * are refused at start with the minimum, and at that minimum every entry
+ * is ok. */
+static void test_limit_too_low_refused(void **state)
+{
+	struct fm_fixture *f = *state;
+	struct run_result r;
+	unsigned long need;
+	char nofile[48];
+	cJSON *res;
+
+	if (!have_prlimit())
+		skip();
+	write_list(f, 10, "0.01", "");
+	need = refused_at(f, 6);
+	assert_int_equal(refused_at(f, 16), need);
+	fprintf(stderr, "# at least %lu descriptors needed\n", need);
+	snprintf(nofile, sizeof(nofile), "--nofile=%lu:%lu", need, need);
+	res = run_limited(f, nofile, "200", 0, 10, &r);
+	assert_all_ok_once(res, &r);
+	cJSON_Delete(res);
+	fm_run_result_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_hard_limit_lowers_jobs,
+						fm_fixture_setup,
+						fm_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_limit_too_low_refused,
 						fm_fixture_setup,
 						fm_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_soft_limit_raised,

@@ -45,6 +45,19 @@ static void jobs_never_below_one(void **state)
 	assert_int_equal(fm_fd_jobs(1, 0, 3, 2, 1), 1);
 }
 
+/* The floor under which the run is refused: 3 held + 8 main + 1 list +
+ * 6 for one worker + 3 for one job + 4 for its resolver = 25; held
+ * descriptors and lists raise it. -j 1 is what fm_fd_jobs() gives from
+ * the floor up. */
+static void fewest_descriptors(void **state)
+{
+	(void)state;
+	assert_int_equal(fm_fd_min(3, 1), 25);
+	assert_int_equal(fm_fd_min(33, 1), 55);
+	assert_int_equal(fm_fd_min(3, 4), 28);
+	assert_int_equal(fm_fd_jobs(200, fm_fd_min(3, 1), 3, 1, 1), 1);
+}
+
 struct shortage_case {
 	CURLcode rc;
 	int sock_err, local_err;
@@ -144,6 +157,7 @@ int main(void)
 		cmocka_unit_test(jobs_fit_a_roomy_limit),
 		cmocka_unit_test(jobs_lowered_to_what_fits),
 		cmocka_unit_test(jobs_never_below_one),
+		cmocka_unit_test(fewest_descriptors),
 		cmocka_unit_test(shortage_table),
 		cmocka_unit_test(wait_grows_then_caps),
 		cmocka_unit_test(give_up_bounded),
