@@ -32,7 +32,7 @@ struct fm_opts {
 	bool timestamping;      /* -N: conditional requests */
 	bool sha256;            /* --sha256: digest every file */
 	bool content_disposition; /* --content-disposition */
-	long max_redirs;        /* --max-redirs */
+	unsigned max_redirs;    /* --max-redirs */
 	const char **headers;   /* -H values, in order */
 	int nheaders;
 	const char *user_agent; /* -A; NULL: fetchmany/VERSION */
@@ -81,8 +81,38 @@ int fm_parse_shard(const char *s, unsigned *k, unsigned *n);
 /* Prints the --help text to f. */
 void fm_opts_usage(FILE *f);
 
-/* Names every long option the parser accepts, NULL-terminated, so a test
- * can check that --help and the man page keep up with the table. */
-const char *const *fm_opts_names(void);
+/* What an option's value is, and so which setter stores it. */
+enum fm_opt_kind {
+	FM_OPT_FLAG,    /* no value; sets a bool */
+	FM_OPT_UINT,    /* whole number within [min, max]; an unsigned */
+	FM_OPT_SECONDS, /* seconds, fractions allowed, within [min, max] */
+	FM_OPT_SIZE,    /* fm_parse_size(); a uint64_t */
+	FM_OPT_STRING,  /* kept as given; a const char * */
+	FM_OPT_ENUM,    /* one of values[]; its index, into an enum */
+	FM_OPT_SPECIAL, /* special() parses and stores it */
+};
+
+struct fm_opt_parse; /* the parse in progress, private to opts.c */
+
+/* One row of the option table. A row with a value names it in arg (the
+ * word --help shows); a row without takes none. */
+struct fm_opt {
+	const char *name;   /* long name, without the "--" */
+	char letter;        /* short option, or 0 */
+	enum fm_opt_kind kind;
+	size_t off, size;   /* the field of struct fm_opts it sets */
+	unsigned long min, max;     /* FM_OPT_UINT, FM_OPT_SECONDS */
+	const char *const *values;  /* FM_OPT_ENUM, NULL-terminated */
+	enum fm_opts_result (*special)(const struct fm_opt *r,
+				       const char *arg,
+				       struct fm_opt_parse *p);
+	const char *arg;    /* the value's name in --help; NULL: no value */
+	const char *help;   /* --help text; '\n' starts an indented line */
+	const char *group;  /* --help heading before this row, or NULL */
+};
+
+/* The option table, in --help order; *n receives its length. Tests use
+ * it to check --help, the man page and the completions against it. */
+const struct fm_opt *fm_opts_table(size_t *n);
 
 #endif

@@ -1,13 +1,20 @@
 /* opts.c: the option table, --help and --version.
  *
- * The table is data: getopt_long reads it, and --help is written next to
- * it so that the two are reviewed together. Values are checked here, with
- * a message that names the option, so that nothing later has to. */
+ * Every option is one row of opt_table[] (curl's src/tool_getparam.c):
+ * its names, its kind, the field of struct fm_opts it sets, its bounds
+ * and its line of --help. getopt_long's tables and --help are derived
+ * from the rows, and one setter per kind checks the value with one
+ * message per kind that names the option, so that nothing later has to.
+ * Only options that set more than one field, or check more than a kind
+ * can, have a function of their own (FM_OPT_SPECIAL). Adding an option
+ * is a row here and a paragraph in man/fetchmany.1. */
 #define _GNU_SOURCE /* getopt_long */
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -19,163 +26,25 @@
 
 #include "fm_opts.h"
 
-enum {
-	OPT_JSON = 1000,
-	OPT_CONNECT_TIMEOUT,
-	OPT_STALL_TIMEOUT,
-	OPT_BACKOFF,
-	OPT_BACKOFF_MAX,
-	OPT_FAIL_FAST,
-	OPT_SHA256,
-	OPT_CONTENT_DISPOSITION,
-	OPT_MAX_REDIRS,
-	OPT_NETRC,
-	OPT_NETRC_FILE,
-	OPT_CACERT,
-	OPT_MAX_FILESIZE,
-	OPT_COMPRESSED,
-	OPT_LIMIT_RATE,
-	OPT_PER_HOST,
-	OPT_SHARD,
-	OPT_DRY_RUN,
-	OPT_PROGRESS,
-	OPT_THREADS,
+/* The parse in progress, as the special setters see it. */
+struct fm_opt_parse {
+	struct fm_opts *o;
+	int argc;
+	FILE *out, *err;
 };
 
-static const struct option long_options[] = {
-	{"backoff", required_argument, NULL, OPT_BACKOFF},
-	{"cacert", required_argument, NULL, OPT_CACERT},
-	{"compressed", no_argument, NULL, OPT_COMPRESSED},
-	{"backoff-max", required_argument, NULL, OPT_BACKOFF_MAX},
-	{"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
-	{"content-disposition", no_argument, NULL, OPT_CONTENT_DISPOSITION},
-	{"continue", no_argument, NULL, 'c'},
-	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
-	{"fail-fast", no_argument, NULL, OPT_FAIL_FAST},
-	{"header", required_argument, NULL, 'H'},
-	{"help", no_argument, NULL, 'h'},
-	{"jobs", required_argument, NULL, 'j'},
-	{"insecure", no_argument, NULL, 'k'},
-	{"json", no_argument, NULL, OPT_JSON},
-	{"limit-rate", required_argument, NULL, OPT_LIMIT_RATE},
-	{"max-filesize", required_argument, NULL, OPT_MAX_FILESIZE},
-	{"max-redirs", required_argument, NULL, OPT_MAX_REDIRS},
-	{"mirror", no_argument, NULL, 'x'},
-	{"netrc", no_argument, NULL, OPT_NETRC},
-	{"netrc-file", required_argument, NULL, OPT_NETRC_FILE},
-	{"no-clobber", no_argument, NULL, 'n'},
-	{"output-dir", required_argument, NULL, 'o'},
-	{"per-host", required_argument, NULL, OPT_PER_HOST},
-	{"progress", required_argument, NULL, OPT_PROGRESS},
-	{"quiet", no_argument, NULL, 'q'},
-	{"retries", required_argument, NULL, 'r'},
-	{"sha256", no_argument, NULL, OPT_SHA256},
-	{"shard", required_argument, NULL, OPT_SHARD},
-	{"stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT},
-	{"threads", required_argument, NULL, OPT_THREADS},
-	{"timeout", required_argument, NULL, 't'},
-	{"timestamping", no_argument, NULL, 'N'},
-	{"user-agent", required_argument, NULL, 'A'},
-	{"version", no_argument, NULL, 'V'},
-	{NULL, 0, NULL, 0},
-};
-
-const char *const *fm_opts_names(void)
-{
-	static const char *names[sizeof(long_options) / sizeof(long_options[0])];
-
-	for (size_t i = 0; long_options[i].name; i++)
-		names[i] = long_options[i].name;
-	return names;
-}
-
-static const char short_options[] = ":A:cH:hj:knNo:qr:t:Vx";
-
-void fm_opts_usage(FILE *f)
-{
-	fputs("Usage: fetchmany [OPTIONS] [LIST | URL]...\n"
-	      "Download every URL of the lists concurrently; one result line "
-	      "per entry.\n"
-	      "A LIST is a file of URLs, '-' (or nothing) is standard input.\n"
-	      "S: seconds, fractions allowed. SIZE, RATE: bytes, suffixes "
-	      "K, M, G (1024s).\n"
-	      "\n"
-	      "Input:\n"
-	      "      --shard K/N        keep the entries whose URL hash mod N "
-	      "is K-1\n"
-	      "      --dry-run          print each entry's destination; no "
-	      "network\n"
-	      "\n"
-	      "Output:\n"
-	      "  -o, --output-dir DIR   write files under DIR (default: .)\n"
-	      "  -x, --mirror           keep the URL's structure: "
-	      "DIR/HOST[_PORT]/PATH\n"
-	      "      --content-disposition  prefer the server's file name\n"
-	      "  -c, --continue         resume NAME.part files left by an "
-	      "earlier run\n"
-	      "  -n, --no-clobber       skip entries whose file exists, "
-	      "without a request\n"
-	      "  -N, --timestamping     only fetch what changed "
-	      "(If-Modified-Since, ETag)\n"
-	      "      --sha256           compute and report every file's "
-	      "SHA-256\n"
-	      "\n"
-	      "Concurrency and timeouts:\n"
-	      "  -j, --jobs N           transfers in flight at most, 1..10000 "
-	      "(default: 16)\n"
-	      "      --per-host N       transfers per host at most "
-	      "(default: 0, no limit)\n"
-	      "      --limit-rate RATE  cap on all transfers' total rate "
-	      "(default: none)\n"
-	      "      --threads N        threads that run the transfers "
-	      "(default: 0, one per\n"
-	      "                         CPU, at most 8)\n"
-	      "      --connect-timeout S  connection set-up limit "
-	      "(default: 10)\n"
-	      "  -t, --timeout S        limit per attempt, whole transfer "
-	      "(default: 0, none)\n"
-	      "      --stall-timeout S  fail an attempt that received nothing "
-	      "for S\n"
-	      "                         (default: 30; 0: never)\n"
-	      "\n"
-	      "Retries:\n"
-	      "  -r, --retries N        retries after the first attempt "
-	      "(default: 3)\n"
-	      "      --backoff S        first retry waits S to S/2, doubling "
-	      "(default: 1)\n"
-	      "      --backoff-max S    longest wait, Retry-After included "
-	      "(default: 30)\n"
-	      "      --fail-fast        stop at the first failed entry\n"
-	      "\n"
-	      "HTTP:\n"
-	      "  -H, --header 'N: V'    add a request header (repeatable)\n"
-	      "  -A, --user-agent STR   (default: fetchmany/" FM_VERSION ")\n"
-	      "      --max-redirs N     redirects followed at most "
-	      "(default: 10)\n"
-	      "      --max-filesize SIZE  fail larger bodies (default: none)\n"
-	      "      --compressed       ask for compressed bodies, store them "
-	      "decoded\n"
-	      "      --netrc            read credentials from ~/.netrc\n"
-	      "      --netrc-file F     read credentials from F\n"
-	      "      --cacert FILE      trust the CA certificates in FILE\n"
-	      "  -k, --insecure         do not verify TLS certificates\n"
-	      "\n"
-	      "Reporting:\n"
-	      "      --json             results as JSON Lines (default: "
-	      "tab-separated)\n"
-	      "  -q, --quiet            no result lines; failures still on "
-	      "stderr\n"
-	      "      --progress WHEN    live line on stderr: auto (a "
-	      "terminal), always,\n"
-	      "                         never (default: auto)\n"
-	      "  -h, --help             show this help and exit\n"
-	      "  -V, --version          show versions and exit\n"
-	      "\n"
-	      "Exit status: 0 all ok, 1 an entry failed or was invalid, "
-	      "2 usage error,\n"
-	      "130/143 interrupted. See fetchmany(1).\n",
-	      f);
-}
+#define FIELD(f) offsetof(struct fm_opts, f), sizeof(((struct fm_opts *)0)->f)
+#define FLAG(n, l, f, h) {n, l, FM_OPT_FLAG, FIELD(f), .help = h}
+#define UINT(n, l, f, lo, hi, a, h)                                         \
+	{n, l, FM_OPT_UINT, FIELD(f), lo, hi, .arg = a, .help = h}
+#define SECONDS(n, l, f, h)                                                 \
+	{n, l, FM_OPT_SECONDS, FIELD(f), 0, (unsigned long)FM_SECONDS_MAX,  \
+	 .arg = "S", .help = h}
+#define SIZE(n, l, f, a, h) {n, l, FM_OPT_SIZE, FIELD(f), .arg = a, .help = h}
+#define STRING(n, l, f, a, h)                                               \
+	{n, l, FM_OPT_STRING, FIELD(f), .arg = a, .help = h}
+#define SPECIAL(n, l, fn, a, h)                                             \
+	{n, l, FM_OPT_SPECIAL, 0, 0, .special = fn, .arg = a, .help = h}
 
 static void print_version(FILE *f)
 {
@@ -201,28 +70,17 @@ static int parse_uint(const char *s, unsigned long lo, unsigned long hi,
 	return 0;
 }
 
-/* Parses a duration in seconds: a decimal number, fractions allowed,
- * from 0 to FM_SECONDS_MAX. */
-static int parse_seconds(const char *s, double *v)
+/* Parses a duration in seconds within [lo, hi]: a decimal number,
+ * fractions allowed. NaN and infinities are not numbers of seconds. */
+static int parse_seconds(const char *s, double lo, double hi, double *v)
 {
 	char *end;
 
 	errno = 0;
 	*v = strtod(s, &end);
-	if (errno || end == s || *end || !(*v >= 0) || *v > FM_SECONDS_MAX)
+	if (errno || end == s || *end || !(*v >= lo) || !(*v <= hi))
 		return -1;
 	return 0;
-}
-
-static bool seconds_option(const char *name, const char *arg, double *v,
-			   FILE *err)
-{
-	if (parse_seconds(arg, v) == 0)
-		return true;
-	fprintf(err, "fetchmany: --%s: '%s' is not a number of seconds "
-		     "from 0 to %.0f\n",
-		name, arg, FM_SECONDS_MAX);
-	return false;
 }
 
 int fm_parse_size(const char *s, uint64_t *v)
@@ -299,232 +157,376 @@ static bool header_ok(const char *h)
 	return true;
 }
 
+/* Prints "fetchmany: --NAME: 'ARG' is not WHAT", WHAT from fmt: the one
+ * message of every value that does not fit its option. */
+__attribute__((format(printf, 4, 5))) static enum fm_opts_result
+bad_value(const struct fm_opt *r, const char *arg, FILE *err,
+	  const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(err, "fetchmany: --%s: '%s' is not ", r->name, arg);
+	va_start(ap, fmt);
+	vfprintf(err, fmt, ap);
+	va_end(ap);
+	fputc('\n', err);
+	return FM_OPTS_USAGE;
+}
+
+static enum fm_opts_result show_help(const struct fm_opt *r, const char *arg,
+				     struct fm_opt_parse *p)
+{
+	(void)r, (void)arg;
+	fm_opts_usage(p->out);
+	return FM_OPTS_EXIT;
+}
+
+static enum fm_opts_result show_version(const struct fm_opt *r,
+					const char *arg, struct fm_opt_parse *p)
+{
+	(void)r, (void)arg;
+	print_version(p->out);
+	return FM_OPTS_EXIT;
+}
+
+/* -o: an empty name would mean the current directory by accident; run.c
+ * also needs to know whether it was given. */
+static enum fm_opts_result set_output_dir(const struct fm_opt *r,
+					  const char *arg,
+					  struct fm_opt_parse *p)
+{
+	(void)r;
+	if (!*arg) {
+		fputs("fetchmany: --output-dir: empty directory name\n",
+		      p->err);
+		return FM_OPTS_USAGE;
+	}
+	p->o->output_dir = arg;
+	p->o->output_dir_given = true;
+	return FM_OPTS_RUN;
+}
+
+/* -H: checked, then appended; there are never more than argc. */
+static enum fm_opts_result add_header(const struct fm_opt *r, const char *arg,
+				      struct fm_opt_parse *p)
+{
+	struct fm_opts *o = p->o;
+
+	if (!header_ok(arg))
+		return bad_value(r, arg, p->err, "'Name: value'");
+	if (!o->headers &&
+	    !(o->headers = calloc((size_t)p->argc, sizeof(*o->headers)))) {
+		fputs("fetchmany: out of memory\n", p->err);
+		return FM_OPTS_USAGE;
+	}
+	o->headers[o->nheaders++] = arg;
+	return FM_OPTS_RUN;
+}
+
+/* --shard K/N sets two fields. */
+static enum fm_opts_result set_shard(const struct fm_opt *r, const char *arg,
+				     struct fm_opt_parse *p)
+{
+	if (fm_parse_shard(arg, &p->o->shard_k, &p->o->shard_n))
+		return bad_value(r, arg, p->err, "K/N with 1 <= K <= N");
+	return FM_OPTS_RUN;
+}
+
+static const char *const progress_values[] = {"auto", "always", "never",
+					      NULL};
+
+/* The rows, in --help order. A row that opens a --help group is written
+ * out in full, to carry its .group; the others use the macros above. */
+static const struct fm_opt opt_table[] = {
+	{"shard", 0, FM_OPT_SPECIAL, .special = set_shard, .arg = "K/N",
+	 .help = "keep the entries whose URL hash mod N is K-1",
+	 .group = "Input"},
+	FLAG("dry-run", 0, dry_run,
+	     "print each entry's destination; no network"),
+
+	{"output-dir", 'o', FM_OPT_SPECIAL, .special = set_output_dir,
+	 .arg = "DIR", .help = "write files under DIR (default: .)",
+	 .group = "Output"},
+	FLAG("mirror", 'x', mirror,
+	     "keep the URL's structure: DIR/HOST[_PORT]/PATH"),
+	FLAG("content-disposition", 0, content_disposition,
+	     "prefer the server's file name"),
+	FLAG("continue", 'c', resume,
+	     "resume NAME.part files left by an earlier run"),
+	FLAG("no-clobber", 'n', no_clobber,
+	     "skip entries whose file exists, without a request"),
+	FLAG("timestamping", 'N', timestamping,
+	     "only fetch what changed (If-Modified-Since, ETag)"),
+	FLAG("sha256", 0, sha256, "compute and report every file's SHA-256"),
+
+	{"jobs", 'j', FM_OPT_UINT, FIELD(jobs), 1, FM_JOBS_MAX, .arg = "N",
+	 .help = "transfers in flight at most, 1..10000 (default: 16)",
+	 .group = "Concurrency and timeouts"},
+	UINT("per-host", 0, per_host, 0, FM_JOBS_MAX, "N",
+	     "transfers per host at most (default: 0, no limit)"),
+	SIZE("limit-rate", 0, limit_rate, "RATE",
+	     "cap on all transfers' total rate (default: none)"),
+	UINT("threads", 0, threads, 0, FM_THREADS_MAX, "N",
+	     "threads that run the transfers (default: 0, one per\n"
+	     "CPU, at most 8)"),
+	SECONDS("connect-timeout", 0, connect_timeout,
+		"connection set-up limit (default: 10)"),
+	SECONDS("timeout", 't', timeout,
+		"limit per attempt, whole transfer (default: 0, none)"),
+	SECONDS("stall-timeout", 0, stall_timeout,
+		"fail an attempt that received nothing for S\n"
+		"(default: 30; 0: never)"),
+
+	{"retries", 'r', FM_OPT_UINT, FIELD(retries), 0, FM_RETRIES_MAX,
+	 .arg = "N", .help = "retries after the first attempt (default: 3)",
+	 .group = "Retries"},
+	SECONDS("backoff", 0, backoff,
+		"first retry waits S to S/2, doubling (default: 1)"),
+	SECONDS("backoff-max", 0, backoff_max,
+		"longest wait, Retry-After included (default: 30)"),
+	FLAG("fail-fast", 0, fail_fast, "stop at the first failed entry"),
+
+	{"header", 'H', FM_OPT_SPECIAL, .special = add_header,
+	 .arg = "'N: V'", .help = "add a request header (repeatable)",
+	 .group = "HTTP"},
+	STRING("user-agent", 'A', user_agent, "STR",
+	       "(default: fetchmany/" FM_VERSION ")"),
+	UINT("max-redirs", 0, max_redirs, 0, 1000, "N",
+	     "redirects followed at most (default: 10)"),
+	SIZE("max-filesize", 0, max_filesize, "SIZE",
+	     "fail larger bodies (default: none)"),
+	FLAG("compressed", 0, compressed,
+	     "ask for compressed bodies, store them decoded"),
+	FLAG("netrc", 0, netrc, "read credentials from ~/.netrc"),
+	STRING("netrc-file", 0, netrc_file, "F", "read credentials from F"),
+	STRING("cacert", 0, cacert, "FILE",
+	       "trust the CA certificates in FILE"),
+	FLAG("insecure", 'k', insecure, "do not verify TLS certificates"),
+
+	{"json", 0, FM_OPT_FLAG, FIELD(json),
+	 .help = "results as JSON Lines (default: tab-separated)",
+	 .group = "Reporting"},
+	FLAG("quiet", 'q', quiet, "no result lines; failures still on stderr"),
+	{"progress", 0, FM_OPT_ENUM, FIELD(progress),
+	 .values = progress_values, .arg = "WHEN",
+	 .help = "live line on stderr: auto (a terminal), always,\n"
+		 "never (default: auto)"},
+	SPECIAL("help", 'h', show_help, NULL, "show this help and exit"),
+	SPECIAL("version", 'V', show_version, NULL, "show versions and exit"),
+};
+
+#define NOPTS (sizeof(opt_table) / sizeof(opt_table[0]))
+
+const struct fm_opt *fm_opts_table(size_t *n)
+{
+	*n = NOPTS;
+	return opt_table;
+}
+
+/* The setters, one per kind. Each stores arg into r's field of p->o, or
+ * says why not and returns FM_OPTS_USAGE. */
+static enum fm_opts_result set_flag(const struct fm_opt *r, const char *arg,
+				    struct fm_opt_parse *p)
+{
+	(void)arg;
+	*(bool *)((char *)p->o + r->off) = true;
+	return FM_OPTS_RUN;
+}
+
+static enum fm_opts_result set_uint(const struct fm_opt *r, const char *arg,
+				    struct fm_opt_parse *p)
+{
+	unsigned long v;
+
+	if (parse_uint(arg, r->min, r->max, &v))
+		return bad_value(r, arg, p->err, "a number from %lu to %lu",
+				 r->min, r->max);
+	*(unsigned *)((char *)p->o + r->off) = (unsigned)v;
+	return FM_OPTS_RUN;
+}
+
+static enum fm_opts_result set_seconds(const struct fm_opt *r,
+				       const char *arg, struct fm_opt_parse *p)
+{
+	double v;
+
+	if (parse_seconds(arg, (double)r->min, (double)r->max, &v))
+		return bad_value(r, arg, p->err,
+				 "a number of seconds from %lu to %lu", r->min,
+				 r->max);
+	*(double *)((char *)p->o + r->off) = v;
+	return FM_OPTS_RUN;
+}
+
+static enum fm_opts_result set_size(const struct fm_opt *r, const char *arg,
+				    struct fm_opt_parse *p)
+{
+	if (fm_parse_size(arg, (uint64_t *)((char *)p->o + r->off)))
+		return bad_value(r, arg, p->err, "a size such as 500K or 1.5M");
+	return FM_OPTS_RUN;
+}
+
+static enum fm_opts_result set_string(const struct fm_opt *r,
+				      const char *arg, struct fm_opt_parse *p)
+{
+	*(const char **)((char *)p->o + r->off) = arg;
+	return FM_OPTS_RUN;
+}
+
+/* Stores the index of arg in r->values; the message lists them as
+ * "a, b or c". */
+static enum fm_opts_result set_enum(const struct fm_opt *r, const char *arg,
+				    struct fm_opt_parse *p)
+{
+	size_t n = 0;
+
+	for (; r->values[n]; n++)
+		if (strcmp(arg, r->values[n]) == 0) {
+			*(int *)((char *)p->o + r->off) = (int)n;
+			return FM_OPTS_RUN;
+		}
+	fprintf(p->err, "fetchmany: --%s: '%s' is not ", r->name, arg);
+	for (size_t i = 0; i < n; i++)
+		fprintf(p->err, "%s%s", r->values[i],
+			i + 2 < n ? ", " : i + 2 == n ? " or " : "\n");
+	return FM_OPTS_USAGE;
+}
+
+static enum fm_opts_result (*const setters[])(const struct fm_opt *,
+					      const char *,
+					      struct fm_opt_parse *) = {
+	[FM_OPT_FLAG] = set_flag,       [FM_OPT_UINT] = set_uint,
+	[FM_OPT_SECONDS] = set_seconds, [FM_OPT_SIZE] = set_size,
+	[FM_OPT_STRING] = set_string,   [FM_OPT_ENUM] = set_enum,
+};
+
+_Static_assert(sizeof(enum fm_progress_mode) == sizeof(int),
+	       "set_enum stores an int");
+
+void fm_opts_usage(FILE *f)
+{
+	fputs("Usage: fetchmany [OPTIONS] [LIST | URL]...\n"
+	      "Download every URL of the lists concurrently; one result line "
+	      "per entry.\n"
+	      "A LIST is a file of URLs, '-' (or nothing) is standard input.\n"
+	      "S: seconds, fractions allowed. SIZE, RATE: bytes, suffixes "
+	      "K, M, G (1024s).\n",
+	      f);
+	for (const struct fm_opt *r = opt_table; r < opt_table + NOPTS; r++) {
+		int w;
+
+		if (r->group)
+			fprintf(f, "\n%s:\n", r->group);
+		w = r->letter ? fprintf(f, "  -%c, ", r->letter)
+			      : fprintf(f, "      ");
+		w += fprintf(f, "--%s%s%s", r->name, r->arg ? " " : "",
+			     r->arg ? r->arg : "");
+		fprintf(f, "%*s", w < 23 ? 25 - w : 2, "");
+		/* A help text's '\n' continues it under itself. */
+		for (const char *h = r->help; *h; h++)
+			if (*h == '\n')
+				fprintf(f, "\n%25s", "");
+			else
+				fputc(*h, f);
+		fputc('\n', f);
+	}
+	fputs("\n"
+	      "Exit status: 0 all ok, 1 an entry failed or was invalid, "
+	      "2 usage error,\n"
+	      "130/143 interrupted. See fetchmany(1).\n",
+	      f);
+}
+
+/* getopt_long returns a row's letter, or OPT_LONG + its index. */
+enum { OPT_LONG = 256 };
+
+/* Fills getopt_long's two tables from the rows. */
+static void getopt_tables(struct option *longs, char *shorts)
+{
+	*shorts++ = ':'; /* a missing value is ':', not '?' */
+	for (size_t i = 0; i < NOPTS; i++) {
+		const struct fm_opt *r = &opt_table[i];
+
+		longs[i] = (struct option){
+			r->name, r->arg ? required_argument : no_argument,
+			NULL, r->letter ? r->letter : OPT_LONG + (int)i};
+		if (r->letter) {
+			*shorts++ = r->letter;
+			if (r->arg)
+				*shorts++ = ':';
+		}
+	}
+	longs[NOPTS] = (struct option){0};
+	*shorts = '\0';
+}
+
+static const struct fm_opt *row_of(int c)
+{
+	if (c >= OPT_LONG)
+		return &opt_table[c - OPT_LONG];
+	for (size_t i = 0; i < NOPTS; i++)
+		if (opt_table[i].letter && opt_table[i].letter == c)
+			return &opt_table[i];
+	return NULL;
+}
+
+/* What getopt_long could not match: a missing value, or an unknown
+ * option (a short one by its letter, a long one as written). */
+static enum fm_opts_result not_an_option(int c, char **argv, FILE *err)
+{
+	if (c == ':') {
+		fprintf(err, "fetchmany: option '%s' needs a value\n",
+			argv[optind - 1]);
+		return FM_OPTS_USAGE;
+	}
+	if (optopt > 0 && optopt < OPT_LONG)
+		fprintf(err, "fetchmany: unknown option '-%c'\n", optopt);
+	else
+		fprintf(err, "fetchmany: unknown option '%s'\n",
+			argv[optind - 1]);
+	fputs("Try 'fetchmany --help'.\n", err);
+	return FM_OPTS_USAGE;
+}
+
+static const struct fm_opts defaults = {
+	.jobs = FM_JOBS_DEFAULT,
+	.output_dir = ".",
+	.connect_timeout = 10,
+	.stall_timeout = 30,
+	.retries = 3,
+	.backoff = 1,
+	.backoff_max = 30,
+	.max_redirs = 10,
+};
+
 enum fm_opts_result fm_opts_parse(int argc, char **argv, struct fm_opts *o,
 				  FILE *out, FILE *err)
 {
-	unsigned long v;
+	struct fm_opt_parse p = {.o = o, .argc = argc, .out = out, .err = err};
+	enum fm_opts_result res = FM_OPTS_RUN;
+	struct option longs[NOPTS + 1];
+	char shorts[2 + 2 * NOPTS];
+	const struct fm_opt *r;
 	int c;
 
-	*o = (struct fm_opts){
-		.jobs = FM_JOBS_DEFAULT,
-		.output_dir = ".",
-		.connect_timeout = 10,
-		.stall_timeout = 30,
-		.retries = 3,
-		.backoff = 1,
-		.backoff_max = 30,
-		.max_redirs = 10,
-	};
+	*o = defaults;
+	getopt_tables(longs, shorts);
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, short_options, long_options,
-				NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			fm_opts_usage(out);
-			fm_opts_free(o);
-			return FM_OPTS_EXIT;
-		case 'V':
-			print_version(out);
-			fm_opts_free(o);
-			return FM_OPTS_EXIT;
-		case 'j':
-			if (parse_uint(optarg, 1, FM_JOBS_MAX, &v)) {
-				fprintf(err,
-					"fetchmany: --jobs: '%s' is not a "
-					"number from 1 to %d\n",
-					optarg, FM_JOBS_MAX);
-				goto usage;
-			}
-			o->jobs = (unsigned)v;
-			break;
-		case 'o':
-			if (!*optarg) {
-				fputs("fetchmany: --output-dir: empty "
-				      "directory name\n",
-				      err);
-				goto usage;
-			}
-			o->output_dir = optarg;
-			o->output_dir_given = true;
-			break;
-		case 'x':
-			o->mirror = true;
-			break;
-		case 'q':
-			o->quiet = true;
-			break;
-		case OPT_JSON:
-			o->json = true;
-			break;
-		case OPT_CONNECT_TIMEOUT:
-			if (!seconds_option("connect-timeout", optarg,
-					    &o->connect_timeout, err))
-				goto usage;
-			break;
-		case 't':
-			if (!seconds_option("timeout", optarg, &o->timeout, err))
-				goto usage;
-			break;
-		case OPT_STALL_TIMEOUT:
-			if (!seconds_option("stall-timeout", optarg,
-					    &o->stall_timeout, err))
-				goto usage;
-			break;
-		case OPT_BACKOFF:
-			if (!seconds_option("backoff", optarg, &o->backoff, err))
-				goto usage;
-			break;
-		case OPT_BACKOFF_MAX:
-			if (!seconds_option("backoff-max", optarg,
-					    &o->backoff_max, err))
-				goto usage;
-			break;
-		case 'r':
-			if (parse_uint(optarg, 0, FM_RETRIES_MAX, &v)) {
-				fprintf(err,
-					"fetchmany: --retries: '%s' is not a "
-					"number from 0 to %d\n",
-					optarg, FM_RETRIES_MAX);
-				goto usage;
-			}
-			o->retries = (unsigned)v;
-			break;
-		case OPT_FAIL_FAST:
-			o->fail_fast = true;
-			break;
-		case 'c':
-			o->resume = true;
-			break;
-		case 'n':
-			o->no_clobber = true;
-			break;
-		case 'N':
-			o->timestamping = true;
-			break;
-		case OPT_SHA256:
-			o->sha256 = true;
-			break;
-		case OPT_CONTENT_DISPOSITION:
-			o->content_disposition = true;
-			break;
-		case OPT_MAX_REDIRS:
-			if (parse_uint(optarg, 0, 1000, &v)) {
-				fprintf(err, "fetchmany: --max-redirs: '%s' is "
-					     "not a number from 0 to 1000\n",
-					optarg);
-				goto usage;
-			}
-			o->max_redirs = (long)v;
-			break;
-		case 'H':
-			if (!header_ok(optarg)) {
-				fprintf(err, "fetchmany: --header: '%s' is not "
-					     "'Name: value'\n",
-					optarg);
-				goto usage;
-			}
-			if (!o->headers &&
-			    !(o->headers = calloc((size_t)argc,
-						  sizeof(*o->headers)))) {
-				fputs("fetchmany: out of memory\n", err);
-				goto usage;
-			}
-			o->headers[o->nheaders++] = optarg;
-			break;
-		case 'A':
-			o->user_agent = optarg;
-			break;
-		case OPT_NETRC:
-			o->netrc = true;
-			break;
-		case OPT_NETRC_FILE:
-			o->netrc_file = optarg;
-			break;
-		case OPT_CACERT:
-			o->cacert = optarg;
-			break;
-		case 'k':
-			o->insecure = true;
-			break;
-		case OPT_MAX_FILESIZE:
-		case OPT_LIMIT_RATE:
-			if (fm_parse_size(optarg, c == OPT_LIMIT_RATE
-							  ? &o->limit_rate
-							  : &o->max_filesize)) {
-				fprintf(err, "fetchmany: --%s: '%s' is not a "
-					     "size such as 500K or 1.5M\n",
-					c == OPT_LIMIT_RATE ? "limit-rate"
-							    : "max-filesize",
-					optarg);
-				goto usage;
-			}
-			break;
-		case OPT_COMPRESSED:
-			o->compressed = true;
-			break;
-		case OPT_PER_HOST:
-			if (parse_uint(optarg, 0, FM_JOBS_MAX, &v)) {
-				fprintf(err, "fetchmany: --per-host: '%s' is not "
-					     "a number from 0 to %d\n",
-					optarg, FM_JOBS_MAX);
-				goto usage;
-			}
-			o->per_host = (unsigned)v;
-			break;
-		case OPT_THREADS:
-			if (parse_uint(optarg, 0, FM_THREADS_MAX, &v)) {
-				fprintf(err, "fetchmany: --threads: '%s' is not "
-					     "a number from 0 to %d\n",
-					optarg, FM_THREADS_MAX);
-				goto usage;
-			}
-			o->threads = (unsigned)v;
-			break;
-		case OPT_SHARD:
-			if (fm_parse_shard(optarg, &o->shard_k, &o->shard_n)) {
-				fprintf(err, "fetchmany: --shard: '%s' is not "
-					     "K/N with 1 <= K <= N\n",
-					optarg);
-				goto usage;
-			}
-			break;
-		case OPT_DRY_RUN:
-			o->dry_run = true;
-			break;
-		case OPT_PROGRESS:
-			if (strcmp(optarg, "auto") == 0) {
-				o->progress = FM_PROGRESS_AUTO;
-			} else if (strcmp(optarg, "always") == 0) {
-				o->progress = FM_PROGRESS_ALWAYS;
-			} else if (strcmp(optarg, "never") == 0) {
-				o->progress = FM_PROGRESS_NEVER;
-			} else {
-				fprintf(err, "fetchmany: --progress: '%s' is "
-					     "not auto, always or never\n",
-					optarg);
-				goto usage;
-			}
-			break;
-		case ':':
-			fprintf(err, "fetchmany: option '%s' needs a value\n",
-				argv[optind - 1]);
-			goto usage;
-		default:
-			if (optopt)
-				fprintf(err, "fetchmany: unknown option '-%c'\n",
-					optopt);
-			else
-				fprintf(err, "fetchmany: unknown option '%s'\n",
-					argv[optind - 1]);
-			fputs("Try 'fetchmany --help'.\n", err);
-			goto usage;
-		}
+	while (res == FM_OPTS_RUN &&
+	       (c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+		if (c == ':' || !(r = row_of(c)))
+			res = not_an_option(c, argv, err);
+		else if (r->kind == FM_OPT_SPECIAL)
+			res = r->special(r, optarg, &p);
+		else
+			res = setters[r->kind](r, optarg, &p);
+	}
+	if (res != FM_OPTS_RUN) {
+		fm_opts_free(o);
+		return res;
 	}
 	o->inputs = argv + optind;
 	o->ninputs = argc - optind;
 	return FM_OPTS_RUN;
-usage:
-	fm_opts_free(o);
-	return FM_OPTS_USAGE;
 }

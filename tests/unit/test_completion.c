@@ -5,8 +5,10 @@
  * file, sets COMP_WORDS and COMP_CWORD as readline would, calls _fetchmany
  * and prints COMPREPLY. Every option that `$FM_BIN --help` lists must be
  * offered by it and named in the zsh file, and neither may offer an option
- * the binary does not have. Skipped, with the reason on stderr, when bash
- * is not installed. */
+ * the binary does not have. The option table itself (fm_opts_table())
+ * is checked too: every row is in both files, and each takes a value in
+ * zsh and in bash exactly when its row does. Skipped, with the reason on
+ * stderr, when bash is not installed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -22,6 +24,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "fm_opts.h"
 
 #define MAX_WORDS 256
 
@@ -557,6 +561,100 @@ static void every_option_covered(void **state)
 	free(bash_all);
 }
 
+/* Every row of the option table is named in the zsh file, with a value
+ * ("--name=" / "-x+") exactly when the row takes one. */
+static void table_in_zsh(void **state)
+{
+	size_t n;
+	const struct fm_opt *t = fm_opts_table(&n);
+	char *zsh = read_text("data/_fetchmany");
+	int missing = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct fm_opt *r = &t[i];
+		char spec[2][80];
+
+		/* '--name=[' alone, or in {-x+,--name=} after the letter. */
+		snprintf(spec[0], sizeof(spec[0]), "'--%s%s[", r->name,
+			 r->arg ? "=" : "");
+		snprintf(spec[1], sizeof(spec[1]), "{-%c%s,--%s%s}",
+			 r->letter, r->arg ? "+" : "", r->name,
+			 r->arg ? "=" : "");
+		if (!strstr(zsh, r->letter ? spec[1] : spec[0])) {
+			fprintf(stderr, "# data/_fetchmany lacks %s\n",
+				r->letter ? spec[1] : spec[0]);
+			missing++;
+		}
+	}
+	if (missing)
+		fail_msg("%d rows not in data/_fetchmany (listed above)",
+			 missing);
+	free(zsh);
+}
+
+/* Every row is offered by bash, and a short option takes the next word
+ * as its value exactly when its row has one: in a directory holding
+ * only the file f1, "-x ''" offers f1 (a LIST) after a flag and nothing
+ * after an option with a value (-o offers directories only). */
+static void table_in_bash(void **state)
+{
+	const char *const dd[] = { "fetchmany", "--", NULL };
+	const char *const d[] = { "fetchmany", "-", NULL };
+	size_t n;
+	const struct fm_opt *t = fm_opts_table(&n);
+	char tmpl[] = "/tmp/fm-completion-XXXXXX";
+	char *bash_long, *bash_all, *cwd;
+	int missing = 0;
+
+	NEED_BASH();
+	(void)srcdir();
+	bash_long = complete(dd);
+	bash_all = complete(d);
+	assert_non_null(mkdtemp(tmpl));
+	cwd = getcwd(NULL, 0);
+	assert_non_null(cwd);
+	assert_int_equal(chdir(tmpl), 0);
+	touch("f1");
+	for (size_t i = 0; i < n; i++) {
+		const struct fm_opt *r = &t[i];
+		char name[64], letter[3] = { '-', r->letter, '\0' };
+
+		snprintf(name, sizeof(name), "--%s", r->name);
+		if (!has_exact_word(bash_long, name) ||
+		    !has_exact_word(bash_all, name)) {
+			fprintf(stderr, "# bash does not offer %s\n", name);
+			missing++;
+		}
+		if (r->letter) {
+			const char *const w[] = { "fetchmany", letter, "",
+						  NULL };
+			char *got;
+
+			if (!has_exact_word(bash_all, letter)) {
+				fprintf(stderr, "# bash does not offer %s\n",
+					letter);
+				missing++;
+			}
+			got = complete(w);
+			if (strcmp(got, r->arg ? "" : "f1") != 0) {
+				fprintf(stderr, "# bash after %s offers "
+					"\"%s\"\n", letter, got);
+				missing++;
+			}
+			free(got);
+		}
+	}
+	unlink("f1");
+	assert_int_equal(chdir(cwd), 0);
+	assert_int_equal(rmdir(tmpl), 0);
+	free(cwd);
+	free(bash_long);
+	free(bash_all);
+	if (missing)
+		fail_msg("%d rows not in data/fetchmany.bash (listed above)",
+			 missing);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -566,6 +664,8 @@ int main(void)
 		cmocka_unit_test(free_values_offer_nothing),
 		cmocka_unit_test(files_and_directories),
 		cmocka_unit_test(every_option_covered),
+		cmocka_unit_test(table_in_zsh),
+		cmocka_unit_test(table_in_bash),
 	};
 
 	return cmocka_run_group_tests_name("completion", tests, setup, NULL);

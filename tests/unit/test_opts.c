@@ -77,19 +77,48 @@ static bool has_option(const char *text, const char *name)
 
 static void every_option_in_help_and_man(void **state)
 {
-	const char *const *names = fm_opts_names();
+	size_t n;
+	const struct fm_opt *t = fm_opts_table(&n);
 	char *help = help_text(), *man = man_text();
-	int count = 0;
 
-	for (; *names; names++, count++) {
-		if (!has_option(help, *names))
-			fail_msg("--%s is missing from --help", *names);
-		if (!has_option(man, *names))
-			fail_msg("--%s is missing from man/fetchmany.1", *names);
+	assert_true(n >= 10);
+	for (size_t i = 0; i < n; i++) {
+		if (!has_option(help, t[i].name))
+			fail_msg("--%s is missing from --help", t[i].name);
+		if (!has_option(man, t[i].name))
+			fail_msg("--%s is missing from man/fetchmany.1",
+				 t[i].name);
 	}
-	assert_true(count >= 10);
 	free(help);
 	free(man);
+}
+
+/* --help lists the rows in table order, each as "-x, --name ARG" or
+ * "--name ARG" at the start of its line. */
+static void help_follows_the_table(void **state)
+{
+	size_t n;
+	const struct fm_opt *t = fm_opts_table(&n);
+	char *help = help_text();
+	const char *at = help;
+
+	for (size_t i = 0; i < n; i++) {
+		char want[128];
+
+		if (t[i].letter)
+			snprintf(want, sizeof(want), "\n  -%c, --%s%s%s",
+				 t[i].letter, t[i].name, t[i].arg ? " " : "",
+				 t[i].arg ? t[i].arg : "");
+		else
+			snprintf(want, sizeof(want), "\n      --%s%s%s",
+				 t[i].name, t[i].arg ? " " : "",
+				 t[i].arg ? t[i].arg : "");
+		if (!(at = strstr(at, want)))
+			fail_msg("--help lacks \"%s\" after the row before",
+				 want + 1);
+		at += strlen(want);
+	}
+	free(help);
 }
 
 static void help_fits_80_columns(void **state)
@@ -120,6 +149,264 @@ static enum fm_opts_result parse(struct fm_opts *o, char **argv)
 	r = fm_opts_parse(argc, argv, o, devnull, devnull);
 	fclose(devnull);
 	return r;
+}
+
+/* Parses argv; what it printed on err goes to *msg (malloc'd). */
+static enum fm_opts_result parse_msg(struct fm_opts *o, char **argv,
+				     char **msg)
+{
+	size_t len;
+	FILE *err = open_memstream(msg, &len);
+	FILE *devnull = fopen("/dev/null", "w");
+	int argc = 0;
+	enum fm_opts_result r;
+
+	assert_non_null(err);
+	assert_non_null(devnull);
+	while (argv[argc])
+		argc++;
+	r = fm_opts_parse(argc, argv, o, devnull, err);
+	fclose(err);
+	fclose(devnull);
+	return r;
+}
+
+/* A value that fits the row's kind, for reaching it. */
+static const char *sample_value(const struct fm_opt *r, char *buf,
+				size_t cap)
+{
+	switch (r->kind) {
+	case FM_OPT_UINT:
+		snprintf(buf, cap, "%lu", r->max);
+		return buf;
+	case FM_OPT_SECONDS:
+		return "0.25";
+	case FM_OPT_SIZE:
+		return "1.5K";
+	case FM_OPT_ENUM:
+		return r->values[1];
+	default:
+		if (strcmp(r->name, "shard") == 0)
+			return "2/3";
+		if (strcmp(r->name, "header") == 0)
+			return "X-A: b";
+		return "value";
+	}
+}
+
+/* The size of the field a kind's setter stores into; 0 for SPECIAL. */
+static size_t kind_size(enum fm_opt_kind k)
+{
+	switch (k) {
+	case FM_OPT_FLAG:
+		return sizeof(bool);
+	case FM_OPT_UINT:
+		return sizeof(unsigned);
+	case FM_OPT_SECONDS:
+		return sizeof(double);
+	case FM_OPT_SIZE:
+		return sizeof(uint64_t);
+	case FM_OPT_STRING:
+		return sizeof(const char *);
+	case FM_OPT_ENUM:
+		return sizeof(int);
+	default:
+		return 0;
+	}
+}
+
+/* Every row is well formed: a field of its kind's size, and a value
+ * (arg) exactly when its kind takes one. */
+static void every_row_well_formed(void **state)
+{
+	size_t n;
+	const struct fm_opt *t = fm_opts_table(&n);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct fm_opt *r = &t[i];
+
+		if (r->size != kind_size(r->kind))
+			fail_msg("--%s: a field of %zu bytes for its kind",
+				 r->name, r->size);
+		if (r->kind != FM_OPT_SPECIAL &&
+		    (r->kind == FM_OPT_FLAG) != (r->arg == NULL))
+			fail_msg("--%s: arg does not match its kind", r->name);
+		if ((r->kind == FM_OPT_SPECIAL) != (r->special != NULL) ||
+		    (r->kind == FM_OPT_ENUM) != (r->values != NULL))
+			fail_msg("--%s: handler does not match its kind",
+				 r->name);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(t[j].name, r->name) == 0 ||
+			    (r->letter && t[j].letter == r->letter))
+				fail_msg("--%s: name or letter used twice",
+					 r->name);
+	}
+}
+
+/* Every row is reached by its long name and by its letter, and a row
+ * with a field sets that field (to something else than its default);
+ * the two spellings give the same struct. */
+static void every_row_reachable(void **state)
+{
+	size_t n;
+	const struct fm_opt *t = fm_opts_table(&n);
+	char *plain[] = {"fetchmany", NULL};
+	struct fm_opts def;
+
+	assert_int_equal(parse(&def, plain), FM_OPTS_RUN);
+	for (size_t i = 0; i < n; i++) {
+		const struct fm_opt *r = &t[i];
+		char buf[32], longname[64], letter[3] = {'-', r->letter, 0};
+		const char *v = r->arg ? sample_value(r, buf, sizeof(buf))
+				       : NULL;
+		char *by_name[] = {"fetchmany", longname, (char *)v, NULL};
+		char *by_letter[] = {"fetchmany", letter, (char *)v, NULL};
+		struct fm_opts a, b;
+		enum fm_opts_result want = r->arg || r->kind != FM_OPT_SPECIAL
+						   ? FM_OPTS_RUN
+						   : FM_OPTS_EXIT;
+
+		snprintf(longname, sizeof(longname), "--%s", r->name);
+		if (parse(&a, by_name) != want)
+			fail_msg("%s %s: not parsed", longname, v ? v : "");
+		if (r->kind != FM_OPT_SPECIAL) {
+			assert_true(r->off + r->size <= sizeof(a));
+			if (memcmp((char *)&a + r->off, (char *)&def + r->off,
+				   r->size) == 0)
+				fail_msg("%s %s left its field as it was",
+					 longname, v ? v : "");
+		}
+		if (r->letter) {
+			assert_int_equal(parse(&b, by_letter), want);
+			if (r->kind != FM_OPT_SPECIAL)
+				assert_memory_equal((char *)&a + r->off,
+						    (char *)&b + r->off,
+						    r->size);
+			fm_opts_free(&b);
+		}
+		fm_opts_free(&a);
+	}
+}
+
+/* The kinds' rules hold for every row of the kind, with one message:
+ * a UINT row takes min and max and refuses min-1 and max+1; a SECONDS
+ * row takes fractions and refuses negatives and more than its max; a
+ * SIZE row refuses 0; an ENUM row takes each of its values. */
+static void bounds_enforced_uniformly(void **state)
+{
+	size_t n;
+	const struct fm_opt *t = fm_opts_table(&n);
+	int uints = 0, seconds = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct fm_opt *r = &t[i];
+		char opt[64], ok[2][32], bad[2][32], want[256];
+		char *argv[] = {"fetchmany", opt, NULL, NULL};
+		const char *what;
+		struct fm_opts o;
+		char *msg;
+
+		snprintf(opt, sizeof(opt), "--%s", r->name);
+		if (r->kind == FM_OPT_UINT) {
+			snprintf(ok[0], 32, "%lu", r->min);
+			snprintf(ok[1], 32, "%lu", r->max);
+			snprintf(bad[0], 32, "%ld", (long)r->min - 1);
+			snprintf(bad[1], 32, "%lu", r->max + 1);
+			what = "a number from";
+			uints++;
+		} else if (r->kind == FM_OPT_SECONDS) {
+			snprintf(ok[0], 32, "%lu.5", r->min);
+			snprintf(ok[1], 32, "%lu", r->max);
+			snprintf(bad[0], 32, "%lu.5", r->min - 1);
+			snprintf(bad[1], 32, "%lu.25", r->max);
+			what = "a number of seconds from";
+			seconds++;
+		} else {
+			continue;
+		}
+		for (int k = 0; k < 2; k++) {
+			argv[2] = ok[k];
+			if (parse_msg(&o, argv, &msg) != FM_OPTS_RUN)
+				fail_msg("%s %s refused: %s", opt, ok[k], msg);
+			free(msg);
+			if (r->kind == FM_OPT_SECONDS)
+				assert_float_equal(*(double *)((char *)&o +
+							       r->off),
+						   strtod(ok[k], NULL), 0);
+			else
+				assert_int_equal(*(unsigned *)((char *)&o +
+							       r->off),
+						 strtoul(ok[k], NULL, 10));
+			argv[2] = bad[k];
+			snprintf(want, sizeof(want),
+				 "fetchmany: %s: '%s' is not %s %lu to %lu\n",
+				 opt, bad[k], what, r->min, r->max);
+			assert_int_equal(parse_msg(&o, argv, &msg),
+					 FM_OPTS_USAGE);
+			assert_string_equal(msg, want);
+			free(msg);
+		}
+	}
+	assert_true(uints >= 5);
+	assert_true(seconds >= 5);
+}
+
+static void sizes_and_enums_say_why(void **state)
+{
+	char *size0[] = {"fetchmany", "--limit-rate=0", NULL};
+	char *big[] = {"fetchmany", "--max-filesize", "1Q", NULL};
+	char *never[] = {"fetchmany", "--progress=never", NULL};
+	char *sometimes[] = {"fetchmany", "--progress", "sometimes", NULL};
+	struct fm_opts o;
+	char *msg;
+
+	assert_int_equal(parse_msg(&o, size0, &msg), FM_OPTS_USAGE);
+	assert_string_equal(msg, "fetchmany: --limit-rate: '0' is not a size "
+				 "such as 500K or 1.5M\n");
+	free(msg);
+	assert_int_equal(parse_msg(&o, big, &msg), FM_OPTS_USAGE);
+	assert_string_equal(msg, "fetchmany: --max-filesize: '1Q' is not a "
+				 "size such as 500K or 1.5M\n");
+	free(msg);
+	assert_int_equal(parse_msg(&o, never, &msg), FM_OPTS_RUN);
+	assert_int_equal(o.progress, FM_PROGRESS_NEVER);
+	free(msg);
+	assert_int_equal(parse_msg(&o, sometimes, &msg), FM_OPTS_USAGE);
+	assert_string_equal(msg, "fetchmany: --progress: 'sometimes' is not "
+				 "auto, always or never\n");
+	free(msg);
+}
+
+/* What getopt_long cannot match is named as written. */
+static void unknown_and_missing_say_why(void **state)
+{
+	char *unknown[] = {"fetchmany", "-qZ", NULL};
+	char *unknown_long[] = {"fetchmany", "--json=1", NULL};
+	char *missing[] = {"fetchmany", "--jobs", NULL};
+	char *empty_dir[] = {"fetchmany", "--output-dir=", NULL};
+	char *shard[] = {"fetchmany", "--shard", "4/3", NULL};
+	struct fm_opts o;
+	char *msg;
+
+	assert_int_equal(parse_msg(&o, unknown, &msg), FM_OPTS_USAGE);
+	assert_string_equal(msg, "fetchmany: unknown option '-Z'\n"
+				 "Try 'fetchmany --help'.\n");
+	free(msg);
+	assert_int_equal(parse_msg(&o, unknown_long, &msg), FM_OPTS_USAGE);
+	assert_string_equal(msg, "fetchmany: unknown option '--json=1'\n"
+				 "Try 'fetchmany --help'.\n");
+	free(msg);
+	assert_int_equal(parse_msg(&o, missing, &msg), FM_OPTS_USAGE);
+	assert_string_equal(msg, "fetchmany: option '--jobs' needs a value\n");
+	free(msg);
+	assert_int_equal(parse_msg(&o, empty_dir, &msg), FM_OPTS_USAGE);
+	assert_string_equal(msg, "fetchmany: --output-dir: empty directory "
+				 "name\n");
+	free(msg);
+	assert_int_equal(parse_msg(&o, shard, &msg), FM_OPTS_USAGE);
+	assert_string_equal(msg, "fetchmany: --shard: '4/3' is not K/N with "
+				 "1 <= K <= N\n");
+	free(msg);
 }
 
 static void defaults_from_the_spec(void **state)
@@ -246,6 +533,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_option_in_help_and_man),
+		cmocka_unit_test(help_follows_the_table),
+		cmocka_unit_test(every_row_well_formed),
+		cmocka_unit_test(every_row_reachable),
+		cmocka_unit_test(bounds_enforced_uniformly),
+		cmocka_unit_test(sizes_and_enums_say_why),
+		cmocka_unit_test(unknown_and_missing_say_why),
 		cmocka_unit_test(help_fits_80_columns),
 		cmocka_unit_test(defaults_from_the_spec),
 		cmocka_unit_test(values_parsed),
