@@ -1,5 +1,10 @@
 /* harness.c: helpers for fetchmany's integration tests (see harness.h). */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "harness.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdbool.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -24,7 +29,7 @@
 
 /* ------------------------------------------------------------------ time */
 
-static double now_s(void)
+double fm_now(void)
 {
 	struct timespec ts;
 
@@ -32,10 +37,12 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void sleep_s(double s)
+void fm_sleep(double s)
 {
 	struct timespec ts;
 
+	if (s <= 0)
+		return;
 	ts.tv_sec = (time_t)s;
 	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
@@ -44,7 +51,7 @@ static void sleep_s(double s)
 
 static int ms_left(double deadline)
 {
-	double left = deadline - now_s();
+	double left = deadline - fm_now();
 
 	if (left <= 0)
 		return 0;
@@ -176,15 +183,39 @@ static int reap(pid_t pid, double deadline, int *killed)
 			return st;
 		if (w < 0 && errno != EINTR)
 			return 0;
-		if (now_s() >= deadline)
+		if (fm_now() >= deadline)
 			break;
-		sleep_s(0.01);
+		fm_sleep(0.01);
 	}
 	*killed = 1;
 	kill(pid, SIGKILL);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	return st;
+}
+
+int fm_starts_with(const char *s, const char *prefix)
+{
+	return s && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int fm_ci_contains(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	if (!hay)
+		return 0;
+	for (; *hay; hay++) {
+		size_t i = 0;
+
+		while (i < n && hay[i] &&
+		       tolower((unsigned char)hay[i]) ==
+			       tolower((unsigned char)needle[i]))
+			i++;
+		if (i == n)
+			return 1;
+	}
+	return n == 0;
 }
 
 /* ---------------------------------------------------------------- server */
@@ -240,7 +271,7 @@ int fm_server_start(struct fm_server *s, const char *const extra_args[])
 	s->pid = pid;
 	s->stdin_fd = in[1];
 
-	deadline = now_s() + 10.0;
+	deadline = fm_now() + 10.0;
 	while (got < sizeof(line) - 1 && !memchr(line, '\n', got)) {
 		struct pollfd pfd = { .fd = out[0], .events = POLLIN };
 		int r = poll(&pfd, 1, ms_left(deadline));
@@ -275,7 +306,7 @@ void fm_server_stop(struct fm_server *s)
 
 	close_fd(&s->stdin_fd);
 	if (s->pid > 0) {
-		reap(s->pid, now_s() + 5.0, &killed);
+		reap(s->pid, fm_now() + 5.0, &killed);
 		if (killed)
 			fprintf(stderr, "harness: server had to be killed\n");
 		s->pid = 0;
@@ -379,6 +410,33 @@ int fm_log_count(const cJSON *log, const char *path_query)
 
 		if (p && strcmp(p, path_query) == 0)
 			n++;
+	}
+	return n;
+}
+
+int fm_log_times(const cJSON *log, const char *path_query, double *starts,
+		 double *ends, int max)
+{
+	const cJSON *e;
+	int n = 0;
+
+	cJSON_ArrayForEach(e, log) {
+		const char *path = fm_json_str(e, "path");
+		const cJSON *ts, *te;
+
+		if (!path || strcmp(path, path_query) != 0)
+			continue;
+		if (n < max) {
+			ts = cJSON_GetObjectItemCaseSensitive(e, "t_start");
+			te = cJSON_GetObjectItemCaseSensitive(e, "t_end");
+			if (starts)
+				starts[n] = cJSON_IsNumber(ts) ? ts->valuedouble
+							       : -1.0;
+			if (ends)
+				ends[n] = cJSON_IsNumber(te) ? te->valuedouble
+							     : -1.0;
+		}
+		n++;
 	}
 	return n;
 }
@@ -530,7 +588,7 @@ static int pump(struct fm_proc *p, double deadline, const char *wdata,
 	}
 	if (n == 0) {
 		/* Nothing to wait on: do not spin. */
-		sleep_s(0.01);
+		fm_sleep(0.01);
 		return 0;
 	}
 	r = poll(pfd, n, ms_left(deadline));
@@ -571,11 +629,11 @@ static int pump(struct fm_proc *p, double deadline, const char *wdata,
 
 int fm_proc_write(struct fm_proc *p, const char *data, double timeout_s)
 {
-	double deadline = now_s() + timeout_s;
+	double deadline = fm_now() + timeout_s;
 	size_t len = strlen(data), done = 0;
 
 	while (done < len) {
-		if (p->in_fd < 0 || now_s() >= deadline)
+		if (p->in_fd < 0 || fm_now() >= deadline)
 			return -1;
 		if (pump(p, deadline, data, len, &done) != 0)
 			return -1;
@@ -595,12 +653,12 @@ size_t fm_count_lines(const char *s)
 
 int fm_proc_wait_lines(struct fm_proc *p, size_t nlines, double timeout_s)
 {
-	double deadline = now_s() + timeout_s;
+	double deadline = fm_now() + timeout_s;
 
 	for (;;) {
 		if (fm_count_lines(p->out.data) >= nlines)
 			return 0;
-		if (p->out_fd < 0 || now_s() >= deadline)
+		if (p->out_fd < 0 || fm_now() >= deadline)
 			return -1;
 		pump(p, deadline, NULL, 0, NULL);
 	}
@@ -608,24 +666,24 @@ int fm_proc_wait_lines(struct fm_proc *p, size_t nlines, double timeout_s)
 
 int fm_proc_finish(struct fm_proc *p, double timeout_s, struct run_result *r)
 {
-	double deadline = now_s() + timeout_s;
+	double deadline = fm_now() + timeout_s;
 	int killed = 0, late = 0, st;
 
 	memset(r, 0, sizeof(*r));
 	close_fd(&p->in_fd);
-	while ((p->out_fd >= 0 || p->err_fd >= 0) && now_s() < deadline)
+	while ((p->out_fd >= 0 || p->err_fd >= 0) && fm_now() < deadline)
 		pump(p, deadline, NULL, 0, NULL);
 	if (p->out_fd >= 0 || p->err_fd >= 0) {
 		kill(p->pid, SIGKILL);
 		killed = 1;
 	}
-	st = reap(p->pid, killed ? now_s() + 5.0 : deadline, &late);
+	st = reap(p->pid, killed ? fm_now() + 5.0 : deadline, &late);
 	killed |= late;
 	if (killed) {
 		/* Drain what is left after the kill, briefly. */
-		double d2 = now_s() + 1.0;
+		double d2 = fm_now() + 1.0;
 
-		while ((p->out_fd >= 0 || p->err_fd >= 0) && now_s() < d2)
+		while ((p->out_fd >= 0 || p->err_fd >= 0) && fm_now() < d2)
 			pump(p, d2, NULL, 0, NULL);
 	}
 	close_fd(&p->out_fd);
@@ -654,7 +712,7 @@ int fm_run_env(const char *const argv[], const char *stdin_data,
 	       const char *cwd, const char *const env[], struct run_result *r)
 {
 	struct fm_proc p;
-	double deadline = now_s() + FM_RUN_TIMEOUT;
+	double deadline = fm_now() + FM_RUN_TIMEOUT;
 	size_t len = stdin_data ? strlen(stdin_data) : 0, done = 0;
 
 	memset(r, 0, sizeof(*r));
@@ -663,11 +721,11 @@ int fm_run_env(const char *const argv[], const char *stdin_data,
 		r->err = xstrdup("");
 		return -1;
 	}
-	while (done < len && p.in_fd >= 0 && now_s() < deadline) {
+	while (done < len && p.in_fd >= 0 && fm_now() < deadline) {
 		if (pump(&p, deadline, stdin_data, len, &done) != 0)
 			break;
 	}
-	return fm_proc_finish(&p, deadline - now_s(), r);
+	return fm_proc_finish(&p, deadline - fm_now(), r);
 }
 
 int fm_run(const char *const argv[], const char *stdin_data, const char *cwd,
@@ -691,6 +749,127 @@ void fm_dump(const struct run_result *r)
 		r->timed_out ? " (killed: timeout)" : "");
 	fprintf(stderr, "--- stdout:\n%s\n--- stderr:\n%s\n--- end\n",
 		r->out ? r->out : "", r->err ? r->err : "");
+}
+
+/* --------------------------------------------------------------- waiting */
+
+void fm_proc_pump_for(struct fm_proc *p, double s)
+{
+	double deadline = fm_now() + s;
+
+	/* No line count is ever reached: this reads until the time is up or
+	 * stdout closes. */
+	(void)fm_proc_wait_lines(p, SIZE_MAX, s);
+	fm_sleep(deadline - fm_now());
+}
+
+static void idle(struct fm_proc *p, double s)
+{
+	if (p)
+		fm_proc_pump_for(p, s);
+	else
+		fm_sleep(s);
+}
+
+long fm_wait_requests(const struct fm_server *s, struct fm_proc *p, long n,
+		      double timeout_s)
+{
+	double deadline = fm_now() + timeout_s;
+
+	for (;;) {
+		long got = fm_server_stat(s, "requests");
+
+		if (got >= n)
+			return got;
+		if (fm_now() >= deadline)
+			return -1;
+		idle(p, 0.02);
+	}
+}
+
+int fm_wait_ended(const struct fm_server *s, struct fm_proc *p,
+		  const char *path_query, int n, double timeout_s)
+{
+	double deadline = fm_now() + timeout_s;
+
+	for (;;) {
+		cJSON *log = fm_server_log(s);
+		double ends[64];
+		int got = 0, m;
+
+		if (log) {
+			m = fm_log_times(log, path_query, NULL, ends, 64);
+			for (int i = 0; i < m && i < 64; i++)
+				if (ends[i] >= 0)
+					got++;
+			cJSON_Delete(log);
+		}
+		if (got >= n)
+			return 0;
+		if (fm_now() >= deadline)
+			return -1;
+		idle(p, 0.02);
+	}
+}
+
+/* How many descriptors of pid point below the directory real (a
+ * canonical path). */
+static int count_open_below(pid_t pid, const char *real)
+{
+	char fddir[64], fdpath[64 + 256], target[PATH_MAX];
+	size_t rl = strlen(real);
+	struct dirent *d;
+	DIR *fds;
+	int n = 0;
+
+	snprintf(fddir, sizeof(fddir), "/proc/%ld/fd", (long)pid);
+	fds = opendir(fddir);
+	if (!fds)
+		return 0;
+	while ((d = readdir(fds))) {
+		ssize_t len;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(fdpath, sizeof(fdpath), "%s/%s", fddir, d->d_name);
+		len = readlink(fdpath, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		if (strncmp(target, real, rl) == 0 && target[rl] == '/')
+			n++;
+	}
+	closedir(fds);
+	return n;
+}
+
+int fm_wait_bodies(const char *dir, struct fm_proc *p, int n,
+		   double timeout_s)
+{
+	double deadline = fm_now() + timeout_s;
+	char real[PATH_MAX];
+
+	for (;;) {
+		/* dir may appear only once the run has started. */
+		if (realpath(dir, real) && count_open_below(p->pid, real) >= n)
+			return 0;
+		if (fm_now() >= deadline)
+			return -1;
+		idle(p, 0.02);
+	}
+}
+
+void fm_dump_with_log(const struct run_result *r, const struct fm_server *s)
+{
+	cJSON *log = fm_server_log(s);
+	char *text = log ? cJSON_Print(log) : NULL;
+
+	if (r)
+		fm_dump(r);
+	fprintf(stderr, "--- server log:\n%s\n--- end\n",
+		text ? text : "(unavailable)");
+	free(text);
+	cJSON_Delete(log);
 }
 
 /* ----------------------------------------------------------------- files */
@@ -930,6 +1109,28 @@ int fm_file_matches_body(const char *file_path, const char *url_path,
 	return ok;
 }
 
+int fm_count_files(const char *dir)
+{
+	cJSON *tree;
+	const cJSON *e;
+	int n = 0;
+
+	if (!fm_exists(dir))
+		return 0;
+	tree = fm_tree_list(dir);
+	if (!tree)
+		return -1;
+	cJSON_ArrayForEach(e, tree) {
+		const char *s = cJSON_GetStringValue(e);
+		size_t l = s ? strlen(s) : 0;
+
+		if (s && l > 0 && s[l - 1] != '/')
+			n++;
+	}
+	cJSON_Delete(tree);
+	return n;
+}
+
 /* ------------------------------------------------------------------ JSON */
 
 cJSON *fm_jsonl_parse(const char *text, int *bad)
@@ -1012,6 +1213,20 @@ cJSON *fm_json_find_num(const cJSON *array, const char *key, double v)
 			return e;
 	}
 	return NULL;
+}
+
+int fm_count_url(const cJSON *results, const char *url)
+{
+	const cJSON *e;
+	int n = 0;
+
+	cJSON_ArrayForEach(e, results) {
+		const char *u = fm_json_str(e, "url");
+
+		if (u && strcmp(u, url) == 0)
+			n++;
+	}
+	return n;
 }
 
 /* Skips a JSON string starting at the '"' at p; returns the position after
@@ -1191,4 +1406,57 @@ int fm_fixture_teardown(void **state)
 	free(f);
 	*state = NULL;
 	return 0;
+}
+
+/* Both entry points: with "-o dl" in front of args, or without. */
+static cJSON *run_json(const struct fm_fixture *f, bool into_dl,
+		       const char *const args[], int want_exit, int nlines,
+		       struct run_result *r)
+{
+	const char *argv[64];
+	size_t n = 0;
+	cJSON *res;
+	int rc, bad;
+
+	argv[n++] = fm_bin();
+	argv[n++] = "--json";
+	if (into_dl) {
+		argv[n++] = "-o";
+		argv[n++] = "dl";
+	}
+	for (size_t i = 0; args[i]; i++) {
+		if (n >= 63)
+			fail_msg("fm_run_json: too many arguments");
+		argv[n++] = args[i];
+	}
+	argv[n] = NULL;
+	rc = fm_run(argv, NULL, f->tmp, r);
+	FM_ASSERT_RAN(rc, *r);
+	if (!r->exited || r->exit_code != want_exit) {
+		fm_dump_with_log(r, &f->srv);
+		fail_msg("exit status: want %d, got %s %d", want_exit,
+			 r->exited ? "exit" : "signal",
+			 r->exited ? r->exit_code : r->signaled);
+	}
+	res = fm_jsonl_parse(r->out, &bad);
+	assert_int_equal(bad, 0);
+	if (nlines >= 0 && cJSON_GetArraySize(res) != nlines) {
+		fm_dump_with_log(r, &f->srv);
+		fail_msg("want %d result lines, got %d", nlines,
+			 cJSON_GetArraySize(res));
+	}
+	return res;
+}
+
+cJSON *fm_run_json(const struct fm_fixture *f, const char *const args[],
+		   int want_exit, int nlines, struct run_result *r)
+{
+	return run_json(f, true, args, want_exit, nlines, r);
+}
+
+cJSON *fm_run_json_plain(const struct fm_fixture *f,
+			 const char *const args[], int want_exit, int nlines,
+			 struct run_result *r)
+{
+	return run_json(f, false, args, want_exit, nlines, r);
 }

@@ -14,6 +14,16 @@
 
 #include <cjson/cJSON.h>
 
+/* ------------------------------------------------------------------ time */
+
+/* Seconds of CLOCK_MONOTONIC (the client side clock; the server's times in
+ * /_log come from its own monotonic clock and are only compared with each
+ * other). */
+double fm_now(void);
+
+/* Sleeps s seconds (restarted on EINTR). */
+void fm_sleep(double s);
+
 /* ---------------------------------------------------------------- server */
 
 struct fm_server {
@@ -51,6 +61,13 @@ long fm_server_stat(const struct fm_server *s, const char *key);
 
 /* Counts /_log entries whose "path" (path and query) equals path_query. */
 int fm_log_count(const cJSON *log, const char *path_query);
+
+/* The /_log entries for path_query, in the order the server began them:
+ * their t_start and t_end (t_end -1 while still running) go to starts[]
+ * and ends[] (either may be NULL), at most max of them. Returns how many
+ * entries matched (may exceed max). */
+int fm_log_times(const cJSON *log, const char *path_query, double *starts,
+		 double *ends, int max);
 
 /* The hex SHA-256 of the /data body for path (no query) and size, as
  * computed by the server (/_sha256). Writes 65 bytes into hex. Returns 0
@@ -193,6 +210,34 @@ void fm_buf_printf(struct fm_buf *b, const char *fmt, ...)
 /* Number of '\n'-terminated lines in s. */
 size_t fm_count_lines(const char *s);
 
+/* Prints the run's output and the server's /_log on stderr. */
+void fm_dump_with_log(const struct run_result *r, const struct fm_server *s);
+
+/* --------------------------------------------------------------- waiting */
+
+/* Reads the child's stdout and stderr for s seconds (or until both are
+ * closed), so that it never blocks on a full pipe while the test waits. */
+void fm_proc_pump_for(struct fm_proc *p, double s);
+
+/* Polls /_stats every 20 ms (pumping the child's output meanwhile when p is
+ * not NULL) until the server has seen at least n requests. Returns the
+ * number seen (>= n), or -1 when timeout_s passed first. */
+long fm_wait_requests(const struct fm_server *s, struct fm_proc *p, long n,
+		      double timeout_s);
+
+/* Polls /_log every 20 ms (pumping p when not NULL) until at least n
+ * requests for path_query have ended (t_end not null). Returns 0, or -1
+ * when timeout_s passed first. */
+int fm_wait_ended(const struct fm_server *s, struct fm_proc *p,
+		  const char *path_query, int n, double timeout_s);
+
+/* Polls every 20 ms (pumping p) until process p holds at least n files
+ * under dir open: bodies being written, whether as NAME.part or as
+ * unnamed O_TMPFILE files (seen in /proc/PID/fd as "DIR/#INODE
+ * (deleted)"). Returns 0 or -1 on timeout. */
+int fm_wait_bodies(const char *dir, struct fm_proc *p, int n,
+		   double timeout_s);
+
 /* ----------------------------------------------------------------- files */
 
 /* Creates a fresh directory /tmp/fm-it-XXXXXX; returns its malloc'd path
@@ -242,6 +287,10 @@ char *fm_expected_body(const char *path, size_t size);
 int fm_file_matches_body(const char *file_path, const char *url_path,
 			 size_t size);
 
+/* Number of regular files (and other non-directories) below dir,
+ * recursively; 0 when dir does not exist; -1 when it cannot be read. */
+int fm_count_files(const char *dir);
+
 /* ------------------------------------------------------------------ JSON */
 
 /* Parses JSON Lines: returns a cJSON array holding one item per non-empty
@@ -264,6 +313,9 @@ cJSON *fm_json_find_url(const cJSON *array, const char *url);
 /* The first object of array whose number key equals v, or NULL. */
 cJSON *fm_json_find_num(const cJSON *array, const char *key, double v);
 
+/* Number of objects of the JSON Lines array whose "url" equals url. */
+int fm_count_url(const cJSON *results, const char *url);
+
 /* Checks that the keys of the JSON object in the raw text line appear in
  * exactly the order of keys (NULL-terminated) with no other key, both by
  * scanning the text and by walking the parsed object. Returns 1, or 0 with
@@ -277,6 +329,15 @@ cJSON *fm_split_lines(const char *text);
 /* Splits line at tabs; returns a cJSON array of strings. */
 cJSON *fm_split_tabs(const char *line);
 
+/* --------------------------------------------------------------- strings */
+
+/* 1 when s starts with prefix. */
+int fm_starts_with(const char *s, const char *prefix);
+
+/* 1 when needle occurs in hay ignoring ASCII case (an empty needle always
+ * does); 0 when hay is NULL. */
+int fm_ci_contains(const char *hay, const char *needle);
+
 /* -------------------------------------------------------- cmocka fixture */
 
 /* A server and a scratch directory for one test. */
@@ -288,5 +349,20 @@ struct fm_fixture {
 /* cmocka setup/teardown: *state becomes a struct fm_fixture. */
 int fm_fixture_setup(void **state);
 int fm_fixture_teardown(void **state);
+
+/* For cmocka tests: runs "fetchmany --json -o dl ARGS" (args is
+ * NULL-terminated) in f->tmp with an empty stdin and asserts that it ran,
+ * that it exited with want_exit (dumping the run and the server's /_log
+ * otherwise), that every stdout line is a JSON object and, when
+ * nlines >= 0, that there are nlines of them. Returns the parsed lines
+ * (free with cJSON_Delete); r holds the run (free with
+ * fm_run_result_free). */
+cJSON *fm_run_json(const struct fm_fixture *f, const char *const args[],
+		   int want_exit, int nlines, struct run_result *r);
+
+/* The same without "-o dl": the arguments say where files go. */
+cJSON *fm_run_json_plain(const struct fm_fixture *f,
+			 const char *const args[], int want_exit, int nlines,
+			 struct run_result *r);
 
 #endif

@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 /* One run's results, checked to be one ok entry per url with the /data
  * body of path[i] and size bytes, at its first attempt. */

@@ -23,7 +23,6 @@
 #include <curl/curl.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 #define NCOND 20
 #define NSKIP 6

@@ -18,7 +18,6 @@
 #include <sys/stat.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 /* SHA-256 of the empty string. */
 #define EMPTY_SHA256 \

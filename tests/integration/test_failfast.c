@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 #define NENT 10
 

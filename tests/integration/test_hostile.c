@@ -30,7 +30,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 #define N_HOSTILE 1000
 #define N_VALID 100

@@ -17,7 +17,6 @@
 #include <sys/stat.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 /* ------------------------------------------------------------- helpers */
 

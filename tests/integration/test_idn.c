@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 #define ACE "xn--bcher-kva.localhost"
 

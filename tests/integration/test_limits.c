@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 #define RATE_JOBS 8
 #define RATE_SIZE (400 * 1024)

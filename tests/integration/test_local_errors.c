@@ -34,7 +34,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 #define NOBODY 65534
 #define MAX_MOUNTS 4

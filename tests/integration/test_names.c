@@ -20,7 +20,6 @@
 #include <curl/curl.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 /* s percent-encoded for a query value (malloc'd). */
 static char *qenc(const char *s)

@@ -31,7 +31,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 #define ERASE "\r\033[K"
 #define ERASE_LEN 4

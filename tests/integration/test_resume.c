@@ -19,7 +19,6 @@
 #include <sys/xattr.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 /* The idx-th (0-based, in arrival order) /_log entry for path_query. */
 static cJSON *log_entry(const cJSON *log, const char *pq, int idx)

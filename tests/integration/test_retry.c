@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 /* The number of requests the server saw for path_query. */
 static int requests_for(const struct fm_fixture *f, const char *path_query)

@@ -24,7 +24,6 @@
 #include <string.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 /* Writes a list of n entries /data/<prefix><i>?size=500&<query>; returns
  * its path. */

@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 #define NURLS 300
 #define NSHARDS 3

@@ -15,7 +15,6 @@
 #include <sys/types.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 #define NURL 6
 

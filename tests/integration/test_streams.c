@@ -27,7 +27,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 /* What the child's descriptors 0, 1, 2 are: a descriptor of ours to dup
  * there, or CLOSED. */

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 /* fm_run_json, with the wall time of the run (and of parsing its output)
  * in *secs. */

@@ -17,7 +17,6 @@
 #include <strings.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 /* Made once for the whole group: cert.pem/key.pem (the server's), and
  * other.pem (an unrelated self-signed CA). */

@@ -13,7 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness_extra.h"
 
 /* Share of each fault kind among the faulted entries, per 1000. */
 static const unsigned fault_weight[SK_NKINDS] = {

@@ -37,7 +37,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 #include "soak_common.h"
 
 #define SOAK_N_DEFAULT 20000

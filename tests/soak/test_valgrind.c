@@ -28,7 +28,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 #include "soak_common.h"
 
 #define VG_ERROR_EXIT 99
