@@ -29,7 +29,7 @@
 
 /* ------------------------------------------------------------------ time */
 
-double fm_now(void)
+double it_now(void)
 {
 	struct timespec ts;
 
@@ -37,7 +37,7 @@ double fm_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void fm_sleep(double s)
+void it_sleep(double s)
 {
 	struct timespec ts;
 
@@ -51,7 +51,7 @@ void fm_sleep(double s)
 
 static int ms_left(double deadline)
 {
-	double left = deadline - fm_now();
+	double left = deadline - it_now();
 
 	if (left <= 0)
 		return 0;
@@ -82,7 +82,7 @@ static char *xstrdup(const char *s)
 	return d;
 }
 
-static void buf_append(struct fm_buf *b, const char *data, size_t n)
+static void buf_append(struct it_buf *b, const char *data, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
@@ -132,7 +132,7 @@ static void close_fd(int *fd)
 	}
 }
 
-char *fm_path(const char *fmt, ...)
+char *it_path(const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -150,7 +150,7 @@ char *fm_path(const char *fmt, ...)
 	return s;
 }
 
-void fm_buf_printf(struct fm_buf *b, const char *fmt, ...)
+void it_buf_printf(struct it_buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -183,9 +183,9 @@ static int reap(pid_t pid, double deadline, int *killed)
 			return st;
 		if (w < 0 && errno != EINTR)
 			return 0;
-		if (fm_now() >= deadline)
+		if (it_now() >= deadline)
 			break;
-		fm_sleep(0.01);
+		it_sleep(0.01);
 	}
 	*killed = 1;
 	kill(pid, SIGKILL);
@@ -194,12 +194,12 @@ static int reap(pid_t pid, double deadline, int *killed)
 	return st;
 }
 
-int fm_starts_with(const char *s, const char *prefix)
+int it_starts_with(const char *s, const char *prefix)
 {
 	return s && strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-int fm_ci_contains(const char *hay, const char *needle)
+int it_ci_contains(const char *hay, const char *needle)
 {
 	size_t n = strlen(needle);
 
@@ -220,7 +220,7 @@ int fm_ci_contains(const char *hay, const char *needle)
 
 /* ---------------------------------------------------------------- server */
 
-int fm_server_start(struct fm_server *s, const char *const extra_args[])
+int it_server_start(struct it_server *s, const char *const extra_args[])
 {
 	const char *script = getenv("FM_HTTPD");
 	const char *argv[32];
@@ -271,7 +271,7 @@ int fm_server_start(struct fm_server *s, const char *const extra_args[])
 	s->pid = pid;
 	s->stdin_fd = in[1];
 
-	deadline = fm_now() + 10.0;
+	deadline = it_now() + 10.0;
 	while (got < sizeof(line) - 1 && !memchr(line, '\n', got)) {
 		struct pollfd pfd = { .fd = out[0], .events = POLLIN };
 		int r = poll(&pfd, 1, ms_left(deadline));
@@ -293,29 +293,29 @@ int fm_server_start(struct fm_server *s, const char *const extra_args[])
 	if (sscanf(line, "PORT %d", &s->port) != 1 || s->port <= 0) {
 		fprintf(stderr, "harness: server did not report its port "
 			"(got \"%s\")\n", line);
-		fm_server_stop(s);
+		it_server_stop(s);
 		return -1;
 	}
 	snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d", s->port);
 	return 0;
 }
 
-void fm_server_stop(struct fm_server *s)
+void it_server_stop(struct it_server *s)
 {
 	int killed;
 
 	close_fd(&s->stdin_fd);
 	if (s->pid > 0) {
-		reap(s->pid, fm_now() + 5.0, &killed);
+		reap(s->pid, it_now() + 5.0, &killed);
 		if (killed)
 			fprintf(stderr, "harness: server had to be killed\n");
 		s->pid = 0;
 	}
 }
 
-char *fm_url(const struct fm_server *s, const char *path_query)
+char *it_url(const struct it_server *s, const char *path_query)
 {
-	return fm_path("%s%s", s->base, path_query);
+	return it_path("%s%s", s->base, path_query);
 }
 
 static size_t curl_sink(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -324,12 +324,12 @@ static size_t curl_sink(char *ptr, size_t size, size_t nmemb, void *ud)
 	return size * nmemb;
 }
 
-char *fm_http_get(const struct fm_server *s, const char *path, long *status,
+char *it_http_get(const struct it_server *s, const char *path, long *status,
 		  size_t *len)
 {
 	static int inited;
-	struct fm_buf b = { 0 };
-	char *url = fm_url(s, path);
+	struct it_buf b = { 0 };
+	char *url = it_url(s, path);
 	CURL *c;
 	CURLcode rc;
 
@@ -365,10 +365,10 @@ char *fm_http_get(const struct fm_server *s, const char *path, long *status,
 	return b.data;
 }
 
-static cJSON *get_json(const struct fm_server *s, const char *path)
+static cJSON *get_json(const struct it_server *s, const char *path)
 {
 	long st = 0;
-	char *body = fm_http_get(s, path, &st, NULL);
+	char *body = it_http_get(s, path, &st, NULL);
 	cJSON *j;
 
 	if (!body)
@@ -380,19 +380,19 @@ static cJSON *get_json(const struct fm_server *s, const char *path)
 	return j;
 }
 
-cJSON *fm_server_log(const struct fm_server *s)
+cJSON *it_server_log(const struct it_server *s)
 {
 	return get_json(s, "/_log");
 }
 
-cJSON *fm_server_stats(const struct fm_server *s)
+cJSON *it_server_stats(const struct it_server *s)
 {
 	return get_json(s, "/_stats");
 }
 
-long fm_server_stat(const struct fm_server *s, const char *key)
+long it_server_stat(const struct it_server *s, const char *key)
 {
-	cJSON *j = fm_server_stats(s);
+	cJSON *j = it_server_stats(s);
 	const cJSON *v = j ? cJSON_GetObjectItemCaseSensitive(j, key) : NULL;
 	long r = cJSON_IsNumber(v) ? (long)v->valuedouble : -1;
 
@@ -400,13 +400,13 @@ long fm_server_stat(const struct fm_server *s, const char *key)
 	return r;
 }
 
-int fm_log_count(const cJSON *log, const char *path_query)
+int it_log_count(const cJSON *log, const char *path_query)
 {
 	const cJSON *e;
 	int n = 0;
 
 	cJSON_ArrayForEach(e, log) {
-		const char *p = fm_json_str(e, "path");
+		const char *p = it_json_str(e, "path");
 
 		if (p && strcmp(p, path_query) == 0)
 			n++;
@@ -414,14 +414,14 @@ int fm_log_count(const cJSON *log, const char *path_query)
 	return n;
 }
 
-int fm_log_times(const cJSON *log, const char *path_query, double *starts,
+int it_log_times(const cJSON *log, const char *path_query, double *starts,
 		 double *ends, int max)
 {
 	const cJSON *e;
 	int n = 0;
 
 	cJSON_ArrayForEach(e, log) {
-		const char *path = fm_json_str(e, "path");
+		const char *path = it_json_str(e, "path");
 		const cJSON *ts, *te;
 
 		if (!path || strcmp(path, path_query) != 0)
@@ -441,7 +441,7 @@ int fm_log_times(const cJSON *log, const char *path_query, double *starts,
 	return n;
 }
 
-int fm_server_sha256(const struct fm_server *s, const char *path,
+int it_server_sha256(const struct it_server *s, const char *path,
 		     size_t size, char hex[65])
 {
 	CURL *c = curl_easy_init();
@@ -455,9 +455,9 @@ int fm_server_sha256(const struct fm_server *s, const char *path,
 	curl_easy_cleanup(c);
 	if (!esc)
 		return -1;
-	q = fm_path("/_sha256?path=%s&size=%zu", esc, size);
+	q = it_path("/_sha256?path=%s&size=%zu", esc, size);
 	curl_free(esc);
-	body = fm_http_get(s, q, &st, &len);
+	body = it_http_get(s, q, &st, &len);
 	free(q);
 	if (!body || st != 200 || len != 64) {
 		free(body);
@@ -470,7 +470,7 @@ int fm_server_sha256(const struct fm_server *s, const char *path,
 
 /* ------------------------------------------------------------- processes */
 
-const char *fm_bin(void)
+const char *it_bin(void)
 {
 	const char *b = getenv("FM_BIN");
 
@@ -484,7 +484,7 @@ static const char *const proxy_vars[] = {
 	"all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY", NULL,
 };
 
-int fm_proc_start(struct fm_proc *p, const char *const argv[],
+int it_proc_start(struct it_proc *p, const char *const argv[],
 		  const char *cwd, const char *const env[])
 {
 	int in[2], out[2], err[2];
@@ -566,7 +566,7 @@ int fm_proc_start(struct fm_proc *p, const char *const argv[],
  * stderr to be readable (or, with wdata, stdin writable), and moves what it
  * can. *wdone advances by what was written. Returns -1 on a write error
  * (child closed its stdin), 0 otherwise. */
-static int pump(struct fm_proc *p, double deadline, const char *wdata,
+static int pump(struct it_proc *p, double deadline, const char *wdata,
 		size_t wlen, size_t *wdone)
 {
 	struct pollfd pfd[3];
@@ -588,7 +588,7 @@ static int pump(struct fm_proc *p, double deadline, const char *wdata,
 	}
 	if (n == 0) {
 		/* Nothing to wait on: do not spin. */
-		fm_sleep(0.01);
+		it_sleep(0.01);
 		return 0;
 	}
 	r = poll(pfd, n, ms_left(deadline));
@@ -597,7 +597,7 @@ static int pump(struct fm_proc *p, double deadline, const char *wdata,
 	for (int k = 0; k < 2; k++) {
 		int idx = k == 0 ? idx_out : idx_err;
 		int *fd = k == 0 ? &p->out_fd : &p->err_fd;
-		struct fm_buf *b = k == 0 ? &p->out : &p->err;
+		struct it_buf *b = k == 0 ? &p->out : &p->err;
 		char tmp[65536];
 		ssize_t got;
 
@@ -627,13 +627,13 @@ static int pump(struct fm_proc *p, double deadline, const char *wdata,
 	return 0;
 }
 
-int fm_proc_write(struct fm_proc *p, const char *data, double timeout_s)
+int it_proc_write(struct it_proc *p, const char *data, double timeout_s)
 {
-	double deadline = fm_now() + timeout_s;
+	double deadline = it_now() + timeout_s;
 	size_t len = strlen(data), done = 0;
 
 	while (done < len) {
-		if (p->in_fd < 0 || fm_now() >= deadline)
+		if (p->in_fd < 0 || it_now() >= deadline)
 			return -1;
 		if (pump(p, deadline, data, len, &done) != 0)
 			return -1;
@@ -641,7 +641,7 @@ int fm_proc_write(struct fm_proc *p, const char *data, double timeout_s)
 	return 0;
 }
 
-size_t fm_count_lines(const char *s)
+size_t it_count_lines(const char *s)
 {
 	size_t n = 0;
 
@@ -651,39 +651,39 @@ size_t fm_count_lines(const char *s)
 	return n;
 }
 
-int fm_proc_wait_lines(struct fm_proc *p, size_t nlines, double timeout_s)
+int it_proc_wait_lines(struct it_proc *p, size_t nlines, double timeout_s)
 {
-	double deadline = fm_now() + timeout_s;
+	double deadline = it_now() + timeout_s;
 
 	for (;;) {
-		if (fm_count_lines(p->out.data) >= nlines)
+		if (it_count_lines(p->out.data) >= nlines)
 			return 0;
-		if (p->out_fd < 0 || fm_now() >= deadline)
+		if (p->out_fd < 0 || it_now() >= deadline)
 			return -1;
 		pump(p, deadline, NULL, 0, NULL);
 	}
 }
 
-int fm_proc_finish(struct fm_proc *p, double timeout_s, struct run_result *r)
+int it_proc_finish(struct it_proc *p, double timeout_s, struct it_result *r)
 {
-	double deadline = fm_now() + timeout_s;
+	double deadline = it_now() + timeout_s;
 	int killed = 0, late = 0, st;
 
 	memset(r, 0, sizeof(*r));
 	close_fd(&p->in_fd);
-	while ((p->out_fd >= 0 || p->err_fd >= 0) && fm_now() < deadline)
+	while ((p->out_fd >= 0 || p->err_fd >= 0) && it_now() < deadline)
 		pump(p, deadline, NULL, 0, NULL);
 	if (p->out_fd >= 0 || p->err_fd >= 0) {
 		kill(p->pid, SIGKILL);
 		killed = 1;
 	}
-	st = reap(p->pid, killed ? fm_now() + 5.0 : deadline, &late);
+	st = reap(p->pid, killed ? it_now() + 5.0 : deadline, &late);
 	killed |= late;
 	if (killed) {
 		/* Drain what is left after the kill, briefly. */
-		double d2 = fm_now() + 1.0;
+		double d2 = it_now() + 1.0;
 
-		while ((p->out_fd >= 0 || p->err_fd >= 0) && fm_now() < d2)
+		while ((p->out_fd >= 0 || p->err_fd >= 0) && it_now() < d2)
 			pump(p, d2, NULL, 0, NULL);
 	}
 	close_fd(&p->out_fd);
@@ -708,40 +708,40 @@ int fm_proc_finish(struct fm_proc *p, double timeout_s, struct run_result *r)
 	return killed ? -1 : 0;
 }
 
-int fm_run_env(const char *const argv[], const char *stdin_data,
-	       const char *cwd, const char *const env[], struct run_result *r)
+int it_run_env(const char *const argv[], const char *stdin_data,
+	       const char *cwd, const char *const env[], struct it_result *r)
 {
-	struct fm_proc p;
-	double deadline = fm_now() + FM_RUN_TIMEOUT;
+	struct it_proc p;
+	double deadline = it_now() + IT_RUN_TIMEOUT;
 	size_t len = stdin_data ? strlen(stdin_data) : 0, done = 0;
 
 	memset(r, 0, sizeof(*r));
-	if (fm_proc_start(&p, argv, cwd, env) != 0) {
+	if (it_proc_start(&p, argv, cwd, env) != 0) {
 		r->out = xstrdup("");
 		r->err = xstrdup("");
 		return -1;
 	}
-	while (done < len && p.in_fd >= 0 && fm_now() < deadline) {
+	while (done < len && p.in_fd >= 0 && it_now() < deadline) {
 		if (pump(&p, deadline, stdin_data, len, &done) != 0)
 			break;
 	}
-	return fm_proc_finish(&p, deadline - fm_now(), r);
+	return it_proc_finish(&p, deadline - it_now(), r);
 }
 
-int fm_run(const char *const argv[], const char *stdin_data, const char *cwd,
-	   struct run_result *r)
+int it_run(const char *const argv[], const char *stdin_data, const char *cwd,
+	   struct it_result *r)
 {
-	return fm_run_env(argv, stdin_data, cwd, NULL, r);
+	return it_run_env(argv, stdin_data, cwd, NULL, r);
 }
 
-void fm_run_result_free(struct run_result *r)
+void it_result_free(struct it_result *r)
 {
 	free(r->out);
 	free(r->err);
 	r->out = r->err = NULL;
 }
 
-void fm_dump(const struct run_result *r)
+void it_dump(const struct it_result *r)
 {
 	fprintf(stderr, "--- run: %s %d%s\n",
 		r->exited ? "exit" : "signal",
@@ -753,52 +753,52 @@ void fm_dump(const struct run_result *r)
 
 /* --------------------------------------------------------------- waiting */
 
-void fm_proc_pump_for(struct fm_proc *p, double s)
+void it_proc_pump_for(struct it_proc *p, double s)
 {
-	double deadline = fm_now() + s;
+	double deadline = it_now() + s;
 
 	/* No line count is ever reached: this reads until the time is up or
 	 * stdout closes. */
-	(void)fm_proc_wait_lines(p, SIZE_MAX, s);
-	fm_sleep(deadline - fm_now());
+	(void)it_proc_wait_lines(p, SIZE_MAX, s);
+	it_sleep(deadline - it_now());
 }
 
-static void idle(struct fm_proc *p, double s)
+static void idle(struct it_proc *p, double s)
 {
 	if (p)
-		fm_proc_pump_for(p, s);
+		it_proc_pump_for(p, s);
 	else
-		fm_sleep(s);
+		it_sleep(s);
 }
 
-long fm_wait_requests(const struct fm_server *s, struct fm_proc *p, long n,
+long it_wait_requests(const struct it_server *s, struct it_proc *p, long n,
 		      double timeout_s)
 {
-	double deadline = fm_now() + timeout_s;
+	double deadline = it_now() + timeout_s;
 
 	for (;;) {
-		long got = fm_server_stat(s, "requests");
+		long got = it_server_stat(s, "requests");
 
 		if (got >= n)
 			return got;
-		if (fm_now() >= deadline)
+		if (it_now() >= deadline)
 			return -1;
 		idle(p, 0.02);
 	}
 }
 
-int fm_wait_ended(const struct fm_server *s, struct fm_proc *p,
+int it_wait_ended(const struct it_server *s, struct it_proc *p,
 		  const char *path_query, int n, double timeout_s)
 {
-	double deadline = fm_now() + timeout_s;
+	double deadline = it_now() + timeout_s;
 
 	for (;;) {
-		cJSON *log = fm_server_log(s);
+		cJSON *log = it_server_log(s);
 		double ends[64];
 		int got = 0, m;
 
 		if (log) {
-			m = fm_log_times(log, path_query, NULL, ends, 64);
+			m = it_log_times(log, path_query, NULL, ends, 64);
 			for (int i = 0; i < m && i < 64; i++)
 				if (ends[i] >= 0)
 					got++;
@@ -806,7 +806,7 @@ int fm_wait_ended(const struct fm_server *s, struct fm_proc *p,
 		}
 		if (got >= n)
 			return 0;
-		if (fm_now() >= deadline)
+		if (it_now() >= deadline)
 			return -1;
 		idle(p, 0.02);
 	}
@@ -843,29 +843,29 @@ static int count_open_below(pid_t pid, const char *real)
 	return n;
 }
 
-int fm_wait_bodies(const char *dir, struct fm_proc *p, int n,
+int it_wait_bodies(const char *dir, struct it_proc *p, int n,
 		   double timeout_s)
 {
-	double deadline = fm_now() + timeout_s;
+	double deadline = it_now() + timeout_s;
 	char real[PATH_MAX];
 
 	for (;;) {
 		/* dir may appear only once the run has started. */
 		if (realpath(dir, real) && count_open_below(p->pid, real) >= n)
 			return 0;
-		if (fm_now() >= deadline)
+		if (it_now() >= deadline)
 			return -1;
 		idle(p, 0.02);
 	}
 }
 
-void fm_dump_with_log(const struct run_result *r, const struct fm_server *s)
+void it_dump_with_log(const struct it_result *r, const struct it_server *s)
 {
-	cJSON *log = fm_server_log(s);
+	cJSON *log = it_server_log(s);
 	char *text = log ? cJSON_Print(log) : NULL;
 
 	if (r)
-		fm_dump(r);
+		it_dump(r);
 	fprintf(stderr, "--- server log:\n%s\n--- end\n",
 		text ? text : "(unavailable)");
 	free(text);
@@ -874,7 +874,7 @@ void fm_dump_with_log(const struct run_result *r, const struct fm_server *s)
 
 /* ----------------------------------------------------------------- files */
 
-char *fm_mkdtemp(void)
+char *it_mkdtemp(void)
 {
 	char tmpl[] = "/tmp/fm-it-XXXXXX";
 
@@ -883,7 +883,7 @@ char *fm_mkdtemp(void)
 	return xstrdup(tmpl);
 }
 
-int fm_rmtree(const char *path)
+int it_rmtree(const char *path)
 {
 	struct stat st;
 	DIR *d;
@@ -903,8 +903,8 @@ int fm_rmtree(const char *path)
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		sub = fm_path("%s/%s", path, de->d_name);
-		if (fm_rmtree(sub) != 0)
+		sub = it_path("%s/%s", path, de->d_name);
+		if (it_rmtree(sub) != 0)
 			rc = -1;
 		free(sub);
 	}
@@ -914,9 +914,9 @@ int fm_rmtree(const char *path)
 	return rc;
 }
 
-char *fm_read_file(const char *path, size_t *len)
+char *it_read_file(const char *path, size_t *len)
 {
-	struct fm_buf b = { 0 };
+	struct it_buf b = { 0 };
 	char tmp[65536];
 	int fd = open(path, O_RDONLY);
 	ssize_t n;
@@ -940,7 +940,7 @@ char *fm_read_file(const char *path, size_t *len)
 	return b.data;
 }
 
-int fm_write_file(const char *path, const char *data, size_t len)
+int it_write_file(const char *path, const char *data, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	size_t done = 0;
@@ -961,7 +961,7 @@ int fm_write_file(const char *path, const char *data, size_t len)
 	return close(fd);
 }
 
-int fm_exists(const char *path)
+int it_exists(const char *path)
 {
 	struct stat st;
 
@@ -976,7 +976,7 @@ static int cmp_str(const void *a, const void *b)
 static int tree_walk(const char *root, const char *rel, char ***names,
 		     size_t *n, size_t *cap)
 {
-	char *dir = rel[0] ? fm_path("%s/%s", root, rel) : xstrdup(root);
+	char *dir = rel[0] ? it_path("%s/%s", root, rel) : xstrdup(root);
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	int rc = 0;
@@ -991,9 +991,9 @@ static int tree_walk(const char *root, const char *rel, char ***names,
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		sub = rel[0] ? fm_path("%s/%s", rel, de->d_name)
+		sub = rel[0] ? it_path("%s/%s", rel, de->d_name)
 			     : xstrdup(de->d_name);
-		full = fm_path("%s/%s", root, sub);
+		full = it_path("%s/%s", root, sub);
 		if (lstat(full, &st) != 0) {
 			free(full);
 			free(sub);
@@ -1007,7 +1007,7 @@ static int tree_walk(const char *root, const char *rel, char ***names,
 				abort();
 		}
 		if (S_ISDIR(st.st_mode)) {
-			(*names)[(*n)++] = fm_path("%s/", sub);
+			(*names)[(*n)++] = it_path("%s/", sub);
 			if (tree_walk(root, sub, names, n, cap) != 0)
 				rc = -1;
 		} else {
@@ -1019,7 +1019,7 @@ static int tree_walk(const char *root, const char *rel, char ***names,
 	return rc;
 }
 
-cJSON *fm_tree_list(const char *root)
+cJSON *it_tree_list(const char *root)
 {
 	char **names = NULL;
 	size_t n = 0, cap = 0;
@@ -1042,7 +1042,7 @@ cJSON *fm_tree_list(const char *root)
 	return arr;
 }
 
-int fm_tree_count_suffix(const cJSON *tree, const char *suffix)
+int it_tree_count_suffix(const cJSON *tree, const char *suffix)
 {
 	const cJSON *e;
 	size_t sl = strlen(suffix);
@@ -1058,7 +1058,7 @@ int fm_tree_count_suffix(const cJSON *tree, const char *suffix)
 	return n;
 }
 
-int fm_tree_has(const cJSON *tree, const char *name)
+int it_tree_has(const cJSON *tree, const char *name)
 {
 	const cJSON *e;
 
@@ -1071,7 +1071,7 @@ int fm_tree_has(const cJSON *tree, const char *name)
 	return 0;
 }
 
-char *fm_expected_body(const char *path, size_t size)
+char *it_expected_body(const char *path, size_t size)
 {
 	size_t plen = strlen(path) + 1;
 	char *b = xmalloc(size + 1);
@@ -1085,11 +1085,11 @@ char *fm_expected_body(const char *path, size_t size)
 	return b;
 }
 
-int fm_file_matches_body(const char *file_path, const char *url_path,
+int it_file_matches_body(const char *file_path, const char *url_path,
 			 size_t size)
 {
 	size_t len = 0;
-	char *got = fm_read_file(file_path, &len);
+	char *got = it_read_file(file_path, &len);
 	char *want;
 	int ok;
 
@@ -1098,7 +1098,7 @@ int fm_file_matches_body(const char *file_path, const char *url_path,
 			strerror(errno));
 		return 0;
 	}
-	want = fm_expected_body(url_path, size);
+	want = it_expected_body(url_path, size);
 	ok = len == size && memcmp(got, want, size) == 0;
 	if (!ok)
 		fprintf(stderr, "harness: %s: %zu bytes, want %zu bytes of %s"
@@ -1109,15 +1109,15 @@ int fm_file_matches_body(const char *file_path, const char *url_path,
 	return ok;
 }
 
-int fm_count_files(const char *dir)
+int it_count_files(const char *dir)
 {
 	cJSON *tree;
 	const cJSON *e;
 	int n = 0;
 
-	if (!fm_exists(dir))
+	if (!it_exists(dir))
 		return 0;
-	tree = fm_tree_list(dir);
+	tree = it_tree_list(dir);
 	if (!tree)
 		return -1;
 	cJSON_ArrayForEach(e, tree) {
@@ -1133,7 +1133,7 @@ int fm_count_files(const char *dir)
 
 /* ------------------------------------------------------------------ JSON */
 
-cJSON *fm_jsonl_parse(const char *text, int *bad)
+cJSON *it_jsonl_parse(const char *text, int *bad)
 {
 	cJSON *arr = cJSON_CreateArray();
 	const char *p = text ? text : "";
@@ -1168,13 +1168,13 @@ cJSON *fm_jsonl_parse(const char *text, int *bad)
 	return arr;
 }
 
-const char *fm_json_str(const cJSON *obj, const char *key)
+const char *it_json_str(const cJSON *obj, const char *key)
 {
 	return cJSON_GetStringValue(
 		cJSON_GetObjectItemCaseSensitive(obj, key));
 }
 
-double fm_json_num(const cJSON *obj, const char *key, int *ok)
+double it_json_num(const cJSON *obj, const char *key, int *ok)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 
@@ -1183,17 +1183,17 @@ double fm_json_num(const cJSON *obj, const char *key, int *ok)
 	return cJSON_IsNumber(v) ? v->valuedouble : -1.0;
 }
 
-int fm_json_is_null(const cJSON *obj, const char *key)
+int it_json_is_null(const cJSON *obj, const char *key)
 {
 	return cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(obj, key));
 }
 
-cJSON *fm_json_find_url(const cJSON *array, const char *url)
+cJSON *it_json_find_url(const cJSON *array, const char *url)
 {
 	cJSON *e;
 
 	cJSON_ArrayForEach(e, array) {
-		const char *u = fm_json_str(e, "url");
+		const char *u = it_json_str(e, "url");
 
 		if (u && strcmp(u, url) == 0)
 			return e;
@@ -1201,13 +1201,13 @@ cJSON *fm_json_find_url(const cJSON *array, const char *url)
 	return NULL;
 }
 
-cJSON *fm_json_find_num(const cJSON *array, const char *key, double v)
+cJSON *it_json_find_num(const cJSON *array, const char *key, double v)
 {
 	cJSON *e;
 
 	cJSON_ArrayForEach(e, array) {
 		int ok;
-		double x = fm_json_num(e, key, &ok);
+		double x = it_json_num(e, key, &ok);
 
 		if (ok && x == v)
 			return e;
@@ -1215,13 +1215,13 @@ cJSON *fm_json_find_num(const cJSON *array, const char *key, double v)
 	return NULL;
 }
 
-int fm_count_url(const cJSON *results, const char *url)
+int it_count_url(const cJSON *results, const char *url)
 {
 	const cJSON *e;
 	int n = 0;
 
 	cJSON_ArrayForEach(e, results) {
-		const char *u = fm_json_str(e, "url");
+		const char *u = it_json_str(e, "url");
 
 		if (u && strcmp(u, url) == 0)
 			n++;
@@ -1245,7 +1245,7 @@ static const char *skip_string(const char *p)
 	return NULL;
 }
 
-int fm_json_keys_in_order(const char *line, const char *const keys[])
+int it_json_keys_in_order(const char *line, const char *const keys[])
 {
 	/* Text scan: collect the top-level keys in the order written. */
 	const char *p = line;
@@ -1357,31 +1357,31 @@ static cJSON *split(const char *text, char sep)
 	return arr;
 }
 
-cJSON *fm_split_lines(const char *text)
+cJSON *it_split_lines(const char *text)
 {
 	return split(text, '\n');
 }
 
-cJSON *fm_split_tabs(const char *line)
+cJSON *it_split_tabs(const char *line)
 {
 	return split(line, '\t');
 }
 
 /* -------------------------------------------------------- cmocka fixture */
 
-int fm_fixture_setup(void **state)
+int it_fixture_setup(void **state)
 {
-	struct fm_fixture *f = calloc(1, sizeof(*f));
+	struct it_fixture *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return -1;
-	if (fm_server_start(&f->srv, NULL) != 0) {
+	if (it_server_start(&f->srv, NULL) != 0) {
 		free(f);
 		return -1;
 	}
-	f->tmp = fm_mkdtemp();
+	f->tmp = it_mkdtemp();
 	if (!f->tmp) {
-		fm_server_stop(&f->srv);
+		it_server_stop(&f->srv);
 		free(f);
 		return -1;
 	}
@@ -1389,18 +1389,18 @@ int fm_fixture_setup(void **state)
 	return 0;
 }
 
-int fm_fixture_teardown(void **state)
+int it_fixture_teardown(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 
 	if (!f)
 		return 0;
-	fm_server_stop(&f->srv);
+	it_server_stop(&f->srv);
 	if (f->tmp) {
 		if (getenv("FM_KEEP_TMP"))
 			fprintf(stderr, "kept %s\n", f->tmp);
 		else
-			fm_rmtree(f->tmp);
+			it_rmtree(f->tmp);
 		free(f->tmp);
 	}
 	free(f);
@@ -1409,16 +1409,16 @@ int fm_fixture_teardown(void **state)
 }
 
 /* Both entry points: with "-o dl" in front of args, or without. */
-static cJSON *run_json(const struct fm_fixture *f, bool into_dl,
+static cJSON *run_json(const struct it_fixture *f, bool into_dl,
 		       const char *const args[], int want_exit, int nlines,
-		       struct run_result *r)
+		       struct it_result *r)
 {
 	const char *argv[64];
 	size_t n = 0;
 	cJSON *res;
 	int rc, bad;
 
-	argv[n++] = fm_bin();
+	argv[n++] = it_bin();
 	argv[n++] = "--json";
 	if (into_dl) {
 		argv[n++] = "-o";
@@ -1426,37 +1426,37 @@ static cJSON *run_json(const struct fm_fixture *f, bool into_dl,
 	}
 	for (size_t i = 0; args[i]; i++) {
 		if (n >= 63)
-			fail_msg("fm_run_json: too many arguments");
+			fail_msg("it_run_json: too many arguments");
 		argv[n++] = args[i];
 	}
 	argv[n] = NULL;
-	rc = fm_run(argv, NULL, f->tmp, r);
-	FM_ASSERT_RAN(rc, *r);
+	rc = it_run(argv, NULL, f->tmp, r);
+	IT_ASSERT_RAN(rc, *r);
 	if (!r->exited || r->exit_code != want_exit) {
-		fm_dump_with_log(r, &f->srv);
+		it_dump_with_log(r, &f->srv);
 		fail_msg("exit status: want %d, got %s %d", want_exit,
 			 r->exited ? "exit" : "signal",
 			 r->exited ? r->exit_code : r->signaled);
 	}
-	res = fm_jsonl_parse(r->out, &bad);
+	res = it_jsonl_parse(r->out, &bad);
 	assert_int_equal(bad, 0);
 	if (nlines >= 0 && cJSON_GetArraySize(res) != nlines) {
-		fm_dump_with_log(r, &f->srv);
+		it_dump_with_log(r, &f->srv);
 		fail_msg("want %d result lines, got %d", nlines,
 			 cJSON_GetArraySize(res));
 	}
 	return res;
 }
 
-cJSON *fm_run_json(const struct fm_fixture *f, const char *const args[],
-		   int want_exit, int nlines, struct run_result *r)
+cJSON *it_run_json(const struct it_fixture *f, const char *const args[],
+		   int want_exit, int nlines, struct it_result *r)
 {
 	return run_json(f, true, args, want_exit, nlines, r);
 }
 
-cJSON *fm_run_json_plain(const struct fm_fixture *f,
+cJSON *it_run_json_plain(const struct it_fixture *f,
 			 const char *const args[], int want_exit, int nlines,
-			 struct run_result *r)
+			 struct it_result *r)
 {
 	return run_json(f, false, args, want_exit, nlines, r);
 }

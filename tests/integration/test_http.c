@@ -23,34 +23,34 @@
 /* Runs fetchmany --json -o dl ARGS... in f->tmp (with the environment
  * changes env, may be NULL); checks the exit status, that every line is
  * JSON and that there are nlines of them; returns the parsed lines. */
-static cJSON *run_json_env(const struct fm_fixture *f,
+static cJSON *run_json_env(const struct it_fixture *f,
 			   const char *const args[], const char *const env[],
-			   int want_exit, int nlines, struct run_result *r)
+			   int want_exit, int nlines, struct it_result *r)
 {
 	const char *argv[40];
 	size_t n = 0;
 	cJSON *res;
 	int rc, bad;
 
-	argv[n++] = fm_bin();
+	argv[n++] = it_bin();
 	argv[n++] = "--json";
 	argv[n++] = "-o";
 	argv[n++] = "dl";
 	for (size_t i = 0; args[i] && n < 39; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
-	rc = fm_run_env(argv, NULL, f->tmp, env, r);
-	FM_ASSERT_RAN(rc, *r);
+	rc = it_run_env(argv, NULL, f->tmp, env, r);
+	IT_ASSERT_RAN(rc, *r);
 	if (!r->exited || r->exit_code != want_exit) {
-		fm_dump_with_log(r, &f->srv);
+		it_dump_with_log(r, &f->srv);
 		fail_msg("exit status: want %d, got %s %d", want_exit,
 			 r->exited ? "exit" : "signal",
 			 r->exited ? r->exit_code : r->signaled);
 	}
-	res = fm_jsonl_parse(r->out, &bad);
+	res = it_jsonl_parse(r->out, &bad);
 	assert_int_equal(bad, 0);
 	if (cJSON_GetArraySize(res) != nlines) {
-		fm_dump_with_log(r, &f->srv);
+		it_dump_with_log(r, &f->srv);
 		fail_msg("want %d result lines, got %d", nlines,
 			 cJSON_GetArraySize(res));
 	}
@@ -59,12 +59,12 @@ static cJSON *run_json_env(const struct fm_fixture *f,
 
 /* The result for url, failing the test when there is none. */
 static cJSON *result_for(const cJSON *res, const char *url,
-			 const struct run_result *r)
+			 const struct it_result *r)
 {
-	cJSON *e = fm_json_find_url(res, url);
+	cJSON *e = it_json_find_url(res, url);
 
 	if (!e) {
-		fm_dump(r);
+		it_dump(r);
 		fail_msg("no result line for %s", url);
 	}
 	return e;
@@ -76,7 +76,7 @@ static const cJSON *log_entry(const cJSON *log, const char *pq)
 	const cJSON *e;
 
 	cJSON_ArrayForEach(e, log) {
-		const char *p = fm_json_str(e, "path");
+		const char *p = it_json_str(e, "path");
 
 		if (p && strcmp(p, pq) == 0)
 			return e;
@@ -90,91 +90,91 @@ static const char *req_header(const cJSON *entry, const char *name)
 {
 	const cJSON *h = cJSON_GetObjectItemCaseSensitive(entry, "headers");
 
-	return h ? fm_json_str(h, name) : NULL;
+	return h ? it_json_str(h, name) : NULL;
 }
 
 /* The /_log entry for pq, failing the test when the server never saw it. */
-static const cJSON *must_log_entry(const struct fm_fixture *f,
+static const cJSON *must_log_entry(const struct it_fixture *f,
 				   const cJSON *log, const char *pq,
-				   const struct run_result *r)
+				   const struct it_result *r)
 {
 	const cJSON *e = log_entry(log, pq);
 
 	if (!e) {
-		fm_dump_with_log(r, &f->srv);
+		it_dump_with_log(r, &f->srv);
 		fail_msg("the server never saw %s", pq);
 	}
 	return e;
 }
 
-static int requests_for(const struct fm_fixture *f, const char *pq)
+static int requests_for(const struct it_fixture *f, const char *pq)
 {
-	cJSON *log = fm_server_log(&f->srv);
+	cJSON *log = it_server_log(&f->srv);
 	int n;
 
 	assert_non_null(log);
-	n = fm_log_count(log, pq);
+	n = it_log_count(log, pq);
 	cJSON_Delete(log);
 	return n;
 }
 
-static void assert_requests(const struct fm_fixture *f,
-			    const struct run_result *r, const char *pq,
+static void assert_requests(const struct it_fixture *f,
+			    const struct it_result *r, const char *pq,
 			    int want)
 {
 	int got = requests_for(f, pq);
 
 	if (got != want) {
-		fm_dump_with_log(r, &f->srv);
+		it_dump_with_log(r, &f->srv);
 		fail_msg("%s: want %d requests at the server, got %d", pq,
 			 want, got);
 	}
 }
 
 /* Number of /_log entries whose path starts with prefix. */
-static int requests_prefix(const struct fm_fixture *f, const char *prefix)
+static int requests_prefix(const struct it_fixture *f, const char *prefix)
 {
-	cJSON *log = fm_server_log(&f->srv);
+	cJSON *log = it_server_log(&f->srv);
 	const cJSON *e;
 	int n = 0;
 
 	assert_non_null(log);
 	cJSON_ArrayForEach(e, log)
-		if (fm_starts_with(fm_json_str(e, "path"), prefix))
+		if (it_starts_with(it_json_str(e, "path"), prefix))
 			n++;
 	cJSON_Delete(log);
 	return n;
 }
 
 static void assert_error_mentions(const cJSON *e, const char *word,
-				  const struct run_result *r)
+				  const struct it_result *r)
 {
-	const char *err = fm_json_str(e, "error");
+	const char *err = it_json_str(e, "error");
 
-	if (!err || !fm_ci_contains(err, word)) {
-		fm_dump(r);
+	if (!err || !it_ci_contains(err, word)) {
+		it_dump(r);
 		fail_msg("error should mention \"%s\", got \"%s\"", word,
 			 err ? err : "(null)");
 	}
 }
 
 /* No file at all below tmp/dl (no NAME, no .part). */
-static void assert_dl_empty(const struct fm_fixture *f,
-			    const struct run_result *r)
+static void assert_dl_empty(const struct it_fixture *f,
+			    const struct it_result *r)
 {
-	char *dl = fm_path("%s/dl", f->tmp);
-	int n = fm_count_files(dl);
+	char *dl = it_path("%s/dl", f->tmp);
+	int n = it_count_files(dl);
 
 	if (n != 0) {
-		fm_dump(r);
+		it_dump(r);
 		fail_msg("want no file under dl/, found %d", n);
 	}
 	free(dl);
 }
 
-static char *localhost_url(const struct fm_fixture *f, const char *pq)
+static char *localhost_url(const struct it_fixture *f, const char *pq)
 {
-	return fm_path("http://localhost:%d%s", f->srv.port, pq);
+	return it_path("http://localhost:%d%s", f->srv.port, pq);
 }
 
 /* ------------------------------------------------ schemes and redirects */
@@ -183,49 +183,49 @@ static char *localhost_url(const struct fm_fixture *f, const char *pq)
  * the valid line beside it is fetched. */
 static void test_file_scheme_line_invalid(void **state)
 {
-	struct fm_fixture *f = *state;
-	char *good = fm_url(&f->srv, "/data/good.bin?size=10");
-	char *list = fm_path("%s/list.txt", f->tmp);
-	char *text = fm_path("file:///etc/passwd\n"
+	struct it_fixture *f = *state;
+	char *good = it_url(&f->srv, "/data/good.bin?size=10");
+	char *list = it_path("%s/list.txt", f->tmp);
+	char *text = it_path("file:///etc/passwd\n"
 			     "FILE:///etc/passwd out=passwd2\n"
 			     "%s\n", good);
 	const char *args[] = { "list.txt", NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e, *log;
 	const char *lines[] = { "file:///etc/passwd", "FILE:///etc/passwd" };
 
-	assert_int_equal(fm_write_file(list, text, strlen(text)), 0);
-	res = fm_run_json(f, args, 1, 3, &r);
+	assert_int_equal(it_write_file(list, text, strlen(text)), 0);
+	res = it_run_json(f, args, 1, 3, &r);
 	for (int i = 0; i < 2; i++) {
-		e = fm_json_find_num(res, "line", i + 1);
+		e = it_json_find_num(res, "line", i + 1);
 		if (!e) {
-			fm_dump(&r);
+			it_dump(&r);
 			fail_msg("no result for line %d (%s)", i + 1,
 				 lines[i]);
 		}
-		FM_ASSERT_JSTR(e, "status", "invalid");
-		FM_ASSERT_JNUM(e, "attempts", 0);
-		FM_ASSERT_JNULL(e, "path");
-		FM_ASSERT_JNULL(e, "http_status");
+		IT_ASSERT_JSTR(e, "status", "invalid");
+		IT_ASSERT_JNUM(e, "attempts", 0);
+		IT_ASSERT_JNULL(e, "path");
+		IT_ASSERT_JNULL(e, "http_status");
 		assert_error_mentions(e, "scheme", &r);
 	}
 	e = result_for(res, good, &r);
-	FM_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JSTR(e, "status", "ok");
 
 	/* Only the good line reached the server; no passwd anywhere. */
-	log = fm_server_log(&f->srv);
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	assert_int_equal(cJSON_GetArraySize(log), 1);
 	cJSON_Delete(log);
 	{
-		char *dl = fm_path("%s/dl", f->tmp);
+		char *dl = it_path("%s/dl", f->tmp);
 
-		assert_int_equal(fm_count_files(dl), 1);
+		assert_int_equal(it_count_files(dl), 1);
 		free(dl);
 	}
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(good);
 	free(list);
 	free(text);
@@ -235,20 +235,20 @@ static void test_file_scheme_line_invalid(void **state)
  * nothing written, the error names the protocol. */
 static void test_redirect_to_file_fails(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq = "/redirect?to=file:///etc/passwd";
-	char *u = fm_url(&f->srv, pq);
+	char *u = it_url(&f->srv, pq);
 	const char *args[] = { "-r", "3", "--backoff", "0.1", u, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e;
 
-	res = fm_run_json(f, args, 1, 1, &r);
+	res = it_run_json(f, args, 1, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "url", u);
-	FM_ASSERT_JSTR(e, "status", "failed");
-	FM_ASSERT_JNULL(e, "path");
-	FM_ASSERT_JNUM(e, "bytes", 0);
-	FM_ASSERT_JNUM(e, "attempts", 1);
+	IT_ASSERT_JSTR(e, "url", u);
+	IT_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JNULL(e, "path");
+	IT_ASSERT_JNUM(e, "bytes", 0);
+	IT_ASSERT_JNUM(e, "attempts", 1);
 	assert_error_mentions(e, "file", &r);
 	assert_requests(f, &r, pq, 1);
 	assert_dl_empty(f, &r);
@@ -256,7 +256,7 @@ static void test_redirect_to_file_fails(void **state)
 		fail_msg("the content of /etc/passwd leaked into the output");
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 }
 
@@ -266,27 +266,27 @@ static void test_redirect_to_file_fails(void **state)
  * --max-redirs 2 succeeds. */
 static void test_max_redirs(void **state)
 {
-	struct fm_fixture *f = *state;
-	char *u3 = fm_url(&f->srv, "/chain/c3?n=3&size=300");
-	char *u2 = fm_url(&f->srv, "/chain/c2?n=2&size=200");
-	char *file3 = fm_path("%s/dl/c3", f->tmp);
-	char *file2 = fm_path("%s/dl/c2", f->tmp);
+	struct it_fixture *f = *state;
+	char *u3 = it_url(&f->srv, "/chain/c3?n=3&size=300");
+	char *u2 = it_url(&f->srv, "/chain/c2?n=2&size=200");
+	char *file3 = it_path("%s/dl/c3", f->tmp);
+	char *file2 = it_path("%s/dl/c2", f->tmp);
 	const char *a_fail[] = { "--max-redirs", "2", "-r", "3", "--backoff",
 				 "0.1", u3, NULL };
 	const char *a_ok5[] = { "--max-redirs", "5", u3, NULL };
 	const char *a_ok2[] = { "--max-redirs", "2", u2, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e;
 
 	/* 3 > 2: fails after following 2 redirects (3 requests). */
-	res = fm_run_json(f, a_fail, 1, 1, &r);
+	res = it_run_json(f, a_fail, 1, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "failed");
-	FM_ASSERT_JNUM(e, "attempts", 1);
-	FM_ASSERT_JNULL(e, "path");
+	IT_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	IT_ASSERT_JNULL(e, "path");
 	assert_error_mentions(e, "redirect", &r);
 	if (requests_prefix(f, "/chain/c3") != 3) {
-		fm_dump_with_log(&r, &f->srv);
+		it_dump_with_log(&r, &f->srv);
 		fail_msg("--max-redirs 2 on a 3-redirect chain: want 3 "
 			 "requests (not retried), got %d",
 			 requests_prefix(f, "/chain/c3"));
@@ -294,27 +294,27 @@ static void test_max_redirs(void **state)
 	assert_requests(f, &r, "/chain/c3?n=0&size=300", 0);
 	assert_dl_empty(f, &r);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 
 	/* 3 <= 5: ok, the body of the end of the chain. */
-	res = fm_run_json(f, a_ok5, 0, 1, &r);
+	res = it_run_json(f, a_ok5, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "http_status", 200);
-	FM_ASSERT_JNUM(e, "bytes", 300);
-	assert_true(fm_file_matches_body(file3, "/chain/c3", 300));
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "http_status", 200);
+	IT_ASSERT_JNUM(e, "bytes", 300);
+	assert_true(it_file_matches_body(file3, "/chain/c3", 300));
 	assert_requests(f, &r, "/chain/c3?n=0&size=300", 1);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 
 	/* Exactly 2 with --max-redirs 2: ok. */
-	res = fm_run_json(f, a_ok2, 0, 1, &r);
+	res = it_run_json(f, a_ok2, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "bytes", 200);
-	assert_true(fm_file_matches_body(file2, "/chain/c2", 200));
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "bytes", 200);
+	assert_true(it_file_matches_body(file2, "/chain/c2", 200));
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 
 	free(u3);
 	free(u2);
@@ -325,25 +325,25 @@ static void test_max_redirs(void **state)
 /* The default limit is 10: a chain of 10 is followed, 11 is not. */
 static void test_max_redirs_default_10(void **state)
 {
-	struct fm_fixture *f = *state;
-	char *u10 = fm_url(&f->srv, "/chain/d10?n=10&size=10");
-	char *u11 = fm_url(&f->srv, "/chain/d11?n=11&size=11");
+	struct it_fixture *f = *state;
+	char *u10 = it_url(&f->srv, "/chain/d10?n=10&size=10");
+	char *u11 = it_url(&f->srv, "/chain/d11?n=11&size=11");
 	const char *args[] = { "-r", "0", u10, u11, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e;
 
-	res = fm_run_json(f, args, 1, 2, &r);
+	res = it_run_json(f, args, 1, 2, &r);
 	e = result_for(res, u10, &r);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "bytes", 10);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "bytes", 10);
 	e = result_for(res, u11, &r);
-	FM_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JSTR(e, "status", "failed");
 	assert_error_mentions(e, "redirect", &r);
 	assert_int_equal(requests_prefix(f, "/chain/d10"), 11);
 	assert_int_equal(requests_prefix(f, "/chain/d11"), 11);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u10);
 	free(u11);
 }
@@ -353,23 +353,23 @@ static void test_max_redirs_default_10(void **state)
 /* -H 'NAME: VALUE' on a URL of 127.0.0.1 that redirects to localhost (same
  * port): ok; the first request (Host 127.0.0.1) carried the header, the
  * redirected one (Host localhost) did not. */
-static void check_header_dropped_cross_host(const struct fm_fixture *f,
+static void check_header_dropped_cross_host(const struct it_fixture *f,
 					    const char *hname,
 					    const char *hvalue,
 					    const char *fname)
 {
-	char *target = fm_path("/data/%s?size=123", fname);
+	char *target = it_path("/data/%s?size=123", fname);
 	char *target_url = localhost_url(f, target);
-	char *pq = fm_path("/redirect?to=%s", target_url);
-	char *u = fm_url(&f->srv, pq);
-	char *hdr = fm_path("%s: %s", hname, hvalue);
+	char *pq = it_path("/redirect?to=%s", target_url);
+	char *u = it_url(&f->srv, pq);
+	char *hdr = it_path("%s: %s", hname, hvalue);
 	/* The name comes from the entry's URL, not the redirect's. */
-	char *file = fm_path("%s/dl/redirect", f->tmp);
-	char *host1 = fm_path("127.0.0.1:%d", f->srv.port);
-	char *host2 = fm_path("localhost:%d", f->srv.port);
+	char *file = it_path("%s/dl/redirect", f->tmp);
+	char *host1 = it_path("127.0.0.1:%d", f->srv.port);
+	char *host2 = it_path("localhost:%d", f->srv.port);
 	char lname[64];
 	const char *args[] = { "-H", hdr, u, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e, *log;
 	const cJSON *first, *second;
 	const char *v;
@@ -379,18 +379,18 @@ static void check_header_dropped_cross_host(const struct fm_fixture *f,
 		lname[i] = (char)tolower((unsigned char)hname[i]);
 	lname[i] = '\0';
 
-	res = fm_run_json(f, args, 0, 1, &r);
+	res = it_run_json(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "bytes", 123);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "bytes", 123);
 	{
-		char *up = fm_path("/data/%s", fname);
+		char *up = it_path("/data/%s", fname);
 
-		assert_true(fm_file_matches_body(file, up, 123));
+		assert_true(it_file_matches_body(file, up, 123));
 		free(up);
 	}
 
-	log = fm_server_log(&f->srv);
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	assert_int_equal(cJSON_GetArraySize(log), 2);
 	first = must_log_entry(f, log, pq, &r);
@@ -405,20 +405,20 @@ static void check_header_dropped_cross_host(const struct fm_fixture *f,
 			 v ? v : "(none)");
 	v = req_header(first, lname);
 	if (!v || strcmp(v, hvalue) != 0) {
-		fm_dump_with_log(&r, &f->srv);
+		it_dump_with_log(&r, &f->srv);
 		fail_msg("first request (to 127.0.0.1): %s want \"%s\", got "
 			 "%s", hname, hvalue, v ? v : "(none)");
 	}
 	v = req_header(second, lname);
 	if (v) {
-		fm_dump_with_log(&r, &f->srv);
+		it_dump_with_log(&r, &f->srv);
 		fail_msg("%s \"%s\" leaked to another host after a redirect "
 			 "(localhost got \"%s\")", hname, hvalue, v);
 	}
 
 	cJSON_Delete(log);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(target);
 	free(target_url);
 	free(pq);
@@ -445,19 +445,19 @@ static void test_cookie_not_leaked(void **state)
  * the test above can tell dropping from never sending. */
 static void test_header_kept_same_host(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq = "/redirect?to=/data/same.bin%3Fsize%3D50";
-	char *u = fm_url(&f->srv, pq);
+	char *u = it_url(&f->srv, pq);
 	const char *args[] = { "-H", "Authorization: Bearer SECRET", "-H",
 			       "X-Extra: yes", u, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *log;
 	const cJSON *second;
 	const char *v;
 
-	res = fm_run_json(f, args, 0, 1, &r);
-	FM_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "ok");
-	log = fm_server_log(&f->srv);
+	res = it_run_json(f, args, 0, 1, &r);
+	IT_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "ok");
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	second = must_log_entry(f, log, "/data/same.bin?size=50", &r);
 	v = req_header(second, "authorization");
@@ -470,7 +470,7 @@ static void test_header_kept_same_host(void **state)
 
 	cJSON_Delete(log);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 }
 
@@ -478,18 +478,18 @@ static void test_header_kept_same_host(void **state)
  * 127.0.0.1 must not see Authorization or Cookie. */
 static void test_headers_not_leaked_other_port(void **state)
 {
-	struct fm_fixture *f = *state;
-	struct fm_server other;
+	struct it_fixture *f = *state;
+	struct it_server other;
 	char *target_url, *pq, *u;
 	const char *args[7];
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *log;
 	const cJSON *e;
 
-	assert_int_equal(fm_server_start(&other, NULL), 0);
-	target_url = fm_url(&other, "/data/port.bin?size=40");
-	pq = fm_path("/redirect?to=%s", target_url);
-	u = fm_url(&f->srv, pq);
+	assert_int_equal(it_server_start(&other, NULL), 0);
+	target_url = it_url(&other, "/data/port.bin?size=40");
+	pq = it_path("/redirect?to=%s", target_url);
+	u = it_url(&f->srv, pq);
 	args[0] = "-H";
 	args[1] = "Authorization: Bearer SECRET";
 	args[2] = "-H";
@@ -497,17 +497,17 @@ static void test_headers_not_leaked_other_port(void **state)
 	args[4] = u;
 	args[5] = NULL;
 
-	res = fm_run_json(f, args, 0, 1, &r);
-	FM_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "ok");
+	res = it_run_json(f, args, 0, 1, &r);
+	IT_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "ok");
 
-	log = fm_server_log(&f->srv);
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	e = must_log_entry(f, log, pq, &r);
 	assert_non_null(req_header(e, "authorization"));
 	assert_non_null(req_header(e, "cookie"));
 	cJSON_Delete(log);
 
-	log = fm_server_log(&other);
+	log = it_server_log(&other);
 	assert_non_null(log);
 	assert_int_equal(cJSON_GetArraySize(log), 1);
 	e = cJSON_GetArrayItem(log, 0);
@@ -521,9 +521,9 @@ static void test_headers_not_leaked_other_port(void **state)
 	}
 	cJSON_Delete(log);
 
-	fm_server_stop(&other);
+	it_server_stop(&other);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(target_url);
 	free(pq);
 	free(u);
@@ -533,16 +533,16 @@ static void test_headers_not_leaked_other_port(void **state)
 
 static void test_user_agent_option(void **state)
 {
-	struct fm_fixture *f = *state;
-	char *u = fm_url(&f->srv, "/data/ua.bin?size=5");
+	struct it_fixture *f = *state;
+	char *u = it_url(&f->srv, "/data/ua.bin?size=5");
 	const char *args[] = { "-A", "agent/1", u, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *log;
 	const char *v;
 
-	res = fm_run_json(f, args, 0, 1, &r);
-	FM_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "ok");
-	log = fm_server_log(&f->srv);
+	res = it_run_json(f, args, 0, 1, &r);
+	IT_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "ok");
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	v = req_header(must_log_entry(f, log, "/data/ua.bin?size=5", &r),
 		       "user-agent");
@@ -551,44 +551,44 @@ static void test_user_agent_option(void **state)
 
 	cJSON_Delete(log);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 }
 
 /* Default: "fetchmany/" followed by the version -V prints. */
 static void test_user_agent_default(void **state)
 {
-	struct fm_fixture *f = *state;
-	char *u = fm_url(&f->srv, "/data/dua.bin?size=5");
+	struct it_fixture *f = *state;
+	char *u = it_url(&f->srv, "/data/dua.bin?size=5");
 	const char *args[] = { u, NULL };
-	const char *vargv[] = { fm_bin(), "-V", NULL };
-	struct run_result r, rv;
+	const char *vargv[] = { it_bin(), "-V", NULL };
+	struct it_result r, rv;
 	cJSON *res, *log;
 	const char *v;
 	char version[64] = "";
 	char *want;
 
-	assert_int_equal(fm_run(vargv, NULL, f->tmp, &rv), 0);
-	FM_ASSERT_EXIT(rv, 0);
+	assert_int_equal(it_run(vargv, NULL, f->tmp, &rv), 0);
+	IT_ASSERT_EXIT(rv, 0);
 	if (sscanf(rv.out, "fetchmany %63s", version) != 1)
 		fail_msg("-V: first line should be \"fetchmany VERSION\", got "
 			 "\"%s\"", rv.out);
-	fm_run_result_free(&rv);
-	want = fm_path("fetchmany/%s", version);
+	it_result_free(&rv);
+	want = it_path("fetchmany/%s", version);
 
-	res = fm_run_json(f, args, 0, 1, &r);
-	FM_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "ok");
-	log = fm_server_log(&f->srv);
+	res = it_run_json(f, args, 0, 1, &r);
+	IT_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "ok");
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	v = req_header(must_log_entry(f, log, "/data/dua.bin?size=5", &r),
 		       "user-agent");
-	if (!v || !fm_starts_with(v, "fetchmany/") || strcmp(v, want) != 0)
+	if (!v || !it_starts_with(v, "fetchmany/") || strcmp(v, want) != 0)
 		fail_msg("default User-Agent: want \"%s\", got %s", want,
 			 v ? v : "(none)");
 
 	cJSON_Delete(log);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 	free(want);
 }
@@ -600,31 +600,31 @@ static void test_user_agent_default(void **state)
  * localhost carries no Authorization. */
 static void test_netrc_file(void **state)
 {
-	struct fm_fixture *f = *state;
-	char *netrc = fm_path("%s/ci.netrc", f->tmp);
+	struct it_fixture *f = *state;
+	char *netrc = it_path("%s/ci.netrc", f->tmp);
 	const char *text = "machine 127.0.0.1 login u password p\n";
-	char *direct = fm_url(&f->srv, "/data/n1.bin?size=20");
+	char *direct = it_url(&f->srv, "/data/n1.bin?size=20");
 	char *target_url = localhost_url(f, "/data/n2.bin?size=30");
-	char *pq = fm_path("/redirect?to=%s", target_url);
-	char *via = fm_url(&f->srv, pq);
+	char *pq = it_path("/redirect?to=%s", target_url);
+	char *via = it_url(&f->srv, pq);
 	const char *args[] = { "--netrc-file", netrc, direct, via, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *log;
 	const cJSON *e;
 	const char *v;
 
-	assert_int_equal(fm_write_file(netrc, text, strlen(text)), 0);
+	assert_int_equal(it_write_file(netrc, text, strlen(text)), 0);
 	assert_int_equal(chmod(netrc, 0600), 0);
-	res = fm_run_json(f, args, 0, 2, &r);
-	FM_ASSERT_JSTR(result_for(res, direct, &r), "status", "ok");
-	FM_ASSERT_JSTR(result_for(res, via, &r), "status", "ok");
+	res = it_run_json(f, args, 0, 2, &r);
+	IT_ASSERT_JSTR(result_for(res, direct, &r), "status", "ok");
+	IT_ASSERT_JSTR(result_for(res, via, &r), "status", "ok");
 
-	log = fm_server_log(&f->srv);
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	e = must_log_entry(f, log, "/data/n1.bin?size=20", &r);
 	v = req_header(e, "authorization");
 	if (!v || strcmp(v, "Basic dTpw") != 0) {
-		fm_dump_with_log(&r, &f->srv);
+		it_dump_with_log(&r, &f->srv);
 		fail_msg("--netrc-file: 127.0.0.1 want \"Basic dTpw\" (u:p), "
 			 "got %s", v ? v : "(none)");
 	}
@@ -636,14 +636,14 @@ static void test_netrc_file(void **state)
 	e = must_log_entry(f, log, "/data/n2.bin?size=30", &r);
 	v = req_header(e, "authorization");
 	if (v) {
-		fm_dump_with_log(&r, &f->srv);
+		it_dump_with_log(&r, &f->srv);
 		fail_msg("netrc credentials for 127.0.0.1 leaked to localhost "
 			 "after a redirect: \"%s\"", v);
 	}
 
 	cJSON_Delete(log);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(netrc);
 	free(direct);
 	free(target_url);
@@ -656,15 +656,15 @@ static void test_netrc_file(void **state)
  * CVE-2024-11053). Basic u:p = "dTpw", v:p = "djpw". */
 static void test_netrc_password_not_leaked_partial_entry(void **state)
 {
-	struct fm_fixture *f = *state;
-	char *netrc = fm_path("%s/ci.netrc", f->tmp);
+	struct it_fixture *f = *state;
+	char *netrc = it_path("%s/ci.netrc", f->tmp);
 	const char *text = "machine 127.0.0.1 login u password p\n"
 			   "machine localhost login v\n";
 	char *target_url = localhost_url(f, "/data/n3.bin?size=30");
-	char *pq = fm_path("/redirect?to=%s", target_url);
-	char *via = fm_url(&f->srv, pq);
+	char *pq = it_path("/redirect?to=%s", target_url);
+	char *via = it_url(&f->srv, pq);
 	const char *args[] = { "--netrc-file", netrc, "-r", "0", via, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *log;
 	const cJSON *e;
 	const char *v;
@@ -672,9 +672,9 @@ static void test_netrc_password_not_leaked_partial_entry(void **state)
 	const char *argv[12];
 	size_t n = 0;
 
-	assert_int_equal(fm_write_file(netrc, text, strlen(text)), 0);
+	assert_int_equal(it_write_file(netrc, text, strlen(text)), 0);
 	assert_int_equal(chmod(netrc, 0600), 0);
-	argv[n++] = fm_bin();
+	argv[n++] = it_bin();
 	argv[n++] = "--json";
 	argv[n++] = "-o";
 	argv[n++] = "dl";
@@ -682,21 +682,21 @@ static void test_netrc_password_not_leaked_partial_entry(void **state)
 		argv[n++] = args[i];
 	argv[n] = NULL;
 	/* The outcome may be ok or failed; what matters is what was sent. */
-	rc = fm_run(argv, NULL, f->tmp, &r);
-	FM_ASSERT_RAN(rc, r);
+	rc = it_run(argv, NULL, f->tmp, &r);
+	IT_ASSERT_RAN(rc, r);
 
-	log = fm_server_log(&f->srv);
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	e = log_entry(log, "/data/n3.bin?size=30");
 	v = e ? req_header(e, "authorization") : NULL;
 	if (v && (strstr(v, "dTpw") || strstr(v, "djpw"))) {
-		fm_dump_with_log(&r, &f->srv);
+		it_dump_with_log(&r, &f->srv);
 		fail_msg("the password of 127.0.0.1 was sent to localhost "
 			 "after a redirect: \"%s\"", v);
 	}
 
 	cJSON_Delete(log);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(netrc);
 	free(target_url);
 	free(pq);
@@ -706,30 +706,30 @@ static void test_netrc_password_not_leaked_partial_entry(void **state)
 /* --netrc reads $HOME/.netrc; without --netrc nothing is sent. */
 static void test_netrc_home(void **state)
 {
-	struct fm_fixture *f = *state;
-	char *netrc = fm_path("%s/.netrc", f->tmp);
-	char *home = fm_path("HOME=%s", f->tmp);
+	struct it_fixture *f = *state;
+	char *netrc = it_path("%s/.netrc", f->tmp);
+	char *home = it_path("HOME=%s", f->tmp);
 	const char *text = "machine 127.0.0.1 login u password p\n";
-	char *u1 = fm_url(&f->srv, "/data/h1.bin?size=20");
-	char *u2 = fm_url(&f->srv, "/data/h2.bin?size=20");
+	char *u1 = it_url(&f->srv, "/data/h1.bin?size=20");
+	char *u2 = it_url(&f->srv, "/data/h2.bin?size=20");
 	const char *env[] = { home, NULL };
 	const char *a_on[] = { "--netrc", u1, NULL };
 	const char *a_off[] = { u2, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *log;
 	const char *v;
 
-	assert_int_equal(fm_write_file(netrc, text, strlen(text)), 0);
+	assert_int_equal(it_write_file(netrc, text, strlen(text)), 0);
 	assert_int_equal(chmod(netrc, 0600), 0);
 
 	res = run_json_env(f, a_on, env, 0, 1, &r);
-	FM_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "ok");
+	IT_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "ok");
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	res = run_json_env(f, a_off, env, 0, 1, &r);
-	FM_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "ok");
+	IT_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "ok");
 
-	log = fm_server_log(&f->srv);
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	v = req_header(must_log_entry(f, log, "/data/h1.bin?size=20", &r),
 		       "authorization");
@@ -744,7 +744,7 @@ static void test_netrc_home(void **state)
 
 	cJSON_Delete(log);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(netrc);
 	free(home);
 	free(u1);
@@ -758,41 +758,41 @@ static void test_netrc_home(void **state)
  * 1024 bytes are ok. */
 static void test_max_filesize(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq_cl = "/data/big.bin?size=2000";
 	const char *pq_ch = "/data/bigc.bin?size=2000&chunked=1";
 	const char *pq_ch1025 = "/data/edgec.bin?size=1025&chunked=1";
 	const char *pq_small = "/data/small.bin?size=1000";
 	const char *pq_cl1024 = "/data/edge.bin?size=1024";
 	const char *pq_ch1024 = "/data/edgeok.bin?size=1024&chunked=1";
-	char *u_cl = fm_url(&f->srv, pq_cl);
-	char *u_ch = fm_url(&f->srv, pq_ch);
-	char *u_ch1025 = fm_url(&f->srv, pq_ch1025);
-	char *u_small = fm_url(&f->srv, pq_small);
-	char *u_cl1024 = fm_url(&f->srv, pq_cl1024);
-	char *u_ch1024 = fm_url(&f->srv, pq_ch1024);
+	char *u_cl = it_url(&f->srv, pq_cl);
+	char *u_ch = it_url(&f->srv, pq_ch);
+	char *u_ch1025 = it_url(&f->srv, pq_ch1025);
+	char *u_small = it_url(&f->srv, pq_small);
+	char *u_cl1024 = it_url(&f->srv, pq_cl1024);
+	char *u_ch1024 = it_url(&f->srv, pq_ch1024);
 	const char *args[] = { "--max-filesize", "1K", "-r", "3", "--backoff",
 			       "0.1", u_cl, u_ch, u_ch1025, u_small, u_cl1024,
 			       u_ch1024, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e, *tree;
-	char *dl = fm_path("%s/dl", f->tmp);
+	char *dl = it_path("%s/dl", f->tmp);
 	char *p;
 	const char *err;
 
-	res = fm_run_json(f, args, 1, 6, &r);
+	res = it_run_json(f, args, 1, 6, &r);
 
 	/* Announced Content-Length 2000 > 1024. */
 	e = result_for(res, u_cl, &r);
-	FM_ASSERT_JSTR(e, "status", "failed");
-	FM_ASSERT_JNUM(e, "attempts", 1);
-	FM_ASSERT_JNUM(e, "bytes", 0);
-	FM_ASSERT_JNULL(e, "path");
-	err = fm_json_str(e, "error");
-	if (!err || !(fm_ci_contains(err, "max-filesize") ||
-		      fm_ci_contains(err, "file size") ||
-		      fm_ci_contains(err, "filesize"))) {
-		fm_dump(&r);
+	IT_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	IT_ASSERT_JNUM(e, "bytes", 0);
+	IT_ASSERT_JNULL(e, "path");
+	err = it_json_str(e, "error");
+	if (!err || !(it_ci_contains(err, "max-filesize") ||
+		      it_ci_contains(err, "file size") ||
+		      it_ci_contains(err, "filesize"))) {
+		it_dump(&r);
 		fail_msg("Content-Length over --max-filesize: the error should "
 			 "say so, got \"%s\"", err ? err : "(null)");
 	}
@@ -800,40 +800,40 @@ static void test_max_filesize(void **state)
 
 	/* Chunked, 2000 and 1025 bytes: counted as they stream. */
 	e = result_for(res, u_ch, &r);
-	FM_ASSERT_JSTR(e, "status", "failed");
-	FM_ASSERT_JNUM(e, "attempts", 1);
-	FM_ASSERT_JNUM(e, "bytes", 0);
+	IT_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	IT_ASSERT_JNUM(e, "bytes", 0);
 	assert_error_mentions(e, "max-filesize", &r);
 	assert_requests(f, &r, pq_ch, 1);
 	e = result_for(res, u_ch1025, &r);
-	FM_ASSERT_JSTR(e, "status", "failed");
-	FM_ASSERT_JNUM(e, "attempts", 1);
+	IT_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JNUM(e, "attempts", 1);
 	assert_error_mentions(e, "max-filesize", &r);
 	assert_requests(f, &r, pq_ch1025, 1);
 
 	/* At or under the limit. */
 	e = result_for(res, u_small, &r);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "bytes", 1000);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "bytes", 1000);
 	e = result_for(res, u_cl1024, &r);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "bytes", 1024);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "bytes", 1024);
 	e = result_for(res, u_ch1024, &r);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "bytes", 1024);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "bytes", 1024);
 
-	p = fm_path("%s/small.bin", dl);
-	assert_true(fm_file_matches_body(p, "/data/small.bin", 1000));
+	p = it_path("%s/small.bin", dl);
+	assert_true(it_file_matches_body(p, "/data/small.bin", 1000));
 	free(p);
-	p = fm_path("%s/edge.bin", dl);
-	assert_true(fm_file_matches_body(p, "/data/edge.bin", 1024));
+	p = it_path("%s/edge.bin", dl);
+	assert_true(it_file_matches_body(p, "/data/edge.bin", 1024));
 	free(p);
-	p = fm_path("%s/edgeok.bin", dl);
-	assert_true(fm_file_matches_body(p, "/data/edgeok.bin", 1024));
+	p = it_path("%s/edgeok.bin", dl);
+	assert_true(it_file_matches_body(p, "/data/edgeok.bin", 1024));
 	free(p);
 
 	/* Only the three ok files; no .part left behind. */
-	tree = fm_tree_list(dl);
+	tree = it_tree_list(dl);
 	assert_non_null(tree);
 	if (cJSON_GetArraySize(tree) != 3) {
 		char *s = cJSON_Print(tree);
@@ -845,7 +845,7 @@ static void test_max_filesize(void **state)
 	cJSON_Delete(tree);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(dl);
 	free(u_cl);
 	free(u_ch);
@@ -862,42 +862,42 @@ static void test_max_filesize(void **state)
  * body byte for byte (with a Content-Length and chunked). */
 static void test_compressed(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq1 = "/data/gz.txt?size=50000&gzip=1";
 	const char *pq2 = "/data/gzc.txt?size=30000&gzip=1&chunked=1";
-	char *u1 = fm_url(&f->srv, pq1);
-	char *u2 = fm_url(&f->srv, pq2);
-	char *file1 = fm_path("%s/dl/gz.txt", f->tmp);
-	char *file2 = fm_path("%s/dl/gzc.txt", f->tmp);
+	char *u1 = it_url(&f->srv, pq1);
+	char *u2 = it_url(&f->srv, pq2);
+	char *file1 = it_path("%s/dl/gz.txt", f->tmp);
+	char *file2 = it_path("%s/dl/gzc.txt", f->tmp);
 	const char *args[] = { "--compressed", u1, u2, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e, *log;
 	const char *pqs[] = { pq1, pq2 };
 	const char *v;
 
-	res = fm_run_json(f, args, 0, 2, &r);
+	res = it_run_json(f, args, 0, 2, &r);
 	e = result_for(res, u1, &r);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "bytes", 50000);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "bytes", 50000);
 	e = result_for(res, u2, &r);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "bytes", 30000);
-	assert_true(fm_file_matches_body(file1, "/data/gz.txt", 50000));
-	assert_true(fm_file_matches_body(file2, "/data/gzc.txt", 30000));
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "bytes", 30000);
+	assert_true(it_file_matches_body(file1, "/data/gz.txt", 50000));
+	assert_true(it_file_matches_body(file2, "/data/gzc.txt", 30000));
 
-	log = fm_server_log(&f->srv);
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	for (int i = 0; i < 2; i++) {
 		v = req_header(must_log_entry(f, log, pqs[i], &r),
 			       "accept-encoding");
-		if (!v || !fm_ci_contains(v, "gzip"))
+		if (!v || !it_ci_contains(v, "gzip"))
 			fail_msg("--compressed: Accept-Encoding should name "
 				 "gzip, got %s", v ? v : "(none)");
 	}
 
 	cJSON_Delete(log);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u1);
 	free(u2);
 	free(file1);
@@ -909,53 +909,53 @@ static void test_compressed(void **state)
  * is stored exactly as sent, still compressed. */
 static void test_not_compressed(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq1 = "/data/plain.txt?size=40000&gzip=1";
 	const char *pq2 = "/data/raw.gz?size=40000&gzip=always";
-	char *u1 = fm_url(&f->srv, pq1);
-	char *u2 = fm_url(&f->srv, pq2);
-	char *file1 = fm_path("%s/dl/plain.txt", f->tmp);
-	char *file2 = fm_path("%s/dl/raw.gz", f->tmp);
+	char *u1 = it_url(&f->srv, pq1);
+	char *u2 = it_url(&f->srv, pq2);
+	char *file1 = it_path("%s/dl/plain.txt", f->tmp);
+	char *file2 = it_path("%s/dl/raw.gz", f->tmp);
 	const char *args[] = { u1, u2, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e, *log;
 	const cJSON *le;
 	char *want, *got;
 	size_t want_len = 0, got_len = 0;
 	long st = 0;
 
-	res = fm_run_json(f, args, 0, 2, &r);
+	res = it_run_json(f, args, 0, 2, &r);
 	e = result_for(res, u1, &r);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "bytes", 40000);
-	assert_true(fm_file_matches_body(file1, "/data/plain.txt", 40000));
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "bytes", 40000);
+	assert_true(it_file_matches_body(file1, "/data/plain.txt", 40000));
 
-	log = fm_server_log(&f->srv);
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	cJSON_ArrayForEach(le, log) {
 		const char *v = req_header(le, "accept-encoding");
 
 		if (v) {
-			fm_dump_with_log(&r, &f->srv);
+			it_dump_with_log(&r, &f->srv);
 			fail_msg("without --compressed no Accept-Encoding may "
 				 "be sent; %s carried \"%s\"",
-				 fm_json_str(le, "path"), v);
+				 it_json_str(le, "path"), v);
 		}
 	}
 	cJSON_Delete(log);
 
 	/* The compressed bytes, as the server sends them (the harness's
 	 * libcurl does not decode: it sends no Accept-Encoding either). */
-	want = fm_http_get(&f->srv, "/_gzip?path=/data/raw.gz&size=40000",
+	want = it_http_get(&f->srv, "/_gzip?path=/data/raw.gz&size=40000",
 			   &st, &want_len);
 	assert_non_null(want);
 	assert_int_equal(st, 200);
 	assert_true(want_len > 2 && (unsigned char)want[0] == 0x1f &&
 		    (unsigned char)want[1] == 0x8b);
 	e = result_for(res, u2, &r);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "bytes", (double)want_len);
-	got = fm_read_file(file2, &got_len);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "bytes", (double)want_len);
+	got = it_read_file(file2, &got_len);
 	assert_non_null(got);
 	if (got_len != want_len || memcmp(got, want, want_len) != 0)
 		fail_msg("without --compressed a gzip body must be stored as "
@@ -966,7 +966,7 @@ static void test_not_compressed(void **state)
 	free(want);
 	free(got);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u1);
 	free(u2);
 	free(file1);
@@ -975,8 +975,8 @@ static void test_not_compressed(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fm_fixture_setup, \
-					      fm_fixture_teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, it_fixture_setup, \
+					      it_fixture_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_file_scheme_line_invalid),
 		T(test_redirect_to_file_fails),
