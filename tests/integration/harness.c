@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -400,6 +401,20 @@ long it_server_stat(const struct it_server *s, const char *key)
 	return r;
 }
 
+char *it_qenc(const char *s)
+{
+	CURL *c = curl_easy_init();
+	char *e, *copy;
+
+	assert_non_null(c);
+	e = curl_easy_escape(c, s, 0);
+	curl_easy_cleanup(c);
+	assert_non_null(e);
+	copy = it_path("%s", e);
+	curl_free(e);
+	return copy;
+}
+
 int it_log_count(const cJSON *log, const char *path_query)
 {
 	const cJSON *e;
@@ -412,6 +427,12 @@ int it_log_count(const cJSON *log, const char *path_query)
 			n++;
 	}
 	return n;
+}
+
+const char *it_log_header(const cJSON *e, const char *name)
+{
+	return it_json_str(cJSON_GetObjectItemCaseSensitive(e, "headers"),
+			   name);
 }
 
 int it_log_times(const cJSON *log, const char *path_query, double *starts,
@@ -1131,6 +1152,33 @@ int it_count_files(const char *dir)
 	return n;
 }
 
+void it_expect_no_part(const char *dir)
+{
+	cJSON *tree;
+
+	if (!it_exists(dir))
+		return;
+	tree = it_tree_list(dir);
+	assert_non_null(tree);
+	if (it_tree_count_suffix(tree, ".part") != 0) {
+		char *t = cJSON_PrintUnformatted(tree);
+
+		fail_msg("a .part was left in %s: %s", dir, t);
+	}
+	cJSON_Delete(tree);
+}
+
+char *it_file_etag(const char *path)
+{
+	char buf[512];
+	ssize_t n = getxattr(path, "user.etag", buf, sizeof(buf) - 1);
+
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return it_path("%s", buf);
+}
+
 /* ------------------------------------------------------------------ JSON */
 
 cJSON *it_jsonl_parse(const char *text, int *bad)
@@ -1406,6 +1454,17 @@ int it_fixture_teardown(void **state)
 	free(f);
 	*state = NULL;
 	return 0;
+}
+
+int it_requests_for(const struct it_fixture *f, const char *path_query)
+{
+	cJSON *log = it_server_log(&f->srv);
+	int n;
+
+	assert_non_null(log);
+	n = it_log_count(log, path_query);
+	cJSON_Delete(log);
+	return n;
 }
 
 /* Both entry points: with "-o dl" in front of args, or without. */

@@ -50,6 +50,10 @@ void it_server_stop(struct it_server *s);
 /* Returns the malloc'd URL base + path_query ("/data/a.bin?size=3"). */
 char *it_url(const struct it_server *s, const char *path_query);
 
+/* s percent-encoded for a query value (malloc'd; fails the test when out
+ * of memory). */
+char *it_qenc(const char *s);
+
 /* GETs base + path with libcurl (no proxy, 10 s timeout). Returns the
  * malloc'd NUL-terminated body (length in *len when len is not NULL) and
  * the HTTP status in *status, or NULL on a transfer error. */
@@ -67,6 +71,10 @@ long it_server_stat(const struct it_server *s, const char *key);
 
 /* Counts /_log entries whose "path" (path and query) equals path_query. */
 int it_log_count(const cJSON *log, const char *path_query);
+
+/* The request header name (in lower case) of the /_log entry e, or NULL
+ * when the request did not carry it. */
+const char *it_log_header(const cJSON *e, const char *name);
 
 /* The /_log entries for path_query, in the order the server began them:
  * their t_start and t_end (t_end -1 while still running) go to starts[]
@@ -297,6 +305,14 @@ int it_file_matches_body(const char *file_path, const char *url_path,
  * recursively; 0 when dir does not exist; -1 when it cannot be read. */
 int it_count_files(const char *dir);
 
+/* Fails the test when a NAME.part file is left anywhere below dir (a dir
+ * that does not exist holds none). */
+void it_expect_no_part(const char *dir);
+
+/* The value of the user.etag extended attribute of path (malloc'd), or
+ * NULL when it has none. */
+char *it_file_etag(const char *path);
+
 /* ------------------------------------------------------------------ JSON */
 
 /* Parses JSON Lines: returns a cJSON array holding one item per non-empty
@@ -355,6 +371,10 @@ struct it_fixture {
 /* cmocka setup/teardown: *state becomes a struct it_fixture. */
 int it_fixture_setup(void **state);
 int it_fixture_teardown(void **state);
+
+/* The number of requests for path_query in the fixture server's /_log
+ * (fails the test when /_log cannot be read). */
+int it_requests_for(const struct it_fixture *f, const char *path_query);
 
 /* For cmocka tests: runs "fetchmany --json -o dl ARGS" (args is
  * NULL-terminated) in f->tmp with an empty stdin and asserts that it ran,

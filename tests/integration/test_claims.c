@@ -17,35 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <curl/curl.h>
-
 #include "harness.h"
-
-/* s percent-encoded for a query value (malloc'd). */
-static char *qenc(const char *s)
-{
-	CURL *c = curl_easy_init();
-	char *e, *copy;
-
-	assert_non_null(c);
-	e = curl_easy_escape(c, s, 0);
-	curl_easy_cleanup(c);
-	assert_non_null(e);
-	copy = it_path("%s", e);
-	curl_free(e);
-	return copy;
-}
-
-static int requests_for(const struct it_fixture *f, const char *pq)
-{
-	cJSON *log = it_server_log(&f->srv);
-	int n;
-
-	assert_non_null(log);
-	n = it_log_count(log, pq);
-	cJSON_Delete(log);
-	return n;
-}
 
 /* Fails unless dir holds exactly the names (NULL-terminated). */
 static void expect_tree(const char *dir, const char *const names[])
@@ -132,7 +104,7 @@ static void test_continue_part_taken_later(void **state)
 	IT_ASSERT_JNUM(e, "line", 2);
 	if (!strstr(it_json_str(e, "error"), "line 1"))
 		fail_msg("should name line 1: %s", it_json_str(e, "error"));
-	assert_int_equal(requests_for(f, pb), 0);
+	assert_int_equal(it_requests_for(f, pb), 0);
 	assert_true(it_file_matches_body(x, "/data/a.bin", 5000));
 	expect_tree(dl, names);
 
@@ -165,7 +137,7 @@ static void test_continue_part_taken_earlier(void **state)
 	e = expect_result(res, ub, "ok", NULL);
 	IT_ASSERT_JSTR(e, "path", "dl/x.bin.part");
 	expect_result(res, ua, "invalid", ".part");
-	assert_int_equal(requests_for(f, pa), 0);
+	assert_int_equal(it_requests_for(f, pa), 0);
 	assert_true(it_file_matches_body(xp, "/data/b.bin", 100));
 	expect_tree(dl, names);
 
@@ -213,8 +185,8 @@ static void test_part_names_free_without_continue(void **state)
 static void test_continue_server_name_part(void **state)
 {
 	struct it_fixture *f = *state;
-	char *cd1 = qenc("attachment; filename=\"y.bin.part\"");
-	char *cd2 = qenc("attachment; filename=\"z.bin\"");
+	char *cd1 = it_qenc("attachment; filename=\"y.bin.part\"");
+	char *cd2 = it_qenc("attachment; filename=\"z.bin\"");
 	char *p2 = it_path("/data/s1.bin?size=222&cd=%s", cd1);
 	char *p4 = it_path("/data/s2.bin?size=444&cd=%s", cd2);
 	char *u1 = it_url(&f->srv, "/data/y.bin?size=111");
@@ -261,7 +233,7 @@ static void test_continue_server_name_part(void **state)
 static void test_noclobber_server_name(void **state)
 {
 	struct it_fixture *f = *state;
-	char *cd = qenc("attachment; filename=\"server.bin\"");
+	char *cd = it_qenc("attachment; filename=\"server.bin\"");
 	char *pq = it_path("/data/u.bin?size=500&cd=%s", cd);
 	char *u = it_url(&f->srv, pq);
 	char *dl = it_path("%s/dl", f->tmp);
@@ -279,7 +251,7 @@ static void test_noclobber_server_name(void **state)
 	IT_ASSERT_JSTR(e, "path", "dl/server.bin");
 	IT_ASSERT_JNULL(e, "error");
 	IT_ASSERT_JNUM(e, "attempts", 1);
-	assert_int_equal(requests_for(f, pq), 1);
+	assert_int_equal(it_requests_for(f, pq), 1);
 	body = it_read_file(keep, NULL);
 	assert_non_null(body);
 	assert_string_equal(body, "keep\n");
@@ -302,7 +274,7 @@ static void test_server_name_settled_claim(void **state)
 {
 	enum { FILLER = 7000 };
 	struct it_fixture *f = *state;
-	char *cd = qenc("attachment; filename=\"early.bin\"");
+	char *cd = it_qenc("attachment; filename=\"early.bin\"");
 	char *pq = it_path("/data/late.bin?size=500&cd=%s", cd);
 	char *u1 = it_url(&f->srv, "/data/early.bin?size=111");
 	char *u2 = it_url(&f->srv, pq);

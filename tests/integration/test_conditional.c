@@ -20,18 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "harness.h"
 
 #define NCOND 20
 #define NSKIP 6
-
-static const char *log_header(const cJSON *e, const char *name)
-{
-	return it_json_str(cJSON_GetObjectItemCaseSensitive(e, "headers"),
-			   name);
-}
 
 /* Requests in the server's /_log so far. */
 static long log_size(const struct it_fixture *f)
@@ -61,21 +53,6 @@ static void http_date(time_t t, char *buf, size_t cap)
 		 tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* s percent-encoded for a query value (malloc'd). */
-static char *qenc(const char *s)
-{
-	CURL *c = curl_easy_init();
-	char *e, *copy;
-
-	assert_non_null(c);
-	e = curl_easy_escape(c, s, 0);
-	curl_easy_cleanup(c);
-	assert_non_null(e);
-	copy = it_path("%s", e);
-	curl_free(e);
-	return copy;
-}
-
 /* 1 when the file system under dir keeps user extended attributes. */
 static int have_xattrs(const char *dir)
 {
@@ -91,17 +68,6 @@ static int have_xattrs(const char *dir)
 	unlink(p);
 	free(p);
 	return ok;
-}
-
-static char *get_etag(const char *path)
-{
-	char buf[512];
-	ssize_t n = getxattr(path, "user.etag", buf, sizeof(buf) - 1);
-
-	if (n < 0)
-		return NULL;
-	buf[n] = '\0';
-	return it_path("%s", buf);
 }
 
 struct cond_file {
@@ -128,8 +94,8 @@ static void check_conditional_requests(const struct it_fixture *f,
 	for (int i = from; i < cJSON_GetArraySize(log); i++) {
 		const cJSON *e = cJSON_GetArrayItem(log, i);
 		const char *p = it_json_str(e, "path");
-		const char *ims = log_header(e, "if-modified-since");
-		const char *inm = log_header(e, "if-none-match");
+		const char *ims = it_log_header(e, "if-modified-since");
+		const char *inm = it_log_header(e, "if-none-match");
 		const struct cond_file *cf = NULL;
 
 		for (int k = 0; k < n; k++)
@@ -178,7 +144,7 @@ static void setup_cond_files(const struct it_fixture *f, struct cond_file *c,
 			 i);
 		snprintf(c[i].rel, sizeof(c[i].rel), "dl/%s%d.bin", tag, i);
 		snprintf(c[i].etag, sizeof(c[i].etag), "\"e%d\"", i);
-		lm_q = qenc(c[i].lm);
+		lm_q = it_qenc(c[i].lm);
 		snprintf(c[i].pq, sizeof(c[i].pq), "%s?size=%zu&etag=e%d&lm=%s",
 			 c[i].upath, c[i].size, i, lm_q);
 		free(lm_q);
@@ -240,8 +206,8 @@ static void test_timestamping_twice(void **state)
 		IT_ASSERT_JNUM(e, "http_status", 200);
 		IT_ASSERT_JSTR(e, "path", c[i].rel);
 		IT_ASSERT_JNUM(e, "bytes", c[i].size);
-		assert_null(log_header(req, "if-modified-since"));
-		assert_null(log_header(req, "if-none-match"));
+		assert_null(it_log_header(req, "if-modified-since"));
+		assert_null(it_log_header(req, "if-none-match"));
 		assert_true(it_file_matches_body(c[i].file, c[i].upath,
 						 c[i].size));
 		assert_int_equal(stat(c[i].file, &c[i].st), 0);
@@ -251,7 +217,7 @@ static void test_timestamping_twice(void **state)
 				 (long long)c[i].st.st_mtime,
 				 (long long)c[i].lm_t, c[i].lm);
 		if (xattrs) {
-			char *et = get_etag(c[i].file);
+			char *et = it_file_etag(c[i].file);
 
 			if (!et || strcmp(et, c[i].etag) != 0)
 				fail_msg("%s: user.etag %s, want %s",
@@ -337,8 +303,8 @@ static void test_timestamping_newer_body(void **state)
 
 	http_date(t_old, lm_old, sizeof(lm_old));
 	http_date(t_new, lm_new, sizeof(lm_new));
-	q_old = qenc(lm_old);
-	q_new = qenc(lm_new);
+	q_old = it_qenc(lm_old);
+	q_new = it_qenc(lm_new);
 	pq_old = it_path("/data/chg.bin?size=3000&etag=old&lm=%s", q_old);
 	pq_new = it_path("/data/chg.bin?size=5000&etag=new&lm=%s", q_new);
 	u_old = it_url(&f->srv, pq_old);
@@ -364,15 +330,15 @@ static void test_timestamping_newer_body(void **state)
 	assert_non_null(log);
 	assert_int_equal(it_log_count(log, pq_new), 1);
 	req = cJSON_GetArrayItem(log, 1);
-	assert_non_null(log_header(req, "if-modified-since"));
-	assert_string_equal(log_header(req, "if-modified-since"), lm_old);
+	assert_non_null(it_log_header(req, "if-modified-since"));
+	assert_string_equal(it_log_header(req, "if-modified-since"), lm_old);
 	if (xattrs) {
 		char *et;
 
-		assert_non_null(log_header(req, "if-none-match"));
-		assert_string_equal(log_header(req, "if-none-match"),
+		assert_non_null(it_log_header(req, "if-none-match"));
+		assert_string_equal(it_log_header(req, "if-none-match"),
 				    "\"old\"");
-		et = get_etag(file);
+		et = it_file_etag(file);
 		assert_non_null(et);
 		assert_string_equal(et, "\"new\"");
 		free(et);
@@ -502,7 +468,7 @@ static void test_mtime_from_last_modified(void **state)
 
 	http_date(t, lm, sizeof(lm));
 	assert_string_equal(lm, "Fri, 13 Feb 2009 23:31:30 GMT");
-	q = qenc(lm);
+	q = it_qenc(lm);
 	pq = it_path("/data/lm.bin?size=777&etag=lmtag&lm=%s", q);
 	u1 = it_url(&f->srv, pq);
 	u2 = it_url(&f->srv, "/data/nolm.bin?size=555");
@@ -522,7 +488,7 @@ static void test_mtime_from_last_modified(void **state)
 		fail_msg("mtime %lld, want %lld (%s)", (long long)st.st_mtime,
 			 (long long)t, lm);
 	if (xattrs) {
-		char *et = get_etag(f1);
+		char *et = it_file_etag(f1);
 
 		assert_non_null(et);
 		assert_string_equal(et, "\"lmtag\"");
@@ -545,7 +511,7 @@ static void test_mtime_from_last_modified(void **state)
 		};
 
 		for (int i = 0; i < 2; i++) {
-			char *qo = qenc(forms[i]);
+			char *qo = it_qenc(forms[i]);
 			char *po = it_path("/data/old%d.bin?size=10&lm=%s", i, qo);
 			char *uo = it_url(&f->srv, po);
 			char *fo = it_path("%s/dl/old%d.bin", f->tmp, i);

@@ -107,22 +107,11 @@ static const cJSON *must_log_entry(const struct it_fixture *f,
 	return e;
 }
 
-static int requests_for(const struct it_fixture *f, const char *pq)
-{
-	cJSON *log = it_server_log(&f->srv);
-	int n;
-
-	assert_non_null(log);
-	n = it_log_count(log, pq);
-	cJSON_Delete(log);
-	return n;
-}
-
 static void assert_requests(const struct it_fixture *f,
 			    const struct it_result *r, const char *pq,
 			    int want)
 {
-	int got = requests_for(f, pq);
+	int got = it_requests_for(f, pq);
 
 	if (got != want) {
 		it_dump_with_log(r, &f->srv);

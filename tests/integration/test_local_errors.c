@@ -166,17 +166,6 @@ static cJSON *run_json(const struct it_fixture *f, const char *const args[],
 	return parse_results(f, r, want_exit, nlines);
 }
 
-static int requests_for(const struct it_fixture *f, const char *pq)
-{
-	cJSON *log = it_server_log(&f->srv);
-	int n;
-
-	assert_non_null(log);
-	n = it_log_count(log, pq);
-	cJSON_Delete(log);
-	return n;
-}
-
 /* The failed entry for u: one attempt, one request, http 200 (the
  * transfer itself went well), no path, an error holding the OS's message
  * and the path. */
@@ -201,10 +190,10 @@ static void expect_local_failure(const struct it_fixture *f,
 			 strerror(err), path);
 	}
 	IT_ASSERT_JNUM(e, "attempts", 1);
-	if (requests_for(f, pq) != 1) {
+	if (it_requests_for(f, pq) != 1) {
 		it_dump_with_log(r, &f->srv);
 		fail_msg("%s: %d requests, want 1 (not retried)", pq,
-			 requests_for(f, pq));
+			 it_requests_for(f, pq));
 	}
 }
 
@@ -218,19 +207,6 @@ static void expect_ok(const cJSON *res, const char *u, const char *path,
 	IT_ASSERT_JSTR(e, "path", path);
 	IT_ASSERT_JNUM(e, "bytes", size);
 	assert_true(it_file_matches_body(file, upath, size));
-}
-
-static void expect_no_part(const char *dir)
-{
-	cJSON *tree = it_tree_list(dir);
-
-	assert_non_null(tree);
-	if (it_tree_count_suffix(tree, ".part") != 0) {
-		char *t = cJSON_PrintUnformatted(tree);
-
-		fail_msg("a .part was left in %s: %s", dir, t);
-	}
-	cJSON_Delete(tree);
 }
 
 /* (a) dl/x.bin is a directory (holding a file): the entry fails with
@@ -269,7 +245,7 @@ static void test_directory_in_the_way(void **state)
 	assert_int_equal(len, 4);
 	assert_memory_equal(content, "keep", 4);
 	free(content);
-	expect_no_part(dl);
+	it_expect_no_part(dl);
 	assert_int_equal(it_count_files(dl), 2);
 
 	cJSON_Delete(res);
@@ -309,7 +285,7 @@ static void test_read_only_fs(void **state)
 	expect_local_failure(f, &r, res, u, pq, "dl/ro/f.bin", EROFS);
 	expect_ok(res, u_ok, "dl/ok.bin", okf, "/data/ok.bin", 1024);
 	assert_int_equal(it_count_files(ro), 0);
-	expect_no_part(dl);
+	it_expect_no_part(dl);
 
 	cJSON_Delete(res);
 	it_result_free(&r);
@@ -366,7 +342,7 @@ static void test_no_space(void **state)
 	expect_ok(res, u_ok, "dl/one.bin", onef, "/data/one.bin", 1024);
 	assert_int_equal(it_count_files(small), 0);
 	assert_true(free_bytes(small) == avail);
-	expect_no_part(dl);
+	it_expect_no_part(dl);
 	cJSON_Delete(res);
 
 	/* Under -c: still failed at once, still no .part. */
@@ -382,7 +358,7 @@ static void test_no_space(void **state)
 		assert_non_null(msg);
 		assert_non_null(strstr(msg, strerror(ENOSPC)));
 	}
-	assert_int_equal(requests_for(f, pq), 2);
+	assert_int_equal(it_requests_for(f, pq), 2);
 	assert_int_equal(it_count_files(small), 0);
 	assert_true(free_bytes(small) == avail);
 	expect_ok(res, u_ok, "dl/one.bin", onef, "/data/one.bin", 1024);
@@ -555,7 +531,7 @@ static void test_permission_denied(void **state)
 		fail_msg("dl/ok.bin is owned by uid %d: fetchmany did not run "
 			 "as %d", (int)st.st_uid, NOBODY);
 	assert_int_equal(it_count_files(locked), 0);
-	expect_no_part(dl);
+	it_expect_no_part(dl);
 
 	cJSON_Delete(res);
 	it_result_free(&r);

@@ -17,35 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <curl/curl.h>
-
 #include "harness.h"
-
-/* s percent-encoded for a query value (malloc'd). */
-static char *qenc(const char *s)
-{
-	CURL *c = curl_easy_init();
-	char *e, *copy;
-
-	assert_non_null(c);
-	e = curl_easy_escape(c, s, 0);
-	curl_easy_cleanup(c);
-	assert_non_null(e);
-	copy = it_path("%s", e);
-	curl_free(e);
-	return copy;
-}
-
-static int requests_for(const struct it_fixture *f, const char *pq)
-{
-	cJSON *log = it_server_log(&f->srv);
-	int n;
-
-	assert_non_null(log);
-	n = it_log_count(log, pq);
-	cJSON_Delete(log);
-	return n;
-}
 
 /* Fails unless dir holds exactly the names (NULL-terminated; directories
  * with a trailing '/'), as it_tree_list() lists them. */
@@ -120,7 +92,7 @@ static void test_cd_hostile_names(void **state)
 		existed[k] = it_exists(escapees[k]);
 
 	for (int i = 0; i < N; i++) {
-		char *enc = qenc(cd_cases[i].cd);
+		char *enc = it_qenc(cd_cases[i].cd);
 		char *pq = it_path("/data/u%d.bin?size=%d&cd=%s", i, 100 + i,
 				   enc);
 		char *upath = it_path("/data/u%d.bin", i);
@@ -161,9 +133,9 @@ static void test_cd_hostile_names(void **state)
 					      name);
 			cJSON_Delete(tree);
 		}
-		if (requests_for(f, pq) != 1)
+		if (it_requests_for(f, pq) != 1)
 			it_buf_printf(&errs, "\n  [%s]: %d requests, want 1",
-				      cd_cases[i].cd, requests_for(f, pq));
+				      cd_cases[i].cd, it_requests_for(f, pq));
 		cJSON_Delete(res);
 		it_result_free(&r);
 		free(enc);
@@ -200,7 +172,7 @@ static void test_cd_hostile_names(void **state)
 static void test_cd_with_mirror(void **state)
 {
 	struct it_fixture *f = *state;
-	char *enc = qenc("attachment; filename=\"../../../x\"");
+	char *enc = it_qenc("attachment; filename=\"../../../x\"");
 	char *pq = it_path("/data/sub/m.bin?size=321&cd=%s", enc);
 	char *u = it_url(&f->srv, pq);
 	char *want = it_path("mx/127.0.0.1_%d/data/sub/x", f->srv.port);
@@ -243,8 +215,8 @@ static void test_cd_with_mirror(void **state)
 static void test_cd_collision(void **state)
 {
 	struct it_fixture *f = *state;
-	char *enc_same = qenc("attachment; filename=\"same.txt\"");
-	char *enc_taken = qenc("attachment; filename=\"taken.bin\"");
+	char *enc_same = it_qenc("attachment; filename=\"same.txt\"");
+	char *enc_taken = it_qenc("attachment; filename=\"taken.bin\"");
 	char *pq1 = it_path("/data/c1.bin?size=111&cd=%s", enc_same);
 	char *pq2 = it_path("/data/c2.bin?size=222&cd=%s", enc_same);
 	char *pq3 = it_path("/data/c3.bin?size=333&cd=%s", enc_taken);
@@ -296,8 +268,8 @@ static void test_cd_collision(void **state)
 	IT_ASSERT_JSTR(e, "status", "ok");
 	IT_ASSERT_JSTR(e, "path", "dl/taken.bin");
 
-	assert_int_equal(requests_for(f, pq2), 1);
-	assert_int_equal(requests_for(f, pq3), 1);
+	assert_int_equal(it_requests_for(f, pq2), 1);
+	assert_int_equal(it_requests_for(f, pq3), 1);
 	assert_true(it_file_matches_body(same, "/data/c1.bin", 111));
 	assert_true(it_file_matches_body(taken, "/data/taken.bin", 444));
 	expect_tree(dl, names);
@@ -371,7 +343,7 @@ static void test_mirror(void **state)
 				       "output path already used by line 3");
 			IT_ASSERT_JNUM(e, "attempts", 0);
 			IT_ASSERT_JNULL(e, "path");
-			assert_int_equal(requests_for(f, pqs[i]), 0);
+			assert_int_equal(it_requests_for(f, pqs[i]), 0);
 		} else {
 			char *want = it_path("m/127.0.0.1_%d/%s", f->srv.port,
 					     rels[i]);

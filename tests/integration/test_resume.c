@@ -34,14 +34,6 @@ static cJSON *log_entry(const cJSON *log, const char *pq, int idx)
 	return NULL;
 }
 
-/* A request header as the server logged it (name in lower case), or
- * NULL when the request did not carry it. */
-static const char *log_header(const cJSON *e, const char *name)
-{
-	return it_json_str(cJSON_GetObjectItemCaseSensitive(e, "headers"),
-			   name);
-}
-
 static int log_status(const cJSON *e)
 {
 	int ok;
@@ -55,7 +47,7 @@ static void expect_header(const struct it_result *r,
 			  const struct it_server *s, const cJSON *e,
 			  const char *name, const char *want)
 {
-	const char *got = log_header(e, name);
+	const char *got = it_log_header(e, name);
 
 	if (want == NULL && got == NULL)
 		return;
@@ -131,22 +123,6 @@ static int set_etag(const char *path, const char *etag)
 	return 0;
 }
 
-/* The value of user.etag on path (malloc'd) or NULL. */
-static char *get_etag(const char *path)
-{
-	char buf[512];
-	ssize_t n = getxattr(path, "user.etag", buf, sizeof(buf) - 1);
-	char *s;
-
-	if (n < 0)
-		return NULL;
-	buf[n] = '\0';
-	s = malloc((size_t)n + 1);
-	assert_non_null(s);
-	memcpy(s, buf, (size_t)n + 1);
-	return s;
-}
-
 /* dl holds exactly the one file name and nothing else (no .part). */
 static void expect_only(const struct it_fixture *f, const char *name)
 {
@@ -211,7 +187,7 @@ static void test_resume_206(void **state)
 	expect_only(f, "big");
 	if (xattrs) {
 		/* The written file keeps the server's ETag (man -N). */
-		etag = get_etag(file);
+		etag = it_file_etag(file);
 		assert_non_null(etag);
 		assert_string_equal(etag, "\"v1\"");
 		free(etag);

@@ -14,23 +14,11 @@
 
 #include "harness.h"
 
-/* The number of requests the server saw for path_query. */
-static int requests_for(const struct it_fixture *f, const char *path_query)
-{
-	cJSON *log = it_server_log(&f->srv);
-	int n;
-
-	assert_non_null(log);
-	n = it_log_count(log, path_query);
-	cJSON_Delete(log);
-	return n;
-}
-
 static void assert_requests(const struct it_fixture *f,
 			    const struct it_result *r,
 			    const char *path_query, int want)
 {
-	int got = requests_for(f, path_query);
+	int got = it_requests_for(f, path_query);
 
 	if (got != want) {
 		it_dump_with_log(r, &f->srv);
