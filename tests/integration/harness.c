@@ -1467,31 +1467,13 @@ int it_requests_for(const struct it_fixture *f, const char *path_query)
 	return n;
 }
 
-/* Both entry points: with "-o dl" in front of args, or without. */
-static cJSON *run_json(const struct it_fixture *f, bool into_dl,
-		       const char *const args[], int want_exit, int nlines,
-		       struct it_result *r)
+cJSON *it_check_json(const struct it_fixture *f, const struct it_result *r,
+		     int want_exit, int nlines)
 {
-	const char *argv[64];
-	size_t n = 0;
 	cJSON *res;
-	int rc, bad;
+	int bad;
 
-	argv[n++] = it_bin();
-	argv[n++] = "--json";
-	if (into_dl) {
-		argv[n++] = "-o";
-		argv[n++] = "dl";
-	}
-	for (size_t i = 0; args[i]; i++) {
-		if (n >= 63)
-			fail_msg("it_run_json: too many arguments");
-		argv[n++] = args[i];
-	}
-	argv[n] = NULL;
-	rc = it_run(argv, NULL, f->tmp, r);
-	IT_ASSERT_RAN(rc, *r);
-	if (!r->exited || r->exit_code != want_exit) {
+	if (want_exit >= 0 && (!r->exited || r->exit_code != want_exit)) {
 		it_dump_with_log(r, &f->srv);
 		fail_msg("exit status: want %d, got %s %d", want_exit,
 			 r->exited ? "exit" : "signal",
@@ -1507,15 +1489,40 @@ static cJSON *run_json(const struct it_fixture *f, bool into_dl,
 	return res;
 }
 
+cJSON *it_run_json_full(const struct it_fixture *f, const char *out,
+			const char *const env[], const char *const args[],
+			int want_exit, int nlines, struct it_result *r)
+{
+	const char *argv[64];
+	size_t n = 0;
+	int rc;
+
+	argv[n++] = it_bin();
+	argv[n++] = "--json";
+	if (out) {
+		argv[n++] = "-o";
+		argv[n++] = out;
+	}
+	for (size_t i = 0; args[i]; i++) {
+		if (n >= 63)
+			fail_msg("it_run_json: too many arguments");
+		argv[n++] = args[i];
+	}
+	argv[n] = NULL;
+	rc = it_run_env(argv, NULL, f->tmp, env, r);
+	IT_ASSERT_RAN(rc, *r);
+	return it_check_json(f, r, want_exit, nlines);
+}
+
 cJSON *it_run_json(const struct it_fixture *f, const char *const args[],
 		   int want_exit, int nlines, struct it_result *r)
 {
-	return run_json(f, true, args, want_exit, nlines, r);
+	return it_run_json_full(f, "dl", NULL, args, want_exit, nlines, r);
 }
 
 cJSON *it_run_json_plain(const struct it_fixture *f,
 			 const char *const args[], int want_exit, int nlines,
 			 struct it_result *r)
 {
-	return run_json(f, false, args, want_exit, nlines, r);
+	return it_run_json_full(f, NULL, NULL, args, want_exit, nlines, r);
 }

@@ -376,13 +376,24 @@ int it_fixture_teardown(void **state);
  * (fails the test when /_log cannot be read). */
 int it_requests_for(const struct it_fixture *f, const char *path_query);
 
-/* For cmocka tests: runs "fetchmany --json -o dl ARGS" (args is
- * NULL-terminated) in f->tmp with an empty stdin and asserts that it ran,
- * that it exited with want_exit (dumping the run and the server's /_log
- * otherwise), that every stdout line is a JSON object and, when
- * nlines >= 0, that there are nlines of them. Returns the parsed lines
- * (free with cJSON_Delete); r holds the run (free with
+/* For cmocka tests: checks a finished run of "fetchmany --json": that it
+ * exited with want_exit (want_exit < 0: the caller checks), that every
+ * stdout line is a JSON object and, when nlines >= 0, that there are
+ * nlines of them; dumps the run and the server's /_log on a failure.
+ * Returns the parsed lines (free with cJSON_Delete). */
+cJSON *it_check_json(const struct it_fixture *f, const struct it_result *r,
+		     int want_exit, int nlines);
+
+/* Runs "fetchmany --json -o OUT ARGS" (args NULL-terminated; no -o when
+ * out is NULL) in f->tmp with an empty stdin and the environment changes
+ * env (as for it_proc_start; may be NULL), asserts that it ran, and
+ * checks it with it_check_json. r holds the run (free with
  * it_result_free). */
+cJSON *it_run_json_full(const struct it_fixture *f, const char *out,
+			const char *const env[], const char *const args[],
+			int want_exit, int nlines, struct it_result *r);
+
+/* it_run_json_full with "-o dl" and no environment changes. */
 cJSON *it_run_json(const struct it_fixture *f, const char *const args[],
 		   int want_exit, int nlines, struct it_result *r);
 

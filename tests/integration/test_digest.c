@@ -23,38 +23,6 @@
 #define EMPTY_SHA256 \
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-static cJSON *run_json(const struct it_fixture *f, const char *const args[],
-		       int want_exit, int nlines, struct it_result *r)
-{
-	const char *argv[32];
-	size_t n = 0;
-	cJSON *res;
-	int rc, bad;
-
-	argv[n++] = it_bin();
-	argv[n++] = "--json";
-	for (size_t i = 0; args[i] && n < 31; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	rc = it_run(argv, NULL, f->tmp, r);
-	IT_ASSERT_RAN(rc, *r);
-	/* want_exit < 0: the caller checks the exit status itself. */
-	if (want_exit >= 0 && (!r->exited || r->exit_code != want_exit)) {
-		it_dump_with_log(r, &f->srv);
-		fail_msg("exit status: want %d, got %s %d", want_exit,
-			 r->exited ? "exit" : "signal",
-			 r->exited ? r->exit_code : r->signaled);
-	}
-	res = it_jsonl_parse(r->out, &bad);
-	assert_int_equal(bad, 0);
-	if (cJSON_GetArraySize(res) != nlines) {
-		it_dump_with_log(r, &f->srv);
-		fail_msg("want %d result lines, got %d", nlines,
-			 cJSON_GetArraySize(res));
-	}
-	return res;
-}
-
 static void server_sha(const struct it_fixture *f, const char *path,
 		       size_t size, char hex[65])
 {
@@ -113,7 +81,7 @@ static void test_match_text_and_json(void **state)
 	it_buf_printf(&list, "%s   sha256=%s\n", u3, up);
 	write_list(f, list.data);
 
-	res = run_json(f, args, 0, 3, &r);
+	res = it_run_json_plain(f, args, 0, 3, &r);
 	e = it_json_find_url(res, u1);
 	assert_non_null(e);
 	IT_ASSERT_JSTR(e, "status", "ok");
@@ -191,7 +159,7 @@ static void test_mismatch(void **state)
 	it_buf_printf(&list, "%s sha256=%s\n", ug, good);
 	write_list(f, list.data);
 
-	res = run_json(f, args, 1, 4, &r);
+	res = it_run_json_plain(f, args, 1, 4, &r);
 
 	e = it_json_find_url(res, ub);
 	assert_non_null(e);
@@ -284,7 +252,7 @@ static void test_mismatch_under_continue(void **state)
 	line = it_path("%s sha256=%s\n", u, wrong);
 	write_list(f, line);
 
-	res = run_json(f, args, 1, 1, &r);
+	res = it_run_json_plain(f, args, 1, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	IT_ASSERT_JSTR(e, "status", "failed");
 	IT_ASSERT_JNUM(e, "attempts", 1);
@@ -336,7 +304,7 @@ static void test_sha256_all_sizes(void **state)
 	assert_string_equal(want[0], EMPTY_SHA256);
 	write_list(f, list.data);
 
-	res = run_json(f, args, 0, N, &r);
+	res = it_run_json_plain(f, args, 0, N, &r);
 	for (size_t i = 0; i < N; i++) {
 		const cJSON *e = it_json_find_url(res, urls[i]);
 		const char *got = it_json_str(e, "sha256");
@@ -389,7 +357,7 @@ static void test_empty_body_verified(void **state)
 	it_buf_printf(&list, "%s sha256=%s\n", ubad, wrong);
 	write_list(f, list.data);
 
-	res = run_json(f, args, -1, 2, &r);
+	res = it_run_json_plain(f, args, -1, 2, &r);
 	e = it_json_find_url(res, ugood);
 	assert_non_null(e);
 	IT_ASSERT_JSTR(e, "status", "ok");

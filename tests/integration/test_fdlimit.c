@@ -58,24 +58,9 @@ static cJSON *run_limited(const struct it_fixture *f, const char *nofile,
 {
 	const char *argv[] = {"prlimit", nofile, it_bin(), "--json", "-o",
 			      "dl", "-r", "0", "-j", jobs, "list.txt", NULL};
-	cJSON *res;
-	int bad;
 
 	IT_ASSERT_RAN(it_run(argv, NULL, f->tmp, r), *r);
-	if (!r->exited || r->exit_code != want_exit) {
-		it_dump_with_log(r, &f->srv);
-		fail_msg("exit status: want %d, got %s %d", want_exit,
-			 r->exited ? "exit" : "signal",
-			 r->exited ? r->exit_code : r->signaled);
-	}
-	res = it_jsonl_parse(r->out, &bad);
-	assert_int_equal(bad, 0);
-	if (cJSON_GetArraySize(res) != nlines) {
-		it_dump(r);
-		fail_msg("want %d result lines, got %d", nlines,
-			 cJSON_GetArraySize(res));
-	}
-	return res;
+	return it_check_json(f, r, want_exit, nlines);
 }
 
 /* Every result ok, after exactly one attempt. */

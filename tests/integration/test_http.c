@@ -20,43 +20,6 @@
 
 /* ------------------------------------------------------------- helpers */
 
-/* Runs fetchmany --json -o dl ARGS... in f->tmp (with the environment
- * changes env, may be NULL); checks the exit status, that every line is
- * JSON and that there are nlines of them; returns the parsed lines. */
-static cJSON *run_json_env(const struct it_fixture *f,
-			   const char *const args[], const char *const env[],
-			   int want_exit, int nlines, struct it_result *r)
-{
-	const char *argv[40];
-	size_t n = 0;
-	cJSON *res;
-	int rc, bad;
-
-	argv[n++] = it_bin();
-	argv[n++] = "--json";
-	argv[n++] = "-o";
-	argv[n++] = "dl";
-	for (size_t i = 0; args[i] && n < 39; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	rc = it_run_env(argv, NULL, f->tmp, env, r);
-	IT_ASSERT_RAN(rc, *r);
-	if (!r->exited || r->exit_code != want_exit) {
-		it_dump_with_log(r, &f->srv);
-		fail_msg("exit status: want %d, got %s %d", want_exit,
-			 r->exited ? "exit" : "signal",
-			 r->exited ? r->exit_code : r->signaled);
-	}
-	res = it_jsonl_parse(r->out, &bad);
-	assert_int_equal(bad, 0);
-	if (cJSON_GetArraySize(res) != nlines) {
-		it_dump_with_log(r, &f->srv);
-		fail_msg("want %d result lines, got %d", nlines,
-			 cJSON_GetArraySize(res));
-	}
-	return res;
-}
-
 /* The result for url, failing the test when there is none. */
 static cJSON *result_for(const cJSON *res, const char *url,
 			 const struct it_result *r)
@@ -711,11 +674,11 @@ static void test_netrc_home(void **state)
 	assert_int_equal(it_write_file(netrc, text, strlen(text)), 0);
 	assert_int_equal(chmod(netrc, 0600), 0);
 
-	res = run_json_env(f, a_on, env, 0, 1, &r);
+	res = it_run_json_full(f, "dl", env, a_on, 0, 1, &r);
 	IT_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "ok");
 	cJSON_Delete(res);
 	it_result_free(&r);
-	res = run_json_env(f, a_off, env, 0, 1, &r);
+	res = it_run_json_full(f, "dl", env, a_off, 0, 1, &r);
 	IT_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "ok");
 
 	log = it_server_log(&f->srv);

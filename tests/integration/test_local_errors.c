@@ -126,46 +126,6 @@ static int mount_tmpfs(struct le_fixture *lf, const char *dir,
 	return 0;
 }
 
-static cJSON *parse_results(const struct it_fixture *f,
-			    const struct it_result *r, int want_exit,
-			    int nlines)
-{
-	cJSON *res;
-	int bad;
-
-	if (!r->exited || r->exit_code != want_exit) {
-		it_dump_with_log(r, &f->srv);
-		fail_msg("exit status: want %d, got %s %d", want_exit,
-			 r->exited ? "exit" : "signal",
-			 r->exited ? r->exit_code : r->signaled);
-	}
-	res = it_jsonl_parse(r->out, &bad);
-	assert_int_equal(bad, 0);
-	if (cJSON_GetArraySize(res) != nlines) {
-		it_dump_with_log(r, &f->srv);
-		fail_msg("want %d result lines, got %d", nlines,
-			 cJSON_GetArraySize(res));
-	}
-	return res;
-}
-
-static cJSON *run_json(const struct it_fixture *f, const char *const args[],
-		       int want_exit, int nlines, struct it_result *r)
-{
-	const char *argv[32];
-	size_t n = 0;
-	int rc;
-
-	argv[n++] = it_bin();
-	argv[n++] = "--json";
-	for (size_t i = 0; args[i] && n < 31; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	rc = it_run(argv, NULL, f->tmp, r);
-	IT_ASSERT_RAN(rc, *r);
-	return parse_results(f, r, want_exit, nlines);
-}
-
 /* The failed entry for u: one attempt, one request, http 200 (the
  * transfer itself went well), no path, an error holding the OS's message
  * and the path. */
@@ -234,7 +194,7 @@ static void test_directory_in_the_way(void **state)
 	assert_int_equal(mkdir(xdir, 0755), 0);
 	assert_int_equal(it_write_file(keep, "keep", 4), 0);
 
-	res = run_json(f, args, 1, 2, &r);
+	res = it_run_json_plain(f, args, 1, 2, &r);
 	expect_local_failure(f, &r, res, u, pq, "dl/x.bin", EISDIR);
 	expect_ok(res, u_ok, "dl/fine.bin", fine, "/data/fine.bin", 1024);
 
@@ -281,7 +241,7 @@ static void test_read_only_fs(void **state)
 		goto out;
 	assert_int_equal(it_write_file(lp, list, strlen(list)), 0);
 
-	res = run_json(f, args, 1, 2, &r);
+	res = it_run_json_plain(f, args, 1, 2, &r);
 	expect_local_failure(f, &r, res, u, pq, "dl/ro/f.bin", EROFS);
 	expect_ok(res, u_ok, "dl/ok.bin", okf, "/data/ok.bin", 1024);
 	assert_int_equal(it_count_files(ro), 0);
@@ -337,7 +297,7 @@ static void test_no_space(void **state)
 	assert_true(avail < 1048576);
 	assert_int_equal(it_write_file(lp, list, strlen(list)), 0);
 
-	res = run_json(f, args, 1, 2, &r);
+	res = it_run_json_plain(f, args, 1, 2, &r);
 	expect_local_failure(f, &r, res, u, pq, "dl/small/big.bin", ENOSPC);
 	expect_ok(res, u_ok, "dl/one.bin", onef, "/data/one.bin", 1024);
 	assert_int_equal(it_count_files(small), 0);
@@ -347,7 +307,7 @@ static void test_no_space(void **state)
 
 	/* Under -c: still failed at once, still no .part. */
 	assert_int_equal(unlink(onef), 0);
-	res = run_json(f, args_c, 1, 2, &r2);
+	res = it_run_json_plain(f, args_c, 1, 2, &r2);
 	{
 		const cJSON *e = it_json_find_url(res, u);
 		const char *msg = it_json_str(e, "error");
@@ -523,7 +483,7 @@ static void test_permission_denied(void **state)
 		goto out;
 	}
 	IT_ASSERT_RAN(rc, r);
-	res = parse_results(f, &r, 1, 2);
+	res = it_check_json(f, &r, 1, 2);
 	expect_local_failure(f, &r, res, u, pq, "dl/locked/f.bin", EACCES);
 	expect_ok(res, u_ok, "dl/ok.bin", okf, "/data/ok.bin", 1024);
 	assert_int_equal(stat(okf, &st), 0);

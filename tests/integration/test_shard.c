@@ -37,37 +37,6 @@ static int owner(const char *s, int n)
 	return (int)(fnv1a64(s) % (uint64_t)n) + 1;
 }
 
-/* Runs fetchmany --json -o OUT ARGS in f->tmp; checks the exit status and
- * that every line is JSON; returns the parsed lines. */
-static cJSON *run_json_out(const struct it_fixture *f, const char *out,
-			   const char *const args[], int want_exit,
-			   struct it_result *r)
-{
-	const char *argv[64];
-	size_t n = 0;
-	cJSON *res;
-	int rc, bad;
-
-	argv[n++] = it_bin();
-	argv[n++] = "--json";
-	argv[n++] = "-o";
-	argv[n++] = out;
-	for (size_t i = 0; args[i] && n < 63; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	rc = it_run(argv, NULL, f->tmp, r);
-	IT_ASSERT_RAN(rc, *r);
-	if (!r->exited || r->exit_code != want_exit) {
-		it_dump_with_log(r, &f->srv);
-		fail_msg("exit status: want %d, got %s %d", want_exit,
-			 r->exited ? "exit" : "signal",
-			 r->exited ? r->exit_code : r->signaled);
-	}
-	res = it_jsonl_parse(r->out, &bad);
-	assert_int_equal(bad, 0);
-	return res;
-}
-
 /* ------------------------------------------------------- real shards */
 
 struct entry {
@@ -176,7 +145,7 @@ static void test_shards_partition(void **state)
 
 		snprintf(shard, sizeof(shard), "%d/%d", k, NSHARDS);
 		snprintf(out, sizeof(out), "d%d", k);
-		res = run_json_out(f, out, args, 0, &r);
+		res = it_run_json_full(f, out, NULL, args, 0, -1, &r);
 		cJSON_ArrayForEach(e, res) {
 			const char *url = it_json_str(e, "url");
 			const char *st = it_json_str(e, "status");
@@ -329,7 +298,8 @@ static void test_shards_invalid_and_arguments(void **state)
 		for (int i = 0; i < 12; i++)
 			args[n++] = args_url[i];
 		args[n] = NULL;
-		res = run_json_out(f, out, args, want_exit, &r);
+		res = it_run_json_full(f, out, NULL, args, want_exit, -1,
+				       &r);
 		cJSON_ArrayForEach(e, res) {
 			const char *url = it_json_str(e, "url");
 			const char *st = it_json_str(e, "status");
