@@ -83,7 +83,7 @@ static char *xstrdup(const char *s)
 	return d;
 }
 
-static void buf_append(struct it_buf *b, const char *data, size_t n)
+void it_buf_append(struct it_buf *b, const void *data, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
@@ -166,7 +166,7 @@ void it_buf_printf(struct it_buf *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(s, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	buf_append(b, s, (size_t)n);
+	it_buf_append(b, s, (size_t)n);
 	free(s);
 }
 
@@ -321,7 +321,7 @@ char *it_url(const struct it_server *s, const char *path_query)
 
 static size_t curl_sink(char *ptr, size_t size, size_t nmemb, void *ud)
 {
-	buf_append(ud, ptr, size * nmemb);
+	it_buf_append(ud, ptr, size * nmemb);
 	return size * nmemb;
 }
 
@@ -343,7 +343,7 @@ char *it_http_get(const struct it_server *s, const char *path, long *status,
 		free(url);
 		return NULL;
 	}
-	buf_append(&b, "", 0);
+	it_buf_append(&b, "", 0);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
@@ -417,16 +417,7 @@ char *it_qenc(const char *s)
 
 int it_log_count(const cJSON *log, const char *path_query)
 {
-	const cJSON *e;
-	int n = 0;
-
-	cJSON_ArrayForEach(e, log) {
-		const char *p = it_json_str(e, "path");
-
-		if (p && strcmp(p, path_query) == 0)
-			n++;
-	}
-	return n;
+	return it_json_count_str(log, "path", path_query);
 }
 
 const char *it_log_header(const cJSON *e, const char *name)
@@ -578,8 +569,8 @@ int it_proc_start(struct it_proc *p, const char *const argv[],
 	p->in_fd = in[1];
 	p->out_fd = out[0];
 	p->err_fd = err[0];
-	buf_append(&p->out, "", 0);
-	buf_append(&p->err, "", 0);
+	it_buf_append(&p->out, "", 0);
+	it_buf_append(&p->err, "", 0);
 	return 0;
 }
 
@@ -627,7 +618,7 @@ static int pump(struct it_proc *p, double deadline, const char *wdata,
 			continue;
 		got = read(*fd, tmp, sizeof(tmp));
 		if (got > 0)
-			buf_append(b, tmp, (size_t)got);
+			it_buf_append(b, tmp, (size_t)got);
 		else if (got == 0 || (errno != EINTR && errno != EAGAIN))
 			close_fd(fd);
 	}
@@ -685,6 +676,16 @@ int it_proc_wait_lines(struct it_proc *p, size_t nlines, double timeout_s)
 	}
 }
 
+void it_result_set_status(struct it_result *r, int wstatus)
+{
+	if (WIFEXITED(wstatus)) {
+		r->exited = 1;
+		r->exit_code = WEXITSTATUS(wstatus);
+	} else if (WIFSIGNALED(wstatus)) {
+		r->signaled = WTERMSIG(wstatus);
+	}
+}
+
 int it_proc_finish(struct it_proc *p, double timeout_s, struct it_result *r)
 {
 	double deadline = it_now() + timeout_s;
@@ -710,12 +711,7 @@ int it_proc_finish(struct it_proc *p, double timeout_s, struct it_result *r)
 	close_fd(&p->out_fd);
 	close_fd(&p->err_fd);
 	r->timed_out = killed;
-	if (WIFEXITED(st)) {
-		r->exited = 1;
-		r->exit_code = WEXITSTATUS(st);
-	} else if (WIFSIGNALED(st)) {
-		r->signaled = WTERMSIG(st);
-	}
+	it_result_set_status(r, st);
 	r->out = p->out.data ? p->out.data : xstrdup("");
 	r->out_len = p->out.len;
 	r->err = p->err.data ? p->err.data : xstrdup("");
@@ -944,7 +940,7 @@ char *it_read_file(const char *path, size_t *len)
 
 	if (fd < 0)
 		return NULL;
-	buf_append(&b, "", 0);
+	it_buf_append(&b, "", 0);
 	while ((n = read(fd, tmp, sizeof(tmp))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
@@ -953,7 +949,7 @@ char *it_read_file(const char *path, size_t *len)
 			free(b.data);
 			return NULL;
 		}
-		buf_append(&b, tmp, (size_t)n);
+		it_buf_append(&b, tmp, (size_t)n);
 	}
 	close(fd);
 	if (len)
@@ -1168,6 +1164,25 @@ void it_expect_no_part(const char *dir)
 	cJSON_Delete(tree);
 }
 
+void it_expect_tree(const char *dir, const char *const names[])
+{
+	cJSON *tree = it_tree_list(dir);
+	int n = 0;
+
+	assert_non_null(tree);
+	for (; names[n]; n++)
+		if (!it_tree_has(tree, names[n]))
+			break;
+	if (names[n] || cJSON_GetArraySize(tree) != n) {
+		char *t = cJSON_PrintUnformatted(tree);
+
+		fail_msg("%s holds %s; %s%s", dir, t,
+			 names[n] ? "missing " : "want exactly the listed",
+			 names[n] ? names[n] : " names");
+	}
+	cJSON_Delete(tree);
+}
+
 char *it_file_etag(const char *path)
 {
 	char buf[512];
@@ -1263,18 +1278,23 @@ cJSON *it_json_find_num(const cJSON *array, const char *key, double v)
 	return NULL;
 }
 
-int it_count_url(const cJSON *results, const char *url)
+int it_json_count_str(const cJSON *array, const char *key, const char *v)
 {
 	const cJSON *e;
 	int n = 0;
 
-	cJSON_ArrayForEach(e, results) {
-		const char *u = it_json_str(e, "url");
+	cJSON_ArrayForEach(e, array) {
+		const char *s = it_json_str(e, key);
 
-		if (u && strcmp(u, url) == 0)
+		if (s && strcmp(s, v) == 0)
 			n++;
 	}
 	return n;
+}
+
+int it_count_url(const cJSON *results, const char *url)
+{
+	return it_json_count_str(results, "url", url);
 }
 
 /* Skips a JSON string starting at the '"' at p; returns the position after
@@ -1417,32 +1437,29 @@ cJSON *it_split_tabs(const char *line)
 
 /* -------------------------------------------------------- cmocka fixture */
 
-int it_fixture_setup(void **state)
+struct it_fixture *it_fixture_new(const char *const server_args[])
 {
 	struct it_fixture *f = calloc(1, sizeof(*f));
 
 	if (!f)
-		return -1;
-	if (it_server_start(&f->srv, NULL) != 0) {
+		return NULL;
+	if (it_server_start(&f->srv, server_args) != 0) {
 		free(f);
-		return -1;
+		return NULL;
 	}
 	f->tmp = it_mkdtemp();
 	if (!f->tmp) {
 		it_server_stop(&f->srv);
 		free(f);
-		return -1;
+		return NULL;
 	}
-	*state = f;
-	return 0;
+	return f;
 }
 
-int it_fixture_teardown(void **state)
+void it_fixture_free(struct it_fixture *f)
 {
-	struct it_fixture *f = *state;
-
 	if (!f)
-		return 0;
+		return;
 	it_server_stop(&f->srv);
 	if (f->tmp) {
 		if (getenv("FM_KEEP_TMP"))
@@ -1452,8 +1469,42 @@ int it_fixture_teardown(void **state)
 		free(f->tmp);
 	}
 	free(f);
+}
+
+int it_fixture_setup(void **state)
+{
+	*state = it_fixture_new(NULL);
+	return *state ? 0 : -1;
+}
+
+int it_fixture_teardown(void **state)
+{
+	it_fixture_free(*state);
 	*state = NULL;
 	return 0;
+}
+
+void it_expect_no_part_dl(const struct it_fixture *f)
+{
+	char *dl = it_path("%s/dl", f->tmp);
+
+	it_expect_no_part(dl);
+	free(dl);
+}
+
+long it_host_peak(const struct it_fixture *f, const char *host)
+{
+	cJSON *st = it_server_stats(&f->srv);
+	const cJSON *by, *v;
+	long n = -1;
+
+	assert_non_null(st);
+	by = cJSON_GetObjectItemCaseSensitive(st, "max_concurrent_by_host");
+	v = by ? cJSON_GetObjectItemCaseSensitive(by, host) : NULL;
+	if (cJSON_IsNumber(v))
+		n = (long)v->valuedouble;
+	cJSON_Delete(st);
+	return n;
 }
 
 int it_requests_for(const struct it_fixture *f, const char *path_query)

@@ -162,6 +162,9 @@ void it_result_free(struct it_result *r);
  * diagnostics). */
 void it_dump(const struct it_result *r);
 
+/* Fills r's exited, exit_code and signaled from a waitpid() status. */
+void it_result_set_status(struct it_result *r, int wstatus);
+
 /* Assertions for test files (they include cmocka.h before this header). */
 #define IT_ASSERT_RAN(rc, r)                                                 \
 	do {                                                                 \
@@ -213,6 +216,9 @@ void it_dump(const struct it_result *r);
 		if (!it_json_is_null((obj), (key)))                          \
 			fail_msg("\"%s\": want null", (key));                 \
 	} while (0)
+
+/* Appends n bytes of data to b (b->data stays NUL-terminated). */
+void it_buf_append(struct it_buf *b, const void *data, size_t n);
 
 /* Appends printf-style text to b (b->data stays NUL-terminated). */
 void it_buf_printf(struct it_buf *b, const char *fmt, ...)
@@ -309,6 +315,10 @@ int it_count_files(const char *dir);
  * that does not exist holds none). */
 void it_expect_no_part(const char *dir);
 
+/* Fails the test unless dir holds exactly the entries names
+ * (NULL-terminated; as it_tree_list() names them), naming what differs. */
+void it_expect_tree(const char *dir, const char *const names[]);
+
 /* The value of the user.etag extended attribute of path (malloc'd), or
  * NULL when it has none. */
 char *it_file_etag(const char *path);
@@ -334,6 +344,9 @@ cJSON *it_json_find_url(const cJSON *array, const char *url);
 
 /* The first object of array whose number key equals v, or NULL. */
 cJSON *it_json_find_num(const cJSON *array, const char *key, double v);
+
+/* Number of objects of array whose string key equals v. */
+int it_json_count_str(const cJSON *array, const char *key, const char *v);
 
 /* Number of objects of the JSON Lines array whose "url" equals url. */
 int it_count_url(const cJSON *results, const char *url);
@@ -371,6 +384,21 @@ struct it_fixture {
 /* cmocka setup/teardown: *state becomes a struct it_fixture. */
 int it_fixture_setup(void **state);
 int it_fixture_teardown(void **state);
+
+/* The same outside cmocka's setup: a fixture whose server gets
+ * server_args (NULL-terminated, or NULL), or NULL when the server or the
+ * directory could not be made. it_fixture_free stops the server and
+ * removes the directory (kept, and named on stderr, when $FM_KEEP_TMP is
+ * set); NULL is fine. */
+struct it_fixture *it_fixture_new(const char *const server_args[]);
+void it_fixture_free(struct it_fixture *f);
+
+/* it_expect_no_part on f->tmp/dl. */
+void it_expect_no_part_dl(const struct it_fixture *f);
+
+/* The per-host peak of concurrent requests for host (the Host header
+ * without its port) in the fixture server's /_stats, or -1. */
+long it_host_peak(const struct it_fixture *f, const char *host);
 
 /* The number of requests for path_query in the fixture server's /_log
  * (fails the test when /_log cannot be read). */

@@ -19,26 +19,6 @@
 
 #include "harness.h"
 
-/* Fails unless dir holds exactly the names (NULL-terminated). */
-static void expect_tree(const char *dir, const char *const names[])
-{
-	cJSON *tree = it_tree_list(dir);
-	int n = 0;
-
-	assert_non_null(tree);
-	for (; names[n]; n++)
-		if (!it_tree_has(tree, names[n]))
-			break;
-	if (names[n] || cJSON_GetArraySize(tree) != n) {
-		char *t = cJSON_PrintUnformatted(tree);
-
-		fail_msg("%s holds %s; %s%s", dir, t,
-			 names[n] ? "missing " : "want exactly the listed",
-			 names[n] ? names[n] : " names");
-	}
-	cJSON_Delete(tree);
-}
-
 /* The result for url: its status is want, and its error (when sub is not
  * NULL) holds sub. */
 static cJSON *expect_result(cJSON *res, const char *url, const char *want,
@@ -106,7 +86,7 @@ static void test_continue_part_taken_later(void **state)
 		fail_msg("should name line 1: %s", it_json_str(e, "error"));
 	assert_int_equal(it_requests_for(f, pb), 0);
 	assert_true(it_file_matches_body(x, "/data/a.bin", 5000));
-	expect_tree(dl, names);
+	it_expect_tree(dl, names);
 
 	cJSON_Delete(res);
 	it_result_free(&r);
@@ -139,7 +119,7 @@ static void test_continue_part_taken_earlier(void **state)
 	expect_result(res, ua, "invalid", ".part");
 	assert_int_equal(it_requests_for(f, pa), 0);
 	assert_true(it_file_matches_body(xp, "/data/b.bin", 100));
-	expect_tree(dl, names);
+	it_expect_tree(dl, names);
 
 	cJSON_Delete(res);
 	it_result_free(&r);
@@ -210,7 +190,7 @@ static void test_continue_server_name_part(void **state)
 	expect_result(res, u4, "failed", "z.bin");
 	assert_true(it_file_matches_body(y, "/data/y.bin", 111));
 	assert_true(it_file_matches_body(zp, "/data/z.bin.part", 333));
-	expect_tree(dl, names);
+	it_expect_tree(dl, names);
 
 	cJSON_Delete(res);
 	it_result_free(&r);
@@ -255,7 +235,7 @@ static void test_noclobber_server_name(void **state)
 	body = it_read_file(keep, NULL);
 	assert_non_null(body);
 	assert_string_equal(body, "keep\n");
-	expect_tree(dl, names);
+	it_expect_tree(dl, names);
 
 	free(body);
 	cJSON_Delete(res);

@@ -100,12 +100,7 @@ static void test_match_text_and_json(void **state)
 	assert_true(it_file_matches_body(f1, "/data/m1.bin", 5000));
 	assert_true(it_file_matches_body(f2, "/data/m2.bin", 12345));
 	assert_true(it_file_matches_body(f3, "/data/m3.bin", 70000));
-	{
-		char *dl = it_path("%s/dl", f->tmp);
-
-		it_expect_no_part(dl);
-		free(dl);
-	}
+	it_expect_no_part_dl(f);
 
 	cJSON_Delete(res);
 	it_result_free(&r);
@@ -381,12 +376,7 @@ static void test_empty_body_verified(void **state)
 	IT_ASSERT_JNUM(e, "attempts", 1);
 	requests_are(f, &r, pq_bad, 1);
 	assert_false(it_exists(bad));
-	{
-		char *dl = it_path("%s/dl", f->tmp);
-
-		it_expect_no_part(dl);
-		free(dl);
-	}
+	it_expect_no_part_dl(f);
 	IT_ASSERT_EXIT(r, 1);
 
 	cJSON_Delete(res);

@@ -112,31 +112,10 @@ static struct hostile {
 	cJSON *slash_tmp_before; /* top level of /tmp before the run */
 } H;
 
-/* --------------------------------------------------------------- bytes */
-
-static void bb_add(struct it_buf *b, const void *d, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *nd;
-
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		nd = realloc(b->data, cap);
-		if (!nd)
-			abort();
-		b->data = nd;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, d, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
 static void bb_rep(struct it_buf *b, const char *s, size_t times)
 {
 	for (size_t i = 0; i < times; i++)
-		bb_add(b, s, strlen(s));
+		it_buf_append(b, s, strlen(s));
 }
 
 static uint64_t rng = SEED;
@@ -218,12 +197,12 @@ static void gen_garbage(struct line *l)
 
 	/* First byte >= 0x80: not the start of a scheme, not blank, not
 	 * '#' or '{'; no '\n' and no NUL (those have their own lines). */
-	bb_add(&l->text, &c, 1);
+	it_buf_append(&l->text, &c, 1);
 	for (size_t i = 1; i < n; i++) {
 		c = (unsigned char)(1 + below(255));
 		if (c == '\n')
 			c = 0xfe;
-		bb_add(&l->text, &c, 1);
+		it_buf_append(&l->text, &c, 1);
 	}
 	want(l, "not an absolute URL", NULL);
 }
@@ -236,19 +215,19 @@ static void gen_nul(struct line *l, const char *b, int k)
 	switch (k % 8) {
 	case 0:
 		it_buf_printf(t, "%s/data/nul%d.bin", b, k);
-		bb_add(t, "\0tail", 5);
+		it_buf_append(t, "\0tail", 5);
 		break;
 	case 1:
-		bb_add(t, "\0", 1);
+		it_buf_append(t, "\0", 1);
 		it_buf_printf(t, "%s/data/nul%d.bin", b, k);
 		break;
 	case 2:
 		it_buf_printf(t, "%s/data/nul%d.bin out=a", b, k);
-		bb_add(t, "\0b", 2);
+		it_buf_append(t, "\0b", 2);
 		break;
 	case 3:
 		it_buf_printf(t, "{\"url\": \"%s/data/nul%d.bin", b, k);
-		bb_add(t, "\0\"}", 3);
+		it_buf_append(t, "\0\"}", 3);
 		break;
 	case 4:
 		/* The JSON escape: cJSON would decode it to a NUL. */
@@ -256,14 +235,14 @@ static void gen_nul(struct line *l, const char *b, int k)
 			      k);
 		break;
 	case 5:
-		bb_add(t, "\0\0\0", 3);
+		it_buf_append(t, "\0\0\0", 3);
 		break;
 	case 6:
-		bb_add(t, "   \0   ", 7);
+		it_buf_append(t, "   \0   ", 7);
 		break;
 	default:
 		it_buf_printf(t, "%s/data/nul%d.bin sha256=%.32s", b, k, h);
-		bb_add(t, "\0", 1);
+		it_buf_append(t, "\0", 1);
 		it_buf_printf(t, "%.31s", h);
 		break;
 	}
@@ -307,13 +286,13 @@ static void gen_utf8(struct line *l, const char *b, int k)
 
 	switch (k % 10) {
 	case 0:
-		bb_add(t, "\xc3\x28", 2);
+		it_buf_append(t, "\xc3\x28", 2);
 		it_buf_printf(t, "://127.0.0.1/u%d", k);
 		want(l, "not an absolute URL", NULL);
 		break;
 	case 1:
 		it_buf_printf(t, "%s/data/u%d.bin ", b, k);
-		bb_add(t, "\xff\xfe=1", 4);
+		it_buf_append(t, "\xff\xfe=1", 4);
 		want(l, "unknown key '", NULL);
 		break;
 	case 2:
@@ -323,37 +302,37 @@ static void gen_utf8(struct line *l, const char *b, int k)
 		break;
 	case 3:
 		it_buf_printf(t, "{\"url\": \"%s/data/u%d.bin\", \"", b, k);
-		bb_add(t, "\xff", 1);
+		it_buf_append(t, "\xff", 1);
 		it_buf_printf(t, "\": 1}");
 		want(l, "unknown key '", NULL);
 		break;
 	case 4:
 		it_buf_printf(t, "{\"url\": \"");
-		bb_add(t, "\xc3\x28", 2);
+		it_buf_append(t, "\xc3\x28", 2);
 		it_buf_printf(t, "://127.0.0.1/u%d\"}", k);
 		want(l, "not an absolute URL", NULL);
 		break;
 	case 5:
 		/* Overlong encoding of '/'. */
 		it_buf_printf(t, "%s/data/u%d.bin ", b, k);
-		bb_add(t, "\xc0\xaf=x", 4);
+		it_buf_append(t, "\xc0\xaf=x", 4);
 		want(l, "unknown key '", NULL);
 		break;
 	case 6:
 		/* A UTF-16 surrogate, encoded. */
 		it_buf_printf(t, "%s/data/u%d.bin ", b, k);
-		bb_add(t, "\xed\xa0\x80=x", 5);
+		it_buf_append(t, "\xed\xa0\x80=x", 5);
 		want(l, "unknown key '", NULL);
 		break;
 	case 7:
-		bb_add(t, "\xf8\x88\x80\x80\x80", 5);
+		it_buf_append(t, "\xf8\x88\x80\x80\x80", 5);
 		it_buf_printf(t, "://127.0.0.1/u%d", k);
 		want(l, "not an absolute URL", NULL);
 		break;
 	case 8:
 		/* A key cut in the middle of a sequence. */
 		it_buf_printf(t, "%s/data/u%d.bin out", b, k);
-		bb_add(t, "\xe2\x82=x", 4);
+		it_buf_append(t, "\xe2\x82=x", 4);
 		want(l, "unknown key '", NULL);
 		break;
 	default:
@@ -1146,8 +1125,8 @@ static void ensure_run(void)
 	H.out = it_path("%s/%s", H.tmp, OUT_REL);
 	build_lines();
 	for (int i = 0; i < N_LINES; i++) {
-		bb_add(&list, H.lines[i].text.data, H.lines[i].text.len);
-		bb_add(&list, "\n", 1);
+		it_buf_append(&list, H.lines[i].text.data, H.lines[i].text.len);
+		it_buf_append(&list, "\n", 1);
 	}
 	lp = it_path("%s/list.txt", H.tmp);
 	assert_int_equal(it_write_file(lp, list.data, list.len), 0);

@@ -53,22 +53,6 @@ static int seconds_has_point(const char *line)
 	       strspn(p + digits + 1, "0123456789") > 0;
 }
 
-/* The peak count the server saw for Host name host, or -1 when none. */
-static long host_seen(const struct it_fixture *f, const char *host)
-{
-	cJSON *st = it_server_stats(&f->srv);
-	const cJSON *by, *v;
-	long n = -1;
-
-	assert_non_null(st);
-	by = cJSON_GetObjectItemCaseSensitive(st, "max_concurrent_by_host");
-	v = by ? cJSON_GetObjectItemCaseSensitive(by, host) : NULL;
-	if (cJSON_IsNumber(v))
-		n = (long)v->valuedouble;
-	cJSON_Delete(st);
-	return n;
-}
-
 /* http://bücher.localhost:PORT/data/idn-K.bin, as a URL argument and as a
  * line of a list file, under each locale case: both ok, bodies right, the
  * server saw the punycode Host. The unfixed binary failed them all with
@@ -145,9 +129,9 @@ static void test_idn_host_any_locale(void **state)
 		free(line);
 	}
 	/* The name on the wire was the punycode one, never the raw bytes. */
-	if (host_seen(f, ACE) < 1)
+	if (it_host_peak(f, ACE) < 1)
 		fail_msg("the server never saw Host: " ACE);
-	assert_int_equal(host_seen(f, "b\xc3\xbc" "cher.localhost"), -1);
+	assert_int_equal(it_host_peak(f, "b\xc3\xbc" "cher.localhost"), -1);
 	assert_int_equal(it_server_stat(&f->srv, "requests"),
 			 2 * (long)(sizeof(cases) / sizeof(cases[0])));
 }

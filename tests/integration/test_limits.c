@@ -124,23 +124,6 @@ static void test_limit_rate_aggregate(void **state)
 		free(urls[i]);
 }
 
-/* The per-host peak for host (Host header without port) in /_stats, or
- * -1. */
-static long host_peak(const struct it_fixture *f, const char *host)
-{
-	cJSON *st = it_server_stats(&f->srv);
-	const cJSON *by, *v;
-	long r = -1;
-
-	assert_non_null(st);
-	by = cJSON_GetObjectItemCaseSensitive(st, "max_concurrent_by_host");
-	v = by ? cJSON_GetObjectItemCaseSensitive(by, host) : NULL;
-	if (cJSON_IsNumber(v))
-		r = (long)v->valuedouble;
-	cJSON_Delete(st);
-	return r;
-}
-
 /* Writes list.txt: 8 URLs on 127.0.0.1, then 8 on localhost (same
  * server), each answered after 0.5 s. */
 static void write_two_host_list(const struct it_fixture *f)
@@ -175,8 +158,8 @@ static void test_per_host_2(void **state)
 	write_two_host_list(f);
 	res = run_json(f, args, 0, 16, &r, &t);
 	assert_all_ok(res, &r);
-	ip = host_peak(f, "127.0.0.1");
-	name = host_peak(f, "localhost");
+	ip = it_host_peak(f, "127.0.0.1");
+	name = it_host_peak(f, "localhost");
 	total = it_server_stat(&f->srv, "max_concurrent");
 	fprintf(stderr, "# --per-host 2 -j 8: peaks 127.0.0.1 %ld, localhost "
 		"%ld, total %ld; %.3f s\n", ip, name, total, t);
@@ -205,7 +188,7 @@ static void test_per_host_0(void **state)
 	write_two_host_list(f);
 	res = run_json(f, args, 0, 16, &r, NULL);
 	assert_all_ok(res, &r);
-	ip = host_peak(f, "127.0.0.1");
+	ip = it_host_peak(f, "127.0.0.1");
 	total = it_server_stat(&f->srv, "max_concurrent");
 	fprintf(stderr, "# --per-host 0 -j 8: peaks 127.0.0.1 %ld, total "
 		"%ld\n", ip, total);

@@ -412,12 +412,7 @@ static int run_as_nobody(const char *const argv[], const char *cwd,
 		it_sleep(0.01);
 	}
 	r->timed_out = killed;
-	if (WIFEXITED(st)) {
-		r->exited = 1;
-		r->exit_code = WEXITSTATUS(st);
-	} else if (WIFSIGNALED(st)) {
-		r->signaled = WTERMSIG(st);
-	}
+	it_result_set_status(r, st);
 	r->out = it_read_file(outp, &r->out_len);
 	r->err = it_read_file(errp, &r->err_len);
 	if (!r->out)

@@ -19,27 +19,6 @@
 
 #include "harness.h"
 
-/* Fails unless dir holds exactly the names (NULL-terminated; directories
- * with a trailing '/'), as it_tree_list() lists them. */
-static void expect_tree(const char *dir, const char *const names[])
-{
-	cJSON *tree = it_tree_list(dir);
-	int n = 0;
-
-	assert_non_null(tree);
-	for (; names[n]; n++)
-		if (!it_tree_has(tree, names[n]))
-			break;
-	if (names[n] || cJSON_GetArraySize(tree) != n) {
-		char *t = cJSON_PrintUnformatted(tree);
-
-		fail_msg("%s holds %s; %s%s", dir, t,
-			 names[n] ? "missing " : "want exactly the listed",
-			 names[n] ? names[n] : " names");
-	}
-	cJSON_Delete(tree);
-}
-
 /* Names a hostile server might use to escape, that must not appear
  * outside the output directory (checked in /tmp, the parent of every
  * it_mkdtemp() directory, and in /etc). */
@@ -193,7 +172,7 @@ static void test_cd_with_mirror(void **state)
 	IT_ASSERT_JSTR(e, "status", "ok");
 	IT_ASSERT_JSTR(e, "path", want);
 	assert_true(it_file_matches_body(file, "/data/sub/m.bin", 321));
-	expect_tree(root, names);
+	it_expect_tree(root, names);
 
 	cJSON_Delete(res);
 	it_result_free(&r);
@@ -272,7 +251,7 @@ static void test_cd_collision(void **state)
 	assert_int_equal(it_requests_for(f, pq3), 1);
 	assert_true(it_file_matches_body(same, "/data/c1.bin", 111));
 	assert_true(it_file_matches_body(taken, "/data/taken.bin", 444));
-	expect_tree(dl, names);
+	it_expect_tree(dl, names);
 
 	cJSON_Delete(res);
 	it_result_free(&r);

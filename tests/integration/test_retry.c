@@ -27,17 +27,6 @@ static void assert_requests(const struct it_fixture *f,
 	}
 }
 
-static void assert_no_part(const struct it_fixture *f)
-{
-	char *dl = it_path("%s/dl", f->tmp);
-	cJSON *tree = it_exists(dl) ? it_tree_list(dl) : cJSON_CreateArray();
-
-	assert_non_null(tree);
-	assert_int_equal(it_tree_count_suffix(tree, ".part"), 0);
-	cJSON_Delete(tree);
-	free(dl);
-}
-
 /* 503, 503, then 200: ok after three attempts, three requests. */
 static void test_503_twice_then_ok(void **state)
 {
@@ -59,7 +48,7 @@ static void test_503_twice_then_ok(void **state)
 	IT_ASSERT_JNULL(e, "error");
 	assert_requests(f, &r, pq, 3);
 	assert_true(it_file_matches_body(file, "/data/two.bin", 3000));
-	assert_no_part(f);
+	it_expect_no_part_dl(f);
 
 	cJSON_Delete(res);
 	it_result_free(&r);
@@ -262,7 +251,7 @@ static void test_reset_retried(void **state)
 	IT_ASSERT_JNUM(e, "attempts", 2);
 	assert_requests(f, &r, pq, 2);
 	assert_true(it_file_matches_body(file, "/data/rst.bin", 2000));
-	assert_no_part(f);
+	it_expect_no_part_dl(f);
 
 	cJSON_Delete(res);
 	it_result_free(&r);
@@ -289,7 +278,7 @@ static void test_truncated_retried(void **state)
 	IT_ASSERT_JNUM(e, "attempts", 2);
 	assert_requests(f, &r, pq, 2);
 	assert_true(it_file_matches_body(file, "/data/trunc.bin", 200000));
-	assert_no_part(f);
+	it_expect_no_part_dl(f);
 
 	cJSON_Delete(res);
 	it_result_free(&r);

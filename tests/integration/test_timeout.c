@@ -26,17 +26,6 @@ static cJSON *run_json(const struct it_fixture *f, const char *const args[],
 	return res;
 }
 
-static void assert_no_part(const struct it_fixture *f)
-{
-	char *dl = it_path("%s/dl", f->tmp);
-	cJSON *tree = it_exists(dl) ? it_tree_list(dl) : cJSON_CreateArray();
-
-	assert_non_null(tree);
-	assert_int_equal(it_tree_count_suffix(tree, ".part"), 0);
-	cJSON_Delete(tree);
-	free(dl);
-}
-
 /* -j 1, four responses of 0.7 s each, -t 1: each would blow the limit if
  * its clock started when it was queued (the fourth waits ~2.1 s), but none
  * does. Every one succeeds at its first attempt. */
@@ -178,7 +167,7 @@ static void stall_case(void **state, const char *stall_opt, double min_s,
 	if (jsecs < min_s)
 		fail_msg("stalled after %.3f s, want >= %.2f", jsecs, min_s);
 	assert_false(it_exists(file));
-	assert_no_part(f);
+	it_expect_no_part_dl(f);
 	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	assert_int_equal(it_log_count(log, pq), 1);

@@ -92,39 +92,22 @@ static int group_teardown(void **state)
  * certificate, no server: the test skips. */
 static int tls_setup(void **state)
 {
-	struct it_fixture *f;
 	char *cert, *key;
-	int rc;
 
-	if (g_skip_reason) {
-		*state = NULL;
+	*state = NULL;
+	if (g_skip_reason)
 		return 0;
-	}
-	f = calloc(1, sizeof(*f));
-	if (!f)
-		return -1;
 	cert = it_path("%s/cert.pem", g_certdir);
 	key = it_path("%s/key.pem", g_certdir);
 	{
 		const char *extra[] = { "--tls-cert", cert, "--tls-key", key,
 					NULL };
 
-		rc = it_server_start(&f->srv, extra);
+		*state = it_fixture_new(extra);
 	}
 	free(cert);
 	free(key);
-	if (rc != 0) {
-		free(f);
-		return -1;
-	}
-	f->tmp = it_mkdtemp();
-	if (!f->tmp) {
-		it_server_stop(&f->srv);
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
+	return *state ? 0 : -1;
 }
 
 static int tls_teardown(void **state)

@@ -474,27 +474,6 @@ void soak_print_tally(const char *label, const struct soak_plan *pl,
 			t->ok[k], t->failed[k], t->other[k], t->attempts[k]);
 }
 
-/* ------------------------------------------------------- child I/O */
-
-static void buf_add(struct it_buf *b, const char *d, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 65536;
-		char *nd;
-
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		nd = realloc(b->data, cap);
-		if (!nd)
-			abort();
-		b->data = nd;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, d, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
 void soak_io_init(struct it_proc *p, struct soak_io *io)
 {
 	int fl = fcntl(p->in_fd, F_GETFL);
@@ -545,7 +524,7 @@ int soak_io_round(struct it_proc *p, struct soak_io *io, double deadline,
 			continue;
 		got = read(*fd, tmp, sizeof(tmp));
 		if (got > 0) {
-			buf_add(b, tmp, (size_t)got);
+			it_buf_append(b, tmp, (size_t)got);
 		} else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
 			close(*fd);
 			*fd = -1;

@@ -62,9 +62,8 @@ static char *find_valgrind(void)
 }
 
 struct vg_fixture {
-	struct it_server srv;
+	struct it_fixture *fx;
 	struct soak_plan pl;
-	char *tmp;
 };
 
 static int vg_setup(void **state)
@@ -74,13 +73,8 @@ static int vg_setup(void **state)
 
 	if (!f)
 		return -1;
-	if (it_server_start(&f->srv, args) != 0) {
-		free(f);
-		return -1;
-	}
-	f->tmp = it_mkdtemp();
-	if (!f->tmp) {
-		it_server_stop(&f->srv);
+	f->fx = it_fixture_new(args);
+	if (!f->fx) {
 		free(f);
 		return -1;
 	}
@@ -94,13 +88,8 @@ static int vg_teardown(void **state)
 
 	if (!f)
 		return 0;
-	it_server_stop(&f->srv);
+	it_fixture_free(f->fx);
 	soak_plan_free(&f->pl);
-	if (getenv("FM_KEEP_TMP"))
-		fprintf(stderr, "kept %s\n", f->tmp);
-	else
-		it_rmtree(f->tmp);
-	free(f->tmp);
 	free(f);
 	*state = NULL;
 	return 0;
@@ -297,9 +286,9 @@ static void test_valgrind_faults(void **state)
 			       "--backoff-max", "1", "--stall-timeout", "2",
 			       "--sha256", "list.txt", NULL };
 	const char *argv[40];
-	char *log_opt = it_path("--log-file=%s/vg.log", f->tmp);
-	char *log_path = it_path("%s/vg.log", f->tmp);
-	char *list_path = it_path("%s/list.txt", f->tmp);
+	char *log_opt = it_path("--log-file=%s/vg.log", f->fx->tmp);
+	char *log_path = it_path("%s/vg.log", f->fx->tmp);
+	char *list_path = it_path("%s/list.txt", f->fx->tmp);
 	char *long_line = calloc(1, 70 * 1024 + 1);
 	struct it_buf list = { 0 };
 	struct it_proc p;
@@ -309,16 +298,16 @@ static void test_valgrind_faults(void **state)
 	char good[65], *x1 = NULL;
 	cJSON *res, *planned, *tree;
 	const cJSON *o, *e;
-	const char *b = f->srv.base;
+	const char *b = f->fx->srv.base;
 	int bad, base_line;
 	size_t problems;
 	double min_gap, t0;
 
-	soak_plan_make(&f->pl, &f->srv, &prm);
+	soak_plan_make(&f->pl, &f->fx->srv, &prm);
 	for (size_t i = 0; i < prm.n; i++)
 		soak_plan_line(&f->pl, i, &list);
 	base_line = (int)prm.n;
-	assert_int_equal(it_server_sha256(&f->srv, "/data/x1.bin", 3000,
+	assert_int_equal(it_server_sha256(&f->fx->srv, "/data/x1.bin", 3000,
 					  good), 0);
 	assert_non_null(long_line);
 	memset(long_line, 'a', 70 * 1024);
@@ -350,7 +339,7 @@ static void test_valgrind_faults(void **state)
 
 	vg_argv(argv, 40, log_opt, opts);
 	t0 = it_now();
-	assert_int_equal(it_proc_start(&p, argv, f->tmp, NULL), 0);
+	assert_int_equal(it_proc_start(&p, argv, f->fx->tmp, NULL), 0);
 	if (it_proc_finish(&p, VG_RUN_TIMEOUT, &r) != 0) {
 		it_dump(&r);
 		fail_msg("fetchmany under valgrind did not finish in %.0f s",
@@ -373,13 +362,13 @@ static void test_valgrind_faults(void **state)
 		if (soak_index_of(&f->pl, it_json_str(o, "url") ?
 				  it_json_str(o, "url") : "") >= 0)
 			cJSON_AddItemReferenceToArray(planned, (cJSON *)o);
-	problems = soak_check_results(&f->pl, planned, f->tmp, "out", &t);
+	problems = soak_check_results(&f->pl, planned, f->fx->tmp, "out", &t);
 	soak_print_tally("valgrind", &f->pl, &t);
 	if (problems)
 		fail_msg("%zu result problems (see above)", problems);
 	/* Request counts only: the waits after a 429 have a test of their
 	 * own (test_valgrind_retry_after). */
-	problems = soak_check_server(&f->pl, &f->srv, 0, 0, &min_gap);
+	problems = soak_check_server(&f->pl, &f->fx->srv, 0, 0, &min_gap);
 	fprintf(stderr, "# valgrind: shortest wait after a 429 with "
 		"Retry-After: 1: %.3f s (server clock; not checked here)\n",
 		min_gap);
@@ -397,7 +386,7 @@ static void test_valgrind_faults(void **state)
 	assert_non_null(e);
 	IT_ASSERT_JSTR(e, "status", "ok");
 	IT_ASSERT_JSTR(e, "sha256", good);
-	x1 = it_path("%s/out/sub/dir/x1.bin", f->tmp);
+	x1 = it_path("%s/out/sub/dir/x1.bin", f->fx->tmp);
 	assert_true(it_file_matches_body(x1, "/data/x1.bin", 3000));
 	e = find_line(res, base_line + 9);
 	assert_non_null(e);
@@ -417,7 +406,7 @@ static void test_valgrind_faults(void **state)
 	IT_ASSERT_JNUM(e, "bytes", 70000);
 	want_invalid(res, base_line + 12, "already used by line");
 
-	tree = it_tree_list(f->tmp);
+	tree = it_tree_list(f->fx->tmp);
 	assert_non_null(tree);
 	assert_int_equal(it_tree_count_suffix(tree, ".part"), 0);
 
@@ -453,10 +442,10 @@ static int retry_after_round(struct vg_fixture *f, int round, double *min_gap)
 	const char *opts[] = { "-j", "100", "--sha256", "--backoff-max", "1",
 			       "list.txt", NULL };
 	const char *argv[40];
-	char *log_opt = it_path("--log-file=%s/vg%d.log", f->tmp, round);
-	char *log_path = it_path("%s/vg%d.log", f->tmp, round);
-	char *list_path = it_path("%s/list.txt", f->tmp);
-	char *out = it_path("%s/out", f->tmp);
+	char *log_opt = it_path("--log-file=%s/vg%d.log", f->fx->tmp, round);
+	char *log_path = it_path("%s/vg%d.log", f->fx->tmp, round);
+	char *list_path = it_path("%s/list.txt", f->fx->tmp);
+	char *out = it_path("%s/out", f->fx->tmp);
 	struct it_buf list = { 0 };
 	struct it_proc p;
 	struct it_result r;
@@ -474,18 +463,18 @@ static int retry_after_round(struct vg_fixture *f, int round, double *min_gap)
 		if (i % 4 == 0) {
 			it_buf_printf(&list, "%s/data/r%d-ra%03d.bin?size=3000&"
 				      "fail=1&fail_status=429&retry_after=1\n",
-				      f->srv.base, round, i / 4);
+				      f->fx->srv.base, round, i / 4);
 		} else {
 			rs = rs * 6364136223846793005ULL + 1442695040888963407ULL;
 			it_buf_printf(&list, "%s/data/r%d-pl%03d.bin?size=%u\n",
-				      f->srv.base, round, i,
+				      f->fx->srv.base, round, i,
 				      200 + (unsigned)((rs >> 33) % 60000));
 		}
 	}
 	assert_int_equal(it_write_file(list_path, list.data, list.len), 0);
 	assert_int_equal(it_rmtree(out), 0);
 	vg_argv(argv, 40, log_opt, opts);
-	assert_int_equal(it_proc_start(&p, argv, f->tmp, NULL), 0);
+	assert_int_equal(it_proc_start(&p, argv, f->fx->tmp, NULL), 0);
 	if (it_proc_finish(&p, VG_RUN_TIMEOUT, &r) != 0) {
 		it_dump(&r);
 		fail_msg("fetchmany under valgrind did not finish in %.0f s",
@@ -499,7 +488,7 @@ static int retry_after_round(struct vg_fixture *f, int round, double *min_gap)
 	cJSON_ArrayForEach(o, res)
 		IT_ASSERT_JSTR(o, "status", "ok");
 
-	log = it_server_log(&f->srv);
+	log = it_server_log(&f->fx->srv);
 	assert_non_null(log);
 	cJSON_ArrayForEach(o, log) {
 		const char *pq = it_json_str(o, "path");
@@ -567,10 +556,10 @@ static void test_valgrind_sigint(void **state)
 	const char *opts[] = { "-j", "6", "-r", "3", "--backoff", "5",
 			       "--backoff-max", "5", "list.txt", NULL };
 	const char *argv[40];
-	char *log_opt = it_path("--log-file=%s/vg.log", f->tmp);
-	char *log_path = it_path("%s/vg.log", f->tmp);
-	char *list_path = it_path("%s/list.txt", f->tmp);
-	char *out = it_path("%s/out", f->tmp);
+	char *log_opt = it_path("--log-file=%s/vg.log", f->fx->tmp);
+	char *log_path = it_path("%s/vg.log", f->fx->tmp);
+	char *list_path = it_path("%s/list.txt", f->fx->tmp);
+	char *out = it_path("%s/out", f->fx->tmp);
 	struct it_buf list = { 0 };
 	struct it_proc p;
 	struct it_result r;
@@ -584,19 +573,19 @@ static void test_valgrind_sigint(void **state)
 	 * slow ones (10 pieces of 1 KiB, 0.5 s apart). */
 	for (int i = 0; i < 4; i++)
 		urls[n_urls++] = it_path("%s/data/q%d.bin?size=2000",
-					 f->srv.base, i);
+					 f->fx->srv.base, i);
 	for (int i = 0; i < 2; i++)
 		urls[n_urls++] = it_path("%s/data/w%d.bin?size=2000&fail=1",
-					 f->srv.base, i);
+					 f->fx->srv.base, i);
 	for (int i = 0; i < 20; i++)
 		urls[n_urls++] = it_path("%s/data/slow%d.bin?size=10240&"
-					 "trickle=0.5", f->srv.base, i);
+					 "trickle=0.5", f->fx->srv.base, i);
 	for (int i = 0; i < n_urls; i++)
 		it_buf_printf(&list, "%s\n", urls[i]);
 	assert_int_equal(it_write_file(list_path, list.data, list.len), 0);
 
 	vg_argv(argv, 40, log_opt, opts);
-	assert_int_equal(it_proc_start(&p, argv, f->tmp, NULL), 0);
+	assert_int_equal(it_proc_start(&p, argv, f->fx->tmp, NULL), 0);
 	/* Quick ones done, slow ones writing their .part files. */
 	if (it_proc_wait_lines(&p, 4, 60.0) != 0 ||
 	    it_wait_bodies(out, &p, 2, 30.0) != 0) {
@@ -643,7 +632,7 @@ static void test_valgrind_sigint(void **state)
 		fail_msg("want >= 4 ok and >= 2 interrupted, got %d and %d",
 			 ok, interrupted);
 	}
-	tree = it_tree_list(f->tmp);
+	tree = it_tree_list(f->fx->tmp);
 	assert_non_null(tree);
 	if (it_tree_count_suffix(tree, ".part") != 0)
 		fail_msg("%d .part files left after SIGINT",
