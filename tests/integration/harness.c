@@ -567,6 +567,8 @@ int it_proc_start(struct it_proc *p, const char *const argv[],
 	close(err[1]);
 	p->pid = pid;
 	p->in_fd = in[1];
+	/* Writes take what fits (it_proc_pump polls first). */
+	fcntl(p->in_fd, F_SETFL, fcntl(p->in_fd, F_GETFL) | O_NONBLOCK);
 	p->out_fd = out[0];
 	p->err_fd = err[0];
 	it_buf_append(&p->out, "", 0);
@@ -574,12 +576,18 @@ int it_proc_start(struct it_proc *p, const char *const argv[],
 	return 0;
 }
 
-/* One round of I/O: waits at most until deadline for the child's stdout or
- * stderr to be readable (or, with wdata, stdin writable), and moves what it
- * can. *wdone advances by what was written. Returns -1 on a write error
- * (child closed its stdin), 0 otherwise. */
-static int pump(struct it_proc *p, double deadline, const char *wdata,
-		size_t wlen, size_t *wdone)
+static size_t count_newlines(const char *s, ssize_t n)
+{
+	size_t lines = 0;
+
+	for (ssize_t i = 0; i < n; i++)
+		if (s[i] == '\n')
+			lines++;
+	return lines;
+}
+
+int it_proc_pump(struct it_proc *p, double deadline, const char *wdata,
+		 size_t wlen, size_t *wdone)
 {
 	struct pollfd pfd[3];
 	int idx_out = -1, idx_err = -1, idx_in = -1;
@@ -617,9 +625,11 @@ static int pump(struct it_proc *p, double deadline, const char *wdata,
 						      POLLERR)))
 			continue;
 		got = read(*fd, tmp, sizeof(tmp));
-		if (got > 0)
+		if (got > 0) {
 			it_buf_append(b, tmp, (size_t)got);
-		else if (got == 0 || (errno != EINTR && errno != EAGAIN))
+			if (k == 0)
+				p->out_lines += count_newlines(tmp, got);
+		} else if (got == 0 || (errno != EINTR && errno != EAGAIN))
 			close_fd(fd);
 	}
 	if (idx_in >= 0 && (pfd[idx_in].revents & (POLLOUT | POLLERR |
@@ -627,9 +637,9 @@ static int pump(struct it_proc *p, double deadline, const char *wdata,
 		size_t chunk = wlen - *wdone;
 		ssize_t w;
 
-		/* A pipe accepts PIPE_BUF bytes at once when writable. */
-		if (chunk > 512)
-			chunk = 512;
+		/* The pipe is non-blocking: a write takes what fits. */
+		if (chunk > 65536)
+			chunk = 65536;
 		w = write(p->in_fd, wdata + *wdone, chunk);
 		if (w > 0)
 			*wdone += (size_t)w;
@@ -647,7 +657,7 @@ int it_proc_write(struct it_proc *p, const char *data, double timeout_s)
 	while (done < len) {
 		if (p->in_fd < 0 || it_now() >= deadline)
 			return -1;
-		if (pump(p, deadline, data, len, &done) != 0)
+		if (it_proc_pump(p, deadline, data, len, &done) != 0)
 			return -1;
 	}
 	return 0;
@@ -663,16 +673,21 @@ size_t it_count_lines(const char *s)
 	return n;
 }
 
+size_t it_proc_lines(const struct it_proc *p)
+{
+	return p->out_lines;
+}
+
 int it_proc_wait_lines(struct it_proc *p, size_t nlines, double timeout_s)
 {
 	double deadline = it_now() + timeout_s;
 
 	for (;;) {
-		if (it_count_lines(p->out.data) >= nlines)
+		if (p->out_lines >= nlines)
 			return 0;
 		if (p->out_fd < 0 || it_now() >= deadline)
 			return -1;
-		pump(p, deadline, NULL, 0, NULL);
+		it_proc_pump(p, deadline, NULL, 0, NULL);
 	}
 }
 
@@ -694,7 +709,7 @@ int it_proc_finish(struct it_proc *p, double timeout_s, struct it_result *r)
 	memset(r, 0, sizeof(*r));
 	close_fd(&p->in_fd);
 	while ((p->out_fd >= 0 || p->err_fd >= 0) && it_now() < deadline)
-		pump(p, deadline, NULL, 0, NULL);
+		it_proc_pump(p, deadline, NULL, 0, NULL);
 	if (p->out_fd >= 0 || p->err_fd >= 0) {
 		kill(p->pid, SIGKILL);
 		killed = 1;
@@ -706,7 +721,7 @@ int it_proc_finish(struct it_proc *p, double timeout_s, struct it_result *r)
 		double d2 = it_now() + 1.0;
 
 		while ((p->out_fd >= 0 || p->err_fd >= 0) && it_now() < d2)
-			pump(p, d2, NULL, 0, NULL);
+			it_proc_pump(p, d2, NULL, 0, NULL);
 	}
 	close_fd(&p->out_fd);
 	close_fd(&p->err_fd);
@@ -739,7 +754,7 @@ int it_run_env(const char *const argv[], const char *stdin_data,
 		return -1;
 	}
 	while (done < len && p.in_fd >= 0 && it_now() < deadline) {
-		if (pump(&p, deadline, stdin_data, len, &done) != 0)
+		if (it_proc_pump(&p, deadline, stdin_data, len, &done) != 0)
 			break;
 	}
 	return it_proc_finish(&p, deadline - it_now(), r);

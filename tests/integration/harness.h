@@ -116,6 +116,7 @@ struct it_proc {
 	int err_fd;
 	struct it_buf out;
 	struct it_buf err;
+	size_t out_lines; /* '\n's in out, counted as they arrive */
 };
 
 /* Seconds a run may take before it is killed and counted as failed. */
@@ -134,6 +135,19 @@ int it_proc_start(struct it_proc *p, const char *const argv[],
 /* Writes all of data to the child's stdin, reading its output meanwhile.
  * Returns 0, or -1 when the child closed its stdin or timeout_s passed. */
 int it_proc_write(struct it_proc *p, const char *data, double timeout_s);
+
+/* One round of I/O with the child: waits until deadline at the most for
+ * its stdout or stderr to be readable or, with data, its stdin to be
+ * writable; reads what is there and writes what fits of data + *done
+ * (advancing *done; len is data's length). Returns -1 when the child
+ * closed its stdin, 0 otherwise. For loops that do more between rounds
+ * than it_proc_write and it_proc_wait_lines do. */
+int it_proc_pump(struct it_proc *p, double deadline, const char *data,
+		 size_t len, size_t *done);
+
+/* The number of complete lines on the child's stdout so far (counted as
+ * they arrive: asking costs nothing). */
+size_t it_proc_lines(const struct it_proc *p);
 
 /* Reads the child's output until its stdout holds at least nlines complete
  * lines, its stdout closes, or timeout_s passes. Returns 0 when the lines

@@ -4,9 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -472,81 +470,6 @@ void soak_print_tally(const char *label, const struct soak_plan *pl,
 			"failed, %zu other; %zu attempts in all\n", label,
 			soak_kind_name((enum soak_kind)k), pl->nkind[k],
 			t->ok[k], t->failed[k], t->other[k], t->attempts[k]);
-}
-
-void soak_io_init(struct it_proc *p, struct soak_io *io)
-{
-	int fl = fcntl(p->in_fd, F_GETFL);
-
-	memset(io, 0, sizeof(*io));
-	if (fl >= 0)
-		fcntl(p->in_fd, F_SETFL, fl | O_NONBLOCK);
-}
-
-int soak_io_round(struct it_proc *p, struct soak_io *io, double deadline,
-		  double slice_s, const char *w, size_t wlen, size_t *wdone)
-{
-	struct pollfd pfd[3];
-	int idx[3] = { -1, -1, -1 };   /* out, err, in */
-	nfds_t n = 0;
-	double left = deadline - it_now();
-	int ms;
-
-	if (left > slice_s)
-		left = slice_s;
-	ms = left > 0 ? (int)(left * 1000.0) + 1 : 0;
-	if (p->out_fd >= 0) {
-		pfd[n] = (struct pollfd){ .fd = p->out_fd, .events = POLLIN };
-		idx[0] = (int)n++;
-	}
-	if (p->err_fd >= 0) {
-		pfd[n] = (struct pollfd){ .fd = p->err_fd, .events = POLLIN };
-		idx[1] = (int)n++;
-	}
-	if (w && p->in_fd >= 0 && *wdone < wlen) {
-		pfd[n] = (struct pollfd){ .fd = p->in_fd, .events = POLLOUT };
-		idx[2] = (int)n++;
-	}
-	if (n == 0) {
-		it_sleep(left > 0 ? left : 0);
-		return 0;
-	}
-	if (poll(pfd, n, ms) <= 0)
-		return 0;
-	for (int k = 0; k < 2; k++) {
-		int *fd = k == 0 ? &p->out_fd : &p->err_fd;
-		struct it_buf *b = k == 0 ? &p->out : &p->err;
-		char tmp[65536];
-		ssize_t got;
-
-		if (idx[k] < 0 ||
-		    !(pfd[idx[k]].revents & (POLLIN | POLLHUP | POLLERR)))
-			continue;
-		got = read(*fd, tmp, sizeof(tmp));
-		if (got > 0) {
-			it_buf_append(b, tmp, (size_t)got);
-		} else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
-			close(*fd);
-			*fd = -1;
-		}
-	}
-	for (; io->scanned < p->out.len; io->scanned++)
-		if (p->out.data[io->scanned] == '\n')
-			io->lines++;
-	if (idx[2] >= 0 &&
-	    (pfd[idx[2]].revents & (POLLOUT | POLLERR | POLLHUP))) {
-		size_t chunk = wlen - *wdone;
-		ssize_t put;
-
-		if (chunk > 65536)
-			chunk = 65536;
-		put = write(p->in_fd, w + *wdone, chunk);
-		if (put > 0)
-			*wdone += (size_t)put;
-		else if (put < 0 && errno != EINTR && errno != EAGAIN)
-			return -1;
-	}
-	return 0;
 }
 
 /* ----------------------------------------------------- /proc inspection */

@@ -115,26 +115,6 @@ size_t soak_check_server(const struct soak_plan *pl, const struct it_server *s,
 void soak_print_tally(const char *label, const struct soak_plan *pl,
 		      const struct soak_tally *t);
 
-/* ------------------------------------------------------- child I/O */
-
-/* Line-counting I/O with a child started by it_proc_start(), for runs of
- * many thousand result lines (it_proc_wait_lines() rescans the whole
- * output each time). */
-struct soak_io {
-	size_t scanned;   /* bytes of p->out already counted */
-	size_t lines;     /* complete lines on the child's stdout */
-};
-
-/* Makes the write end of the child's stdin non-blocking. */
-void soak_io_init(struct it_proc *p, struct soak_io *io);
-
-/* One round: waits at most slice_s (and not past deadline) for the
- * child's stdout or stderr to be readable or, with w, its stdin writable;
- * reads what is there and writes what fits from w + *wdone. Returns -1
- * when the child closed its stdin, 0 otherwise. */
-int soak_io_round(struct it_proc *p, struct soak_io *io, double deadline,
-		  double slice_s, const char *w, size_t wlen, size_t *wdone);
-
 /* ----------------------------------------------------- /proc inspection */
 
 /* The open descriptors of pid as sorted "N -> target" lines, with the

@@ -46,10 +46,18 @@
  * stay far below (it aims at < 90 s on two cores). */
 #define RUN_DEADLINE_S 240.0
 
+/* 50 ms from now, or deadline when that comes first: the I/O loops below
+ * also sample the child between rounds. */
+static double slice(double deadline)
+{
+	double t = it_now() + 0.05;
+
+	return t < deadline ? t : deadline;
+}
+
 /* The descriptors of pid once two samples 100 ms apart agree (at most
  * 3 s); *count gets their number. */
-static char *stable_fds(pid_t pid, struct it_proc *p, struct soak_io *io,
-			int *count)
+static char *stable_fds(pid_t pid, struct it_proc *p, int *count)
 {
 	double deadline = it_now() + 3.0;
 	char *prev = soak_fd_list(pid, count);
@@ -59,7 +67,7 @@ static char *stable_fds(pid_t pid, struct it_proc *p, struct soak_io *io,
 		double until = it_now() + 0.1;
 
 		while (it_now() < until)
-			soak_io_round(p, io, until, 0.1, NULL, 0, NULL);
+			it_proc_pump(p, until, NULL, 0, NULL);
 		cur = soak_fd_list(pid, count);
 		if (cur && strcmp(cur, prev) == 0) {
 			free(prev);
@@ -156,7 +164,6 @@ static void test_soak(void **state)
 	struct soak_tally t;
 	struct it_buf first = { 0 }, rest = { 0 };
 	struct it_proc p;
-	struct soak_io io;
 	struct it_result r;
 	struct rusage ru;
 	char *fd0, *fd1, *k0, *k1, *outdir;
@@ -184,39 +191,38 @@ static void test_soak(void **state)
 
 	assert_int_equal(it_proc_start(&p, argv, f->tmp, NULL), 0);
 	pid = p.pid;
-	soak_io_init(&p, &io);
 	t0 = it_now();
 	deadline = t0 + RUN_DEADLINE_S;
 
 	/* One entry, its result, then the baseline: fetchmany is up, has
 	 * read from the pipe and done one transfer, and waits for more. */
-	while (done < first.len || io.lines < 1) {
+	while (done < first.len || it_proc_lines(&p) < 1) {
 		if (it_now() > t0 + 20.0 || p.out_fd < 0)
 			give_up(&p, "no result for the first entry in 20 s");
-		if (soak_io_round(&p, &io, t0 + 20.0, 0.05, first.data,
-				  first.len, &done) != 0)
+		if (it_proc_pump(&p, slice(t0 + 20.0), first.data, first.len,
+				 &done) != 0)
 			give_up(&p, "fetchmany closed its stdin");
 	}
 	t_first = it_now();
-	fd0 = stable_fds(pid, &p, &io, &nfd0);
+	fd0 = stable_fds(pid, &p, &nfd0);
 	if (!fd0)
 		give_up(&p, "cannot read /proc/PID/fd at the start");
 
 	/* The rest, with a look at the descriptor count now and then. */
 	done = 0;
 	next_sample = it_now();
-	while (io.lines < prm.n) {
+	while (it_proc_lines(&p) < prm.n) {
 		int n;
 
 		if (it_now() > deadline || p.out_fd < 0) {
 			fprintf(stderr, "# %zu of %zu results, %zu of %zu list "
-				"bytes written\n", io.lines, prm.n, done,
+				"bytes written\n", it_proc_lines(&p), prm.n, done,
 				rest.len);
 			give_up(&p, "the soak run did not finish in time");
 		}
-		if (soak_io_round(&p, &io, deadline, 0.05,
-				  done < rest.len ? rest.data : NULL, rest.len,
-				  &done) != 0)
+		if (it_proc_pump(&p, slice(deadline),
+				 done < rest.len ? rest.data : NULL, rest.len,
+				 &done) != 0)
 			give_up(&p, "fetchmany closed its stdin");
 		if (it_now() >= next_sample) {
 			char *l = soak_fd_list(pid, &n);
@@ -232,7 +238,7 @@ static void test_soak(void **state)
 		give_up(&p, "all results arrived before the list was written");
 
 	/* The end: every result is out, stdin still open. */
-	fd1 = stable_fds(pid, &p, &io, &nfd1);
+	fd1 = stable_fds(pid, &p, &nfd1);
 	hwm = soak_proc_kib(pid, "VmHWM");
 	if (!fd1)
 		give_up(&p, "cannot read /proc/PID/fd at the end");
