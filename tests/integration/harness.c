@@ -1592,3 +1592,147 @@ cJSON *it_run_json_plain(const struct it_fixture *f,
 {
 	return it_run_json_full(f, NULL, NULL, args, want_exit, nlines, r);
 }
+
+/* ------------------------------------------------- single-run table tests */
+
+/* s with every %BASE replaced by base (malloc'd). */
+static char *subst_base(const char *s, const char *base)
+{
+	struct it_buf b = { 0 };
+	const char *hit;
+
+	it_buf_append(&b, "", 0);
+	while ((hit = strstr(s, "%BASE"))) {
+		it_buf_append(&b, s, (size_t)(hit - s));
+		it_buf_append(&b, base, strlen(base));
+		s = hit + 5;
+	}
+	it_buf_append(&b, s, strlen(s));
+	return b.data;
+}
+
+/* 1 when item satisfies the check op ('=' or '~') against want. */
+static int check_value(const cJSON *item, char op, const char *want)
+{
+	char *end;
+	double num;
+
+	if (op == '~')
+		return cJSON_IsString(item) &&
+		       it_ci_contains(item->valuestring, want);
+	if (strcmp(want, "null") == 0)
+		return cJSON_IsNull(item);
+	if (strcmp(want, "*") == 0)
+		return cJSON_IsString(item) && item->valuestring[0] != '\0';
+	num = strtod(want, &end);
+	if (*want && *end == '\0')
+		return cJSON_IsNumber(item) && item->valuedouble == num;
+	return cJSON_IsString(item) && strcmp(item->valuestring, want) == 0;
+}
+
+/* Splits "key=value" or "key~value" in tok (modified in place). */
+static char split_check(char *tok, char **want)
+{
+	char *op = strpbrk(tok, "=~");
+	char c;
+
+	if (!op)
+		fail_msg("it_case: \"%s\" is not key=value or key~value", tok);
+	c = *op;
+	*op = '\0';
+	*want = op + 1;
+	return c;
+}
+
+/* The result that the record's first check picks, or NULL. */
+static const cJSON *pick_result(const cJSON *res, const char *record)
+{
+	char *first = xstrdup(record), *want;
+	const cJSON *e, *found = NULL;
+	char op;
+
+	first[strcspn(first, " ")] = '\0';
+	op = split_check(first, &want);
+	cJSON_ArrayForEach(e, res) {
+		if (check_value(cJSON_GetObjectItemCaseSensitive(e, first), op,
+				want)) {
+			found = e;
+			break;
+		}
+	}
+	free(first);
+	return found;
+}
+
+void it_run_case(const struct it_fixture *f, const struct it_case *c)
+{
+	const char *args[17];
+	char *owned[17] = { 0 };
+	struct it_result r;
+	int nrec = 0, i;
+	char *dl;
+	cJSON *res, *log;
+
+	if (c->list) {
+		char *text = subst_base(c->list, f->srv.base);
+		char *lp = it_path("%s/list.txt", f->tmp);
+
+		assert_int_equal(it_write_file(lp, text, strlen(text)), 0);
+		free(text);
+		free(lp);
+	}
+	for (i = 0; i < 16 && c->args[i]; i++)
+		args[i] = owned[i] = subst_base(c->args[i], f->srv.base);
+	args[i] = NULL;
+	while (nrec < 16 && c->records[nrec])
+		nrec++;
+	res = it_run_json(f, args, c->exit, nrec, &r);
+	for (i = 0; i < nrec; i++) {
+		char *rec = subst_base(c->records[i], f->srv.base);
+		const cJSON *e = pick_result(res, rec);
+		char *save = NULL, *tok, *want;
+
+		if (!e) {
+			it_dump_with_log(&r, &f->srv);
+			fail_msg("no result for the record \"%s\"", rec);
+		}
+		for (tok = strtok_r(rec, " ", &save); tok;
+		     tok = strtok_r(NULL, " ", &save)) {
+			char op = split_check(tok, &want);
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, tok);
+
+			if (!check_value(v, op, want)) {
+				char *got = v ? cJSON_PrintUnformatted(v) : NULL;
+
+				it_dump_with_log(&r, &f->srv);
+				fail_msg("record %d: want %s%c%s, got %s", i + 1,
+					 tok, op, want, got ? got : "(absent)");
+			}
+		}
+		free(rec);
+	}
+	log = it_server_log(&f->srv);
+	assert_non_null(log);
+	if (c->requests >= 0 && cJSON_GetArraySize(log) != c->requests) {
+		it_dump_with_log(&r, &f->srv);
+		fail_msg("want %d requests, the server saw %d", c->requests,
+			 cJSON_GetArraySize(log));
+	}
+	dl = it_path("%s/dl", f->tmp);
+	if (it_count_files(dl) != c->files) {
+		it_dump_with_log(&r, &f->srv);
+		fail_msg("want %d files below dl/, found %d", c->files,
+			 it_count_files(dl));
+	}
+	free(dl);
+	if (c->not_output && (strstr(r.out, c->not_output) ||
+			      strstr(r.err, c->not_output))) {
+		it_dump(&r);
+		fail_msg("\"%s\" in the output", c->not_output);
+	}
+	cJSON_Delete(log);
+	cJSON_Delete(res);
+	it_result_free(&r);
+	for (i = 0; owned[i]; i++)
+		free(owned[i]);
+}

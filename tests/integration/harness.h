@@ -444,4 +444,33 @@ cJSON *it_run_json_plain(const struct it_fixture *f,
 			 const char *const args[], int want_exit, int nlines,
 			 struct it_result *r);
 
+/* ------------------------------------------------- single-run table tests */
+
+/* One run of "fetchmany --json -o dl ARGS" as data (after curl's
+ * tests/data): the list, the arguments, the exit status, the result
+ * records and what the server and dl/ saw. In list, args and records,
+ * %BASE stands for the server's "http://127.0.0.1:PORT".
+ *
+ * A record is a line of space-separated checks on one result object; its
+ * first check picks the result (the one whose key equals the value), and
+ * there must be exactly as many results as records:
+ *   key=null    the value is null
+ *   key=NUMBER  the value is that number
+ *   key=*       the value is a non-empty string
+ *   key~word    the value is a string holding word, ignoring case
+ *   key=text    the value is the string text */
+struct it_case {
+	const char *list;          /* written to list.txt; NULL: none */
+	const char *args[16];      /* NULL-terminated */
+	int exit;                  /* the exit status */
+	const char *records[16];   /* NULL-terminated */
+	int requests;              /* requests the server saw; -1: any */
+	int files;                 /* files below dl/ (it_count_files) */
+	const char *not_output;    /* in neither stdout nor stderr; NULL */
+};
+
+/* Runs the case in the fixture and fails the test, naming the check, at
+ * the first difference. */
+void it_run_case(const struct it_fixture *f, const struct it_case *c);
+
 #endif

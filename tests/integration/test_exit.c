@@ -73,48 +73,24 @@ static void test_all_ok_exit_0(void **state)
 	free(p2);
 }
 
+/* A 404: exit 1, one failed record (never retried), one request,
+ * nothing written. */
 static void test_404_exit_1(void **state)
 {
-	struct it_fixture *f = *state;
-	struct it_result r;
-	char *u = it_url(&f->srv, "/data/nf.bin?status=404");
-	const char *argv[] = { it_bin(), "--json", "-o", "dl", u, NULL };
-	char *p = it_path("%s/dl/nf.bin", f->tmp);
-	char *part = it_path("%s/dl/nf.bin.part", f->tmp);
-	cJSON *res, *e, *log;
-	const char *err;
-	int bad, rc;
+	static const struct it_case c = {
+		.args = { "%BASE/data/nf.bin?status=404", NULL },
+		.exit = 1,
+		.records = {
+			"url=%BASE/data/nf.bin?status=404 status=failed "
+			"http_status=404 bytes=0 line=null source=null "
+			"error=* attempts=1",
+			NULL,
+		},
+		.requests = 1,
+		.files = 0,
+	};
 
-	rc = it_run(argv, NULL, f->tmp, &r);
-	IT_ASSERT_RAN(rc, r);
-	IT_ASSERT_EXIT(r, 1);
-	res = it_jsonl_parse(r.out, &bad);
-	assert_int_equal(bad, 0);
-	assert_int_equal(cJSON_GetArraySize(res), 1);
-	e = cJSON_GetArrayItem(res, 0);
-	IT_ASSERT_JSTR(e, "url", u);
-	IT_ASSERT_JSTR(e, "status", "failed");
-	IT_ASSERT_JNUM(e, "http_status", 404);
-	IT_ASSERT_JNUM(e, "bytes", 0);
-	IT_ASSERT_JNULL(e, "line");
-	IT_ASSERT_JNULL(e, "source");
-	err = it_json_str(e, "error");
-	assert_non_null(err);
-	assert_true(*err != '\0');
-	/* A 404 is never retried. */
-	IT_ASSERT_JNUM(e, "attempts", 1);
-	log = it_server_log(&f->srv);
-	assert_non_null(log);
-	assert_int_equal(cJSON_GetArraySize(log), 1);
-	assert_false(it_exists(p));
-	assert_false(it_exists(part));
-
-	cJSON_Delete(log);
-	cJSON_Delete(res);
-	it_result_free(&r);
-	free(u);
-	free(p);
-	free(part);
+	it_run_case(*state, &c);
 }
 
 static void test_unknown_option_exit_2(void **state)

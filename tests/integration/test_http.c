@@ -135,81 +135,46 @@ static char *localhost_url(const struct it_fixture *f, const char *pq)
  * the valid line beside it is fetched. */
 static void test_file_scheme_line_invalid(void **state)
 {
-	struct it_fixture *f = *state;
-	char *good = it_url(&f->srv, "/data/good.bin?size=10");
-	char *list = it_path("%s/list.txt", f->tmp);
-	char *text = it_path("file:///etc/passwd\n"
-			     "FILE:///etc/passwd out=passwd2\n"
-			     "%s\n", good);
-	const char *args[] = { "list.txt", NULL };
-	struct it_result r;
-	cJSON *res, *e, *log;
-	const char *lines[] = { "file:///etc/passwd", "FILE:///etc/passwd" };
+	static const struct it_case c = {
+		.list = "file:///etc/passwd\n"
+			"FILE:///etc/passwd out=passwd2\n"
+			"%BASE/data/good.bin?size=10\n",
+		.args = { "list.txt", NULL },
+		.exit = 1,
+		.records = {
+			"line=1 status=invalid attempts=0 path=null "
+			"http_status=null error~scheme",
+			"line=2 status=invalid attempts=0 path=null "
+			"http_status=null error~scheme",
+			"url=%BASE/data/good.bin?size=10 status=ok",
+			NULL,
+		},
+		.requests = 1,
+		.files = 1,
+	};
 
-	assert_int_equal(it_write_file(list, text, strlen(text)), 0);
-	res = it_run_json(f, args, 1, 3, &r);
-	for (int i = 0; i < 2; i++) {
-		e = it_json_find_num(res, "line", i + 1);
-		if (!e) {
-			it_dump(&r);
-			fail_msg("no result for line %d (%s)", i + 1,
-				 lines[i]);
-		}
-		IT_ASSERT_JSTR(e, "status", "invalid");
-		IT_ASSERT_JNUM(e, "attempts", 0);
-		IT_ASSERT_JNULL(e, "path");
-		IT_ASSERT_JNULL(e, "http_status");
-		assert_error_mentions(e, "scheme", &r);
-	}
-	e = result_for(res, good, &r);
-	IT_ASSERT_JSTR(e, "status", "ok");
-
-	/* Only the good line reached the server; no passwd anywhere. */
-	log = it_server_log(&f->srv);
-	assert_non_null(log);
-	assert_int_equal(cJSON_GetArraySize(log), 1);
-	cJSON_Delete(log);
-	{
-		char *dl = it_path("%s/dl", f->tmp);
-
-		assert_int_equal(it_count_files(dl), 1);
-		free(dl);
-	}
-
-	cJSON_Delete(res);
-	it_result_free(&r);
-	free(good);
-	free(list);
-	free(text);
+	it_run_case(*state, &c);
 }
 
 /* A redirect to file:///etc/passwd fails the entry: not ok, not retried,
  * nothing written, the error names the protocol. */
 static void test_redirect_to_file_fails(void **state)
 {
-	struct it_fixture *f = *state;
-	const char *pq = "/redirect?to=file:///etc/passwd";
-	char *u = it_url(&f->srv, pq);
-	const char *args[] = { "-r", "3", "--backoff", "0.1", u, NULL };
-	struct it_result r;
-	cJSON *res, *e;
+	static const struct it_case c = {
+		.args = { "-r", "3", "--backoff", "0.1",
+			  "%BASE/redirect?to=file:///etc/passwd", NULL },
+		.exit = 1,
+		.records = {
+			"url=%BASE/redirect?to=file:///etc/passwd "
+			"status=failed path=null bytes=0 attempts=1 error~file",
+			NULL,
+		},
+		.requests = 1,
+		.files = 0,
+		.not_output = "root:",
+	};
 
-	res = it_run_json(f, args, 1, 1, &r);
-	e = cJSON_GetArrayItem(res, 0);
-	IT_ASSERT_JSTR(e, "url", u);
-	IT_ASSERT_JSTR(e, "status", "failed");
-	IT_ASSERT_JNULL(e, "path");
-	IT_ASSERT_JNUM(e, "bytes", 0);
-	IT_ASSERT_JNUM(e, "attempts", 1);
-	assert_error_mentions(e, "file", &r);
-	assert_requests(f, &r, pq, 1);
-	assert_dl_empty(f, &r);
-	if (strstr(r.out, "root:") || strstr(r.err, "root:"))
-		fail_msg("the content of /etc/passwd leaked into the output");
-
-	cJSON_Delete(res);
-	it_result_free(&r);
-	free(u);
+	it_run_case(*state, &c);
 }
 
 /* A chain of 3 redirects with --max-redirs 2 fails (error mentions
