@@ -133,20 +133,32 @@ static void close_fd(int *fd)
 	}
 }
 
-char *it_path(const char *fmt, ...)
+/* printf into a malloc'd string; its length in *len. */
+static char *vformat(size_t *len, const char *fmt, va_list ap)
 {
-	va_list ap;
+	va_list ap2;
 	int n;
 	char *s;
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
 	if (n < 0)
 		abort();
 	s = xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
 	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	*len = (size_t)n;
+	return s;
+}
+
+char *it_path(const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+	char *s;
+
+	va_start(ap, fmt);
+	s = vformat(&n, fmt, ap);
 	va_end(ap);
 	return s;
 }
@@ -154,19 +166,13 @@ char *it_path(const char *fmt, ...)
 void it_buf_printf(struct it_buf *b, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
+	size_t n;
 	char *s;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	s = vformat(&n, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		abort();
-	s = xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	it_buf_append(b, s, (size_t)n);
+	it_buf_append(b, s, n);
 	free(s);
 }
 
@@ -424,6 +430,45 @@ const char *it_log_header(const cJSON *e, const char *name)
 {
 	return it_json_str(cJSON_GetObjectItemCaseSensitive(e, "headers"),
 			   name);
+}
+
+cJSON *it_log_entry(const cJSON *log, const char *path_query, int idx)
+{
+	cJSON *e;
+
+	cJSON_ArrayForEach(e, log) {
+		const char *p = it_json_str(e, "path");
+
+		if (p && strcmp(p, path_query) == 0 && idx-- == 0)
+			return e;
+	}
+	return NULL;
+}
+
+int it_make_cert(const char *dir, const char *cert, const char *key,
+		 char **why)
+{
+	const char *argv[] = { "openssl", "req", "-x509", "-newkey",
+			       "rsa:2048", "-nodes", "-keyout", key, "-out",
+			       cert, "-subj", "/CN=localhost", "-addext",
+			       "subjectAltName=DNS:localhost,IP:127.0.0.1",
+			       "-days", "1", NULL };
+	struct it_result r;
+	int rc = it_run(argv, NULL, dir, &r);
+
+	if (rc != 0 || !r.exited || r.exit_code != 0) {
+		if (why)
+			*why = it_path("openssl req failed (exit %d%s): %.300s",
+				       r.exited ? r.exit_code : -1,
+				       r.exited && r.exit_code == 127
+					       ? ", openssl not installed?"
+					       : "",
+				       r.err ? r.err : "");
+		it_result_free(&r);
+		return -1;
+	}
+	it_result_free(&r);
+	return 0;
 }
 
 int it_log_times(const cJSON *log, const char *path_query, double *starts,
@@ -1497,6 +1542,19 @@ int it_fixture_teardown(void **state)
 	it_fixture_free(*state);
 	*state = NULL;
 	return 0;
+}
+
+void it_assert_requests(const struct it_fixture *f,
+			const struct it_result *r, const char *path_query,
+			int want)
+{
+	int got = it_requests_for(f, path_query);
+
+	if (got != want) {
+		it_dump_with_log(r, &f->srv);
+		fail_msg("%s: want %d requests at the server, got %d",
+			 path_query, want, got);
+	}
 }
 
 void it_expect_no_part_dl(const struct it_fixture *f)

@@ -76,6 +76,15 @@ int it_log_count(const cJSON *log, const char *path_query);
  * when the request did not carry it. */
 const char *it_log_header(const cJSON *e, const char *name);
 
+/* The idx-th (from 0) /_log entry for path_query, or NULL. */
+cJSON *it_log_entry(const cJSON *log, const char *path_query, int idx);
+
+/* Makes a self-signed certificate for localhost and 127.0.0.1 with
+ * openssl req, as the files cert and key (relative to dir). Returns 0, or
+ * -1 with the reason in *why (malloc'd; when why is not NULL). */
+int it_make_cert(const char *dir, const char *cert, const char *key,
+		 char **why);
+
 /* The /_log entries for path_query, in the order the server began them:
  * their t_start and t_end (t_end -1 while still running) go to starts[]
  * and ends[] (either may be NULL), at most max of them. Returns how many
@@ -406,6 +415,12 @@ int it_fixture_teardown(void **state);
  * set); NULL is fine. */
 struct it_fixture *it_fixture_new(const char *const server_args[]);
 void it_fixture_free(struct it_fixture *f);
+
+/* Fails the test (dumping r and the server's /_log) unless the fixture
+ * server saw want requests for path_query. */
+void it_assert_requests(const struct it_fixture *f,
+			const struct it_result *r, const char *path_query,
+			int want);
 
 /* it_expect_no_part on f->tmp/dl. */
 void it_expect_no_part_dl(const struct it_fixture *f);

@@ -307,23 +307,6 @@ static void test_retries_keep_their_order(void **state)
 
 /* --------------------------------------------------- a slow TLS set-up */
 
-/* openssl req -x509 into dir: cert.pem and key.pem for localhost. */
-static int make_cert(const char *dir)
-{
-	const char *argv[] = { "openssl", "req", "-x509", "-newkey",
-			       "rsa:2048", "-nodes", "-keyout", "key.pem",
-			       "-out", "cert.pem", "-subj", "/CN=localhost",
-			       "-addext",
-			       "subjectAltName=DNS:localhost,IP:127.0.0.1",
-			       "-days", "1", NULL };
-	struct it_result r;
-	int rc = it_run(argv, NULL, dir, &r);
-
-	rc = rc == 0 && r.exited && r.exit_code == 0 ? 0 : -1;
-	it_result_free(&r);
-	return rc;
-}
-
 /* A fixture whose server takes 2 s over each TLS handshake; NULL (the
  * test skips) without the openssl command. */
 static int slow_tls_setup(void **state)
@@ -337,7 +320,7 @@ static int slow_tls_setup(void **state)
 		free(f);
 		return -1;
 	}
-	if (make_cert(f->tmp)) {
+	if (it_make_cert(f->tmp, "cert.pem", "key.pem", NULL)) {
 		it_rmtree(f->tmp);
 		free(f->tmp);
 		free(f);

@@ -30,21 +30,6 @@ static void server_sha(const struct it_fixture *f, const char *path,
 		fail_msg("/_sha256 for %s %zu failed", path, size);
 }
 
-static void requests_are(const struct it_fixture *f,
-			 const struct it_result *r, const char *pq, int want)
-{
-	cJSON *log = it_server_log(&f->srv);
-	int got;
-
-	assert_non_null(log);
-	got = it_log_count(log, pq);
-	cJSON_Delete(log);
-	if (got != want) {
-		it_dump_with_log(r, &f->srv);
-		fail_msg("%s: want %d requests, got %d", pq, want, got);
-	}
-}
-
 static void write_list(const struct it_fixture *f, const char *text)
 {
 	char *lp = it_path("%s/list.txt", f->tmp);
@@ -168,7 +153,7 @@ static void test_mismatch(void **state)
 			   got_bad);
 	IT_ASSERT_JSTR(e, "error", want_err);
 	free(want_err);
-	requests_are(f, &r, pq_bad, 1);
+	it_assert_requests(f, &r, pq_bad, 1);
 
 	e = it_json_find_url(res, uo);
 	assert_non_null(e);
@@ -178,7 +163,7 @@ static void test_mismatch(void **state)
 			   got_old);
 	IT_ASSERT_JSTR(e, "error", want_err);
 	free(want_err);
-	requests_are(f, &r, pq_old, 1);
+	it_assert_requests(f, &r, pq_old, 1);
 
 	e = it_json_find_url(res, uj);
 	assert_non_null(e);
@@ -188,7 +173,7 @@ static void test_mismatch(void **state)
 			   got_jb);
 	IT_ASSERT_JSTR(e, "error", want_err);
 	free(want_err);
-	requests_are(f, &r, pq_jb, 1);
+	it_assert_requests(f, &r, pq_jb, 1);
 
 	e = it_json_find_url(res, ug);
 	assert_non_null(e);
@@ -254,7 +239,7 @@ static void test_mismatch_under_continue(void **state)
 	want_err = it_path("sha256 mismatch: expected %s, got %s", wrong,
 			   got);
 	IT_ASSERT_JSTR(e, "error", want_err);
-	requests_are(f, &r, pq, 1);
+	it_assert_requests(f, &r, pq, 1);
 	assert_false(it_exists(part));
 	assert_false(it_exists(file));
 	assert_int_equal(it_count_files(dl), 0);
@@ -374,7 +359,7 @@ static void test_empty_body_verified(void **state)
 	}
 	IT_ASSERT_JSTR(e, "error", want_err);
 	IT_ASSERT_JNUM(e, "attempts", 1);
-	requests_are(f, &r, pq_bad, 1);
+	it_assert_requests(f, &r, pq_bad, 1);
 	assert_false(it_exists(bad));
 	it_expect_no_part_dl(f);
 	IT_ASSERT_EXIT(r, 1);

@@ -33,54 +33,18 @@ static cJSON *result_for(const cJSON *res, const char *url,
 	return e;
 }
 
-/* The first /_log entry whose path (and query) is pq, or NULL. */
-static const cJSON *log_entry(const cJSON *log, const char *pq)
-{
-	const cJSON *e;
-
-	cJSON_ArrayForEach(e, log) {
-		const char *p = it_json_str(e, "path");
-
-		if (p && strcmp(p, pq) == 0)
-			return e;
-	}
-	return NULL;
-}
-
-/* The value of request header name (lower case) in a /_log entry, or
- * NULL when the request did not carry it. */
-static const char *req_header(const cJSON *entry, const char *name)
-{
-	const cJSON *h = cJSON_GetObjectItemCaseSensitive(entry, "headers");
-
-	return h ? it_json_str(h, name) : NULL;
-}
-
 /* The /_log entry for pq, failing the test when the server never saw it. */
 static const cJSON *must_log_entry(const struct it_fixture *f,
 				   const cJSON *log, const char *pq,
 				   const struct it_result *r)
 {
-	const cJSON *e = log_entry(log, pq);
+	const cJSON *e = it_log_entry(log, pq, 0);
 
 	if (!e) {
 		it_dump_with_log(r, &f->srv);
 		fail_msg("the server never saw %s", pq);
 	}
 	return e;
-}
-
-static void assert_requests(const struct it_fixture *f,
-			    const struct it_result *r, const char *pq,
-			    int want)
-{
-	int got = it_requests_for(f, pq);
-
-	if (got != want) {
-		it_dump_with_log(r, &f->srv);
-		fail_msg("%s: want %d requests at the server, got %d", pq,
-			 want, got);
-	}
 }
 
 /* Number of /_log entries whose path starts with prefix. */
@@ -208,7 +172,7 @@ static void test_max_redirs(void **state)
 			 "requests (not retried), got %d",
 			 requests_prefix(f, "/chain/c3"));
 	}
-	assert_requests(f, &r, "/chain/c3?n=0&size=300", 0);
+	it_assert_requests(f, &r, "/chain/c3?n=0&size=300", 0);
 	assert_dl_empty(f, &r);
 	cJSON_Delete(res);
 	it_result_free(&r);
@@ -220,7 +184,7 @@ static void test_max_redirs(void **state)
 	IT_ASSERT_JNUM(e, "http_status", 200);
 	IT_ASSERT_JNUM(e, "bytes", 300);
 	assert_true(it_file_matches_body(file3, "/chain/c3", 300));
-	assert_requests(f, &r, "/chain/c3?n=0&size=300", 1);
+	it_assert_requests(f, &r, "/chain/c3?n=0&size=300", 1);
 	cJSON_Delete(res);
 	it_result_free(&r);
 
@@ -312,21 +276,21 @@ static void check_header_dropped_cross_host(const struct it_fixture *f,
 	assert_int_equal(cJSON_GetArraySize(log), 2);
 	first = must_log_entry(f, log, pq, &r);
 	second = must_log_entry(f, log, target, &r);
-	v = req_header(first, "host");
+	v = it_log_header(first, "host");
 	if (!v || strcmp(v, host1) != 0)
 		fail_msg("first request: Host want %s, got %s", host1,
 			 v ? v : "(none)");
-	v = req_header(second, "host");
+	v = it_log_header(second, "host");
 	if (!v || strcmp(v, host2) != 0)
 		fail_msg("redirected request: Host want %s, got %s", host2,
 			 v ? v : "(none)");
-	v = req_header(first, lname);
+	v = it_log_header(first, lname);
 	if (!v || strcmp(v, hvalue) != 0) {
 		it_dump_with_log(&r, &f->srv);
 		fail_msg("first request (to 127.0.0.1): %s want \"%s\", got "
 			 "%s", hname, hvalue, v ? v : "(none)");
 	}
-	v = req_header(second, lname);
+	v = it_log_header(second, lname);
 	if (v) {
 		it_dump_with_log(&r, &f->srv);
 		fail_msg("%s \"%s\" leaked to another host after a redirect "
@@ -377,11 +341,11 @@ static void test_header_kept_same_host(void **state)
 	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	second = must_log_entry(f, log, "/data/same.bin?size=50", &r);
-	v = req_header(second, "authorization");
+	v = it_log_header(second, "authorization");
 	if (!v || strcmp(v, "Bearer SECRET") != 0)
 		fail_msg("same-host redirect: Authorization want \"Bearer "
 			 "SECRET\", got %s", v ? v : "(none)");
-	v = req_header(second, "x-extra");
+	v = it_log_header(second, "x-extra");
 	if (!v || strcmp(v, "yes") != 0)
 		fail_msg("-H X-Extra: want \"yes\", got %s", v ? v : "(none)");
 
@@ -420,15 +384,15 @@ static void test_headers_not_leaked_other_port(void **state)
 	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	e = must_log_entry(f, log, pq, &r);
-	assert_non_null(req_header(e, "authorization"));
-	assert_non_null(req_header(e, "cookie"));
+	assert_non_null(it_log_header(e, "authorization"));
+	assert_non_null(it_log_header(e, "cookie"));
 	cJSON_Delete(log);
 
 	log = it_server_log(&other);
 	assert_non_null(log);
 	assert_int_equal(cJSON_GetArraySize(log), 1);
 	e = cJSON_GetArrayItem(log, 0);
-	if (req_header(e, "authorization") || req_header(e, "cookie")) {
+	if (it_log_header(e, "authorization") || it_log_header(e, "cookie")) {
 		char *s = cJSON_Print(log);
 
 		fprintf(stderr, "other server's log: %s\n", s);
@@ -461,7 +425,7 @@ static void test_user_agent_option(void **state)
 	IT_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "ok");
 	log = it_server_log(&f->srv);
 	assert_non_null(log);
-	v = req_header(must_log_entry(f, log, "/data/ua.bin?size=5", &r),
+	v = it_log_header(must_log_entry(f, log, "/data/ua.bin?size=5", &r),
 		       "user-agent");
 	if (!v || strcmp(v, "agent/1") != 0)
 		fail_msg("-A agent/1: User-Agent was %s", v ? v : "(none)");
@@ -497,7 +461,7 @@ static void test_user_agent_default(void **state)
 	IT_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "ok");
 	log = it_server_log(&f->srv);
 	assert_non_null(log);
-	v = req_header(must_log_entry(f, log, "/data/dua.bin?size=5", &r),
+	v = it_log_header(must_log_entry(f, log, "/data/dua.bin?size=5", &r),
 		       "user-agent");
 	if (!v || !it_starts_with(v, "fetchmany/") || strcmp(v, want) != 0)
 		fail_msg("default User-Agent: want \"%s\", got %s", want,
@@ -539,19 +503,19 @@ static void test_netrc_file(void **state)
 	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	e = must_log_entry(f, log, "/data/n1.bin?size=20", &r);
-	v = req_header(e, "authorization");
+	v = it_log_header(e, "authorization");
 	if (!v || strcmp(v, "Basic dTpw") != 0) {
 		it_dump_with_log(&r, &f->srv);
 		fail_msg("--netrc-file: 127.0.0.1 want \"Basic dTpw\" (u:p), "
 			 "got %s", v ? v : "(none)");
 	}
 	e = must_log_entry(f, log, pq, &r);
-	v = req_header(e, "authorization");
+	v = it_log_header(e, "authorization");
 	if (!v || strcmp(v, "Basic dTpw") != 0)
 		fail_msg("--netrc-file: first request of the redirect want "
 			 "\"Basic dTpw\", got %s", v ? v : "(none)");
 	e = must_log_entry(f, log, "/data/n2.bin?size=30", &r);
-	v = req_header(e, "authorization");
+	v = it_log_header(e, "authorization");
 	if (v) {
 		it_dump_with_log(&r, &f->srv);
 		fail_msg("netrc credentials for 127.0.0.1 leaked to localhost "
@@ -604,8 +568,8 @@ static void test_netrc_password_not_leaked_partial_entry(void **state)
 
 	log = it_server_log(&f->srv);
 	assert_non_null(log);
-	e = log_entry(log, "/data/n3.bin?size=30");
-	v = e ? req_header(e, "authorization") : NULL;
+	e = it_log_entry(log, "/data/n3.bin?size=30", 0);
+	v = e ? it_log_header(e, "authorization") : NULL;
 	if (v && (strstr(v, "dTpw") || strstr(v, "djpw"))) {
 		it_dump_with_log(&r, &f->srv);
 		fail_msg("the password of 127.0.0.1 was sent to localhost "
@@ -648,12 +612,12 @@ static void test_netrc_home(void **state)
 
 	log = it_server_log(&f->srv);
 	assert_non_null(log);
-	v = req_header(must_log_entry(f, log, "/data/h1.bin?size=20", &r),
+	v = it_log_header(must_log_entry(f, log, "/data/h1.bin?size=20", &r),
 		       "authorization");
 	if (!v || strcmp(v, "Basic dTpw") != 0)
 		fail_msg("--netrc with $HOME/.netrc: want \"Basic dTpw\", got "
 			 "%s", v ? v : "(none)");
-	v = req_header(must_log_entry(f, log, "/data/h2.bin?size=20", &r),
+	v = it_log_header(must_log_entry(f, log, "/data/h2.bin?size=20", &r),
 		       "authorization");
 	if (v)
 		fail_msg("without --netrc, ~/.netrc must not be used; sent "
@@ -713,7 +677,7 @@ static void test_max_filesize(void **state)
 		fail_msg("Content-Length over --max-filesize: the error should "
 			 "say so, got \"%s\"", err ? err : "(null)");
 	}
-	assert_requests(f, &r, pq_cl, 1);
+	it_assert_requests(f, &r, pq_cl, 1);
 
 	/* Chunked, 2000 and 1025 bytes: counted as they stream. */
 	e = result_for(res, u_ch, &r);
@@ -721,12 +685,12 @@ static void test_max_filesize(void **state)
 	IT_ASSERT_JNUM(e, "attempts", 1);
 	IT_ASSERT_JNUM(e, "bytes", 0);
 	assert_error_mentions(e, "max-filesize", &r);
-	assert_requests(f, &r, pq_ch, 1);
+	it_assert_requests(f, &r, pq_ch, 1);
 	e = result_for(res, u_ch1025, &r);
 	IT_ASSERT_JSTR(e, "status", "failed");
 	IT_ASSERT_JNUM(e, "attempts", 1);
 	assert_error_mentions(e, "max-filesize", &r);
-	assert_requests(f, &r, pq_ch1025, 1);
+	it_assert_requests(f, &r, pq_ch1025, 1);
 
 	/* At or under the limit. */
 	e = result_for(res, u_small, &r);
@@ -805,7 +769,7 @@ static void test_compressed(void **state)
 	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	for (int i = 0; i < 2; i++) {
-		v = req_header(must_log_entry(f, log, pqs[i], &r),
+		v = it_log_header(must_log_entry(f, log, pqs[i], &r),
 			       "accept-encoding");
 		if (!v || !it_ci_contains(v, "gzip"))
 			fail_msg("--compressed: Accept-Encoding should name "
@@ -850,7 +814,7 @@ static void test_not_compressed(void **state)
 	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	cJSON_ArrayForEach(le, log) {
-		const char *v = req_header(le, "accept-encoding");
+		const char *v = it_log_header(le, "accept-encoding");
 
 		if (v) {
 			it_dump_with_log(&r, &f->srv);

@@ -20,20 +20,6 @@
 
 #include "harness.h"
 
-/* The idx-th (0-based, in arrival order) /_log entry for path_query. */
-static cJSON *log_entry(const cJSON *log, const char *pq, int idx)
-{
-	cJSON *e;
-
-	cJSON_ArrayForEach(e, log) {
-		const char *p = it_json_str(e, "path");
-
-		if (p && strcmp(p, pq) == 0 && idx-- == 0)
-			return e;
-	}
-	return NULL;
-}
-
 static int log_status(const cJSON *e)
 {
 	int ok;
@@ -176,7 +162,7 @@ static void test_resume_206(void **state)
 	IT_ASSERT_JNULL(e, "error");
 
 	log = log_with(f, &r, pq, 1);
-	req = log_entry(log, pq, 0);
+	req = it_log_entry(log, pq, 0);
 	expect_header(&r, &f->srv, req, "range", "bytes=100000-");
 	if (xattrs)
 		expect_header(&r, &f->srv, req, "if-range", "\"v1\"");
@@ -226,7 +212,7 @@ static void test_resume_server_sends_200(void **state)
 	IT_ASSERT_JNUM(e, "attempts", 1);
 
 	log = log_with(f, &r, pq, 1);
-	req = log_entry(log, pq, 0);
+	req = it_log_entry(log, pq, 0);
 	/* A resume was asked for; the server did not honour it. */
 	expect_header(&r, &f->srv, req, "range", "bytes=5000-");
 	expect_log_status(&r, &f->srv, req, 200);
@@ -277,7 +263,7 @@ static void test_resume_complete_part_416(void **state)
 
 	log = log_with(f, &r, pq, 1);
 	assert_int_equal(cJSON_GetArraySize(log), 1);
-	req = log_entry(log, pq, 0);
+	req = it_log_entry(log, pq, 0);
 	expect_header(&r, &f->srv, req, "range", "bytes=50000-");
 	if (xattrs)
 		expect_header(&r, &f->srv, req, "if-range", "\"w1\"");
@@ -335,7 +321,7 @@ static void test_resume_digest_covers_whole_file(void **state)
 	IT_ASSERT_JSTR(e, "sha256", want1);
 	cJSON_Delete(res);
 	log = log_with(f, &r1, pq1, 1);
-	req = log_entry(log, pq1, 0);
+	req = it_log_entry(log, pq1, 0);
 	expect_header(&r1, &f->srv, req, "range", "bytes=123457-");
 	expect_log_status(&r1, &f->srv, req, 206);
 	cJSON_Delete(log);
@@ -355,7 +341,7 @@ static void test_resume_digest_covers_whole_file(void **state)
 	IT_ASSERT_JNULL(e, "error");
 	cJSON_Delete(res);
 	log = log_with(f, &r2, pq2, 1);
-	req = log_entry(log, pq2, 0);
+	req = it_log_entry(log, pq2, 0);
 	expect_header(&r2, &f->srv, req, "range", "bytes=77777-");
 	cJSON_Delete(log);
 	assert_true(it_file_matches_body(file2, "/data/dig2.bin", 250000));
@@ -398,7 +384,7 @@ static void test_no_continue_ignores_part(void **state)
 	IT_ASSERT_JNUM(e, "bytes", 100000);
 
 	log = log_with(f, &r, pq, 1);
-	req = log_entry(log, pq, 0);
+	req = it_log_entry(log, pq, 0);
 	expect_header(&r, &f->srv, req, "range", NULL);
 	expect_header(&r, &f->srv, req, "if-range", NULL);
 	expect_log_status(&r, &f->srv, req, 200);
@@ -445,10 +431,10 @@ static void test_retry_resumes_truncated_attempt(void **state)
 	IT_ASSERT_JNUM(e, "attempts", 2);
 
 	log = log_with(f, &r, pq, 2);
-	req = log_entry(log, pq, 0);
+	req = it_log_entry(log, pq, 0);
 	expect_header(&r, &f->srv, req, "range", NULL);
 	expect_log_status(&r, &f->srv, req, 200);
-	req = log_entry(log, pq, 1);
+	req = it_log_entry(log, pq, 1);
 	expect_header(&r, &f->srv, req, "range", "bytes=150000-");
 	expect_log_status(&r, &f->srv, req, 206);
 
@@ -482,9 +468,9 @@ static void test_retry_without_continue_restarts(void **state)
 	IT_ASSERT_JNUM(e, "attempts", 2);
 
 	log = log_with(f, &r, pq, 2);
-	expect_header(&r, &f->srv, log_entry(log, pq, 0), "range", NULL);
-	expect_header(&r, &f->srv, log_entry(log, pq, 1), "range", NULL);
-	expect_log_status(&r, &f->srv, log_entry(log, pq, 1), 200);
+	expect_header(&r, &f->srv, it_log_entry(log, pq, 0), "range", NULL);
+	expect_header(&r, &f->srv, it_log_entry(log, pq, 1), "range", NULL);
+	expect_log_status(&r, &f->srv, it_log_entry(log, pq, 1), 200);
 
 	assert_true(it_file_matches_body(file, "/data/tr0.bin", 300000));
 	expect_only(f, "tr0.bin");

@@ -14,19 +14,6 @@
 
 #include "harness.h"
 
-static void assert_requests(const struct it_fixture *f,
-			    const struct it_result *r,
-			    const char *path_query, int want)
-{
-	int got = it_requests_for(f, path_query);
-
-	if (got != want) {
-		it_dump_with_log(r, &f->srv);
-		fail_msg("%s: want %d requests at the server, got %d",
-			 path_query, want, got);
-	}
-}
-
 /* 503, 503, then 200: ok after three attempts, three requests. */
 static void test_503_twice_then_ok(void **state)
 {
@@ -46,7 +33,7 @@ static void test_503_twice_then_ok(void **state)
 	IT_ASSERT_JNUM(e, "bytes", 3000);
 	IT_ASSERT_JNUM(e, "attempts", 3);
 	IT_ASSERT_JNULL(e, "error");
-	assert_requests(f, &r, pq, 3);
+	it_assert_requests(f, &r, pq, 3);
 	assert_true(it_file_matches_body(file, "/data/two.bin", 3000));
 	it_expect_no_part_dl(f);
 
@@ -71,7 +58,7 @@ static void test_404_not_retried(void **state)
 	IT_ASSERT_JSTR(e, "status", "failed");
 	IT_ASSERT_JNUM(e, "http_status", 404);
 	IT_ASSERT_JNUM(e, "attempts", 1);
-	assert_requests(f, &r, pq, 1);
+	it_assert_requests(f, &r, pq, 1);
 	assert_int_equal(it_count_files(f->tmp), 0);
 
 	cJSON_Delete(res);
@@ -102,7 +89,7 @@ static void test_503_forever_gives_up(void **state)
 	assert_non_null(err);
 	if (!strstr(err, "503"))
 		fail_msg("error should name the 503, got \"%s\"", err);
-	assert_requests(f, &r, pq, 3);
+	it_assert_requests(f, &r, pq, 3);
 	assert_int_equal(it_count_files(f->tmp), 0);
 
 	cJSON_Delete(res);
@@ -125,7 +112,7 @@ static void test_retries_zero(void **state)
 	IT_ASSERT_JSTR(e, "status", "failed");
 	IT_ASSERT_JNUM(e, "http_status", 503);
 	IT_ASSERT_JNUM(e, "attempts", 1);
-	assert_requests(f, &r, pq, 1);
+	it_assert_requests(f, &r, pq, 1);
 
 	cJSON_Delete(res);
 	it_result_free(&r);
@@ -249,7 +236,7 @@ static void test_reset_retried(void **state)
 	IT_ASSERT_JNUM(e, "http_status", 200);
 	IT_ASSERT_JNUM(e, "bytes", 2000);
 	IT_ASSERT_JNUM(e, "attempts", 2);
-	assert_requests(f, &r, pq, 2);
+	it_assert_requests(f, &r, pq, 2);
 	assert_true(it_file_matches_body(file, "/data/rst.bin", 2000));
 	it_expect_no_part_dl(f);
 
@@ -276,7 +263,7 @@ static void test_truncated_retried(void **state)
 	IT_ASSERT_JSTR(e, "status", "ok");
 	IT_ASSERT_JNUM(e, "bytes", 200000);
 	IT_ASSERT_JNUM(e, "attempts", 2);
-	assert_requests(f, &r, pq, 2);
+	it_assert_requests(f, &r, pq, 2);
 	assert_true(it_file_matches_body(file, "/data/trunc.bin", 200000));
 	it_expect_no_part_dl(f);
 
@@ -308,7 +295,7 @@ static void test_truncated_forever_fails(void **state)
 	err = it_json_str(e, "error");
 	assert_non_null(err);
 	assert_true(*err != '\0');
-	assert_requests(f, &r, pq, 2);
+	it_assert_requests(f, &r, pq, 2);
 	assert_false(it_exists(file));
 	assert_false(it_exists(part));
 	assert_int_equal(it_count_files(f->tmp), 0);

@@ -23,32 +23,6 @@
 static char *g_certdir;
 static char *g_skip_reason;
 
-/* openssl req -x509 ... into dir; returns 0 or -1 (reason in *why). */
-static int make_cert(const char *dir, const char *cert, const char *key,
-		     char **why)
-{
-	const char *argv[] = { "openssl", "req", "-x509", "-newkey",
-			       "rsa:2048", "-nodes", "-keyout", key, "-out",
-			       cert, "-subj", "/CN=localhost", "-addext",
-			       "subjectAltName=DNS:localhost,IP:127.0.0.1",
-			       "-days", "1", NULL };
-	struct it_result r;
-	int rc = it_run(argv, NULL, dir, &r);
-
-	if (rc != 0 || !r.exited || r.exit_code != 0) {
-		*why = it_path("openssl req failed (exit %d%s): %.300s",
-			       r.exited ? r.exit_code : -1,
-			       r.exited && r.exit_code == 127
-				       ? ", openssl not installed?"
-				       : "",
-			       r.err ? r.err : "");
-		it_result_free(&r);
-		return -1;
-	}
-	it_result_free(&r);
-	return 0;
-}
-
 /* Makes the certificates, or sets g_skip_reason. Returns -1 only when no
  * temporary directory can be made. */
 static int prepare_certs(void)
@@ -70,8 +44,8 @@ static int prepare_certs(void)
 		return 0;
 	}
 	it_result_free(&r);
-	if (make_cert(g_certdir, "cert.pem", "key.pem", &g_skip_reason) ||
-	    make_cert(g_certdir, "other.pem", "other-key.pem",
+	if (it_make_cert(g_certdir, "cert.pem", "key.pem", &g_skip_reason) ||
+	    it_make_cert(g_certdir, "other.pem", "other-key.pem",
 		      &g_skip_reason))
 		return 0;
 	return 0;
