@@ -125,6 +125,26 @@ static int cloexec_pipe(int fds[2])
 	return 0;
 }
 
+static void close_pipes(int (*fds)[2], int n)
+{
+	for (int i = 0; i < n; i++) {
+		close(fds[i][0]);
+		close(fds[i][1]);
+	}
+}
+
+/* Opens n close-on-exec pipes: 0, or -1 with none left open. */
+static int cloexec_pipes(int (*fds)[2], int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (cloexec_pipe(fds[i]) != 0) {
+			close_pipes(fds, i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void close_fd(int *fd)
 {
 	if (*fd >= 0) {
@@ -231,7 +251,8 @@ int it_server_start(struct it_server *s, const char *const extra_args[])
 {
 	const char *script = getenv("FM_HTTPD");
 	const char *argv[32];
-	int in[2], out[2];
+	int pp[2][2];
+	int *in = pp[0], *out = pp[1];
 	size_t n = 0;
 	char line[128];
 	size_t got = 0;
@@ -251,19 +272,11 @@ int it_server_start(struct it_server *s, const char *const extra_args[])
 		argv[n++] = extra_args[i];
 	argv[n] = NULL;
 
-	if (cloexec_pipe(in) != 0)
+	if (cloexec_pipes(pp, 2) != 0)
 		return -1;
-	if (cloexec_pipe(out) != 0) {
-		close(in[0]);
-		close(in[1]);
-		return -1;
-	}
 	pid = fork();
 	if (pid < 0) {
-		close(in[0]);
-		close(in[1]);
-		close(out[0]);
-		close(out[1]);
+		close_pipes(pp, 2);
 		return -1;
 	}
 	if (pid == 0) {
@@ -544,35 +557,19 @@ static const char *const proxy_vars[] = {
 int it_proc_start(struct it_proc *p, const char *const argv[],
 		  const char *cwd, const char *const env[])
 {
-	int in[2], out[2], err[2];
+	int pp[3][2];
+	int *in = pp[0], *out = pp[1], *err = pp[2];
 	pid_t pid;
 
 	memset(p, 0, sizeof(*p));
 	p->in_fd = p->out_fd = p->err_fd = -1;
 	signal(SIGPIPE, SIG_IGN);
 	fflush(NULL);
-	if (cloexec_pipe(in) != 0)
+	if (cloexec_pipes(pp, 3) != 0)
 		return -1;
-	if (cloexec_pipe(out) != 0) {
-		close(in[0]);
-		close(in[1]);
-		return -1;
-	}
-	if (cloexec_pipe(err) != 0) {
-		close(in[0]);
-		close(in[1]);
-		close(out[0]);
-		close(out[1]);
-		return -1;
-	}
 	pid = fork();
 	if (pid < 0) {
-		close(in[0]);
-		close(in[1]);
-		close(out[0]);
-		close(out[1]);
-		close(err[0]);
-		close(err[1]);
+		close_pipes(pp, 3);
 		return -1;
 	}
 	if (pid == 0) {

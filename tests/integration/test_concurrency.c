@@ -135,7 +135,7 @@ static void check_cap(struct it_fixture *f, int jobs, int n, double delay,
 	char *lp = it_path("%s/list.txt", f->tmp);
 	cJSON *res;
 	cJSON *e;
-	int bad, rc;
+	int rc;
 
 	snprintf(jbuf, sizeof(jbuf), "%d", jobs);
 	for (int i = 0; i < n; i++)
@@ -145,10 +145,7 @@ static void check_cap(struct it_fixture *f, int jobs, int n, double delay,
 
 	rc = it_run(argv, NULL, f->tmp, &r);
 	IT_ASSERT_RAN(rc, r);
-	IT_ASSERT_EXIT(r, 0);
-	res = it_jsonl_parse(r.out, &bad);
-	assert_int_equal(bad, 0);
-	assert_int_equal(cJSON_GetArraySize(res), n);
+	res = it_check_json(f, &r, 0, n);
 	cJSON_ArrayForEach(e, res)
 		IT_ASSERT_JSTR(e, "status", "ok");
 	for (int i = 0; i < n; i++) {

@@ -132,7 +132,7 @@ static void test_without_fail_fast_all_run(void **state)
 	struct it_result r;
 	cJSON *res, *log, *e;
 	size_t n = 0;
-	int rc, bad;
+	int rc;
 
 	for (int i = 0; i < 4; i++) {
 		pq[i] = i == 1 ? it_path("/data/nf%d.bin?status=404", i)
@@ -151,10 +151,7 @@ static void test_without_fail_fast_all_run(void **state)
 
 	rc = it_run(argv, NULL, f->tmp, &r);
 	IT_ASSERT_RAN(rc, r);
-	IT_ASSERT_EXIT(r, 1);
-	res = it_jsonl_parse(r.out, &bad);
-	assert_int_equal(bad, 0);
-	assert_int_equal(cJSON_GetArraySize(res), 4);
+	res = it_check_json(f, &r, 1, 4);
 	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	assert_int_equal(cJSON_GetArraySize(log), 4);

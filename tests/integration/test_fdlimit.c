@@ -225,7 +225,6 @@ static void test_shortage_mid_run_delays(void **state)
 	struct it_proc p;
 	struct it_result r;
 	cJSON *res;
-	int bad;
 
 	write_list(f, 64, "0.03", "");
 	start_and_squeeze(f, &p, "16", 16, -8);
@@ -233,10 +232,7 @@ static void test_shortage_mid_run_delays(void **state)
 		it_dump_with_log(&r, &f->srv);
 		fail_msg("fetchmany did not end");
 	}
-	IT_ASSERT_EXIT(r, 0);
-	res = it_jsonl_parse(r.out, &bad);
-	assert_int_equal(bad, 0);
-	assert_int_equal(cJSON_GetArraySize(res), 64);
+	res = it_check_json(f, &r, 0, 64);
 	assert_all_ok_once(res, &r);
 	cJSON_Delete(res);
 	it_result_free(&r);
@@ -253,7 +249,7 @@ static void test_shortage_forever_ends(void **state)
 	struct it_result r;
 	const cJSON *e;
 	cJSON *res;
-	int bad, failed = 0;
+	int failed = 0;
 	double t0;
 
 	write_list(f, 16, "0.05", "");
@@ -265,10 +261,7 @@ static void test_shortage_forever_ends(void **state)
 	}
 	fprintf(stderr, "# descriptors gone for good: ended after %.1f s\n",
 		it_now() - t0);
-	IT_ASSERT_EXIT(r, 1);
-	res = it_jsonl_parse(r.out, &bad);
-	assert_int_equal(bad, 0);
-	assert_int_equal(cJSON_GetArraySize(res), 16);
+	res = it_check_json(f, &r, 1, 16);
 	cJSON_ArrayForEach(e, res) {
 		const char *st = it_json_str(e, "status");
 		const char *err = it_json_str(e, "error");

@@ -111,10 +111,7 @@ static void test_feedback_loop(void **state)
 	/* Run 1. */
 	rc = it_run(argv1, NULL, f->tmp, &r1);
 	IT_ASSERT_RAN(rc, r1);
-	IT_ASSERT_EXIT(r1, 0);
-	run1 = it_jsonl_parse(r1.out, &bad);
-	assert_int_equal(bad, 0);
-	assert_int_equal(cJSON_GetArraySize(run1), N_ENT);
+	run1 = it_check_json(f, &r1, 0, N_ENT);
 	cJSON_ArrayForEach(e, run1)
 		IT_ASSERT_JSTR(e, "status", "ok");
 	IT_ASSERT_JSTR(it_json_find_url(run1, url[0]), "path",

@@ -28,7 +28,7 @@ static void test_failed_keeps_old_file(void **state)
 	cJSON *res, *e, *log, *tree;
 	char *content;
 	size_t len = 0;
-	int bad, rc, ok;
+	int rc, ok;
 	double attempts;
 
 	assert_int_equal(mkdir(dl, 0755), 0);
@@ -37,10 +37,7 @@ static void test_failed_keeps_old_file(void **state)
 
 	rc = it_run(argv, NULL, f->tmp, &r);
 	IT_ASSERT_RAN(rc, r);
-	IT_ASSERT_EXIT(r, 1);
-	res = it_jsonl_parse(r.out, &bad);
-	assert_int_equal(bad, 0);
-	assert_int_equal(cJSON_GetArraySize(res), 1);
+	res = it_check_json(f, &r, 1, 1);
 	e = cJSON_GetArrayItem(res, 0);
 	IT_ASSERT_JSTR(e, "url", u);
 	IT_ASSERT_JSTR(e, "out", "x.bin");

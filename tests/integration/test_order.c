@@ -24,7 +24,7 @@ static void test_slow_first_finishes_last(void **state)
 	const char *argv[] = { it_bin(), "-j", "4", "--json", "-o", "dl",
 			       "list.txt", NULL };
 	cJSON *res, *last, *e;
-	int bad, rc;
+	int rc;
 
 	it_buf_printf(&list, "%s\n", slow);
 	for (int k = 0; k < N_FAST; k++)
@@ -34,10 +34,7 @@ static void test_slow_first_finishes_last(void **state)
 
 	rc = it_run(argv, NULL, f->tmp, &r);
 	IT_ASSERT_RAN(rc, r);
-	IT_ASSERT_EXIT(r, 0);
-	res = it_jsonl_parse(r.out, &bad);
-	assert_int_equal(bad, 0);
-	assert_int_equal(cJSON_GetArraySize(res), N_FAST + 1);
+	res = it_check_json(f, &r, 0, N_FAST + 1);
 	cJSON_ArrayForEach(e, res) {
 		IT_ASSERT_JSTR(e, "status", "ok");
 	}

@@ -56,10 +56,7 @@ static void test_stdin_streaming(void **state)
 	assert_int_equal(rc, 0);
 	rc = it_proc_finish(&p, IT_RUN_TIMEOUT, &r);
 	IT_ASSERT_RAN(rc, r);
-	IT_ASSERT_EXIT(r, 0);
-	res = it_jsonl_parse(r.out, &bad);
-	assert_int_equal(bad, 0);
-	assert_int_equal(cJSON_GetArraySize(res), 2);
+	res = it_check_json(f, &r, 0, 2);
 	e = cJSON_GetArrayItem(res, 1);
 	IT_ASSERT_JSTR(e, "url", u2);
 	IT_ASSERT_JSTR(e, "status", "ok");
