@@ -1,5 +1,10 @@
 /* harness.c: helpers for fetchmany's integration tests (see harness.h). */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "harness.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdbool.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,7 +30,7 @@
 
 /* ------------------------------------------------------------------ time */
 
-static double now_s(void)
+double it_now(void)
 {
 	struct timespec ts;
 
@@ -32,10 +38,12 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void sleep_s(double s)
+void it_sleep(double s)
 {
 	struct timespec ts;
 
+	if (s <= 0)
+		return;
 	ts.tv_sec = (time_t)s;
 	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
@@ -44,7 +52,7 @@ static void sleep_s(double s)
 
 static int ms_left(double deadline)
 {
-	double left = deadline - now_s();
+	double left = deadline - it_now();
 
 	if (left <= 0)
 		return 0;
@@ -75,7 +83,7 @@ static char *xstrdup(const char *s)
 	return d;
 }
 
-static void buf_append(struct fm_buf *b, const char *data, size_t n)
+void it_buf_append(struct it_buf *b, const void *data, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
@@ -117,6 +125,26 @@ static int cloexec_pipe(int fds[2])
 	return 0;
 }
 
+static void close_pipes(int (*fds)[2], int n)
+{
+	for (int i = 0; i < n; i++) {
+		close(fds[i][0]);
+		close(fds[i][1]);
+	}
+}
+
+/* Opens n close-on-exec pipes: 0, or -1 with none left open. */
+static int cloexec_pipes(int (*fds)[2], int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (cloexec_pipe(fds[i]) != 0) {
+			close_pipes(fds, i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void close_fd(int *fd)
 {
 	if (*fd >= 0) {
@@ -125,40 +153,46 @@ static void close_fd(int *fd)
 	}
 }
 
-char *fm_path(const char *fmt, ...)
+/* printf into a malloc'd string; its length in *len. */
+static char *vformat(size_t *len, const char *fmt, va_list ap)
 {
-	va_list ap;
+	va_list ap2;
 	int n;
 	char *s;
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
 	if (n < 0)
 		abort();
 	s = xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
 	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	*len = (size_t)n;
+	return s;
+}
+
+char *it_path(const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+	char *s;
+
+	va_start(ap, fmt);
+	s = vformat(&n, fmt, ap);
 	va_end(ap);
 	return s;
 }
 
-void fm_buf_printf(struct fm_buf *b, const char *fmt, ...)
+void it_buf_printf(struct it_buf *b, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
+	size_t n;
 	char *s;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	s = vformat(&n, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		abort();
-	s = xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	buf_append(b, s, (size_t)n);
+	it_buf_append(b, s, n);
 	free(s);
 }
 
@@ -176,9 +210,9 @@ static int reap(pid_t pid, double deadline, int *killed)
 			return st;
 		if (w < 0 && errno != EINTR)
 			return 0;
-		if (now_s() >= deadline)
+		if (it_now() >= deadline)
 			break;
-		sleep_s(0.01);
+		it_sleep(0.01);
 	}
 	*killed = 1;
 	kill(pid, SIGKILL);
@@ -187,13 +221,38 @@ static int reap(pid_t pid, double deadline, int *killed)
 	return st;
 }
 
+int it_starts_with(const char *s, const char *prefix)
+{
+	return s && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int it_ci_contains(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	if (!hay)
+		return 0;
+	for (; *hay; hay++) {
+		size_t i = 0;
+
+		while (i < n && hay[i] &&
+		       tolower((unsigned char)hay[i]) ==
+			       tolower((unsigned char)needle[i]))
+			i++;
+		if (i == n)
+			return 1;
+	}
+	return n == 0;
+}
+
 /* ---------------------------------------------------------------- server */
 
-int fm_server_start(struct fm_server *s, const char *const extra_args[])
+int it_server_start(struct it_server *s, const char *const extra_args[])
 {
 	const char *script = getenv("FM_HTTPD");
 	const char *argv[32];
-	int in[2], out[2];
+	int pp[2][2];
+	int *in = pp[0], *out = pp[1];
 	size_t n = 0;
 	char line[128];
 	size_t got = 0;
@@ -213,19 +272,11 @@ int fm_server_start(struct fm_server *s, const char *const extra_args[])
 		argv[n++] = extra_args[i];
 	argv[n] = NULL;
 
-	if (cloexec_pipe(in) != 0)
+	if (cloexec_pipes(pp, 2) != 0)
 		return -1;
-	if (cloexec_pipe(out) != 0) {
-		close(in[0]);
-		close(in[1]);
-		return -1;
-	}
 	pid = fork();
 	if (pid < 0) {
-		close(in[0]);
-		close(in[1]);
-		close(out[0]);
-		close(out[1]);
+		close_pipes(pp, 2);
 		return -1;
 	}
 	if (pid == 0) {
@@ -240,7 +291,7 @@ int fm_server_start(struct fm_server *s, const char *const extra_args[])
 	s->pid = pid;
 	s->stdin_fd = in[1];
 
-	deadline = now_s() + 10.0;
+	deadline = it_now() + 10.0;
 	while (got < sizeof(line) - 1 && !memchr(line, '\n', got)) {
 		struct pollfd pfd = { .fd = out[0], .events = POLLIN };
 		int r = poll(&pfd, 1, ms_left(deadline));
@@ -262,43 +313,43 @@ int fm_server_start(struct fm_server *s, const char *const extra_args[])
 	if (sscanf(line, "PORT %d", &s->port) != 1 || s->port <= 0) {
 		fprintf(stderr, "harness: server did not report its port "
 			"(got \"%s\")\n", line);
-		fm_server_stop(s);
+		it_server_stop(s);
 		return -1;
 	}
 	snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d", s->port);
 	return 0;
 }
 
-void fm_server_stop(struct fm_server *s)
+void it_server_stop(struct it_server *s)
 {
 	int killed;
 
 	close_fd(&s->stdin_fd);
 	if (s->pid > 0) {
-		reap(s->pid, now_s() + 5.0, &killed);
+		reap(s->pid, it_now() + 5.0, &killed);
 		if (killed)
 			fprintf(stderr, "harness: server had to be killed\n");
 		s->pid = 0;
 	}
 }
 
-char *fm_url(const struct fm_server *s, const char *path_query)
+char *it_url(const struct it_server *s, const char *path_query)
 {
-	return fm_path("%s%s", s->base, path_query);
+	return it_path("%s%s", s->base, path_query);
 }
 
 static size_t curl_sink(char *ptr, size_t size, size_t nmemb, void *ud)
 {
-	buf_append(ud, ptr, size * nmemb);
+	it_buf_append(ud, ptr, size * nmemb);
 	return size * nmemb;
 }
 
-char *fm_http_get(const struct fm_server *s, const char *path, long *status,
+char *it_http_get(const struct it_server *s, const char *path, long *status,
 		  size_t *len)
 {
 	static int inited;
-	struct fm_buf b = { 0 };
-	char *url = fm_url(s, path);
+	struct it_buf b = { 0 };
+	char *url = it_url(s, path);
 	CURL *c;
 	CURLcode rc;
 
@@ -311,7 +362,7 @@ char *fm_http_get(const struct fm_server *s, const char *path, long *status,
 		free(url);
 		return NULL;
 	}
-	buf_append(&b, "", 0);
+	it_buf_append(&b, "", 0);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
@@ -334,10 +385,10 @@ char *fm_http_get(const struct fm_server *s, const char *path, long *status,
 	return b.data;
 }
 
-static cJSON *get_json(const struct fm_server *s, const char *path)
+static cJSON *get_json(const struct it_server *s, const char *path)
 {
 	long st = 0;
-	char *body = fm_http_get(s, path, &st, NULL);
+	char *body = it_http_get(s, path, &st, NULL);
 	cJSON *j;
 
 	if (!body)
@@ -349,19 +400,19 @@ static cJSON *get_json(const struct fm_server *s, const char *path)
 	return j;
 }
 
-cJSON *fm_server_log(const struct fm_server *s)
+cJSON *it_server_log(const struct it_server *s)
 {
 	return get_json(s, "/_log");
 }
 
-cJSON *fm_server_stats(const struct fm_server *s)
+cJSON *it_server_stats(const struct it_server *s)
 {
 	return get_json(s, "/_stats");
 }
 
-long fm_server_stat(const struct fm_server *s, const char *key)
+long it_server_stat(const struct it_server *s, const char *key)
 {
-	cJSON *j = fm_server_stats(s);
+	cJSON *j = it_server_stats(s);
 	const cJSON *v = j ? cJSON_GetObjectItemCaseSensitive(j, key) : NULL;
 	long r = cJSON_IsNumber(v) ? (long)v->valuedouble : -1;
 
@@ -369,21 +420,98 @@ long fm_server_stat(const struct fm_server *s, const char *key)
 	return r;
 }
 
-int fm_log_count(const cJSON *log, const char *path_query)
+char *it_qenc(const char *s)
+{
+	CURL *c = curl_easy_init();
+	char *e, *copy;
+
+	assert_non_null(c);
+	e = curl_easy_escape(c, s, 0);
+	curl_easy_cleanup(c);
+	assert_non_null(e);
+	copy = it_path("%s", e);
+	curl_free(e);
+	return copy;
+}
+
+int it_log_count(const cJSON *log, const char *path_query)
+{
+	return it_json_count_str(log, "path", path_query);
+}
+
+const char *it_log_header(const cJSON *e, const char *name)
+{
+	return it_json_str(cJSON_GetObjectItemCaseSensitive(e, "headers"),
+			   name);
+}
+
+cJSON *it_log_entry(const cJSON *log, const char *path_query, int idx)
+{
+	cJSON *e;
+
+	cJSON_ArrayForEach(e, log) {
+		const char *p = it_json_str(e, "path");
+
+		if (p && strcmp(p, path_query) == 0 && idx-- == 0)
+			return e;
+	}
+	return NULL;
+}
+
+int it_make_cert(const char *dir, const char *cert, const char *key,
+		 char **why)
+{
+	const char *argv[] = { "openssl", "req", "-x509", "-newkey",
+			       "rsa:2048", "-nodes", "-keyout", key, "-out",
+			       cert, "-subj", "/CN=localhost", "-addext",
+			       "subjectAltName=DNS:localhost,IP:127.0.0.1",
+			       "-days", "1", NULL };
+	struct it_result r;
+	int rc = it_run(argv, NULL, dir, &r);
+
+	if (rc != 0 || !r.exited || r.exit_code != 0) {
+		if (why)
+			*why = it_path("openssl req failed (exit %d%s): %.300s",
+				       r.exited ? r.exit_code : -1,
+				       r.exited && r.exit_code == 127
+					       ? ", openssl not installed?"
+					       : "",
+				       r.err ? r.err : "");
+		it_result_free(&r);
+		return -1;
+	}
+	it_result_free(&r);
+	return 0;
+}
+
+int it_log_times(const cJSON *log, const char *path_query, double *starts,
+		 double *ends, int max)
 {
 	const cJSON *e;
 	int n = 0;
 
 	cJSON_ArrayForEach(e, log) {
-		const char *p = fm_json_str(e, "path");
+		const char *path = it_json_str(e, "path");
+		const cJSON *ts, *te;
 
-		if (p && strcmp(p, path_query) == 0)
-			n++;
+		if (!path || strcmp(path, path_query) != 0)
+			continue;
+		if (n < max) {
+			ts = cJSON_GetObjectItemCaseSensitive(e, "t_start");
+			te = cJSON_GetObjectItemCaseSensitive(e, "t_end");
+			if (starts)
+				starts[n] = cJSON_IsNumber(ts) ? ts->valuedouble
+							       : -1.0;
+			if (ends)
+				ends[n] = cJSON_IsNumber(te) ? te->valuedouble
+							     : -1.0;
+		}
+		n++;
 	}
 	return n;
 }
 
-int fm_server_sha256(const struct fm_server *s, const char *path,
+int it_server_sha256(const struct it_server *s, const char *path,
 		     size_t size, char hex[65])
 {
 	CURL *c = curl_easy_init();
@@ -397,9 +525,9 @@ int fm_server_sha256(const struct fm_server *s, const char *path,
 	curl_easy_cleanup(c);
 	if (!esc)
 		return -1;
-	q = fm_path("/_sha256?path=%s&size=%zu", esc, size);
+	q = it_path("/_sha256?path=%s&size=%zu", esc, size);
 	curl_free(esc);
-	body = fm_http_get(s, q, &st, &len);
+	body = it_http_get(s, q, &st, &len);
 	free(q);
 	if (!body || st != 200 || len != 64) {
 		free(body);
@@ -412,7 +540,7 @@ int fm_server_sha256(const struct fm_server *s, const char *path,
 
 /* ------------------------------------------------------------- processes */
 
-const char *fm_bin(void)
+const char *it_bin(void)
 {
 	const char *b = getenv("FM_BIN");
 
@@ -426,38 +554,22 @@ static const char *const proxy_vars[] = {
 	"all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY", NULL,
 };
 
-int fm_proc_start(struct fm_proc *p, const char *const argv[],
+int it_proc_start(struct it_proc *p, const char *const argv[],
 		  const char *cwd, const char *const env[])
 {
-	int in[2], out[2], err[2];
+	int pp[3][2];
+	int *in = pp[0], *out = pp[1], *err = pp[2];
 	pid_t pid;
 
 	memset(p, 0, sizeof(*p));
 	p->in_fd = p->out_fd = p->err_fd = -1;
 	signal(SIGPIPE, SIG_IGN);
 	fflush(NULL);
-	if (cloexec_pipe(in) != 0)
+	if (cloexec_pipes(pp, 3) != 0)
 		return -1;
-	if (cloexec_pipe(out) != 0) {
-		close(in[0]);
-		close(in[1]);
-		return -1;
-	}
-	if (cloexec_pipe(err) != 0) {
-		close(in[0]);
-		close(in[1]);
-		close(out[0]);
-		close(out[1]);
-		return -1;
-	}
 	pid = fork();
 	if (pid < 0) {
-		close(in[0]);
-		close(in[1]);
-		close(out[0]);
-		close(out[1]);
-		close(err[0]);
-		close(err[1]);
+		close_pipes(pp, 3);
 		return -1;
 	}
 	if (pid == 0) {
@@ -497,19 +609,27 @@ int fm_proc_start(struct fm_proc *p, const char *const argv[],
 	close(err[1]);
 	p->pid = pid;
 	p->in_fd = in[1];
+	/* Writes take what fits (it_proc_pump polls first). */
+	fcntl(p->in_fd, F_SETFL, fcntl(p->in_fd, F_GETFL) | O_NONBLOCK);
 	p->out_fd = out[0];
 	p->err_fd = err[0];
-	buf_append(&p->out, "", 0);
-	buf_append(&p->err, "", 0);
+	it_buf_append(&p->out, "", 0);
+	it_buf_append(&p->err, "", 0);
 	return 0;
 }
 
-/* One round of I/O: waits at most until deadline for the child's stdout or
- * stderr to be readable (or, with wdata, stdin writable), and moves what it
- * can. *wdone advances by what was written. Returns -1 on a write error
- * (child closed its stdin), 0 otherwise. */
-static int pump(struct fm_proc *p, double deadline, const char *wdata,
-		size_t wlen, size_t *wdone)
+static size_t count_newlines(const char *s, ssize_t n)
+{
+	size_t lines = 0;
+
+	for (ssize_t i = 0; i < n; i++)
+		if (s[i] == '\n')
+			lines++;
+	return lines;
+}
+
+int it_proc_pump(struct it_proc *p, double deadline, const char *wdata,
+		 size_t wlen, size_t *wdone)
 {
 	struct pollfd pfd[3];
 	int idx_out = -1, idx_err = -1, idx_in = -1;
@@ -530,7 +650,7 @@ static int pump(struct fm_proc *p, double deadline, const char *wdata,
 	}
 	if (n == 0) {
 		/* Nothing to wait on: do not spin. */
-		sleep_s(0.01);
+		it_sleep(0.01);
 		return 0;
 	}
 	r = poll(pfd, n, ms_left(deadline));
@@ -539,7 +659,7 @@ static int pump(struct fm_proc *p, double deadline, const char *wdata,
 	for (int k = 0; k < 2; k++) {
 		int idx = k == 0 ? idx_out : idx_err;
 		int *fd = k == 0 ? &p->out_fd : &p->err_fd;
-		struct fm_buf *b = k == 0 ? &p->out : &p->err;
+		struct it_buf *b = k == 0 ? &p->out : &p->err;
 		char tmp[65536];
 		ssize_t got;
 
@@ -547,9 +667,11 @@ static int pump(struct fm_proc *p, double deadline, const char *wdata,
 						      POLLERR)))
 			continue;
 		got = read(*fd, tmp, sizeof(tmp));
-		if (got > 0)
-			buf_append(b, tmp, (size_t)got);
-		else if (got == 0 || (errno != EINTR && errno != EAGAIN))
+		if (got > 0) {
+			it_buf_append(b, tmp, (size_t)got);
+			if (k == 0)
+				p->out_lines += count_newlines(tmp, got);
+		} else if (got == 0 || (errno != EINTR && errno != EAGAIN))
 			close_fd(fd);
 	}
 	if (idx_in >= 0 && (pfd[idx_in].revents & (POLLOUT | POLLERR |
@@ -557,9 +679,9 @@ static int pump(struct fm_proc *p, double deadline, const char *wdata,
 		size_t chunk = wlen - *wdone;
 		ssize_t w;
 
-		/* A pipe accepts PIPE_BUF bytes at once when writable. */
-		if (chunk > 512)
-			chunk = 512;
+		/* The pipe is non-blocking: a write takes what fits. */
+		if (chunk > 65536)
+			chunk = 65536;
 		w = write(p->in_fd, wdata + *wdone, chunk);
 		if (w > 0)
 			*wdone += (size_t)w;
@@ -569,21 +691,21 @@ static int pump(struct fm_proc *p, double deadline, const char *wdata,
 	return 0;
 }
 
-int fm_proc_write(struct fm_proc *p, const char *data, double timeout_s)
+int it_proc_write(struct it_proc *p, const char *data, double timeout_s)
 {
-	double deadline = now_s() + timeout_s;
+	double deadline = it_now() + timeout_s;
 	size_t len = strlen(data), done = 0;
 
 	while (done < len) {
-		if (p->in_fd < 0 || now_s() >= deadline)
+		if (p->in_fd < 0 || it_now() >= deadline)
 			return -1;
-		if (pump(p, deadline, data, len, &done) != 0)
+		if (it_proc_pump(p, deadline, data, len, &done) != 0)
 			return -1;
 	}
 	return 0;
 }
 
-size_t fm_count_lines(const char *s)
+size_t it_count_lines(const char *s)
 {
 	size_t n = 0;
 
@@ -593,50 +715,60 @@ size_t fm_count_lines(const char *s)
 	return n;
 }
 
-int fm_proc_wait_lines(struct fm_proc *p, size_t nlines, double timeout_s)
+size_t it_proc_lines(const struct it_proc *p)
 {
-	double deadline = now_s() + timeout_s;
+	return p->out_lines;
+}
+
+int it_proc_wait_lines(struct it_proc *p, size_t nlines, double timeout_s)
+{
+	double deadline = it_now() + timeout_s;
 
 	for (;;) {
-		if (fm_count_lines(p->out.data) >= nlines)
+		if (p->out_lines >= nlines)
 			return 0;
-		if (p->out_fd < 0 || now_s() >= deadline)
+		if (p->out_fd < 0 || it_now() >= deadline)
 			return -1;
-		pump(p, deadline, NULL, 0, NULL);
+		it_proc_pump(p, deadline, NULL, 0, NULL);
 	}
 }
 
-int fm_proc_finish(struct fm_proc *p, double timeout_s, struct run_result *r)
+void it_result_set_status(struct it_result *r, int wstatus)
 {
-	double deadline = now_s() + timeout_s;
+	if (WIFEXITED(wstatus)) {
+		r->exited = 1;
+		r->exit_code = WEXITSTATUS(wstatus);
+	} else if (WIFSIGNALED(wstatus)) {
+		r->signaled = WTERMSIG(wstatus);
+	}
+}
+
+int it_proc_finish(struct it_proc *p, double timeout_s, struct it_result *r)
+{
+	double deadline = it_now() + timeout_s;
 	int killed = 0, late = 0, st;
 
 	memset(r, 0, sizeof(*r));
 	close_fd(&p->in_fd);
-	while ((p->out_fd >= 0 || p->err_fd >= 0) && now_s() < deadline)
-		pump(p, deadline, NULL, 0, NULL);
+	while ((p->out_fd >= 0 || p->err_fd >= 0) && it_now() < deadline)
+		it_proc_pump(p, deadline, NULL, 0, NULL);
 	if (p->out_fd >= 0 || p->err_fd >= 0) {
 		kill(p->pid, SIGKILL);
 		killed = 1;
 	}
-	st = reap(p->pid, killed ? now_s() + 5.0 : deadline, &late);
+	st = reap(p->pid, killed ? it_now() + 5.0 : deadline, &late);
 	killed |= late;
 	if (killed) {
 		/* Drain what is left after the kill, briefly. */
-		double d2 = now_s() + 1.0;
+		double d2 = it_now() + 1.0;
 
-		while ((p->out_fd >= 0 || p->err_fd >= 0) && now_s() < d2)
-			pump(p, d2, NULL, 0, NULL);
+		while ((p->out_fd >= 0 || p->err_fd >= 0) && it_now() < d2)
+			it_proc_pump(p, d2, NULL, 0, NULL);
 	}
 	close_fd(&p->out_fd);
 	close_fd(&p->err_fd);
 	r->timed_out = killed;
-	if (WIFEXITED(st)) {
-		r->exited = 1;
-		r->exit_code = WEXITSTATUS(st);
-	} else if (WIFSIGNALED(st)) {
-		r->signaled = WTERMSIG(st);
-	}
+	it_result_set_status(r, st);
 	r->out = p->out.data ? p->out.data : xstrdup("");
 	r->out_len = p->out.len;
 	r->err = p->err.data ? p->err.data : xstrdup("");
@@ -650,40 +782,40 @@ int fm_proc_finish(struct fm_proc *p, double timeout_s, struct run_result *r)
 	return killed ? -1 : 0;
 }
 
-int fm_run_env(const char *const argv[], const char *stdin_data,
-	       const char *cwd, const char *const env[], struct run_result *r)
+int it_run_env(const char *const argv[], const char *stdin_data,
+	       const char *cwd, const char *const env[], struct it_result *r)
 {
-	struct fm_proc p;
-	double deadline = now_s() + FM_RUN_TIMEOUT;
+	struct it_proc p;
+	double deadline = it_now() + IT_RUN_TIMEOUT;
 	size_t len = stdin_data ? strlen(stdin_data) : 0, done = 0;
 
 	memset(r, 0, sizeof(*r));
-	if (fm_proc_start(&p, argv, cwd, env) != 0) {
+	if (it_proc_start(&p, argv, cwd, env) != 0) {
 		r->out = xstrdup("");
 		r->err = xstrdup("");
 		return -1;
 	}
-	while (done < len && p.in_fd >= 0 && now_s() < deadline) {
-		if (pump(&p, deadline, stdin_data, len, &done) != 0)
+	while (done < len && p.in_fd >= 0 && it_now() < deadline) {
+		if (it_proc_pump(&p, deadline, stdin_data, len, &done) != 0)
 			break;
 	}
-	return fm_proc_finish(&p, deadline - now_s(), r);
+	return it_proc_finish(&p, deadline - it_now(), r);
 }
 
-int fm_run(const char *const argv[], const char *stdin_data, const char *cwd,
-	   struct run_result *r)
+int it_run(const char *const argv[], const char *stdin_data, const char *cwd,
+	   struct it_result *r)
 {
-	return fm_run_env(argv, stdin_data, cwd, NULL, r);
+	return it_run_env(argv, stdin_data, cwd, NULL, r);
 }
 
-void fm_run_result_free(struct run_result *r)
+void it_result_free(struct it_result *r)
 {
 	free(r->out);
 	free(r->err);
 	r->out = r->err = NULL;
 }
 
-void fm_dump(const struct run_result *r)
+void it_dump(const struct it_result *r)
 {
 	fprintf(stderr, "--- run: %s %d%s\n",
 		r->exited ? "exit" : "signal",
@@ -693,9 +825,130 @@ void fm_dump(const struct run_result *r)
 		r->out ? r->out : "", r->err ? r->err : "");
 }
 
+/* --------------------------------------------------------------- waiting */
+
+void it_proc_pump_for(struct it_proc *p, double s)
+{
+	double deadline = it_now() + s;
+
+	/* No line count is ever reached: this reads until the time is up or
+	 * stdout closes. */
+	(void)it_proc_wait_lines(p, SIZE_MAX, s);
+	it_sleep(deadline - it_now());
+}
+
+static void idle(struct it_proc *p, double s)
+{
+	if (p)
+		it_proc_pump_for(p, s);
+	else
+		it_sleep(s);
+}
+
+long it_wait_requests(const struct it_server *s, struct it_proc *p, long n,
+		      double timeout_s)
+{
+	double deadline = it_now() + timeout_s;
+
+	for (;;) {
+		long got = it_server_stat(s, "requests");
+
+		if (got >= n)
+			return got;
+		if (it_now() >= deadline)
+			return -1;
+		idle(p, 0.02);
+	}
+}
+
+int it_wait_ended(const struct it_server *s, struct it_proc *p,
+		  const char *path_query, int n, double timeout_s)
+{
+	double deadline = it_now() + timeout_s;
+
+	for (;;) {
+		cJSON *log = it_server_log(s);
+		double ends[64];
+		int got = 0, m;
+
+		if (log) {
+			m = it_log_times(log, path_query, NULL, ends, 64);
+			for (int i = 0; i < m && i < 64; i++)
+				if (ends[i] >= 0)
+					got++;
+			cJSON_Delete(log);
+		}
+		if (got >= n)
+			return 0;
+		if (it_now() >= deadline)
+			return -1;
+		idle(p, 0.02);
+	}
+}
+
+/* How many descriptors of pid point below the directory real (a
+ * canonical path). */
+static int count_open_below(pid_t pid, const char *real)
+{
+	char fddir[64], fdpath[64 + 256], target[PATH_MAX];
+	size_t rl = strlen(real);
+	struct dirent *d;
+	DIR *fds;
+	int n = 0;
+
+	snprintf(fddir, sizeof(fddir), "/proc/%ld/fd", (long)pid);
+	fds = opendir(fddir);
+	if (!fds)
+		return 0;
+	while ((d = readdir(fds))) {
+		ssize_t len;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(fdpath, sizeof(fdpath), "%s/%s", fddir, d->d_name);
+		len = readlink(fdpath, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		if (strncmp(target, real, rl) == 0 && target[rl] == '/')
+			n++;
+	}
+	closedir(fds);
+	return n;
+}
+
+int it_wait_bodies(const char *dir, struct it_proc *p, int n,
+		   double timeout_s)
+{
+	double deadline = it_now() + timeout_s;
+	char real[PATH_MAX];
+
+	for (;;) {
+		/* dir may appear only once the run has started. */
+		if (realpath(dir, real) && count_open_below(p->pid, real) >= n)
+			return 0;
+		if (it_now() >= deadline)
+			return -1;
+		idle(p, 0.02);
+	}
+}
+
+void it_dump_with_log(const struct it_result *r, const struct it_server *s)
+{
+	cJSON *log = it_server_log(s);
+	char *text = log ? cJSON_Print(log) : NULL;
+
+	if (r)
+		it_dump(r);
+	fprintf(stderr, "--- server log:\n%s\n--- end\n",
+		text ? text : "(unavailable)");
+	free(text);
+	cJSON_Delete(log);
+}
+
 /* ----------------------------------------------------------------- files */
 
-char *fm_mkdtemp(void)
+char *it_mkdtemp(void)
 {
 	char tmpl[] = "/tmp/fm-it-XXXXXX";
 
@@ -704,7 +957,7 @@ char *fm_mkdtemp(void)
 	return xstrdup(tmpl);
 }
 
-int fm_rmtree(const char *path)
+int it_rmtree(const char *path)
 {
 	struct stat st;
 	DIR *d;
@@ -724,8 +977,8 @@ int fm_rmtree(const char *path)
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		sub = fm_path("%s/%s", path, de->d_name);
-		if (fm_rmtree(sub) != 0)
+		sub = it_path("%s/%s", path, de->d_name);
+		if (it_rmtree(sub) != 0)
 			rc = -1;
 		free(sub);
 	}
@@ -735,16 +988,16 @@ int fm_rmtree(const char *path)
 	return rc;
 }
 
-char *fm_read_file(const char *path, size_t *len)
+char *it_read_file(const char *path, size_t *len)
 {
-	struct fm_buf b = { 0 };
+	struct it_buf b = { 0 };
 	char tmp[65536];
 	int fd = open(path, O_RDONLY);
 	ssize_t n;
 
 	if (fd < 0)
 		return NULL;
-	buf_append(&b, "", 0);
+	it_buf_append(&b, "", 0);
 	while ((n = read(fd, tmp, sizeof(tmp))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
@@ -753,7 +1006,7 @@ char *fm_read_file(const char *path, size_t *len)
 			free(b.data);
 			return NULL;
 		}
-		buf_append(&b, tmp, (size_t)n);
+		it_buf_append(&b, tmp, (size_t)n);
 	}
 	close(fd);
 	if (len)
@@ -761,7 +1014,7 @@ char *fm_read_file(const char *path, size_t *len)
 	return b.data;
 }
 
-int fm_write_file(const char *path, const char *data, size_t len)
+int it_write_file(const char *path, const char *data, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	size_t done = 0;
@@ -782,7 +1035,7 @@ int fm_write_file(const char *path, const char *data, size_t len)
 	return close(fd);
 }
 
-int fm_exists(const char *path)
+int it_exists(const char *path)
 {
 	struct stat st;
 
@@ -797,7 +1050,7 @@ static int cmp_str(const void *a, const void *b)
 static int tree_walk(const char *root, const char *rel, char ***names,
 		     size_t *n, size_t *cap)
 {
-	char *dir = rel[0] ? fm_path("%s/%s", root, rel) : xstrdup(root);
+	char *dir = rel[0] ? it_path("%s/%s", root, rel) : xstrdup(root);
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	int rc = 0;
@@ -812,9 +1065,9 @@ static int tree_walk(const char *root, const char *rel, char ***names,
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		sub = rel[0] ? fm_path("%s/%s", rel, de->d_name)
+		sub = rel[0] ? it_path("%s/%s", rel, de->d_name)
 			     : xstrdup(de->d_name);
-		full = fm_path("%s/%s", root, sub);
+		full = it_path("%s/%s", root, sub);
 		if (lstat(full, &st) != 0) {
 			free(full);
 			free(sub);
@@ -828,7 +1081,7 @@ static int tree_walk(const char *root, const char *rel, char ***names,
 				abort();
 		}
 		if (S_ISDIR(st.st_mode)) {
-			(*names)[(*n)++] = fm_path("%s/", sub);
+			(*names)[(*n)++] = it_path("%s/", sub);
 			if (tree_walk(root, sub, names, n, cap) != 0)
 				rc = -1;
 		} else {
@@ -840,7 +1093,7 @@ static int tree_walk(const char *root, const char *rel, char ***names,
 	return rc;
 }
 
-cJSON *fm_tree_list(const char *root)
+cJSON *it_tree_list(const char *root)
 {
 	char **names = NULL;
 	size_t n = 0, cap = 0;
@@ -863,7 +1116,7 @@ cJSON *fm_tree_list(const char *root)
 	return arr;
 }
 
-int fm_tree_count_suffix(const cJSON *tree, const char *suffix)
+int it_tree_count_suffix(const cJSON *tree, const char *suffix)
 {
 	const cJSON *e;
 	size_t sl = strlen(suffix);
@@ -879,7 +1132,7 @@ int fm_tree_count_suffix(const cJSON *tree, const char *suffix)
 	return n;
 }
 
-int fm_tree_has(const cJSON *tree, const char *name)
+int it_tree_has(const cJSON *tree, const char *name)
 {
 	const cJSON *e;
 
@@ -892,7 +1145,7 @@ int fm_tree_has(const cJSON *tree, const char *name)
 	return 0;
 }
 
-char *fm_expected_body(const char *path, size_t size)
+char *it_expected_body(const char *path, size_t size)
 {
 	size_t plen = strlen(path) + 1;
 	char *b = xmalloc(size + 1);
@@ -906,11 +1159,11 @@ char *fm_expected_body(const char *path, size_t size)
 	return b;
 }
 
-int fm_file_matches_body(const char *file_path, const char *url_path,
+int it_file_matches_body(const char *file_path, const char *url_path,
 			 size_t size)
 {
 	size_t len = 0;
-	char *got = fm_read_file(file_path, &len);
+	char *got = it_read_file(file_path, &len);
 	char *want;
 	int ok;
 
@@ -919,7 +1172,7 @@ int fm_file_matches_body(const char *file_path, const char *url_path,
 			strerror(errno));
 		return 0;
 	}
-	want = fm_expected_body(url_path, size);
+	want = it_expected_body(url_path, size);
 	ok = len == size && memcmp(got, want, size) == 0;
 	if (!ok)
 		fprintf(stderr, "harness: %s: %zu bytes, want %zu bytes of %s"
@@ -930,9 +1183,77 @@ int fm_file_matches_body(const char *file_path, const char *url_path,
 	return ok;
 }
 
+int it_count_files(const char *dir)
+{
+	cJSON *tree;
+	const cJSON *e;
+	int n = 0;
+
+	if (!it_exists(dir))
+		return 0;
+	tree = it_tree_list(dir);
+	if (!tree)
+		return -1;
+	cJSON_ArrayForEach(e, tree) {
+		const char *s = cJSON_GetStringValue(e);
+		size_t l = s ? strlen(s) : 0;
+
+		if (s && l > 0 && s[l - 1] != '/')
+			n++;
+	}
+	cJSON_Delete(tree);
+	return n;
+}
+
+void it_expect_no_part(const char *dir)
+{
+	cJSON *tree;
+
+	if (!it_exists(dir))
+		return;
+	tree = it_tree_list(dir);
+	assert_non_null(tree);
+	if (it_tree_count_suffix(tree, ".part") != 0) {
+		char *t = cJSON_PrintUnformatted(tree);
+
+		fail_msg("a .part was left in %s: %s", dir, t);
+	}
+	cJSON_Delete(tree);
+}
+
+void it_expect_tree(const char *dir, const char *const names[])
+{
+	cJSON *tree = it_tree_list(dir);
+	int n = 0;
+
+	assert_non_null(tree);
+	for (; names[n]; n++)
+		if (!it_tree_has(tree, names[n]))
+			break;
+	if (names[n] || cJSON_GetArraySize(tree) != n) {
+		char *t = cJSON_PrintUnformatted(tree);
+
+		fail_msg("%s holds %s; %s%s", dir, t,
+			 names[n] ? "missing " : "want exactly the listed",
+			 names[n] ? names[n] : " names");
+	}
+	cJSON_Delete(tree);
+}
+
+char *it_file_etag(const char *path)
+{
+	char buf[512];
+	ssize_t n = getxattr(path, "user.etag", buf, sizeof(buf) - 1);
+
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return it_path("%s", buf);
+}
+
 /* ------------------------------------------------------------------ JSON */
 
-cJSON *fm_jsonl_parse(const char *text, int *bad)
+cJSON *it_jsonl_parse(const char *text, int *bad)
 {
 	cJSON *arr = cJSON_CreateArray();
 	const char *p = text ? text : "";
@@ -967,13 +1288,13 @@ cJSON *fm_jsonl_parse(const char *text, int *bad)
 	return arr;
 }
 
-const char *fm_json_str(const cJSON *obj, const char *key)
+const char *it_json_str(const cJSON *obj, const char *key)
 {
 	return cJSON_GetStringValue(
 		cJSON_GetObjectItemCaseSensitive(obj, key));
 }
 
-double fm_json_num(const cJSON *obj, const char *key, int *ok)
+double it_json_num(const cJSON *obj, const char *key, int *ok)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 
@@ -982,17 +1303,17 @@ double fm_json_num(const cJSON *obj, const char *key, int *ok)
 	return cJSON_IsNumber(v) ? v->valuedouble : -1.0;
 }
 
-int fm_json_is_null(const cJSON *obj, const char *key)
+int it_json_is_null(const cJSON *obj, const char *key)
 {
 	return cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(obj, key));
 }
 
-cJSON *fm_json_find_url(const cJSON *array, const char *url)
+cJSON *it_json_find_url(const cJSON *array, const char *url)
 {
 	cJSON *e;
 
 	cJSON_ArrayForEach(e, array) {
-		const char *u = fm_json_str(e, "url");
+		const char *u = it_json_str(e, "url");
 
 		if (u && strcmp(u, url) == 0)
 			return e;
@@ -1000,18 +1321,37 @@ cJSON *fm_json_find_url(const cJSON *array, const char *url)
 	return NULL;
 }
 
-cJSON *fm_json_find_num(const cJSON *array, const char *key, double v)
+cJSON *it_json_find_num(const cJSON *array, const char *key, double v)
 {
 	cJSON *e;
 
 	cJSON_ArrayForEach(e, array) {
 		int ok;
-		double x = fm_json_num(e, key, &ok);
+		double x = it_json_num(e, key, &ok);
 
 		if (ok && x == v)
 			return e;
 	}
 	return NULL;
+}
+
+int it_json_count_str(const cJSON *array, const char *key, const char *v)
+{
+	const cJSON *e;
+	int n = 0;
+
+	cJSON_ArrayForEach(e, array) {
+		const char *s = it_json_str(e, key);
+
+		if (s && strcmp(s, v) == 0)
+			n++;
+	}
+	return n;
+}
+
+int it_count_url(const cJSON *results, const char *url)
+{
+	return it_json_count_str(results, "url", url);
 }
 
 /* Skips a JSON string starting at the '"' at p; returns the position after
@@ -1030,7 +1370,7 @@ static const char *skip_string(const char *p)
 	return NULL;
 }
 
-int fm_json_keys_in_order(const char *line, const char *const keys[])
+int it_json_keys_in_order(const char *line, const char *const keys[])
 {
 	/* Text scan: collect the top-level keys in the order written. */
 	const char *p = line;
@@ -1142,53 +1482,312 @@ static cJSON *split(const char *text, char sep)
 	return arr;
 }
 
-cJSON *fm_split_lines(const char *text)
+cJSON *it_split_lines(const char *text)
 {
 	return split(text, '\n');
 }
 
-cJSON *fm_split_tabs(const char *line)
+cJSON *it_split_tabs(const char *line)
 {
 	return split(line, '\t');
 }
 
 /* -------------------------------------------------------- cmocka fixture */
 
-int fm_fixture_setup(void **state)
+struct it_fixture *it_fixture_new(const char *const server_args[])
 {
-	struct fm_fixture *f = calloc(1, sizeof(*f));
+	struct it_fixture *f = calloc(1, sizeof(*f));
 
 	if (!f)
-		return -1;
-	if (fm_server_start(&f->srv, NULL) != 0) {
+		return NULL;
+	if (it_server_start(&f->srv, server_args) != 0) {
 		free(f);
-		return -1;
+		return NULL;
 	}
-	f->tmp = fm_mkdtemp();
+	f->tmp = it_mkdtemp();
 	if (!f->tmp) {
-		fm_server_stop(&f->srv);
+		it_server_stop(&f->srv);
 		free(f);
-		return -1;
+		return NULL;
 	}
-	*state = f;
-	return 0;
+	return f;
 }
 
-int fm_fixture_teardown(void **state)
+void it_fixture_free(struct it_fixture *f)
 {
-	struct fm_fixture *f = *state;
-
 	if (!f)
-		return 0;
-	fm_server_stop(&f->srv);
+		return;
+	it_server_stop(&f->srv);
 	if (f->tmp) {
 		if (getenv("FM_KEEP_TMP"))
 			fprintf(stderr, "kept %s\n", f->tmp);
 		else
-			fm_rmtree(f->tmp);
+			it_rmtree(f->tmp);
 		free(f->tmp);
 	}
 	free(f);
+}
+
+int it_fixture_setup(void **state)
+{
+	*state = it_fixture_new(NULL);
+	return *state ? 0 : -1;
+}
+
+int it_fixture_teardown(void **state)
+{
+	it_fixture_free(*state);
 	*state = NULL;
 	return 0;
+}
+
+void it_assert_requests(const struct it_fixture *f,
+			const struct it_result *r, const char *path_query,
+			int want)
+{
+	int got = it_requests_for(f, path_query);
+
+	if (got != want) {
+		it_dump_with_log(r, &f->srv);
+		fail_msg("%s: want %d requests at the server, got %d",
+			 path_query, want, got);
+	}
+}
+
+void it_expect_no_part_dl(const struct it_fixture *f)
+{
+	char *dl = it_path("%s/dl", f->tmp);
+
+	it_expect_no_part(dl);
+	free(dl);
+}
+
+long it_host_peak(const struct it_fixture *f, const char *host)
+{
+	cJSON *st = it_server_stats(&f->srv);
+	const cJSON *by, *v;
+	long n = -1;
+
+	assert_non_null(st);
+	by = cJSON_GetObjectItemCaseSensitive(st, "max_concurrent_by_host");
+	v = by ? cJSON_GetObjectItemCaseSensitive(by, host) : NULL;
+	if (cJSON_IsNumber(v))
+		n = (long)v->valuedouble;
+	cJSON_Delete(st);
+	return n;
+}
+
+int it_requests_for(const struct it_fixture *f, const char *path_query)
+{
+	cJSON *log = it_server_log(&f->srv);
+	int n;
+
+	assert_non_null(log);
+	n = it_log_count(log, path_query);
+	cJSON_Delete(log);
+	return n;
+}
+
+cJSON *it_check_json(const struct it_fixture *f, const struct it_result *r,
+		     int want_exit, int nlines)
+{
+	cJSON *res;
+	int bad;
+
+	if (want_exit >= 0 && (!r->exited || r->exit_code != want_exit)) {
+		it_dump_with_log(r, &f->srv);
+		fail_msg("exit status: want %d, got %s %d", want_exit,
+			 r->exited ? "exit" : "signal",
+			 r->exited ? r->exit_code : r->signaled);
+	}
+	res = it_jsonl_parse(r->out, &bad);
+	assert_int_equal(bad, 0);
+	if (nlines >= 0 && cJSON_GetArraySize(res) != nlines) {
+		it_dump_with_log(r, &f->srv);
+		fail_msg("want %d result lines, got %d", nlines,
+			 cJSON_GetArraySize(res));
+	}
+	return res;
+}
+
+cJSON *it_run_json_full(const struct it_fixture *f, const char *out,
+			const char *const env[], const char *const args[],
+			int want_exit, int nlines, struct it_result *r)
+{
+	const char *argv[64];
+	size_t n = 0;
+	int rc;
+
+	argv[n++] = it_bin();
+	argv[n++] = "--json";
+	if (out) {
+		argv[n++] = "-o";
+		argv[n++] = out;
+	}
+	for (size_t i = 0; args[i]; i++) {
+		if (n >= 63)
+			fail_msg("it_run_json: too many arguments");
+		argv[n++] = args[i];
+	}
+	argv[n] = NULL;
+	rc = it_run_env(argv, NULL, f->tmp, env, r);
+	IT_ASSERT_RAN(rc, *r);
+	return it_check_json(f, r, want_exit, nlines);
+}
+
+cJSON *it_run_json(const struct it_fixture *f, const char *const args[],
+		   int want_exit, int nlines, struct it_result *r)
+{
+	return it_run_json_full(f, "dl", NULL, args, want_exit, nlines, r);
+}
+
+cJSON *it_run_json_plain(const struct it_fixture *f,
+			 const char *const args[], int want_exit, int nlines,
+			 struct it_result *r)
+{
+	return it_run_json_full(f, NULL, NULL, args, want_exit, nlines, r);
+}
+
+/* ------------------------------------------------- single-run table tests */
+
+/* s with every %BASE replaced by base (malloc'd). */
+static char *subst_base(const char *s, const char *base)
+{
+	struct it_buf b = { 0 };
+	const char *hit;
+
+	it_buf_append(&b, "", 0);
+	while ((hit = strstr(s, "%BASE"))) {
+		it_buf_append(&b, s, (size_t)(hit - s));
+		it_buf_append(&b, base, strlen(base));
+		s = hit + 5;
+	}
+	it_buf_append(&b, s, strlen(s));
+	return b.data;
+}
+
+/* 1 when item satisfies the check op ('=' or '~') against want. */
+static int check_value(const cJSON *item, char op, const char *want)
+{
+	char *end;
+	double num;
+
+	if (op == '~')
+		return cJSON_IsString(item) &&
+		       it_ci_contains(item->valuestring, want);
+	if (strcmp(want, "null") == 0)
+		return cJSON_IsNull(item);
+	if (strcmp(want, "*") == 0)
+		return cJSON_IsString(item) && item->valuestring[0] != '\0';
+	num = strtod(want, &end);
+	if (*want && *end == '\0')
+		return cJSON_IsNumber(item) && item->valuedouble == num;
+	return cJSON_IsString(item) && strcmp(item->valuestring, want) == 0;
+}
+
+/* Splits "key=value" or "key~value" in tok (modified in place). */
+static char split_check(char *tok, char **want)
+{
+	char *op = strpbrk(tok, "=~");
+	char c;
+
+	if (!op)
+		fail_msg("it_case: \"%s\" is not key=value or key~value", tok);
+	c = *op;
+	*op = '\0';
+	*want = op + 1;
+	return c;
+}
+
+/* The result that the record's first check picks, or NULL. */
+static const cJSON *pick_result(const cJSON *res, const char *record)
+{
+	char *first = xstrdup(record), *want;
+	const cJSON *e, *found = NULL;
+	char op;
+
+	first[strcspn(first, " ")] = '\0';
+	op = split_check(first, &want);
+	cJSON_ArrayForEach(e, res) {
+		if (check_value(cJSON_GetObjectItemCaseSensitive(e, first), op,
+				want)) {
+			found = e;
+			break;
+		}
+	}
+	free(first);
+	return found;
+}
+
+void it_run_case(const struct it_fixture *f, const struct it_case *c)
+{
+	const char *args[17];
+	char *owned[17] = { 0 };
+	struct it_result r;
+	int nrec = 0, i;
+	char *dl;
+	cJSON *res, *log;
+
+	if (c->list) {
+		char *text = subst_base(c->list, f->srv.base);
+		char *lp = it_path("%s/list.txt", f->tmp);
+
+		assert_int_equal(it_write_file(lp, text, strlen(text)), 0);
+		free(text);
+		free(lp);
+	}
+	for (i = 0; i < 16 && c->args[i]; i++)
+		args[i] = owned[i] = subst_base(c->args[i], f->srv.base);
+	args[i] = NULL;
+	while (nrec < 16 && c->records[nrec])
+		nrec++;
+	res = it_run_json(f, args, c->exit, nrec, &r);
+	for (i = 0; i < nrec; i++) {
+		char *rec = subst_base(c->records[i], f->srv.base);
+		const cJSON *e = pick_result(res, rec);
+		char *save = NULL, *tok, *want;
+
+		if (!e) {
+			it_dump_with_log(&r, &f->srv);
+			fail_msg("no result for the record \"%s\"", rec);
+		}
+		for (tok = strtok_r(rec, " ", &save); tok;
+		     tok = strtok_r(NULL, " ", &save)) {
+			char op = split_check(tok, &want);
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, tok);
+
+			if (!check_value(v, op, want)) {
+				char *got = v ? cJSON_PrintUnformatted(v) : NULL;
+
+				it_dump_with_log(&r, &f->srv);
+				fail_msg("record %d: want %s%c%s, got %s", i + 1,
+					 tok, op, want, got ? got : "(absent)");
+			}
+		}
+		free(rec);
+	}
+	log = it_server_log(&f->srv);
+	assert_non_null(log);
+	if (c->requests >= 0 && cJSON_GetArraySize(log) != c->requests) {
+		it_dump_with_log(&r, &f->srv);
+		fail_msg("want %d requests, the server saw %d", c->requests,
+			 cJSON_GetArraySize(log));
+	}
+	dl = it_path("%s/dl", f->tmp);
+	if (it_count_files(dl) != c->files) {
+		it_dump_with_log(&r, &f->srv);
+		fail_msg("want %d files below dl/, found %d", c->files,
+			 it_count_files(dl));
+	}
+	free(dl);
+	if (c->not_output && (strstr(r.out, c->not_output) ||
+			      strstr(r.err, c->not_output))) {
+		it_dump(&r);
+		fail_msg("\"%s\" in the output", c->not_output);
+	}
+	cJSON_Delete(log);
+	cJSON_Delete(res);
+	it_result_free(&r);
+	for (i = 0; owned[i]; i++)
+		free(owned[i]);
 }

@@ -17,70 +17,21 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <curl/curl.h>
-
 #include "harness.h"
-#include "harness_extra.h"
-
-/* s percent-encoded for a query value (malloc'd). */
-static char *qenc(const char *s)
-{
-	CURL *c = curl_easy_init();
-	char *e, *copy;
-
-	assert_non_null(c);
-	e = curl_easy_escape(c, s, 0);
-	curl_easy_cleanup(c);
-	assert_non_null(e);
-	copy = fm_path("%s", e);
-	curl_free(e);
-	return copy;
-}
-
-static int requests_for(const struct fm_fixture *f, const char *pq)
-{
-	cJSON *log = fm_server_log(&f->srv);
-	int n;
-
-	assert_non_null(log);
-	n = fm_log_count(log, pq);
-	cJSON_Delete(log);
-	return n;
-}
-
-/* Fails unless dir holds exactly the names (NULL-terminated). */
-static void expect_tree(const char *dir, const char *const names[])
-{
-	cJSON *tree = fm_tree_list(dir);
-	int n = 0;
-
-	assert_non_null(tree);
-	for (; names[n]; n++)
-		if (!fm_tree_has(tree, names[n]))
-			break;
-	if (names[n] || cJSON_GetArraySize(tree) != n) {
-		char *t = cJSON_PrintUnformatted(tree);
-
-		fail_msg("%s holds %s; %s%s", dir, t,
-			 names[n] ? "missing " : "want exactly the listed",
-			 names[n] ? names[n] : " names");
-	}
-	cJSON_Delete(tree);
-}
 
 /* The result for url: its status is want, and its error (when sub is not
  * NULL) holds sub. */
 static cJSON *expect_result(cJSON *res, const char *url, const char *want,
 			    const char *sub)
 {
-	cJSON *e = fm_json_find_url(res, url);
+	cJSON *e = it_json_find_url(res, url);
 	const char *err;
 
 	if (!e)
 		fail_msg("no result for %s", url);
-	FM_ASSERT_JSTR(e, "status", want);
+	IT_ASSERT_JSTR(e, "status", want);
 	if (sub) {
-		err = fm_json_str(e, "error");
+		err = it_json_str(e, "error");
 		if (!err || !strstr(err, sub))
 			fail_msg("%s: error \"%s\" should say \"%s\"", url,
 				 err ? err : "(null)", sub);
@@ -90,21 +41,21 @@ static cJSON *expect_result(cJSON *res, const char *url, const char *want,
 
 /* Writes the list, runs "fetchmany --json -o dl ARGS list.txt" and
  * returns the parsed results. */
-static cJSON *run_list(const struct fm_fixture *f, const char *list,
+static cJSON *run_list(const struct it_fixture *f, const char *list,
 		       const char *const opts[], int want_exit, int nlines,
-		       struct run_result *r)
+		       struct it_result *r)
 {
-	char *lp = fm_path("%s/list.txt", f->tmp);
+	char *lp = it_path("%s/list.txt", f->tmp);
 	const char *args[16];
 	size_t n = 0;
 	cJSON *res;
 
-	assert_int_equal(fm_write_file(lp, list, strlen(list)), 0);
+	assert_int_equal(it_write_file(lp, list, strlen(list)), 0);
 	for (; opts[n]; n++)
 		args[n] = opts[n];
 	args[n++] = "list.txt";
 	args[n] = NULL;
-	res = fm_run_json(f, args, want_exit, nlines, r);
+	res = it_run_json(f, args, want_exit, nlines, r);
 	free(lp);
 	return res;
 }
@@ -113,32 +64,32 @@ static cJSON *run_list(const struct fm_fixture *f, const char *list,
  * invalid (before the fix both were ok and x.bin.part was gone). */
 static void test_continue_part_taken_later(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pa = "/data/a.bin?size=5000&trickle=0.05";
 	const char *pb = "/data/b.bin?size=100";
-	char *ua = fm_url(&f->srv, pa), *ub = fm_url(&f->srv, pb);
-	char *dl = fm_path("%s/dl", f->tmp);
-	char *x = fm_path("%s/dl/x.bin", f->tmp);
-	struct fm_buf list = {0};
+	char *ua = it_url(&f->srv, pa), *ub = it_url(&f->srv, pb);
+	char *dl = it_path("%s/dl", f->tmp);
+	char *x = it_path("%s/dl/x.bin", f->tmp);
+	struct it_buf list = {0};
 	const char *opts[] = {"-c", NULL};
 	const char *names[] = {"x.bin", NULL};
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e;
 
-	fm_buf_printf(&list, "%s out=x.bin\n%s out=x.bin.part\n", ua, ub);
+	it_buf_printf(&list, "%s out=x.bin\n%s out=x.bin.part\n", ua, ub);
 	res = run_list(f, list.data, opts, 1, 2, &r);
 	e = expect_result(res, ua, "ok", NULL);
-	FM_ASSERT_JSTR(e, "path", "dl/x.bin");
+	IT_ASSERT_JSTR(e, "path", "dl/x.bin");
 	e = expect_result(res, ub, "invalid", ".part");
-	FM_ASSERT_JNUM(e, "line", 2);
-	if (!strstr(fm_json_str(e, "error"), "line 1"))
-		fail_msg("should name line 1: %s", fm_json_str(e, "error"));
-	assert_int_equal(requests_for(f, pb), 0);
-	assert_true(fm_file_matches_body(x, "/data/a.bin", 5000));
-	expect_tree(dl, names);
+	IT_ASSERT_JNUM(e, "line", 2);
+	if (!strstr(it_json_str(e, "error"), "line 1"))
+		fail_msg("should name line 1: %s", it_json_str(e, "error"));
+	assert_int_equal(it_requests_for(f, pb), 0);
+	assert_true(it_file_matches_body(x, "/data/a.bin", 5000));
+	it_expect_tree(dl, names);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(list.data);
 	free(ua);
 	free(ub);
@@ -149,29 +100,29 @@ static void test_continue_part_taken_later(void **state)
 /* -c, the other order: x.bin.part first, then x.bin, whose .part it is. */
 static void test_continue_part_taken_earlier(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pa = "/data/a.bin?size=300";
 	const char *pb = "/data/b.bin?size=100";
-	char *ua = fm_url(&f->srv, pa), *ub = fm_url(&f->srv, pb);
-	char *dl = fm_path("%s/dl", f->tmp);
-	char *xp = fm_path("%s/dl/x.bin.part", f->tmp);
-	struct fm_buf list = {0};
+	char *ua = it_url(&f->srv, pa), *ub = it_url(&f->srv, pb);
+	char *dl = it_path("%s/dl", f->tmp);
+	char *xp = it_path("%s/dl/x.bin.part", f->tmp);
+	struct it_buf list = {0};
 	const char *opts[] = {"-c", NULL};
 	const char *names[] = {"x.bin.part", NULL};
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e;
 
-	fm_buf_printf(&list, "%s out=x.bin.part\n%s out=x.bin\n", ub, ua);
+	it_buf_printf(&list, "%s out=x.bin.part\n%s out=x.bin\n", ub, ua);
 	res = run_list(f, list.data, opts, 1, 2, &r);
 	e = expect_result(res, ub, "ok", NULL);
-	FM_ASSERT_JSTR(e, "path", "dl/x.bin.part");
+	IT_ASSERT_JSTR(e, "path", "dl/x.bin.part");
 	expect_result(res, ua, "invalid", ".part");
-	assert_int_equal(requests_for(f, pa), 0);
-	assert_true(fm_file_matches_body(xp, "/data/b.bin", 100));
-	expect_tree(dl, names);
+	assert_int_equal(it_requests_for(f, pa), 0);
+	assert_true(it_file_matches_body(xp, "/data/b.bin", 100));
+	it_expect_tree(dl, names);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(list.data);
 	free(ua);
 	free(ub);
@@ -182,25 +133,25 @@ static void test_continue_part_taken_earlier(void **state)
 /* Without -c, NAME.part is no one's: both entries are fine. */
 static void test_part_names_free_without_continue(void **state)
 {
-	struct fm_fixture *f = *state;
-	char *ua = fm_url(&f->srv, "/data/a.bin?size=300");
-	char *ub = fm_url(&f->srv, "/data/b.bin?size=100");
-	char *xa = fm_path("%s/dl/x.bin", f->tmp);
-	char *xb = fm_path("%s/dl/x.bin.part", f->tmp);
-	struct fm_buf list = {0};
+	struct it_fixture *f = *state;
+	char *ua = it_url(&f->srv, "/data/a.bin?size=300");
+	char *ub = it_url(&f->srv, "/data/b.bin?size=100");
+	char *xa = it_path("%s/dl/x.bin", f->tmp);
+	char *xb = it_path("%s/dl/x.bin.part", f->tmp);
+	struct it_buf list = {0};
 	const char *opts[] = {NULL};
-	struct run_result r;
+	struct it_result r;
 	cJSON *res;
 
-	fm_buf_printf(&list, "%s out=x.bin\n%s out=x.bin.part\n", ua, ub);
+	it_buf_printf(&list, "%s out=x.bin\n%s out=x.bin.part\n", ua, ub);
 	res = run_list(f, list.data, opts, 0, 2, &r);
 	expect_result(res, ua, "ok", NULL);
 	expect_result(res, ub, "ok", NULL);
-	assert_true(fm_file_matches_body(xa, "/data/a.bin", 300));
-	assert_true(fm_file_matches_body(xb, "/data/b.bin", 100));
+	assert_true(it_file_matches_body(xa, "/data/a.bin", 300));
+	assert_true(it_file_matches_body(xb, "/data/b.bin", 100));
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(list.data);
 	free(ua);
 	free(ub);
@@ -210,39 +161,30 @@ static void test_part_names_free_without_continue(void **state)
 
 /* Runs "fetchmany --json -o dl list.txt" where O_TMPFILE fails
  * (tests/integration/notmpfile.c preloaded) and returns the results. */
-static cJSON *run_list_notmpfile(const struct fm_fixture *f, const char *list,
+static cJSON *run_list_notmpfile(const struct it_fixture *f, const char *list,
 				 int want_exit, int nlines,
-				 struct run_result *r)
+				 struct it_result *r)
 {
-	char *lp = fm_path("%s/list.txt", f->tmp);
+	char *lp = it_path("%s/list.txt", f->tmp);
 	const char *so = getenv("FM_NOTMPFILE");
 	const char *asan = getenv("ASAN_OPTIONS");
-	const char *argv[] = {fm_bin(), "--json", "-o", "dl", "list.txt",
+	const char *argv[] = {it_bin(), "--json", "-o", "dl", "list.txt",
 			      NULL};
 	char *preload, *asan_opts;
 	cJSON *res;
-	int bad;
 
 	assert_non_null(so);
-	assert_int_equal(fm_write_file(lp, list, strlen(list)), 0);
-	preload = fm_path("LD_PRELOAD=%s", so);
+	assert_int_equal(it_write_file(lp, list, strlen(list)), 0);
+	preload = it_path("LD_PRELOAD=%s", so);
 	/* Under ASan the preloaded object would come before its runtime. */
-	asan_opts = fm_path("ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+	asan_opts = it_path("ASAN_OPTIONS=%s%sverify_asan_link_order=0",
 			    asan ? asan : "", asan && *asan ? ":" : "");
 	{
 		const char *env[] = {preload, asan_opts, NULL};
 
-		FM_ASSERT_RAN(fm_run_env(argv, NULL, f->tmp, env, r), *r);
+		IT_ASSERT_RAN(it_run_env(argv, NULL, f->tmp, env, r), *r);
 	}
-	if (!r->exited || r->exit_code != want_exit) {
-		fm_dump_with_log(r, &f->srv);
-		fail_msg("exit status: want %d, got %s %d", want_exit,
-			 r->exited ? "exit" : "signal",
-			 r->exited ? r->exit_code : r->signaled);
-	}
-	res = fm_jsonl_parse(r->out, &bad);
-	assert_int_equal(bad, 0);
-	assert_int_equal(cJSON_GetArraySize(res), nlines);
+	res = it_check_json(f, r, want_exit, nlines);
 	free(preload);
 	free(asan_opts);
 	free(lp);
@@ -255,30 +197,30 @@ static cJSON *run_list_notmpfile(const struct fm_fixture *f, const char *list,
  * nothing, took x.bin.part's file with it: only x.bin was left. */
 static void test_part_taken_without_tmpfile(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pa = "/data/a.bin?size=3000&trickle=0.3";
 	const char *pb = "/data/b.bin?size=20&trickle=0.1";
-	char *ua = fm_url(&f->srv, pa), *ub = fm_url(&f->srv, pb);
-	char *dl = fm_path("%s/dl", f->tmp);
-	char *xp = fm_path("%s/dl/x.bin.part", f->tmp);
-	struct fm_buf list = {0};
+	char *ua = it_url(&f->srv, pa), *ub = it_url(&f->srv, pb);
+	char *dl = it_path("%s/dl", f->tmp);
+	char *xp = it_path("%s/dl/x.bin.part", f->tmp);
+	struct it_buf list = {0};
 	const char *names[] = {"x.bin.part", NULL};
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e;
 
-	fm_buf_printf(&list, "%s out=x.bin.part\n%s out=x.bin\n", ub, ua);
+	it_buf_printf(&list, "%s out=x.bin.part\n%s out=x.bin\n", ub, ua);
 	res = run_list_notmpfile(f, list.data, 1, 2, &r);
 	e = expect_result(res, ub, "ok", NULL);
-	FM_ASSERT_JSTR(e, "path", "dl/x.bin.part");
+	IT_ASSERT_JSTR(e, "path", "dl/x.bin.part");
 	e = expect_result(res, ua, "invalid", ".part");
-	if (!strstr(fm_json_str(e, "error"), "line 1"))
-		fail_msg("should name line 1: %s", fm_json_str(e, "error"));
-	assert_int_equal(requests_for(f, pa), 0);
-	assert_true(fm_file_matches_body(xp, "/data/b.bin", 20));
-	expect_tree(dl, names);
+	if (!strstr(it_json_str(e, "error"), "line 1"))
+		fail_msg("should name line 1: %s", it_json_str(e, "error"));
+	assert_int_equal(it_requests_for(f, pa), 0);
+	assert_true(it_file_matches_body(xp, "/data/b.bin", 20));
+	it_expect_tree(dl, names);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(list.data);
 	free(ua);
 	free(ub);
@@ -291,36 +233,36 @@ static void test_part_taken_without_tmpfile(void **state)
  * entries that own them are untouched. */
 static void test_continue_server_name_part(void **state)
 {
-	struct fm_fixture *f = *state;
-	char *cd1 = qenc("attachment; filename=\"y.bin.part\"");
-	char *cd2 = qenc("attachment; filename=\"z.bin\"");
-	char *p2 = fm_path("/data/s1.bin?size=222&cd=%s", cd1);
-	char *p4 = fm_path("/data/s2.bin?size=444&cd=%s", cd2);
-	char *u1 = fm_url(&f->srv, "/data/y.bin?size=111");
-	char *u2 = fm_url(&f->srv, p2);
-	char *u3 = fm_url(&f->srv, "/data/z.bin.part?size=333");
-	char *u4 = fm_url(&f->srv, p4);
-	char *dl = fm_path("%s/dl", f->tmp);
-	char *y = fm_path("%s/dl/y.bin", f->tmp);
-	char *zp = fm_path("%s/dl/z.bin.part", f->tmp);
-	struct fm_buf list = {0};
+	struct it_fixture *f = *state;
+	char *cd1 = it_qenc("attachment; filename=\"y.bin.part\"");
+	char *cd2 = it_qenc("attachment; filename=\"z.bin\"");
+	char *p2 = it_path("/data/s1.bin?size=222&cd=%s", cd1);
+	char *p4 = it_path("/data/s2.bin?size=444&cd=%s", cd2);
+	char *u1 = it_url(&f->srv, "/data/y.bin?size=111");
+	char *u2 = it_url(&f->srv, p2);
+	char *u3 = it_url(&f->srv, "/data/z.bin.part?size=333");
+	char *u4 = it_url(&f->srv, p4);
+	char *dl = it_path("%s/dl", f->tmp);
+	char *y = it_path("%s/dl/y.bin", f->tmp);
+	char *zp = it_path("%s/dl/z.bin.part", f->tmp);
+	struct it_buf list = {0};
 	const char *opts[] = {"-c", "-j", "1", "--content-disposition", NULL};
 	const char *names[] = {"y.bin", "z.bin.part", NULL};
-	struct run_result r;
+	struct it_result r;
 	cJSON *res;
 
-	fm_buf_printf(&list, "%s\n%s\n%s\n%s\n", u1, u2, u3, u4);
+	it_buf_printf(&list, "%s\n%s\n%s\n%s\n", u1, u2, u3, u4);
 	res = run_list(f, list.data, opts, 1, 4, &r);
 	expect_result(res, u1, "ok", NULL);
 	expect_result(res, u2, "failed", "y.bin.part");
 	expect_result(res, u3, "ok", NULL);
 	expect_result(res, u4, "failed", "z.bin");
-	assert_true(fm_file_matches_body(y, "/data/y.bin", 111));
-	assert_true(fm_file_matches_body(zp, "/data/z.bin.part", 333));
-	expect_tree(dl, names);
+	assert_true(it_file_matches_body(y, "/data/y.bin", 111));
+	assert_true(it_file_matches_body(zp, "/data/z.bin.part", 333));
+	it_expect_tree(dl, names);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(list.data);
 	free(cd1);
 	free(cd2);
@@ -339,34 +281,34 @@ static void test_continue_server_name_part(void **state)
  * entry is skipped, the file untouched, no body written anywhere. */
 static void test_noclobber_server_name(void **state)
 {
-	struct fm_fixture *f = *state;
-	char *cd = qenc("attachment; filename=\"server.bin\"");
-	char *pq = fm_path("/data/u.bin?size=500&cd=%s", cd);
-	char *u = fm_url(&f->srv, pq);
-	char *dl = fm_path("%s/dl", f->tmp);
-	char *keep = fm_path("%s/dl/server.bin", f->tmp);
+	struct it_fixture *f = *state;
+	char *cd = it_qenc("attachment; filename=\"server.bin\"");
+	char *pq = it_path("/data/u.bin?size=500&cd=%s", cd);
+	char *u = it_url(&f->srv, pq);
+	char *dl = it_path("%s/dl", f->tmp);
+	char *keep = it_path("%s/dl/server.bin", f->tmp);
 	const char *args[] = {"-n", "--content-disposition", u, NULL};
 	const char *names[] = {"server.bin", NULL};
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e;
 	char *body;
 
 	assert_int_equal(mkdir(dl, 0777), 0);
-	assert_int_equal(fm_write_file(keep, "keep\n", 5), 0);
-	res = fm_run_json(f, args, 0, 1, &r);
+	assert_int_equal(it_write_file(keep, "keep\n", 5), 0);
+	res = it_run_json(f, args, 0, 1, &r);
 	e = expect_result(res, u, "skipped", NULL);
-	FM_ASSERT_JSTR(e, "path", "dl/server.bin");
-	FM_ASSERT_JNULL(e, "error");
-	FM_ASSERT_JNUM(e, "attempts", 1);
-	assert_int_equal(requests_for(f, pq), 1);
-	body = fm_read_file(keep, NULL);
+	IT_ASSERT_JSTR(e, "path", "dl/server.bin");
+	IT_ASSERT_JNULL(e, "error");
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	assert_int_equal(it_requests_for(f, pq), 1);
+	body = it_read_file(keep, NULL);
 	assert_non_null(body);
 	assert_string_equal(body, "keep\n");
-	expect_tree(dl, names);
+	it_expect_tree(dl, names);
 
 	free(body);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(cd);
 	free(pq);
 	free(u);
@@ -380,36 +322,36 @@ static void test_noclobber_server_name(void **state)
 static void test_server_name_settled_claim(void **state)
 {
 	enum { FILLER = 7000 };
-	struct fm_fixture *f = *state;
-	char *cd = qenc("attachment; filename=\"early.bin\"");
-	char *pq = fm_path("/data/late.bin?size=500&cd=%s", cd);
-	char *u1 = fm_url(&f->srv, "/data/early.bin?size=111");
-	char *u2 = fm_url(&f->srv, pq);
-	char *early = fm_path("%s/dl/early.bin", f->tmp);
-	char *dl = fm_path("%s/dl", f->tmp);
+	struct it_fixture *f = *state;
+	char *cd = it_qenc("attachment; filename=\"early.bin\"");
+	char *pq = it_path("/data/late.bin?size=500&cd=%s", cd);
+	char *u1 = it_url(&f->srv, "/data/early.bin?size=111");
+	char *u2 = it_url(&f->srv, pq);
+	char *early = it_path("%s/dl/early.bin", f->tmp);
+	char *dl = it_path("%s/dl", f->tmp);
 	const char *opts[] = {"-n", "--content-disposition", NULL};
-	struct fm_buf list = {0};
-	struct run_result r;
+	struct it_buf list = {0};
+	struct it_result r;
 	cJSON *res;
 
 	assert_int_equal(mkdir(dl, 0777), 0);
-	fm_buf_printf(&list, "%s\n", u1);
+	it_buf_printf(&list, "%s\n", u1);
 	for (int i = 0; i < FILLER; i++) {
-		char *p = fm_path("%s/f%d", dl, i);
+		char *p = it_path("%s/f%d", dl, i);
 
-		assert_int_equal(fm_write_file(p, "", 0), 0);
+		assert_int_equal(it_write_file(p, "", 0), 0);
 		free(p);
-		fm_buf_printf(&list, "%s/data/f%d\n", f->srv.base, i);
+		it_buf_printf(&list, "%s/data/f%d\n", f->srv.base, i);
 	}
-	fm_buf_printf(&list, "%s\n", u2);
+	it_buf_printf(&list, "%s\n", u2);
 	res = run_list(f, list.data, opts, 1, FILLER + 2, &r);
 	expect_result(res, u1, "ok", NULL);
 	expect_result(res, u2, "failed", "already used");
-	assert_true(fm_file_matches_body(early, "/data/early.bin", 111));
-	assert_int_equal(fm_count_files(dl), FILLER + 1);
+	assert_true(it_file_matches_body(early, "/data/early.bin", 111));
+	assert_int_equal(it_count_files(dl), FILLER + 1);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(list.data);
 	free(cd);
 	free(pq);
@@ -476,40 +418,40 @@ static void test_names_are_utf8(void **state)
 		{"/data/d.bin?cd=attachment%3B%20filename%3D%22r%C3%BF.bin%22",
 		 "--content-disposition", "r%FF.bin"},
 	};
-	struct fm_fixture *f = *state;
-	struct fm_buf errs = {0};
+	struct it_fixture *f = *state;
+	struct it_buf errs = {0};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *u = fm_url(&f->srv, cases[i].pq);
-		char *dir = fm_path("dl%zu", i);
-		char *absdir = fm_path("%s/%s", f->tmp, dir);
+		char *u = it_url(&f->srv, cases[i].pq);
+		char *dir = it_path("dl%zu", i);
+		char *absdir = it_path("%s/%s", f->tmp, dir);
 		char *want = cases[i].opt && !strcmp(cases[i].opt, "-x")
-				     ? fm_path("%s/127.0.0.1_%d/data/%s", dir,
+				     ? it_path("%s/127.0.0.1_%d/data/%s", dir,
 					       f->srv.port, cases[i].want)
-				     : fm_path("%s/%s", dir, cases[i].want);
+				     : it_path("%s/%s", dir, cases[i].want);
 		const char *args[] = {"-o", dir, cases[i].opt ? cases[i].opt
 							      : u,
 				      cases[i].opt ? u : NULL, NULL};
-		struct run_result r;
+		struct it_result r;
 		cJSON *res, *e;
 		const char *path;
 		char *file;
 
-		res = fm_run_json_plain(f, args, 0, 1, &r);
+		res = it_run_json_plain(f, args, 0, 1, &r);
 		e = cJSON_GetArrayItem(res, 0);
-		path = fm_json_str(e, "path");
-		file = fm_path("%s/%s", f->tmp, path ? path : "(null)");
+		path = it_json_str(e, "path");
+		file = it_path("%s/%s", f->tmp, path ? path : "(null)");
 		if (!path || strcmp(path, want) != 0)
-			fm_buf_printf(&errs, "\n  %s: path %s, want %s",
+			it_buf_printf(&errs, "\n  %s: path %s, want %s",
 				      cases[i].pq, path ? path : "null", want);
-		else if (!fm_exists(file))
-			fm_buf_printf(&errs, "\n  %s: no file named %s",
+		else if (!it_exists(file))
+			it_buf_printf(&errs, "\n  %s: no file named %s",
 				      cases[i].pq, path);
-		else if (fm_count_files(absdir) != 1)
-			fm_buf_printf(&errs, "\n  %s: %s holds more than %s",
+		else if (it_count_files(absdir) != 1)
+			it_buf_printf(&errs, "\n  %s: %s holds more than %s",
 				      cases[i].pq, dir, path);
 		cJSON_Delete(res);
-		fm_run_result_free(&r);
+		it_result_free(&r);
 		free(u);
 		free(dir);
 		free(absdir);
@@ -518,7 +460,7 @@ static void test_names_are_utf8(void **state)
 	}
 	/* Whatever the case said, no name on disk is invalid UTF-8. */
 	{
-		cJSON *tree = fm_tree_list(f->tmp);
+		cJSON *tree = it_tree_list(f->tmp);
 		const cJSON *it;
 
 		assert_non_null(tree);
@@ -526,7 +468,7 @@ static void test_names_are_utf8(void **state)
 			const char *s = cJSON_GetStringValue(it);
 
 			if (s && !valid_utf8(s))
-				fm_buf_printf(&errs, "\n  not UTF-8 on disk: "
+				it_buf_printf(&errs, "\n  not UTF-8 on disk: "
 					      "%s", s);
 		}
 		cJSON_Delete(tree);
@@ -541,53 +483,53 @@ static void test_names_are_utf8(void **state)
 static void test_duplicate_beyond_255_lists(void **state)
 {
 	enum { LISTS = 300, FIRST = 270, SECOND = 299 };
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *argv[LISTS + 8];
 	char *names[LISTS];
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e;
 	const char *err;
 	char *want;
 	size_t n = 0;
 	int rc;
 
-	argv[n++] = fm_bin();
+	argv[n++] = it_bin();
 	argv[n++] = "--json";
 	argv[n++] = "--dry-run";
 	for (int i = 0; i < LISTS; i++) {
-		struct fm_buf b = {0};
+		struct it_buf b = {0};
 		char *p;
 
-		names[i] = fm_path("l%03d.txt", i);
-		p = fm_path("%s/%s", f->tmp, names[i]);
+		names[i] = it_path("l%03d.txt", i);
+		p = it_path("%s/%s", f->tmp, names[i]);
 		if (i == FIRST)
-			fm_buf_printf(&b, "# first\n\n%s/data/a out=dup.bin\n",
+			it_buf_printf(&b, "# first\n\n%s/data/a out=dup.bin\n",
 				      f->srv.base);
 		else if (i == SECOND)
-			fm_buf_printf(&b, "%s/data/b out=dup.bin\n",
+			it_buf_printf(&b, "%s/data/b out=dup.bin\n",
 				      f->srv.base);
 		else
-			fm_buf_printf(&b, "%s/data/f out=f%d.bin\n",
+			it_buf_printf(&b, "%s/data/f out=f%d.bin\n",
 				      f->srv.base, i);
-		assert_int_equal(fm_write_file(p, b.data, b.len), 0);
+		assert_int_equal(it_write_file(p, b.data, b.len), 0);
 		free(b.data);
 		free(p);
 		argv[n++] = names[i];
 	}
 	argv[n] = NULL;
-	rc = fm_run(argv, NULL, f->tmp, &r);
-	FM_ASSERT_RAN(rc, r);
-	FM_ASSERT_EXIT(r, 1);
-	res = fm_jsonl_parse(r.out, NULL);
+	rc = it_run(argv, NULL, f->tmp, &r);
+	IT_ASSERT_RAN(rc, r);
+	IT_ASSERT_EXIT(r, 1);
+	res = it_jsonl_parse(r.out, NULL);
 	assert_int_equal(cJSON_GetArraySize(res), LISTS);
-	want = fm_path("%s/data/b", f->srv.base);
-	e = fm_json_find_url(res, want);
+	want = it_path("%s/data/b", f->srv.base);
+	e = it_json_find_url(res, want);
 	free(want);
 	assert_non_null(e);
-	FM_ASSERT_JSTR(e, "status", "invalid");
-	FM_ASSERT_JSTR(e, "source", names[SECOND]);
-	err = fm_json_str(e, "error");
-	want = fm_path("already used by line 3 of %s", names[FIRST]);
+	IT_ASSERT_JSTR(e, "status", "invalid");
+	IT_ASSERT_JSTR(e, "source", names[SECOND]);
+	err = it_json_str(e, "error");
+	want = it_path("already used by line 3 of %s", names[FIRST]);
 	if (!err || !strstr(err, want))
 		fail_msg("error \"%s\" should say \"%s\"", err ? err : "-",
 			 want);
@@ -596,11 +538,11 @@ static void test_duplicate_beyond_255_lists(void **state)
 	for (int i = 0; i < LISTS; i++)
 		free(names[i]);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fm_fixture_setup, \
-					       fm_fixture_teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, it_fixture_setup, \
+					       it_fixture_teardown)
 
 int main(void)
 {

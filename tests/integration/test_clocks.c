@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 /* One run's results, checked to be one ok entry per url with the /data
  * body of path[i] and size bytes, at its first attempt. */
@@ -25,15 +24,15 @@ static void assert_all_ok(const cJSON *res, char *const u[],
 			  const char *tmp)
 {
 	for (int i = 0; i < n; i++) {
-		cJSON *e = fm_json_find_url(res, u[i]);
-		char *file = fm_path("%s/dl%s", tmp, path[i] + strlen("/data"));
+		cJSON *e = it_json_find_url(res, u[i]);
+		char *file = it_path("%s/dl%s", tmp, path[i] + strlen("/data"));
 
 		assert_non_null(e);
-		FM_ASSERT_JSTR(e, "status", "ok");
-		FM_ASSERT_JNUM(e, "attempts", 1);
-		FM_ASSERT_JNUM(e, "bytes", (double)size);
-		FM_ASSERT_JNULL(e, "error");
-		assert_true(fm_file_matches_body(file, path[i], size));
+		IT_ASSERT_JSTR(e, "status", "ok");
+		IT_ASSERT_JNUM(e, "attempts", 1);
+		IT_ASSERT_JNUM(e, "bytes", (double)size);
+		IT_ASSERT_JNULL(e, "error");
+		assert_true(it_file_matches_body(file, path[i], size));
 		free(file);
 	}
 }
@@ -44,18 +43,18 @@ static void assert_all_ok(const cJSON *res, char *const u[],
  * goes on, and all four end ok at their first attempt. */
 static void test_sigstop_is_not_a_stall(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	enum { N = 4 };
 	const size_t size = 20 * 1024;
-	char *u[N], *path[N], *dl = fm_path("%s/dl", f->tmp);
+	char *u[N], *path[N], *dl = it_path("%s/dl", f->tmp);
 	const char *argv[16];
-	struct fm_proc p;
-	struct run_result r;
+	struct it_proc p;
+	struct it_result r;
 	cJSON *res;
 	size_t n = 0;
 	int bad;
 
-	argv[n++] = fm_bin();
+	argv[n++] = it_bin();
 	argv[n++] = "--json";
 	argv[n++] = "-o";
 	argv[n++] = "dl";
@@ -66,38 +65,38 @@ static void test_sigstop_is_not_a_stall(void **state)
 	for (int i = 0; i < N; i++) {
 		char *pq;
 
-		path[i] = fm_path("/data/susp%d.bin", i);
-		pq = fm_path("%s?size=%zu&trickle=0.2", path[i], size);
-		u[i] = fm_url(&f->srv, pq);
+		path[i] = it_path("/data/susp%d.bin", i);
+		pq = it_path("%s?size=%zu&trickle=0.2", path[i], size);
+		u[i] = it_url(&f->srv, pq);
 		argv[n++] = u[i];
 		free(pq);
 	}
 	argv[n] = NULL;
 
-	assert_int_equal(fm_proc_start(&p, argv, f->tmp, NULL), 0);
-	if (fm_wait_bodies(dl, &p, N, 15.0) != 0) {
-		fm_proc_finish(&p, 5.0, &r);
-		fm_dump_with_log(&r, &f->srv);
+	assert_int_equal(it_proc_start(&p, argv, f->tmp, NULL), 0);
+	if (it_wait_bodies(dl, &p, N, 15.0) != 0) {
+		it_proc_finish(&p, 5.0, &r);
+		it_dump_with_log(&r, &f->srv);
 		fail_msg("the bodies were not being written in time");
 	}
 	assert_int_equal(kill(p.pid, SIGSTOP), 0);
-	fm_sleep(2.5);
+	it_sleep(2.5);
 	assert_int_equal(kill(p.pid, SIGCONT), 0);
-	if (fm_proc_finish(&p, 30.0, &r) != 0) {
-		fm_dump_with_log(&r, &f->srv);
+	if (it_proc_finish(&p, 30.0, &r) != 0) {
+		it_dump_with_log(&r, &f->srv);
 		fail_msg("fetchmany did not finish after SIGCONT");
 	}
-	res = fm_jsonl_parse(r.out, &bad);
+	res = it_jsonl_parse(r.out, &bad);
 	assert_int_equal(bad, 0);
 	if (!r.exited || r.exit_code != 0 || cJSON_GetArraySize(res) != N) {
-		fm_dump_with_log(&r, &f->srv);
+		it_dump_with_log(&r, &f->srv);
 		fail_msg("want %d ok entries and exit 0 after SIGSTOP/SIGCONT",
 			 N);
 	}
 	assert_all_ok(res, u, path, N, size, f->tmp);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	for (int i = 0; i < N; i++) {
 		free(u[i]);
 		free(path[i]);
@@ -110,26 +109,26 @@ static void test_sigstop_is_not_a_stall(void **state)
  * so it is no stall. */
 static void test_header_bytes_count(void **state)
 {
-	struct fm_fixture *f = *state;
-	char *path = fm_path("/data/drip-head.bin");
-	char *pq = fm_path("%s?size=300&hdrdrip=0.04", path);
-	char *u = fm_url(&f->srv, pq);
+	struct it_fixture *f = *state;
+	char *path = it_path("/data/drip-head.bin");
+	char *pq = it_path("%s?size=300&hdrdrip=0.04", path);
+	char *u = it_url(&f->srv, pq);
 	const char *args[] = { "--stall-timeout", "0.5", "-r", "0", u, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res;
 	double secs;
 	int ok;
 
-	res = fm_run_json(f, args, 0, 1, &r);
+	res = it_run_json(f, args, 0, 1, &r);
 	assert_all_ok(res, &u, &path, 1, 300, f->tmp);
 	/* The head really took longer than the stall timeout. */
-	secs = fm_json_num(cJSON_GetArrayItem(res, 0), "seconds", &ok);
+	secs = it_json_num(cJSON_GetArrayItem(res, 0), "seconds", &ok);
 	assert_true(ok);
 	fprintf(stderr, "# head dripped in %.3f s\n", secs);
 	assert_true(secs > 1.0);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(path);
 	free(pq);
 	free(u);
@@ -139,29 +138,29 @@ static void test_header_bytes_count(void **state)
  * what counts is bytes, not the connection. */
 static void test_silent_head_stalls(void **state)
 {
-	struct fm_fixture *f = *state;
-	char *u = fm_url(&f->srv, "/data/mute.bin?size=100&delay=6");
+	struct it_fixture *f = *state;
+	char *u = it_url(&f->srv, "/data/mute.bin?size=100&delay=6");
 	const char *args[] = { "--stall-timeout", "0.5", "-r", "0", u, NULL };
-	struct run_result r;
-	double t0 = fm_now(), secs;
+	struct it_result r;
+	double t0 = it_now(), secs;
 	cJSON *res, *e;
 	const char *err;
 
-	res = fm_run_json(f, args, 1, 1, &r);
-	secs = fm_now() - t0;
+	res = it_run_json(f, args, 1, 1, &r);
+	secs = it_now() - t0;
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "failed");
-	err = fm_json_str(e, "error");
+	IT_ASSERT_JSTR(e, "status", "failed");
+	err = it_json_str(e, "error");
 	assert_non_null(err);
-	if (!fm_starts_with(err, "stalled:"))
+	if (!it_starts_with(err, "stalled:"))
 		fail_msg("want a stall, got \"%s\"", err);
 	if (secs > 4.0) {
-		fm_dump(&r);
+		it_dump(&r);
 		fail_msg("the stall took %.3f s to be seen, want < 4", secs);
 	}
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 }
 
@@ -169,29 +168,29 @@ static void test_silent_head_stalls(void **state)
  * 1.5 s fails with a timeout, long before it would have arrived. */
 static void test_tiny_timeout_is_a_limit(void **state)
 {
-	struct fm_fixture *f = *state;
-	char *u = fm_url(&f->srv, "/data/tiny.bin?size=100&delay=1.5");
+	struct it_fixture *f = *state;
+	char *u = it_url(&f->srv, "/data/tiny.bin?size=100&delay=1.5");
 	const char *args[] = { "-t", "0.0004", "-r", "0", u, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e;
 	const char *err;
 
-	res = fm_run_json(f, args, 1, 1, &r);
+	res = it_run_json(f, args, 1, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "failed");
-	FM_ASSERT_JNULL(e, "http_status");
-	err = fm_json_str(e, "error");
+	IT_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JNULL(e, "http_status");
+	err = it_json_str(e, "error");
 	assert_non_null(err);
 	/* libcurl's words depend on where the 1 ms ran out: "Operation
 	 * timed out ...", "Connection time-out", "Failed to resolve host
 	 * ... with timeout after 0 ms". */
-	if (!fm_ci_contains(err, "timed out") &&
-	    !fm_ci_contains(err, "time-out") &&
-	    !fm_ci_contains(err, "timeout"))
+	if (!it_ci_contains(err, "timed out") &&
+	    !it_ci_contains(err, "time-out") &&
+	    !it_ci_contains(err, "timeout"))
 		fail_msg("want a timeout, got \"%s\"", err);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 }
 
@@ -201,44 +200,44 @@ static void test_tiny_timeout_is_a_limit(void **state)
  * events are many; seconds is from the attempt's start to its end. */
 static void test_tiny_timeout_is_on_time(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *args[20] = { "-j", "10", "-t", "0.001", "-r", "0" };
 	char *u[10];
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e;
 
 	for (int i = 0; i < 10; i++) {
 		char pq[64];
 
 		snprintf(pq, sizeof(pq), "/data/ontime%d.bin?delay=2", i);
-		u[i] = fm_url(&f->srv, pq);
+		u[i] = it_url(&f->srv, pq);
 		args[6 + i] = u[i];
 	}
-	res = fm_run_json(f, args, 1, 10, &r);
+	res = it_run_json(f, args, 1, 10, &r);
 	cJSON_ArrayForEach(e, res) {
-		double secs = fm_json_num(e, "seconds", NULL);
+		double secs = it_json_num(e, "seconds", NULL);
 
-		FM_ASSERT_JSTR(e, "status", "failed");
+		IT_ASSERT_JSTR(e, "status", "failed");
 		if (secs >= 0.1)
 			fail_msg("%s: timed out after %.3f s, want ~0.001",
-				 fm_json_str(e, "url"), secs);
+				 it_json_str(e, "url"), secs);
 	}
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	for (int i = 0; i < 10; i++)
 		free(u[i]);
 }
 
 /* The /_log times of the requests for pq: the end of the first and the
  * start of the second. */
-static void two_requests(const struct fm_server *srv, const char *pq,
+static void two_requests(const struct it_server *srv, const char *pq,
 			 double *end1, double *start2)
 {
 	double starts[2], ends[2];
-	cJSON *log = fm_server_log(srv);
+	cJSON *log = it_server_log(srv);
 
 	assert_non_null(log);
-	assert_int_equal(fm_log_times(log, pq, starts, ends, 2), 2);
+	assert_int_equal(it_log_times(log, pq, starts, ends, 2), 2);
 	*end1 = ends[0];
 	*start2 = starts[1];
 	cJSON_Delete(log);
@@ -249,31 +248,31 @@ static void two_requests(const struct fm_server *srv, const char *pq,
  * backoff, and not "at once". */
 static void test_huge_retry_after_is_capped(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq = "/data/ra.bin?size=100&fail=1"
 			 "&retry_after=99999999999999999999999";
-	char *path = fm_path("/data/ra.bin");
-	char *u = fm_url(&f->srv, pq);
+	char *path = it_path("/data/ra.bin");
+	char *u = it_url(&f->srv, pq);
 	const char *args[] = { "--backoff", "0.05", "--backoff-max", "1",
 			       "-r", "1", u, NULL };
-	struct run_result r;
+	struct it_result r;
 	double end1, start2;
 	cJSON *res, *e;
 
-	res = fm_run_json(f, args, 0, 1, &r);
+	res = it_run_json(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "attempts", 2);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "attempts", 2);
 	two_requests(&f->srv, pq, &end1, &start2);
 	fprintf(stderr, "# retried %.3f s after the 503\n", start2 - end1);
 	if (start2 - end1 < 0.9 || start2 - end1 > 10.0) {
-		fm_dump_with_log(&r, &f->srv);
+		it_dump_with_log(&r, &f->srv);
 		fail_msg("retried %.3f s after the 503, want about 1 s",
 			 start2 - end1);
 	}
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(path);
 	free(u);
 }
@@ -283,11 +282,11 @@ static void test_huge_retry_after_is_capped(void **state)
  * in their original order, as /_log shows. */
 static void test_retries_keep_their_order(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	enum { N = 4 };
 	char *u[N + 1], *pq[N + 1];
 	const char *args[16];
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *log, *item;
 	int next = 0, seen[N] = {0};
 	size_t n = 0;
@@ -299,30 +298,30 @@ static void test_retries_keep_their_order(void **state)
 	args[n++] = "--backoff";
 	args[n++] = "0.05";
 	for (int i = 0; i < N; i++) {
-		pq[i] = fm_path("/data/ord%d.bin?size=100&fail=1&retry_after=1",
+		pq[i] = it_path("/data/ord%d.bin?size=100&fail=1&retry_after=1",
 				i);
-		u[i] = fm_url(&f->srv, pq[i]);
+		u[i] = it_url(&f->srv, pq[i]);
 		args[n++] = u[i];
 	}
-	pq[N] = fm_path("/data/slow.bin?size=100&delay=1.5");
-	u[N] = fm_url(&f->srv, pq[N]);
+	pq[N] = it_path("/data/slow.bin?size=100&delay=1.5");
+	u[N] = it_url(&f->srv, pq[N]);
 	args[n++] = u[N];
 	args[n] = NULL;
 
-	res = fm_run_json(f, args, 0, N + 1, &r);
-	log = fm_server_log(&f->srv);
+	res = it_run_json(f, args, 0, N + 1, &r);
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	assert_int_equal(cJSON_GetArraySize(log), 2 * N + 1);
 	/* The second request of each, in the order the server saw them. */
 	cJSON_ArrayForEach(item, log)
 	{
-		const char *p = fm_json_str(item, "path");
+		const char *p = it_json_str(item, "path");
 
 		for (int i = 0; p && i < N; i++) {
 			if (strcmp(p, pq[i]) != 0 || ++seen[i] != 2)
 				continue;
 			if (i != next) {
-				fm_dump_with_log(&r, &f->srv);
+				it_dump_with_log(&r, &f->srv);
 				fail_msg("retry of entry %d ran before entry "
 					 "%d's", i, next);
 			}
@@ -333,7 +332,7 @@ static void test_retries_keep_their_order(void **state)
 
 	cJSON_Delete(log);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	for (int i = 0; i <= N; i++) {
 		free(u[i]);
 		free(pq[i]);
@@ -342,49 +341,32 @@ static void test_retries_keep_their_order(void **state)
 
 /* --------------------------------------------------- a slow TLS set-up */
 
-/* openssl req -x509 into dir: cert.pem and key.pem for localhost. */
-static int make_cert(const char *dir)
-{
-	const char *argv[] = { "openssl", "req", "-x509", "-newkey",
-			       "rsa:2048", "-nodes", "-keyout", "key.pem",
-			       "-out", "cert.pem", "-subj", "/CN=localhost",
-			       "-addext",
-			       "subjectAltName=DNS:localhost,IP:127.0.0.1",
-			       "-days", "1", NULL };
-	struct run_result r;
-	int rc = fm_run(argv, NULL, dir, &r);
-
-	rc = rc == 0 && r.exited && r.exit_code == 0 ? 0 : -1;
-	fm_run_result_free(&r);
-	return rc;
-}
-
 /* A fixture whose server takes 2 s over each TLS handshake; NULL (the
  * test skips) without the openssl command. */
 static int slow_tls_setup(void **state)
 {
-	struct fm_fixture *f = calloc(1, sizeof(*f));
+	struct it_fixture *f = calloc(1, sizeof(*f));
 	char *cert, *key;
 	int rc;
 
 	*state = NULL;
-	if (!f || !(f->tmp = fm_mkdtemp())) {
+	if (!f || !(f->tmp = it_mkdtemp())) {
 		free(f);
 		return -1;
 	}
-	if (make_cert(f->tmp)) {
-		fm_rmtree(f->tmp);
+	if (it_make_cert(f->tmp, "cert.pem", "key.pem", NULL)) {
+		it_rmtree(f->tmp);
 		free(f->tmp);
 		free(f);
 		return 0;
 	}
-	cert = fm_path("%s/cert.pem", f->tmp);
-	key = fm_path("%s/key.pem", f->tmp);
+	cert = it_path("%s/cert.pem", f->tmp);
+	key = it_path("%s/key.pem", f->tmp);
 	{
 		const char *extra[] = { "--tls-cert", cert, "--tls-key", key,
 					"--tls-delay", "2", NULL };
 
-		rc = fm_server_start(&f->srv, extra);
+		rc = it_server_start(&f->srv, extra);
 	}
 	free(cert);
 	free(key);
@@ -396,9 +378,9 @@ static int slow_tls_setup(void **state)
  * set-up belongs to the connect timeout, and the download succeeds. */
 static void test_tls_setup_is_not_a_stall(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	char *u, *cacert;
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e;
 	double secs;
 	int ok;
@@ -407,34 +389,34 @@ static void test_tls_setup_is_not_a_stall(void **state)
 		printf("# SKIP: cannot make a test certificate\n");
 		skip();
 	}
-	u = fm_path("https://localhost:%d/data/tls.bin?size=1000",
+	u = it_path("https://localhost:%d/data/tls.bin?size=1000",
 		    f->srv.port);
-	cacert = fm_path("%s/cert.pem", f->tmp);
+	cacert = it_path("%s/cert.pem", f->tmp);
 	{
 		const char *args[] = { "--cacert", cacert, "--stall-timeout",
 				       "1", "--connect-timeout", "10", "-r",
 				       "0", u, NULL };
 
-		res = fm_run_json(f, args, 0, 1, &r);
+		res = it_run_json(f, args, 0, 1, &r);
 	}
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "bytes", 1000);
-	secs = fm_json_num(e, "seconds", &ok);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "bytes", 1000);
+	secs = it_json_num(e, "seconds", &ok);
 	assert_true(ok);
 	fprintf(stderr, "# TLS set-up and download took %.3f s\n", secs);
 	assert_true(secs >= 1.9);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 	free(cacert);
 }
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fm_fixture_setup, \
-					      fm_fixture_teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, it_fixture_setup, \
+					      it_fixture_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_sigstop_is_not_a_stall),
 		T(test_header_bytes_count),
@@ -445,7 +427,7 @@ int main(void)
 		T(test_retries_keep_their_order),
 		cmocka_unit_test_setup_teardown(test_tls_setup_is_not_a_stall,
 						slow_tls_setup,
-						fm_fixture_teardown),
+						it_fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

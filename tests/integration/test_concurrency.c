@@ -26,13 +26,13 @@ static size_t many_size(int i)
 
 /* a) 200 URLs at -j 20. The first 40 are delayed 0.2 s so that 20 of them
  * must be running at once; others delayed 0.05 s so they overlap. */
-static void run_200_urls_j20(struct fm_fixture *f, const char *threads)
+static void run_200_urls_j20(struct it_fixture *f, const char *threads)
 {
-	struct fm_buf list = { 0 };
-	struct run_result r;
-	char *lp = fm_path("%s/list.txt", f->tmp);
-	char *dl = fm_path("%s/dl", f->tmp);
-	const char *argv[] = { fm_bin(), "-j", "20", "--json", "-o", "dl",
+	struct it_buf list = { 0 };
+	struct it_result r;
+	char *lp = it_path("%s/list.txt", f->tmp);
+	char *dl = it_path("%s/dl", f->tmp);
+	const char *argv[] = { it_bin(), "-j", "20", "--json", "-o", "dl",
 			       "--threads", threads, "list.txt", NULL };
 	cJSON *res, *tree, *log;
 	int bad, rc;
@@ -41,46 +41,46 @@ static void run_200_urls_j20(struct fm_fixture *f, const char *threads)
 		const char *delay = i < 40 ? "&delay=0.2"
 				  : i % 3 == 0 ? "&delay=0.05" : "";
 
-		fm_buf_printf(&list, "%s/data/f%d.bin?size=%zu%s\n",
+		it_buf_printf(&list, "%s/data/f%d.bin?size=%zu%s\n",
 			      f->srv.base, i, many_size(i), delay);
 	}
-	assert_int_equal(fm_write_file(lp, list.data, list.len), 0);
+	assert_int_equal(it_write_file(lp, list.data, list.len), 0);
 
-	rc = fm_run(argv, NULL, f->tmp, &r);
-	FM_ASSERT_RAN(rc, r);
-	FM_ASSERT_EXIT(r, 0);
+	rc = it_run(argv, NULL, f->tmp, &r);
+	IT_ASSERT_RAN(rc, r);
+	IT_ASSERT_EXIT(r, 0);
 
-	res = fm_jsonl_parse(r.out, &bad);
+	res = it_jsonl_parse(r.out, &bad);
 	assert_int_equal(bad, 0);
-	assert_int_equal(fm_count_lines(r.out), N_MANY);
+	assert_int_equal(it_count_lines(r.out), N_MANY);
 	assert_int_equal(cJSON_GetArraySize(res), N_MANY);
 
-	log = fm_server_log(&f->srv);
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	for (int i = 0; i < N_MANY; i++) {
 		const char *delay = i < 40 ? "&delay=0.2"
 				  : i % 3 == 0 ? "&delay=0.05" : "";
-		char *pq = fm_path("/data/f%d.bin?size=%zu%s", i,
+		char *pq = it_path("/data/f%d.bin?size=%zu%s", i,
 				   many_size(i), delay);
-		char *url = fm_url(&f->srv, pq);
-		char *urlpath = fm_path("/data/f%d.bin", i);
-		char *want_path = fm_path("dl/f%d.bin", i);
-		char *file = fm_path("%s/f%d.bin", dl, i);
-		cJSON *e = fm_json_find_url(res, url);
+		char *url = it_url(&f->srv, pq);
+		char *urlpath = it_path("/data/f%d.bin", i);
+		char *want_path = it_path("dl/f%d.bin", i);
+		char *file = it_path("%s/f%d.bin", dl, i);
+		cJSON *e = it_json_find_url(res, url);
 
 		if (!e)
 			fail_msg("no result line for %s", url);
-		FM_ASSERT_JSTR(e, "status", "ok");
-		FM_ASSERT_JNUM(e, "http_status", 200);
-		FM_ASSERT_JNUM(e, "bytes", (double)many_size(i));
-		FM_ASSERT_JSTR(e, "path", want_path);
-		FM_ASSERT_JNUM(e, "line", i + 1);
-		FM_ASSERT_JSTR(e, "source", "list.txt");
-		FM_ASSERT_JNULL(e, "error");
-		assert_true(fm_file_matches_body(file, urlpath,
+		IT_ASSERT_JSTR(e, "status", "ok");
+		IT_ASSERT_JNUM(e, "http_status", 200);
+		IT_ASSERT_JNUM(e, "bytes", (double)many_size(i));
+		IT_ASSERT_JSTR(e, "path", want_path);
+		IT_ASSERT_JNUM(e, "line", i + 1);
+		IT_ASSERT_JSTR(e, "source", "list.txt");
+		IT_ASSERT_JNULL(e, "error");
+		assert_true(it_file_matches_body(file, urlpath,
 						 many_size(i)));
 		/* Each URL requested exactly once. */
-		assert_int_equal(fm_log_count(log, pq), 1);
+		assert_int_equal(it_log_count(log, pq), 1);
 		free(pq);
 		free(url);
 		free(urlpath);
@@ -88,19 +88,19 @@ static void run_200_urls_j20(struct fm_fixture *f, const char *threads)
 		free(file);
 	}
 
-	tree = fm_tree_list(dl);
+	tree = it_tree_list(dl);
 	assert_non_null(tree);
 	assert_int_equal(cJSON_GetArraySize(tree), N_MANY);
-	assert_int_equal(fm_tree_count_suffix(tree, ".part"), 0);
+	assert_int_equal(it_tree_count_suffix(tree, ".part"), 0);
 
-	assert_int_equal(fm_server_stat(&f->srv, "requests"), N_MANY);
+	assert_int_equal(it_server_stat(&f->srv, "requests"), N_MANY);
 	/* The cap holds, and it is reached. */
-	assert_int_equal(fm_server_stat(&f->srv, "max_concurrent"), 20);
+	assert_int_equal(it_server_stat(&f->srv, "max_concurrent"), 20);
 
 	cJSON_Delete(log);
 	cJSON_Delete(tree);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(list.data);
 	free(lp);
 	free(dl);
@@ -124,46 +124,43 @@ static void test_200_urls_j20_threads1(void **state)
 
 /* b) -j N: with every request delayed, the server sees exactly N at once.
  * threads: the --threads value. */
-static void check_cap(struct fm_fixture *f, int jobs, int n, double delay,
+static void check_cap(struct it_fixture *f, int jobs, int n, double delay,
 		      const char *threads)
 {
-	struct fm_buf list = { 0 };
-	struct run_result r;
+	struct it_buf list = { 0 };
+	struct it_result r;
 	char jbuf[16];
-	const char *argv[] = { fm_bin(), "-j", jbuf, "--json", "-o", "dl",
+	const char *argv[] = { it_bin(), "-j", jbuf, "--json", "-o", "dl",
 			       "--threads", threads, "list.txt", NULL };
-	char *lp = fm_path("%s/list.txt", f->tmp);
+	char *lp = it_path("%s/list.txt", f->tmp);
 	cJSON *res;
 	cJSON *e;
-	int bad, rc;
+	int rc;
 
 	snprintf(jbuf, sizeof(jbuf), "%d", jobs);
 	for (int i = 0; i < n; i++)
-		fm_buf_printf(&list, "%s/data/c%d.bin?size=%d&delay=%g\n",
+		it_buf_printf(&list, "%s/data/c%d.bin?size=%d&delay=%g\n",
 			      f->srv.base, i, 100 + i, delay);
-	assert_int_equal(fm_write_file(lp, list.data, list.len), 0);
+	assert_int_equal(it_write_file(lp, list.data, list.len), 0);
 
-	rc = fm_run(argv, NULL, f->tmp, &r);
-	FM_ASSERT_RAN(rc, r);
-	FM_ASSERT_EXIT(r, 0);
-	res = fm_jsonl_parse(r.out, &bad);
-	assert_int_equal(bad, 0);
-	assert_int_equal(cJSON_GetArraySize(res), n);
+	rc = it_run(argv, NULL, f->tmp, &r);
+	IT_ASSERT_RAN(rc, r);
+	res = it_check_json(f, &r, 0, n);
 	cJSON_ArrayForEach(e, res)
-		FM_ASSERT_JSTR(e, "status", "ok");
+		IT_ASSERT_JSTR(e, "status", "ok");
 	for (int i = 0; i < n; i++) {
-		char *file = fm_path("%s/dl/c%d.bin", f->tmp, i);
-		char *up = fm_path("/data/c%d.bin", i);
+		char *file = it_path("%s/dl/c%d.bin", f->tmp, i);
+		char *up = it_path("/data/c%d.bin", i);
 
-		assert_true(fm_file_matches_body(file, up, (size_t)(100 + i)));
+		assert_true(it_file_matches_body(file, up, (size_t)(100 + i)));
 		free(file);
 		free(up);
 	}
-	assert_int_equal(fm_server_stat(&f->srv, "requests"), n);
-	assert_int_equal(fm_server_stat(&f->srv, "max_concurrent"), jobs);
+	assert_int_equal(it_server_stat(&f->srv, "requests"), n);
+	assert_int_equal(it_server_stat(&f->srv, "max_concurrent"), jobs);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(list.data);
 	free(lp);
 }
@@ -195,24 +192,24 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_200_urls_j20,
-						fm_fixture_setup,
-						fm_fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_cap_j1, fm_fixture_setup,
-						fm_fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_cap_j5, fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_cap_j1, it_fixture_setup,
+						it_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_cap_j5, it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_200_urls_j20_threads4,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_200_urls_j20_threads1,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_cap_j7_threads3,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_cap_j2_threads8,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,24 +20,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "harness.h"
-#include "harness_extra.h"
 
 #define NCOND 20
 #define NSKIP 6
 
-static const char *log_header(const cJSON *e, const char *name)
-{
-	return fm_json_str(cJSON_GetObjectItemCaseSensitive(e, "headers"),
-			   name);
-}
-
 /* Requests in the server's /_log so far. */
-static long log_size(const struct fm_fixture *f)
+static long log_size(const struct it_fixture *f)
 {
-	cJSON *log = fm_server_log(&f->srv);
+	cJSON *log = it_server_log(&f->srv);
 	long n;
 
 	assert_non_null(log);
@@ -62,28 +53,13 @@ static void http_date(time_t t, char *buf, size_t cap)
 		 tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* s percent-encoded for a query value (malloc'd). */
-static char *qenc(const char *s)
-{
-	CURL *c = curl_easy_init();
-	char *e, *copy;
-
-	assert_non_null(c);
-	e = curl_easy_escape(c, s, 0);
-	curl_easy_cleanup(c);
-	assert_non_null(e);
-	copy = fm_path("%s", e);
-	curl_free(e);
-	return copy;
-}
-
 /* 1 when the file system under dir keeps user extended attributes. */
 static int have_xattrs(const char *dir)
 {
-	char *p = fm_path("%s/.xattr-probe", dir);
+	char *p = it_path("%s/.xattr-probe", dir);
 	int ok;
 
-	assert_int_equal(fm_write_file(p, "", 0), 0);
+	assert_int_equal(it_write_file(p, "", 0), 0);
 	ok = setxattr(p, "user.probe", "1", 1, 0) == 0;
 	if (!ok)
 		fprintf(stderr, "# %s: no user xattrs (%s): If-None-Match "
@@ -92,17 +68,6 @@ static int have_xattrs(const char *dir)
 	unlink(p);
 	free(p);
 	return ok;
-}
-
-static char *get_etag(const char *path)
-{
-	char buf[512];
-	ssize_t n = getxattr(path, "user.etag", buf, sizeof(buf) - 1);
-
-	if (n < 0)
-		return NULL;
-	buf[n] = '\0';
-	return fm_path("%s", buf);
 }
 
 struct cond_file {
@@ -120,50 +85,50 @@ struct cond_file {
 
 /* Fails with the run's output when a /_log entry in log[from..] for pq
  * is not a conditional request with the file's validators. */
-static void check_conditional_requests(const struct fm_fixture *f,
-				       const struct run_result *r,
+static void check_conditional_requests(const struct it_fixture *f,
+				       const struct it_result *r,
 				       const cJSON *log, int from,
 				       const struct cond_file *c, int n,
 				       int xattrs)
 {
 	for (int i = from; i < cJSON_GetArraySize(log); i++) {
 		const cJSON *e = cJSON_GetArrayItem(log, i);
-		const char *p = fm_json_str(e, "path");
-		const char *ims = log_header(e, "if-modified-since");
-		const char *inm = log_header(e, "if-none-match");
+		const char *p = it_json_str(e, "path");
+		const char *ims = it_log_header(e, "if-modified-since");
+		const char *inm = it_log_header(e, "if-none-match");
 		const struct cond_file *cf = NULL;
 
 		for (int k = 0; k < n; k++)
 			if (p && strcmp(p, c[k].pq) == 0)
 				cf = &c[k];
 		if (!cf) {
-			fm_dump_with_log(r, &f->srv);
+			it_dump_with_log(r, &f->srv);
 			fail_msg("unexpected request %s", p ? p : "?");
 		}
 		if (!ims || strcmp(ims, cf->lm) != 0) {
-			fm_dump_with_log(r, &f->srv);
+			it_dump_with_log(r, &f->srv);
 			fail_msg("%s: If-Modified-Since: want \"%s\", got %s",
 				 cf->pq, cf->lm, ims ? ims : "(absent)");
 		}
 		if (xattrs && (!inm || strcmp(inm, cf->etag) != 0)) {
-			fm_dump_with_log(r, &f->srv);
+			it_dump_with_log(r, &f->srv);
 			fail_msg("%s: If-None-Match: want %s, got %s", cf->pq,
 				 cf->etag, inm ? inm : "(absent)");
 		}
 		if (!xattrs && inm) {
-			fm_dump_with_log(r, &f->srv);
+			it_dump_with_log(r, &f->srv);
 			fail_msg("%s: If-None-Match %s without user.etag",
 				 cf->pq, inm);
 		}
-		if (fm_json_num(e, "status", NULL) != 304) {
-			fm_dump_with_log(r, &f->srv);
+		if (it_json_num(e, "status", NULL) != 304) {
+			it_dump_with_log(r, &f->srv);
 			fail_msg("%s: server answered %g, want 304", cf->pq,
-				 fm_json_num(e, "status", NULL));
+				 it_json_num(e, "status", NULL));
 		}
 	}
 }
 
-static void setup_cond_files(const struct fm_fixture *f, struct cond_file *c,
+static void setup_cond_files(const struct it_fixture *f, struct cond_file *c,
 			     int n, const char *tag)
 {
 	/* 2020-01-01T00:00:00Z, then a day and a bit apart. */
@@ -179,12 +144,12 @@ static void setup_cond_files(const struct fm_fixture *f, struct cond_file *c,
 			 i);
 		snprintf(c[i].rel, sizeof(c[i].rel), "dl/%s%d.bin", tag, i);
 		snprintf(c[i].etag, sizeof(c[i].etag), "\"e%d\"", i);
-		lm_q = qenc(c[i].lm);
+		lm_q = it_qenc(c[i].lm);
 		snprintf(c[i].pq, sizeof(c[i].pq), "%s?size=%zu&etag=e%d&lm=%s",
 			 c[i].upath, c[i].size, i, lm_q);
 		free(lm_q);
-		c[i].url = fm_url(&f->srv, c[i].pq);
-		c[i].file = fm_path("%s/%s", f->tmp, c[i].rel);
+		c[i].url = it_url(&f->srv, c[i].pq);
+		c[i].file = it_path("%s/%s", f->tmp, c[i].rel);
 	}
 }
 
@@ -210,40 +175,40 @@ static int same_stat(const struct stat *a, const struct stat *b)
  * unchanged (304) with both validators sent, the files untouched. */
 static void test_timestamping_twice(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	struct cond_file c[NCOND];
-	struct fm_buf list = { 0 };
-	char *lp = fm_path("%s/list.txt", f->tmp);
+	struct it_buf list = { 0 };
+	char *lp = it_path("%s/list.txt", f->tmp);
 	const char *args[] = { "-N", "-o", "dl", "list.txt", NULL };
-	struct run_result r1, r2;
+	struct it_result r1, r2;
 	cJSON *res, *log, *tree;
 	int xattrs = have_xattrs(f->tmp);
 	int n1, n2;
 
 	setup_cond_files(f, c, NCOND, "c");
 	for (int i = 0; i < NCOND; i++)
-		fm_buf_printf(&list, "%s\n", c[i].url);
-	assert_int_equal(fm_write_file(lp, list.data, list.len), 0);
+		it_buf_printf(&list, "%s\n", c[i].url);
+	assert_int_equal(it_write_file(lp, list.data, list.len), 0);
 
 	/* Run 1: nothing on disk, so no condition is sent. */
-	res = fm_run_json_plain(f, args, 0, NCOND, &r1);
-	log = fm_server_log(&f->srv);
+	res = it_run_json_plain(f, args, 0, NCOND, &r1);
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	n1 = cJSON_GetArraySize(log);
 	fprintf(stderr, "# -N run 1: %d requests at the server\n", n1);
 	assert_int_equal(n1, NCOND);
 	for (int i = 0; i < NCOND; i++) {
-		const cJSON *e = fm_json_find_url(res, c[i].url);
+		const cJSON *e = it_json_find_url(res, c[i].url);
 		const cJSON *req = cJSON_GetArrayItem(log, i);
 
 		assert_non_null(e);
-		FM_ASSERT_JSTR(e, "status", "ok");
-		FM_ASSERT_JNUM(e, "http_status", 200);
-		FM_ASSERT_JSTR(e, "path", c[i].rel);
-		FM_ASSERT_JNUM(e, "bytes", c[i].size);
-		assert_null(log_header(req, "if-modified-since"));
-		assert_null(log_header(req, "if-none-match"));
-		assert_true(fm_file_matches_body(c[i].file, c[i].upath,
+		IT_ASSERT_JSTR(e, "status", "ok");
+		IT_ASSERT_JNUM(e, "http_status", 200);
+		IT_ASSERT_JSTR(e, "path", c[i].rel);
+		IT_ASSERT_JNUM(e, "bytes", c[i].size);
+		assert_null(it_log_header(req, "if-modified-since"));
+		assert_null(it_log_header(req, "if-none-match"));
+		assert_true(it_file_matches_body(c[i].file, c[i].upath,
 						 c[i].size));
 		assert_int_equal(stat(c[i].file, &c[i].st), 0);
 		/* mtime from Last-Modified. */
@@ -252,7 +217,7 @@ static void test_timestamping_twice(void **state)
 				 (long long)c[i].st.st_mtime,
 				 (long long)c[i].lm_t, c[i].lm);
 		if (xattrs) {
-			char *et = get_etag(c[i].file);
+			char *et = it_file_etag(c[i].file);
 
 			if (!et || strcmp(et, c[i].etag) != 0)
 				fail_msg("%s: user.etag %s, want %s",
@@ -266,24 +231,24 @@ static void test_timestamping_twice(void **state)
 
 	/* Run 2: every request conditional, every answer 304, every entry
 	 * unchanged, no file touched. */
-	res = fm_run_json_plain(f, args, 0, NCOND, &r2);
-	log = fm_server_log(&f->srv);
+	res = it_run_json_plain(f, args, 0, NCOND, &r2);
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	n2 = cJSON_GetArraySize(log) - n1;
 	fprintf(stderr, "# -N run 2: %d requests at the server\n", n2);
 	assert_int_equal(n2, NCOND);
 	check_conditional_requests(f, &r2, log, n1, c, NCOND, xattrs);
 	for (int i = 0; i < NCOND; i++) {
-		const cJSON *e = fm_json_find_url(res, c[i].url);
+		const cJSON *e = it_json_find_url(res, c[i].url);
 		struct stat st;
 
 		assert_non_null(e);
-		FM_ASSERT_JSTR(e, "status", "unchanged");
-		FM_ASSERT_JNUM(e, "http_status", 304);
-		FM_ASSERT_JSTR(e, "path", c[i].rel);
-		FM_ASSERT_JNUM(e, "bytes", 0);
-		FM_ASSERT_JNULL(e, "error");
-		assert_int_equal(fm_log_count(log, c[i].pq), 2);
+		IT_ASSERT_JSTR(e, "status", "unchanged");
+		IT_ASSERT_JNUM(e, "http_status", 304);
+		IT_ASSERT_JSTR(e, "path", c[i].rel);
+		IT_ASSERT_JNUM(e, "bytes", 0);
+		IT_ASSERT_JNULL(e, "error");
+		assert_int_equal(it_log_count(log, c[i].pq), 2);
 		assert_int_equal(stat(c[i].file, &st), 0);
 		if (!same_stat(&st, &c[i].st))
 			fail_msg("%s was touched: inode %llu -> %llu, mtime "
@@ -298,24 +263,24 @@ static void test_timestamping_twice(void **state)
 				 (long long)c[i].st.st_ctime,
 				 (long long)st.st_ctime);
 		assert_int_equal(st.st_mtime, c[i].lm_t);
-		assert_true(fm_file_matches_body(c[i].file, c[i].upath,
+		assert_true(it_file_matches_body(c[i].file, c[i].upath,
 						 c[i].size));
 	}
 	{
-		char *dl = fm_path("%s/dl", f->tmp);
+		char *dl = it_path("%s/dl", f->tmp);
 
-		tree = fm_tree_list(dl);
+		tree = it_tree_list(dl);
 		free(dl);
 	}
 	assert_non_null(tree);
 	assert_int_equal(cJSON_GetArraySize(tree), NCOND);
-	assert_int_equal(fm_tree_count_suffix(tree, ".part"), 0);
+	assert_int_equal(it_tree_count_suffix(tree, ".part"), 0);
 	cJSON_Delete(tree);
 	cJSON_Delete(log);
 	cJSON_Delete(res);
 
-	fm_run_result_free(&r1);
-	fm_run_result_free(&r2);
+	it_result_free(&r1);
+	it_result_free(&r2);
 	free_cond_files(c, NCOND);
 	free(list.data);
 	free(lp);
@@ -326,66 +291,66 @@ static void test_timestamping_twice(void **state)
  * condition fails, the new body is written with the new mtime and ETag. */
 static void test_timestamping_newer_body(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const time_t t_old = 1577836800, t_new = 1609459200;
 	char lm_old[64], lm_new[64];
 	char *q_old, *q_new, *pq_old, *pq_new, *u_old, *u_new;
-	char *file = fm_path("%s/dl/chg.bin", f->tmp);
-	struct run_result r1, r2;
+	char *file = it_path("%s/dl/chg.bin", f->tmp);
+	struct it_result r1, r2;
 	cJSON *res, *e, *log, *req;
 	struct stat st;
 	int xattrs = have_xattrs(f->tmp);
 
 	http_date(t_old, lm_old, sizeof(lm_old));
 	http_date(t_new, lm_new, sizeof(lm_new));
-	q_old = qenc(lm_old);
-	q_new = qenc(lm_new);
-	pq_old = fm_path("/data/chg.bin?size=3000&etag=old&lm=%s", q_old);
-	pq_new = fm_path("/data/chg.bin?size=5000&etag=new&lm=%s", q_new);
-	u_old = fm_url(&f->srv, pq_old);
-	u_new = fm_url(&f->srv, pq_new);
+	q_old = it_qenc(lm_old);
+	q_new = it_qenc(lm_new);
+	pq_old = it_path("/data/chg.bin?size=3000&etag=old&lm=%s", q_old);
+	pq_new = it_path("/data/chg.bin?size=5000&etag=new&lm=%s", q_new);
+	u_old = it_url(&f->srv, pq_old);
+	u_new = it_url(&f->srv, pq_new);
 
 	{
 		const char *args[] = { "-N", "-o", "dl", u_old, NULL };
 
-		res = fm_run_json_plain(f, args, 0, 1, &r1);
-		FM_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "ok");
+		res = it_run_json_plain(f, args, 0, 1, &r1);
+		IT_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "ok");
 		cJSON_Delete(res);
 	}
 	{
 		const char *args[] = { "-N", "-o", "dl", u_new, NULL };
 
-		res = fm_run_json_plain(f, args, 0, 1, &r2);
+		res = it_run_json_plain(f, args, 0, 1, &r2);
 	}
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "http_status", 200);
-	FM_ASSERT_JNUM(e, "bytes", 5000);
-	log = fm_server_log(&f->srv);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "http_status", 200);
+	IT_ASSERT_JNUM(e, "bytes", 5000);
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
-	assert_int_equal(fm_log_count(log, pq_new), 1);
+	assert_int_equal(it_log_count(log, pq_new), 1);
 	req = cJSON_GetArrayItem(log, 1);
-	assert_non_null(log_header(req, "if-modified-since"));
-	assert_string_equal(log_header(req, "if-modified-since"), lm_old);
+	assert_non_null(it_log_header(req, "if-modified-since"));
+	assert_string_equal(it_log_header(req, "if-modified-since"), lm_old);
 	if (xattrs) {
 		char *et;
 
-		assert_non_null(log_header(req, "if-none-match"));
-		assert_string_equal(log_header(req, "if-none-match"),
+		assert_non_null(it_log_header(req, "if-none-match"));
+		assert_string_equal(it_log_header(req, "if-none-match"),
 				    "\"old\"");
-		et = get_etag(file);
+		et = it_file_etag(file);
 		assert_non_null(et);
 		assert_string_equal(et, "\"new\"");
 		free(et);
 	}
-	assert_true(fm_file_matches_body(file, "/data/chg.bin", 5000));
+	assert_true(it_file_matches_body(file, "/data/chg.bin", 5000));
 	assert_int_equal(stat(file, &st), 0);
 	assert_int_equal(st.st_mtime, t_new);
 
 	cJSON_Delete(log);
 	cJSON_Delete(res);
-	fm_run_result_free(&r1);
-	fm_run_result_free(&r2);
+	it_result_free(&r1);
+	it_result_free(&r2);
 	free(q_old);
 	free(q_new);
 	free(pq_old);
@@ -399,13 +364,13 @@ static void test_timestamping_newer_body(void **state)
  * entry skipped with its path; a file changed locally stays as it is. */
 static void test_no_clobber_twice(void **state)
 {
-	struct fm_fixture *f = *state;
-	struct fm_buf list = { 0 };
-	char *lp = fm_path("%s/list.txt", f->tmp);
+	struct it_fixture *f = *state;
+	struct it_buf list = { 0 };
+	char *lp = it_path("%s/list.txt", f->tmp);
 	char *urls[NSKIP], *files[NSKIP], *rels[NSKIP], *upaths[NSKIP];
 	size_t sizes[NSKIP];
 	const char *args[] = { "-n", "-o", "dl", "list.txt", NULL };
-	struct run_result r1, r2;
+	struct it_result r1, r2;
 	cJSON *res;
 	char *content;
 	size_t len = 0;
@@ -415,23 +380,23 @@ static void test_no_clobber_twice(void **state)
 		char *pq;
 
 		sizes[i] = (size_t)i * 1500;
-		upaths[i] = fm_path("/data/n%d.bin", i);
-		pq = fm_path("%s?size=%zu", upaths[i], sizes[i]);
-		urls[i] = fm_url(&f->srv, pq);
-		rels[i] = fm_path("dl/n%d.bin", i);
-		files[i] = fm_path("%s/%s", f->tmp, rels[i]);
-		fm_buf_printf(&list, "%s\n", urls[i]);
+		upaths[i] = it_path("/data/n%d.bin", i);
+		pq = it_path("%s?size=%zu", upaths[i], sizes[i]);
+		urls[i] = it_url(&f->srv, pq);
+		rels[i] = it_path("dl/n%d.bin", i);
+		files[i] = it_path("%s/%s", f->tmp, rels[i]);
+		it_buf_printf(&list, "%s\n", urls[i]);
 		free(pq);
 	}
-	assert_int_equal(fm_write_file(lp, list.data, list.len), 0);
+	assert_int_equal(it_write_file(lp, list.data, list.len), 0);
 
-	res = fm_run_json_plain(f, args, 0, NSKIP, &r1);
+	res = it_run_json_plain(f, args, 0, NSKIP, &r1);
 	for (int i = 0; i < NSKIP; i++) {
-		const cJSON *e = fm_json_find_url(res, urls[i]);
+		const cJSON *e = it_json_find_url(res, urls[i]);
 
 		assert_non_null(e);
-		FM_ASSERT_JSTR(e, "status", "ok");
-		assert_true(fm_file_matches_body(files[i], upaths[i],
+		IT_ASSERT_JSTR(e, "status", "ok");
+		assert_true(it_file_matches_body(files[i], upaths[i],
 						 sizes[i]));
 	}
 	cJSON_Delete(res);
@@ -440,40 +405,40 @@ static void test_no_clobber_twice(void **state)
 	assert_int_equal(before, NSKIP);
 
 	/* A local change that a download would undo. */
-	assert_int_equal(fm_write_file(files[1], "mine", 4), 0);
+	assert_int_equal(it_write_file(files[1], "mine", 4), 0);
 
-	res = fm_run_json_plain(f, args, 0, NSKIP, &r2);
+	res = it_run_json_plain(f, args, 0, NSKIP, &r2);
 	after = log_size(f);
 	fprintf(stderr, "# -n run 2: %ld requests at the server\n",
 		after - before);
 	if (after != before) {
-		fm_dump_with_log(&r2, &f->srv);
+		it_dump_with_log(&r2, &f->srv);
 		fail_msg("-n run 2 made %ld requests, want 0", after - before);
 	}
 	for (int i = 0; i < NSKIP; i++) {
-		const cJSON *e = fm_json_find_url(res, urls[i]);
+		const cJSON *e = it_json_find_url(res, urls[i]);
 
 		assert_non_null(e);
-		FM_ASSERT_JSTR(e, "status", "skipped");
-		FM_ASSERT_JSTR(e, "path", rels[i]);
-		FM_ASSERT_JNULL(e, "http_status");
-		FM_ASSERT_JNUM(e, "bytes", 0);
-		FM_ASSERT_JNULL(e, "error");
+		IT_ASSERT_JSTR(e, "status", "skipped");
+		IT_ASSERT_JSTR(e, "path", rels[i]);
+		IT_ASSERT_JNULL(e, "http_status");
+		IT_ASSERT_JNUM(e, "bytes", 0);
+		IT_ASSERT_JNULL(e, "error");
 		/* skipped without a request: no attempt was made */
-		FM_ASSERT_JNUM(e, "attempts", 0);
+		IT_ASSERT_JNUM(e, "attempts", 0);
 		if (i != 1)
-			assert_true(fm_file_matches_body(files[i], upaths[i],
+			assert_true(it_file_matches_body(files[i], upaths[i],
 							 sizes[i]));
 	}
-	content = fm_read_file(files[1], &len);
+	content = it_read_file(files[1], &len);
 	assert_non_null(content);
 	assert_int_equal(len, 4);
 	assert_memory_equal(content, "mine", 4);
 	free(content);
 	cJSON_Delete(res);
 
-	fm_run_result_free(&r1);
-	fm_run_result_free(&r2);
+	it_result_free(&r1);
+	it_result_free(&r2);
 	for (int i = 0; i < NSKIP; i++) {
 		free(urls[i]);
 		free(files[i]);
@@ -489,13 +454,13 @@ static void test_no_clobber_twice(void **state)
  * mtime is the time of the download. */
 static void test_mtime_from_last_modified(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const time_t t = 1234567890; /* Fri, 13 Feb 2009 23:31:30 GMT */
 	char lm[64];
 	char *q, *pq, *u1, *u2;
-	char *f1 = fm_path("%s/dl/lm.bin", f->tmp);
-	char *f2 = fm_path("%s/dl/nolm.bin", f->tmp);
-	struct run_result r;
+	char *f1 = it_path("%s/dl/lm.bin", f->tmp);
+	char *f2 = it_path("%s/dl/nolm.bin", f->tmp);
+	struct it_result r;
 	cJSON *res, *e;
 	struct stat st;
 	time_t t0, t1;
@@ -503,35 +468,35 @@ static void test_mtime_from_last_modified(void **state)
 
 	http_date(t, lm, sizeof(lm));
 	assert_string_equal(lm, "Fri, 13 Feb 2009 23:31:30 GMT");
-	q = qenc(lm);
-	pq = fm_path("/data/lm.bin?size=777&etag=lmtag&lm=%s", q);
-	u1 = fm_url(&f->srv, pq);
-	u2 = fm_url(&f->srv, "/data/nolm.bin?size=555");
+	q = it_qenc(lm);
+	pq = it_path("/data/lm.bin?size=777&etag=lmtag&lm=%s", q);
+	u1 = it_url(&f->srv, pq);
+	u2 = it_url(&f->srv, "/data/nolm.bin?size=555");
 	{
 		const char *args[] = { "-o", "dl", u1, u2, NULL };
 
 		t0 = time(NULL);
-		res = fm_run_json_plain(f, args, 0, 2, &r);
+		res = it_run_json_plain(f, args, 0, 2, &r);
 		t1 = time(NULL);
 	}
-	e = fm_json_find_url(res, u1);
+	e = it_json_find_url(res, u1);
 	assert_non_null(e);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	assert_true(fm_file_matches_body(f1, "/data/lm.bin", 777));
+	IT_ASSERT_JSTR(e, "status", "ok");
+	assert_true(it_file_matches_body(f1, "/data/lm.bin", 777));
 	assert_int_equal(stat(f1, &st), 0);
 	if (st.st_mtime != t)
 		fail_msg("mtime %lld, want %lld (%s)", (long long)st.st_mtime,
 			 (long long)t, lm);
 	if (xattrs) {
-		char *et = get_etag(f1);
+		char *et = it_file_etag(f1);
 
 		assert_non_null(et);
 		assert_string_equal(et, "\"lmtag\"");
 		free(et);
 	}
-	e = fm_json_find_url(res, u2);
+	e = it_json_find_url(res, u2);
 	assert_non_null(e);
-	FM_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JSTR(e, "status", "ok");
 	assert_int_equal(stat(f2, &st), 0);
 	if (st.st_mtime < t0 - 2 || st.st_mtime > t1 + 2)
 		fail_msg("without Last-Modified, mtime %lld is not the time "
@@ -546,13 +511,13 @@ static void test_mtime_from_last_modified(void **state)
 		};
 
 		for (int i = 0; i < 2; i++) {
-			char *qo = qenc(forms[i]);
-			char *po = fm_path("/data/old%d.bin?size=10&lm=%s", i, qo);
-			char *uo = fm_url(&f->srv, po);
-			char *fo = fm_path("%s/dl/old%d.bin", f->tmp, i);
+			char *qo = it_qenc(forms[i]);
+			char *po = it_path("/data/old%d.bin?size=10&lm=%s", i, qo);
+			char *uo = it_url(&f->srv, po);
+			char *fo = it_path("%s/dl/old%d.bin", f->tmp, i);
 			const char *args[] = { "-o", "dl", uo, NULL };
-			struct run_result ro;
-			cJSON *rs = fm_run_json_plain(f, args, 0, 1, &ro);
+			struct it_result ro;
+			cJSON *rs = it_run_json_plain(f, args, 0, 1, &ro);
 
 			assert_int_equal(stat(fo, &st), 0);
 			if (st.st_mtime != t)
@@ -560,7 +525,7 @@ static void test_mtime_from_last_modified(void **state)
 					 (long long)st.st_mtime, (long long)t,
 					 forms[i]);
 			cJSON_Delete(rs);
-			fm_run_result_free(&ro);
+			it_result_free(&ro);
 			free(qo);
 			free(po);
 			free(uo);
@@ -569,7 +534,7 @@ static void test_mtime_from_last_modified(void **state)
 	}
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(q);
 	free(pq);
 	free(u1);
@@ -582,17 +547,17 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_timestamping_twice,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_timestamping_newer_body,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_no_clobber_twice,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_mtime_from_last_modified,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

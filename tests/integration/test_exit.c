@@ -13,9 +13,9 @@
 
 #include "harness.h"
 
-static void assert_no_requests(const struct fm_fixture *f)
+static void assert_no_requests(const struct it_fixture *f)
 {
-	cJSON *log = fm_server_log(&f->srv);
+	cJSON *log = it_server_log(&f->srv);
 
 	assert_non_null(log);
 	if (cJSON_GetArraySize(log) != 0) {
@@ -32,7 +32,7 @@ static void assert_no_requests(const struct fm_fixture *f)
 
 static void assert_tree_size(const char *dir, int n)
 {
-	cJSON *tree = fm_tree_list(dir);
+	cJSON *tree = it_tree_list(dir);
 
 	assert_non_null(tree);
 	if (cJSON_GetArraySize(tree) != n) {
@@ -48,115 +48,91 @@ static void assert_tree_size(const char *dir, int n)
 
 static void test_all_ok_exit_0(void **state)
 {
-	struct fm_fixture *f = *state;
-	struct run_result r;
-	char *u1 = fm_url(&f->srv, "/data/ok1.bin?size=10");
-	char *u2 = fm_url(&f->srv, "/data/ok2.bin?size=20");
-	const char *argv[] = { fm_bin(), "-o", "dl", u1, u2, NULL };
-	char *p1 = fm_path("%s/dl/ok1.bin", f->tmp);
-	char *p2 = fm_path("%s/dl/ok2.bin", f->tmp);
+	struct it_fixture *f = *state;
+	struct it_result r;
+	char *u1 = it_url(&f->srv, "/data/ok1.bin?size=10");
+	char *u2 = it_url(&f->srv, "/data/ok2.bin?size=20");
+	const char *argv[] = { it_bin(), "-o", "dl", u1, u2, NULL };
+	char *p1 = it_path("%s/dl/ok1.bin", f->tmp);
+	char *p2 = it_path("%s/dl/ok2.bin", f->tmp);
 	int rc;
 
-	rc = fm_run(argv, NULL, f->tmp, &r);
-	FM_ASSERT_RAN(rc, r);
-	FM_ASSERT_EXIT(r, 0);
-	assert_int_equal(fm_count_lines(r.out), 2);
-	assert_true(fm_file_matches_body(p1, "/data/ok1.bin", 10));
-	assert_true(fm_file_matches_body(p2, "/data/ok2.bin", 20));
+	rc = it_run(argv, NULL, f->tmp, &r);
+	IT_ASSERT_RAN(rc, r);
+	IT_ASSERT_EXIT(r, 0);
+	assert_int_equal(it_count_lines(r.out), 2);
+	assert_true(it_file_matches_body(p1, "/data/ok1.bin", 10));
+	assert_true(it_file_matches_body(p2, "/data/ok2.bin", 20));
 	/* The closing summary line goes to stderr. */
 	assert_true(r.err_len > 0);
 
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u1);
 	free(u2);
 	free(p1);
 	free(p2);
 }
 
+/* A 404: exit 1, one failed record (never retried), one request,
+ * nothing written. */
 static void test_404_exit_1(void **state)
 {
-	struct fm_fixture *f = *state;
-	struct run_result r;
-	char *u = fm_url(&f->srv, "/data/nf.bin?status=404");
-	const char *argv[] = { fm_bin(), "--json", "-o", "dl", u, NULL };
-	char *p = fm_path("%s/dl/nf.bin", f->tmp);
-	char *part = fm_path("%s/dl/nf.bin.part", f->tmp);
-	cJSON *res, *e, *log;
-	const char *err;
-	int bad, rc;
+	static const struct it_case c = {
+		.args = { "%BASE/data/nf.bin?status=404", NULL },
+		.exit = 1,
+		.records = {
+			"url=%BASE/data/nf.bin?status=404 status=failed "
+			"http_status=404 bytes=0 line=null source=null "
+			"error=* attempts=1",
+			NULL,
+		},
+		.requests = 1,
+		.files = 0,
+	};
 
-	rc = fm_run(argv, NULL, f->tmp, &r);
-	FM_ASSERT_RAN(rc, r);
-	FM_ASSERT_EXIT(r, 1);
-	res = fm_jsonl_parse(r.out, &bad);
-	assert_int_equal(bad, 0);
-	assert_int_equal(cJSON_GetArraySize(res), 1);
-	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "url", u);
-	FM_ASSERT_JSTR(e, "status", "failed");
-	FM_ASSERT_JNUM(e, "http_status", 404);
-	FM_ASSERT_JNUM(e, "bytes", 0);
-	FM_ASSERT_JNULL(e, "line");
-	FM_ASSERT_JNULL(e, "source");
-	err = fm_json_str(e, "error");
-	assert_non_null(err);
-	assert_true(*err != '\0');
-	/* A 404 is never retried. */
-	FM_ASSERT_JNUM(e, "attempts", 1);
-	log = fm_server_log(&f->srv);
-	assert_non_null(log);
-	assert_int_equal(cJSON_GetArraySize(log), 1);
-	assert_false(fm_exists(p));
-	assert_false(fm_exists(part));
-
-	cJSON_Delete(log);
-	cJSON_Delete(res);
-	fm_run_result_free(&r);
-	free(u);
-	free(p);
-	free(part);
+	it_run_case(*state, &c);
 }
 
 static void test_unknown_option_exit_2(void **state)
 {
-	struct fm_fixture *f = *state;
-	struct run_result r;
-	char *u = fm_url(&f->srv, "/data/uo.bin");
-	const char *argv[] = { fm_bin(), u, "--no-such-option-at-all", NULL };
+	struct it_fixture *f = *state;
+	struct it_result r;
+	char *u = it_url(&f->srv, "/data/uo.bin");
+	const char *argv[] = { it_bin(), u, "--no-such-option-at-all", NULL };
 	int rc;
 
-	rc = fm_run(argv, NULL, f->tmp, &r);
-	FM_ASSERT_RAN(rc, r);
-	FM_ASSERT_EXIT(r, 2);
+	rc = it_run(argv, NULL, f->tmp, &r);
+	IT_ASSERT_RAN(rc, r);
+	IT_ASSERT_EXIT(r, 2);
 	assert_true(r.err_len > 0);
 	assert_no_requests(f);
 	assert_tree_size(f->tmp, 0);
 
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 }
 
 static void test_missing_list_exit_2(void **state)
 {
-	struct fm_fixture *f = *state;
-	struct run_result r;
-	char *u = fm_url(&f->srv, "/data/ml.bin");
+	struct it_fixture *f = *state;
+	struct it_result r;
+	char *u = it_url(&f->srv, "/data/ml.bin");
 	/* The valid URL comes first: still nothing may be fetched. */
-	const char *argv1[] = { fm_bin(), u, "no-such-list.txt", NULL };
-	const char *argv2[] = { fm_bin(), "no-such-list.txt", u, NULL };
+	const char *argv1[] = { it_bin(), u, "no-such-list.txt", NULL };
+	const char *argv2[] = { it_bin(), "no-such-list.txt", u, NULL };
 	int rc;
 
-	rc = fm_run(argv1, NULL, f->tmp, &r);
-	FM_ASSERT_RAN(rc, r);
-	FM_ASSERT_EXIT(r, 2);
+	rc = it_run(argv1, NULL, f->tmp, &r);
+	IT_ASSERT_RAN(rc, r);
+	IT_ASSERT_EXIT(r, 2);
 	assert_true(r.err_len > 0);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	assert_no_requests(f);
 
-	rc = fm_run(argv2, NULL, f->tmp, &r);
-	FM_ASSERT_RAN(rc, r);
-	FM_ASSERT_EXIT(r, 2);
-	fm_run_result_free(&r);
+	rc = it_run(argv2, NULL, f->tmp, &r);
+	IT_ASSERT_RAN(rc, r);
+	IT_ASSERT_EXIT(r, 2);
+	it_result_free(&r);
 	assert_no_requests(f);
 	assert_tree_size(f->tmp, 0);
 
@@ -165,22 +141,22 @@ static void test_missing_list_exit_2(void **state)
 
 static void test_directory_list_exit_2(void **state)
 {
-	struct fm_fixture *f = *state;
-	struct run_result r;
-	char *u = fm_url(&f->srv, "/data/dl.bin");
-	char *d = fm_path("%s/adir", f->tmp);
-	const char *argv[] = { fm_bin(), u, "adir", NULL };
+	struct it_fixture *f = *state;
+	struct it_result r;
+	char *u = it_url(&f->srv, "/data/dl.bin");
+	char *d = it_path("%s/adir", f->tmp);
+	const char *argv[] = { it_bin(), u, "adir", NULL };
 	int rc;
 
 	assert_int_equal(mkdir(d, 0755), 0);
-	rc = fm_run(argv, NULL, f->tmp, &r);
-	FM_ASSERT_RAN(rc, r);
-	FM_ASSERT_EXIT(r, 2);
+	rc = it_run(argv, NULL, f->tmp, &r);
+	IT_ASSERT_RAN(rc, r);
+	IT_ASSERT_EXIT(r, 2);
 	assert_true(r.err_len > 0);
 	assert_no_requests(f);
 	assert_tree_size(f->tmp, 1); /* adir/ only */
 
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 	free(d);
 }
@@ -189,20 +165,20 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_all_ok_exit_0,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_404_exit_1,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_option_exit_2,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_missing_list_exit_2,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_directory_list_exit_2,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

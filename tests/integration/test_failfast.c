@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 #define NENT 10
 
@@ -20,12 +19,12 @@
  * four start together; the 404 fails at once and ends the run. */
 static void test_fail_fast_aborts(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	char *pq[NENT], *u[NENT];
 	const char *argv[NENT + 10];
-	char *dl = fm_path("%s/dl", f->tmp);
+	char *dl = it_path("%s/dl", f->tmp);
 	const int bad_idx = 2, started = 4;
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *log, *e;
 	size_t n = 0;
 	double t0, secs;
@@ -33,11 +32,11 @@ static void test_fail_fast_aborts(void **state)
 
 	for (int i = 0; i < NENT; i++) {
 		pq[i] = i == bad_idx
-			? fm_path("/data/missing%d.bin?status=404", i)
-			: fm_path("/data/slow%d.bin?size=100&delay=3", i);
-		u[i] = fm_url(&f->srv, pq[i]);
+			? it_path("/data/missing%d.bin?status=404", i)
+			: it_path("/data/slow%d.bin?size=100&delay=3", i);
+		u[i] = it_url(&f->srv, pq[i]);
 	}
-	argv[n++] = fm_bin();
+	argv[n++] = it_bin();
 	argv[n++] = "--json";
 	argv[n++] = "-o";
 	argv[n++] = "dl";
@@ -48,73 +47,73 @@ static void test_fail_fast_aborts(void **state)
 		argv[n++] = u[i];
 	argv[n] = NULL;
 
-	t0 = fm_now();
-	rc = fm_run(argv, NULL, f->tmp, &r);
-	secs = fm_now() - t0;
+	t0 = it_now();
+	rc = it_run(argv, NULL, f->tmp, &r);
+	secs = it_now() - t0;
 	fprintf(stderr, "# --fail-fast: run took %.3f s\n", secs);
-	FM_ASSERT_RAN(rc, r);
+	IT_ASSERT_RAN(rc, r);
 	if (!r.exited || r.exit_code != 1) {
-		fm_dump_with_log(&r, &f->srv);
+		it_dump_with_log(&r, &f->srv);
 		fail_msg("exit status: want 1, got %s %d",
 			 r.exited ? "exit" : "signal",
 			 r.exited ? r.exit_code : r.signaled);
 	}
 	/* Well before the 3 s responses could have arrived. */
 	if (secs >= 2.5) {
-		fm_dump_with_log(&r, &f->srv);
+		it_dump_with_log(&r, &f->srv);
 		fail_msg("--fail-fast run took %.3f s, want < 2.5", secs);
 	}
 
-	res = fm_jsonl_parse(r.out, &bad);
+	res = it_jsonl_parse(r.out, &bad);
 	assert_int_equal(bad, 0);
-	log = fm_server_log(&f->srv);
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
 
 	/* The 404: failed at its only attempt. */
-	e = fm_json_find_url(res, u[bad_idx]);
+	e = it_json_find_url(res, u[bad_idx]);
 	assert_non_null(e);
-	FM_ASSERT_JSTR(e, "status", "failed");
-	FM_ASSERT_JNUM(e, "http_status", 404);
-	FM_ASSERT_JNUM(e, "attempts", 1);
-	assert_int_equal(fm_log_count(log, pq[bad_idx]), 1);
+	IT_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JNUM(e, "http_status", 404);
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	assert_int_equal(it_log_count(log, pq[bad_idx]), 1);
 
 	/* The three slow ones started with it: aborted, once each. */
 	for (int i = 0; i < started; i++) {
 		if (i == bad_idx)
 			continue;
-		e = fm_json_find_url(res, u[i]);
+		e = it_json_find_url(res, u[i]);
 		if (!e) {
-			fm_dump_with_log(&r, &f->srv);
+			it_dump_with_log(&r, &f->srv);
 			fail_msg("no line for running entry %d (%s)", i, u[i]);
 		}
-		FM_ASSERT_JSTR(e, "status", "failed");
-		FM_ASSERT_JSTR(e, "error", "aborted by --fail-fast");
-		FM_ASSERT_JNULL(e, "path");
-		assert_true(fm_log_count(log, pq[i]) <= 1);
+		IT_ASSERT_JSTR(e, "status", "failed");
+		IT_ASSERT_JSTR(e, "error", "aborted by --fail-fast");
+		IT_ASSERT_JNULL(e, "path");
+		assert_true(it_log_count(log, pq[i]) <= 1);
 		aborted++;
 	}
 	assert_int_equal(aborted, started - 1);
 
 	/* Never started: never requested, no line. */
 	for (int i = started; i < NENT; i++) {
-		if (fm_log_count(log, pq[i]) != 0 ||
-		    fm_json_find_url(res, u[i])) {
-			fm_dump_with_log(&r, &f->srv);
+		if (it_log_count(log, pq[i]) != 0 ||
+		    it_json_find_url(res, u[i])) {
+			it_dump_with_log(&r, &f->srv);
 			fail_msg("entry %d (%s) started after the failure", i,
 				 u[i]);
 		}
 	}
 	for (int i = 0; i < NENT; i++)
-		assert_true(fm_count_url(res, u[i]) <= 1);
+		assert_true(it_count_url(res, u[i]) <= 1);
 	assert_int_equal(cJSON_GetArraySize(res), started);
 	assert_true(cJSON_GetArraySize(res) < NENT);
 	assert_true(cJSON_GetArraySize(log) <= started);
 	/* Nothing written, no .part left. */
-	assert_int_equal(fm_count_files(dl), 0);
+	assert_int_equal(it_count_files(dl), 0);
 
 	cJSON_Delete(log);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	for (int i = 0; i < NENT; i++) {
 		free(pq[i]);
 		free(u[i]);
@@ -127,20 +126,20 @@ static void test_fail_fast_aborts(void **state)
  * list). */
 static void test_without_fail_fast_all_run(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	char *pq[4], *u[4];
 	const char *argv[16];
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *log, *e;
 	size_t n = 0;
-	int rc, bad;
+	int rc;
 
 	for (int i = 0; i < 4; i++) {
-		pq[i] = i == 1 ? fm_path("/data/nf%d.bin?status=404", i)
-			       : fm_path("/data/d%d.bin?size=100&delay=1", i);
-		u[i] = fm_url(&f->srv, pq[i]);
+		pq[i] = i == 1 ? it_path("/data/nf%d.bin?status=404", i)
+			       : it_path("/data/d%d.bin?size=100&delay=1", i);
+		u[i] = it_url(&f->srv, pq[i]);
 	}
-	argv[n++] = fm_bin();
+	argv[n++] = it_bin();
 	argv[n++] = "--json";
 	argv[n++] = "-o";
 	argv[n++] = "dl";
@@ -150,24 +149,21 @@ static void test_without_fail_fast_all_run(void **state)
 		argv[n++] = u[i];
 	argv[n] = NULL;
 
-	rc = fm_run(argv, NULL, f->tmp, &r);
-	FM_ASSERT_RAN(rc, r);
-	FM_ASSERT_EXIT(r, 1);
-	res = fm_jsonl_parse(r.out, &bad);
-	assert_int_equal(bad, 0);
-	assert_int_equal(cJSON_GetArraySize(res), 4);
-	log = fm_server_log(&f->srv);
+	rc = it_run(argv, NULL, f->tmp, &r);
+	IT_ASSERT_RAN(rc, r);
+	res = it_check_json(f, &r, 1, 4);
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	assert_int_equal(cJSON_GetArraySize(log), 4);
 	for (int i = 0; i < 4; i++) {
-		e = fm_json_find_url(res, u[i]);
+		e = it_json_find_url(res, u[i]);
 		assert_non_null(e);
-		FM_ASSERT_JSTR(e, "status", i == 1 ? "failed" : "ok");
+		IT_ASSERT_JSTR(e, "status", i == 1 ? "failed" : "ok");
 	}
 
 	cJSON_Delete(log);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	for (int i = 0; i < 4; i++) {
 		free(pq[i]);
 		free(u[i]);
@@ -178,11 +174,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_fail_fast_aborts,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_without_fail_fast_all_run,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

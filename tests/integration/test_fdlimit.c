@@ -24,23 +24,22 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 #define NURLS 100
 
 /* Writes f->tmp/list.txt: n URLs of 8 KiB bodies sent in 1 KiB pieces
  * every trickle seconds (each transfer holds its socket and its file for
  * 8 * trickle s), with extra appended to each query. */
-static void write_list(const struct fm_fixture *f, int n, const char *trickle,
+static void write_list(const struct it_fixture *f, int n, const char *trickle,
 		       const char *extra)
 {
-	struct fm_buf b = {0};
-	char *list = fm_path("%s/list.txt", f->tmp);
+	struct it_buf b = {0};
+	char *list = it_path("%s/list.txt", f->tmp);
 
 	for (int i = 0; i < n; i++)
-		fm_buf_printf(&b, "%s/data/f%03d.bin?size=8192&trickle=%s%s\n",
+		it_buf_printf(&b, "%s/data/f%03d.bin?size=8192&trickle=%s%s\n",
 			      f->srv.base, i, trickle, extra);
-	assert_int_equal(fm_write_file(list, b.data, b.len), 0);
+	assert_int_equal(it_write_file(list, b.data, b.len), 0);
 	free(b.data);
 	free(list);
 }
@@ -53,58 +52,43 @@ static int have_prlimit(void)
 
 /* Runs "prlimit --nofile=SOFT:HARD fetchmany --json -o dl -r 0 -j JOBS
  * list.txt" in f->tmp; checks the exit status and the number of lines. */
-static cJSON *run_limited(const struct fm_fixture *f, const char *nofile,
+static cJSON *run_limited(const struct it_fixture *f, const char *nofile,
 			  const char *jobs, int want_exit, int nlines,
-			  struct run_result *r)
+			  struct it_result *r)
 {
-	const char *argv[] = {"prlimit", nofile, fm_bin(), "--json", "-o",
+	const char *argv[] = {"prlimit", nofile, it_bin(), "--json", "-o",
 			      "dl", "-r", "0", "-j", jobs, "list.txt", NULL};
-	cJSON *res;
-	int bad;
 
-	FM_ASSERT_RAN(fm_run(argv, NULL, f->tmp, r), *r);
-	if (!r->exited || r->exit_code != want_exit) {
-		fm_dump_with_log(r, &f->srv);
-		fail_msg("exit status: want %d, got %s %d", want_exit,
-			 r->exited ? "exit" : "signal",
-			 r->exited ? r->exit_code : r->signaled);
-	}
-	res = fm_jsonl_parse(r->out, &bad);
-	assert_int_equal(bad, 0);
-	if (cJSON_GetArraySize(res) != nlines) {
-		fm_dump(r);
-		fail_msg("want %d result lines, got %d", nlines,
-			 cJSON_GetArraySize(res));
-	}
-	return res;
+	IT_ASSERT_RAN(it_run(argv, NULL, f->tmp, r), *r);
+	return it_check_json(f, r, want_exit, nlines);
 }
 
 /* Every result ok, after exactly one attempt. */
-static void assert_all_ok_once(const cJSON *res, const struct run_result *r)
+static void assert_all_ok_once(const cJSON *res, const struct it_result *r)
 {
 	const cJSON *e;
 
 	cJSON_ArrayForEach(e, res) {
-		const char *st = fm_json_str(e, "status");
+		const char *st = it_json_str(e, "status");
 
 		if (!st || strcmp(st, "ok") != 0 ||
-		    fm_json_num(e, "attempts", NULL) != 1) {
-			fm_dump(r);
+		    it_json_num(e, "attempts", NULL) != 1) {
+			it_dump(r);
 			fail_msg("%s: want ok after 1 attempt, got %s after "
-				 "%g (%s)", fm_json_str(e, "url"),
+				 "%g (%s)", it_json_str(e, "url"),
 				 st ? st : "(none)",
-				 fm_json_num(e, "attempts", NULL),
-				 fm_json_str(e, "error") ? fm_json_str(e, "error")
+				 it_json_num(e, "attempts", NULL),
+				 it_json_str(e, "error") ? it_json_str(e, "error")
 							 : "-");
 		}
 	}
 }
 
 /* The lines of r's stderr other than the closing summary. */
-static int count_warnings(const struct run_result *r, const char *needle,
+static int count_warnings(const struct it_result *r, const char *needle,
 			  int *matching)
 {
-	cJSON *lines = fm_split_lines(r->err);
+	cJSON *lines = it_split_lines(r->err);
 	const cJSON *l;
 	int n = 0;
 
@@ -127,8 +111,8 @@ static int count_warnings(const struct run_result *r, const char *needle,
  * warning saying so, and every entry is ok after one attempt. */
 static void test_hard_limit_lowers_jobs(void **state)
 {
-	struct fm_fixture *f = *state;
-	struct run_result r;
+	struct it_fixture *f = *state;
+	struct it_result r;
 	cJSON *res;
 	int warnings, about_j;
 	long maxc;
@@ -140,18 +124,18 @@ static void test_hard_limit_lowers_jobs(void **state)
 	assert_all_ok_once(res, &r);
 	warnings = count_warnings(&r, "-j 200", &about_j);
 	if (warnings != 1 || about_j != 1) {
-		fm_dump(&r);
+		it_dump(&r);
 		fail_msg("want exactly one warning, about lowering -j 200; "
 			 "got %d line(s), %d about -j", warnings, about_j);
 	}
-	maxc = fm_server_stat(&f->srv, "max_concurrent");
+	maxc = it_server_stat(&f->srv, "max_concurrent");
 	fprintf(stderr, "# nofile 64:64, -j 200: %s# server peak %ld\n",
 		r.err, maxc);
 	/* Lowered, not to nothing. */
 	assert_true(maxc >= 1 && maxc < 64);
-	assert_int_equal(fm_server_stat(&f->srv, "requests"), NURLS);
+	assert_int_equal(it_server_stat(&f->srv, "requests"), NURLS);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 }
 
 /* A soft limit of 64 under a hard one of 4096: the soft one is raised, so
@@ -160,8 +144,8 @@ static void test_hard_limit_lowers_jobs(void **state)
  * could not hold that many). */
 static void test_soft_limit_raised(void **state)
 {
-	struct fm_fixture *f = *state;
-	struct run_result r;
+	struct it_fixture *f = *state;
+	struct it_result r;
 	cJSON *res;
 	int warnings, about_j;
 
@@ -172,18 +156,18 @@ static void test_soft_limit_raised(void **state)
 	assert_all_ok_once(res, &r);
 	warnings = count_warnings(&r, "-j", &about_j);
 	if (warnings != 0) {
-		fm_dump(&r);
+		it_dump(&r);
 		fail_msg("want no warning, got %d line(s)", warnings);
 	}
-	assert_int_equal(fm_server_stat(&f->srv, "max_concurrent"), NURLS);
+	assert_int_equal(it_server_stat(&f->srv, "max_concurrent"), NURLS);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 }
 
 /* Number of descriptors process pid holds, or -1. */
 static int count_fds(pid_t pid)
 {
-	char *dir = fm_path("/proc/%d/fd", (int)pid);
+	char *dir = it_path("/proc/%d/fd", (int)pid);
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	int n = 0;
@@ -202,20 +186,20 @@ static int count_fds(pid_t pid)
  * seen `running` requests, then sets the soft descriptor limit of the
  * running process (prlimit(2)) to limit when it is positive, else to what
  * it holds plus limit. */
-static void start_and_squeeze(struct fm_fixture *f, struct fm_proc *p,
+static void start_and_squeeze(struct it_fixture *f, struct it_proc *p,
 			      const char *jobs, long running, int limit)
 {
-	const char *argv[] = {fm_bin(), "--json", "-o", "dl", "-r", "0", "-j",
+	const char *argv[] = {it_bin(), "--json", "-o", "dl", "-r", "0", "-j",
 			      jobs, "list.txt", NULL};
 	struct rlimit rl;
 	int held;
 
-	assert_int_equal(fm_proc_start(p, argv, f->tmp, NULL), 0);
-	if (fm_wait_requests(&f->srv, p, running, 15.0) < 0) {
-		struct run_result r;
+	assert_int_equal(it_proc_start(p, argv, f->tmp, NULL), 0);
+	if (it_wait_requests(&f->srv, p, running, 15.0) < 0) {
+		struct it_result r;
 
-		fm_proc_finish(p, 5.0, &r);
-		fm_dump_with_log(&r, &f->srv);
+		it_proc_finish(p, 5.0, &r);
+		it_dump_with_log(&r, &f->srv);
 		fail_msg("the server did not see %ld requests in time",
 			 running);
 	}
@@ -237,25 +221,21 @@ static void start_and_squeeze(struct fm_fixture *f, struct fm_proc *p,
  * entries that met EMFILE ("Too many open files"). */
 static void test_shortage_mid_run_delays(void **state)
 {
-	struct fm_fixture *f = *state;
-	struct fm_proc p;
-	struct run_result r;
+	struct it_fixture *f = *state;
+	struct it_proc p;
+	struct it_result r;
 	cJSON *res;
-	int bad;
 
 	write_list(f, 64, "0.03", "");
 	start_and_squeeze(f, &p, "16", 16, -8);
-	if (fm_proc_finish(&p, FM_RUN_TIMEOUT, &r) != 0) {
-		fm_dump_with_log(&r, &f->srv);
+	if (it_proc_finish(&p, IT_RUN_TIMEOUT, &r) != 0) {
+		it_dump_with_log(&r, &f->srv);
 		fail_msg("fetchmany did not end");
 	}
-	FM_ASSERT_EXIT(r, 0);
-	res = fm_jsonl_parse(r.out, &bad);
-	assert_int_equal(bad, 0);
-	assert_int_equal(cJSON_GetArraySize(res), 64);
+	res = it_check_json(f, &r, 0, 64);
 	assert_all_ok_once(res, &r);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 }
 
 /* The limit drops far below what the process needs just to run (5
@@ -264,55 +244,52 @@ static void test_shortage_mid_run_delays(void **state)
  * else fails. */
 static void test_shortage_forever_ends(void **state)
 {
-	struct fm_fixture *f = *state;
-	struct fm_proc p;
-	struct run_result r;
+	struct it_fixture *f = *state;
+	struct it_proc p;
+	struct it_result r;
 	const cJSON *e;
 	cJSON *res;
-	int bad, failed = 0;
+	int failed = 0;
 	double t0;
 
 	write_list(f, 16, "0.05", "");
-	t0 = fm_now();
+	t0 = it_now();
 	start_and_squeeze(f, &p, "4", 4, 5);
-	if (fm_proc_finish(&p, FM_RUN_TIMEOUT, &r) != 0) {
-		fm_dump_with_log(&r, &f->srv);
+	if (it_proc_finish(&p, IT_RUN_TIMEOUT, &r) != 0) {
+		it_dump_with_log(&r, &f->srv);
 		fail_msg("fetchmany did not end");
 	}
 	fprintf(stderr, "# descriptors gone for good: ended after %.1f s\n",
-		fm_now() - t0);
-	FM_ASSERT_EXIT(r, 1);
-	res = fm_jsonl_parse(r.out, &bad);
-	assert_int_equal(bad, 0);
-	assert_int_equal(cJSON_GetArraySize(res), 16);
+		it_now() - t0);
+	res = it_check_json(f, &r, 1, 16);
 	cJSON_ArrayForEach(e, res) {
-		const char *st = fm_json_str(e, "status");
-		const char *err = fm_json_str(e, "error");
+		const char *st = it_json_str(e, "status");
+		const char *err = it_json_str(e, "error");
 
 		if (st && strcmp(st, "ok") == 0)
 			continue;
 		failed++;
 		if (!st || strcmp(st, "failed") != 0 || !err ||
 		    !strstr(err, "Too many open files")) {
-			fm_dump(&r);
+			it_dump(&r);
 			fail_msg("%s: want ok, or failed for want of "
 				 "descriptors; got %s (%s)",
-				 fm_json_str(e, "url"), st ? st : "-",
+				 it_json_str(e, "url"), st ? st : "-",
 				 err ? err : "-");
 		}
 	}
 	assert_true(failed > 0);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 }
 
 /* Runs at a hard limit of n that cannot hold one transfer: exit 2 with
  * the message naming n and the minimum, no result, no abort. Returns the
  * minimum the message gives. */
-static unsigned long refused_at(const struct fm_fixture *f, unsigned n)
+static unsigned long refused_at(const struct it_fixture *f, unsigned n)
 {
 	char nofile[32], head[64];
-	struct run_result r;
+	struct it_result r;
 	const char *at;
 	unsigned long need = 0;
 	cJSON *res;
@@ -325,11 +302,11 @@ static unsigned long refused_at(const struct fm_fixture *f, unsigned n)
 	at = strstr(r.err, head);
 	if (!at || sscanf(at + strlen(head), "%lu are needed (ulimit -n)",
 			  &need) != 1 || need <= n) {
-		fm_dump(&r);
+		it_dump(&r);
 		fail_msg("limit %u: want the too-low message", n);
 	}
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	return need;
 }
 
@@ -339,8 +316,8 @@ static unsigned long refused_at(const struct fm_fixture *f, unsigned n)
  * is ok. */
 static void test_limit_too_low_refused(void **state)
 {
-	struct fm_fixture *f = *state;
-	struct run_result r;
+	struct it_fixture *f = *state;
+	struct it_result r;
 	unsigned long need;
 	char nofile[48];
 	cJSON *res;
@@ -355,27 +332,27 @@ static void test_limit_too_low_refused(void **state)
 	res = run_limited(f, nofile, "200", 0, 10, &r);
 	assert_all_ok_once(res, &r);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_hard_limit_lowers_jobs,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_limit_too_low_refused,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_soft_limit_raised,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_shortage_mid_run_delays,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_shortage_forever_ends,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,21 +29,21 @@ static const struct ent ents[N_ENT] = {
 	{ "/data/j4.bin?size=10", "/data/j4.bin", 10, "dl/four.bin" },
 };
 
-static void check_files(const struct fm_fixture *f)
+static void check_files(const struct it_fixture *f)
 {
 	cJSON *tree;
-	char *dl = fm_path("%s/dl", f->tmp);
+	char *dl = it_path("%s/dl", f->tmp);
 
 	for (int i = 0; i < N_ENT; i++) {
-		char *p = fm_path("%s/%s", f->tmp, ents[i].file);
+		char *p = it_path("%s/%s", f->tmp, ents[i].file);
 
-		assert_true(fm_file_matches_body(p, ents[i].upath,
+		assert_true(it_file_matches_body(p, ents[i].upath,
 						 ents[i].size));
 		free(p);
 	}
-	tree = fm_tree_list(dl);
+	tree = it_tree_list(dl);
 	assert_non_null(tree);
-	assert_int_equal(fm_tree_count_suffix(tree, ".part"), 0);
+	assert_int_equal(it_tree_count_suffix(tree, ".part"), 0);
 	cJSON_Delete(tree);
 	free(dl);
 }
@@ -57,13 +57,13 @@ static void check_same(const cJSON *run1, const cJSON *run2,
 
 	assert_int_equal(cJSON_GetArraySize(run2), N_ENT);
 	cJSON_ArrayForEach(a, run1) {
-		const char *url = fm_json_str(a, "url");
-		const cJSON *b = fm_json_find_url(run2, url);
+		const char *url = it_json_str(a, "url");
+		const cJSON *b = it_json_find_url(run2, url);
 
 		if (!b)
 			fail_msg("re-run has no record for %s", url);
-		FM_ASSERT_JSTR(b, "status", "ok");
-		FM_ASSERT_JSTR(b, "source", source);
+		IT_ASSERT_JSTR(b, "status", "ok");
+		IT_ASSERT_JSTR(b, "source", source);
 		for (int k = 0; keys[k]; k++) {
 			const cJSON *va =
 				cJSON_GetObjectItemCaseSensitive(a, keys[k]);
@@ -81,83 +81,80 @@ static void check_same(const cJSON *run1, const cJSON *run2,
 
 static void test_feedback_loop(void **state)
 {
-	struct fm_fixture *f = *state;
-	struct fm_buf list = { 0 };
-	struct run_result r1, r2, r3;
-	char *lp = fm_path("%s/list.txt", f->tmp);
-	char *rp = fm_path("%s/run1.jsonl", f->tmp);
-	char *dl = fm_path("%s/dl", f->tmp);
+	struct it_fixture *f = *state;
+	struct it_buf list = { 0 };
+	struct it_result r1, r2, r3;
+	char *lp = it_path("%s/list.txt", f->tmp);
+	char *rp = it_path("%s/run1.jsonl", f->tmp);
+	char *dl = it_path("%s/dl", f->tmp);
 	char *url[N_ENT];
 	char digest[65];
-	const char *argv1[] = { fm_bin(), "--json", "-o", "dl", "list.txt",
+	const char *argv1[] = { it_bin(), "--json", "-o", "dl", "list.txt",
 				NULL };
-	const char *argv2[] = { fm_bin(), "--json", "-o", "dl", "run1.jsonl",
+	const char *argv2[] = { it_bin(), "--json", "-o", "dl", "run1.jsonl",
 				NULL };
-	const char *argv3[] = { fm_bin(), "--json", "-o", "dl", "-", NULL };
+	const char *argv3[] = { it_bin(), "--json", "-o", "dl", "-", NULL };
 	cJSON *run1, *run2, *run3, *log, *e;
 	int bad, rc;
 
 	for (int i = 0; i < N_ENT; i++)
-		url[i] = fm_url(&f->srv, ents[i].pq);
-	assert_int_equal(fm_server_sha256(&f->srv, "/data/j3.bin", 5000,
+		url[i] = it_url(&f->srv, ents[i].pq);
+	assert_int_equal(it_server_sha256(&f->srv, "/data/j3.bin", 5000,
 					  digest), 0);
-	fm_buf_printf(&list, "%s out=sub/one.bin\n", url[0]);
-	fm_buf_printf(&list, "%s\n", url[1]);
-	fm_buf_printf(&list, "%s sha256=%s\n", url[2], digest);
-	fm_buf_printf(&list, "{\"url\": \"%s\", \"out\": \"four.bin\"}\n",
+	it_buf_printf(&list, "%s out=sub/one.bin\n", url[0]);
+	it_buf_printf(&list, "%s\n", url[1]);
+	it_buf_printf(&list, "%s sha256=%s\n", url[2], digest);
+	it_buf_printf(&list, "{\"url\": \"%s\", \"out\": \"four.bin\"}\n",
 		      url[3]);
-	assert_int_equal(fm_write_file(lp, list.data, list.len), 0);
+	assert_int_equal(it_write_file(lp, list.data, list.len), 0);
 
 	/* Run 1. */
-	rc = fm_run(argv1, NULL, f->tmp, &r1);
-	FM_ASSERT_RAN(rc, r1);
-	FM_ASSERT_EXIT(r1, 0);
-	run1 = fm_jsonl_parse(r1.out, &bad);
-	assert_int_equal(bad, 0);
-	assert_int_equal(cJSON_GetArraySize(run1), N_ENT);
+	rc = it_run(argv1, NULL, f->tmp, &r1);
+	IT_ASSERT_RAN(rc, r1);
+	run1 = it_check_json(f, &r1, 0, N_ENT);
 	cJSON_ArrayForEach(e, run1)
-		FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JSTR(fm_json_find_url(run1, url[0]), "path",
+		IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JSTR(it_json_find_url(run1, url[0]), "path",
 		       "dl/sub/one.bin");
-	FM_ASSERT_JSTR(fm_json_find_url(run1, url[2]), "sha256", digest);
-	FM_ASSERT_JSTR(fm_json_find_url(run1, url[3]), "path", "dl/four.bin");
+	IT_ASSERT_JSTR(it_json_find_url(run1, url[2]), "sha256", digest);
+	IT_ASSERT_JSTR(it_json_find_url(run1, url[3]), "path", "dl/four.bin");
 	check_files(f);
 
 	/* Run 2: run 1's output as a list file, into a fresh directory. */
-	assert_int_equal(fm_write_file(rp, r1.out, r1.out_len), 0);
-	assert_int_equal(fm_rmtree(dl), 0);
-	rc = fm_run(argv2, NULL, f->tmp, &r2);
-	FM_ASSERT_RAN(rc, r2);
-	FM_ASSERT_EXIT(r2, 0);
-	run2 = fm_jsonl_parse(r2.out, &bad);
+	assert_int_equal(it_write_file(rp, r1.out, r1.out_len), 0);
+	assert_int_equal(it_rmtree(dl), 0);
+	rc = it_run(argv2, NULL, f->tmp, &r2);
+	IT_ASSERT_RAN(rc, r2);
+	IT_ASSERT_EXIT(r2, 0);
+	run2 = it_jsonl_parse(r2.out, &bad);
 	assert_int_equal(bad, 0);
 	check_same(run1, run2, "run1.jsonl");
 	check_files(f);
 
 	/* Run 3: the same on standard input. */
-	assert_int_equal(fm_rmtree(dl), 0);
-	rc = fm_run(argv3, r1.out, f->tmp, &r3);
-	FM_ASSERT_RAN(rc, r3);
-	FM_ASSERT_EXIT(r3, 0);
-	run3 = fm_jsonl_parse(r3.out, &bad);
+	assert_int_equal(it_rmtree(dl), 0);
+	rc = it_run(argv3, r1.out, f->tmp, &r3);
+	IT_ASSERT_RAN(rc, r3);
+	IT_ASSERT_EXIT(r3, 0);
+	run3 = it_jsonl_parse(r3.out, &bad);
 	assert_int_equal(bad, 0);
 	check_same(run1, run3, "-");
 	check_files(f);
 
 	/* Every URL fetched once per run. */
-	log = fm_server_log(&f->srv);
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	for (int i = 0; i < N_ENT; i++)
-		assert_int_equal(fm_log_count(log, ents[i].pq), 3);
+		assert_int_equal(it_log_count(log, ents[i].pq), 3);
 	assert_int_equal(cJSON_GetArraySize(log), 3 * N_ENT);
 
 	cJSON_Delete(log);
 	cJSON_Delete(run1);
 	cJSON_Delete(run2);
 	cJSON_Delete(run3);
-	fm_run_result_free(&r1);
-	fm_run_result_free(&r2);
-	fm_run_result_free(&r3);
+	it_result_free(&r1);
+	it_result_free(&r2);
+	it_result_free(&r3);
 	for (int i = 0; i < N_ENT; i++)
 		free(url[i]);
 	free(list.data);
@@ -170,8 +167,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_feedback_loop,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,26 +21,26 @@ static const char *field(const cJSON *fields, int i)
 /* g) default text output: STATUS HTTP BYTES SECONDS URL PATH-or-ERROR. */
 static void test_text_line(void **state)
 {
-	struct fm_fixture *f = *state;
-	struct run_result r;
-	char *u = fm_url(&f->srv, "/data/g.bin?size=1234");
-	const char *argv[] = { fm_bin(), "-o", "dl", u, NULL };
+	struct it_fixture *f = *state;
+	struct it_result r;
+	char *u = it_url(&f->srv, "/data/g.bin?size=1234");
+	const char *argv[] = { it_bin(), "-o", "dl", u, NULL };
 	cJSON *lines, *fields;
 	char *end;
 	double secs;
 	int rc;
 
-	rc = fm_run(argv, NULL, f->tmp, &r);
-	FM_ASSERT_RAN(rc, r);
-	FM_ASSERT_EXIT(r, 0);
-	lines = fm_split_lines(r.out);
-	if (cJSON_GetArraySize(lines) != 1 || fm_count_lines(r.out) != 1) {
-		fm_dump(&r);
+	rc = it_run(argv, NULL, f->tmp, &r);
+	IT_ASSERT_RAN(rc, r);
+	IT_ASSERT_EXIT(r, 0);
+	lines = it_split_lines(r.out);
+	if (cJSON_GetArraySize(lines) != 1 || it_count_lines(r.out) != 1) {
+		it_dump(&r);
 		fail_msg("want exactly one newline-terminated line on stdout");
 	}
-	fields = fm_split_tabs(field(lines, 0));
+	fields = it_split_tabs(field(lines, 0));
 	if (cJSON_GetArraySize(fields) != 6) {
-		fm_dump(&r);
+		it_dump(&r);
 		fail_msg("want 6 tab-separated fields, got %d",
 			 cJSON_GetArraySize(fields));
 	}
@@ -56,36 +56,36 @@ static void test_text_line(void **state)
 	/* Nothing but result lines on stdout; the summary is on stderr. */
 	assert_true(r.err_len > 0);
 	{
-		char *p = fm_path("%s/dl/g.bin", f->tmp);
+		char *p = it_path("%s/dl/g.bin", f->tmp);
 
-		assert_true(fm_file_matches_body(p, "/data/g.bin", 1234));
+		assert_true(it_file_matches_body(p, "/data/g.bin", 1234));
 		free(p);
 	}
 
 	cJSON_Delete(fields);
 	cJSON_Delete(lines);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 }
 
 /* g) a failed entry's text line: 6 fields, the error in the last one. */
 static void test_text_line_failed(void **state)
 {
-	struct fm_fixture *f = *state;
-	struct run_result r;
-	char *u = fm_url(&f->srv, "/data/g404.bin?status=404");
-	const char *argv[] = { fm_bin(), "-o", "dl", u, NULL };
+	struct it_fixture *f = *state;
+	struct it_result r;
+	char *u = it_url(&f->srv, "/data/g404.bin?status=404");
+	const char *argv[] = { it_bin(), "-o", "dl", u, NULL };
 	cJSON *lines, *fields;
 	int rc;
 
-	rc = fm_run(argv, NULL, f->tmp, &r);
-	FM_ASSERT_RAN(rc, r);
-	FM_ASSERT_EXIT(r, 1);
-	lines = fm_split_lines(r.out);
+	rc = it_run(argv, NULL, f->tmp, &r);
+	IT_ASSERT_RAN(rc, r);
+	IT_ASSERT_EXIT(r, 1);
+	lines = it_split_lines(r.out);
 	assert_int_equal(cJSON_GetArraySize(lines), 1);
-	fields = fm_split_tabs(field(lines, 0));
+	fields = it_split_tabs(field(lines, 0));
 	if (cJSON_GetArraySize(fields) != 6) {
-		fm_dump(&r);
+		it_dump(&r);
 		fail_msg("want 6 tab-separated fields, got %d",
 			 cJSON_GetArraySize(fields));
 	}
@@ -96,23 +96,23 @@ static void test_text_line_failed(void **state)
 
 	cJSON_Delete(fields);
 	cJSON_Delete(lines);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 }
 
 /* h) JSON keys in exactly the spec's order, checked on the raw text. */
 static void test_json_key_order(void **state)
 {
-	struct fm_fixture *f = *state;
-	struct fm_buf list = { 0 };
-	struct run_result r;
-	char *lp = fm_path("%s/list.txt", f->tmp);
-	char *u1 = fm_url(&f->srv, "/data/h1.bin?size=4321");
-	char *u2 = fm_url(&f->srv, "/data/h2.bin?size=10");
-	char *u3 = fm_url(&f->srv, "/data/h3.bin?size=20");
-	char *u4 = fm_url(&f->srv, "/data/h4.bin?size=30");
+	struct it_fixture *f = *state;
+	struct it_buf list = { 0 };
+	struct it_result r;
+	char *lp = it_path("%s/list.txt", f->tmp);
+	char *u1 = it_url(&f->srv, "/data/h1.bin?size=4321");
+	char *u2 = it_url(&f->srv, "/data/h2.bin?size=10");
+	char *u3 = it_url(&f->srv, "/data/h3.bin?size=20");
+	char *u4 = it_url(&f->srv, "/data/h4.bin?size=30");
 	char digest[65];
-	const char *argv[] = { fm_bin(), "--json", "-o", "dl", "list.txt", u3,
+	const char *argv[] = { it_bin(), "--json", "-o", "dl", "list.txt", u3,
 			       NULL };
 	static const char *const k_full[] = {
 		"url", "out", "path", "status", "http_status", "bytes",
@@ -127,65 +127,65 @@ static void test_json_key_order(void **state)
 	cJSON *lines, *l;
 	int rc, seen = 0;
 
-	assert_int_equal(fm_server_sha256(&f->srv, "/data/h1.bin", 4321,
+	assert_int_equal(it_server_sha256(&f->srv, "/data/h1.bin", 4321,
 					  digest), 0);
-	fm_buf_printf(&list, "%s out=h1.bin sha256=%s\n", u1, digest);
-	fm_buf_printf(&list, "%s\n", u2);
-	fm_buf_printf(&list, "{\"url\": \"%s\", \"out\": \"h4.bin\"}\n", u4);
-	assert_int_equal(fm_write_file(lp, list.data, list.len), 0);
+	it_buf_printf(&list, "%s out=h1.bin sha256=%s\n", u1, digest);
+	it_buf_printf(&list, "%s\n", u2);
+	it_buf_printf(&list, "{\"url\": \"%s\", \"out\": \"h4.bin\"}\n", u4);
+	assert_int_equal(it_write_file(lp, list.data, list.len), 0);
 
-	rc = fm_run(argv, NULL, f->tmp, &r);
-	FM_ASSERT_RAN(rc, r);
-	FM_ASSERT_EXIT(r, 0);
-	lines = fm_split_lines(r.out);
+	rc = it_run(argv, NULL, f->tmp, &r);
+	IT_ASSERT_RAN(rc, r);
+	IT_ASSERT_EXIT(r, 0);
+	lines = it_split_lines(r.out);
 	if (cJSON_GetArraySize(lines) != 4) {
-		fm_dump(&r);
+		it_dump(&r);
 		fail_msg("want 4 result lines, got %d",
 			 cJSON_GetArraySize(lines));
 	}
 	cJSON_ArrayForEach(l, lines) {
 		const char *text = cJSON_GetStringValue(l);
 		cJSON *e = cJSON_Parse(text);
-		const char *url = fm_json_str(e, "url");
+		const char *url = it_json_str(e, "url");
 
 		if (!e || !url)
 			fail_msg("not a result record: %s", text);
-		FM_ASSERT_JSTR(e, "status", "ok");
-		FM_ASSERT_JNUM(e, "http_status", 200);
-		FM_ASSERT_JNUM(e, "attempts", 1);
-		FM_ASSERT_JNULL(e, "error");
+		IT_ASSERT_JSTR(e, "status", "ok");
+		IT_ASSERT_JNUM(e, "http_status", 200);
+		IT_ASSERT_JNUM(e, "attempts", 1);
+		IT_ASSERT_JNULL(e, "error");
 		assert_true(cJSON_IsNumber(
 			cJSON_GetObjectItemCaseSensitive(e, "seconds")));
 		if (strcmp(url, u1) == 0) {
-			assert_true(fm_json_keys_in_order(text, k_full));
-			FM_ASSERT_JSTR(e, "out", "h1.bin");
-			FM_ASSERT_JSTR(e, "path", "dl/h1.bin");
-			FM_ASSERT_JNUM(e, "bytes", 4321);
-			FM_ASSERT_JSTR(e, "sha256", digest);
-			FM_ASSERT_JNUM(e, "line", 1);
-			FM_ASSERT_JSTR(e, "source", "list.txt");
+			assert_true(it_json_keys_in_order(text, k_full));
+			IT_ASSERT_JSTR(e, "out", "h1.bin");
+			IT_ASSERT_JSTR(e, "path", "dl/h1.bin");
+			IT_ASSERT_JNUM(e, "bytes", 4321);
+			IT_ASSERT_JSTR(e, "sha256", digest);
+			IT_ASSERT_JNUM(e, "line", 1);
+			IT_ASSERT_JSTR(e, "source", "list.txt");
 			seen |= 1;
 		} else if (strcmp(url, u2) == 0) {
-			assert_true(fm_json_keys_in_order(text, k_plain));
-			FM_ASSERT_JSTR(e, "path", "dl/h2.bin");
-			FM_ASSERT_JNUM(e, "bytes", 10);
-			FM_ASSERT_JNUM(e, "line", 2);
-			FM_ASSERT_JSTR(e, "source", "list.txt");
+			assert_true(it_json_keys_in_order(text, k_plain));
+			IT_ASSERT_JSTR(e, "path", "dl/h2.bin");
+			IT_ASSERT_JNUM(e, "bytes", 10);
+			IT_ASSERT_JNUM(e, "line", 2);
+			IT_ASSERT_JSTR(e, "source", "list.txt");
 			seen |= 2;
 		} else if (strcmp(url, u4) == 0) {
-			assert_true(fm_json_keys_in_order(text, k_out));
-			FM_ASSERT_JSTR(e, "out", "h4.bin");
-			FM_ASSERT_JSTR(e, "path", "dl/h4.bin");
-			FM_ASSERT_JNUM(e, "bytes", 30);
-			FM_ASSERT_JNUM(e, "line", 3);
-			FM_ASSERT_JSTR(e, "source", "list.txt");
+			assert_true(it_json_keys_in_order(text, k_out));
+			IT_ASSERT_JSTR(e, "out", "h4.bin");
+			IT_ASSERT_JSTR(e, "path", "dl/h4.bin");
+			IT_ASSERT_JNUM(e, "bytes", 30);
+			IT_ASSERT_JNUM(e, "line", 3);
+			IT_ASSERT_JSTR(e, "source", "list.txt");
 			seen |= 4;
 		} else if (strcmp(url, u3) == 0) {
-			assert_true(fm_json_keys_in_order(text, k_plain));
-			FM_ASSERT_JSTR(e, "path", "dl/h3.bin");
-			FM_ASSERT_JNUM(e, "bytes", 20);
-			FM_ASSERT_JNULL(e, "line");
-			FM_ASSERT_JNULL(e, "source");
+			assert_true(it_json_keys_in_order(text, k_plain));
+			IT_ASSERT_JSTR(e, "path", "dl/h3.bin");
+			IT_ASSERT_JNUM(e, "bytes", 20);
+			IT_ASSERT_JNULL(e, "line");
+			IT_ASSERT_JNULL(e, "source");
 			seen |= 8;
 		} else {
 			fail_msg("unexpected url %s", url);
@@ -195,7 +195,7 @@ static void test_json_key_order(void **state)
 	assert_int_equal(seen, 15);
 
 	cJSON_Delete(lines);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(list.data);
 	free(lp);
 	free(u1);
@@ -208,14 +208,14 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_text_line,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_text_line_failed,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_json_key_order,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,7 +30,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 #define N_HOSTILE 1000
 #define N_VALID 100
@@ -84,7 +83,7 @@ struct line {
 	enum cat cat;
 	int variant;
 	int lineno;
-	struct fm_buf text;      /* without the '\n'; may hold NUL bytes */
+	struct it_buf text;      /* without the '\n'; may hold NUL bytes */
 	char *want[3];           /* hostile: the error holds one of these */
 	char *escape;            /* hostile out=: where a naive join lands */
 	char *expect_url;        /* hostile text line: its URL token */
@@ -100,12 +99,12 @@ struct line {
 static struct hostile {
 	int ran;
 	int failed_setup;
-	struct fm_server srv;
+	struct it_server srv;
 	char *tmp;
 	char *out;               /* absolute OUT */
 	char marker[40];         /* in every name a hostile out= targets */
 	struct line lines[N_LINES];
-	struct run_result r;
+	struct it_result r;
 	cJSON *res;
 	cJSON *by_line[N_LINES + 1];
 	int nres, bad_json;
@@ -113,31 +112,10 @@ static struct hostile {
 	cJSON *slash_tmp_before; /* top level of /tmp before the run */
 } H;
 
-/* --------------------------------------------------------------- bytes */
-
-static void bb_add(struct fm_buf *b, const void *d, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *nd;
-
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		nd = realloc(b->data, cap);
-		if (!nd)
-			abort();
-		b->data = nd;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, d, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-static void bb_rep(struct fm_buf *b, const char *s, size_t times)
+static void bb_rep(struct it_buf *b, const char *s, size_t times)
 {
 	for (size_t i = 0; i < times; i++)
-		bb_add(b, s, strlen(s));
+		it_buf_append(b, s, strlen(s));
 }
 
 static uint64_t rng = SEED;
@@ -171,16 +149,16 @@ static char *hex64(unsigned seed)
 
 static void want(struct line *l, const char *a, const char *b)
 {
-	l->want[0] = fm_path("%s", a);
-	l->want[1] = b ? fm_path("%s", b) : NULL;
+	l->want[0] = it_path("%s", a);
+	l->want[1] = b ? it_path("%s", b) : NULL;
 }
 
 /* Where OUT joined with rel would be after a naive normalisation (".."
  * climbs, "." and empty segments go), or rel itself when absolute. */
 static char *naive_join(const char *out, const char *rel)
 {
-	char *joined = rel[0] == '/' ? fm_path("%s", rel)
-				     : fm_path("%s/%s", out, rel);
+	char *joined = rel[0] == '/' ? it_path("%s", rel)
+				     : it_path("%s/%s", out, rel);
 	char *res = calloc(1, strlen(joined) + 2);
 	char *save = NULL, *seg;
 	size_t n = 0;
@@ -219,53 +197,53 @@ static void gen_garbage(struct line *l)
 
 	/* First byte >= 0x80: not the start of a scheme, not blank, not
 	 * '#' or '{'; no '\n' and no NUL (those have their own lines). */
-	bb_add(&l->text, &c, 1);
+	it_buf_append(&l->text, &c, 1);
 	for (size_t i = 1; i < n; i++) {
 		c = (unsigned char)(1 + below(255));
 		if (c == '\n')
 			c = 0xfe;
-		bb_add(&l->text, &c, 1);
+		it_buf_append(&l->text, &c, 1);
 	}
 	want(l, "not an absolute URL", NULL);
 }
 
 static void gen_nul(struct line *l, const char *b, int k)
 {
-	struct fm_buf *t = &l->text;
+	struct it_buf *t = &l->text;
 	char *h = hex64((unsigned)k);
 
 	switch (k % 8) {
 	case 0:
-		fm_buf_printf(t, "%s/data/nul%d.bin", b, k);
-		bb_add(t, "\0tail", 5);
+		it_buf_printf(t, "%s/data/nul%d.bin", b, k);
+		it_buf_append(t, "\0tail", 5);
 		break;
 	case 1:
-		bb_add(t, "\0", 1);
-		fm_buf_printf(t, "%s/data/nul%d.bin", b, k);
+		it_buf_append(t, "\0", 1);
+		it_buf_printf(t, "%s/data/nul%d.bin", b, k);
 		break;
 	case 2:
-		fm_buf_printf(t, "%s/data/nul%d.bin out=a", b, k);
-		bb_add(t, "\0b", 2);
+		it_buf_printf(t, "%s/data/nul%d.bin out=a", b, k);
+		it_buf_append(t, "\0b", 2);
 		break;
 	case 3:
-		fm_buf_printf(t, "{\"url\": \"%s/data/nul%d.bin", b, k);
-		bb_add(t, "\0\"}", 3);
+		it_buf_printf(t, "{\"url\": \"%s/data/nul%d.bin", b, k);
+		it_buf_append(t, "\0\"}", 3);
 		break;
 	case 4:
 		/* The JSON escape: cJSON would decode it to a NUL. */
-		fm_buf_printf(t, "{\"url\": \"%s/data/nul%d.bin\\u0000x\"}", b,
+		it_buf_printf(t, "{\"url\": \"%s/data/nul%d.bin\\u0000x\"}", b,
 			      k);
 		break;
 	case 5:
-		bb_add(t, "\0\0\0", 3);
+		it_buf_append(t, "\0\0\0", 3);
 		break;
 	case 6:
-		bb_add(t, "   \0   ", 7);
+		it_buf_append(t, "   \0   ", 7);
 		break;
 	default:
-		fm_buf_printf(t, "%s/data/nul%d.bin sha256=%.32s", b, k, h);
-		bb_add(t, "\0", 1);
-		fm_buf_printf(t, "%.31s", h);
+		it_buf_printf(t, "%s/data/nul%d.bin sha256=%.32s", b, k, h);
+		it_buf_append(t, "\0", 1);
+		it_buf_printf(t, "%.31s", h);
 		break;
 	}
 	free(h);
@@ -274,28 +252,28 @@ static void gen_nul(struct line *l, const char *b, int k)
 
 static void gen_long(struct line *l, const char *b, int k)
 {
-	struct fm_buf *t = &l->text;
+	struct it_buf *t = &l->text;
 
 	switch (k % 5) {
 	case 0:
-		fm_buf_printf(t, "%s/data/", b);
+		it_buf_printf(t, "%s/data/", b);
 		bb_rep(t, "a", LONG_LEN);
 		break;
 	case 1:
 		bb_rep(t, "x", LONG_LEN);
 		break;
 	case 2:
-		fm_buf_printf(t, "{\"url\": \"%s/", b);
+		it_buf_printf(t, "{\"url\": \"%s/", b);
 		bb_rep(t, "b", LONG_LEN);
-		fm_buf_printf(t, "\"}");
+		it_buf_printf(t, "\"}");
 		break;
 	case 3:
-		fm_buf_printf(t, "%s/data/long%d.bin out=", b, k);
+		it_buf_printf(t, "%s/data/long%d.bin out=", b, k);
 		bb_rep(t, "c", LONG_LEN);
 		break;
 	default:
 		/* One byte over the limit. */
-		fm_buf_printf(t, "%s/", b);
+		it_buf_printf(t, "%s/", b);
 		bb_rep(t, "d", 64 * 1024 + 1 - t->len);
 		break;
 	}
@@ -304,64 +282,64 @@ static void gen_long(struct line *l, const char *b, int k)
 
 static void gen_utf8(struct line *l, const char *b, int k)
 {
-	struct fm_buf *t = &l->text;
+	struct it_buf *t = &l->text;
 
 	switch (k % 10) {
 	case 0:
-		bb_add(t, "\xc3\x28", 2);
-		fm_buf_printf(t, "://127.0.0.1/u%d", k);
+		it_buf_append(t, "\xc3\x28", 2);
+		it_buf_printf(t, "://127.0.0.1/u%d", k);
 		want(l, "not an absolute URL", NULL);
 		break;
 	case 1:
-		fm_buf_printf(t, "%s/data/u%d.bin ", b, k);
-		bb_add(t, "\xff\xfe=1", 4);
+		it_buf_printf(t, "%s/data/u%d.bin ", b, k);
+		it_buf_append(t, "\xff\xfe=1", 4);
 		want(l, "unknown key '", NULL);
 		break;
 	case 2:
-		fm_buf_printf(t, "%s/data/u%d.bin sha256=", b, k);
+		it_buf_printf(t, "%s/data/u%d.bin sha256=", b, k);
 		bb_rep(t, "\xff", 64);
 		want(l, "sha256 must be 64 hex digits", NULL);
 		break;
 	case 3:
-		fm_buf_printf(t, "{\"url\": \"%s/data/u%d.bin\", \"", b, k);
-		bb_add(t, "\xff", 1);
-		fm_buf_printf(t, "\": 1}");
+		it_buf_printf(t, "{\"url\": \"%s/data/u%d.bin\", \"", b, k);
+		it_buf_append(t, "\xff", 1);
+		it_buf_printf(t, "\": 1}");
 		want(l, "unknown key '", NULL);
 		break;
 	case 4:
-		fm_buf_printf(t, "{\"url\": \"");
-		bb_add(t, "\xc3\x28", 2);
-		fm_buf_printf(t, "://127.0.0.1/u%d\"}", k);
+		it_buf_printf(t, "{\"url\": \"");
+		it_buf_append(t, "\xc3\x28", 2);
+		it_buf_printf(t, "://127.0.0.1/u%d\"}", k);
 		want(l, "not an absolute URL", NULL);
 		break;
 	case 5:
 		/* Overlong encoding of '/'. */
-		fm_buf_printf(t, "%s/data/u%d.bin ", b, k);
-		bb_add(t, "\xc0\xaf=x", 4);
+		it_buf_printf(t, "%s/data/u%d.bin ", b, k);
+		it_buf_append(t, "\xc0\xaf=x", 4);
 		want(l, "unknown key '", NULL);
 		break;
 	case 6:
 		/* A UTF-16 surrogate, encoded. */
-		fm_buf_printf(t, "%s/data/u%d.bin ", b, k);
-		bb_add(t, "\xed\xa0\x80=x", 5);
+		it_buf_printf(t, "%s/data/u%d.bin ", b, k);
+		it_buf_append(t, "\xed\xa0\x80=x", 5);
 		want(l, "unknown key '", NULL);
 		break;
 	case 7:
-		bb_add(t, "\xf8\x88\x80\x80\x80", 5);
-		fm_buf_printf(t, "://127.0.0.1/u%d", k);
+		it_buf_append(t, "\xf8\x88\x80\x80\x80", 5);
+		it_buf_printf(t, "://127.0.0.1/u%d", k);
 		want(l, "not an absolute URL", NULL);
 		break;
 	case 8:
 		/* A key cut in the middle of a sequence. */
-		fm_buf_printf(t, "%s/data/u%d.bin out", b, k);
-		bb_add(t, "\xe2\x82=x", 4);
+		it_buf_printf(t, "%s/data/u%d.bin out", b, k);
+		it_buf_append(t, "\xe2\x82=x", 4);
 		want(l, "unknown key '", NULL);
 		break;
 	default:
-		fm_buf_printf(t, "{\"url\": \"%s/data/u%d.bin\", \"sha256\": \"",
+		it_buf_printf(t, "{\"url\": \"%s/data/u%d.bin\", \"sha256\": \"",
 			      b, k);
 		bb_rep(t, "\xc3\xa9", 32);
-		fm_buf_printf(t, "\"}");
+		it_buf_printf(t, "\"}");
 		want(l, "sha256 must be 64 hex digits", NULL);
 		break;
 	}
@@ -371,7 +349,7 @@ static void gen_scheme(struct line *l, const char *m, int port, int k)
 {
 	const char *s = schemes[(size_t)k % N_SCHEMES];
 	int v = k / (int)N_SCHEMES;
-	struct fm_buf *t = &l->text;
+	struct it_buf *t = &l->text;
 	char up[16], *target, *u, *msg;
 	size_t i;
 
@@ -379,33 +357,33 @@ static void gen_scheme(struct line *l, const char *m, int port, int k)
 		up[i] = (char)(s[i] >= 'a' && s[i] <= 'z' ? s[i] - 32 : s[i]);
 	up[i] = '\0';
 	if (strcmp(s, "mailto") == 0)
-		target = fm_path("%s-%d@127.0.0.1", m, k);
+		target = it_path("%s-%d@127.0.0.1", m, k);
 	else if (strcmp(s, "data") == 0)
-		target = fm_path("text/plain,%s-%d", m, k);
+		target = it_path("text/plain,%s-%d", m, k);
 	else if (strcmp(s, "javascript") == 0)
-		target = fm_path("void(%d)", k);
+		target = it_path("void(%d)", k);
 	else if (strcmp(s, "file") == 0)
-		target = fm_path("///nonexistent/%s-%d", m, k);
+		target = it_path("///nonexistent/%s-%d", m, k);
 	else
-		target = fm_path("//127.0.0.1:%d/%s-%d", port, m, k);
-	u = fm_path("%s:%s", v == 1 ? up : s, target);
+		target = it_path("//127.0.0.1:%d/%s-%d", port, m, k);
+	u = it_path("%s:%s", v == 1 ? up : s, target);
 	if (v != 2)
-		l->expect_url = fm_path("%s", u);
+		l->expect_url = it_path("%s", u);
 	switch (v) {
 	case 2:
-		fm_buf_printf(t, "{\"url\": \"%s\"}", u);
+		it_buf_printf(t, "{\"url\": \"%s\"}", u);
 		break;
 	case 3:
-		fm_buf_printf(t, "%s out=%s-%d.bin", u, m, k);
+		it_buf_printf(t, "%s out=%s-%d.bin", u, m, k);
 		break;
 	case 4:
-		fm_buf_printf(t, " \t %s", u);
+		it_buf_printf(t, " \t %s", u);
 		break;
 	default:
-		fm_buf_printf(t, "%s", u);
+		it_buf_printf(t, "%s", u);
 		break;
 	}
-	msg = fm_path("unsupported scheme '%s'", s);
+	msg = it_path("unsupported scheme '%s'", s);
 	if (strstr(target, "//"))
 		want(l, msg, NULL);
 	else
@@ -420,58 +398,58 @@ static void gen_scheme(struct line *l, const char *m, int port, int k)
 
 static void gen_badjson(struct line *l, const char *b, int k)
 {
-	struct fm_buf *t = &l->text;
-	char *u = fm_path("%s/data/j%d.bin", b, k);
+	struct it_buf *t = &l->text;
+	char *u = it_path("%s/data/j%d.bin", b, k);
 
 	switch (k % 15) {
 	case 0:
-		fm_buf_printf(t, "{");
+		it_buf_printf(t, "{");
 		break;
 	case 1:
-		fm_buf_printf(t, "{\"url\": \"%s", u);
+		it_buf_printf(t, "{\"url\": \"%s", u);
 		break;
 	case 2:
-		fm_buf_printf(t, "{\"url\": }");
+		it_buf_printf(t, "{\"url\": }");
 		break;
 	case 3:
-		fm_buf_printf(t, "{\"url\": \"%s\",}", u);
+		it_buf_printf(t, "{\"url\": \"%s\",}", u);
 		break;
 	case 4:
-		fm_buf_printf(t, "{'url': '%s'}", u);
+		it_buf_printf(t, "{'url': '%s'}", u);
 		break;
 	case 5:
-		fm_buf_printf(t, "{\"url\": \"%s\"} trailing", u);
+		it_buf_printf(t, "{\"url\": \"%s\"} trailing", u);
 		break;
 	case 6:
-		fm_buf_printf(t, "{\"url\": \"%s\"}}", u);
+		it_buf_printf(t, "{\"url\": \"%s\"}}", u);
 		break;
 	case 7:
-		fm_buf_printf(t, "{\"url\": \"%s\" \"out\": \"x%d\"}", u, k);
+		it_buf_printf(t, "{\"url\": \"%s\" \"out\": \"x%d\"}", u, k);
 		break;
 	case 8:
-		fm_buf_printf(t, "{\"url\": \"\\x41\"}");
+		it_buf_printf(t, "{\"url\": \"\\x41\"}");
 		break;
 	case 9:
-		fm_buf_printf(t, "{\"url\": \"\\ud800\"}");
+		it_buf_printf(t, "{\"url\": \"\\ud800\"}");
 		break;
 	case 10:
 		/* Nesting deeper than any parser should follow. */
-		fm_buf_printf(t, "{\"a\": ");
+		it_buf_printf(t, "{\"a\": ");
 		bb_rep(t, "[", 1500);
 		bb_rep(t, "]", 1500);
-		fm_buf_printf(t, "}");
+		it_buf_printf(t, "}");
 		break;
 	case 11:
-		fm_buf_printf(t, "{url: \"%s\"}", u);
+		it_buf_printf(t, "{url: \"%s\"}", u);
 		break;
 	case 12:
-		fm_buf_printf(t, "{\"url\": \"%s\", \"out\": [1,2,}", u);
+		it_buf_printf(t, "{\"url\": \"%s\", \"out\": [1,2,}", u);
 		break;
 	case 13:
-		fm_buf_printf(t, "{\"url\": 0x10}");
+		it_buf_printf(t, "{\"url\": 0x10}");
 		break;
 	default:
-		fm_buf_printf(t, "{\"url\": \"%s\", \"out\": \"a\" /* c */}", u);
+		it_buf_printf(t, "{\"url\": \"%s\", \"out\": \"a\" /* c */}", u);
 		break;
 	}
 	free(u);
@@ -480,83 +458,83 @@ static void gen_badjson(struct line *l, const char *b, int k)
 
 static void gen_jsontype(struct line *l, const char *b, int k)
 {
-	struct fm_buf *t = &l->text;
-	char *u = fm_path("%s/data/t%d.bin", b, k);
+	struct it_buf *t = &l->text;
+	char *u = it_path("%s/data/t%d.bin", b, k);
 	char *h = hex64((unsigned)k);
 
 	switch (k % 18) {
 	case 0:
-		fm_buf_printf(t, "{\"url\": %d}", k);
+		it_buf_printf(t, "{\"url\": %d}", k);
 		want(l, "'url' must be a string", NULL);
 		break;
 	case 1:
-		fm_buf_printf(t, "{\"url\": null}");
+		it_buf_printf(t, "{\"url\": null}");
 		want(l, "'url' must be a string", NULL);
 		break;
 	case 2:
-		fm_buf_printf(t, "{\"url\": true}");
+		it_buf_printf(t, "{\"url\": true}");
 		want(l, "'url' must be a string", NULL);
 		break;
 	case 3:
-		fm_buf_printf(t, "{\"url\": [\"%s\"]}", u);
+		it_buf_printf(t, "{\"url\": [\"%s\"]}", u);
 		want(l, "'url' must be a string", NULL);
 		break;
 	case 4:
-		fm_buf_printf(t, "{\"url\": {\"u\": \"%s\"}}", u);
+		it_buf_printf(t, "{\"url\": {\"u\": \"%s\"}}", u);
 		want(l, "'url' must be a string", NULL);
 		break;
 	case 5:
-		fm_buf_printf(t, "{\"url\": 1.5e300}");
+		it_buf_printf(t, "{\"url\": 1.5e300}");
 		want(l, "'url' must be a string", NULL);
 		break;
 	case 6:
-		fm_buf_printf(t, "{\"url\": \"%s\", \"out\": %d}", u, k);
+		it_buf_printf(t, "{\"url\": \"%s\", \"out\": %d}", u, k);
 		want(l, "'out' must be a string", NULL);
 		break;
 	case 7:
-		fm_buf_printf(t, "{\"url\": \"%s\", \"out\": null}", u);
+		it_buf_printf(t, "{\"url\": \"%s\", \"out\": null}", u);
 		want(l, "'out' must be a string", NULL);
 		break;
 	case 8:
-		fm_buf_printf(t, "{\"url\": \"%s\", \"out\": [\"a\"]}", u);
+		it_buf_printf(t, "{\"url\": \"%s\", \"out\": [\"a\"]}", u);
 		want(l, "'out' must be a string", NULL);
 		break;
 	case 9:
-		fm_buf_printf(t, "{\"url\": \"%s\", \"sha256\": %d}", u, k);
+		it_buf_printf(t, "{\"url\": \"%s\", \"sha256\": %d}", u, k);
 		want(l, "'sha256' must be a string", NULL);
 		break;
 	case 10:
-		fm_buf_printf(t, "{\"url\": \"%s\", \"sha256\": [\"%s\"]}", u,
+		it_buf_printf(t, "{\"url\": \"%s\", \"sha256\": [\"%s\"]}", u,
 			      h);
 		want(l, "'sha256' must be a string", NULL);
 		break;
 	case 11:
-		fm_buf_printf(t, "{\"url\": \"%s\", \"sha256\": true}", u);
+		it_buf_printf(t, "{\"url\": \"%s\", \"sha256\": true}", u);
 		want(l, "'sha256' must be a string", NULL);
 		break;
 	case 12:
-		fm_buf_printf(t, "{}");
+		it_buf_printf(t, "{}");
 		want(l, "JSON entry has no 'url'", NULL);
 		break;
 	case 13:
-		fm_buf_printf(t, "{\"out\": \"t%d.bin\"}", k);
+		it_buf_printf(t, "{\"out\": \"t%d.bin\"}", k);
 		want(l, "JSON entry has no 'url'", NULL);
 		break;
 	case 14:
-		fm_buf_printf(t, "{\"url\": \"%s\", \"url\": \"%s?2\"}", u, u);
+		it_buf_printf(t, "{\"url\": \"%s\", \"url\": \"%s?2\"}", u, u);
 		want(l, "duplicate key 'url'", NULL);
 		break;
 	case 15:
-		fm_buf_printf(t, "{\"url\": \"%s\", \"out\": \"a%d\", \"out\": "
+		it_buf_printf(t, "{\"url\": \"%s\", \"out\": \"a%d\", \"out\": "
 			      "\"b%d\"}", u, k, k);
 		want(l, "duplicate key 'out'", NULL);
 		break;
 	case 16:
-		fm_buf_printf(t, "{\"url\": \"%s\", \"out\": \"\"}", u);
+		it_buf_printf(t, "{\"url\": \"%s\", \"out\": \"\"}", u);
 		want(l, "empty value for key 'out'", NULL);
 		break;
 	default:
-		fm_buf_printf(t, "{\"URL\": \"%s\"}", u);
+		it_buf_printf(t, "{\"URL\": \"%s\"}", u);
 		want(l, "JSON entry has no 'url'", "unknown key 'URL'");
 		break;
 	}
@@ -566,58 +544,58 @@ static void gen_jsontype(struct line *l, const char *b, int k)
 
 static void gen_digest(struct line *l, const char *b, int k)
 {
-	struct fm_buf *t = &l->text;
-	char *u = fm_path("%s/data/d%d.bin", b, k);
+	struct it_buf *t = &l->text;
+	char *u = it_path("%s/data/d%d.bin", b, k);
 	char *h = hex64((unsigned)k);
 	const char *bad = "sha256 must be 64 hex digits";
 
 	want(l, bad, NULL);
 	if (k % 13 < 9 || k % 13 == 12)
-		l->expect_url = fm_path("%s", u);
+		l->expect_url = it_path("%s", u);
 	switch (k % 13) {
 	case 0:
-		fm_buf_printf(t, "%s sha256=%.63s", u, h);
+		it_buf_printf(t, "%s sha256=%.63s", u, h);
 		break;
 	case 1:
-		fm_buf_printf(t, "%s sha256=%s0", u, h);
+		it_buf_printf(t, "%s sha256=%s0", u, h);
 		break;
 	case 2:
-		fm_buf_printf(t, "%s sha256=%.63sg", u, h);
+		it_buf_printf(t, "%s sha256=%.63sg", u, h);
 		break;
 	case 3:
-		fm_buf_printf(t, "%s sha256=z%.63s", u, h);
+		it_buf_printf(t, "%s sha256=z%.63s", u, h);
 		break;
 	case 4:
-		fm_buf_printf(t, "%s sha256=", u);
+		it_buf_printf(t, "%s sha256=", u);
 		free(l->want[0]);
 		want(l, "empty value for key 'sha256'", NULL);
 		break;
 	case 5:
-		fm_buf_printf(t, "%s sha256=0x%.62s", u, h);
+		it_buf_printf(t, "%s sha256=0x%.62s", u, h);
 		break;
 	case 6:
-		fm_buf_printf(t, "%s sha256=%s%s", u, h, h);
+		it_buf_printf(t, "%s sha256=%s%s", u, h, h);
 		break;
 	case 7:
-		fm_buf_printf(t, "%s sha256=a", u);
+		it_buf_printf(t, "%s sha256=a", u);
 		break;
 	case 8:
-		fm_buf_printf(t, "%s sha256=%.32s-%.31s", u, h, h + 32);
+		it_buf_printf(t, "%s sha256=%.32s-%.31s", u, h, h + 32);
 		break;
 	case 9:
-		fm_buf_printf(t, "{\"url\": \"%s\", \"sha256\": \"%.63s\"}", u,
+		it_buf_printf(t, "{\"url\": \"%s\", \"sha256\": \"%.63s\"}", u,
 			      h);
 		break;
 	case 10:
-		fm_buf_printf(t, "{\"url\": \"%s\", \"sha256\": \"%s1\"}", u, h);
+		it_buf_printf(t, "{\"url\": \"%s\", \"sha256\": \"%s1\"}", u, h);
 		break;
 	case 11:
-		fm_buf_printf(t, "{\"url\": \"%s\", \"sha256\": \"\"}", u);
+		it_buf_printf(t, "{\"url\": \"%s\", \"sha256\": \"\"}", u);
 		free(l->want[0]);
 		want(l, "empty value for key 'sha256'", NULL);
 		break;
 	default:
-		fm_buf_printf(t, "%s sha256=%s=", u, h);
+		it_buf_printf(t, "%s sha256=%s=", u, h);
 		break;
 	}
 	free(h);
@@ -636,27 +614,27 @@ static void gen_unknownkey(struct line *l, const char *b, int k)
 	};
 	const size_t nt = sizeof(text_keys) / sizeof(text_keys[0]);
 	const size_t nj = sizeof(json_keys) / sizeof(json_keys[0]);
-	struct fm_buf *t = &l->text;
-	char *u = fm_path("%s/data/k%d.bin", b, k);
+	struct it_buf *t = &l->text;
+	char *u = it_path("%s/data/k%d.bin", b, k);
 	char *msg;
 
 	if (k % 10 == 9) {
-		l->expect_url = fm_path("%s", u);
-		fm_buf_printf(t, "%s out=k%da.bin out=k%db.bin", u, k, k);
+		l->expect_url = it_path("%s", u);
+		it_buf_printf(t, "%s out=k%da.bin out=k%db.bin", u, k, k);
 		want(l, "duplicate key 'out'", NULL);
 	} else if (k % 3 == 2) {
 		const char *key = json_keys[(size_t)k % nj];
 
-		fm_buf_printf(t, "{\"url\": \"%s\", \"%s\": \"v\"}", u, key);
-		msg = fm_path("unknown key '%s'", key);
+		it_buf_printf(t, "{\"url\": \"%s\", \"%s\": \"v\"}", u, key);
+		msg = it_path("unknown key '%s'", key);
 		want(l, msg, NULL);
 		free(msg);
 	} else {
 		const char *key = text_keys[(size_t)k % nt];
 
-		l->expect_url = fm_path("%s", u);
-		fm_buf_printf(t, "%s %s=v%d", u, key, k);
-		msg = fm_path("unknown key '%s'", key);
+		l->expect_url = it_path("%s", u);
+		it_buf_printf(t, "%s %s=v%d", u, key, k);
+		msg = it_path("unknown key '%s'", key);
 		want(l, msg, NULL);
 		free(msg);
 	}
@@ -670,15 +648,15 @@ static void gen_noeq(struct line *l, const char *b, int k)
 		"=", "out:x", "x",
 	};
 	const char *tok = toks[(size_t)k % (sizeof(toks) / sizeof(toks[0]))];
-	struct fm_buf *t = &l->text;
-	char *msg = fm_path("field '%s' is not key=value", tok);
+	struct it_buf *t = &l->text;
+	char *msg = it_path("field '%s' is not key=value", tok);
 
-	l->expect_url = fm_path("%s/data/n%d.bin", b, k);
+	l->expect_url = it_path("%s/data/n%d.bin", b, k);
 	if (k % 2)
-		fm_buf_printf(t, "%s/data/n%d.bin out=n%d.bin %s", b, k, k,
+		it_buf_printf(t, "%s/data/n%d.bin out=n%d.bin %s", b, k, k,
 			      tok);
 	else
-		fm_buf_printf(t, "%s/data/n%d.bin %s", b, k, tok);
+		it_buf_printf(t, "%s/data/n%d.bin %s", b, k, tok);
 	want(l, msg, NULL);
 	free(msg);
 }
@@ -686,103 +664,103 @@ static void gen_noeq(struct line *l, const char *b, int k)
 static void gen_traversal(struct line *l, const char *b, const char *m,
 			  int k)
 {
-	struct fm_buf *t = &l->text;
+	struct it_buf *t = &l->text;
 	const char *dots = "'..' segment";
 	const char *abs = "unsafe out=: absolute path";
-	char *val, *u = fm_path("%s/data/tr%d.bin", b, k);
+	char *val, *u = it_path("%s/data/tr%d.bin", b, k);
 	int json = 0;
 
 	switch (k % 20) {
 	case 0:
-		val = fm_path("../%s-%d", m, k);
+		val = it_path("../%s-%d", m, k);
 		want(l, dots, NULL);
 		break;
 	case 1:
-		val = fm_path("../../%s-%d", m, k);
+		val = it_path("../../%s-%d", m, k);
 		want(l, dots, NULL);
 		break;
 	case 2:
-		val = fm_path("../../../%s-%d", m, k);
+		val = it_path("../../../%s-%d", m, k);
 		want(l, dots, NULL);
 		break;
 	case 3:
-		val = fm_path("../../../../%s-%d", m, k);
+		val = it_path("../../../../%s-%d", m, k);
 		want(l, dots, NULL);
 		break;
 	case 4:
-		val = fm_path("../../../../../../../../../../../../%s-%d", m,
+		val = it_path("../../../../../../../../../../../../%s-%d", m,
 			      k);
 		want(l, dots, NULL);
 		break;
 	case 5:
-		val = fm_path("a/../../%s-%d", m, k);
+		val = it_path("a/../../%s-%d", m, k);
 		want(l, dots, NULL);
 		break;
 	case 6:
 		/* Would stay inside, but the man page refuses any "..". */
-		val = fm_path("a/../%s-%d", m, k);
+		val = it_path("a/../%s-%d", m, k);
 		want(l, dots, NULL);
 		break;
 	case 7:
-		val = fm_path("..");
+		val = it_path("..");
 		want(l, dots, NULL);
 		break;
 	case 8:
-		val = fm_path("../");
+		val = it_path("../");
 		want(l, "unsafe out=: ends with '/'", dots);
 		break;
 	case 9:
-		val = fm_path("/tmp/%s-%d-abs", m, k);
+		val = it_path("/tmp/%s-%d-abs", m, k);
 		want(l, abs, NULL);
 		break;
 	case 10:
-		val = fm_path("//tmp/%s-%d-abs2", m, k);
+		val = it_path("//tmp/%s-%d-abs2", m, k);
 		want(l, abs, NULL);
 		break;
 	case 11:
-		val = fm_path("/");
+		val = it_path("/");
 		want(l, abs, NULL);
 		break;
 	case 12:
-		val = fm_path("./../%s-%d", m, k);
+		val = it_path("./../%s-%d", m, k);
 		want(l, dots, NULL);
 		break;
 	case 13:
-		val = fm_path("a/./../../%s-%d", m, k);
+		val = it_path("a/./../../%s-%d", m, k);
 		want(l, dots, NULL);
 		break;
 	case 14:
-		val = fm_path("../%s-%d", m, k);
+		val = it_path("../%s-%d", m, k);
 		json = 1;
 		want(l, dots, NULL);
 		break;
 	case 15:
-		val = fm_path("/tmp/%s-%d-json", m, k);
+		val = it_path("/tmp/%s-%d-json", m, k);
 		json = 1;
 		want(l, abs, NULL);
 		break;
 	case 16:
-		val = fm_path("a\001b%d", k);
+		val = it_path("a\001b%d", k);
 		want(l, "unsafe out=: control character 0x01", NULL);
 		break;
 	case 17:
-		val = fm_path("tr%d/", k);
+		val = it_path("tr%d/", k);
 		want(l, "unsafe out=: ends with '/'", NULL);
 		break;
 	case 18:
-		val = fm_path("tr%d/.", k);
+		val = it_path("tr%d/.", k);
 		want(l, "unsafe out=: ends with '.'", NULL);
 		break;
 	default:
-		val = fm_path("a/b/../../../%s-%d", m, k);
+		val = it_path("a/b/../../../%s-%d", m, k);
 		want(l, dots, NULL);
 		break;
 	}
 	if (json)
-		fm_buf_printf(t, "{\"url\": \"%s\", \"out\": \"%s\"}", u, val);
+		it_buf_printf(t, "{\"url\": \"%s\", \"out\": \"%s\"}", u, val);
 	else
-		fm_buf_printf(t, "%s out=%s", u, val);
-	l->expect_url = fm_path("%s", u);
+		it_buf_printf(t, "%s out=%s", u, val);
+	l->expect_url = it_path("%s", u);
 	l->escape = naive_join(H.out, val);
 	free(val);
 	free(u);
@@ -791,53 +769,53 @@ static void gen_traversal(struct line *l, const char *b, const char *m,
 static void gen_overlong(struct line *l, const char *b, const char *m,
 			 int k)
 {
-	struct fm_buf *t = &l->text;
+	struct it_buf *t = &l->text;
 	const char *comp = "unsafe out=: component longer than 255 bytes";
 	const char *file = "unsafe out=: file name longer than 250 bytes";
 
-	l->expect_url = fm_path("%s/data/o%d.bin", b, k);
+	l->expect_url = it_path("%s/data/o%d.bin", b, k);
 
 	switch (k % 8) {
 	case 0:
-		fm_buf_printf(t, "%s/data/o%d.bin out=", b, k);
+		it_buf_printf(t, "%s/data/o%d.bin out=", b, k);
 		bb_rep(t, "a", 256);
 		want(l, comp, NULL);
 		break;
 	case 1:
-		fm_buf_printf(t, "%s/data/o%d.bin out=", b, k);
+		it_buf_printf(t, "%s/data/o%d.bin out=", b, k);
 		bb_rep(t, "a", 251);
 		want(l, file, NULL);
 		break;
 	case 2:
-		fm_buf_printf(t, "%s/data/o%d.bin out=", b, k);
+		it_buf_printf(t, "%s/data/o%d.bin out=", b, k);
 		bb_rep(t, "a", 255);
 		want(l, file, NULL);
 		break;
 	case 3:
-		fm_buf_printf(t, "%s/data/o%d.bin out=d/", b, k);
+		it_buf_printf(t, "%s/data/o%d.bin out=d/", b, k);
 		bb_rep(t, "a", 300);
-		fm_buf_printf(t, "/f");
+		it_buf_printf(t, "/f");
 		want(l, comp, NULL);
 		break;
 	case 4:
-		fm_buf_printf(t, "%s/data/o%d.bin out=", b, k);
+		it_buf_printf(t, "%s/data/o%d.bin out=", b, k);
 		bb_rep(t, "a", 1000);
 		want(l, comp, NULL);
 		break;
 	case 5:
-		fm_buf_printf(t, "%s/data/o%d.bin out=", b, k);
+		it_buf_printf(t, "%s/data/o%d.bin out=", b, k);
 		bb_rep(t, "\xc3\xa9", 128);
 		want(l, comp, NULL);
 		break;
 	case 6:
-		fm_buf_printf(t, "{\"url\": \"%s/data/o%d.bin\", \"out\": \"", b,
+		it_buf_printf(t, "{\"url\": \"%s/data/o%d.bin\", \"out\": \"", b,
 			      k);
 		bb_rep(t, "a", 300);
-		fm_buf_printf(t, "\"}");
+		it_buf_printf(t, "\"}");
 		want(l, comp, NULL);
 		break;
 	default:
-		fm_buf_printf(t, "%s/data/o%d.bin out=%s-%d", b, k, m, k);
+		it_buf_printf(t, "%s/data/o%d.bin out=%s-%d", b, k, m, k);
 		bb_rep(t, "x", 4096);
 		want(l, comp, NULL);
 		break;
@@ -846,69 +824,69 @@ static void gen_overlong(struct line *l, const char *b, const char *m,
 
 static void gen_malformed(struct line *l, int port, int k)
 {
-	struct fm_buf *t = &l->text;
+	struct it_buf *t = &l->text;
 	const char *mal = "malformed URL: ";
 	const char *abs = "not an absolute URL (missing http:// or https://)";
 
 	switch (k % 15) {
 	case 0:
-		fm_buf_printf(t, "http://");
+		it_buf_printf(t, "http://");
 		want(l, "malformed URL: No host part", NULL);
 		break;
 	case 1:
-		fm_buf_printf(t, "https://");
+		it_buf_printf(t, "https://");
 		want(l, "malformed URL: No host part", NULL);
 		break;
 	case 2:
-		fm_buf_printf(t, "http://[::1/m%d", k);
+		it_buf_printf(t, "http://[::1/m%d", k);
 		want(l, "malformed URL: Bad IPv6 address", NULL);
 		break;
 	case 3:
-		fm_buf_printf(t, "http://127.0.0.1:99999/m%d", k);
+		it_buf_printf(t, "http://127.0.0.1:99999/m%d", k);
 		want(l, "malformed URL: Port number", NULL);
 		break;
 	case 4:
-		fm_buf_printf(t, "http://127.0.0.1:-1/m%d", k);
+		it_buf_printf(t, "http://127.0.0.1:-1/m%d", k);
 		want(l, "malformed URL: Port number", NULL);
 		break;
 	case 5:
-		fm_buf_printf(t, "http:m%d", k);
+		it_buf_printf(t, "http:m%d", k);
 		want(l, mal, NULL);
 		break;
 	case 6:
-		fm_buf_printf(t, "://127.0.0.1/m%d", k);
+		it_buf_printf(t, "://127.0.0.1/m%d", k);
 		want(l, abs, NULL);
 		break;
 	case 7:
-		fm_buf_printf(t, "http//127.0.0.1/m%d", k);
+		it_buf_printf(t, "http//127.0.0.1/m%d", k);
 		want(l, abs, NULL);
 		break;
 	case 8:
-		fm_buf_printf(t, "127.0.0.1:%d/m%d", port, k);
+		it_buf_printf(t, "127.0.0.1:%d/m%d", port, k);
 		want(l, abs, NULL);
 		break;
 	case 9:
-		fm_buf_printf(t, "http://user@:80/m%d", k);
+		it_buf_printf(t, "http://user@:80/m%d", k);
 		want(l, "malformed URL: No host part", NULL);
 		break;
 	case 10:
-		fm_buf_printf(t, "https://[fe80::1%%25eth0/m%d", k);
+		it_buf_printf(t, "https://[fe80::1%%25eth0/m%d", k);
 		want(l, "malformed URL: Bad IPv6 address", NULL);
 		break;
 	case 11:
-		fm_buf_printf(t, "http://127.0.0.1:65536/m%d", k);
+		it_buf_printf(t, "http://127.0.0.1:65536/m%d", k);
 		want(l, "malformed URL: Port number", NULL);
 		break;
 	case 12:
-		fm_buf_printf(t, "/data/m%d.bin", k);
+		it_buf_printf(t, "/data/m%d.bin", k);
 		want(l, abs, NULL);
 		break;
 	case 13:
-		fm_buf_printf(t, "//127.0.0.1:%d/m%d", port, k);
+		it_buf_printf(t, "//127.0.0.1:%d/m%d", port, k);
 		want(l, abs, NULL);
 		break;
 	default:
-		fm_buf_printf(t, "http://127.0.0.1:8a/m%d", k);
+		it_buf_printf(t, "http://127.0.0.1:8a/m%d", k);
 		want(l, "malformed URL: Port number", NULL);
 		break;
 	}
@@ -918,20 +896,20 @@ static void gen_malformed(struct line *l, int port, int k)
 static void gen_dup(struct line *l, const char *b, int k,
 		    const struct line *target)
 {
-	struct fm_buf *t = &l->text;
-	char *msg = fm_path("output path already used by line %d",
+	struct it_buf *t = &l->text;
+	char *msg = it_path("output path already used by line %d",
 			    target->lineno);
 
 	if (!target->has_out) {
 		/* Another URL whose last segment is the same name. */
-		fm_buf_printf(t, "%s/data/dupdir%d/%s", b, k, target->rel);
-		l->expect_url = fm_path("%s", t->data);
+		it_buf_printf(t, "%s/data/dupdir%d/%s", b, k, target->rel);
+		l->expect_url = it_path("%s", t->data);
 	} else if (k % 2) {
-		fm_buf_printf(t, "{\"url\": \"%s/data/dup%d.bin\", \"out\": "
+		it_buf_printf(t, "{\"url\": \"%s/data/dup%d.bin\", \"out\": "
 			      "\"%s\"}", b, k, target->rel);
 	} else {
-		fm_buf_printf(t, "%s/data/dup%d.bin out=%s", b, k, target->rel);
-		l->expect_url = fm_path("%s/data/dup%d.bin", b, k);
+		it_buf_printf(t, "%s/data/dup%d.bin out=%s", b, k, target->rel);
+		l->expect_url = it_path("%s/data/dup%d.bin", b, k);
 	}
 	want(l, msg, NULL);
 	free(msg);
@@ -939,48 +917,48 @@ static void gen_dup(struct line *l, const char *b, int k,
 
 /* --------------------------------------------------------------- valid */
 
-static void gen_valid(struct line *l, const struct fm_server *s, int v)
+static void gen_valid(struct line *l, const struct it_server *s, int v)
 {
-	struct fm_buf *t = &l->text;
+	struct it_buf *t = &l->text;
 	char hex[65];
 
 	snprintf(l->url_path, sizeof(l->url_path), "/data/hv%03d.bin", v);
 	l->size = v % 17 == 0 ? 0 : below(20000);
-	l->url = fm_path("%s%s?size=%u", s->base, l->url_path, l->size);
+	l->url = it_path("%s%s?size=%u", s->base, l->url_path, l->size);
 	if (v % 10 == 3 || v % 10 == 7) {
-		if (fm_server_sha256(s, l->url_path, l->size, hex) != 0)
+		if (it_server_sha256(s, l->url_path, l->size, hex) != 0)
 			fail_msg("cannot get the digest of %s", l->url_path);
-		l->sha = fm_path("%s", hex);
+		l->sha = it_path("%s", hex);
 	}
 	switch (v % 10) {
 	case 0:
-		fm_buf_printf(t, "%s", l->url);
-		l->rel = fm_path("hv%03d.bin", v);
+		it_buf_printf(t, "%s", l->url);
+		l->rel = it_path("hv%03d.bin", v);
 		break;
 	case 1:
-		l->rel = fm_path("valid/hv%03d.bin", v);
-		fm_buf_printf(t, "%s out=%s", l->url, l->rel);
+		l->rel = it_path("valid/hv%03d.bin", v);
+		it_buf_printf(t, "%s out=%s", l->url, l->rel);
 		l->has_out = 1;
 		break;
 	case 2:
-		fm_buf_printf(t, "  \t%s \r", l->url);
-		l->rel = fm_path("hv%03d.bin", v);
+		it_buf_printf(t, "  \t%s \r", l->url);
+		l->rel = it_path("hv%03d.bin", v);
 		break;
 	case 3:
-		l->rel = fm_path("deep/a/b/c/hv%03d.bin", v);
-		fm_buf_printf(t, "%s out=%s sha256=%s", l->url, l->rel, l->sha);
+		l->rel = it_path("deep/a/b/c/hv%03d.bin", v);
+		it_buf_printf(t, "%s out=%s sha256=%s", l->url, l->rel, l->sha);
 		l->has_out = 1;
 		break;
 	case 4:
-		l->rel = fm_path("json/hv%03d.bin", v);
-		fm_buf_printf(t, "{\"url\": \"%s\", \"out\": \"%s\"}", l->url,
+		l->rel = it_path("json/hv%03d.bin", v);
+		it_buf_printf(t, "{\"url\": \"%s\", \"out\": \"%s\"}", l->url,
 			      l->rel);
 		l->has_out = 1;
 		break;
 	case 5:
 		/* A result record of an earlier run, fed back. */
-		l->rel = fm_path("rec/hv%03d.bin", v);
-		fm_buf_printf(t, "{\"url\":\"%s\",\"out\":\"%s\",\"path\":null,"
+		l->rel = it_path("rec/hv%03d.bin", v);
+		it_buf_printf(t, "{\"url\":\"%s\",\"out\":\"%s\",\"path\":null,"
 			      "\"status\":\"failed\",\"http_status\":503,"
 			      "\"bytes\":0,\"seconds\":0.1,\"attempts\":4,"
 			      "\"error\":\"HTTP 503\",\"line\":3,\"source\":"
@@ -989,27 +967,27 @@ static void gen_valid(struct line *l, const struct fm_server *s, int v)
 		break;
 	case 6:
 		/* out= is not percent-decoded: a directory named "%2e%2e". */
-		l->rel = fm_path("%%2e%%2e/hv%03d.bin", v);
-		fm_buf_printf(t, "%s out=%s", l->url, l->rel);
+		l->rel = it_path("%%2e%%2e/hv%03d.bin", v);
+		it_buf_printf(t, "%s out=%s", l->url, l->rel);
 		l->has_out = 1;
 		break;
 	case 7:
 		for (char *c = hex; *c; c++)
 			if (*c >= 'a' && *c <= 'f')
 				*c = (char)(*c - 32);
-		fm_buf_printf(t, "%s sha256=%s", l->url, hex);
-		l->rel = fm_path("hv%03d.bin", v);
+		it_buf_printf(t, "%s sha256=%s", l->url, hex);
+		l->rel = it_path("hv%03d.bin", v);
 		break;
 	case 8:
 		free(l->url);
-		l->url = fm_path("%s%s?size=%u&x=../../etc/passwd", s->base,
+		l->url = it_path("%s%s?size=%u&x=../../etc/passwd", s->base,
 				 l->url_path, l->size);
-		fm_buf_printf(t, "%s", l->url);
-		l->rel = fm_path("hv%03d.bin", v);
+		it_buf_printf(t, "%s", l->url);
+		l->rel = it_path("hv%03d.bin", v);
 		break;
 	default:
-		l->rel = fm_path("%%2e%%2e%%2f%%2e%%2e%%2fhv%03d.bin", v);
-		fm_buf_printf(t, "%s out=%s", l->url, l->rel);
+		l->rel = it_path("%%2e%%2e%%2f%%2e%%2e%%2fhv%03d.bin", v);
+		it_buf_printf(t, "%s out=%s", l->url, l->rel);
 		l->has_out = 1;
 		break;
 	}
@@ -1131,9 +1109,9 @@ static void build_lines(void)
 /* Runs the list once; every test looks at the same run. */
 static void ensure_run(void)
 {
-	struct fm_buf list = { 0 };
+	struct it_buf list = { 0 };
 	char *lp;
-	const char *argv[] = { fm_bin(), "--json", "-j", "16", "-o", OUT_REL,
+	const char *argv[] = { it_bin(), "--json", "-j", "16", "-o", OUT_REL,
 			       "list.txt", NULL };
 	const cJSON *o;
 	int rc;
@@ -1144,29 +1122,29 @@ static void ensure_run(void)
 		return;
 	H.failed_setup = 1;
 	snprintf(H.marker, sizeof(H.marker), "fmhostile-%ld", (long)getpid());
-	H.out = fm_path("%s/%s", H.tmp, OUT_REL);
+	H.out = it_path("%s/%s", H.tmp, OUT_REL);
 	build_lines();
 	for (int i = 0; i < N_LINES; i++) {
-		bb_add(&list, H.lines[i].text.data, H.lines[i].text.len);
-		bb_add(&list, "\n", 1);
+		it_buf_append(&list, H.lines[i].text.data, H.lines[i].text.len);
+		it_buf_append(&list, "\n", 1);
 	}
-	lp = fm_path("%s/list.txt", H.tmp);
-	assert_int_equal(fm_write_file(lp, list.data, list.len), 0);
+	lp = it_path("%s/list.txt", H.tmp);
+	assert_int_equal(it_write_file(lp, list.data, list.len), 0);
 	fprintf(stderr, "# hostile: %d lines (%d hostile, %d valid), %zu "
 		"bytes, seed %#llx\n", N_LINES, N_HOSTILE, N_VALID, list.len,
 		(unsigned long long)SEED);
 	free(lp);
 	free(list.data);
 
-	H.tmp_before = fm_tree_list(H.tmp);
+	H.tmp_before = it_tree_list(H.tmp);
 	H.slash_tmp_before = top_level("/tmp");
-	rc = fm_run(argv, NULL, H.tmp, &H.r);
-	FM_ASSERT_RAN(rc, H.r);
-	H.res = fm_jsonl_parse(H.r.out, &H.bad_json);
+	rc = it_run(argv, NULL, H.tmp, &H.r);
+	IT_ASSERT_RAN(rc, H.r);
+	H.res = it_jsonl_parse(H.r.out, &H.bad_json);
 	H.nres = cJSON_GetArraySize(H.res);
 	cJSON_ArrayForEach(o, H.res) {
 		int ok;
-		double ln = fm_json_num(o, "line", &ok);
+		double ln = it_json_num(o, "line", &ok);
 
 		if (ok && ln >= 1 && ln <= N_LINES && (double)(int)ln == ln &&
 		    !H.by_line[(int)ln])
@@ -1203,19 +1181,19 @@ static void test_hostile_run_survives(void **state)
 	}
 	if (H.bad_json)
 		fail_msg("%d output lines are not JSON objects", H.bad_json);
-	if (fm_count_lines(H.r.out) != N_LINES || H.nres != N_LINES) {
+	if (it_count_lines(H.r.out) != N_LINES || H.nres != N_LINES) {
 		dump_short();
 		fail_msg("want %d result lines, got %zu (%d JSON objects)",
-			 N_LINES, fm_count_lines(H.r.out), H.nres);
+			 N_LINES, it_count_lines(H.r.out), H.nres);
 	}
 	cJSON_ArrayForEach(o, H.res) {
 		int ok;
-		double ln = fm_json_num(o, "line", &ok);
+		double ln = it_json_num(o, "line", &ok);
 
 		if (!ok || ln < 1 || ln > N_LINES)
 			fail_msg("a result without a valid line number");
 		seen[(int)ln]++;
-		FM_ASSERT_JSTR(o, "source", "list.txt");
+		IT_ASSERT_JSTR(o, "source", "list.txt");
 	}
 	for (int i = 1; i <= N_LINES; i++)
 		if (seen[i] != 1)
@@ -1245,28 +1223,28 @@ static void test_hostile_lines_invalid(void **state)
 					l->lineno, cat_name[l->cat]);
 			continue;
 		}
-		st = fm_json_str(o, "status");
-		err = fm_json_str(o, "error");
+		st = it_json_str(o, "status");
+		err = it_json_str(o, "error");
 		for (int w = 0; w < 3 && l->want[w]; w++)
 			if (err && strstr(err, l->want[w]))
 				match = 1;
-		if (l->expect_url && (!fm_json_str(o, "url") ||
-				      strcmp(fm_json_str(o, "url"),
+		if (l->expect_url && (!it_json_str(o, "url") ||
+				      strcmp(it_json_str(o, "url"),
 					     l->expect_url) != 0)) {
 			if (bad++ < 20)
 				fprintf(stderr, "# line %d (%s #%d): url %s, "
 					"want %s\n", l->lineno,
 					cat_name[l->cat], l->variant,
-					fm_json_str(o, "url") ?
-						fm_json_str(o, "url") : "null",
+					it_json_str(o, "url") ?
+						it_json_str(o, "url") : "null",
 					l->expect_url);
 			continue;
 		}
 		if (!st || strcmp(st, "invalid") != 0 || !err || !*err ||
-		    !match || !fm_json_is_null(o, "http_status") ||
-		    !fm_json_is_null(o, "path") ||
-		    fm_json_num(o, "bytes", NULL) != 0 ||
-		    fm_json_num(o, "attempts", NULL) != 0) {
+		    !match || !it_json_is_null(o, "http_status") ||
+		    !it_json_is_null(o, "path") ||
+		    it_json_num(o, "bytes", NULL) != 0 ||
+		    it_json_num(o, "attempts", NULL) != 0) {
 			if (bad++ < 20)
 				fprintf(stderr, "# line %d (%s #%d): want "
 					"invalid with \"%s\"%s%s%s, got %s: "
@@ -1313,30 +1291,30 @@ static void test_hostile_valid_ok(void **state)
 				l->lineno);
 			continue;
 		}
-		want_path = fm_path("%s/%s", OUT_REL, l->rel);
-		file = fm_path("%s/%s", H.tmp, want_path);
-		st = fm_json_str(o, "status");
-		path = fm_json_str(o, "path");
+		want_path = it_path("%s/%s", OUT_REL, l->rel);
+		file = it_path("%s/%s", H.tmp, want_path);
+		st = it_json_str(o, "status");
+		path = it_json_str(o, "path");
 		if (!st || strcmp(st, "ok") != 0 || !path ||
 		    strcmp(path, want_path) != 0 ||
-		    fm_json_num(o, "bytes", NULL) != l->size ||
-		    !fm_json_str(o, "url") ||
-		    strcmp(fm_json_str(o, "url"), l->url) != 0) {
+		    it_json_num(o, "bytes", NULL) != l->size ||
+		    !it_json_str(o, "url") ||
+		    strcmp(it_json_str(o, "url"), l->url) != 0) {
 			bad++;
 			fprintf(stderr, "# line %d (valid #%d): want ok at %s "
 				"(%u bytes), got %s at %s, error %s\n",
 				l->lineno, l->variant, want_path, l->size,
 				st ? st : "?", path ? path : "null",
-				fm_json_str(o, "error") ? fm_json_str(o, "error")
+				it_json_str(o, "error") ? it_json_str(o, "error")
 							: "null");
-		} else if (!fm_file_matches_body(file, l->url_path, l->size)) {
+		} else if (!it_file_matches_body(file, l->url_path, l->size)) {
 			bad++;
-		} else if (l->sha && (!fm_json_str(o, "sha256") ||
-				      strcmp(fm_json_str(o, "sha256"),
+		} else if (l->sha && (!it_json_str(o, "sha256") ||
+				      strcmp(it_json_str(o, "sha256"),
 					     l->sha) != 0)) {
 			bad++;
 			fprintf(stderr, "# line %d: sha256 %s, want %s\n",
-				l->lineno, fm_json_str(o, "sha256"), l->sha);
+				l->lineno, it_json_str(o, "sha256"), l->sha);
 		}
 		free(want_path);
 		free(file);
@@ -1345,7 +1323,7 @@ static void test_hostile_valid_ok(void **state)
 		fail_msg("%d valid entries not downloaded as expected", bad);
 
 	/* Exactly one request per valid entry: nothing for a hostile line. */
-	log = fm_server_log(&H.srv);
+	log = it_server_log(&H.srv);
 	assert_non_null(log);
 	nreq = cJSON_GetArraySize(log);
 	for (int i = 0; i < N_LINES; i++) {
@@ -1355,16 +1333,16 @@ static void test_hostile_valid_ok(void **state)
 		if (l->cat != C_VALID)
 			continue;
 		pq = l->url + strlen(H.srv.base);
-		if (fm_log_count(log, pq) != 1)
+		if (it_log_count(log, pq) != 1)
 			fail_msg("%s: %d requests, want 1", pq,
-				 fm_log_count(log, pq));
+				 it_log_count(log, pq));
 	}
 	if (nreq != N_VALID) {
 		const cJSON *e;
 
 		cJSON_ArrayForEach(e, log)
 			fprintf(stderr, "# request: %s\n",
-				fm_json_str(e, "path"));
+				it_json_str(e, "path"));
 		fail_msg("the server saw %d requests, want %d (the valid "
 			 "entries)", nreq, N_VALID);
 	}
@@ -1387,7 +1365,7 @@ static void test_hostile_nothing_outside(void **state)
 	ensure_run();
 
 	/* The scratch directory, OUT aside. */
-	after = fm_tree_list(H.tmp);
+	after = it_tree_list(H.tmp);
 	assert_non_null(after);
 	expect = cJSON_Duplicate(H.tmp_before, 1);
 	cJSON_AddItemToArray(expect, cJSON_CreateString("a/"));
@@ -1396,9 +1374,9 @@ static void test_hostile_nothing_outside(void **state)
 	cJSON_ArrayForEach(e, after) {
 		const char *s = cJSON_GetStringValue(e);
 
-		if (fm_starts_with(s, OUT_REL "/"))
+		if (it_starts_with(s, OUT_REL "/"))
 			continue;
-		if (!fm_tree_has(expect, s)) {
+		if (!it_tree_has(expect, s)) {
 			fprintf(stderr, "# written outside OUT: %s/%s\n",
 				H.tmp, s);
 			bad++;
@@ -1413,7 +1391,7 @@ static void test_hostile_nothing_outside(void **state)
 	cJSON_ArrayForEach(e, slash_tmp) {
 		const char *s = cJSON_GetStringValue(e);
 
-		if (fm_tree_has(H.slash_tmp_before, s))
+		if (it_tree_has(H.slash_tmp_before, s))
 			continue;
 		if (strstr(s, H.marker)) {
 			fprintf(stderr, "# written outside OUT: /tmp/%s\n", s);
@@ -1436,7 +1414,7 @@ static void test_hostile_nothing_outside(void **state)
 		    (strncmp(esc, H.out, ol) == 0 &&
 		     (esc[ol] == '/' || esc[ol] == '\0')))
 			continue;
-		if (fm_exists(esc)) {
+		if (it_exists(esc)) {
 			fprintf(stderr, "# line %d: out= escaped to %s\n",
 				H.lines[i].lineno, esc);
 			bad++;
@@ -1447,11 +1425,11 @@ static void test_hostile_nothing_outside(void **state)
 	if (!realpath(H.out, real_out))
 		fail_msg("cannot resolve %s", H.out);
 	rl = strlen(real_out);
-	after = fm_tree_list(H.out);
+	after = it_tree_list(H.out);
 	assert_non_null(after);
 	cJSON_ArrayForEach(e, after) {
 		const char *s = cJSON_GetStringValue(e);
-		char *full = fm_path("%s/%s", H.out, s);
+		char *full = it_path("%s/%s", H.out, s);
 		char real[PATH_MAX];
 		struct stat st;
 
@@ -1476,8 +1454,8 @@ static void test_hostile_nothing_outside(void **state)
 
 		if (H.lines[i].cat != C_VALID)
 			continue;
-		f = fm_path("%s/%s", H.out, H.lines[i].rel);
-		if (!fm_exists(f)) {
+		f = it_path("%s/%s", H.out, H.lines[i].rel);
+		if (!it_exists(f)) {
 			fprintf(stderr, "# missing: %s\n", f);
 			bad++;
 		}
@@ -1491,7 +1469,7 @@ static void test_hostile_nothing_outside(void **state)
 		fprintf(stderr, "# %d files in OUT, want %d\n", nfiles,
 			N_VALID);
 	}
-	assert_int_equal(fm_tree_count_suffix(after, ".part"), 0);
+	assert_int_equal(it_tree_count_suffix(after, ".part"), 0);
 	cJSON_Delete(after);
 	if (bad)
 		fail_msg("%d problems with where files went (see above)", bad);
@@ -1568,7 +1546,7 @@ static void test_hostile_output_is_utf8(void **state)
 				fprintf(stderr, "# output line %d (input line "
 					"%g): invalid UTF-8 at byte %zu: "
 					"%.*s\n", line,
-					fm_json_num(o, "line", NULL), at,
+					it_json_num(o, "line", NULL), at,
 					(int)(n < 160 ? n : 160), p);
 			cJSON_Delete(o);
 		}
@@ -1585,24 +1563,24 @@ static int group_setup(void **state)
 	const char *args[] = { "--lifetime", "300", NULL };
 
 	(void)state;
-	if (fm_server_start(&H.srv, args) != 0)
+	if (it_server_start(&H.srv, args) != 0)
 		return -1;
-	H.tmp = fm_mkdtemp();
+	H.tmp = it_mkdtemp();
 	return H.tmp ? 0 : -1;
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	fm_server_stop(&H.srv);
+	it_server_stop(&H.srv);
 	/* Clean up after a binary that did write where it must not: the
 	 * marked names only. */
 	for (int i = 0; H.marker[0] && i < N_LINES; i++) {
 		const char *esc = H.lines[i].escape;
 
-		if (esc && strstr(esc, H.marker) && fm_exists(esc) &&
+		if (esc && strstr(esc, H.marker) && it_exists(esc) &&
 		    strncmp(esc, H.tmp, strlen(H.tmp)) != 0)
-			fm_rmtree(esc);
+			it_rmtree(esc);
 	}
 	if (H.marker[0]) {
 		cJSON *top = top_level("/tmp");
@@ -1614,8 +1592,8 @@ static int group_teardown(void **state)
 
 			if (!strstr(s, H.marker))
 				continue;
-			full = fm_path("/tmp/%s", s);
-			fm_rmtree(full);
+			full = it_path("/tmp/%s", s);
+			it_rmtree(full);
 			free(full);
 		}
 		cJSON_Delete(top);
@@ -1624,7 +1602,7 @@ static int group_teardown(void **state)
 		if (getenv("FM_KEEP_TMP"))
 			fprintf(stderr, "kept %s\n", H.tmp);
 		else
-			fm_rmtree(H.tmp);
+			it_rmtree(H.tmp);
 	}
 	for (int i = 0; i < N_LINES; i++) {
 		struct line *l = &H.lines[i];
@@ -1641,7 +1619,7 @@ static int group_teardown(void **state)
 	cJSON_Delete(H.res);
 	cJSON_Delete(H.tmp_before);
 	cJSON_Delete(H.slash_tmp_before);
-	fm_run_result_free(&H.r);
+	it_result_free(&H.r);
 	free(H.tmp);
 	free(H.out);
 	return 0;

@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 #define ACE "xn--bcher-kva.localhost"
 
@@ -54,91 +53,75 @@ static int seconds_has_point(const char *line)
 	       strspn(p + digits + 1, "0123456789") > 0;
 }
 
-/* The peak count the server saw for Host name host, or -1 when none. */
-static long host_seen(const struct fm_fixture *f, const char *host)
-{
-	cJSON *st = fm_server_stats(&f->srv);
-	const cJSON *by, *v;
-	long n = -1;
-
-	assert_non_null(st);
-	by = cJSON_GetObjectItemCaseSensitive(st, "max_concurrent_by_host");
-	v = by ? cJSON_GetObjectItemCaseSensitive(by, host) : NULL;
-	if (cJSON_IsNumber(v))
-		n = (long)v->valuedouble;
-	cJSON_Delete(st);
-	return n;
-}
-
 /* http://bücher.localhost:PORT/data/idn-K.bin, as a URL argument and as a
  * line of a list file, under each locale case: both ok, bodies right, the
  * server saw the punycode Host. The unfixed binary failed them all with
  * "URL using bad/illegal format or missing URL". */
 static void test_idn_host_any_locale(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
-		char *arg_url = fm_path("http://b\xc3\xbc" "cher.localhost:%d"
+		char *arg_url = it_path("http://b\xc3\xbc" "cher.localhost:%d"
 					"/data/idn-a%zu.bin?size=300",
 					f->srv.port, k);
-		char *list_url = fm_path("http://b\xc3\xbc" "cher.localhost:%d"
+		char *list_url = it_path("http://b\xc3\xbc" "cher.localhost:%d"
 					 "/data/idn-l%zu.bin?size=300",
 					 f->srv.port, k);
-		char *list = fm_path("%s/list%zu.txt", f->tmp, k);
-		char *list_arg = fm_path("list%zu.txt", k);
-		char *line = fm_path("%s\n", list_url);
-		const char *argv[] = {fm_bin(), "--json", "-o", "dl",
+		char *list = it_path("%s/list%zu.txt", f->tmp, k);
+		char *list_arg = it_path("list%zu.txt", k);
+		char *line = it_path("%s\n", list_url);
+		const char *argv[] = {it_bin(), "--json", "-o", "dl",
 				      arg_url, list_arg, NULL};
-		struct run_result r;
+		struct it_result r;
 		cJSON *res, *lines;
 		const cJSON *e;
 		int bad;
 
-		assert_int_equal(fm_write_file(list, line, strlen(line)), 0);
-		FM_ASSERT_RAN(fm_run_env(argv, NULL, f->tmp, cases[k].env, &r),
+		assert_int_equal(it_write_file(list, line, strlen(line)), 0);
+		IT_ASSERT_RAN(it_run_env(argv, NULL, f->tmp, cases[k].env, &r),
 			      r);
-		res = fm_jsonl_parse(r.out, &bad);
+		res = it_jsonl_parse(r.out, &bad);
 		assert_int_equal(bad, 0);
 		cJSON_ArrayForEach(e, res) {
-			const char *st = fm_json_str(e, "status");
+			const char *st = it_json_str(e, "status");
 
 			if (!st || strcmp(st, "ok") != 0) {
-				fm_dump(&r);
+				it_dump(&r);
 				fail_msg("%s: %s: want ok, got %s (%s)",
-					 cases[k].what, fm_json_str(e, "url"),
+					 cases[k].what, it_json_str(e, "url"),
 					 st ? st : "-",
-					 fm_json_str(e, "error")
-						 ? fm_json_str(e, "error")
+					 it_json_str(e, "error")
+						 ? it_json_str(e, "error")
 						 : "-");
 			}
 		}
 		if (cJSON_GetArraySize(res) != 2) {
-			fm_dump(&r);
+			it_dump(&r);
 			fail_msg("%s: want 2 results", cases[k].what);
 		}
-		FM_ASSERT_EXIT(r, 0);
-		lines = fm_split_lines(r.out);
+		IT_ASSERT_EXIT(r, 0);
+		lines = it_split_lines(r.out);
 		cJSON_ArrayForEach(e, lines) {
 			if (!seconds_has_point(e->valuestring)) {
-				fm_dump(&r);
+				it_dump(&r);
 				fail_msg("%s: \"seconds\" without a '.': %s",
 					 cases[k].what, e->valuestring);
 			}
 		}
 		cJSON_Delete(lines);
 		for (int i = 0; i < 2; i++) {
-			char *file = fm_path("%s/dl/idn-%c%zu.bin", f->tmp,
+			char *file = it_path("%s/dl/idn-%c%zu.bin", f->tmp,
 					     i ? 'l' : 'a', k);
-			char *up = fm_path("/data/idn-%c%zu.bin",
+			char *up = it_path("/data/idn-%c%zu.bin",
 					   i ? 'l' : 'a', k);
 
-			assert_true(fm_file_matches_body(file, up, 300));
+			assert_true(it_file_matches_body(file, up, 300));
 			free(file);
 			free(up);
 		}
 		cJSON_Delete(res);
-		fm_run_result_free(&r);
+		it_result_free(&r);
 		free(arg_url);
 		free(list_url);
 		free(list);
@@ -146,10 +129,10 @@ static void test_idn_host_any_locale(void **state)
 		free(line);
 	}
 	/* The name on the wire was the punycode one, never the raw bytes. */
-	if (host_seen(f, ACE) < 1)
+	if (it_host_peak(f, ACE) < 1)
 		fail_msg("the server never saw Host: " ACE);
-	assert_int_equal(host_seen(f, "b\xc3\xbc" "cher.localhost"), -1);
-	assert_int_equal(fm_server_stat(&f->srv, "requests"),
+	assert_int_equal(it_host_peak(f, "b\xc3\xbc" "cher.localhost"), -1);
+	assert_int_equal(it_server_stat(&f->srv, "requests"),
 			 2 * (long)(sizeof(cases) / sizeof(cases[0])));
 }
 
@@ -157,8 +140,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_idn_host_any_locale,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

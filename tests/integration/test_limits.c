@@ -12,36 +12,35 @@
 #include <string.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 #define RATE_JOBS 8
 #define RATE_SIZE (400 * 1024)
 #define RATE_CAP (400.0 * 1024.0) /* --limit-rate 400K */
 
-/* fm_run_json, with the wall time of the whole run (process start to exit,
+/* it_run_json, with the wall time of the whole run (process start to exit,
  * plus parsing its output) in *elapsed when not NULL. */
-static cJSON *run_json(const struct fm_fixture *f, const char *const args[],
-		       int want_exit, int nlines, struct run_result *r,
+static cJSON *run_json(const struct it_fixture *f, const char *const args[],
+		       int want_exit, int nlines, struct it_result *r,
 		       double *elapsed)
 {
-	double t0 = fm_now();
-	cJSON *res = fm_run_json(f, args, want_exit, nlines, r);
+	double t0 = it_now();
+	cJSON *res = it_run_json(f, args, want_exit, nlines, r);
 
 	if (elapsed)
-		*elapsed = fm_now() - t0;
+		*elapsed = it_now() - t0;
 	return res;
 }
 
-static void assert_all_ok(const cJSON *res, const struct run_result *r)
+static void assert_all_ok(const cJSON *res, const struct it_result *r)
 {
 	const cJSON *e;
 
 	cJSON_ArrayForEach(e, res) {
-		const char *st = fm_json_str(e, "status");
+		const char *st = it_json_str(e, "status");
 
 		if (!st || strcmp(st, "ok") != 0) {
-			fm_dump(r);
-			fail_msg("%s: want ok, got %s", fm_json_str(e, "url"),
+			it_dump(r);
+			fail_msg("%s: want ok, got %s", it_json_str(e, "url"),
 				 st ? st : "(none)");
 		}
 	}
@@ -60,11 +59,11 @@ static void assert_all_ok(const cJSON *res, const struct run_result *r)
  * eight requests take to arrive (milliseconds). */
 static void test_limit_rate_aggregate(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	char *urls[RATE_JOBS];
 	const char *args[RATE_JOBS + 8];
 	size_t n = 0;
-	struct run_result r;
+	struct it_result r;
 	cJSON *res;
 	double t, rate, total = (double)RATE_JOBS * RATE_SIZE;
 	double lo = total / (1.1 * RATE_CAP);
@@ -78,10 +77,10 @@ static void test_limit_rate_aggregate(void **state)
 	args[n++] = "-r";
 	args[n++] = "0";
 	for (int i = 0; i < RATE_JOBS; i++) {
-		char *pq = fm_path("/data/rate%d.bin?size=%d&barrier=%d", i,
+		char *pq = it_path("/data/rate%d.bin?size=%d&barrier=%d", i,
 				   RATE_SIZE, RATE_JOBS);
 
-		urls[i] = fm_url(&f->srv, pq);
+		urls[i] = it_url(&f->srv, pq);
 		args[n++] = urls[i];
 		free(pq);
 	}
@@ -98,64 +97,47 @@ static void test_limit_rate_aggregate(void **state)
 	       " %.3f s\n", rate, 100.0 * rate / RATE_CAP, t);
 	fflush(stdout);
 	if (t < lo || t > hi) {
-		fm_dump(&r);
+		it_dump(&r);
 		fail_msg("--limit-rate 400K: %.0f bytes took %.3f s (%.0f B/s);"
 			 " want %.3f .. %.3f s (cap %.0f B/s +-10%%)", total,
 			 t, rate, lo, hi, RATE_CAP);
 	}
 	for (int i = 0; i < RATE_JOBS; i++) {
-		char *file = fm_path("%s/dl/rate%d.bin", f->tmp, i);
-		char *up = fm_path("/data/rate%d.bin", i);
+		char *file = it_path("%s/dl/rate%d.bin", f->tmp, i);
+		char *up = it_path("/data/rate%d.bin", i);
 
-		assert_true(fm_file_matches_body(file, up, RATE_SIZE));
+		assert_true(it_file_matches_body(file, up, RATE_SIZE));
 		free(file);
 		free(up);
 	}
-	maxc = fm_server_stat(&f->srv, "max_concurrent");
+	maxc = it_server_stat(&f->srv, "max_concurrent");
 	if (maxc != RATE_JOBS) {
-		fm_dump_with_log(&r, &f->srv);
+		it_dump_with_log(&r, &f->srv);
 		fail_msg("the 8 transfers should all have run at once: server "
 			 "max_concurrent want 8, got %ld", maxc);
 	}
-	assert_int_equal(fm_server_stat(&f->srv, "requests"), RATE_JOBS);
+	assert_int_equal(it_server_stat(&f->srv, "requests"), RATE_JOBS);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	for (int i = 0; i < RATE_JOBS; i++)
 		free(urls[i]);
 }
 
-/* The per-host peak for host (Host header without port) in /_stats, or
- * -1. */
-static long host_peak(const struct fm_fixture *f, const char *host)
-{
-	cJSON *st = fm_server_stats(&f->srv);
-	const cJSON *by, *v;
-	long r = -1;
-
-	assert_non_null(st);
-	by = cJSON_GetObjectItemCaseSensitive(st, "max_concurrent_by_host");
-	v = by ? cJSON_GetObjectItemCaseSensitive(by, host) : NULL;
-	if (cJSON_IsNumber(v))
-		r = (long)v->valuedouble;
-	cJSON_Delete(st);
-	return r;
-}
-
 /* Writes list.txt: 8 URLs on 127.0.0.1, then 8 on localhost (same
  * server), each answered after 0.5 s. */
-static void write_two_host_list(const struct fm_fixture *f)
+static void write_two_host_list(const struct it_fixture *f)
 {
-	struct fm_buf b = { 0 };
-	char *list = fm_path("%s/list.txt", f->tmp);
+	struct it_buf b = { 0 };
+	char *list = it_path("%s/list.txt", f->tmp);
 
 	for (int i = 0; i < 8; i++)
-		fm_buf_printf(&b, "http://127.0.0.1:%d/data/ip%d.bin?size=100"
+		it_buf_printf(&b, "http://127.0.0.1:%d/data/ip%d.bin?size=100"
 			      "&delay=0.5\n", f->srv.port, i);
 	for (int i = 0; i < 8; i++)
-		fm_buf_printf(&b, "http://localhost:%d/data/name%d.bin?size=100"
+		it_buf_printf(&b, "http://localhost:%d/data/name%d.bin?size=100"
 			      "&delay=0.5\n", f->srv.port, i);
-	assert_int_equal(fm_write_file(list, b.data, b.len), 0);
+	assert_int_equal(it_write_file(list, b.data, b.len), 0);
 	free(b.data);
 	free(list);
 }
@@ -165,10 +147,10 @@ static void write_two_host_list(const struct fm_fixture *f)
  * ran alongside them, so the total peak is 4. */
 static void test_per_host_2(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *args[] = { "-j", "8", "--per-host", "2", "-r", "0",
 			       "list.txt", NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res;
 	long ip, name, total;
 	double t;
@@ -176,55 +158,55 @@ static void test_per_host_2(void **state)
 	write_two_host_list(f);
 	res = run_json(f, args, 0, 16, &r, &t);
 	assert_all_ok(res, &r);
-	ip = host_peak(f, "127.0.0.1");
-	name = host_peak(f, "localhost");
-	total = fm_server_stat(&f->srv, "max_concurrent");
+	ip = it_host_peak(f, "127.0.0.1");
+	name = it_host_peak(f, "localhost");
+	total = it_server_stat(&f->srv, "max_concurrent");
 	fprintf(stderr, "# --per-host 2 -j 8: peaks 127.0.0.1 %ld, localhost "
 		"%ld, total %ld; %.3f s\n", ip, name, total, t);
 	if (ip != 2 || name != 2 || total != 4) {
-		fm_dump_with_log(&r, &f->srv);
+		it_dump_with_log(&r, &f->srv);
 		fail_msg("--per-host 2 -j 8: want peaks 127.0.0.1 2, localhost "
 			 "2, total 4; got %ld, %ld, %ld", ip, name, total);
 	}
-	assert_int_equal(fm_server_stat(&f->srv, "requests"), 16);
+	assert_int_equal(it_server_stat(&f->srv, "requests"), 16);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 }
 
 /* --per-host 0 (no limit) -j 8, the same list: the total reaches 8, and
  * more than 2 run at once to 127.0.0.1. */
 static void test_per_host_0(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *args[] = { "-j", "8", "--per-host", "0", "-r", "0",
 			       "list.txt", NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res;
 	long ip, total;
 
 	write_two_host_list(f);
 	res = run_json(f, args, 0, 16, &r, NULL);
 	assert_all_ok(res, &r);
-	ip = host_peak(f, "127.0.0.1");
-	total = fm_server_stat(&f->srv, "max_concurrent");
+	ip = it_host_peak(f, "127.0.0.1");
+	total = it_server_stat(&f->srv, "max_concurrent");
 	fprintf(stderr, "# --per-host 0 -j 8: peaks 127.0.0.1 %ld, total "
 		"%ld\n", ip, total);
 	if (total != 8 || ip <= 2) {
-		fm_dump_with_log(&r, &f->srv);
+		it_dump_with_log(&r, &f->srv);
 		fail_msg("--per-host 0 -j 8: want total peak 8 and more than "
 			 "2 on 127.0.0.1; got total %ld, 127.0.0.1 %ld", total,
 			 ip);
 	}
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 }
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fm_fixture_setup, \
-					      fm_fixture_teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, it_fixture_setup, \
+					      it_fixture_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_limit_rate_aggregate),
 		T(test_per_host_2),

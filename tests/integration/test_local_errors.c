@@ -34,7 +34,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 #define NOBODY 65534
 #define MAX_MOUNTS 4
@@ -44,7 +43,7 @@ static int private_ns;
 
 /* The base fixture plus the mounts to undo. */
 struct le_fixture {
-	struct fm_fixture *f;
+	struct it_fixture *f;
 	char *mounts[MAX_MOUNTS];
 	int nmounts;
 };
@@ -56,7 +55,7 @@ static int le_setup(void **state)
 
 	if (!lf)
 		return -1;
-	if (fm_fixture_setup(&inner) != 0) {
+	if (it_fixture_setup(&inner) != 0) {
 		free(lf);
 		return -1;
 	}
@@ -81,7 +80,7 @@ static int le_teardown(void **state)
 	inner = lf->f;
 	free(lf);
 	*state = NULL;
-	return fm_fixture_teardown(&inner);
+	return it_fixture_teardown(&inner);
 }
 
 /* Skips the current test with reason (already printed on stderr).
@@ -123,115 +122,51 @@ static int mount_tmpfs(struct le_fixture *lf, const char *dir,
 		le_skip(reason);
 		return 1;
 	}
-	lf->mounts[lf->nmounts++] = fm_path("%s", dir);
+	lf->mounts[lf->nmounts++] = it_path("%s", dir);
 	return 0;
-}
-
-static cJSON *parse_results(const struct fm_fixture *f,
-			    const struct run_result *r, int want_exit,
-			    int nlines)
-{
-	cJSON *res;
-	int bad;
-
-	if (!r->exited || r->exit_code != want_exit) {
-		fm_dump_with_log(r, &f->srv);
-		fail_msg("exit status: want %d, got %s %d", want_exit,
-			 r->exited ? "exit" : "signal",
-			 r->exited ? r->exit_code : r->signaled);
-	}
-	res = fm_jsonl_parse(r->out, &bad);
-	assert_int_equal(bad, 0);
-	if (cJSON_GetArraySize(res) != nlines) {
-		fm_dump_with_log(r, &f->srv);
-		fail_msg("want %d result lines, got %d", nlines,
-			 cJSON_GetArraySize(res));
-	}
-	return res;
-}
-
-static cJSON *run_json(const struct fm_fixture *f, const char *const args[],
-		       int want_exit, int nlines, struct run_result *r)
-{
-	const char *argv[32];
-	size_t n = 0;
-	int rc;
-
-	argv[n++] = fm_bin();
-	argv[n++] = "--json";
-	for (size_t i = 0; args[i] && n < 31; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	rc = fm_run(argv, NULL, f->tmp, r);
-	FM_ASSERT_RAN(rc, *r);
-	return parse_results(f, r, want_exit, nlines);
-}
-
-static int requests_for(const struct fm_fixture *f, const char *pq)
-{
-	cJSON *log = fm_server_log(&f->srv);
-	int n;
-
-	assert_non_null(log);
-	n = fm_log_count(log, pq);
-	cJSON_Delete(log);
-	return n;
 }
 
 /* The failed entry for u: one attempt, one request, http 200 (the
  * transfer itself went well), no path, an error holding the OS's message
  * and the path. */
-static void expect_local_failure(const struct fm_fixture *f,
-				 const struct run_result *r, const cJSON *res,
+static void expect_local_failure(const struct it_fixture *f,
+				 const struct it_result *r, const cJSON *res,
 				 const char *u, const char *pq,
 				 const char *path, int err)
 {
-	const cJSON *e = fm_json_find_url(res, u);
+	const cJSON *e = it_json_find_url(res, u);
 	const char *msg;
 
 	assert_non_null(e);
-	FM_ASSERT_JSTR(e, "status", "failed");
-	FM_ASSERT_JNULL(e, "path");
-	FM_ASSERT_JNUM(e, "bytes", 0);
-	FM_ASSERT_JNUM(e, "http_status", 200);
-	msg = fm_json_str(e, "error");
+	IT_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JNULL(e, "path");
+	IT_ASSERT_JNUM(e, "bytes", 0);
+	IT_ASSERT_JNUM(e, "http_status", 200);
+	msg = it_json_str(e, "error");
 	assert_non_null(msg);
 	if (!strstr(msg, strerror(err)) || !strstr(msg, path)) {
-		fm_dump_with_log(r, &f->srv);
+		it_dump_with_log(r, &f->srv);
 		fail_msg("error \"%s\" should hold \"%s\" and %s", msg,
 			 strerror(err), path);
 	}
-	FM_ASSERT_JNUM(e, "attempts", 1);
-	if (requests_for(f, pq) != 1) {
-		fm_dump_with_log(r, &f->srv);
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	if (it_requests_for(f, pq) != 1) {
+		it_dump_with_log(r, &f->srv);
 		fail_msg("%s: %d requests, want 1 (not retried)", pq,
-			 requests_for(f, pq));
+			 it_requests_for(f, pq));
 	}
 }
 
 static void expect_ok(const cJSON *res, const char *u, const char *path,
 		      const char *file, const char *upath, size_t size)
 {
-	const cJSON *e = fm_json_find_url(res, u);
+	const cJSON *e = it_json_find_url(res, u);
 
 	assert_non_null(e);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JSTR(e, "path", path);
-	FM_ASSERT_JNUM(e, "bytes", size);
-	assert_true(fm_file_matches_body(file, upath, size));
-}
-
-static void expect_no_part(const char *dir)
-{
-	cJSON *tree = fm_tree_list(dir);
-
-	assert_non_null(tree);
-	if (fm_tree_count_suffix(tree, ".part") != 0) {
-		char *t = cJSON_PrintUnformatted(tree);
-
-		fail_msg("a .part was left in %s: %s", dir, t);
-	}
-	cJSON_Delete(tree);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JSTR(e, "path", path);
+	IT_ASSERT_JNUM(e, "bytes", size);
+	assert_true(it_file_matches_body(file, upath, size));
 }
 
 /* (a) dl/x.bin is a directory (holding a file): the entry fails with
@@ -240,16 +175,16 @@ static void expect_no_part(const char *dir)
 static void test_directory_in_the_way(void **state)
 {
 	struct le_fixture *lf = *state;
-	struct fm_fixture *f = lf->f;
+	struct it_fixture *f = lf->f;
 	const char *pq = "/data/x.bin?size=2000";
 	const char *pq_ok = "/data/fine.bin?size=1024";
-	char *u = fm_url(&f->srv, pq), *u_ok = fm_url(&f->srv, pq_ok);
-	char *dl = fm_path("%s/dl", f->tmp);
-	char *xdir = fm_path("%s/dl/x.bin", f->tmp);
-	char *keep = fm_path("%s/dl/x.bin/keep.txt", f->tmp);
-	char *fine = fm_path("%s/dl/fine.bin", f->tmp);
+	char *u = it_url(&f->srv, pq), *u_ok = it_url(&f->srv, pq_ok);
+	char *dl = it_path("%s/dl", f->tmp);
+	char *xdir = it_path("%s/dl/x.bin", f->tmp);
+	char *keep = it_path("%s/dl/x.bin/keep.txt", f->tmp);
+	char *fine = it_path("%s/dl/fine.bin", f->tmp);
 	const char *args[] = { "--backoff", "0.1", "-o", "dl", u, u_ok, NULL };
-	struct run_result r;
+	struct it_result r;
 	struct stat st;
 	cJSON *res;
 	char *content;
@@ -257,24 +192,24 @@ static void test_directory_in_the_way(void **state)
 
 	assert_int_equal(mkdir(dl, 0755), 0);
 	assert_int_equal(mkdir(xdir, 0755), 0);
-	assert_int_equal(fm_write_file(keep, "keep", 4), 0);
+	assert_int_equal(it_write_file(keep, "keep", 4), 0);
 
-	res = run_json(f, args, 1, 2, &r);
+	res = it_run_json_plain(f, args, 1, 2, &r);
 	expect_local_failure(f, &r, res, u, pq, "dl/x.bin", EISDIR);
 	expect_ok(res, u_ok, "dl/fine.bin", fine, "/data/fine.bin", 1024);
 
 	assert_int_equal(lstat(xdir, &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
-	content = fm_read_file(keep, &len);
+	content = it_read_file(keep, &len);
 	assert_non_null(content);
 	assert_int_equal(len, 4);
 	assert_memory_equal(content, "keep", 4);
 	free(content);
-	expect_no_part(dl);
-	assert_int_equal(fm_count_files(dl), 2);
+	it_expect_no_part(dl);
+	assert_int_equal(it_count_files(dl), 2);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 	free(u_ok);
 	free(dl);
@@ -287,33 +222,33 @@ static void test_directory_in_the_way(void **state)
 static void test_read_only_fs(void **state)
 {
 	struct le_fixture *lf = *state;
-	struct fm_fixture *f = lf->f;
+	struct it_fixture *f = lf->f;
 	const char *pq = "/data/f.bin?size=3000";
 	const char *pq_ok = "/data/ok.bin?size=1024";
-	char *u = fm_url(&f->srv, pq), *u_ok = fm_url(&f->srv, pq_ok);
-	char *dl = fm_path("%s/dl", f->tmp);
-	char *ro = fm_path("%s/dl/ro", f->tmp);
-	char *okf = fm_path("%s/dl/ok.bin", f->tmp);
-	char *lp = fm_path("%s/list.txt", f->tmp);
-	char *list = fm_path("%s out=ro/f.bin\n%s\n", u, u_ok);
+	char *u = it_url(&f->srv, pq), *u_ok = it_url(&f->srv, pq_ok);
+	char *dl = it_path("%s/dl", f->tmp);
+	char *ro = it_path("%s/dl/ro", f->tmp);
+	char *okf = it_path("%s/dl/ok.bin", f->tmp);
+	char *lp = it_path("%s/list.txt", f->tmp);
+	char *list = it_path("%s out=ro/f.bin\n%s\n", u, u_ok);
 	const char *args[] = { "--backoff", "0.1", "-o", "dl", "list.txt",
 			       NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res;
 
 	assert_int_equal(mkdir(dl, 0755), 0);
 	if (mount_tmpfs(lf, ro, "size=1m", MS_RDONLY) != 0)
 		goto out;
-	assert_int_equal(fm_write_file(lp, list, strlen(list)), 0);
+	assert_int_equal(it_write_file(lp, list, strlen(list)), 0);
 
-	res = run_json(f, args, 1, 2, &r);
+	res = it_run_json_plain(f, args, 1, 2, &r);
 	expect_local_failure(f, &r, res, u, pq, "dl/ro/f.bin", EROFS);
 	expect_ok(res, u_ok, "dl/ok.bin", okf, "/data/ok.bin", 1024);
-	assert_int_equal(fm_count_files(ro), 0);
-	expect_no_part(dl);
+	assert_int_equal(it_count_files(ro), 0);
+	it_expect_no_part(dl);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 out:
 	free(u);
 	free(u_ok);
@@ -338,21 +273,21 @@ static unsigned long long free_bytes(const char *dir)
 static void test_no_space(void **state)
 {
 	struct le_fixture *lf = *state;
-	struct fm_fixture *f = lf->f;
+	struct it_fixture *f = lf->f;
 	const char *pq = "/data/big.bin?size=1048576";
 	const char *pq_ok = "/data/one.bin?size=1024";
-	char *u = fm_url(&f->srv, pq), *u_ok = fm_url(&f->srv, pq_ok);
-	char *dl = fm_path("%s/dl", f->tmp);
-	char *small = fm_path("%s/dl/small", f->tmp);
-	char *onef = fm_path("%s/dl/one.bin", f->tmp);
-	char *lp = fm_path("%s/list.txt", f->tmp);
-	char *list = fm_path("%s out=small/big.bin\n%s\n", u, u_ok);
+	char *u = it_url(&f->srv, pq), *u_ok = it_url(&f->srv, pq_ok);
+	char *dl = it_path("%s/dl", f->tmp);
+	char *small = it_path("%s/dl/small", f->tmp);
+	char *onef = it_path("%s/dl/one.bin", f->tmp);
+	char *lp = it_path("%s/list.txt", f->tmp);
+	char *list = it_path("%s out=small/big.bin\n%s\n", u, u_ok);
 	const char *args[] = { "--backoff", "0.1", "-o", "dl", "list.txt",
 			       NULL };
 	const char *args_c[] = { "-c", "--backoff", "0.1", "-o", "dl",
 				 "list.txt", NULL };
 	unsigned long long avail;
-	struct run_result r, r2;
+	struct it_result r, r2;
 	cJSON *res;
 
 	assert_int_equal(mkdir(dl, 0755), 0);
@@ -360,37 +295,37 @@ static void test_no_space(void **state)
 		goto out;
 	avail = free_bytes(small);
 	assert_true(avail < 1048576);
-	assert_int_equal(fm_write_file(lp, list, strlen(list)), 0);
+	assert_int_equal(it_write_file(lp, list, strlen(list)), 0);
 
-	res = run_json(f, args, 1, 2, &r);
+	res = it_run_json_plain(f, args, 1, 2, &r);
 	expect_local_failure(f, &r, res, u, pq, "dl/small/big.bin", ENOSPC);
 	expect_ok(res, u_ok, "dl/one.bin", onef, "/data/one.bin", 1024);
-	assert_int_equal(fm_count_files(small), 0);
+	assert_int_equal(it_count_files(small), 0);
 	assert_true(free_bytes(small) == avail);
-	expect_no_part(dl);
+	it_expect_no_part(dl);
 	cJSON_Delete(res);
 
 	/* Under -c: still failed at once, still no .part. */
 	assert_int_equal(unlink(onef), 0);
-	res = run_json(f, args_c, 1, 2, &r2);
+	res = it_run_json_plain(f, args_c, 1, 2, &r2);
 	{
-		const cJSON *e = fm_json_find_url(res, u);
-		const char *msg = fm_json_str(e, "error");
+		const cJSON *e = it_json_find_url(res, u);
+		const char *msg = it_json_str(e, "error");
 
 		assert_non_null(e);
-		FM_ASSERT_JSTR(e, "status", "failed");
-		FM_ASSERT_JNUM(e, "attempts", 1);
+		IT_ASSERT_JSTR(e, "status", "failed");
+		IT_ASSERT_JNUM(e, "attempts", 1);
 		assert_non_null(msg);
 		assert_non_null(strstr(msg, strerror(ENOSPC)));
 	}
-	assert_int_equal(requests_for(f, pq), 2);
-	assert_int_equal(fm_count_files(small), 0);
+	assert_int_equal(it_requests_for(f, pq), 2);
+	assert_int_equal(it_count_files(small), 0);
 	assert_true(free_bytes(small) == avail);
 	expect_ok(res, u_ok, "dl/one.bin", onef, "/data/one.bin", 1024);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
-	fm_run_result_free(&r2);
+	it_result_free(&r);
+	it_result_free(&r2);
 out:
 	free(u);
 	free(u_ok);
@@ -403,13 +338,13 @@ out:
 
 /* Runs argv in cwd as uid/gid 65534 with no supplementary groups, stdout
  * and stderr captured through files in cap_dir (readable by root only).
- * Bounded: killed after FM_RUN_TIMEOUT. Returns 0, 1 when the child could
+ * Bounded: killed after IT_RUN_TIMEOUT. Returns 0, 1 when the child could
  * not drop its privileges (reason in r->err), -1 on a harness error. */
 static int run_as_nobody(const char *const argv[], const char *cwd,
-			 const char *cap_dir, struct run_result *r)
+			 const char *cap_dir, struct it_result *r)
 {
-	char *outp = fm_path("%s/run.out", cap_dir);
-	char *errp = fm_path("%s/run.err", cap_dir);
+	char *outp = it_path("%s/run.out", cap_dir);
+	char *errp = it_path("%s/run.err", cap_dir);
 	int ofd, efd, st = 0, killed = 0;
 	double deadline;
 	pid_t pid, w;
@@ -460,35 +395,30 @@ static int run_as_nobody(const char *const argv[], const char *cwd,
 	}
 	close(ofd);
 	close(efd);
-	deadline = fm_now() + FM_RUN_TIMEOUT;
+	deadline = it_now() + IT_RUN_TIMEOUT;
 	for (;;) {
 		w = waitpid(pid, &st, WNOHANG);
 		if (w == pid)
 			break;
 		if (w < 0 && errno != EINTR)
 			break;
-		if (fm_now() >= deadline) {
+		if (it_now() >= deadline) {
 			kill(pid, SIGKILL);
 			while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 				;
 			killed = 1;
 			break;
 		}
-		fm_sleep(0.01);
+		it_sleep(0.01);
 	}
 	r->timed_out = killed;
-	if (WIFEXITED(st)) {
-		r->exited = 1;
-		r->exit_code = WEXITSTATUS(st);
-	} else if (WIFSIGNALED(st)) {
-		r->signaled = WTERMSIG(st);
-	}
-	r->out = fm_read_file(outp, &r->out_len);
-	r->err = fm_read_file(errp, &r->err_len);
+	it_result_set_status(r, st);
+	r->out = it_read_file(outp, &r->out_len);
+	r->err = it_read_file(errp, &r->err_len);
 	if (!r->out)
-		r->out = fm_path("%s", "");
+		r->out = it_path("%s", "");
 	if (!r->err)
-		r->err = fm_path("%s", "");
+		r->err = it_path("%s", "");
 	free(outp);
 	free(errp);
 	if (killed)
@@ -503,19 +433,19 @@ static int run_as_nobody(const char *const argv[], const char *cwd,
 static void test_permission_denied(void **state)
 {
 	struct le_fixture *lf = *state;
-	struct fm_fixture *f = lf->f;
+	struct it_fixture *f = lf->f;
 	const char *pq = "/data/f.bin?size=3000";
 	const char *pq_ok = "/data/ok.bin?size=1024";
-	char *u = fm_url(&f->srv, pq), *u_ok = fm_url(&f->srv, pq_ok);
-	char *dl = fm_path("%s/dl", f->tmp);
-	char *locked = fm_path("%s/dl/locked", f->tmp);
-	char *okf = fm_path("%s/dl/ok.bin", f->tmp);
-	char *lp = fm_path("%s/list.txt", f->tmp);
-	char *cap = fm_path("%s/cap", f->tmp);
-	char *list = fm_path("%s out=locked/f.bin\n%s\n", u, u_ok);
-	const char *argv[] = { fm_bin(), "--json", "--backoff", "0.1", "-o",
+	char *u = it_url(&f->srv, pq), *u_ok = it_url(&f->srv, pq_ok);
+	char *dl = it_path("%s/dl", f->tmp);
+	char *locked = it_path("%s/dl/locked", f->tmp);
+	char *okf = it_path("%s/dl/ok.bin", f->tmp);
+	char *lp = it_path("%s/list.txt", f->tmp);
+	char *cap = it_path("%s/cap", f->tmp);
+	char *list = it_path("%s out=locked/f.bin\n%s\n", u, u_ok);
+	const char *argv[] = { it_bin(), "--json", "--backoff", "0.1", "-o",
 			       "dl", "list.txt", NULL };
-	struct run_result r;
+	struct it_result r;
 	struct stat st;
 	cJSON *res;
 	int rc;
@@ -535,7 +465,7 @@ static void test_permission_denied(void **state)
 	assert_int_equal(mkdir(locked, 0755), 0);
 	assert_int_equal(chown(locked, 0, 0), 0);
 	assert_int_equal(mkdir(cap, 0700), 0);
-	assert_int_equal(fm_write_file(lp, list, strlen(list)), 0);
+	assert_int_equal(it_write_file(lp, list, strlen(list)), 0);
 	assert_int_equal(chmod(lp, 0644), 0);
 
 	rc = run_as_nobody(argv, f->tmp, cap, &r);
@@ -544,22 +474,22 @@ static void test_permission_denied(void **state)
 
 		r.err[n] = '\0';
 		le_skip(r.err);
-		fm_run_result_free(&r);
+		it_result_free(&r);
 		goto out;
 	}
-	FM_ASSERT_RAN(rc, r);
-	res = parse_results(f, &r, 1, 2);
+	IT_ASSERT_RAN(rc, r);
+	res = it_check_json(f, &r, 1, 2);
 	expect_local_failure(f, &r, res, u, pq, "dl/locked/f.bin", EACCES);
 	expect_ok(res, u_ok, "dl/ok.bin", okf, "/data/ok.bin", 1024);
 	assert_int_equal(stat(okf, &st), 0);
 	if (st.st_uid != NOBODY)
 		fail_msg("dl/ok.bin is owned by uid %d: fetchmany did not run "
 			 "as %d", (int)st.st_uid, NOBODY);
-	assert_int_equal(fm_count_files(locked), 0);
-	expect_no_part(dl);
+	assert_int_equal(it_count_files(locked), 0);
+	it_expect_no_part(dl);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 out:
 	free(u);
 	free(u_ok);

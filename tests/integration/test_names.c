@@ -17,61 +17,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <curl/curl.h>
-
 #include "harness.h"
-#include "harness_extra.h"
-
-/* s percent-encoded for a query value (malloc'd). */
-static char *qenc(const char *s)
-{
-	CURL *c = curl_easy_init();
-	char *e, *copy;
-
-	assert_non_null(c);
-	e = curl_easy_escape(c, s, 0);
-	curl_easy_cleanup(c);
-	assert_non_null(e);
-	copy = fm_path("%s", e);
-	curl_free(e);
-	return copy;
-}
-
-static int requests_for(const struct fm_fixture *f, const char *pq)
-{
-	cJSON *log = fm_server_log(&f->srv);
-	int n;
-
-	assert_non_null(log);
-	n = fm_log_count(log, pq);
-	cJSON_Delete(log);
-	return n;
-}
-
-/* Fails unless dir holds exactly the names (NULL-terminated; directories
- * with a trailing '/'), as fm_tree_list() lists them. */
-static void expect_tree(const char *dir, const char *const names[])
-{
-	cJSON *tree = fm_tree_list(dir);
-	int n = 0;
-
-	assert_non_null(tree);
-	for (; names[n]; n++)
-		if (!fm_tree_has(tree, names[n]))
-			break;
-	if (names[n] || cJSON_GetArraySize(tree) != n) {
-		char *t = cJSON_PrintUnformatted(tree);
-
-		fail_msg("%s holds %s; %s%s", dir, t,
-			 names[n] ? "missing " : "want exactly the listed",
-			 names[n] ? names[n] : " names");
-	}
-	cJSON_Delete(tree);
-}
 
 /* Names a hostile server might use to escape, that must not appear
  * outside the output directory (checked in /tmp, the parent of every
- * fm_mkdtemp() directory, and in /etc). */
+ * it_mkdtemp() directory, and in /etc). */
 static const char *const escapees[] = {
 	"/tmp/x", "/tmp/evil", "/tmp/x.exe", "/tmp/b", "/tmp/a_b.txt",
 	"/etc/x", "/x", "/evil", NULL,
@@ -111,62 +61,62 @@ static const struct cd_case cd_cases[] = {
 static void test_cd_hostile_names(void **state)
 {
 	enum { N = sizeof(cd_cases) / sizeof(cd_cases[0]) };
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	int existed[16];
-	struct fm_buf errs = { 0 };
+	struct it_buf errs = { 0 };
 	cJSON *tree;
 	const cJSON *it;
 
 	for (int k = 0; escapees[k]; k++)
-		existed[k] = fm_exists(escapees[k]);
+		existed[k] = it_exists(escapees[k]);
 
 	for (int i = 0; i < N; i++) {
-		char *enc = qenc(cd_cases[i].cd);
-		char *pq = fm_path("/data/u%d.bin?size=%d&cd=%s", i, 100 + i,
+		char *enc = it_qenc(cd_cases[i].cd);
+		char *pq = it_path("/data/u%d.bin?size=%d&cd=%s", i, 100 + i,
 				   enc);
-		char *upath = fm_path("/data/u%d.bin", i);
-		char *u = fm_url(&f->srv, pq);
-		char *dir = fm_path("dl%d", i);
-		char *urlname = fm_path("u%d.bin", i);
+		char *upath = it_path("/data/u%d.bin", i);
+		char *u = it_url(&f->srv, pq);
+		char *dir = it_path("dl%d", i);
+		char *urlname = it_path("u%d.bin", i);
 		const char *name = cd_cases[i].want ? cd_cases[i].want
 						    : urlname;
-		char *want_path = fm_path("%s/%s", dir, name);
-		char *file = fm_path("%s/%s", f->tmp, want_path);
-		char *absdir = fm_path("%s/%s", f->tmp, dir);
+		char *want_path = it_path("%s/%s", dir, name);
+		char *file = it_path("%s/%s", f->tmp, want_path);
+		char *absdir = it_path("%s/%s", f->tmp, dir);
 		const char *args[] = { "--content-disposition", "-o", dir, u,
 				       NULL };
-		struct run_result r;
+		struct it_result r;
 		cJSON *res, *e;
 		const char *st, *path;
 
-		res = fm_run_json_plain(f, args, 0, 1, &r);
+		res = it_run_json_plain(f, args, 0, 1, &r);
 		e = cJSON_GetArrayItem(res, 0);
-		st = fm_json_str(e, "status");
-		path = fm_json_str(e, "path");
+		st = it_json_str(e, "status");
+		path = it_json_str(e, "path");
 		if (!st || strcmp(st, "ok") != 0 || !path ||
 		    strcmp(path, want_path) != 0) {
-			fm_buf_printf(&errs, "\n  [%s]: status %s, path %s, "
+			it_buf_printf(&errs, "\n  [%s]: status %s, path %s, "
 				      "want ok, %s", cd_cases[i].cd,
 				      st ? st : "-", path ? path : "null",
 				      want_path);
-		} else if (!fm_file_matches_body(file, upath,
+		} else if (!it_file_matches_body(file, upath,
 						 (size_t)(100 + i))) {
-			fm_buf_printf(&errs, "\n  [%s]: %s has the wrong "
+			it_buf_printf(&errs, "\n  [%s]: %s has the wrong "
 				      "content", cd_cases[i].cd, want_path);
 		} else {
-			tree = fm_tree_list(absdir);
+			tree = it_tree_list(absdir);
 			if (!tree || cJSON_GetArraySize(tree) != 1 ||
-			    !fm_tree_has(tree, name))
-				fm_buf_printf(&errs, "\n  [%s]: %s holds more "
+			    !it_tree_has(tree, name))
+				it_buf_printf(&errs, "\n  [%s]: %s holds more "
 					      "than %s", cd_cases[i].cd, dir,
 					      name);
 			cJSON_Delete(tree);
 		}
-		if (requests_for(f, pq) != 1)
-			fm_buf_printf(&errs, "\n  [%s]: %d requests, want 1",
-				      cd_cases[i].cd, requests_for(f, pq));
+		if (it_requests_for(f, pq) != 1)
+			it_buf_printf(&errs, "\n  [%s]: %d requests, want 1",
+				      cd_cases[i].cd, it_requests_for(f, pq));
 		cJSON_Delete(res);
-		fm_run_result_free(&r);
+		it_result_free(&r);
 		free(enc);
 		free(pq);
 		free(upath);
@@ -179,19 +129,19 @@ static void test_cd_hostile_names(void **state)
 	}
 
 	/* Nothing was written outside the output directories. */
-	tree = fm_tree_list(f->tmp);
+	tree = it_tree_list(f->tmp);
 	assert_non_null(tree);
 	cJSON_ArrayForEach(it, tree) {
 		const char *s = cJSON_GetStringValue(it);
 
 		if (!s || strncmp(s, "dl", 2) != 0)
-			fm_buf_printf(&errs, "\n  %s/%s is outside every "
+			it_buf_printf(&errs, "\n  %s/%s is outside every "
 				      "output directory", f->tmp, s ? s : "?");
 	}
 	cJSON_Delete(tree);
 	for (int k = 0; escapees[k]; k++)
-		if (!existed[k] && fm_exists(escapees[k]))
-			fm_buf_printf(&errs, "\n  %s appeared", escapees[k]);
+		if (!existed[k] && it_exists(escapees[k]))
+			it_buf_printf(&errs, "\n  %s appeared", escapees[k]);
 	if (errs.data)
 		fail_msg("--content-disposition names:%s", errs.data);
 }
@@ -200,32 +150,32 @@ static void test_cd_hostile_names(void **state)
  * stays in the directory the URL's name would have used. */
 static void test_cd_with_mirror(void **state)
 {
-	struct fm_fixture *f = *state;
-	char *enc = qenc("attachment; filename=\"../../../x\"");
-	char *pq = fm_path("/data/sub/m.bin?size=321&cd=%s", enc);
-	char *u = fm_url(&f->srv, pq);
-	char *want = fm_path("mx/127.0.0.1_%d/data/sub/x", f->srv.port);
-	char *file = fm_path("%s/%s", f->tmp, want);
-	char *root = fm_path("%s/mx", f->tmp);
-	char *n1 = fm_path("127.0.0.1_%d/", f->srv.port);
-	char *n2 = fm_path("127.0.0.1_%d/data/", f->srv.port);
-	char *n3 = fm_path("127.0.0.1_%d/data/sub/", f->srv.port);
-	char *n4 = fm_path("127.0.0.1_%d/data/sub/x", f->srv.port);
+	struct it_fixture *f = *state;
+	char *enc = it_qenc("attachment; filename=\"../../../x\"");
+	char *pq = it_path("/data/sub/m.bin?size=321&cd=%s", enc);
+	char *u = it_url(&f->srv, pq);
+	char *want = it_path("mx/127.0.0.1_%d/data/sub/x", f->srv.port);
+	char *file = it_path("%s/%s", f->tmp, want);
+	char *root = it_path("%s/mx", f->tmp);
+	char *n1 = it_path("127.0.0.1_%d/", f->srv.port);
+	char *n2 = it_path("127.0.0.1_%d/data/", f->srv.port);
+	char *n3 = it_path("127.0.0.1_%d/data/sub/", f->srv.port);
+	char *n4 = it_path("127.0.0.1_%d/data/sub/x", f->srv.port);
 	const char *names[] = { n1, n2, n3, n4, NULL };
 	const char *args[] = { "-x", "--content-disposition", "-o", "mx", u,
 			       NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e;
 
-	res = fm_run_json_plain(f, args, 0, 1, &r);
+	res = it_run_json_plain(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JSTR(e, "path", want);
-	assert_true(fm_file_matches_body(file, "/data/sub/m.bin", 321));
-	expect_tree(root, names);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JSTR(e, "path", want);
+	assert_true(it_file_matches_body(file, "/data/sub/m.bin", 321));
+	it_expect_tree(root, names);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(enc);
 	free(pq);
 	free(u);
@@ -243,68 +193,68 @@ static void test_cd_with_mirror(void **state)
  * server-given name that another entry's URL name claimed fails too. */
 static void test_cd_collision(void **state)
 {
-	struct fm_fixture *f = *state;
-	char *enc_same = qenc("attachment; filename=\"same.txt\"");
-	char *enc_taken = qenc("attachment; filename=\"taken.bin\"");
-	char *pq1 = fm_path("/data/c1.bin?size=111&cd=%s", enc_same);
-	char *pq2 = fm_path("/data/c2.bin?size=222&cd=%s", enc_same);
-	char *pq3 = fm_path("/data/c3.bin?size=333&cd=%s", enc_taken);
+	struct it_fixture *f = *state;
+	char *enc_same = it_qenc("attachment; filename=\"same.txt\"");
+	char *enc_taken = it_qenc("attachment; filename=\"taken.bin\"");
+	char *pq1 = it_path("/data/c1.bin?size=111&cd=%s", enc_same);
+	char *pq2 = it_path("/data/c2.bin?size=222&cd=%s", enc_same);
+	char *pq3 = it_path("/data/c3.bin?size=333&cd=%s", enc_taken);
 	const char *pq4 = "/data/taken.bin?size=444";
-	char *u1 = fm_url(&f->srv, pq1), *u2 = fm_url(&f->srv, pq2);
-	char *u3 = fm_url(&f->srv, pq3), *u4 = fm_url(&f->srv, pq4);
-	char *lp = fm_path("%s/list.txt", f->tmp);
-	char *dl = fm_path("%s/dl", f->tmp);
-	char *same = fm_path("%s/dl/same.txt", f->tmp);
-	char *taken = fm_path("%s/dl/taken.bin", f->tmp);
+	char *u1 = it_url(&f->srv, pq1), *u2 = it_url(&f->srv, pq2);
+	char *u3 = it_url(&f->srv, pq3), *u4 = it_url(&f->srv, pq4);
+	char *lp = it_path("%s/list.txt", f->tmp);
+	char *dl = it_path("%s/dl", f->tmp);
+	char *same = it_path("%s/dl/same.txt", f->tmp);
+	char *taken = it_path("%s/dl/taken.bin", f->tmp);
 	const char *names[] = { "same.txt", "taken.bin", NULL };
 	const char *args[] = { "-j", "1", "--content-disposition", "-o", "dl",
 			       "list.txt", NULL };
-	struct fm_buf list = { 0 };
-	struct run_result r;
+	struct it_buf list = { 0 };
+	struct it_result r;
 	cJSON *res, *e;
 	const char *err;
 
-	fm_buf_printf(&list, "%s\n%s\n%s\n%s\n", u1, u2, u3, u4);
-	assert_int_equal(fm_write_file(lp, list.data, list.len), 0);
+	it_buf_printf(&list, "%s\n%s\n%s\n%s\n", u1, u2, u3, u4);
+	assert_int_equal(it_write_file(lp, list.data, list.len), 0);
 
-	res = fm_run_json_plain(f, args, 1, 4, &r);
-	e = fm_json_find_url(res, u1);
+	res = it_run_json_plain(f, args, 1, 4, &r);
+	e = it_json_find_url(res, u1);
 	assert_non_null(e);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JSTR(e, "path", "dl/same.txt");
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JSTR(e, "path", "dl/same.txt");
 
-	e = fm_json_find_url(res, u2);
+	e = it_json_find_url(res, u2);
 	assert_non_null(e);
-	FM_ASSERT_JSTR(e, "status", "failed");
-	FM_ASSERT_JNULL(e, "path");
-	FM_ASSERT_JNUM(e, "attempts", 1);
-	err = fm_json_str(e, "error");
+	IT_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JNULL(e, "path");
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	err = it_json_str(e, "error");
 	assert_non_null(err);
 	if (!strstr(err, "same.txt") || !strstr(err, "already used"))
 		fail_msg("collision error should name same.txt: \"%s\"", err);
 
-	e = fm_json_find_url(res, u3);
+	e = it_json_find_url(res, u3);
 	assert_non_null(e);
-	FM_ASSERT_JSTR(e, "status", "failed");
-	FM_ASSERT_JNUM(e, "attempts", 1);
-	err = fm_json_str(e, "error");
+	IT_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	err = it_json_str(e, "error");
 	assert_non_null(err);
 	if (!strstr(err, "taken.bin"))
 		fail_msg("collision error should name taken.bin: \"%s\"", err);
 
-	e = fm_json_find_url(res, u4);
+	e = it_json_find_url(res, u4);
 	assert_non_null(e);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JSTR(e, "path", "dl/taken.bin");
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JSTR(e, "path", "dl/taken.bin");
 
-	assert_int_equal(requests_for(f, pq2), 1);
-	assert_int_equal(requests_for(f, pq3), 1);
-	assert_true(fm_file_matches_body(same, "/data/c1.bin", 111));
-	assert_true(fm_file_matches_body(taken, "/data/taken.bin", 444));
-	expect_tree(dl, names);
+	assert_int_equal(it_requests_for(f, pq2), 1);
+	assert_int_equal(it_requests_for(f, pq3), 1);
+	assert_true(it_file_matches_body(same, "/data/c1.bin", 111));
+	assert_true(it_file_matches_body(taken, "/data/taken.bin", 444));
+	it_expect_tree(dl, names);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(list.data);
 	free(enc_same);
 	free(enc_taken);
@@ -326,7 +276,7 @@ static void test_cd_collision(void **state)
  * query resolve to one path, and the later is invalid. */
 static void test_mirror(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pqs[] = {
 		"/data/a/b/c.bin?size=5",
 		"/data/d/",
@@ -346,41 +296,41 @@ static void test_mirror(void **state)
 	const size_t sizes[] = { 5, 1000, 10, 20, 7, 9 };
 	enum { N = sizeof(pqs) / sizeof(pqs[0]) };
 	char *urls[N];
-	char *lp = fm_path("%s/list.txt", f->tmp);
-	char *root = fm_path("%s/m", f->tmp);
+	char *lp = it_path("%s/list.txt", f->tmp);
+	char *root = it_path("%s/m", f->tmp);
 	const char *args[] = { "-x", "-o", "m", "list.txt", NULL };
-	struct fm_buf list = { 0 };
-	struct run_result r;
+	struct it_buf list = { 0 };
+	struct it_result r;
 	cJSON *res, *e, *tree;
 	const cJSON *it;
-	char *host = fm_path("127.0.0.1_%d/", f->srv.port);
+	char *host = it_path("127.0.0.1_%d/", f->srv.port);
 
 	for (int i = 0; i < N; i++) {
-		urls[i] = fm_url(&f->srv, pqs[i]);
-		fm_buf_printf(&list, "%s\n", urls[i]);
+		urls[i] = it_url(&f->srv, pqs[i]);
+		it_buf_printf(&list, "%s\n", urls[i]);
 	}
-	assert_int_equal(fm_write_file(lp, list.data, list.len), 0);
+	assert_int_equal(it_write_file(lp, list.data, list.len), 0);
 
-	res = fm_run_json_plain(f, args, 1, N, &r);
+	res = it_run_json_plain(f, args, 1, N, &r);
 	for (int i = 0; i < N; i++) {
-		e = fm_json_find_num(res, "line", i + 1);
+		e = it_json_find_num(res, "line", i + 1);
 		assert_non_null(e);
-		FM_ASSERT_JSTR(e, "url", urls[i]);
+		IT_ASSERT_JSTR(e, "url", urls[i]);
 		if (!rels[i]) {
-			FM_ASSERT_JSTR(e, "status", "invalid");
-			FM_ASSERT_JSTR(e, "error",
+			IT_ASSERT_JSTR(e, "status", "invalid");
+			IT_ASSERT_JSTR(e, "error",
 				       "output path already used by line 3");
-			FM_ASSERT_JNUM(e, "attempts", 0);
-			FM_ASSERT_JNULL(e, "path");
-			assert_int_equal(requests_for(f, pqs[i]), 0);
+			IT_ASSERT_JNUM(e, "attempts", 0);
+			IT_ASSERT_JNULL(e, "path");
+			assert_int_equal(it_requests_for(f, pqs[i]), 0);
 		} else {
-			char *want = fm_path("m/127.0.0.1_%d/%s", f->srv.port,
+			char *want = it_path("m/127.0.0.1_%d/%s", f->srv.port,
 					     rels[i]);
-			char *file = fm_path("%s/%s", f->tmp, want);
+			char *file = it_path("%s/%s", f->tmp, want);
 
-			FM_ASSERT_JSTR(e, "status", "ok");
-			FM_ASSERT_JSTR(e, "path", want);
-			assert_true(fm_file_matches_body(file, upaths[i],
+			IT_ASSERT_JSTR(e, "status", "ok");
+			IT_ASSERT_JSTR(e, "path", want);
+			assert_true(it_file_matches_body(file, upaths[i],
 							 sizes[i]));
 			free(want);
 			free(file);
@@ -388,29 +338,29 @@ static void test_mirror(void **state)
 	}
 	/* Everything is below m/127.0.0.1_PORT/data/, and nothing else was
 	 * written. */
-	tree = fm_tree_list(root);
+	tree = it_tree_list(root);
 	assert_non_null(tree);
 	cJSON_ArrayForEach(it, tree) {
 		const char *s = cJSON_GetStringValue(it);
 
-		if (!fm_starts_with(s, host))
+		if (!it_starts_with(s, host))
 			fail_msg("m/%s is outside m/%s", s, host);
 	}
-	assert_int_equal(fm_count_files(root), N - 1);
-	assert_int_equal(fm_tree_count_suffix(tree, ".part"), 0);
+	assert_int_equal(it_count_files(root), N - 1);
+	assert_int_equal(it_tree_count_suffix(tree, ".part"), 0);
 	cJSON_Delete(tree);
-	tree = fm_tree_list(f->tmp);
+	tree = it_tree_list(f->tmp);
 	assert_non_null(tree);
 	cJSON_ArrayForEach(it, tree) {
 		const char *s = cJSON_GetStringValue(it);
 
-		if (strcmp(s, "list.txt") != 0 && !fm_starts_with(s, "m/"))
+		if (strcmp(s, "list.txt") != 0 && !it_starts_with(s, "m/"))
 			fail_msg("%s/%s written outside m/", f->tmp, s);
 	}
 	cJSON_Delete(tree);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	for (int i = 0; i < N; i++)
 		free(urls[i]);
 	free(list.data);
@@ -423,17 +373,17 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_cd_hostile_names,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_cd_with_mirror,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_cd_collision,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_mirror,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,7 +31,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 #define ERASE "\r\033[K"
 #define ERASE_LEN 4
@@ -107,14 +106,14 @@ static bool drain(int fd, struct raw_buf *b)
 /* Runs argv in cwd with its standard error (and standard output too when
  * stdout_on_tty, a pipe otherwise) on a new pseudo-terminal PTY_COLS
  * columns wide; standard input is /dev/null. Reads the terminal and the
- * pipe until both are closed, killing the child after FM_RUN_TIMEOUT. */
+ * pipe until both are closed, killing the child after IT_RUN_TIMEOUT. */
 static void run_pty(const char *const argv[], const char *cwd,
 		    bool stdout_on_tty, struct pty_run *r)
 {
 	struct winsize ws = { .ws_row = 24, .ws_col = PTY_COLS };
 	struct winsize got;
 	int outp[2] = { -1, -1 }, master = -1, status;
-	double deadline = fm_now() + FM_RUN_TIMEOUT;
+	double deadline = it_now() + IT_RUN_TIMEOUT;
 	bool tty_open = true, out_open = !stdout_on_tty;
 	pid_t pid;
 
@@ -162,14 +161,14 @@ static void run_pty(const char *const argv[], const char *cwd,
 		struct pollfd pfd[2];
 		nfds_t n = 0;
 		int i_tty = -1, i_out = -1;
-		double left = deadline - fm_now();
+		double left = deadline - it_now();
 
 		if (left <= 0) {
 			if (r->timed_out)
 				break; /* killed, and still not closed */
 			kill(pid, SIGKILL);
 			r->timed_out = 1;
-			deadline = fm_now() + 5;
+			deadline = it_now() + 5;
 			continue;
 		}
 		if (tty_open) {
@@ -258,13 +257,13 @@ static void assert_pty_exit(const struct pty_run *r, int code)
  * urls[] (freed by free_urls). */
 #define MAX_ARGV 64
 
-static void build_argv(const struct fm_fixture *f, const char *argv[],
+static void build_argv(const struct it_fixture *f, const char *argv[],
 		       char *urls[], int n, const char *stem,
 		       const char *query, const char *const extra[])
 {
 	size_t k = 0;
 
-	argv[k++] = fm_bin();
+	argv[k++] = it_bin();
 	argv[k++] = "-o";
 	argv[k++] = "dl";
 	argv[k++] = "-j";
@@ -275,7 +274,7 @@ static void build_argv(const struct fm_fixture *f, const char *argv[],
 		char pq[128];
 
 		snprintf(pq, sizeof(pq), "/data/%s%d?%s", stem, i, query);
-		urls[i] = fm_url(&f->srv, pq);
+		urls[i] = it_url(&f->srv, pq);
 		argv[k++] = urls[i];
 	}
 	assert_true(k < MAX_ARGV);
@@ -294,7 +293,7 @@ static int count_ok_lines(const char *text)
 	int n = 0;
 
 	for (const char *p = text; p;) {
-		if (fm_starts_with(p, "ok\t200\t"))
+		if (it_starts_with(p, "ok\t200\t"))
 			n++;
 		p = strchr(p, '\n');
 		if (p)
@@ -365,7 +364,7 @@ static cJSON *split_erases(const char *text)
  * and the summary comes right after a final erase, the line gone. */
 static void test_line_on_tty(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *argv[MAX_ARGV];
 	char *urls[LONG_N];
 	struct pty_run r;
@@ -430,7 +429,7 @@ static void test_line_on_tty(void **state)
 
 	/* The end: erase, then the summary at once, then nothing. */
 	last = cJSON_GetArrayItem(segs, nsegs - 1)->valuestring;
-	if (!fm_starts_with(last, "fetchmany: 20 entries: 20 ok"))
+	if (!it_starts_with(last, "fetchmany: 20 entries: 20 ok"))
 		PTY_FAIL(&r, "after the last erase: want the summary, got "
 			 "\"%s\"", last);
 	summary = strstr(r.tty.data, "fetchmany: 20 entries: 20 ok");
@@ -450,7 +449,7 @@ static void test_line_on_tty(void **state)
  * the line is still drawn between results. */
 static void test_results_on_same_tty(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *argv[MAX_ARGV];
 	char *urls[LONG_N];
 	struct pty_run r;
@@ -512,7 +511,7 @@ static void test_results_on_same_tty(void **state)
 static void run_pty_no_line(void **state, const char *opt, int want_out,
 			    const char *want_summary)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *argv[MAX_ARGV];
 	const char *extra[] = { opt, NULL };
 	char *urls[SHORT_N];
@@ -526,7 +525,7 @@ static void run_pty_no_line(void **state, const char *opt, int want_out,
 	if (count_ok_lines(r.out.data) != want_out)
 		PTY_FAIL(&r, "want %d ok lines on stdout, got %d", want_out,
 			 count_ok_lines(r.out.data));
-	if (want_summary && !fm_starts_with(r.tty.data, want_summary))
+	if (want_summary && !it_starts_with(r.tty.data, want_summary))
 		PTY_FAIL(&r, "want the summary alone on the terminal");
 	if (!want_summary && r.tty.len != 0)
 		PTY_FAIL(&r, "with %s the terminal got output", opt);
@@ -548,23 +547,23 @@ static void test_never_on_tty(void **state)
 /* Standard error a pipe (the harness's usual run): no line. */
 static void test_pipe_no_line(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *argv[MAX_ARGV];
 	char *urls[SHORT_N];
-	struct run_result r;
+	struct it_result r;
 	int rc;
 
 	build_argv(f, argv, urls, SHORT_N, SHORT_STEM, SHORT_QUERY, NULL);
-	rc = fm_run(argv, NULL, f->tmp, &r);
-	FM_ASSERT_RAN(rc, r);
-	FM_ASSERT_EXIT(r, 0);
+	rc = it_run(argv, NULL, f->tmp, &r);
+	IT_ASSERT_RAN(rc, r);
+	IT_ASSERT_EXIT(r, 0);
 	if (strstr(r.err, "\033[K")) {
-		fm_dump(&r);
+		it_dump(&r);
 		fail_msg("stderr is a pipe, yet it got \\e[K");
 	}
 	assert_int_equal(count_ok_lines(r.out), SHORT_N);
-	assert_true(fm_starts_with(r.err, "fetchmany: 8 entries: 8 ok"));
-	fm_run_result_free(&r);
+	assert_true(it_starts_with(r.err, "fetchmany: 8 entries: 8 ok"));
+	it_result_free(&r);
 	free_urls(urls, SHORT_N);
 }
 
@@ -572,18 +571,18 @@ static void test_pipe_no_line(void **state)
  * before the summary. */
 static void test_always_on_pipe(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *argv[MAX_ARGV];
 	const char *extra[] = { "--progress=always", NULL };
 	char *urls[SHORT_N];
-	struct run_result r;
+	struct it_result r;
 	int rc;
 	size_t draws = 0;
 
 	build_argv(f, argv, urls, SHORT_N, SHORT_STEM, SHORT_QUERY, extra);
-	rc = fm_run(argv, NULL, f->tmp, &r);
-	FM_ASSERT_RAN(rc, r);
-	FM_ASSERT_EXIT(r, 0);
+	rc = it_run(argv, NULL, f->tmp, &r);
+	IT_ASSERT_RAN(rc, r);
+	IT_ASSERT_EXIT(r, 0);
 	for (const char *p = r.err; (p = strstr(p, ERASE)); p += ERASE_LEN) {
 		unsigned long done, known;
 
@@ -592,15 +591,15 @@ static void test_always_on_pipe(void **state)
 			draws++;
 	}
 	if (draws < 1 || count_str(r.err, ERASE) < 2) {
-		fm_dump(&r);
+		it_dump(&r);
 		fail_msg("--progress=always on a pipe: the line was not drawn");
 	}
 	if (!strstr(r.err, ERASE "fetchmany: 8 entries: 8 ok")) {
-		fm_dump(&r);
+		it_dump(&r);
 		fail_msg("the summary does not follow an erase");
 	}
 	assert_int_equal(count_ok_lines(r.out), SHORT_N);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free_urls(urls, SHORT_N);
 }
 
@@ -608,23 +607,23 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_line_on_tty,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_results_on_same_tty,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_pipe_no_line,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_quiet_on_tty,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_never_on_tty,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_always_on_pipe,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,76 +19,53 @@
 #include <sys/xattr.h>
 
 #include "harness.h"
-#include "harness_extra.h"
-
-/* The idx-th (0-based, in arrival order) /_log entry for path_query. */
-static cJSON *log_entry(const cJSON *log, const char *pq, int idx)
-{
-	cJSON *e;
-
-	cJSON_ArrayForEach(e, log) {
-		const char *p = fm_json_str(e, "path");
-
-		if (p && strcmp(p, pq) == 0 && idx-- == 0)
-			return e;
-	}
-	return NULL;
-}
-
-/* A request header as the server logged it (name in lower case), or
- * NULL when the request did not carry it. */
-static const char *log_header(const cJSON *e, const char *name)
-{
-	return fm_json_str(cJSON_GetObjectItemCaseSensitive(e, "headers"),
-			   name);
-}
 
 static int log_status(const cJSON *e)
 {
 	int ok;
-	double v = fm_json_num(e, "status", &ok);
+	double v = it_json_num(e, "status", &ok);
 
 	return ok ? (int)v : -1;
 }
 
 /* Fails unless header name of e equals want (want NULL: absent). */
-static void expect_header(const struct run_result *r,
-			  const struct fm_server *s, const cJSON *e,
+static void expect_header(const struct it_result *r,
+			  const struct it_server *s, const cJSON *e,
 			  const char *name, const char *want)
 {
-	const char *got = log_header(e, name);
+	const char *got = it_log_header(e, name);
 
 	if (want == NULL && got == NULL)
 		return;
 	if (want && got && strcmp(want, got) == 0)
 		return;
-	fm_dump_with_log(r, s);
+	it_dump_with_log(r, s);
 	fail_msg("request header %s: want %s%s%s, got %s%s%s", name,
 		 want ? "\"" : "", want ? want : "(absent)", want ? "\"" : "",
 		 got ? "\"" : "", got ? got : "(absent)", got ? "\"" : "");
 }
 
-static void expect_log_status(const struct run_result *r,
-			      const struct fm_server *s, const cJSON *e,
+static void expect_log_status(const struct it_result *r,
+			      const struct it_server *s, const cJSON *e,
 			      int want)
 {
 	if (log_status(e) != want) {
-		fm_dump_with_log(r, s);
+		it_dump_with_log(r, s);
 		fail_msg("server answered %d, want %d", log_status(e), want);
 	}
 }
 
 /* The server's /_log, checked to hold exactly want requests for pq. */
-static cJSON *log_with(const struct fm_fixture *f, const struct run_result *r,
+static cJSON *log_with(const struct it_fixture *f, const struct it_result *r,
 		       const char *pq, int want)
 {
-	cJSON *log = fm_server_log(&f->srv);
+	cJSON *log = it_server_log(&f->srv);
 	int got;
 
 	assert_non_null(log);
-	got = fm_log_count(log, pq);
+	got = it_log_count(log, pq);
 	if (got != want) {
-		fm_dump_with_log(r, &f->srv);
+		it_dump_with_log(r, &f->srv);
 		fail_msg("%s: want %d requests at the server, got %d", pq,
 			 want, got);
 	}
@@ -100,10 +77,10 @@ static cJSON *log_with(const struct fm_fixture *f, const struct run_result *r,
 static void write_prefix(const char *path, const char *url_path,
 			 size_t total, size_t n)
 {
-	char *body = fm_expected_body(url_path, total);
+	char *body = it_expected_body(url_path, total);
 
 	assert_true(n <= total);
-	assert_int_equal(fm_write_file(path, body, n), 0);
+	assert_int_equal(it_write_file(path, body, n), 0);
 	free(body);
 }
 
@@ -113,7 +90,7 @@ static void write_garbage(const char *path, char c, size_t n)
 
 	assert_non_null(g);
 	memset(g, c, n);
-	assert_int_equal(fm_write_file(path, g, n), 0);
+	assert_int_equal(it_write_file(path, g, n), 0);
 	free(g);
 }
 
@@ -132,31 +109,15 @@ static int set_etag(const char *path, const char *etag)
 	return 0;
 }
 
-/* The value of user.etag on path (malloc'd) or NULL. */
-static char *get_etag(const char *path)
-{
-	char buf[512];
-	ssize_t n = getxattr(path, "user.etag", buf, sizeof(buf) - 1);
-	char *s;
-
-	if (n < 0)
-		return NULL;
-	buf[n] = '\0';
-	s = malloc((size_t)n + 1);
-	assert_non_null(s);
-	memcpy(s, buf, (size_t)n + 1);
-	return s;
-}
-
 /* dl holds exactly the one file name and nothing else (no .part). */
-static void expect_only(const struct fm_fixture *f, const char *name)
+static void expect_only(const struct it_fixture *f, const char *name)
 {
-	char *dl = fm_path("%s/dl", f->tmp);
-	cJSON *tree = fm_tree_list(dl);
+	char *dl = it_path("%s/dl", f->tmp);
+	cJSON *tree = it_tree_list(dl);
 	char *text;
 
 	assert_non_null(tree);
-	if (cJSON_GetArraySize(tree) != 1 || !fm_tree_has(tree, name)) {
+	if (cJSON_GetArraySize(tree) != 1 || !it_tree_has(tree, name)) {
 		text = cJSON_PrintUnformatted(tree);
 		fail_msg("dl should hold only %s, holds %s", name, text);
 	}
@@ -164,9 +125,9 @@ static void expect_only(const struct fm_fixture *f, const char *name)
 	free(dl);
 }
 
-static void mkdir_dl(const struct fm_fixture *f)
+static void mkdir_dl(const struct it_fixture *f)
 {
-	char *dl = fm_path("%s/dl", f->tmp);
+	char *dl = it_path("%s/dl", f->tmp);
 
 	assert_int_equal(mkdir(dl, 0755), 0);
 	free(dl);
@@ -176,13 +137,13 @@ static void mkdir_dl(const struct fm_fixture *f)
  * bytes=100000- with If-Range "v1", a 206, the whole file byte-exact. */
 static void test_resume_206(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq = "/data/big?size=300000&etag=v1";
-	char *u = fm_url(&f->srv, pq);
-	char *part = fm_path("%s/dl/big.part", f->tmp);
-	char *file = fm_path("%s/dl/big", f->tmp);
+	char *u = it_url(&f->srv, pq);
+	char *part = it_path("%s/dl/big.part", f->tmp);
+	char *file = it_path("%s/dl/big", f->tmp);
 	const char *args[] = { "-c", "-o", "dl", u, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e, *log, *req;
 	char *etag;
 	int xattrs;
@@ -191,28 +152,28 @@ static void test_resume_206(void **state)
 	write_prefix(part, "/data/big", 300000, 100000);
 	xattrs = set_etag(part, "\"v1\"");
 
-	res = fm_run_json_plain(f, args, 0, 1, &r);
+	res = it_run_json_plain(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JSTR(e, "path", "dl/big");
-	FM_ASSERT_JNUM(e, "http_status", 206);
-	FM_ASSERT_JNUM(e, "bytes", 300000);
-	FM_ASSERT_JNUM(e, "attempts", 1);
-	FM_ASSERT_JNULL(e, "error");
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JSTR(e, "path", "dl/big");
+	IT_ASSERT_JNUM(e, "http_status", 206);
+	IT_ASSERT_JNUM(e, "bytes", 300000);
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	IT_ASSERT_JNULL(e, "error");
 
 	log = log_with(f, &r, pq, 1);
-	req = log_entry(log, pq, 0);
+	req = it_log_entry(log, pq, 0);
 	expect_header(&r, &f->srv, req, "range", "bytes=100000-");
 	if (xattrs)
 		expect_header(&r, &f->srv, req, "if-range", "\"v1\"");
 	expect_log_status(&r, &f->srv, req, 206);
 
-	assert_true(fm_file_matches_body(file, "/data/big", 300000));
-	assert_false(fm_exists(part));
+	assert_true(it_file_matches_body(file, "/data/big", 300000));
+	assert_false(it_exists(part));
 	expect_only(f, "big");
 	if (xattrs) {
 		/* The written file keeps the server's ETag (man -N). */
-		etag = get_etag(file);
+		etag = it_file_etag(file);
 		assert_non_null(etag);
 		assert_string_equal(etag, "\"v1\"");
 		free(etag);
@@ -220,7 +181,7 @@ static void test_resume_206(void **state)
 
 	cJSON_Delete(log);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 	free(part);
 	free(file);
@@ -230,39 +191,39 @@ static void test_resume_206(void **state)
  * (garbage) is restarted from zero. */
 static void test_resume_server_sends_200(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq = "/data/nr.bin?size=200000&norange=1";
-	char *u = fm_url(&f->srv, pq);
-	char *part = fm_path("%s/dl/nr.bin.part", f->tmp);
-	char *file = fm_path("%s/dl/nr.bin", f->tmp);
+	char *u = it_url(&f->srv, pq);
+	char *part = it_path("%s/dl/nr.bin.part", f->tmp);
+	char *file = it_path("%s/dl/nr.bin", f->tmp);
 	const char *args[] = { "-c", "-o", "dl", u, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e, *log, *req;
 
 	mkdir_dl(f);
 	write_garbage(part, 'Z', 5000);
 
-	res = fm_run_json_plain(f, args, 0, 1, &r);
+	res = it_run_json_plain(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JSTR(e, "path", "dl/nr.bin");
-	FM_ASSERT_JNUM(e, "http_status", 200);
-	FM_ASSERT_JNUM(e, "bytes", 200000);
-	FM_ASSERT_JNUM(e, "attempts", 1);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JSTR(e, "path", "dl/nr.bin");
+	IT_ASSERT_JNUM(e, "http_status", 200);
+	IT_ASSERT_JNUM(e, "bytes", 200000);
+	IT_ASSERT_JNUM(e, "attempts", 1);
 
 	log = log_with(f, &r, pq, 1);
-	req = log_entry(log, pq, 0);
+	req = it_log_entry(log, pq, 0);
 	/* A resume was asked for; the server did not honour it. */
 	expect_header(&r, &f->srv, req, "range", "bytes=5000-");
 	expect_log_status(&r, &f->srv, req, 200);
 
-	assert_true(fm_file_matches_body(file, "/data/nr.bin", 200000));
-	assert_false(fm_exists(part));
+	assert_true(it_file_matches_body(file, "/data/nr.bin", 200000));
+	assert_false(it_exists(part));
 	expect_only(f, "nr.bin");
 
 	cJSON_Delete(log);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 	free(part);
 	free(file);
@@ -273,48 +234,48 @@ static void test_resume_server_sends_200(void **state)
  * and a digest of the whole file. */
 static void test_resume_complete_part_416(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq = "/data/whole.bin?size=50000&etag=w1";
-	char *u = fm_url(&f->srv, pq);
-	char *part = fm_path("%s/dl/whole.bin.part", f->tmp);
-	char *file = fm_path("%s/dl/whole.bin", f->tmp);
+	char *u = it_url(&f->srv, pq);
+	char *part = it_path("%s/dl/whole.bin.part", f->tmp);
+	char *file = it_path("%s/dl/whole.bin", f->tmp);
 	const char *args[] = { "-c", "--sha256", "-o", "dl", u, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e, *log, *req;
 	char want[65];
 	int xattrs;
 
-	assert_int_equal(fm_server_sha256(&f->srv, "/data/whole.bin", 50000,
+	assert_int_equal(it_server_sha256(&f->srv, "/data/whole.bin", 50000,
 					  want), 0);
 	mkdir_dl(f);
 	write_prefix(part, "/data/whole.bin", 50000, 50000);
 	xattrs = set_etag(part, "\"w1\"");
 
-	res = fm_run_json_plain(f, args, 0, 1, &r);
+	res = it_run_json_plain(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JSTR(e, "path", "dl/whole.bin");
-	FM_ASSERT_JNUM(e, "http_status", 416);
-	FM_ASSERT_JNUM(e, "bytes", 50000);
-	FM_ASSERT_JNUM(e, "attempts", 1);
-	FM_ASSERT_JNULL(e, "error");
-	FM_ASSERT_JSTR(e, "sha256", want);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JSTR(e, "path", "dl/whole.bin");
+	IT_ASSERT_JNUM(e, "http_status", 416);
+	IT_ASSERT_JNUM(e, "bytes", 50000);
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	IT_ASSERT_JNULL(e, "error");
+	IT_ASSERT_JSTR(e, "sha256", want);
 
 	log = log_with(f, &r, pq, 1);
 	assert_int_equal(cJSON_GetArraySize(log), 1);
-	req = log_entry(log, pq, 0);
+	req = it_log_entry(log, pq, 0);
 	expect_header(&r, &f->srv, req, "range", "bytes=50000-");
 	if (xattrs)
 		expect_header(&r, &f->srv, req, "if-range", "\"w1\"");
 	expect_log_status(&r, &f->srv, req, 416);
 
-	assert_true(fm_file_matches_body(file, "/data/whole.bin", 50000));
-	assert_false(fm_exists(part));
+	assert_true(it_file_matches_body(file, "/data/whole.bin", 50000));
+	assert_false(it_exists(part));
 	expect_only(f, "whole.bin");
 
 	cJSON_Delete(log);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 	free(part);
 	free(file);
@@ -324,26 +285,26 @@ static void test_resume_complete_part_416(void **state)
  * the bytes that were in the .part as well as the resumed tail. */
 static void test_resume_digest_covers_whole_file(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq1 = "/data/dig.bin?size=300000&etag=d1";
 	const char *pq2 = "/data/dig2.bin?size=250000&etag=d2";
-	char *u1 = fm_url(&f->srv, pq1);
-	char *u2 = fm_url(&f->srv, pq2);
-	char *part1 = fm_path("%s/dl/dig.bin.part", f->tmp);
-	char *part2 = fm_path("%s/dl/dig2.bin.part", f->tmp);
-	char *file1 = fm_path("%s/dl/dig.bin", f->tmp);
-	char *file2 = fm_path("%s/dl/dig2.bin", f->tmp);
-	char *lp = fm_path("%s/list.txt", f->tmp);
+	char *u1 = it_url(&f->srv, pq1);
+	char *u2 = it_url(&f->srv, pq2);
+	char *part1 = it_path("%s/dl/dig.bin.part", f->tmp);
+	char *part2 = it_path("%s/dl/dig2.bin.part", f->tmp);
+	char *file1 = it_path("%s/dl/dig.bin", f->tmp);
+	char *file2 = it_path("%s/dl/dig2.bin", f->tmp);
+	char *lp = it_path("%s/list.txt", f->tmp);
 	const char *args1[] = { "-c", "--sha256", "-o", "dl", u1, NULL };
 	const char *args2[] = { "-c", "-o", "dl", "list.txt", NULL };
-	struct run_result r1, r2;
+	struct it_result r1, r2;
 	cJSON *res, *e, *log, *req;
 	char want1[65], want2[65];
 	char *line;
 
-	assert_int_equal(fm_server_sha256(&f->srv, "/data/dig.bin", 300000,
+	assert_int_equal(it_server_sha256(&f->srv, "/data/dig.bin", 300000,
 					  want1), 0);
-	assert_int_equal(fm_server_sha256(&f->srv, "/data/dig2.bin", 250000,
+	assert_int_equal(it_server_sha256(&f->srv, "/data/dig2.bin", 250000,
 					  want2), 0);
 	mkdir_dl(f);
 	write_prefix(part1, "/data/dig.bin", 300000, 123457);
@@ -352,42 +313,42 @@ static void test_resume_digest_covers_whole_file(void **state)
 	(void)set_etag(part2, "\"d2\"");
 
 	/* --sha256 reports the digest of the whole file. */
-	res = fm_run_json_plain(f, args1, 0, 1, &r1);
+	res = it_run_json_plain(f, args1, 0, 1, &r1);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "http_status", 206);
-	FM_ASSERT_JNUM(e, "bytes", 300000);
-	FM_ASSERT_JSTR(e, "sha256", want1);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "http_status", 206);
+	IT_ASSERT_JNUM(e, "bytes", 300000);
+	IT_ASSERT_JSTR(e, "sha256", want1);
 	cJSON_Delete(res);
 	log = log_with(f, &r1, pq1, 1);
-	req = log_entry(log, pq1, 0);
+	req = it_log_entry(log, pq1, 0);
 	expect_header(&r1, &f->srv, req, "range", "bytes=123457-");
 	expect_log_status(&r1, &f->srv, req, 206);
 	cJSON_Delete(log);
-	assert_true(fm_file_matches_body(file1, "/data/dig.bin", 300000));
-	assert_false(fm_exists(part1));
+	assert_true(it_file_matches_body(file1, "/data/dig.bin", 300000));
+	assert_false(it_exists(part1));
 
 	/* An entry's sha256= of the whole body verifies a resumed file: a
 	 * digest of the tail alone would be a mismatch. */
-	line = fm_path("%s sha256=%s\n", u2, want2);
-	assert_int_equal(fm_write_file(lp, line, strlen(line)), 0);
-	res = fm_run_json_plain(f, args2, 0, 1, &r2);
+	line = it_path("%s sha256=%s\n", u2, want2);
+	assert_int_equal(it_write_file(lp, line, strlen(line)), 0);
+	res = it_run_json_plain(f, args2, 0, 1, &r2);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "http_status", 206);
-	FM_ASSERT_JNUM(e, "bytes", 250000);
-	FM_ASSERT_JSTR(e, "sha256", want2);
-	FM_ASSERT_JNULL(e, "error");
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "http_status", 206);
+	IT_ASSERT_JNUM(e, "bytes", 250000);
+	IT_ASSERT_JSTR(e, "sha256", want2);
+	IT_ASSERT_JNULL(e, "error");
 	cJSON_Delete(res);
 	log = log_with(f, &r2, pq2, 1);
-	req = log_entry(log, pq2, 0);
+	req = it_log_entry(log, pq2, 0);
 	expect_header(&r2, &f->srv, req, "range", "bytes=77777-");
 	cJSON_Delete(log);
-	assert_true(fm_file_matches_body(file2, "/data/dig2.bin", 250000));
-	assert_false(fm_exists(part2));
+	assert_true(it_file_matches_body(file2, "/data/dig2.bin", 250000));
+	assert_false(it_exists(part2));
 
-	fm_run_result_free(&r1);
-	fm_run_result_free(&r2);
+	it_result_free(&r1);
+	it_result_free(&r2);
 	free(line);
 	free(lp);
 	free(u1);
@@ -403,35 +364,35 @@ static void test_resume_digest_covers_whole_file(void **state)
  * as it was (only -c reads or writes .part files). */
 static void test_no_continue_ignores_part(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq = "/data/noc.bin?size=100000&etag=n1";
-	char *u = fm_url(&f->srv, pq);
-	char *part = fm_path("%s/dl/noc.bin.part", f->tmp);
-	char *file = fm_path("%s/dl/noc.bin", f->tmp);
+	char *u = it_url(&f->srv, pq);
+	char *part = it_path("%s/dl/noc.bin.part", f->tmp);
+	char *file = it_path("%s/dl/noc.bin", f->tmp);
 	const char *args[] = { "-o", "dl", u, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e, *log, *req;
 
 	mkdir_dl(f);
 	write_garbage(part, 'G', 60000);
 	(void)set_etag(part, "\"n1\"");
 
-	res = fm_run_json_plain(f, args, 0, 1, &r);
+	res = it_run_json_plain(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "http_status", 200);
-	FM_ASSERT_JNUM(e, "bytes", 100000);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "http_status", 200);
+	IT_ASSERT_JNUM(e, "bytes", 100000);
 
 	log = log_with(f, &r, pq, 1);
-	req = log_entry(log, pq, 0);
+	req = it_log_entry(log, pq, 0);
 	expect_header(&r, &f->srv, req, "range", NULL);
 	expect_header(&r, &f->srv, req, "if-range", NULL);
 	expect_log_status(&r, &f->srv, req, 200);
 
-	assert_true(fm_file_matches_body(file, "/data/noc.bin", 100000));
+	assert_true(it_file_matches_body(file, "/data/noc.bin", 100000));
 	{
 		size_t len = 0;
-		char *left = fm_read_file(part, &len);
+		char *left = it_read_file(part, &len);
 
 		assert_non_null(left);
 		assert_int_equal(len, 60000);
@@ -443,7 +404,7 @@ static void test_no_continue_ignores_part(void **state)
 
 	cJSON_Delete(log);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 	free(part);
 	free(file);
@@ -454,35 +415,35 @@ static void test_no_continue_ignores_part(void **state)
  * bytes=150000-, answered 206; the file is byte-exact. */
 static void test_retry_resumes_truncated_attempt(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq = "/data/tr.bin?size=300000&truncate=1&fail=1";
-	char *u = fm_url(&f->srv, pq);
-	char *file = fm_path("%s/dl/tr.bin", f->tmp);
+	char *u = it_url(&f->srv, pq);
+	char *file = it_path("%s/dl/tr.bin", f->tmp);
 	const char *args[] = { "-c", "--backoff", "0.1", "-o", "dl", u, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e, *log, *req;
 
-	res = fm_run_json_plain(f, args, 0, 1, &r);
+	res = it_run_json_plain(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "http_status", 206);
-	FM_ASSERT_JNUM(e, "bytes", 300000);
-	FM_ASSERT_JNUM(e, "attempts", 2);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "http_status", 206);
+	IT_ASSERT_JNUM(e, "bytes", 300000);
+	IT_ASSERT_JNUM(e, "attempts", 2);
 
 	log = log_with(f, &r, pq, 2);
-	req = log_entry(log, pq, 0);
+	req = it_log_entry(log, pq, 0);
 	expect_header(&r, &f->srv, req, "range", NULL);
 	expect_log_status(&r, &f->srv, req, 200);
-	req = log_entry(log, pq, 1);
+	req = it_log_entry(log, pq, 1);
 	expect_header(&r, &f->srv, req, "range", "bytes=150000-");
 	expect_log_status(&r, &f->srv, req, 206);
 
-	assert_true(fm_file_matches_body(file, "/data/tr.bin", 300000));
+	assert_true(it_file_matches_body(file, "/data/tr.bin", 300000));
 	expect_only(f, "tr.bin");
 
 	cJSON_Delete(log);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 	free(file);
 }
@@ -491,32 +452,32 @@ static void test_retry_resumes_truncated_attempt(void **state)
  * starts from zero: no Range on either request. */
 static void test_retry_without_continue_restarts(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq = "/data/tr0.bin?size=300000&truncate=1&fail=1";
-	char *u = fm_url(&f->srv, pq);
-	char *file = fm_path("%s/dl/tr0.bin", f->tmp);
+	char *u = it_url(&f->srv, pq);
+	char *file = it_path("%s/dl/tr0.bin", f->tmp);
 	const char *args[] = { "--backoff", "0.1", "-o", "dl", u, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e, *log;
 
-	res = fm_run_json_plain(f, args, 0, 1, &r);
+	res = it_run_json_plain(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "http_status", 200);
-	FM_ASSERT_JNUM(e, "bytes", 300000);
-	FM_ASSERT_JNUM(e, "attempts", 2);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "http_status", 200);
+	IT_ASSERT_JNUM(e, "bytes", 300000);
+	IT_ASSERT_JNUM(e, "attempts", 2);
 
 	log = log_with(f, &r, pq, 2);
-	expect_header(&r, &f->srv, log_entry(log, pq, 0), "range", NULL);
-	expect_header(&r, &f->srv, log_entry(log, pq, 1), "range", NULL);
-	expect_log_status(&r, &f->srv, log_entry(log, pq, 1), 200);
+	expect_header(&r, &f->srv, it_log_entry(log, pq, 0), "range", NULL);
+	expect_header(&r, &f->srv, it_log_entry(log, pq, 1), "range", NULL);
+	expect_log_status(&r, &f->srv, it_log_entry(log, pq, 1), 200);
 
-	assert_true(fm_file_matches_body(file, "/data/tr0.bin", 300000));
+	assert_true(it_file_matches_body(file, "/data/tr0.bin", 300000));
 	expect_only(f, "tr0.bin");
 
 	cJSON_Delete(log);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 	free(file);
 }
@@ -525,26 +486,26 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_resume_206,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_resume_server_sends_200,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_resume_complete_part_416,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_resume_digest_covers_whole_file,
-			fm_fixture_setup, fm_fixture_teardown),
+			it_fixture_setup, it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_no_continue_ignores_part,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_retry_resumes_truncated_attempt,
-			fm_fixture_setup, fm_fixture_teardown),
+			it_fixture_setup, it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_retry_without_continue_restarts,
-			fm_fixture_setup, fm_fixture_teardown),
+			it_fixture_setup, it_fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,69 +13,32 @@
 #include <string.h>
 
 #include "harness.h"
-#include "harness_extra.h"
-
-/* The number of requests the server saw for path_query. */
-static int requests_for(const struct fm_fixture *f, const char *path_query)
-{
-	cJSON *log = fm_server_log(&f->srv);
-	int n;
-
-	assert_non_null(log);
-	n = fm_log_count(log, path_query);
-	cJSON_Delete(log);
-	return n;
-}
-
-static void assert_requests(const struct fm_fixture *f,
-			    const struct run_result *r,
-			    const char *path_query, int want)
-{
-	int got = requests_for(f, path_query);
-
-	if (got != want) {
-		fm_dump_with_log(r, &f->srv);
-		fail_msg("%s: want %d requests at the server, got %d",
-			 path_query, want, got);
-	}
-}
-
-static void assert_no_part(const struct fm_fixture *f)
-{
-	char *dl = fm_path("%s/dl", f->tmp);
-	cJSON *tree = fm_exists(dl) ? fm_tree_list(dl) : cJSON_CreateArray();
-
-	assert_non_null(tree);
-	assert_int_equal(fm_tree_count_suffix(tree, ".part"), 0);
-	cJSON_Delete(tree);
-	free(dl);
-}
 
 /* 503, 503, then 200: ok after three attempts, three requests. */
 static void test_503_twice_then_ok(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq = "/data/two.bin?size=3000&fail=2";
-	char *u = fm_url(&f->srv, pq);
-	char *file = fm_path("%s/dl/two.bin", f->tmp);
+	char *u = it_url(&f->srv, pq);
+	char *file = it_path("%s/dl/two.bin", f->tmp);
 	const char *args[] = { "--backoff", "0.1", u, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e;
 
-	res = fm_run_json(f, args, 0, 1, &r);
+	res = it_run_json(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "url", u);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "http_status", 200);
-	FM_ASSERT_JNUM(e, "bytes", 3000);
-	FM_ASSERT_JNUM(e, "attempts", 3);
-	FM_ASSERT_JNULL(e, "error");
-	assert_requests(f, &r, pq, 3);
-	assert_true(fm_file_matches_body(file, "/data/two.bin", 3000));
-	assert_no_part(f);
+	IT_ASSERT_JSTR(e, "url", u);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "http_status", 200);
+	IT_ASSERT_JNUM(e, "bytes", 3000);
+	IT_ASSERT_JNUM(e, "attempts", 3);
+	IT_ASSERT_JNULL(e, "error");
+	it_assert_requests(f, &r, pq, 3);
+	assert_true(it_file_matches_body(file, "/data/two.bin", 3000));
+	it_expect_no_part_dl(f);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 	free(file);
 }
@@ -83,23 +46,23 @@ static void test_503_twice_then_ok(void **state)
 /* A 404 is final at once: one attempt, one request. */
 static void test_404_not_retried(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq = "/data/nf.bin?status=404";
-	char *u = fm_url(&f->srv, pq);
+	char *u = it_url(&f->srv, pq);
 	const char *args[] = { "--backoff", "0.1", u, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e;
 
-	res = fm_run_json(f, args, 1, 1, &r);
+	res = it_run_json(f, args, 1, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "failed");
-	FM_ASSERT_JNUM(e, "http_status", 404);
-	FM_ASSERT_JNUM(e, "attempts", 1);
-	assert_requests(f, &r, pq, 1);
-	assert_int_equal(fm_count_files(f->tmp), 0);
+	IT_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JNUM(e, "http_status", 404);
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	it_assert_requests(f, &r, pq, 1);
+	assert_int_equal(it_count_files(f->tmp), 0);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 }
 
@@ -107,52 +70,52 @@ static void test_404_not_retried(void **state)
  * the 503. */
 static void test_503_forever_gives_up(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq = "/data/down.bin?status=503";
-	char *u = fm_url(&f->srv, pq);
+	char *u = it_url(&f->srv, pq);
 	const char *args[] = { "-r", "2", "--backoff", "0.1", u, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e;
 	const char *err;
 
-	res = fm_run_json(f, args, 1, 1, &r);
+	res = it_run_json(f, args, 1, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "failed");
-	FM_ASSERT_JNUM(e, "http_status", 503);
-	FM_ASSERT_JNUM(e, "attempts", 3);
-	FM_ASSERT_JNUM(e, "bytes", 0);
-	FM_ASSERT_JNULL(e, "path");
-	err = fm_json_str(e, "error");
+	IT_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JNUM(e, "http_status", 503);
+	IT_ASSERT_JNUM(e, "attempts", 3);
+	IT_ASSERT_JNUM(e, "bytes", 0);
+	IT_ASSERT_JNULL(e, "path");
+	err = it_json_str(e, "error");
 	assert_non_null(err);
 	if (!strstr(err, "503"))
 		fail_msg("error should name the 503, got \"%s\"", err);
-	assert_requests(f, &r, pq, 3);
-	assert_int_equal(fm_count_files(f->tmp), 0);
+	it_assert_requests(f, &r, pq, 3);
+	assert_int_equal(it_count_files(f->tmp), 0);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 }
 
 /* -r 0: a retryable failure is tried once. */
 static void test_retries_zero(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq = "/data/once.bin?status=503";
-	char *u = fm_url(&f->srv, pq);
+	char *u = it_url(&f->srv, pq);
 	const char *args[] = { "-r", "0", "--backoff", "0.1", u, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e;
 
-	res = fm_run_json(f, args, 1, 1, &r);
+	res = it_run_json(f, args, 1, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "failed");
-	FM_ASSERT_JNUM(e, "http_status", 503);
-	FM_ASSERT_JNUM(e, "attempts", 1);
-	assert_requests(f, &r, pq, 1);
+	IT_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JNUM(e, "http_status", 503);
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	it_assert_requests(f, &r, pq, 1);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 }
 
@@ -160,26 +123,26 @@ static void test_retries_zero(void **state)
  * server asked, not for the backoff. */
 static void test_retry_after_honoured(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq =
 		"/data/ra.bin?size=500&fail=1&fail_status=429&retry_after=2";
-	char *u = fm_url(&f->srv, pq);
-	char *file = fm_path("%s/dl/ra.bin", f->tmp);
+	char *u = it_url(&f->srv, pq);
+	char *file = it_path("%s/dl/ra.bin", f->tmp);
 	const char *args[] = { "--backoff", "0.1", u, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e, *log;
 	double starts[4], ends[4], gap;
 	int n;
 
-	res = fm_run_json(f, args, 0, 1, &r);
+	res = it_run_json(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "attempts", 2);
-	assert_true(fm_file_matches_body(file, "/data/ra.bin", 500));
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "attempts", 2);
+	assert_true(it_file_matches_body(file, "/data/ra.bin", 500));
 
-	log = fm_server_log(&f->srv);
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
-	n = fm_log_times(log, pq, starts, ends, 4);
+	n = it_log_times(log, pq, starts, ends, 4);
 	assert_int_equal(n, 2);
 	assert_true(ends[0] >= 0);
 	gap = starts[1] - ends[0];
@@ -187,14 +150,14 @@ static void test_retry_after_honoured(void **state)
 		"%.3f s (server: end of attempt 1 to start of attempt 2)\n",
 		gap);
 	if (gap < 1.8 || gap > 4.0) {
-		fm_dump_with_log(&r, &f->srv);
+		it_dump_with_log(&r, &f->srv);
 		fail_msg("Retry-After: 2 wait was %.3f s, want 1.8 .. 4.0",
 			 gap);
 	}
 
 	cJSON_Delete(log);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 	free(file);
 }
@@ -203,27 +166,27 @@ static void test_retry_after_honoured(void **state)
  * is 0.2 * 2^(k-1) scaled by [0.5, 1], so the gaps grow. */
 static void test_backoff_grows(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq = "/data/grow.bin?size=700&fail=4";
-	char *u = fm_url(&f->srv, pq);
-	char *file = fm_path("%s/dl/grow.bin", f->tmp);
+	char *u = it_url(&f->srv, pq);
+	char *file = it_path("%s/dl/grow.bin", f->tmp);
 	const char *args[] = { "--backoff", "0.2", "--backoff-max", "10",
 			       "-r", "4", u, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e, *log;
 	double starts[8], ends[8], gap[4];
 	const double tol = 0.05, slack = 0.5;
 	int n;
 
-	res = fm_run_json(f, args, 0, 1, &r);
+	res = it_run_json(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "attempts", 5);
-	assert_true(fm_file_matches_body(file, "/data/grow.bin", 700));
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "attempts", 5);
+	assert_true(it_file_matches_body(file, "/data/grow.bin", 700));
 
-	log = fm_server_log(&f->srv);
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
-	n = fm_log_times(log, pq, starts, ends, 8);
+	n = it_log_times(log, pq, starts, ends, 8);
 	assert_int_equal(n, 5);
 	fprintf(stderr, "# backoff 0.2, max 10: gaps (server clock, end of "
 		"attempt k to start of k+1):");
@@ -240,7 +203,7 @@ static void test_backoff_grows(void **state)
 		fprintf(stderr, "#   gap %d: %.3f s, allowed [%.3f, %.3f]\n",
 			k + 1, gap[k], lo, hi);
 		if (gap[k] < lo || gap[k] > hi) {
-			fm_dump_with_log(&r, &f->srv);
+			it_dump_with_log(&r, &f->srv);
 			fail_msg("gap before retry %d is %.3f s, want %.3f .. "
 				 "%.3f", k + 1, gap[k], lo, hi);
 		}
@@ -251,7 +214,7 @@ static void test_backoff_grows(void **state)
 
 	cJSON_Delete(log);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 	free(file);
 }
@@ -259,26 +222,26 @@ static void test_backoff_grows(void **state)
 /* A connection reset (no response at all) is retried. */
 static void test_reset_retried(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq = "/data/rst.bin?size=2000&reset=1&fail=1";
-	char *u = fm_url(&f->srv, pq);
-	char *file = fm_path("%s/dl/rst.bin", f->tmp);
+	char *u = it_url(&f->srv, pq);
+	char *file = it_path("%s/dl/rst.bin", f->tmp);
 	const char *args[] = { "--backoff", "0.1", u, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e;
 
-	res = fm_run_json(f, args, 0, 1, &r);
+	res = it_run_json(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "http_status", 200);
-	FM_ASSERT_JNUM(e, "bytes", 2000);
-	FM_ASSERT_JNUM(e, "attempts", 2);
-	assert_requests(f, &r, pq, 2);
-	assert_true(fm_file_matches_body(file, "/data/rst.bin", 2000));
-	assert_no_part(f);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "http_status", 200);
+	IT_ASSERT_JNUM(e, "bytes", 2000);
+	IT_ASSERT_JNUM(e, "attempts", 2);
+	it_assert_requests(f, &r, pq, 2);
+	assert_true(it_file_matches_body(file, "/data/rst.bin", 2000));
+	it_expect_no_part_dl(f);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 	free(file);
 }
@@ -287,25 +250,25 @@ static void test_reset_retried(void **state)
  * byte-exact and no ok line ever comes with a short file. */
 static void test_truncated_retried(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq = "/data/trunc.bin?size=200000&truncate=1&fail=1";
-	char *u = fm_url(&f->srv, pq);
-	char *file = fm_path("%s/dl/trunc.bin", f->tmp);
+	char *u = it_url(&f->srv, pq);
+	char *file = it_path("%s/dl/trunc.bin", f->tmp);
 	const char *args[] = { "--backoff", "0.1", u, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e;
 
-	res = fm_run_json(f, args, 0, 1, &r);
+	res = it_run_json(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "bytes", 200000);
-	FM_ASSERT_JNUM(e, "attempts", 2);
-	assert_requests(f, &r, pq, 2);
-	assert_true(fm_file_matches_body(file, "/data/trunc.bin", 200000));
-	assert_no_part(f);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "bytes", 200000);
+	IT_ASSERT_JNUM(e, "attempts", 2);
+	it_assert_requests(f, &r, pq, 2);
+	assert_true(it_file_matches_body(file, "/data/trunc.bin", 200000));
+	it_expect_no_part_dl(f);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 	free(file);
 }
@@ -314,31 +277,31 @@ static void test_truncated_retried(void **state)
  * behind. */
 static void test_truncated_forever_fails(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq = "/data/short.bin?size=200000&truncate=1";
-	char *u = fm_url(&f->srv, pq);
-	char *file = fm_path("%s/dl/short.bin", f->tmp);
-	char *part = fm_path("%s/dl/short.bin.part", f->tmp);
+	char *u = it_url(&f->srv, pq);
+	char *file = it_path("%s/dl/short.bin", f->tmp);
+	char *part = it_path("%s/dl/short.bin.part", f->tmp);
 	const char *args[] = { "-r", "1", "--backoff", "0.1", u, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e;
 	const char *err;
 
-	res = fm_run_json(f, args, 1, 1, &r);
+	res = it_run_json(f, args, 1, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "failed");
-	FM_ASSERT_JNUM(e, "attempts", 2);
-	FM_ASSERT_JNULL(e, "path");
-	err = fm_json_str(e, "error");
+	IT_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JNUM(e, "attempts", 2);
+	IT_ASSERT_JNULL(e, "path");
+	err = it_json_str(e, "error");
 	assert_non_null(err);
 	assert_true(*err != '\0');
-	assert_requests(f, &r, pq, 2);
-	assert_false(fm_exists(file));
-	assert_false(fm_exists(part));
-	assert_int_equal(fm_count_files(f->tmp), 0);
+	it_assert_requests(f, &r, pq, 2);
+	assert_false(it_exists(file));
+	assert_false(it_exists(part));
+	assert_int_equal(it_count_files(f->tmp), 0);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 	free(file);
 	free(part);
@@ -348,52 +311,52 @@ static void test_truncated_forever_fails(void **state)
  * next entry runs (and finishes) meanwhile. */
 static void test_backoff_holds_no_slot(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq_a = "/data/slowretry.bin?size=100&fail=1";
 	const char *pq_b = "/data/normal.bin?size=100";
-	char *ua = fm_url(&f->srv, pq_a);
-	char *ub = fm_url(&f->srv, pq_b);
+	char *ua = it_url(&f->srv, pq_a);
+	char *ub = it_url(&f->srv, pq_b);
 	const char *args[] = { "-j", "1", "--backoff", "2", ua, ub, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e, *log;
 	double sa[4], ea[4], sb[2], eb[2];
 	int na, nb;
 
-	res = fm_run_json(f, args, 0, 2, &r);
+	res = it_run_json(f, args, 0, 2, &r);
 	/* The normal one finishes first. */
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "url", ub);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "attempts", 1);
+	IT_ASSERT_JSTR(e, "url", ub);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "attempts", 1);
 	e = cJSON_GetArrayItem(res, 1);
-	FM_ASSERT_JSTR(e, "url", ua);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "attempts", 2);
+	IT_ASSERT_JSTR(e, "url", ua);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "attempts", 2);
 
-	log = fm_server_log(&f->srv);
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
-	na = fm_log_times(log, pq_a, sa, ea, 4);
-	nb = fm_log_times(log, pq_b, sb, eb, 2);
+	na = it_log_times(log, pq_a, sa, ea, 4);
+	nb = it_log_times(log, pq_b, sb, eb, 2);
 	assert_int_equal(na, 2);
 	assert_int_equal(nb, 1);
 	fprintf(stderr, "# -j 1, --backoff 2: A attempt 1 [%.3f, %.3f], "
 		"B [%.3f, %.3f], A attempt 2 starts %.3f (wait %.3f s)\n",
 		sa[0], ea[0], sb[0], eb[0], sa[1], sa[1] - ea[0]);
 	if (!(sb[0] < sa[1])) {
-		fm_dump_with_log(&r, &f->srv);
+		it_dump_with_log(&r, &f->srv);
 		fail_msg("B started at %.3f, after A's retry at %.3f: the "
 			 "backoff held the slot", sb[0], sa[1]);
 	}
 	/* And the backoff was really waited (at least half of 2 s). */
 	if (sa[1] - ea[0] < 0.95) {
-		fm_dump_with_log(&r, &f->srv);
+		it_dump_with_log(&r, &f->srv);
 		fail_msg("A's retry came %.3f s after its failure, want >= 1",
 			 sa[1] - ea[0]);
 	}
 
 	cJSON_Delete(log);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(ua);
 	free(ub);
 }
@@ -402,35 +365,35 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_503_twice_then_ok,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_404_not_retried,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_503_forever_gives_up,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_retries_zero,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_retry_after_honoured,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_backoff_grows,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_reset_retried,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_retried,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_forever_fails,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_backoff_holds_no_slot,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

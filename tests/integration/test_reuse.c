@@ -24,15 +24,14 @@
 #include <string.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 /* Writes a list of n entries /data/<prefix><i>?size=500&<query>; returns
  * its path. */
-static char *write_list(const struct fm_fixture *f, const char *prefix,
+static char *write_list(const struct it_fixture *f, const char *prefix,
 			int n, const char *query)
 {
-	char *list = fm_path("%s/list", f->tmp);
-	struct fm_buf b = {0};
+	char *list = it_path("%s/list", f->tmp);
+	struct it_buf b = {0};
 
 	for (int i = 0; i < n; i++) {
 		char line[256];
@@ -46,49 +45,49 @@ static char *write_list(const struct fm_fixture *f, const char *prefix,
 		memcpy(b.data + b.len, line, (size_t)len + 1);
 		b.len += (size_t)len;
 	}
-	assert_int_equal(fm_write_file(list, b.data, b.len), 0);
+	assert_int_equal(it_write_file(list, b.data, b.len), 0);
 	free(b.data);
 	return list;
 }
 
 /* Every result ok, first attempt, the file whole. */
-static void assert_all_ok(const struct fm_fixture *f, const cJSON *res,
-			  const struct run_result *r, const char *prefix,
+static void assert_all_ok(const struct it_fixture *f, const cJSON *res,
+			  const struct it_result *r, const char *prefix,
 			  int n)
 {
 	int bad = 0;
 
 	for (int i = 0; i < n; i++) {
-		char *pq = fm_path("/data/%s%03d?size=500", prefix, i);
-		char *path = fm_path("/data/%s%03d", prefix, i);
-		char *file = fm_path("%s/dl/%s%03d", f->tmp, prefix, i);
+		char *pq = it_path("/data/%s%03d?size=500", prefix, i);
+		char *path = it_path("/data/%s%03d", prefix, i);
+		char *file = it_path("%s/dl/%s%03d", f->tmp, prefix, i);
 		cJSON *e = NULL;
 		const cJSON *it;
 
 		cJSON_ArrayForEach(it, res)
 		{
-			const char *u = fm_json_str(it, "url");
+			const char *u = it_json_str(it, "url");
 
 			if (u && strstr(u, pq)) {
 				e = (cJSON *)it;
 				break;
 			}
 		}
-		if (!e || strcmp(fm_json_str(e, "status"), "ok") != 0 ||
-		    fm_json_num(e, "attempts", NULL) != 1 ||
-		    !fm_file_matches_body(file, path, 500)) {
+		if (!e || strcmp(it_json_str(e, "status"), "ok") != 0 ||
+		    it_json_num(e, "attempts", NULL) != 1 ||
+		    !it_file_matches_body(file, path, 500)) {
 			if (bad++ < 5)
 				fprintf(stderr, "# %s: %s after %g attempts: %s\n",
-					pq, e ? fm_json_str(e, "status") : "?",
-					e ? fm_json_num(e, "attempts", NULL) : 0,
-					e ? fm_json_str(e, "error") : "no line");
+					pq, e ? it_json_str(e, "status") : "?",
+					e ? it_json_num(e, "attempts", NULL) : 0,
+					e ? it_json_str(e, "error") : "no line");
 		}
 		free(pq);
 		free(path);
 		free(file);
 	}
 	if (bad) {
-		fm_dump(r);
+		it_dump(r);
 		fail_msg("%d of %d entries not ok at the first attempt", bad,
 			 n);
 	}
@@ -96,27 +95,27 @@ static void assert_all_ok(const struct fm_fixture *f, const cJSON *res,
 
 /* 300 entries at -j 16 -r 0 against a server that drops each kept-alive
  * connection at its second request, the way mode says. */
-static void run_dropping(const struct fm_fixture *f, const char *mode)
+static void run_dropping(const struct it_fixture *f, const char *mode)
 {
 	char query[32];
 	char *list, *dl;
 	const char *args[] = { "-j", "16", "-r", "0", NULL, NULL };
-	struct run_result r;
+	struct it_result r;
 	long requests, dropped, conns;
 	cJSON *res;
 
 	snprintf(query, sizeof(query), "drop_next=%s", mode);
 	list = write_list(f, mode, 300, query);
 	args[4] = list;
-	res = fm_run_json(f, args, 0, 300, &r);
+	res = it_run_json(f, args, 0, 300, &r);
 	assert_all_ok(f, res, &r, mode, 300);
-	dl = fm_path("%s/dl", f->tmp);
-	assert_int_equal(fm_count_files(dl), 300);
+	dl = it_path("%s/dl", f->tmp);
+	assert_int_equal(it_count_files(dl), 300);
 	free(dl);
 
-	requests = fm_server_stat(&f->srv, "requests");
-	dropped = fm_server_stat(&f->srv, "dropped");
-	conns = fm_server_stat(&f->srv, "connections");
+	requests = it_server_stat(&f->srv, "requests");
+	dropped = it_server_stat(&f->srv, "dropped");
+	conns = it_server_stat(&f->srv, "connections");
 	fprintf(stderr, "# %s: %ld requests served, %ld dropped, "
 		"%ld connections\n", mode, requests, dropped, conns);
 	/* Each entry was served exactly once, on a connection of its own;
@@ -126,7 +125,7 @@ static void run_dropping(const struct fm_fixture *f, const char *mode)
 	assert_true(conns >= 300 && conns <= 300 + dropped + 16);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(list);
 }
 
@@ -144,21 +143,21 @@ static void test_reused_connection_closed(void **state)
  * with them. 40 entries at -j 2 -r 0: all ok at once. */
 static void test_extra_bytes_after_response(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	char *list = write_list(f, "x", 40, "extra=16");
 	const char *args[] = { "-j", "2", "-r", "0", list, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res;
 
-	res = fm_run_json(f, args, 0, 40, &r);
+	res = it_run_json(f, args, 0, 40, &r);
 	assert_all_ok(f, res, &r, "x", 40);
 	fprintf(stderr, "# extra: %ld requests, %ld connections\n",
-		fm_server_stat(&f->srv, "requests"),
-		fm_server_stat(&f->srv, "connections"));
-	assert_true(fm_server_stat(&f->srv, "requests") >= 40);
+		it_server_stat(&f->srv, "requests"),
+		it_server_stat(&f->srv, "connections"));
+	assert_true(it_server_stat(&f->srv, "requests") >= 40);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(list);
 }
 
@@ -166,14 +165,14 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_reused_connection_reset,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_reused_connection_closed,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_extra_bytes_after_response,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

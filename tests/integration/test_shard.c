@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 #define NURLS 300
 #define NSHARDS 3
@@ -38,37 +37,6 @@ static int owner(const char *s, int n)
 	return (int)(fnv1a64(s) % (uint64_t)n) + 1;
 }
 
-/* Runs fetchmany --json -o OUT ARGS in f->tmp; checks the exit status and
- * that every line is JSON; returns the parsed lines. */
-static cJSON *run_json_out(const struct fm_fixture *f, const char *out,
-			   const char *const args[], int want_exit,
-			   struct run_result *r)
-{
-	const char *argv[64];
-	size_t n = 0;
-	cJSON *res;
-	int rc, bad;
-
-	argv[n++] = fm_bin();
-	argv[n++] = "--json";
-	argv[n++] = "-o";
-	argv[n++] = out;
-	for (size_t i = 0; args[i] && n < 63; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	rc = fm_run(argv, NULL, f->tmp, r);
-	FM_ASSERT_RAN(rc, *r);
-	if (!r->exited || r->exit_code != want_exit) {
-		fm_dump_with_log(r, &f->srv);
-		fail_msg("exit status: want %d, got %s %d", want_exit,
-			 r->exited ? "exit" : "signal",
-			 r->exited ? r->exit_code : r->signaled);
-	}
-	res = fm_jsonl_parse(r->out, &bad);
-	assert_int_equal(bad, 0);
-	return res;
-}
-
 /* ------------------------------------------------------- real shards */
 
 struct entry {
@@ -84,13 +52,13 @@ struct entry {
 /* Builds the 300-entry list (text lines, text lines with surrounding
  * space and fields, JSON lines whose url uses \/ escapes) and writes it
  * to list.txt. */
-static void build_list(const struct fm_fixture *f, struct entry *es)
+static void build_list(const struct it_fixture *f, struct entry *es)
 {
-	struct fm_buf b = { 0 };
-	char *list = fm_path("%s/list.txt", f->tmp);
+	struct it_buf b = { 0 };
+	char *list = it_path("%s/list.txt", f->tmp);
 	int diff_json = 0, diff_fields = 0;
 
-	fm_buf_printf(&b, "# %d entries for --shard\n\n", NURLS);
+	it_buf_printf(&b, "# %d entries for --shard\n\n", NURLS);
 	for (int i = 0; i < NURLS; i++) {
 		struct entry *e = &es[i];
 
@@ -115,28 +83,28 @@ static void build_list(const struct fm_fixture *f, struct entry *es)
 				esc[k++] = *p;
 			}
 			esc[k] = '\0';
-			fm_buf_printf(&b, "{\"url\": \"%s\"}\n", esc);
+			it_buf_printf(&b, "{\"url\": \"%s\"}\n", esc);
 			if (owner(esc, NSHARDS) != e->want)
 				diff_json++;
 			break;
 		}
 		case 2: {
-			char *line = fm_path("%s   out=o/s%03d.out", e->url,
+			char *line = it_path("%s   out=o/s%03d.out", e->url,
 					     i);
 
 			/* The whole "URL  fields" would hash elsewhere. */
 			if (owner(line, NSHARDS) != e->want)
 				diff_fields++;
 			free(line);
-			fm_buf_printf(&b, "   %s   out=o/s%03d.out  \n", e->url,
+			it_buf_printf(&b, "   %s   out=o/s%03d.out  \n", e->url,
 				      i);
 			break;
 		}
 		case 3:
-			fm_buf_printf(&b, "\t%s\r\n", e->url);
+			it_buf_printf(&b, "\t%s\r\n", e->url);
 			break;
 		default:
-			fm_buf_printf(&b, "%s\n", e->url);
+			it_buf_printf(&b, "%s\n", e->url);
 			break;
 		}
 	}
@@ -144,7 +112,7 @@ static void build_list(const struct fm_fixture *f, struct entry *es)
 	 * or the whole line. */
 	assert_true(diff_json > 0);
 	assert_true(diff_fields > 0);
-	assert_int_equal(fm_write_file(list, b.data, b.len), 0);
+	assert_int_equal(it_write_file(list, b.data, b.len), 0);
 	free(b.data);
 	free(list);
 }
@@ -154,7 +122,7 @@ static void build_list(const struct fm_fixture *f, struct entry *es)
  * exactly once at the server, every file byte-exact. */
 static void test_shards_partition(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	struct entry *es = calloc(NURLS, sizeof(*es));
 	int counts[NSHARDS + 1] = { 0 };
 	cJSON *log;
@@ -170,18 +138,18 @@ static void test_shards_partition(void **state)
 		char shard[16], out[8];
 		const char *args[] = { "-j", "16", "--shard", shard,
 				       "list.txt", NULL };
-		struct run_result r;
+		struct it_result r;
 		cJSON *res;
 		const cJSON *e;
 		int n = 0;
 
 		snprintf(shard, sizeof(shard), "%d/%d", k, NSHARDS);
 		snprintf(out, sizeof(out), "d%d", k);
-		res = run_json_out(f, out, args, 0, &r);
+		res = it_run_json_full(f, out, NULL, args, 0, -1, &r);
 		cJSON_ArrayForEach(e, res) {
-			const char *url = fm_json_str(e, "url");
-			const char *st = fm_json_str(e, "status");
-			const char *path = fm_json_str(e, "path");
+			const char *url = it_json_str(e, "url");
+			const char *st = it_json_str(e, "status");
+			const char *path = it_json_str(e, "path");
 			int idx = -1;
 
 			for (int i = 0; url && i < NURLS; i++)
@@ -190,19 +158,19 @@ static void test_shards_partition(void **state)
 					break;
 				}
 			if (idx < 0) {
-				fm_dump(&r);
+				it_dump(&r);
 				fail_msg("shard %s reported an unknown url %s",
 					 shard, url ? url : "(null)");
 			}
 			if (es[idx].seen) {
-				fm_dump(&r);
+				it_dump(&r);
 				fail_msg("%s was reported by shard %d/3 and "
 					 "shard %s", url, es[idx].seen,
 					 shard);
 			}
 			es[idx].seen = k;
 			if (es[idx].want != k) {
-				fm_dump(&r);
+				it_dump(&r);
 				fail_msg("%s (%s line): FNV-1a mod 3 puts it in "
 					 "shard %d/3, yet shard %s fetched it",
 					 url,
@@ -210,16 +178,16 @@ static void test_shards_partition(void **state)
 					 es[idx].want, shard);
 			}
 			if (!st || strcmp(st, "ok") != 0) {
-				fm_dump(&r);
+				it_dump(&r);
 				fail_msg("%s: want ok, got %s", url,
 					 st ? st : "(none)");
 			}
 			assert_non_null(path);
 			{
-				char *full = fm_path("%s/%s", f->tmp, path);
+				char *full = it_path("%s/%s", f->tmp, path);
 
-				if (!fm_starts_with(path, out) ||
-				    !fm_file_matches_body(full, es[idx].upath,
+				if (!it_starts_with(path, out) ||
+				    !it_file_matches_body(full, es[idx].upath,
 							  (size_t)es[idx]
 								  .size))
 					fail_msg("shard %s: %s not written "
@@ -230,18 +198,18 @@ static void test_shards_partition(void **state)
 			n++;
 		}
 		if (n != counts[k]) {
-			fm_dump(&r);
+			it_dump(&r);
 			fail_msg("shard %s: want %d entries, got %d", shard,
 				 counts[k], n);
 		}
 		{
-			char *dir = fm_path("%s/%s", f->tmp, out);
+			char *dir = it_path("%s/%s", f->tmp, out);
 
-			assert_int_equal(fm_count_files(dir), counts[k]);
+			assert_int_equal(it_count_files(dir), counts[k]);
 			free(dir);
 		}
 		cJSON_Delete(res);
-		fm_run_result_free(&r);
+		it_result_free(&r);
 	}
 
 	/* Union: every entry reported by exactly one shard (the loop above
@@ -252,11 +220,11 @@ static void test_shards_partition(void **state)
 				 es[i].url, es[i].want);
 
 	/* The server saw each URL exactly once over the three runs. */
-	log = fm_server_log(&f->srv);
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	assert_int_equal(cJSON_GetArraySize(log), NURLS);
 	for (int i = 0; i < NURLS; i++) {
-		int c = fm_log_count(log, es[i].pq);
+		int c = it_log_count(log, es[i].pq);
 
 		if (c != 1)
 			fail_msg("%s: want 1 request over all shards, got %d",
@@ -271,9 +239,9 @@ static void test_shards_partition(void **state)
  * argument itself. */
 static void test_shards_invalid_and_arguments(void **state)
 {
-	struct fm_fixture *f = *state;
-	char *list = fm_path("%s/list.txt", f->tmp);
-	struct fm_buf b = { 0 };
+	struct it_fixture *f = *state;
+	char *list = it_path("%s/list.txt", f->tmp);
+	struct it_buf b = { 0 };
 	char bad_url[8][96];   /* invalid lines with a URL token */
 	int bad_line[8], nbad = 0, off_one = 0;
 	char *args_url[12];
@@ -284,29 +252,29 @@ static void test_shards_invalid_and_arguments(void **state)
 	for (int i = 0; i < 6; i++, nbad++) {
 		snprintf(bad_url[nbad], sizeof(bad_url[nbad]),
 			 "ftp://example.invalid/f%d.bin", i);
-		fm_buf_printf(&b, "%s\n", bad_url[nbad]);
+		it_buf_printf(&b, "%s\n", bad_url[nbad]);
 		bad_line[nbad] = ++line;
 	}
 	/* A field without '=': the token is the URL before it. */
 	for (int i = 0; i < 2; i++, nbad++) {
 		snprintf(bad_url[nbad], sizeof(bad_url[nbad]),
 			 "%s/data/bf%d.bin", f->srv.base, i);
-		fm_buf_printf(&b, "  %s  nofield\n", bad_url[nbad]);
+		it_buf_printf(&b, "  %s  nofield\n", bad_url[nbad]);
 		bad_line[nbad] = ++line;
 	}
 	/* No URL at all. */
-	fm_buf_printf(&b, "{\"out\": \"nourl.bin\"}\n");
+	it_buf_printf(&b, "{\"out\": \"nourl.bin\"}\n");
 	no_url_line = ++line;
-	assert_int_equal(fm_write_file(list, b.data, b.len), 0);
+	assert_int_equal(it_write_file(list, b.data, b.len), 0);
 	free(b.data);
 	for (int i = 0; i < nbad; i++)
 		if (owner(bad_url[i], NSHARDS) != 1)
 			off_one++;
 	assert_true(off_one > 0); /* the list can tell "always shard 1" */
 	for (int i = 0; i < 12; i++) {
-		char *pq = fm_path("/data/arg%d.bin?size=7", i);
+		char *pq = it_path("/data/arg%d.bin?size=7", i);
 
-		args_url[i] = fm_url(&f->srv, pq);
+		args_url[i] = it_url(&f->srv, pq);
 		free(pq);
 	}
 
@@ -315,7 +283,7 @@ static void test_shards_invalid_and_arguments(void **state)
 		const char *args[20];
 		size_t n = 0;
 		int want_exit = k == 1 ? 1 : 0;
-		struct run_result r;
+		struct it_result r;
 		cJSON *res;
 		const cJSON *e;
 
@@ -330,12 +298,13 @@ static void test_shards_invalid_and_arguments(void **state)
 		for (int i = 0; i < 12; i++)
 			args[n++] = args_url[i];
 		args[n] = NULL;
-		res = run_json_out(f, out, args, want_exit, &r);
+		res = it_run_json_full(f, out, NULL, args, want_exit, -1,
+				       &r);
 		cJSON_ArrayForEach(e, res) {
-			const char *url = fm_json_str(e, "url");
-			const char *st = fm_json_str(e, "status");
+			const char *url = it_json_str(e, "url");
+			const char *st = it_json_str(e, "status");
 			int ok;
-			double ln = fm_json_num(e, "line", &ok);
+			double ln = it_json_num(e, "line", &ok);
 			int matched = 0;
 
 			for (int i = 0; i < nbad && ok; i++) {
@@ -347,7 +316,7 @@ static void test_shards_invalid_and_arguments(void **state)
 					fail_msg("line %d: want invalid",
 						 bad_line[i]);
 				if (owner(bad_url[i], NSHARDS) != k) {
-					fm_dump(&r);
+					it_dump(&r);
 					fail_msg("invalid line %d (%s) belongs "
 						 "to shard %d/3, reported by "
 						 "%s", bad_line[i], bad_url[i],
@@ -362,7 +331,7 @@ static void test_shards_invalid_and_arguments(void **state)
 					fail_msg("the line without url: want "
 						 "invalid");
 				if (k != 1) {
-					fm_dump(&r);
+					it_dump(&r);
 					fail_msg("an invalid line without a URL "
 						 "belongs to shard 1, reported "
 						 "by %s", shard);
@@ -374,23 +343,23 @@ static void test_shards_invalid_and_arguments(void **state)
 				matched = 1;
 				seen_arg[i]++;
 				if (owner(args_url[i], NSHARDS) != k) {
-					fm_dump(&r);
+					it_dump(&r);
 					fail_msg("URL argument %s belongs to "
 						 "shard %d/3, fetched by %s",
 						 args_url[i],
 						 owner(args_url[i], NSHARDS),
 						 shard);
 				}
-				FM_ASSERT_JSTR(e, "status", "ok");
+				IT_ASSERT_JSTR(e, "status", "ok");
 			}
 			if (!matched) {
-				fm_dump(&r);
+				it_dump(&r);
 				fail_msg("shard %s: unexpected result line",
 					 shard);
 			}
 		}
 		cJSON_Delete(res);
-		fm_run_result_free(&r);
+		it_result_free(&r);
 	}
 	for (int i = 0; i < nbad; i++)
 		if (seen_bad[i] != 1)
@@ -411,14 +380,14 @@ static void test_shards_invalid_and_arguments(void **state)
 
 /* ------------------------------------------------------------ dry run */
 
-static void assert_no_requests(const struct fm_fixture *f,
-			       const struct run_result *r)
+static void assert_no_requests(const struct it_fixture *f,
+			       const struct it_result *r)
 {
-	cJSON *log = fm_server_log(&f->srv);
+	cJSON *log = it_server_log(&f->srv);
 
 	assert_non_null(log);
 	if (cJSON_GetArraySize(log) != 0) {
-		fm_dump_with_log(r, &f->srv);
+		it_dump_with_log(r, &f->srv);
 		fail_msg("--dry-run made %d requests",
 			 cJSON_GetArraySize(log));
 	}
@@ -426,22 +395,22 @@ static void assert_no_requests(const struct fm_fixture *f,
 }
 
 /* Runs fetchmany --dry-run ARGS (text output) in f->tmp. */
-static void run_dry(const struct fm_fixture *f, const char *const args[],
-		    int want_exit, struct run_result *r)
+static void run_dry(const struct it_fixture *f, const char *const args[],
+		    int want_exit, struct it_result *r)
 {
 	const char *argv[24];
 	size_t n = 0;
 	int rc;
 
-	argv[n++] = fm_bin();
+	argv[n++] = it_bin();
 	argv[n++] = "--dry-run";
 	for (size_t i = 0; args[i] && n < 23; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
-	rc = fm_run(argv, NULL, f->tmp, r);
-	FM_ASSERT_RAN(rc, *r);
+	rc = it_run(argv, NULL, f->tmp, r);
+	IT_ASSERT_RAN(rc, *r);
 	if (!r->exited || r->exit_code != want_exit) {
-		fm_dump(r);
+		it_dump(r);
 		fail_msg("--dry-run exit status: want %d, got %s %d",
 			 want_exit, r->exited ? "exit" : "signal",
 			 r->exited ? r->exit_code : r->signaled);
@@ -449,14 +418,14 @@ static void run_dry(const struct fm_fixture *f, const char *const args[],
 }
 
 /* The tab-separated fields of the output line whose URL field is url. */
-static cJSON *line_for(const struct run_result *r, const char *url)
+static cJSON *line_for(const struct it_result *r, const char *url)
 {
-	cJSON *lines = fm_split_lines(r->out);
+	cJSON *lines = it_split_lines(r->out);
 	const cJSON *l;
 	cJSON *found = NULL;
 
 	cJSON_ArrayForEach(l, lines) {
-		cJSON *fields = fm_split_tabs(cJSON_GetStringValue(l));
+		cJSON *fields = it_split_tabs(cJSON_GetStringValue(l));
 		const char *u = cJSON_GetStringValue(
 			cJSON_GetArrayItem(fields, 4));
 
@@ -468,7 +437,7 @@ static cJSON *line_for(const struct run_result *r, const char *url)
 	}
 	cJSON_Delete(lines);
 	if (!found) {
-		fm_dump(r);
+		it_dump(r);
 		fail_msg("--dry-run: no 6-field line with the URL %s", url);
 	}
 	return found;
@@ -479,28 +448,28 @@ static cJSON *line_for(const struct run_result *r, const char *url)
  * with --mirror. */
 static void test_dry_run_valid(void **state)
 {
-	struct fm_fixture *f = *state;
-	char *u1 = fm_url(&f->srv, "/data/a.bin?size=5");
-	char *u2 = fm_url(&f->srv, "/data/b.bin");
-	char *u3 = fm_url(&f->srv, "/data/dir/c.bin");
-	char *list = fm_path("%s/list.txt", f->tmp);
-	char *text = fm_path("# three entries\n%s\n%s out=sub/o2.bin\n"
+	struct it_fixture *f = *state;
+	char *u1 = it_url(&f->srv, "/data/a.bin?size=5");
+	char *u2 = it_url(&f->srv, "/data/b.bin");
+	char *u3 = it_url(&f->srv, "/data/dir/c.bin");
+	char *list = it_path("%s/list.txt", f->tmp);
+	char *text = it_path("# three entries\n%s\n%s out=sub/o2.bin\n"
 			     "{\"url\": \"%s\"}\n", u1, u2, u3);
-	char *dl = fm_path("%s/dl", f->tmp);
-	char *mirror3 = fm_path("dl/127.0.0.1_%d/data/dir/c.bin",
+	char *dl = it_path("%s/dl", f->tmp);
+	char *mirror3 = it_path("dl/127.0.0.1_%d/data/dir/c.bin",
 				f->srv.port);
 	const char *args[] = { "-o", "dl", "list.txt", NULL };
 	const char *jargs[] = { "--json", "-x", "-o", "dl", "list.txt",
 				NULL };
 	const char *urls[] = { u1, u2, u3 };
 	const char *paths[] = { "dl/a.bin", "dl/sub/o2.bin", "dl/c.bin" };
-	struct run_result r;
+	struct it_result r;
 	cJSON *fields, *res, *e;
 	int bad;
 
-	assert_int_equal(fm_write_file(list, text, strlen(text)), 0);
+	assert_int_equal(it_write_file(list, text, strlen(text)), 0);
 	run_dry(f, args, 0, &r);
-	assert_int_equal(fm_count_lines(r.out), 3);
+	assert_int_equal(it_count_lines(r.out), 3);
 	for (int i = 0; i < 3; i++) {
 		fields = line_for(&r, urls[i]);
 		assert_string_equal(cJSON_GetStringValue(
@@ -512,29 +481,29 @@ static void test_dry_run_valid(void **state)
 		cJSON_Delete(fields);
 	}
 	assert_no_requests(f, &r);
-	if (fm_exists(dl))
+	if (it_exists(dl))
 		fail_msg("--dry-run created the output directory");
-	fm_run_result_free(&r);
+	it_result_free(&r);
 
 	run_dry(f, jargs, 0, &r);
-	res = fm_jsonl_parse(r.out, &bad);
+	res = it_jsonl_parse(r.out, &bad);
 	assert_int_equal(bad, 0);
 	assert_int_equal(cJSON_GetArraySize(res), 3);
-	e = fm_json_find_url(res, u3);
+	e = it_json_find_url(res, u3);
 	assert_non_null(e);
-	FM_ASSERT_JSTR(e, "status", "planned");
-	FM_ASSERT_JSTR(e, "path", mirror3);
-	FM_ASSERT_JNUM(e, "attempts", 0);
-	e = fm_json_find_url(res, u2);
+	IT_ASSERT_JSTR(e, "status", "planned");
+	IT_ASSERT_JSTR(e, "path", mirror3);
+	IT_ASSERT_JNUM(e, "attempts", 0);
+	e = it_json_find_url(res, u2);
 	assert_non_null(e);
-	FM_ASSERT_JSTR(e, "status", "planned");
-	FM_ASSERT_JSTR(e, "path", "dl/sub/o2.bin");
+	IT_ASSERT_JSTR(e, "status", "planned");
+	IT_ASSERT_JSTR(e, "path", "dl/sub/o2.bin");
 	assert_no_requests(f, &r);
-	if (fm_exists(dl))
+	if (it_exists(dl))
 		fail_msg("--dry-run -x created the output directory");
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u1);
 	free(u2);
 	free(u3);
@@ -548,20 +517,20 @@ static void test_dry_run_valid(void **state)
  * exit 1; still no request and no directory. */
 static void test_dry_run_invalid(void **state)
 {
-	struct fm_fixture *f = *state;
-	char *u1 = fm_url(&f->srv, "/data/ok.bin");
+	struct it_fixture *f = *state;
+	char *u1 = it_url(&f->srv, "/data/ok.bin");
 	const char *bad = "ftp://example.invalid/x.bin";
-	char *list = fm_path("%s/list.txt", f->tmp);
-	char *text = fm_path("%s\n%s\n", u1, bad);
-	char *dl = fm_path("%s/dl", f->tmp);
+	char *list = it_path("%s/list.txt", f->tmp);
+	char *text = it_path("%s\n%s\n", u1, bad);
+	char *dl = it_path("%s/dl", f->tmp);
 	const char *args[] = { "-o", "dl", "list.txt", NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *fields;
 	const char *reason;
 
-	assert_int_equal(fm_write_file(list, text, strlen(text)), 0);
+	assert_int_equal(it_write_file(list, text, strlen(text)), 0);
 	run_dry(f, args, 1, &r);
-	assert_int_equal(fm_count_lines(r.out), 2);
+	assert_int_equal(it_count_lines(r.out), 2);
 	fields = line_for(&r, u1);
 	assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(fields,
 								    5)),
@@ -572,16 +541,16 @@ static void test_dry_run_invalid(void **state)
 								    0)),
 			    "invalid");
 	reason = cJSON_GetStringValue(cJSON_GetArrayItem(fields, 5));
-	if (!reason || !fm_ci_contains(reason, "scheme"))
+	if (!reason || !it_ci_contains(reason, "scheme"))
 		fail_msg("--dry-run: the invalid line should give its reason "
 			 "(unsupported scheme), got \"%s\"",
 			 reason ? reason : "(null)");
 	cJSON_Delete(fields);
 	assert_no_requests(f, &r);
-	if (fm_exists(dl))
+	if (it_exists(dl))
 		fail_msg("--dry-run created the output directory");
 
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u1);
 	free(list);
 	free(text);
@@ -590,8 +559,8 @@ static void test_dry_run_invalid(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fm_fixture_setup, \
-					      fm_fixture_teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, it_fixture_setup, \
+					      it_fixture_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_shards_partition),
 		T(test_shards_invalid_and_arguments),

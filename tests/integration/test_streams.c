@@ -27,7 +27,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 /* What the child's descriptors 0, 1, 2 are: a descriptor of ours to dup
  * there, or CLOSED. */
@@ -42,7 +41,7 @@ static pid_t spawn(const char *cwd, const char *const args[], const int fds[3])
 	size_t n = 0;
 	pid_t pid;
 
-	argv[n++] = fm_bin();
+	argv[n++] = it_bin();
 	for (size_t i = 0; args[i] && n < 63; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
@@ -81,15 +80,15 @@ static pid_t spawn(const char *cwd, const char *const args[], const int fds[3])
  * killing it. */
 static int reap(pid_t pid, double timeout_s)
 {
-	double end = fm_now() + timeout_s;
+	double end = it_now() + timeout_s;
 	int st;
 
-	while (fm_now() < end) {
+	while (it_now() < end) {
 		pid_t got = waitpid(pid, &st, WNOHANG);
 
 		if (got == pid)
 			return st;
-		fm_sleep(0.01);
+		it_sleep(0.01);
 	}
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
@@ -111,16 +110,16 @@ static void expect_exit(int st, int code, const char *err_text)
 
 /* Writes a list of n URLs /data/<stem>K.bin?<query> into dir/list.txt and
  * returns its path. */
-static char *write_list(const struct fm_fixture *f, const char *stem, int n,
+static char *write_list(const struct it_fixture *f, const char *stem, int n,
 			const char *query)
 {
-	struct fm_buf b = {0};
-	char *path = fm_path("%s/list.txt", f->tmp);
+	struct it_buf b = {0};
+	char *path = it_path("%s/list.txt", f->tmp);
 
 	for (int i = 0; i < n; i++)
-		fm_buf_printf(&b, "%s/data/%s%d.bin?%s\n", f->srv.base, stem,
+		it_buf_printf(&b, "%s/data/%s%d.bin?%s\n", f->srv.base, stem,
 			      i, query);
-	assert_int_equal(fm_write_file(path, b.data, b.len), 0);
+	assert_int_equal(it_write_file(path, b.data, b.len), 0);
 	free(b.data);
 	return path;
 }
@@ -132,20 +131,20 @@ static int check_bodies(const char *dl, const char *stem, int n, size_t size)
 	int found = 0;
 
 	for (int i = 0; i < n; i++) {
-		char *file = fm_path("%s/%s%d.bin", dl, stem, i);
-		char *url_path = fm_path("/data/%s%d.bin", stem, i);
+		char *file = it_path("%s/%s%d.bin", dl, stem, i);
+		char *url_path = it_path("/data/%s%d.bin", stem, i);
 
-		if (fm_exists(file)) {
-			if (!fm_file_matches_body(file, url_path, size))
+		if (it_exists(file)) {
+			if (!it_file_matches_body(file, url_path, size))
 				fail_msg("%s does not hold its body", file);
 			found++;
 		}
 		free(file);
 		free(url_path);
 	}
-	if (fm_count_files(dl) != found)
+	if (it_count_files(dl) != found)
 		fail_msg("%d files in %s, %d of them bodies",
-			 fm_count_files(dl), dl, found);
+			 it_count_files(dl), dl, found);
 	return found;
 }
 
@@ -160,13 +159,13 @@ static int open_or_die(const char *path, int flags)
 /* Runs one download of 100 slowly trickling bodies at -j 8 with the
  * standard descriptors given (CLOSED ones closed); stderr, when not
  * closed, goes to a file whose text is returned in *err. */
-static void run_with_fds(const struct fm_fixture *f, const char *const extra[],
+static void run_with_fds(const struct it_fixture *f, const char *const extra[],
 			 bool close_in, bool close_out, bool close_err,
 			 int want_exit)
 {
 	char *list = write_list(f, "t", 100, "size=3000&trickle=0.002");
-	char *dl = fm_path("%s/dl", f->tmp);
-	char *errf = fm_path("%s/stderr.txt", f->tmp);
+	char *dl = it_path("%s/dl", f->tmp);
+	char *errf = it_path("%s/stderr.txt", f->tmp);
 	const char *args[16];
 	size_t n = 0;
 	int fds[3];
@@ -189,7 +188,7 @@ static void run_with_fds(const struct fm_fixture *f, const char *const extra[],
 	for (int i = 0; i < 3; i++)
 		if (fds[i] != CLOSED)
 			close(fds[i]);
-	err = close_err ? NULL : fm_read_file(errf, NULL);
+	err = close_err ? NULL : it_read_file(errf, NULL);
 	expect_exit(st, want_exit, err);
 	if (check_bodies(dl, "t", 100, 3000) != 100)
 		fail_msg("not every body was written; stderr:\n%s",
@@ -227,7 +226,7 @@ static void closed_stderr_with_progress(void **state)
 
 /* Starts fetchmany with standard output into a pipe whose read end goes
  * to *rd, standard input on /dev/null and standard error into errf. */
-static pid_t spawn_into_pipe(const struct fm_fixture *f,
+static pid_t spawn_into_pipe(const struct it_fixture *f,
 			     const char *const args[], const char *errf,
 			     int *rd)
 {
@@ -249,10 +248,10 @@ static pid_t spawn_into_pipe(const struct fm_fixture *f,
  * does. Returns 0 when a line came. */
 static int read_one_line_and_close(int fd, double timeout_s)
 {
-	double end = fm_now() + timeout_s;
+	double end = it_now() + timeout_s;
 	char c;
 
-	while (fm_now() < end) {
+	while (it_now() < end) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 
 		if (poll(&p, 1, 50) <= 0)
@@ -274,10 +273,10 @@ static int read_one_line_and_close(int fd, double timeout_s)
  * and exit 1: no death by SIGPIPE, no body half-written. */
 static void reader_gone(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	char *list = write_list(f, "h", 30, "size=20000&trickle=0.01");
-	char *dl = fm_path("%s/dl", f->tmp);
-	char *errf = fm_path("%s/stderr.txt", f->tmp);
+	char *dl = it_path("%s/dl", f->tmp);
+	char *errf = it_path("%s/stderr.txt", f->tmp);
 	const char *args[] = { "--json", "-j", "4", "-o", "dl", list, NULL };
 	int rd;
 	char *err;
@@ -287,9 +286,9 @@ static void reader_gone(void **state)
 	pid = spawn_into_pipe(f, args, errf, &rd);
 	assert_int_equal(read_one_line_and_close(rd, 30.0), 0);
 	st = reap(pid, 30.0);
-	err = fm_read_file(errf, NULL);
+	err = it_read_file(errf, NULL);
 	expect_exit(st, 1, err);
-	if (!fm_ci_contains(err, "broken pipe"))
+	if (!it_ci_contains(err, "broken pipe"))
 		fail_msg("stderr should name the cause:\n%s", err);
 	/* The run stopped: far from all 30 were fetched, and what is on
 	 * disk is whole (no .part, no half body). */
@@ -304,11 +303,11 @@ static void reader_gone(void **state)
 /* Reads fd to its end (bounded); returns the number of lines. */
 static long count_lines_to_eof(int fd, double timeout_s)
 {
-	double end = fm_now() + timeout_s;
+	double end = it_now() + timeout_s;
 	long lines = 0;
 	char buf[4096];
 
-	while (fm_now() < end) {
+	while (it_now() < end) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 
 		if (poll(&p, 1, 50) <= 0)
@@ -327,9 +326,9 @@ static long count_lines_to_eof(int fd, double timeout_s)
  * and every result arrives. */
 static void nonblocking_slow_reader(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	char *list = write_list(f, "n", 1000, "size=10");
-	char *errf = fm_path("%s/stderr.txt", f->tmp);
+	char *errf = it_path("%s/stderr.txt", f->tmp);
 	const char *args[] = { "--json", "-j", "20", "-o", "dl", list, NULL };
 	int p[2], fds[3];
 	long lines;
@@ -344,11 +343,11 @@ static void nonblocking_slow_reader(void **state)
 	pid = spawn(f->tmp, args, fds);
 	for (int i = 0; i < 3; i++)
 		close(fds[i]);
-	fm_sleep(3.0);
+	it_sleep(3.0);
 	lines = count_lines_to_eof(p[0], 60.0);
 	close(p[0]);
 	st = reap(pid, 30.0);
-	err = fm_read_file(errf, NULL);
+	err = it_read_file(errf, NULL);
 	expect_exit(st, 0, err);
 	if (lines != 1000)
 		fail_msg("%ld result lines, want 1000; stderr:\n%s", lines, err);
@@ -360,9 +359,9 @@ static void nonblocking_slow_reader(void **state)
 /* Results into a full device: exit 1 with the OS's message, not 0. */
 static void stdout_full(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	char *list = write_list(f, "d", 5, "size=100");
-	char *errf = fm_path("%s/stderr.txt", f->tmp);
+	char *errf = it_path("%s/stderr.txt", f->tmp);
 	const char *args[] = { "--json", "-o", "dl", list, NULL };
 	int fds[3];
 	char *err;
@@ -376,9 +375,9 @@ static void stdout_full(void **state)
 	st = reap(spawn(f->tmp, args, fds), 30.0);
 	for (int i = 0; i < 3; i++)
 		close(fds[i]);
-	err = fm_read_file(errf, NULL);
+	err = it_read_file(errf, NULL);
 	expect_exit(st, 1, err);
-	if (!fm_ci_contains(err, "no space left"))
+	if (!it_ci_contains(err, "no space left"))
 		fail_msg("stderr should name the cause:\n%s", err);
 	free(err);
 	free(errf);
@@ -387,17 +386,17 @@ static void stdout_full(void **state)
 
 /* Waits until the server's request count holds still for 1 s (at most
  * timeout_s); returns it. */
-static long settled_requests(const struct fm_server *srv, double timeout_s)
+static long settled_requests(const struct it_server *srv, double timeout_s)
 {
-	double end = fm_now() + timeout_s;
+	double end = it_now() + timeout_s;
 	long last = -1, now;
 
-	while (fm_now() < end) {
-		now = fm_server_stat(srv, "requests");
+	while (it_now() < end) {
+		now = it_server_stat(srv, "requests");
 		if (now == last)
 			return now;
 		last = now;
-		fm_sleep(1.0);
+		it_sleep(1.0);
 	}
 	return last;
 }
@@ -405,11 +404,11 @@ static long settled_requests(const struct fm_server *srv, double timeout_s)
 /* Standard output a pipe nobody reads, 3,000 entries: the run holds
  * back (it does not fetch the whole list into memory), and the signals
  * given still end it, in bounded time. */
-static void blocked_stdout(const struct fm_fixture *f, const int sigs[],
+static void blocked_stdout(const struct it_fixture *f, const int sigs[],
 			   int nsig, int want_exit, double within_s)
 {
 	char *list = write_list(f, "b", 3000, "size=10");
-	char *errf = fm_path("%s/stderr.txt", f->tmp);
+	char *errf = it_path("%s/stderr.txt", f->tmp);
 	const char *args[] = { "--json", "-j", "8", "-o", "dl", list, NULL };
 	int rd;
 	long seen;
@@ -429,18 +428,18 @@ static void blocked_stdout(const struct fm_fixture *f, const int sigs[],
 	/* Apart: two pending standard signals would merge into one. */
 	for (int i = 0; i < nsig; i++) {
 		if (i)
-			fm_sleep(0.3);
-		t0 = fm_now();
+			it_sleep(0.3);
+		t0 = it_now();
 		kill(pid, sigs[i]);
 	}
 	st = reap(pid, 20.0);
 	fprintf(stderr, "# exited %.2f s after the last signal\n",
-		fm_now() - t0);
-	err = fm_read_file(errf, NULL);
+		it_now() - t0);
+	err = it_read_file(errf, NULL);
 	expect_exit(st, want_exit, err);
-	if (fm_now() - t0 > within_s)
+	if (it_now() - t0 > within_s)
 		fail_msg("exit took %.2f s, want at most %.1f s",
-			 fm_now() - t0, within_s);
+			 it_now() - t0, within_s);
 	close(rd);
 	free(err);
 	free(errf);
@@ -467,21 +466,21 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(closed_stdout,
-			fm_fixture_setup, fm_fixture_teardown),
+			it_fixture_setup, it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(closed_stdin_and_stdout,
-			fm_fixture_setup, fm_fixture_teardown),
+			it_fixture_setup, it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(closed_stderr_with_progress,
-			fm_fixture_setup, fm_fixture_teardown),
+			it_fixture_setup, it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(reader_gone,
-			fm_fixture_setup, fm_fixture_teardown),
+			it_fixture_setup, it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(nonblocking_slow_reader,
-			fm_fixture_setup, fm_fixture_teardown),
+			it_fixture_setup, it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(stdout_full,
-			fm_fixture_setup, fm_fixture_teardown),
+			it_fixture_setup, it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(blocked_stdout_sigterm,
-			fm_fixture_setup, fm_fixture_teardown),
+			it_fixture_setup, it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(blocked_stdout_two_sigints,
-			fm_fixture_setup, fm_fixture_teardown),
+			it_fixture_setup, it_fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,30 +12,18 @@
 #include <string.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
-/* fm_run_json, with the wall time of the run (and of parsing its output)
+/* it_run_json, with the wall time of the run (and of parsing its output)
  * in *secs. */
-static cJSON *run_json(const struct fm_fixture *f, const char *const args[],
-		       int want_exit, int nlines, struct run_result *r,
+static cJSON *run_json(const struct it_fixture *f, const char *const args[],
+		       int want_exit, int nlines, struct it_result *r,
 		       double *secs)
 {
-	double t0 = fm_now();
-	cJSON *res = fm_run_json(f, args, want_exit, nlines, r);
+	double t0 = it_now();
+	cJSON *res = it_run_json(f, args, want_exit, nlines, r);
 
-	*secs = fm_now() - t0;
+	*secs = it_now() - t0;
 	return res;
-}
-
-static void assert_no_part(const struct fm_fixture *f)
-{
-	char *dl = fm_path("%s/dl", f->tmp);
-	cJSON *tree = fm_exists(dl) ? fm_tree_list(dl) : cJSON_CreateArray();
-
-	assert_non_null(tree);
-	assert_int_equal(fm_tree_count_suffix(tree, ".part"), 0);
-	cJSON_Delete(tree);
-	free(dl);
 }
 
 /* -j 1, four responses of 0.7 s each, -t 1: each would blow the limit if
@@ -43,10 +31,10 @@ static void assert_no_part(const struct fm_fixture *f)
  * does. Every one succeeds at its first attempt. */
 static void test_queue_time_not_counted(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	char *u[4], *pq[4];
 	const char *args[16];
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *log;
 	double secs;
 	size_t n = 0;
@@ -56,8 +44,8 @@ static void test_queue_time_not_counted(void **state)
 	args[n++] = "-t";
 	args[n++] = "1";
 	for (int i = 0; i < 4; i++) {
-		pq[i] = fm_path("/data/q%d.bin?size=100&delay=0.7", i);
-		u[i] = fm_url(&f->srv, pq[i]);
+		pq[i] = it_path("/data/q%d.bin?size=100&delay=0.7", i);
+		u[i] = it_url(&f->srv, pq[i]);
 		args[n++] = u[i];
 	}
 	args[n] = NULL;
@@ -66,32 +54,32 @@ static void test_queue_time_not_counted(void **state)
 	fprintf(stderr, "# -j 1, 4 x delay 0.7, -t 1: run took %.3f s\n",
 		secs);
 	for (int i = 0; i < 4; i++) {
-		cJSON *e = fm_json_find_url(res, u[i]);
-		char *file = fm_path("%s/dl/q%d.bin", f->tmp, i);
-		char *up = fm_path("/data/q%d.bin", i);
+		cJSON *e = it_json_find_url(res, u[i]);
+		char *file = it_path("%s/dl/q%d.bin", f->tmp, i);
+		char *up = it_path("/data/q%d.bin", i);
 
 		assert_non_null(e);
-		FM_ASSERT_JSTR(e, "status", "ok");
-		FM_ASSERT_JNUM(e, "attempts", 1);
-		FM_ASSERT_JNULL(e, "error");
-		assert_true(fm_file_matches_body(file, up, 100));
+		IT_ASSERT_JSTR(e, "status", "ok");
+		IT_ASSERT_JNUM(e, "attempts", 1);
+		IT_ASSERT_JNULL(e, "error");
+		assert_true(it_file_matches_body(file, up, 100));
 		free(file);
 		free(up);
 	}
 	/* One request each (no timeout was hidden by a retry), one at a
 	 * time. */
-	log = fm_server_log(&f->srv);
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	assert_int_equal(cJSON_GetArraySize(log), 4);
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(fm_log_count(log, pq[i]), 1);
-	assert_int_equal(fm_server_stat(&f->srv, "max_concurrent"), 1);
+		assert_int_equal(it_log_count(log, pq[i]), 1);
+	assert_int_equal(it_server_stat(&f->srv, "max_concurrent"), 1);
 	/* Four 0.7 s responses in series. */
 	assert_true(secs >= 2.7);
 
 	cJSON_Delete(log);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	for (int i = 0; i < 4; i++) {
 		free(u[i]);
 		free(pq[i]);
@@ -102,11 +90,11 @@ static void test_queue_time_not_counted(void **state)
  * -t seconds. */
 static void test_total_timeout(void **state)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq = "/data/slow.bin?size=100&delay=3";
-	char *u = fm_url(&f->srv, pq);
+	char *u = it_url(&f->srv, pq);
 	const char *args[] = { "-t", "1", "-r", "0", u, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e, *log;
 	const char *err;
 	double secs;
@@ -114,28 +102,28 @@ static void test_total_timeout(void **state)
 	res = run_json(f, args, 1, 1, &r, &secs);
 	fprintf(stderr, "# delay 3, -t 1: run took %.3f s\n", secs);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "url", u);
-	FM_ASSERT_JSTR(e, "status", "failed");
-	FM_ASSERT_JNULL(e, "http_status");
-	FM_ASSERT_JNUM(e, "attempts", 1);
-	FM_ASSERT_JNULL(e, "path");
-	err = fm_json_str(e, "error");
+	IT_ASSERT_JSTR(e, "url", u);
+	IT_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JNULL(e, "http_status");
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	IT_ASSERT_JNULL(e, "path");
+	err = it_json_str(e, "error");
 	assert_non_null(err);
-	if (!fm_starts_with(err, "Operation timed out"))
+	if (!it_starts_with(err, "Operation timed out"))
 		fail_msg("want a timeout error, got \"%s\"", err);
 	if (secs > 2.5) {
-		fm_dump(&r);
+		it_dump(&r);
 		fail_msg("-t 1 run took %.3f s, want < 2.5", secs);
 	}
 	assert_true(secs >= 0.9);
-	log = fm_server_log(&f->srv);
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
-	assert_int_equal(fm_log_count(log, pq), 1);
-	assert_int_equal(fm_count_files(f->tmp), 0);
+	assert_int_equal(it_log_count(log, pq), 1);
+	assert_int_equal(it_count_files(f->tmp), 0);
 
 	cJSON_Delete(log);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 }
 
@@ -144,13 +132,13 @@ static void test_total_timeout(void **state)
 static void stall_case(void **state, const char *stall_opt, double min_s,
 		       double max_s)
 {
-	struct fm_fixture *f = *state;
+	struct it_fixture *f = *state;
 	const char *pq = "/data/stuck.bin?size=100000&stall=5";
-	char *u = fm_url(&f->srv, pq);
-	char *file = fm_path("%s/dl/stuck.bin", f->tmp);
+	char *u = it_url(&f->srv, pq);
+	char *file = it_path("%s/dl/stuck.bin", f->tmp);
 	const char *args[] = { "--stall-timeout", stall_opt, "-r", "0", u,
 			       NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e, *log;
 	const char *err;
 	double secs, jsecs;
@@ -160,33 +148,33 @@ static void stall_case(void **state, const char *stall_opt, double min_s,
 	fprintf(stderr, "# stall 5, --stall-timeout %s: run took %.3f s\n",
 		stall_opt, secs);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "failed");
-	FM_ASSERT_JNUM(e, "attempts", 1);
-	FM_ASSERT_JNULL(e, "path");
-	err = fm_json_str(e, "error");
+	IT_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	IT_ASSERT_JNULL(e, "path");
+	err = it_json_str(e, "error");
 	assert_non_null(err);
-	if (!fm_starts_with(err, "stalled:"))
+	if (!it_starts_with(err, "stalled:"))
 		fail_msg("want an error starting with \"stalled:\", got "
 			 "\"%s\"", err);
 	if (secs >= max_s) {
-		fm_dump(&r);
+		it_dump(&r);
 		fail_msg("--stall-timeout %s run took %.3f s, want < %.1f",
 			 stall_opt, secs, max_s);
 	}
 	/* Not before the silence lasted the stall timeout. */
-	jsecs = fm_json_num(e, "seconds", &ok);
+	jsecs = it_json_num(e, "seconds", &ok);
 	assert_true(ok);
 	if (jsecs < min_s)
 		fail_msg("stalled after %.3f s, want >= %.2f", jsecs, min_s);
-	assert_false(fm_exists(file));
-	assert_no_part(f);
-	log = fm_server_log(&f->srv);
+	assert_false(it_exists(file));
+	it_expect_no_part_dl(f);
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
-	assert_int_equal(fm_log_count(log, pq), 1);
+	assert_int_equal(it_log_count(log, pq), 1);
 
 	cJSON_Delete(log);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 	free(file);
 }
@@ -206,40 +194,40 @@ static void test_stall_timeout_fraction(void **state)
 static void trickle_case(void **state, const char *stall_opt,
 			 const char *trickle, size_t size, double min_s)
 {
-	struct fm_fixture *f = *state;
-	char *pq = fm_path("/data/drip.bin?size=%zu&trickle=%s", size,
+	struct it_fixture *f = *state;
+	char *pq = it_path("/data/drip.bin?size=%zu&trickle=%s", size,
 			   trickle);
-	char *u = fm_url(&f->srv, pq);
-	char *file = fm_path("%s/dl/drip.bin", f->tmp);
+	char *u = it_url(&f->srv, pq);
+	char *file = it_path("%s/dl/drip.bin", f->tmp);
 	const char *args[] = { "--stall-timeout", stall_opt, "-r", "0", u,
 			       NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e, *log;
 	double secs, jsecs;
 	int ok;
 
 	res = run_json(f, args, 0, 1, &r, &secs);
 	e = cJSON_GetArrayItem(res, 0);
-	jsecs = fm_json_num(e, "seconds", &ok);
+	jsecs = it_json_num(e, "seconds", &ok);
 	fprintf(stderr, "# trickle %s s per KiB, %zu bytes, --stall-timeout "
 		"%s: ok after %.3f s (run %.3f s)\n", trickle, size,
 		stall_opt, jsecs, secs);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "attempts", 1);
-	FM_ASSERT_JNUM(e, "bytes", (double)size);
-	FM_ASSERT_JNULL(e, "error");
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	IT_ASSERT_JNUM(e, "bytes", (double)size);
+	IT_ASSERT_JNULL(e, "error");
 	assert_true(ok);
 	/* It really took longer than the stall timeout. */
 	if (jsecs <= min_s || secs <= min_s)
 		fail_msg("the trickle took %.3f s, want > %.2f", jsecs, min_s);
-	assert_true(fm_file_matches_body(file, "/data/drip.bin", size));
-	log = fm_server_log(&f->srv);
+	assert_true(it_file_matches_body(file, "/data/drip.bin", size));
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
-	assert_int_equal(fm_log_count(log, pq), 1);
+	assert_int_equal(it_log_count(log, pq), 1);
 
 	cJSON_Delete(log);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(pq);
 	free(u);
 	free(file);
@@ -261,23 +249,23 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_queue_time_not_counted,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_total_timeout,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_stall_timeout,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_stall_timeout_fraction,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_trickle_not_stall,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_trickle_not_stall_fraction,
-						fm_fixture_setup,
-						fm_fixture_teardown),
+						it_fixture_setup,
+						it_fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,62 +17,35 @@
 #include <strings.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 
 /* Made once for the whole group: cert.pem/key.pem (the server's), and
  * other.pem (an unrelated self-signed CA). */
 static char *g_certdir;
 static char *g_skip_reason;
 
-/* openssl req -x509 ... into dir; returns 0 or -1 (reason in *why). */
-static int make_cert(const char *dir, const char *cert, const char *key,
-		     char **why)
-{
-	const char *argv[] = { "openssl", "req", "-x509", "-newkey",
-			       "rsa:2048", "-nodes", "-keyout", key, "-out",
-			       cert, "-subj", "/CN=localhost", "-addext",
-			       "subjectAltName=DNS:localhost,IP:127.0.0.1",
-			       "-days", "1", NULL };
-	struct run_result r;
-	int rc = fm_run(argv, NULL, dir, &r);
-
-	if (rc != 0 || !r.exited || r.exit_code != 0) {
-		*why = fm_path("openssl req failed (exit %d%s): %.300s",
-			       r.exited ? r.exit_code : -1,
-			       r.exited && r.exit_code == 127
-				       ? ", openssl not installed?"
-				       : "",
-			       r.err ? r.err : "");
-		fm_run_result_free(&r);
-		return -1;
-	}
-	fm_run_result_free(&r);
-	return 0;
-}
-
 /* Makes the certificates, or sets g_skip_reason. Returns -1 only when no
  * temporary directory can be made. */
 static int prepare_certs(void)
 {
 	const char *vargv[] = { "openssl", "version", NULL };
-	struct run_result r;
+	struct it_result r;
 	int rc;
 
-	g_certdir = fm_mkdtemp();
+	g_certdir = it_mkdtemp();
 	if (!g_certdir)
 		return -1;
-	rc = fm_run(vargv, NULL, g_certdir, &r);
+	rc = it_run(vargv, NULL, g_certdir, &r);
 	if (rc != 0 || !r.exited || r.exit_code != 0) {
-		g_skip_reason = fm_path("the openssl command is not available "
+		g_skip_reason = it_path("the openssl command is not available "
 					"(exit %d): cannot make a test "
 					"certificate",
 					r.exited ? r.exit_code : -1);
-		fm_run_result_free(&r);
+		it_result_free(&r);
 		return 0;
 	}
-	fm_run_result_free(&r);
-	if (make_cert(g_certdir, "cert.pem", "key.pem", &g_skip_reason) ||
-	    make_cert(g_certdir, "other.pem", "other-key.pem",
+	it_result_free(&r);
+	if (it_make_cert(g_certdir, "cert.pem", "key.pem", &g_skip_reason) ||
+	    it_make_cert(g_certdir, "other.pem", "other-key.pem",
 		      &g_skip_reason))
 		return 0;
 	return 0;
@@ -82,7 +55,7 @@ static int group_teardown(void **state)
 {
 	(void)state;
 	if (g_certdir) {
-		fm_rmtree(g_certdir);
+		it_rmtree(g_certdir);
 		free(g_certdir);
 	}
 	free(g_skip_reason);
@@ -93,47 +66,30 @@ static int group_teardown(void **state)
  * certificate, no server: the test skips. */
 static int tls_setup(void **state)
 {
-	struct fm_fixture *f;
 	char *cert, *key;
-	int rc;
 
-	if (g_skip_reason) {
-		*state = NULL;
+	*state = NULL;
+	if (g_skip_reason)
 		return 0;
-	}
-	f = calloc(1, sizeof(*f));
-	if (!f)
-		return -1;
-	cert = fm_path("%s/cert.pem", g_certdir);
-	key = fm_path("%s/key.pem", g_certdir);
+	cert = it_path("%s/cert.pem", g_certdir);
+	key = it_path("%s/key.pem", g_certdir);
 	{
 		const char *extra[] = { "--tls-cert", cert, "--tls-key", key,
 					NULL };
 
-		rc = fm_server_start(&f->srv, extra);
+		*state = it_fixture_new(extra);
 	}
 	free(cert);
 	free(key);
-	if (rc != 0) {
-		free(f);
-		return -1;
-	}
-	f->tmp = fm_mkdtemp();
-	if (!f->tmp) {
-		fm_server_stop(&f->srv);
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
+	return *state ? 0 : -1;
 }
 
 static int tls_teardown(void **state)
 {
-	return fm_fixture_teardown(state);
+	return it_fixture_teardown(state);
 }
 
-static struct fm_fixture *fixture_or_skip(void **state)
+static struct it_fixture *fixture_or_skip(void **state)
 {
 	if (g_skip_reason || !*state) {
 		printf("# SKIP: %s\n", g_skip_reason ? g_skip_reason
@@ -144,24 +100,24 @@ static struct fm_fixture *fixture_or_skip(void **state)
 	return *state;
 }
 
-static char *https_url(const struct fm_fixture *f, const char *host,
+static char *https_url(const struct it_fixture *f, const char *host,
 		       const char *pq)
 {
-	return fm_path("https://%s:%d%s", host, f->srv.port, pq);
+	return it_path("https://%s:%d%s", host, f->srv.port, pq);
 }
 
 /* The server counts a failed handshake in the connection's own thread,
  * which may still be unwinding when the client has already given up:
  * give the count up to 5 s to reach want. */
-static void assert_stat(const struct fm_fixture *f, const char *key,
+static void assert_stat(const struct it_fixture *f, const char *key,
 			long want)
 {
-	double deadline = fm_now() + 5.0;
+	double deadline = it_now() + 5.0;
 	long got;
 
-	while ((got = fm_server_stat(&f->srv, key)) != want &&
-	       fm_now() < deadline)
-		fm_sleep(0.05);
+	while ((got = it_server_stat(&f->srv, key)) != want &&
+	       it_now() < deadline)
+		it_sleep(0.05);
 	if (got != want)
 		fail_msg("server /_stats %s: want %ld, got %ld", key, want,
 			 got);
@@ -170,16 +126,16 @@ static void assert_stat(const struct fm_fixture *f, const char *key,
 /* A verification failure (URL host, extra args) fails the entry: status
  * failed, no HTTP status, error mentions the certificate, one attempt
  * although -r 3 allows more, one TLS handshake at the server, no file. */
-static void check_verify_fails(const struct fm_fixture *f, const char *host,
+static void check_verify_fails(const struct it_fixture *f, const char *host,
 			       const char *cacert)
 {
 	char *u = https_url(f, host, "/data/v.bin?size=2000");
 	const char *args[8];
 	size_t n = 0;
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e, *log;
 	const char *err;
-	char *dl = fm_path("%s/dl", f->tmp);
+	char *dl = it_path("%s/dl", f->tmp);
 
 	args[n++] = "-r";
 	args[n++] = "3";
@@ -192,17 +148,17 @@ static void check_verify_fails(const struct fm_fixture *f, const char *host,
 	args[n++] = u;
 	args[n] = NULL;
 
-	res = fm_run_json(f, args, 1, 1, &r);
+	res = it_run_json(f, args, 1, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "url", u);
-	FM_ASSERT_JSTR(e, "status", "failed");
-	FM_ASSERT_JNULL(e, "http_status");
-	FM_ASSERT_JNULL(e, "path");
-	FM_ASSERT_JNUM(e, "bytes", 0);
-	FM_ASSERT_JNUM(e, "attempts", 1);
-	err = fm_json_str(e, "error");
-	if (!err || !fm_ci_contains(err, "certificate")) {
-		fm_dump(&r);
+	IT_ASSERT_JSTR(e, "url", u);
+	IT_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JNULL(e, "http_status");
+	IT_ASSERT_JNULL(e, "path");
+	IT_ASSERT_JNUM(e, "bytes", 0);
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	err = it_json_str(e, "error");
+	if (!err || !it_ci_contains(err, "certificate")) {
+		it_dump(&r);
 		fail_msg("error should mention the certificate, got \"%s\"",
 			 err ? err : "(null)");
 	}
@@ -210,14 +166,14 @@ static void check_verify_fails(const struct fm_fixture *f, const char *host,
 	 * no request got through. */
 	assert_stat(f, "tls_failures", 1);
 	assert_stat(f, "tls_handshakes", 0);
-	log = fm_server_log(&f->srv);
+	log = it_server_log(&f->srv);
 	assert_non_null(log);
 	assert_int_equal(cJSON_GetArraySize(log), 0);
 	cJSON_Delete(log);
-	assert_int_equal(fm_count_files(dl), 0);
+	assert_int_equal(it_count_files(dl), 0);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 	free(dl);
 }
@@ -225,7 +181,7 @@ static void check_verify_fails(const struct fm_fixture *f, const char *host,
 /* Default: the system's CAs do not know the test certificate. */
 static void test_untrusted_fails(void **state)
 {
-	struct fm_fixture *f = fixture_or_skip(state);
+	struct it_fixture *f = fixture_or_skip(state);
 
 	check_verify_fails(f, "127.0.0.1", NULL);
 }
@@ -234,8 +190,8 @@ static void test_untrusted_fails(void **state)
  * --cacert really chooses what is trusted. */
 static void test_wrong_cacert_fails(void **state)
 {
-	struct fm_fixture *f = fixture_or_skip(state);
-	char *other = fm_path("%s/other.pem", g_certdir);
+	struct it_fixture *f = fixture_or_skip(state);
+	char *other = it_path("%s/other.pem", g_certdir);
 
 	check_verify_fails(f, "localhost", other);
 	free(other);
@@ -245,35 +201,35 @@ static void test_wrong_cacert_fails(void **state)
  * (both in the certificate's subjectAltName). */
 static void test_cacert_ok(void **state)
 {
-	struct fm_fixture *f = fixture_or_skip(state);
-	char *cacert = fm_path("%s/cert.pem", g_certdir);
+	struct it_fixture *f = fixture_or_skip(state);
+	char *cacert = it_path("%s/cert.pem", g_certdir);
 	char *u1 = https_url(f, "127.0.0.1", "/data/ip.bin?size=70000");
 	char *u2 = https_url(f, "localhost", "/data/name.bin?size=5000");
-	char *p1 = fm_path("%s/dl/ip.bin", f->tmp);
-	char *p2 = fm_path("%s/dl/name.bin", f->tmp);
+	char *p1 = it_path("%s/dl/ip.bin", f->tmp);
+	char *p2 = it_path("%s/dl/name.bin", f->tmp);
 	const char *args[] = { "--cacert", cacert, u1, u2, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e;
 
-	res = fm_run_json(f, args, 0, 2, &r);
-	e = fm_json_find_url(res, u1);
+	res = it_run_json(f, args, 0, 2, &r);
+	e = it_json_find_url(res, u1);
 	assert_non_null(e);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "http_status", 200);
-	FM_ASSERT_JNUM(e, "bytes", 70000);
-	FM_ASSERT_JNUM(e, "attempts", 1);
-	e = fm_json_find_url(res, u2);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "http_status", 200);
+	IT_ASSERT_JNUM(e, "bytes", 70000);
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	e = it_json_find_url(res, u2);
 	assert_non_null(e);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "bytes", 5000);
-	assert_true(fm_file_matches_body(p1, "/data/ip.bin", 70000));
-	assert_true(fm_file_matches_body(p2, "/data/name.bin", 5000));
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "bytes", 5000);
+	assert_true(it_file_matches_body(p1, "/data/ip.bin", 70000));
+	assert_true(it_file_matches_body(p2, "/data/name.bin", 5000));
 	/* The bodies really came over TLS. */
-	assert_true(fm_server_stat(&f->srv, "tls_handshakes") >= 1);
+	assert_true(it_server_stat(&f->srv, "tls_handshakes") >= 1);
 	assert_stat(f, "tls_failures", 0);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(cacert);
 	free(u1);
 	free(u2);
@@ -284,22 +240,22 @@ static void test_cacert_ok(void **state)
 /* -k: no verification, ok, byte-exact. */
 static void test_insecure_ok(void **state)
 {
-	struct fm_fixture *f = fixture_or_skip(state);
+	struct it_fixture *f = fixture_or_skip(state);
 	char *u = https_url(f, "127.0.0.1", "/data/k.bin?size=3000");
-	char *p = fm_path("%s/dl/k.bin", f->tmp);
+	char *p = it_path("%s/dl/k.bin", f->tmp);
 	const char *args[] = { "-k", u, NULL };
-	struct run_result r;
+	struct it_result r;
 	cJSON *res, *e;
 
-	res = fm_run_json(f, args, 0, 1, &r);
+	res = it_run_json(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "bytes", 3000);
-	assert_true(fm_file_matches_body(p, "/data/k.bin", 3000));
-	assert_true(fm_server_stat(&f->srv, "tls_handshakes") >= 1);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "bytes", 3000);
+	assert_true(it_file_matches_body(p, "/data/k.bin", 3000));
+	assert_true(it_server_stat(&f->srv, "tls_handshakes") >= 1);
 
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(u);
 	free(p);
 }

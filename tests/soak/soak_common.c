@@ -4,16 +4,13 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "harness_extra.h"
 
 /* Share of each fault kind among the faulted entries, per 1000. */
 static const unsigned fault_weight[SK_NKINDS] = {
@@ -120,7 +117,7 @@ static void split_faults(size_t nf, size_t count[SK_NKINDS])
 	count[SK_5XX] += nf - sum;
 }
 
-void soak_plan_make(struct soak_plan *pl, const struct fm_server *s,
+void soak_plan_make(struct soak_plan *pl, const struct it_server *s,
 		    const struct soak_params *p)
 {
 	static const int fail_status[] = { 500, 502, 503, 504 };
@@ -153,7 +150,7 @@ void soak_plan_make(struct soak_plan *pl, const struct fm_server *s,
 	pl->e = xcalloc(n, sizeof(*pl->e));
 	for (size_t i = 0; i < n; i++) {
 		struct soak_entry *e = &pl->e[i];
-		struct fm_buf q = { 0 };
+		struct it_buf q = { 0 };
 
 		e->kind = kinds[i];
 		pl->nkind[e->kind]++;
@@ -161,56 +158,56 @@ void soak_plan_make(struct soak_plan *pl, const struct fm_server *s,
 		switch (e->kind) {
 		case SK_PLAIN:
 			e->size = 200 + rand_below(&rs, 3800);
-			fm_buf_printf(&q, "%s?size=%u", e->path, e->size);
+			it_buf_printf(&q, "%s?size=%u", e->path, e->size);
 			break;
 		case SK_RESET:
 			e->size = 200 + rand_below(&rs, 3000);
-			fm_buf_printf(&q, "%s?size=%u&fail=1&reset=1", e->path,
+			it_buf_printf(&q, "%s?size=%u&fail=1&reset=1", e->path,
 				      e->size);
 			break;
 		case SK_5XX:
 			e->size = 200 + rand_below(&rs, 3000);
 			e->fails = 1 + (int)rand_below(&rs, 2);
 			e->status = fail_status[rand_below(&rs, 4)];
-			fm_buf_printf(&q, "%s?size=%u&fail=%d&fail_status=%d",
+			it_buf_printf(&q, "%s?size=%u&fail=%d&fail_status=%d",
 				      e->path, e->size, e->fails, e->status);
 			break;
 		case SK_429:
 			e->size = 200 + rand_below(&rs, 3000);
-			fm_buf_printf(&q, "%s?size=%u&fail=1&fail_status=429"
+			it_buf_printf(&q, "%s?size=%u&fail=1&fail_status=429"
 				      "&retry_after=1", e->path, e->size);
 			break;
 		case SK_TRUNC:
 			e->size = 1000 + rand_below(&rs, 3000);
-			fm_buf_printf(&q, "%s?size=%u&fail=1&truncate=1",
+			it_buf_printf(&q, "%s?size=%u&fail=1&truncate=1",
 				      e->path, e->size);
 			break;
 		case SK_STALL:
 			e->size = 2000 + rand_below(&rs, 2000);
-			fm_buf_printf(&q, "%s?size=%u&fail=1&stall=%g", e->path,
+			it_buf_printf(&q, "%s?size=%u&fail=1&stall=%g", e->path,
 				      e->size, p->stall_s);
 			break;
 		case SK_TRICKLE:
 			e->size = p->trickle_size;
-			fm_buf_printf(&q, "%s?size=%u&trickle=%g", e->path,
+			it_buf_printf(&q, "%s?size=%u&trickle=%g", e->path,
 				      e->size, p->trickle_s);
 			break;
 		case SK_404:
 			e->size = 0;
 			e->status = 404;
-			fm_buf_printf(&q, "%s?status=404", e->path);
+			it_buf_printf(&q, "%s?status=404", e->path);
 			break;
 		case SK_500:
 		default:
 			e->size = 0;
 			e->status = 500;
-			fm_buf_printf(&q, "%s?status=500", e->path);
+			it_buf_printf(&q, "%s?status=500", e->path);
 			break;
 		}
 		/* A copy: the buffer has room for 4 KiB. */
-		e->pq = fm_path("%s", q.data);
+		e->pq = it_path("%s", q.data);
 		free(q.data);
-		e->url = fm_url(s, e->pq);
+		e->url = it_url(s, e->pq);
 		pl->want_requests += soak_want_attempts(pl, e);
 	}
 	free(kinds);
@@ -226,9 +223,9 @@ void soak_plan_free(struct soak_plan *pl)
 	pl->e = NULL;
 }
 
-void soak_plan_line(const struct soak_plan *pl, size_t i, struct fm_buf *b)
+void soak_plan_line(const struct soak_plan *pl, size_t i, struct it_buf *b)
 {
-	fm_buf_printf(b, "%s\n", pl->e[i].url);
+	it_buf_printf(b, "%s\n", pl->e[i].url);
 }
 
 /* The entry index in a "/data/sNNNNN.bin" path, or -1. */
@@ -286,7 +283,7 @@ static void problem(size_t *n, const char *fmt, ...)
 static int num_is(const cJSON *o, const char *key, double want)
 {
 	int ok;
-	double v = fm_json_num(o, key, &ok);
+	double v = it_json_num(o, key, &ok);
 
 	return ok && v == want;
 }
@@ -301,14 +298,14 @@ size_t soak_check_results(const struct soak_plan *pl, const cJSON *results,
 
 	memset(t, 0, sizeof(*t));
 	cJSON_ArrayForEach(o, results) {
-		const char *url = fm_json_str(o, "url");
-		const char *st = fm_json_str(o, "status");
-		const char *path = fm_json_str(o, "path");
-		const char *err = fm_json_str(o, "error");
+		const char *url = it_json_str(o, "url");
+		const char *st = it_json_str(o, "status");
+		const char *path = it_json_str(o, "path");
+		const char *err = it_json_str(o, "error");
 		long i = soak_index_of(pl, url ? url : "");
 		const struct soak_entry *e;
 		int att_ok;
-		double att = fm_json_num(o, "attempts", &att_ok);
+		double att = it_json_num(o, "attempts", &att_ok);
 		int want_att;
 		char *want_path;
 
@@ -335,36 +332,36 @@ size_t soak_check_results(const struct soak_plan *pl, const cJSON *results,
 			t->failed[e->kind]++;
 		else
 			t->other[e->kind]++;
-		want_path = fm_path("%s/s%05ld.bin", outdir, i);
+		want_path = it_path("%s/s%05ld.bin", outdir, i);
 		if (soak_want_ok(e)) {
-			char *file = fm_path("%s/%s", root, want_path);
+			char *file = it_path("%s/%s", root, want_path);
 
 			if (!st || strcmp(st, "ok") != 0 ||
 			    !num_is(o, "http_status", 200) ||
 			    !num_is(o, "bytes", e->size) ||
-			    !fm_json_is_null(o, "error") ||
+			    !it_json_is_null(o, "error") ||
 			    !path || strcmp(path, want_path) != 0)
 				problem(&bad, "%s (%s): want ok/200/%u bytes at "
 					"%s, got %s/%g/%g bytes at %s, error %s",
 					url, soak_kind_name(e->kind), e->size,
 					want_path, st ? st : "?",
-					fm_json_num(o, "http_status", NULL),
-					fm_json_num(o, "bytes", NULL),
+					it_json_num(o, "http_status", NULL),
+					it_json_num(o, "bytes", NULL),
 					path ? path : "null",
 					err ? err : "null");
-			else if (!fm_file_matches_body(file, e->path, e->size))
+			else if (!it_file_matches_body(file, e->path, e->size))
 				problem(&bad, "%s: file %s is not byte-exact",
 					url, file);
 			else
 				t->bytes += e->size;
 			free(file);
 		} else {
-			char *file = fm_path("%s/%s", root, want_path);
+			char *file = it_path("%s/%s", root, want_path);
 
 			if (!st || strcmp(st, "failed") != 0 ||
 			    !num_is(o, "http_status", e->status) ||
 			    !num_is(o, "bytes", 0) ||
-			    !fm_json_is_null(o, "path") ||
+			    !it_json_is_null(o, "path") ||
 			    !err || !strstr(err, e->status == 404 ? "404"
 								  : "500"))
 				problem(&bad, "%s (%s): want failed/%d with the "
@@ -372,10 +369,10 @@ size_t soak_check_results(const struct soak_plan *pl, const cJSON *results,
 					"%s, error %s", url,
 					soak_kind_name(e->kind), e->status,
 					st ? st : "?",
-					fm_json_num(o, "http_status", NULL),
+					it_json_num(o, "http_status", NULL),
 					path ? path : "null",
 					err ? err : "null");
-			if (fm_exists(file))
+			if (it_exists(file))
 				problem(&bad, "%s failed but %s exists", url,
 					file);
 			free(file);
@@ -396,14 +393,14 @@ size_t soak_check_results(const struct soak_plan *pl, const cJSON *results,
 	return bad;
 }
 
-size_t soak_check_server(const struct soak_plan *pl, const struct fm_server *s,
+size_t soak_check_server(const struct soak_plan *pl, const struct it_server *s,
 			 int exact, double ra_min, double *min_ra_gap)
 {
 	int *count = xcalloc(pl->p.n, sizeof(int));
 	double *end429 = xcalloc(pl->p.n, sizeof(double));
 	size_t bad = 0;
-	long reqs = fm_server_stat(s, "requests");
-	cJSON *log = fm_server_log(s);
+	long reqs = it_server_stat(s, "requests");
+	cJSON *log = it_server_log(s);
 	const cJSON *o;
 
 	*min_ra_gap = -1;
@@ -417,13 +414,13 @@ size_t soak_check_server(const struct soak_plan *pl, const struct fm_server *s,
 		return bad;
 	}
 	cJSON_ArrayForEach(o, log) {
-		const char *pq = fm_json_str(o, "path");
+		const char *pq = it_json_str(o, "path");
 		long i = index_in(pl, pq);
 		const struct soak_entry *e;
 		int st_ok;
-		double st = fm_json_num(o, "status", &st_ok);
-		double ts = fm_json_num(o, "t_start", NULL);
-		double te = fm_json_num(o, "t_end", NULL);
+		double st = it_json_num(o, "status", &st_ok);
+		double ts = it_json_num(o, "t_start", NULL);
+		double te = it_json_num(o, "t_end", NULL);
 
 		if (i < 0 || strcmp(pl->e[i].pq, pq) != 0) {
 			if (exact)
@@ -475,102 +472,6 @@ void soak_print_tally(const char *label, const struct soak_plan *pl,
 			t->ok[k], t->failed[k], t->other[k], t->attempts[k]);
 }
 
-/* ------------------------------------------------------- child I/O */
-
-static void buf_add(struct fm_buf *b, const char *d, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 65536;
-		char *nd;
-
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		nd = realloc(b->data, cap);
-		if (!nd)
-			abort();
-		b->data = nd;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, d, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-void soak_io_init(struct fm_proc *p, struct soak_io *io)
-{
-	int fl = fcntl(p->in_fd, F_GETFL);
-
-	memset(io, 0, sizeof(*io));
-	if (fl >= 0)
-		fcntl(p->in_fd, F_SETFL, fl | O_NONBLOCK);
-}
-
-int soak_io_round(struct fm_proc *p, struct soak_io *io, double deadline,
-		  double slice_s, const char *w, size_t wlen, size_t *wdone)
-{
-	struct pollfd pfd[3];
-	int idx[3] = { -1, -1, -1 };   /* out, err, in */
-	nfds_t n = 0;
-	double left = deadline - fm_now();
-	int ms;
-
-	if (left > slice_s)
-		left = slice_s;
-	ms = left > 0 ? (int)(left * 1000.0) + 1 : 0;
-	if (p->out_fd >= 0) {
-		pfd[n] = (struct pollfd){ .fd = p->out_fd, .events = POLLIN };
-		idx[0] = (int)n++;
-	}
-	if (p->err_fd >= 0) {
-		pfd[n] = (struct pollfd){ .fd = p->err_fd, .events = POLLIN };
-		idx[1] = (int)n++;
-	}
-	if (w && p->in_fd >= 0 && *wdone < wlen) {
-		pfd[n] = (struct pollfd){ .fd = p->in_fd, .events = POLLOUT };
-		idx[2] = (int)n++;
-	}
-	if (n == 0) {
-		fm_sleep(left > 0 ? left : 0);
-		return 0;
-	}
-	if (poll(pfd, n, ms) <= 0)
-		return 0;
-	for (int k = 0; k < 2; k++) {
-		int *fd = k == 0 ? &p->out_fd : &p->err_fd;
-		struct fm_buf *b = k == 0 ? &p->out : &p->err;
-		char tmp[65536];
-		ssize_t got;
-
-		if (idx[k] < 0 ||
-		    !(pfd[idx[k]].revents & (POLLIN | POLLHUP | POLLERR)))
-			continue;
-		got = read(*fd, tmp, sizeof(tmp));
-		if (got > 0) {
-			buf_add(b, tmp, (size_t)got);
-		} else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
-			close(*fd);
-			*fd = -1;
-		}
-	}
-	for (; io->scanned < p->out.len; io->scanned++)
-		if (p->out.data[io->scanned] == '\n')
-			io->lines++;
-	if (idx[2] >= 0 &&
-	    (pfd[idx[2]].revents & (POLLOUT | POLLERR | POLLHUP))) {
-		size_t chunk = wlen - *wdone;
-		ssize_t put;
-
-		if (chunk > 65536)
-			chunk = 65536;
-		put = write(p->in_fd, w + *wdone, chunk);
-		if (put > 0)
-			*wdone += (size_t)put;
-		else if (put < 0 && errno != EINTR && errno != EAGAIN)
-			return -1;
-	}
-	return 0;
-}
-
 /* ----------------------------------------------------- /proc inspection */
 
 struct fd_line {
@@ -601,12 +502,12 @@ static void strip_inode(char *t)
 
 char *soak_fd_list(pid_t pid, int *count)
 {
-	char *dir = fm_path("/proc/%ld/fd", (long)pid);
+	char *dir = it_path("/proc/%ld/fd", (long)pid);
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	struct fd_line *v = NULL;
 	size_t n = 0, cap = 0;
-	struct fm_buf b = { 0 };
+	struct it_buf b = { 0 };
 
 	*count = -1;
 	if (!d) {
@@ -619,7 +520,7 @@ char *soak_fd_list(pid_t pid, int *count)
 
 		if (de->d_name[0] == '.')
 			continue;
-		link = fm_path("%s/%s", dir, de->d_name);
+		link = it_path("%s/%s", dir, de->d_name);
 		len = readlink(link, target, sizeof(target) - 1);
 		free(link);
 		if (len < 0)
@@ -633,16 +534,16 @@ char *soak_fd_list(pid_t pid, int *count)
 				abort();
 		}
 		v[n].fd = atoi(de->d_name);
-		v[n].text = fm_path("%s -> %s", de->d_name, target);
+		v[n].text = it_path("%s -> %s", de->d_name, target);
 		n++;
 	}
 	closedir(d);
 	free(dir);
 	if (n)
 		qsort(v, n, sizeof(*v), cmp_fd_line);
-	fm_buf_printf(&b, "%s", "");
+	it_buf_printf(&b, "%s", "");
 	for (size_t i = 0; i < n; i++) {
-		fm_buf_printf(&b, "%s\n", v[i].text);
+		it_buf_printf(&b, "%s\n", v[i].text);
 		free(v[i].text);
 	}
 	free(v);
@@ -657,10 +558,10 @@ static int cmp_str(const void *a, const void *b)
 
 char *soak_fd_kinds(const char *fd_list)
 {
-	cJSON *lines = fm_split_lines(fd_list);
+	cJSON *lines = it_split_lines(fd_list);
 	int n = cJSON_GetArraySize(lines);
 	char **v = xcalloc((size_t)n, sizeof(*v));
-	struct fm_buf b = { 0 };
+	struct it_buf b = { 0 };
 	int k = 0;
 	const cJSON *l;
 
@@ -673,9 +574,9 @@ char *soak_fd_kinds(const char *fd_list)
 	}
 	if (k)
 		qsort(v, (size_t)k, sizeof(*v), cmp_str);
-	fm_buf_printf(&b, "%s", "");
+	it_buf_printf(&b, "%s", "");
 	for (int i = 0; i < k; i++)
-		fm_buf_printf(&b, "%s\n", v[i]);
+		it_buf_printf(&b, "%s\n", v[i]);
 	free(v);
 	cJSON_Delete(lines);
 	return b.data;
@@ -683,8 +584,8 @@ char *soak_fd_kinds(const char *fd_list)
 
 long soak_proc_kib(pid_t pid, const char *field)
 {
-	char *path = fm_path("/proc/%ld/status", (long)pid);
-	char *text = fm_read_file(path, NULL);
+	char *path = it_path("/proc/%ld/status", (long)pid);
+	char *text = it_read_file(path, NULL);
 	size_t fl = strlen(field);
 	const char *p;
 	long v = -1;

@@ -64,14 +64,14 @@ struct soak_plan {
 
 /* Builds the plan for server s. Entry 0 is always SK_PLAIN. Every kind
  * gets at least one entry when n * permille / 1000 >= SK_NKINDS - 1. */
-void soak_plan_make(struct soak_plan *pl, const struct fm_server *s,
+void soak_plan_make(struct soak_plan *pl, const struct it_server *s,
 		    const struct soak_params *p);
 void soak_plan_free(struct soak_plan *pl);
 
 const char *soak_kind_name(enum soak_kind k);
 
 /* The list line of entry i (URL and '\n'), appended to b. */
-void soak_plan_line(const struct soak_plan *pl, size_t i, struct fm_buf *b);
+void soak_plan_line(const struct soak_plan *pl, size_t i, struct it_buf *b);
 
 /* What fetchmany must report for an entry. */
 int soak_want_attempts(const struct soak_plan *pl, const struct soak_entry *e);
@@ -108,32 +108,12 @@ size_t soak_check_results(const struct soak_plan *pl, const cJSON *results,
  * on the server's clock (-1 when there was none); with ra_min > 0, each
  * such wait shorter than ra_min is a problem. Returns the number of
  * problems. */
-size_t soak_check_server(const struct soak_plan *pl, const struct fm_server *s,
+size_t soak_check_server(const struct soak_plan *pl, const struct it_server *s,
 			 int exact, double ra_min, double *min_ra_gap);
 
 /* Prints one "# soak: ..." line per kind with its outcome counts. */
 void soak_print_tally(const char *label, const struct soak_plan *pl,
 		      const struct soak_tally *t);
-
-/* ------------------------------------------------------- child I/O */
-
-/* Line-counting I/O with a child started by fm_proc_start(), for runs of
- * many thousand result lines (fm_proc_wait_lines() rescans the whole
- * output each time). */
-struct soak_io {
-	size_t scanned;   /* bytes of p->out already counted */
-	size_t lines;     /* complete lines on the child's stdout */
-};
-
-/* Makes the write end of the child's stdin non-blocking. */
-void soak_io_init(struct fm_proc *p, struct soak_io *io);
-
-/* One round: waits at most slice_s (and not past deadline) for the
- * child's stdout or stderr to be readable or, with w, its stdin writable;
- * reads what is there and writes what fits from w + *wdone. Returns -1
- * when the child closed its stdin, 0 otherwise. */
-int soak_io_round(struct fm_proc *p, struct soak_io *io, double deadline,
-		  double slice_s, const char *w, size_t wlen, size_t *wdone);
 
 /* ----------------------------------------------------- /proc inspection */
 

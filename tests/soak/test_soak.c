@@ -37,7 +37,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 #include "soak_common.h"
 
 #define SOAK_N_DEFAULT 20000
@@ -47,20 +46,28 @@
  * stay far below (it aims at < 90 s on two cores). */
 #define RUN_DEADLINE_S 240.0
 
+/* 50 ms from now, or deadline when that comes first: the I/O loops below
+ * also sample the child between rounds. */
+static double slice(double deadline)
+{
+	double t = it_now() + 0.05;
+
+	return t < deadline ? t : deadline;
+}
+
 /* The descriptors of pid once two samples 100 ms apart agree (at most
  * 3 s); *count gets their number. */
-static char *stable_fds(pid_t pid, struct fm_proc *p, struct soak_io *io,
-			int *count)
+static char *stable_fds(pid_t pid, struct it_proc *p, int *count)
 {
-	double deadline = fm_now() + 3.0;
+	double deadline = it_now() + 3.0;
 	char *prev = soak_fd_list(pid, count);
 
-	while (prev && fm_now() < deadline) {
+	while (prev && it_now() < deadline) {
 		char *cur;
-		double until = fm_now() + 0.1;
+		double until = it_now() + 0.1;
 
-		while (fm_now() < until)
-			soak_io_round(p, io, until, 0.1, NULL, 0, NULL);
+		while (it_now() < until)
+			it_proc_pump(p, until, NULL, 0, NULL);
 		cur = soak_fd_list(pid, count);
 		if (cur && strcmp(cur, prev) == 0) {
 			free(prev);
@@ -78,21 +85,21 @@ static const char *tail_of(const char *s, size_t len, size_t max)
 	return len > max ? s + len - max : s;
 }
 
-static void give_up(struct fm_proc *p, const char *what)
+static void give_up(struct it_proc *p, const char *what)
 {
-	struct run_result r;
+	struct it_result r;
 
 	kill(p->pid, SIGKILL);
-	fm_proc_finish(p, 5.0, &r);
+	it_proc_finish(p, 5.0, &r);
 	fprintf(stderr, "--- stdout (last 4 KiB):\n%s\n--- stderr:\n%s\n",
 		tail_of(r.out, r.out_len, 4096), r.err);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	fail_msg("%s", what);
 }
 
 /* What the teardown cleans up, also after a failed assertion. */
 struct soak_fixture {
-	struct fm_server srv;
+	struct it_server srv;
 	struct soak_plan pl;
 	char *tmp;
 };
@@ -114,17 +121,17 @@ static int soak_teardown(void **state)
 	if (!f)
 		return 0;
 	if (f->srv.pid > 0)
-		fm_server_stop(&f->srv);
+		it_server_stop(&f->srv);
 	soak_plan_free(&f->pl);
 	if (f->tmp) {
-		double t0 = fm_now();
+		double t0 = it_now();
 
 		if (getenv("FM_KEEP_TMP")) {
 			fprintf(stderr, "kept %s\n", f->tmp);
 		} else {
-			fm_rmtree(f->tmp);
+			it_rmtree(f->tmp);
 			fprintf(stderr, "# soak: removing the scratch directory "
-				"took %.2f s\n", fm_now() - t0);
+				"took %.2f s\n", it_now() - t0);
 		}
 		free(f->tmp);
 	}
@@ -150,15 +157,14 @@ static void test_soak(void **state)
 	const char *srv_args[] = { "--no-keepalive", "--lifetime", "900",
 				   NULL };
 	const char *argv[] = {
-		fm_bin(), "--json", "-j", SOAK_JOBS, "-o", "out",
+		it_bin(), "--json", "-j", SOAK_JOBS, "-o", "out",
 		"-r", "3", "--backoff", "0.05", "--backoff-max", "1",
 		"--stall-timeout", "1", "-", NULL,
 	};
 	struct soak_tally t;
-	struct fm_buf first = { 0 }, rest = { 0 };
-	struct fm_proc p;
-	struct soak_io io;
-	struct run_result r;
+	struct it_buf first = { 0 }, rest = { 0 };
+	struct it_proc p;
+	struct it_result r;
 	struct rusage ru;
 	char *fd0, *fd1, *k0, *k1, *outdir;
 	int nfd0, nfd1, peak_fds = 0, bad_json, want_exit;
@@ -169,13 +175,13 @@ static void test_soak(void **state)
 	cJSON *res, *tree;
 	pid_t pid;
 
-	assert_int_equal(fm_server_start(&f->srv, srv_args), 0);
+	assert_int_equal(it_server_start(&f->srv, srv_args), 0);
 	soak_plan_make(&f->pl, &f->srv, &prm);
-	f->tmp = fm_mkdtemp();
+	f->tmp = it_mkdtemp();
 	assert_non_null(f->tmp);
-	outdir = fm_path("%s/out", f->tmp);
+	outdir = it_path("%s/out", f->tmp);
 	soak_plan_line(&f->pl, 0, &first);
-	fm_buf_printf(&rest, "%s", "");
+	it_buf_printf(&rest, "%s", "");
 	for (size_t i = 1; i < prm.n; i++)
 		soak_plan_line(&f->pl, i, &rest);
 	fprintf(stderr, "# soak: %zu entries (%zu faulted), -j %s, list of "
@@ -183,67 +189,66 @@ static void test_soak(void **state)
 		prm.n - f->pl.nkind[SK_PLAIN], SOAK_JOBS, first.len + rest.len,
 		f->srv.base);
 
-	assert_int_equal(fm_proc_start(&p, argv, f->tmp, NULL), 0);
+	assert_int_equal(it_proc_start(&p, argv, f->tmp, NULL), 0);
 	pid = p.pid;
-	soak_io_init(&p, &io);
-	t0 = fm_now();
+	t0 = it_now();
 	deadline = t0 + RUN_DEADLINE_S;
 
 	/* One entry, its result, then the baseline: fetchmany is up, has
 	 * read from the pipe and done one transfer, and waits for more. */
-	while (done < first.len || io.lines < 1) {
-		if (fm_now() > t0 + 20.0 || p.out_fd < 0)
+	while (done < first.len || it_proc_lines(&p) < 1) {
+		if (it_now() > t0 + 20.0 || p.out_fd < 0)
 			give_up(&p, "no result for the first entry in 20 s");
-		if (soak_io_round(&p, &io, t0 + 20.0, 0.05, first.data,
-				  first.len, &done) != 0)
+		if (it_proc_pump(&p, slice(t0 + 20.0), first.data, first.len,
+				 &done) != 0)
 			give_up(&p, "fetchmany closed its stdin");
 	}
-	t_first = fm_now();
-	fd0 = stable_fds(pid, &p, &io, &nfd0);
+	t_first = it_now();
+	fd0 = stable_fds(pid, &p, &nfd0);
 	if (!fd0)
 		give_up(&p, "cannot read /proc/PID/fd at the start");
 
 	/* The rest, with a look at the descriptor count now and then. */
 	done = 0;
-	next_sample = fm_now();
-	while (io.lines < prm.n) {
+	next_sample = it_now();
+	while (it_proc_lines(&p) < prm.n) {
 		int n;
 
-		if (fm_now() > deadline || p.out_fd < 0) {
+		if (it_now() > deadline || p.out_fd < 0) {
 			fprintf(stderr, "# %zu of %zu results, %zu of %zu list "
-				"bytes written\n", io.lines, prm.n, done,
+				"bytes written\n", it_proc_lines(&p), prm.n, done,
 				rest.len);
 			give_up(&p, "the soak run did not finish in time");
 		}
-		if (soak_io_round(&p, &io, deadline, 0.05,
-				  done < rest.len ? rest.data : NULL, rest.len,
-				  &done) != 0)
+		if (it_proc_pump(&p, slice(deadline),
+				 done < rest.len ? rest.data : NULL, rest.len,
+				 &done) != 0)
 			give_up(&p, "fetchmany closed its stdin");
-		if (fm_now() >= next_sample) {
+		if (it_now() >= next_sample) {
 			char *l = soak_fd_list(pid, &n);
 
 			if (n > peak_fds)
 				peak_fds = n;
 			free(l);
-			next_sample = fm_now() + 0.25;
+			next_sample = it_now() + 0.25;
 		}
 	}
-	t_last = fm_now();
+	t_last = it_now();
 	if (done != rest.len)
 		give_up(&p, "all results arrived before the list was written");
 
 	/* The end: every result is out, stdin still open. */
-	fd1 = stable_fds(pid, &p, &io, &nfd1);
+	fd1 = stable_fds(pid, &p, &nfd1);
 	hwm = soak_proc_kib(pid, "VmHWM");
 	if (!fd1)
 		give_up(&p, "cannot read /proc/PID/fd at the end");
 
-	if (fm_proc_finish(&p, 30.0, &r) != 0) {
+	if (it_proc_finish(&p, 30.0, &r) != 0) {
 		fprintf(stderr, "--- stderr:\n%s\n", r.err);
 		fail_msg("fetchmany did not exit within 30 s of the end of its "
 			 "list");
 	}
-	t_exit = fm_now();
+	t_exit = it_now();
 	getrusage(RUSAGE_CHILDREN, &ru);
 	ru_kib = ru.ru_maxrss;
 
@@ -261,7 +266,7 @@ static void test_soak(void **state)
 		"wait %ld KiB\n", hwm, (double)hwm / 1024.0, ru_kib);
 	peak_kib = ru_kib > hwm ? ru_kib : hwm;
 
-	/* uv_loop_close() found every handle closed (fm_run() reports an
+	/* uv_loop_close() found every handle closed (it_run() reports an
 	 * internal error otherwise). */
 	if (r.err && strstr(r.err, "internal error"))
 		fail_msg("fetchmany reported an internal error: %s", r.err);
@@ -276,14 +281,14 @@ static void test_soak(void **state)
 	}
 
 	/* Every entry exactly once, as its kind implies, files exact. */
-	res = fm_jsonl_parse(r.out, &bad_json);
+	res = it_jsonl_parse(r.out, &bad_json);
 	assert_int_equal(bad_json, 0);
 	if ((size_t)cJSON_GetArraySize(res) != prm.n)
 		fail_msg("want %zu result lines, got %d", prm.n,
 			 cJSON_GetArraySize(res));
 	problems = soak_check_results(&f->pl, res, f->tmp, "out", &t);
 	fprintf(stderr, "# soak: results checked after %.2f s\n",
-		fm_now() - t0);
+		it_now() - t0);
 	soak_print_tally("soak", &f->pl, &t);
 	for (int k = 0; k < SK_NKINDS; k++)
 		nok += t.ok[k];
@@ -295,23 +300,23 @@ static void test_soak(void **state)
 	/* The server saw exactly the attempts reported; Retry-After held. */
 	problems = soak_check_server(&f->pl, &f->srv, 1, 0.95, &min_gap);
 	fprintf(stderr, "# soak: server log checked after %.2f s\n",
-		fm_now() - t0);
+		it_now() - t0);
 	fprintf(stderr, "# soak: server requests %ld (want %ld); shortest "
 		"wait after a 429 with Retry-After: 1: %.3f s\n",
-		fm_server_stat(&f->srv, "requests"), f->pl.want_requests,
+		it_server_stat(&f->srv, "requests"), f->pl.want_requests,
 		min_gap);
 	if (problems)
 		fail_msg("%zu server-side problems (see above)", problems);
 
 	/* No .part anywhere, nothing but the ok files. */
-	tree = fm_tree_list(f->tmp);
+	tree = it_tree_list(f->tmp);
 	assert_non_null(tree);
-	if (fm_tree_count_suffix(tree, ".part") != 0)
-		fail_msg("%d .part files left", fm_tree_count_suffix(tree,
+	if (it_tree_count_suffix(tree, ".part") != 0)
+		fail_msg("%d .part files left", it_tree_count_suffix(tree,
 								      ".part"));
-	if (fm_count_files(outdir) != (int)nok)
+	if (it_count_files(outdir) != (int)nok)
 		fail_msg("%d files in out/, want %zu (the ok entries)",
-			 fm_count_files(outdir), nok);
+			 it_count_files(outdir), nok);
 	cJSON_Delete(tree);
 
 	/* Descriptors: the same at the end as at the start. */
@@ -339,7 +344,7 @@ static void test_soak(void **state)
 	free(fd0);
 	free(fd1);
 	cJSON_Delete(res);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(first.data);
 	free(rest.data);
 	free(outdir);

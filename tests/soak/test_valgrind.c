@@ -28,7 +28,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "harness_extra.h"
 #include "soak_common.h"
 
 #define VG_ERROR_EXIT 99
@@ -45,13 +44,13 @@ static char *find_valgrind(void)
 	char *copy, *dir, *save = NULL, *found = NULL;
 
 	if (env && *env && access(env, X_OK) == 0)
-		return fm_path("%s", env);
+		return it_path("%s", env);
 	if (!path)
 		return NULL;
-	copy = fm_path("%s", path);
+	copy = it_path("%s", path);
 	for (dir = strtok_r(copy, ":", &save); dir && !found;
 	     dir = strtok_r(NULL, ":", &save)) {
-		char *cand = fm_path("%s/valgrind", *dir ? dir : ".");
+		char *cand = it_path("%s/valgrind", *dir ? dir : ".");
 
 		if (access(cand, X_OK) == 0)
 			found = cand;
@@ -63,9 +62,8 @@ static char *find_valgrind(void)
 }
 
 struct vg_fixture {
-	struct fm_server srv;
+	struct it_fixture *fx;
 	struct soak_plan pl;
-	char *tmp;
 };
 
 static int vg_setup(void **state)
@@ -75,13 +73,8 @@ static int vg_setup(void **state)
 
 	if (!f)
 		return -1;
-	if (fm_server_start(&f->srv, args) != 0) {
-		free(f);
-		return -1;
-	}
-	f->tmp = fm_mkdtemp();
-	if (!f->tmp) {
-		fm_server_stop(&f->srv);
+	f->fx = it_fixture_new(args);
+	if (!f->fx) {
 		free(f);
 		return -1;
 	}
@@ -95,13 +88,8 @@ static int vg_teardown(void **state)
 
 	if (!f)
 		return 0;
-	fm_server_stop(&f->srv);
+	it_fixture_free(f->fx);
 	soak_plan_free(&f->pl);
-	if (getenv("FM_KEEP_TMP"))
-		fprintf(stderr, "kept %s\n", f->tmp);
-	else
-		fm_rmtree(f->tmp);
-	free(f->tmp);
 	free(f);
 	*state = NULL;
 	return 0;
@@ -142,9 +130,9 @@ static void vg_read(const char *path, struct vg_report *vr)
 	const char *p;
 
 	memset(vr, 0, sizeof(*vr));
-	vr->log = fm_read_file(path, NULL);
+	vr->log = it_read_file(path, NULL);
 	if (!vr->log) {
-		vr->log = fm_path("(no valgrind log at %s)", path);
+		vr->log = it_path("(no valgrind log at %s)", path);
 		vr->errors = vr->fds_open = -1;
 		return;
 	}
@@ -203,7 +191,7 @@ static void vg_print_summary(const char *label, const struct vg_report *vr)
 }
 
 static void vg_check(const char *label, const struct vg_report *vr,
-		     const struct run_result *r, int want_exit)
+		     const struct it_result *r, int want_exit)
 {
 	int bad = 0;
 
@@ -225,7 +213,7 @@ static void vg_check(const char *label, const struct vg_report *vr,
 	}
 	if (!r->exited || r->exit_code == VG_ERROR_EXIT)
 		bad = 1;
-	/* fm_run() says so when uv_loop_close() finds a handle left open. */
+	/* it_run() says so when uv_loop_close() finds a handle left open. */
 	if (r->err && strstr(r->err, "internal error")) {
 		fprintf(stderr, "# %s: fetchmany reported an internal error "
 			"(a libuv handle left open at exit?)\n", label);
@@ -255,7 +243,7 @@ static void vg_argv(const char *argv[], size_t max, const char *log_opt,
 	argv[n++] = "--error-exitcode=99";
 	argv[n++] = "--track-fds=yes";
 	argv[n++] = log_opt;
-	argv[n++] = fm_bin();
+	argv[n++] = it_bin();
 	argv[n++] = "--json";
 	argv[n++] = "-o";
 	argv[n++] = "out";
@@ -266,7 +254,7 @@ static void vg_argv(const char *argv[], size_t max, const char *log_opt,
 
 static const cJSON *find_line(const cJSON *res, int line)
 {
-	return fm_json_find_num(res, "line", line);
+	return it_json_find_num(res, "line", line);
 }
 
 static void want_invalid(const cJSON *res, int line, const char *substr)
@@ -276,8 +264,8 @@ static void want_invalid(const cJSON *res, int line, const char *substr)
 
 	if (!e)
 		fail_msg("no result for line %d", line);
-	FM_ASSERT_JSTR(e, "status", "invalid");
-	err = fm_json_str(e, "error");
+	IT_ASSERT_JSTR(e, "status", "invalid");
+	err = it_json_str(e, "error");
 	if (!err || !strstr(err, substr))
 		fail_msg("line %d: want an error with \"%s\", got \"%s\"",
 			 line, substr, err ? err : "(null)");
@@ -298,47 +286,47 @@ static void test_valgrind_faults(void **state)
 			       "--backoff-max", "1", "--stall-timeout", "2",
 			       "--sha256", "list.txt", NULL };
 	const char *argv[40];
-	char *log_opt = fm_path("--log-file=%s/vg.log", f->tmp);
-	char *log_path = fm_path("%s/vg.log", f->tmp);
-	char *list_path = fm_path("%s/list.txt", f->tmp);
+	char *log_opt = it_path("--log-file=%s/vg.log", f->fx->tmp);
+	char *log_path = it_path("%s/vg.log", f->fx->tmp);
+	char *list_path = it_path("%s/list.txt", f->fx->tmp);
 	char *long_line = calloc(1, 70 * 1024 + 1);
-	struct fm_buf list = { 0 };
-	struct fm_proc p;
-	struct run_result r;
+	struct it_buf list = { 0 };
+	struct it_proc p;
+	struct it_result r;
 	struct vg_report vr;
 	struct soak_tally t;
 	char good[65], *x1 = NULL;
 	cJSON *res, *planned, *tree;
 	const cJSON *o, *e;
-	const char *b = f->srv.base;
+	const char *b = f->fx->srv.base;
 	int bad, base_line;
 	size_t problems;
 	double min_gap, t0;
 
-	soak_plan_make(&f->pl, &f->srv, &prm);
+	soak_plan_make(&f->pl, &f->fx->srv, &prm);
 	for (size_t i = 0; i < prm.n; i++)
 		soak_plan_line(&f->pl, i, &list);
 	base_line = (int)prm.n;
-	assert_int_equal(fm_server_sha256(&f->srv, "/data/x1.bin", 3000,
+	assert_int_equal(it_server_sha256(&f->fx->srv, "/data/x1.bin", 3000,
 					  good), 0);
 	assert_non_null(long_line);
 	memset(long_line, 'a', 70 * 1024);
-	fm_buf_printf(&list, "ftp://127.0.0.1/x.bin\n");              /* +1 */
-	fm_buf_printf(&list, "%s/data/y.bin sha256=abc\n", b);        /* +2 */
-	fm_buf_printf(&list, "%s/data/y.bin out=../y.bin\n", b);      /* +3 */
-	fm_buf_printf(&list, "{\"url\": 5}\n");                       /* +4 */
-	fm_buf_printf(&list, "{\"url\": \"%s/data/y.bin\"\n", b);     /* +5 */
-	fm_buf_printf(&list, "%s/data/nul.bin X\n", b);               /* +6 */
-	fm_buf_printf(&list, "%s/%s\n", b, long_line);                /* +7 */
-	fm_buf_printf(&list, "%s/data/x1.bin?size=3000 out=sub/dir/x1.bin "
+	it_buf_printf(&list, "ftp://127.0.0.1/x.bin\n");              /* +1 */
+	it_buf_printf(&list, "%s/data/y.bin sha256=abc\n", b);        /* +2 */
+	it_buf_printf(&list, "%s/data/y.bin out=../y.bin\n", b);      /* +3 */
+	it_buf_printf(&list, "{\"url\": 5}\n");                       /* +4 */
+	it_buf_printf(&list, "{\"url\": \"%s/data/y.bin\"\n", b);     /* +5 */
+	it_buf_printf(&list, "%s/data/nul.bin X\n", b);               /* +6 */
+	it_buf_printf(&list, "%s/%s\n", b, long_line);                /* +7 */
+	it_buf_printf(&list, "%s/data/x1.bin?size=3000 out=sub/dir/x1.bin "
 		      "sha256=%s\n", b, good);                        /* +8 */
-	fm_buf_printf(&list, "%s/data/x2.bin?size=3000 sha256=%064d\n", b,
+	it_buf_printf(&list, "%s/data/x2.bin?size=3000 sha256=%064d\n", b,
 		      0);                                             /* +9 */
-	fm_buf_printf(&list, "%s/redirect?to=/data/x3.bin out=x3.bin\n",
+	it_buf_printf(&list, "%s/redirect?to=/data/x3.bin out=x3.bin\n",
 		      b);                                             /* +10 */
-	fm_buf_printf(&list, "%s/data/x4.bin?size=70000&chunked=1\n",
+	it_buf_printf(&list, "%s/data/x4.bin?size=70000&chunked=1\n",
 		      b);                                             /* +11 */
-	fm_buf_printf(&list, "%s/data/x5.bin out=sub/dir/x1.bin\n",
+	it_buf_printf(&list, "%s/data/x5.bin out=sub/dir/x1.bin\n",
 		      b);                                             /* +12 */
 	/* Line +6 gets its NUL byte in place of the 'X'. */
 	{
@@ -347,40 +335,40 @@ static void test_valgrind_faults(void **state)
 		assert_non_null(x);
 		x[strlen("/data/nul.bin ")] = '\0';
 	}
-	assert_int_equal(fm_write_file(list_path, list.data, list.len), 0);
+	assert_int_equal(it_write_file(list_path, list.data, list.len), 0);
 
 	vg_argv(argv, 40, log_opt, opts);
-	t0 = fm_now();
-	assert_int_equal(fm_proc_start(&p, argv, f->tmp, NULL), 0);
-	if (fm_proc_finish(&p, VG_RUN_TIMEOUT, &r) != 0) {
-		fm_dump(&r);
+	t0 = it_now();
+	assert_int_equal(it_proc_start(&p, argv, f->fx->tmp, NULL), 0);
+	if (it_proc_finish(&p, VG_RUN_TIMEOUT, &r) != 0) {
+		it_dump(&r);
 		fail_msg("fetchmany under valgrind did not finish in %.0f s",
 			 VG_RUN_TIMEOUT);
 	}
 	fprintf(stderr, "# valgrind: %zu entries + 12 extra lines in %.1f s; "
-		"fetchmany said: %s", prm.n, fm_now() - t0, r.err);
+		"fetchmany said: %s", prm.n, it_now() - t0, r.err);
 	vg_read(log_path, &vr);
 	vg_check("valgrind", &vr, &r, 1);
 
-	res = fm_jsonl_parse(r.out, &bad);
+	res = it_jsonl_parse(r.out, &bad);
 	assert_int_equal(bad, 0);
 	if (cJSON_GetArraySize(res) != (int)prm.n + 12) {
-		fm_dump(&r);
+		it_dump(&r);
 		fail_msg("want %zu result lines, got %d", prm.n + 12,
 			 cJSON_GetArraySize(res));
 	}
 	planned = cJSON_CreateArray();
 	cJSON_ArrayForEach(o, res)
-		if (soak_index_of(&f->pl, fm_json_str(o, "url") ?
-				  fm_json_str(o, "url") : "") >= 0)
+		if (soak_index_of(&f->pl, it_json_str(o, "url") ?
+				  it_json_str(o, "url") : "") >= 0)
 			cJSON_AddItemReferenceToArray(planned, (cJSON *)o);
-	problems = soak_check_results(&f->pl, planned, f->tmp, "out", &t);
+	problems = soak_check_results(&f->pl, planned, f->fx->tmp, "out", &t);
 	soak_print_tally("valgrind", &f->pl, &t);
 	if (problems)
 		fail_msg("%zu result problems (see above)", problems);
 	/* Request counts only: the waits after a 429 have a test of their
 	 * own (test_valgrind_retry_after). */
-	problems = soak_check_server(&f->pl, &f->srv, 0, 0, &min_gap);
+	problems = soak_check_server(&f->pl, &f->fx->srv, 0, 0, &min_gap);
 	fprintf(stderr, "# valgrind: shortest wait after a 429 with "
 		"Retry-After: 1: %.3f s (server clock; not checked here)\n",
 		min_gap);
@@ -396,37 +384,37 @@ static void test_valgrind_faults(void **state)
 	want_invalid(res, base_line + 7, "longer than");
 	e = find_line(res, base_line + 8);
 	assert_non_null(e);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JSTR(e, "sha256", good);
-	x1 = fm_path("%s/out/sub/dir/x1.bin", f->tmp);
-	assert_true(fm_file_matches_body(x1, "/data/x1.bin", 3000));
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JSTR(e, "sha256", good);
+	x1 = it_path("%s/out/sub/dir/x1.bin", f->fx->tmp);
+	assert_true(it_file_matches_body(x1, "/data/x1.bin", 3000));
 	e = find_line(res, base_line + 9);
 	assert_non_null(e);
-	FM_ASSERT_JSTR(e, "status", "failed");
-	FM_ASSERT_JNUM(e, "attempts", 1);
-	if (!strstr(fm_json_str(e, "error") ? fm_json_str(e, "error") : "",
+	IT_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	if (!strstr(it_json_str(e, "error") ? it_json_str(e, "error") : "",
 		    "sha256 mismatch"))
 		fail_msg("line +9: want a sha256 mismatch, got %s",
-			 fm_json_str(e, "error"));
+			 it_json_str(e, "error"));
 	e = find_line(res, base_line + 10);
 	assert_non_null(e);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "bytes", 1000);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "bytes", 1000);
 	e = find_line(res, base_line + 11);
 	assert_non_null(e);
-	FM_ASSERT_JSTR(e, "status", "ok");
-	FM_ASSERT_JNUM(e, "bytes", 70000);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "bytes", 70000);
 	want_invalid(res, base_line + 12, "already used by line");
 
-	tree = fm_tree_list(f->tmp);
+	tree = it_tree_list(f->fx->tmp);
 	assert_non_null(tree);
-	assert_int_equal(fm_tree_count_suffix(tree, ".part"), 0);
+	assert_int_equal(it_tree_count_suffix(tree, ".part"), 0);
 
 	cJSON_Delete(tree);
 	cJSON_Delete(planned);
 	cJSON_Delete(res);
 	free(vr.log);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(list.data);
 	free(long_line);
 	free(list_path);
@@ -454,13 +442,13 @@ static int retry_after_round(struct vg_fixture *f, int round, double *min_gap)
 	const char *opts[] = { "-j", "100", "--sha256", "--backoff-max", "1",
 			       "list.txt", NULL };
 	const char *argv[40];
-	char *log_opt = fm_path("--log-file=%s/vg%d.log", f->tmp, round);
-	char *log_path = fm_path("%s/vg%d.log", f->tmp, round);
-	char *list_path = fm_path("%s/list.txt", f->tmp);
-	char *out = fm_path("%s/out", f->tmp);
-	struct fm_buf list = { 0 };
-	struct fm_proc p;
-	struct run_result r;
+	char *log_opt = it_path("--log-file=%s/vg%d.log", f->fx->tmp, round);
+	char *log_path = it_path("%s/vg%d.log", f->fx->tmp, round);
+	char *list_path = it_path("%s/list.txt", f->fx->tmp);
+	char *out = it_path("%s/out", f->fx->tmp);
+	struct it_buf list = { 0 };
+	struct it_proc p;
+	struct it_result r;
 	struct vg_report vr;
 	cJSON *res, *log;
 	const cJSON *o;
@@ -473,46 +461,46 @@ static int retry_after_round(struct vg_fixture *f, int round, double *min_gap)
 		 round + 1);
 	for (int i = 0; i < 4 * N_RA; i++) {
 		if (i % 4 == 0) {
-			fm_buf_printf(&list, "%s/data/r%d-ra%03d.bin?size=3000&"
+			it_buf_printf(&list, "%s/data/r%d-ra%03d.bin?size=3000&"
 				      "fail=1&fail_status=429&retry_after=1\n",
-				      f->srv.base, round, i / 4);
+				      f->fx->srv.base, round, i / 4);
 		} else {
 			rs = rs * 6364136223846793005ULL + 1442695040888963407ULL;
-			fm_buf_printf(&list, "%s/data/r%d-pl%03d.bin?size=%u\n",
-				      f->srv.base, round, i,
+			it_buf_printf(&list, "%s/data/r%d-pl%03d.bin?size=%u\n",
+				      f->fx->srv.base, round, i,
 				      200 + (unsigned)((rs >> 33) % 60000));
 		}
 	}
-	assert_int_equal(fm_write_file(list_path, list.data, list.len), 0);
-	assert_int_equal(fm_rmtree(out), 0);
+	assert_int_equal(it_write_file(list_path, list.data, list.len), 0);
+	assert_int_equal(it_rmtree(out), 0);
 	vg_argv(argv, 40, log_opt, opts);
-	assert_int_equal(fm_proc_start(&p, argv, f->tmp, NULL), 0);
-	if (fm_proc_finish(&p, VG_RUN_TIMEOUT, &r) != 0) {
-		fm_dump(&r);
+	assert_int_equal(it_proc_start(&p, argv, f->fx->tmp, NULL), 0);
+	if (it_proc_finish(&p, VG_RUN_TIMEOUT, &r) != 0) {
+		it_dump(&r);
 		fail_msg("fetchmany under valgrind did not finish in %.0f s",
 			 VG_RUN_TIMEOUT);
 	}
 	vg_read(log_path, &vr);
 	vg_check(label, &vr, &r, 0);
-	res = fm_jsonl_parse(r.out, &bad);
+	res = it_jsonl_parse(r.out, &bad);
 	assert_int_equal(bad, 0);
 	assert_int_equal(cJSON_GetArraySize(res), 4 * N_RA);
 	cJSON_ArrayForEach(o, res)
-		FM_ASSERT_JSTR(o, "status", "ok");
+		IT_ASSERT_JSTR(o, "status", "ok");
 
-	log = fm_server_log(&f->srv);
+	log = it_server_log(&f->fx->srv);
 	assert_non_null(log);
 	cJSON_ArrayForEach(o, log) {
-		const char *pq = fm_json_str(o, "path");
+		const char *pq = it_json_str(o, "path");
 		int rd, k;
 
 		if (!pq || sscanf(pq, "/data/r%d-ra%3d.bin", &rd, &k) != 2 ||
 		    rd != round || k < 0 || k >= N_RA)
 			continue;
 		if (++seen[k] == 1)
-			end1[k] = fm_json_num(o, "t_end", NULL);
+			end1[k] = it_json_num(o, "t_end", NULL);
 		else if (seen[k] == 2 && ngap < N_RA)
-			gaps[ngap++] = fm_json_num(o, "t_start", NULL) - end1[k];
+			gaps[ngap++] = it_json_num(o, "t_start", NULL) - end1[k];
 	}
 	assert_int_equal(ngap, N_RA);
 	qsort(gaps, (size_t)ngap, sizeof(gaps[0]), cmp_double);
@@ -528,7 +516,7 @@ static int retry_after_round(struct vg_fixture *f, int round, double *min_gap)
 	cJSON_Delete(log);
 	cJSON_Delete(res);
 	free(vr.log);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(list.data);
 	free(list_path);
 	free(log_path);
@@ -568,13 +556,13 @@ static void test_valgrind_sigint(void **state)
 	const char *opts[] = { "-j", "6", "-r", "3", "--backoff", "5",
 			       "--backoff-max", "5", "list.txt", NULL };
 	const char *argv[40];
-	char *log_opt = fm_path("--log-file=%s/vg.log", f->tmp);
-	char *log_path = fm_path("%s/vg.log", f->tmp);
-	char *list_path = fm_path("%s/list.txt", f->tmp);
-	char *out = fm_path("%s/out", f->tmp);
-	struct fm_buf list = { 0 };
-	struct fm_proc p;
-	struct run_result r;
+	char *log_opt = it_path("--log-file=%s/vg.log", f->fx->tmp);
+	char *log_path = it_path("%s/vg.log", f->fx->tmp);
+	char *list_path = it_path("%s/list.txt", f->fx->tmp);
+	char *out = it_path("%s/out", f->fx->tmp);
+	struct it_buf list = { 0 };
+	struct it_proc p;
+	struct it_result r;
 	struct vg_report vr;
 	cJSON *res, *tree;
 	const cJSON *o;
@@ -584,55 +572,55 @@ static void test_valgrind_sigint(void **state)
 	/* 4 quick ones, 2 that fail once (and wait 5 s to retry), then
 	 * slow ones (10 pieces of 1 KiB, 0.5 s apart). */
 	for (int i = 0; i < 4; i++)
-		urls[n_urls++] = fm_path("%s/data/q%d.bin?size=2000",
-					 f->srv.base, i);
+		urls[n_urls++] = it_path("%s/data/q%d.bin?size=2000",
+					 f->fx->srv.base, i);
 	for (int i = 0; i < 2; i++)
-		urls[n_urls++] = fm_path("%s/data/w%d.bin?size=2000&fail=1",
-					 f->srv.base, i);
+		urls[n_urls++] = it_path("%s/data/w%d.bin?size=2000&fail=1",
+					 f->fx->srv.base, i);
 	for (int i = 0; i < 20; i++)
-		urls[n_urls++] = fm_path("%s/data/slow%d.bin?size=10240&"
-					 "trickle=0.5", f->srv.base, i);
+		urls[n_urls++] = it_path("%s/data/slow%d.bin?size=10240&"
+					 "trickle=0.5", f->fx->srv.base, i);
 	for (int i = 0; i < n_urls; i++)
-		fm_buf_printf(&list, "%s\n", urls[i]);
-	assert_int_equal(fm_write_file(list_path, list.data, list.len), 0);
+		it_buf_printf(&list, "%s\n", urls[i]);
+	assert_int_equal(it_write_file(list_path, list.data, list.len), 0);
 
 	vg_argv(argv, 40, log_opt, opts);
-	assert_int_equal(fm_proc_start(&p, argv, f->tmp, NULL), 0);
+	assert_int_equal(it_proc_start(&p, argv, f->fx->tmp, NULL), 0);
 	/* Quick ones done, slow ones writing their .part files. */
-	if (fm_proc_wait_lines(&p, 4, 60.0) != 0 ||
-	    fm_wait_bodies(out, &p, 2, 30.0) != 0) {
+	if (it_proc_wait_lines(&p, 4, 60.0) != 0 ||
+	    it_wait_bodies(out, &p, 2, 30.0) != 0) {
 		kill(p.pid, SIGKILL);
-		fm_proc_finish(&p, 5.0, &r);
-		fm_dump(&r);
+		it_proc_finish(&p, 5.0, &r);
+		it_dump(&r);
 		fail_msg("the run did not get going under valgrind");
 	}
 	kill(p.pid, SIGINT);
-	if (fm_proc_finish(&p, 60.0, &r) != 0) {
-		fm_dump(&r);
+	if (it_proc_finish(&p, 60.0, &r) != 0) {
+		it_dump(&r);
 		fail_msg("no exit within 60 s of SIGINT under valgrind");
 	}
 	vg_read(log_path, &vr);
 	vg_check("valgrind SIGINT", &vr, &r, 130);
 
-	res = fm_jsonl_parse(r.out, &bad);
+	res = it_jsonl_parse(r.out, &bad);
 	assert_int_equal(bad, 0);
 	for (int i = 0; i < n_urls; i++)
-		if (fm_count_url(res, urls[i]) > 1)
+		if (it_count_url(res, urls[i]) > 1)
 			fail_msg("%s reported %d times", urls[i],
-				 fm_count_url(res, urls[i]));
+				 it_count_url(res, urls[i]));
 	cJSON_ArrayForEach(o, res) {
-		const char *st = fm_json_str(o, "status");
-		const char *err = fm_json_str(o, "error");
+		const char *st = it_json_str(o, "status");
+		const char *err = it_json_str(o, "error");
 
 		if (st && strcmp(st, "ok") == 0) {
 			ok++;
 		} else if (st && strcmp(st, "failed") == 0 && err &&
-			   fm_starts_with(err, "interrupted")) {
+			   it_starts_with(err, "interrupted")) {
 			/* "interrupted", or for an entry waiting to retry
 			 * "interrupted (last attempt: HTTP 503)". */
 			interrupted++;
 		} else {
-			fm_dump(&r);
+			it_dump(&r);
 			fail_msg("unexpected result: %s / %s", st ? st : "?",
 				 err ? err : "null");
 		}
@@ -640,22 +628,22 @@ static void test_valgrind_sigint(void **state)
 	fprintf(stderr, "# valgrind SIGINT: %d results, %d ok, %d "
 		"interrupted\n", cJSON_GetArraySize(res), ok, interrupted);
 	if (ok < 4 || interrupted < 2) {
-		fm_dump(&r);
+		it_dump(&r);
 		fail_msg("want >= 4 ok and >= 2 interrupted, got %d and %d",
 			 ok, interrupted);
 	}
-	tree = fm_tree_list(f->tmp);
+	tree = it_tree_list(f->fx->tmp);
 	assert_non_null(tree);
-	if (fm_tree_count_suffix(tree, ".part") != 0)
+	if (it_tree_count_suffix(tree, ".part") != 0)
 		fail_msg("%d .part files left after SIGINT",
-			 fm_tree_count_suffix(tree, ".part"));
+			 it_tree_count_suffix(tree, ".part"));
 
 	cJSON_Delete(tree);
 	cJSON_Delete(res);
 	for (int i = 0; i < n_urls; i++)
 		free(urls[i]);
 	free(vr.log);
-	fm_run_result_free(&r);
+	it_result_free(&r);
 	free(list.data);
 	free(list_path);
 	free(log_path);
