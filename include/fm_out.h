@@ -31,7 +31,6 @@ struct fm_out_buf {
 
 struct fm_out {
 	int fd;
-	bool started;          /* the writer thread runs */
 	uv_thread_t thread;
 	uv_async_t async;      /* in the main loop: progress or an error */
 	uv_mutex_t lock;       /* guards everything below */

@@ -127,7 +127,6 @@ struct fm_out *fm_out_start(uv_loop_t *loop, int fd, uv_async_cb cb,
 		uv_close((uv_handle_t *)&o->async, on_uv_close_free);
 		return NULL;
 	}
-	o->started = true;
 	return o;
 out_cond:
 	uv_cond_destroy(&o->cond);
