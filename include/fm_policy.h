@@ -1,8 +1,9 @@
 /* fm_policy.h: what an attempt's outcome means.
  *
- * One pure function decides, from libcurl's result code, the HTTP status
- * and any local (file-system) error, whether an attempt succeeded, should
- * be retried, or failed for good. */
+ * One pure function, fm_judge(), decides from the facts of an attempt
+ * (libcurl's result code, the HTTP status, any local (file-system) error
+ * and our own reason to stop it) whether it succeeded, should be retried,
+ * or failed for good, and whether its .part is kept. */
 #ifndef FM_POLICY_H
 #define FM_POLICY_H
 
@@ -15,9 +16,68 @@ enum fm_verdict {
 	FM_VERDICT_OK,    /* body complete and accepted */
 	FM_VERDICT_RETRY, /* transient: another attempt may succeed */
 	FM_VERDICT_FAIL,  /* final */
+	FM_VERDICT_UNCHANGED, /* -N: the server has nothing newer */
+	FM_VERDICT_SKIP,  /* -n: the file exists */
 };
 
-/* Classifies an attempt.
+/* Our own reason to stop an attempt (curl's enum retryreason): each
+ * stop_with() in xfer.c and stop_attempt() in worker.c names one. */
+enum fm_stop {
+	FM_STOP_NONE,
+	FM_STOP_CONTENT_MISMATCH, /* the body's sha256 is not the entry's */
+	FM_STOP_RESUME_MISMATCH,  /* -c: 206 at another range than asked, or
+				     416 for a .part that does not match:
+				     the .part goes, the next attempt starts
+				     from zero */
+	FM_STOP_NAME_TAKEN,       /* the server-given name is another
+				     entry's */
+	FM_STOP_TOO_BIG,          /* a body without Content-Length grew past
+				     --max-filesize */
+	FM_STOP_SERVER_NAME_EXISTS, /* -n: the server-given name exists */
+	FM_STOP_EXISTS,           /* -n: NAME exists, before any request */
+	FM_STOP_DEADLINE,         /* -t is over (as CURLE_OPERATION_TIMEDOUT) */
+	FM_STOP_STALLED,          /* --stall-timeout (as
+				     CURLE_OPERATION_TIMEDOUT) */
+	FM_STOP_ABORTED,          /* a signal, --fail-fast or a failed
+				     output (as CURLE_ABORTED_BY_CALLBACK) */
+	FM_STOP_COUNT
+};
+
+/* What is known of an attempt when it ends. */
+struct fm_attempt_facts {
+	CURLcode rc;        /* libcurl's result (ours for the stops given as
+			       one: deadline, stalled, aborted) */
+	long http_status;   /* the last response's status, 0 when none */
+	int local_err;      /* -errno from preparing or writing the file */
+	int sock_err;       /* -errno of a socket() libcurl asked for */
+	const char *curl_msg; /* libcurl's error text, or NULL */
+	enum fm_stop stop;  /* the first reason we stopped it */
+	bool resume;        /* -c, and the entry's .part not found unusable */
+	bool not_modified;  /* -N asked, and the server answered 304 */
+	bool commit_failed; /* the body was judged ok, but could not be made
+			       the file (see local_err, stop) */
+	bool reused;        /* the attempt made no new connection */
+	bool fresh;         /* the attempt was itself a fresh retry */
+};
+
+/* What becomes of the attempt. */
+struct fm_judgement {
+	enum fm_verdict verdict;
+	bool keep_part;     /* a failed attempt's .part stays, to be resumed */
+	bool retry_fresh;   /* go again at once on a new connection, as the
+			       same attempt (fm_retry_fresh()) */
+	bool no_fd;         /* for want of a descriptor: the scheduler may
+			       delay it (fm_fd_shortage()); verdict FAIL */
+	bool not_counted;   /* no request left: not one of the entry's
+			       attempts */
+};
+
+/* Judges an attempt from its facts; the one place where verdicts are
+ * made. Attempts are counted by the scheduler alone (run.c conclude()),
+ * from the judgement's not_counted and its own descriptor delays. */
+struct fm_judgement fm_judge(const struct fm_attempt_facts *f);
+
+/* Classifies an attempt (a step of fm_judge()).
  * rc: libcurl's result for the transfer.
  * http_status: the last response's status, 0 when none arrived.
  * local_err: -errno from writing the body, 0 when none. */

@@ -20,6 +20,7 @@ struct fm_host;
 #include "fm_claims.h"
 #include "fm_headers.h"
 #include "fm_list.h"
+#include "fm_policy.h"
 #include "fm_rate.h"
 #include "fm_result.h"
 #include "fm_sink.h"
@@ -78,14 +79,12 @@ struct fm_xfer {
 	int64_t resume_from;     /* > 0: a Range was asked from here */
 	bool conditional;        /* -N sent If-Modified-Since/None-Match */
 	bool paused;             /* waiting for --limit-rate tokens */
-	bool skipped;            /* -n: the server-given name exists */
 	int local_err;           /* -errno from the sink during this attempt */
 	int sock_err;            /* -errno of a socket() that failed */
-	bool content_err;        /* fail_why is about the content: no retry,
-				    no .part kept */
-	bool fail_retry;         /* fail_why is transient */
-	char *fail_why;          /* our own reason to stop the transfer, or
-				    NULL; held until the next attempt */
+	enum fm_stop stop;       /* our own reason to stop the transfer,
+				    FM_STOP_NONE when none */
+	char *fail_why;          /* what stop_with() said of it, or NULL;
+				    held until the next attempt */
 	unsigned requests;       /* sent by this attempt, redirects and
 				    libcurl's own retries included */
 	bool curl_retried;       /* libcurl retried a request on another
@@ -117,6 +116,8 @@ struct fm_outcome {
 	bool reused;       /* the attempt made no new connection */
 	bool retry_fresh;  /* go again at once on a new connection, as the
 			      same attempt (fm_retry_fresh()) */
+	bool not_counted;  /* no request left (-n found NAME): not one of
+			      the entry's attempts (fm_judge()) */
 	char sha256[65];   /* computed digest, "" when not computed */
 	char error[FM_WHY_MAX];
 };
@@ -136,11 +137,11 @@ int fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
  * over NAME) or discards the .part, and fills o. */
 void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o);
 
-/* Ends an attempt that we stopped ourselves (the easy handle must already
- * be out of the multi handle), as if libcurl had ended it with rc, with
- * why as its error. */
-void fm_xfer_stop(struct fm_xfer *x, CURLcode rc, const char *why,
-		  struct fm_outcome *o);
+/* Ends an attempt that we stopped ourselves for stop (the easy handle
+ * must already be out of the multi handle), as if libcurl had ended it
+ * with rc, with why as its error. */
+void fm_xfer_stop(struct fm_xfer *x, enum fm_stop stop, CURLcode rc,
+		  const char *why, struct fm_outcome *o);
 
 /* Abandons a running attempt without a verdict (the easy handle must
  * already be out of the multi handle): the .part is removed. */

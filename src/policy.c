@@ -1,4 +1,4 @@
-/* policy.c: retry or not, decided in one place (spec section 5).
+/* policy.c: retry or not, decided in one place (spec section 5): fm_judge().
  *
  * Local errors come first: when writing failed, libcurl reports a write
  * error whatever the network did, and no retry can fix a full disk. */
@@ -75,6 +75,67 @@ bool fm_retry_fresh(CURLcode rc, long http_status, int local_err, bool reused,
 	default:
 		return false;
 	}
+}
+
+/* What each of our own stops means. own: the stop makes the verdict
+ * itself; otherwise it came as a libcurl code (rc), classified as such.
+ * keeps: under -c its .part may stay, to be resumed. */
+static const struct {
+	bool own;
+	enum fm_verdict verdict;
+	bool keeps;
+} stops[FM_STOP_COUNT] = {
+	[FM_STOP_NONE] = {false, FM_VERDICT_FAIL, true},
+	[FM_STOP_CONTENT_MISMATCH] = {true, FM_VERDICT_FAIL, false},
+	[FM_STOP_RESUME_MISMATCH] = {true, FM_VERDICT_RETRY, false},
+	[FM_STOP_NAME_TAKEN] = {true, FM_VERDICT_FAIL, false},
+	[FM_STOP_TOO_BIG] = {true, FM_VERDICT_FAIL, false},
+	[FM_STOP_SERVER_NAME_EXISTS] = {true, FM_VERDICT_SKIP, false},
+	[FM_STOP_EXISTS] = {true, FM_VERDICT_SKIP, false},
+	[FM_STOP_DEADLINE] = {false, FM_VERDICT_FAIL, true},
+	[FM_STOP_STALLED] = {false, FM_VERDICT_FAIL, true},
+	[FM_STOP_ABORTED] = {false, FM_VERDICT_FAIL, true},
+};
+
+/* The order matters: a skip stops before anything arrived; -N's 304 is no
+ * failure; a local error wins over everything after (no retry fixes a full
+ * disk, and its .part is suspect); our own stops over what libcurl says
+ * of the transfer we cut short. */
+struct fm_judgement fm_judge(const struct fm_attempt_facts *f)
+{
+	struct fm_judgement j = {.verdict = FM_VERDICT_FAIL};
+	enum fm_stop stop = f->stop < FM_STOP_COUNT ? f->stop : FM_STOP_NONE;
+
+	if (stops[stop].own && stops[stop].verdict == FM_VERDICT_SKIP) {
+		j.verdict = FM_VERDICT_SKIP;
+		j.not_counted = stop == FM_STOP_EXISTS;
+		return j;
+	}
+	if (f->rc == CURLE_OK && f->not_modified) {
+		j.verdict = FM_VERDICT_UNCHANGED;
+		return j;
+	}
+	if (f->local_err) {
+		j.no_fd = fm_fd_shortage(CURLE_OK, 0, f->local_err, NULL);
+		return j;
+	}
+	if (stops[stop].own) {
+		j.verdict = stops[stop].verdict;
+		return j;
+	}
+	j.verdict = fm_classify(f->rc, f->http_status, 0);
+	if (j.verdict == FM_VERDICT_OK && !f->commit_failed)
+		return j;
+	if (j.verdict == FM_VERDICT_OK)
+		j.verdict = FM_VERDICT_FAIL;
+	if (f->rc != CURLE_OK)
+		j.no_fd = fm_fd_shortage(f->rc, f->sock_err, 0, f->curl_msg);
+	if (j.no_fd)
+		j.verdict = FM_VERDICT_FAIL;
+	j.retry_fresh = fm_retry_fresh(f->rc, f->http_status, 0, f->reused,
+				       f->fresh);
+	j.keep_part = f->resume && stops[stop].keeps;
+	return j;
 }
 
 double fm_backoff(unsigned k, double base, double max, double u)

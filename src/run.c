@@ -156,7 +156,6 @@ static bool delay_for_fds(struct run *r, struct fm_job *job,
 	}
 	if (r->stop != STOP_NONE || fm_fd_give_up(r->fd_idle, r->running))
 		return false;
-	job->attempts--;
 	fm_hosts_push(&r->queue, job->host, job, true);
 	if (!r->fd_capped || r->running < r->fd_cap)
 		r->fd_cap = r->running;
@@ -169,7 +168,10 @@ static bool delay_for_fds(struct run *r, struct fm_job *job,
 }
 
 /* Takes the outcome of an attempt to its end: a retry after a backoff, or
- * a result line. */
+ * a result line. The one place where attempts are counted: each that
+ * ends here, but one delayed for descriptors or that sent no request
+ * (fm_judge()'s not_counted); a fresh retry on a new connection is part
+ * of its attempt, and never comes here. */
 static void conclude(struct run *r, struct fm_job *job, struct fm_outcome *o,
 		     double seconds)
 {
@@ -177,6 +179,8 @@ static void conclude(struct run *r, struct fm_job *job, struct fm_outcome *o,
 
 	if (delay_for_fds(r, job, o))
 		return;
+	if (!o->not_counted)
+		job->attempts++;
 	if (o->retry && job->attempts <= opt->retries &&
 	    r->stop == STOP_NONE) {
 		double wait = fm_retry_wait(job->attempts, opt->backoff,
@@ -211,7 +215,6 @@ static void start_job(struct run *r, struct fm_job *job)
 
 	r->free_slots = s->next;
 	r->running++;
-	job->attempts++;
 	s->x.job = job;
 	s->busy = true;
 	fm_worker_submit(s->w, s);

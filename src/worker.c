@@ -144,10 +144,7 @@ static void begin(struct fm_worker *w, struct slot *s)
 	}
 	x->sink.pool = &w->pool;
 	if (fm_xfer_begin(x, job, r->rootfd, &s->out)) {
-		/* Skipped under -n (no request: no attempt), or the
-		 * destination is unusable. */
-		if (s->out.status == FM_STATUS_SKIPPED)
-			job->attempts--;
+		/* Skipped under -n, or the destination is unusable. */
 		s->seconds = 0;
 		hand_back(w, s);
 		return;
@@ -207,14 +204,15 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode rc)
 	hand_back(w, s);
 }
 
-/* Stops a running attempt ourselves, with libcurl's code rc and why. */
-static void stop_attempt(struct fm_worker *w, struct slot *s, CURLcode rc,
-			 const char *why)
+/* Stops a running attempt ourselves, for stop, with libcurl's code rc
+ * and why. */
+static void stop_attempt(struct fm_worker *w, struct slot *s,
+			 enum fm_stop stop, CURLcode rc, const char *why)
 {
 	struct fm_xfer *x = &s->x;
 
 	fm_engine_remove(w->engine, x->easy);
-	fm_xfer_stop(x, rc, why, &s->out);
+	fm_xfer_stop(x, stop, rc, why, &s->out);
 	s->seconds = elapsed(x);
 	hand_back(w, s);
 }
@@ -233,7 +231,8 @@ static void on_deadline_timer(uv_timer_t *t)
 		 "Operation timed out after %ld milliseconds with %" PRIu64
 		 " bytes received",
 		 (long)(elapsed(&s->x) * 1000.0), s->x.sink.bytes);
-	stop_attempt(s->w, s, CURLE_OPERATION_TIMEDOUT, why);
+	stop_attempt(s->w, s, FM_STOP_DEADLINE, CURLE_OPERATION_TIMEDOUT,
+		     why);
 }
 
 /* The local port of socket fd, or of its peer; -1 when unknown. */
@@ -321,7 +320,7 @@ static void on_stall_timer(uv_timer_t *t)
 	}
 	snprintf(why, sizeof(why), "stalled: no data received for %g s",
 		 w->r->o->stall_timeout);
-	stop_attempt(w, s, CURLE_OPERATION_TIMEDOUT, why);
+	stop_attempt(w, s, FM_STOP_STALLED, CURLE_OPERATION_TIMEDOUT, why);
 }
 
 /* Jobs posted by the scheduler: start them all, then let their requests
@@ -348,8 +347,8 @@ static void on_inbox(uv_async_t *h)
 			struct slot *run = slot_at(w, k);
 
 			if (run->running)
-				stop_attempt(w, run, CURLE_ABORTED_BY_CALLBACK,
-					     why);
+				stop_attempt(w, run, FM_STOP_ABORTED,
+					     CURLE_ABORTED_BY_CALLBACK, why);
 		}
 	}
 	for (; s; s = next) {

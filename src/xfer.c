@@ -4,8 +4,9 @@
  * body, so that an error page never touches the disk; that is also where
  * a resume is confirmed (206 at the offset asked) or abandoned (200: start
  * from zero), where a server-given name is taken, and where hashing
- * starts. The verdict itself comes from fm_classify(); this file gathers
- * its inputs and carries it out on disk. */
+ * starts. The verdict itself comes from fm_judge(); this file gathers
+ * its facts (our own reasons to stop included) and carries it out on
+ * disk. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -85,10 +86,10 @@ static void forget_why(struct fm_xfer *x)
 	x->fail_why = NULL;
 }
 
-/* Records our own reason to stop a transfer: content says the body (or
- * its name) is wrong, retry that another attempt may do better. */
-__attribute__((format(printf, 4, 5))) static void
-stop_with(struct fm_xfer *x, bool content, bool retry, const char *fmt, ...)
+/* Records our own reason to stop a transfer, and its words; what it
+ * means is fm_judge()'s. */
+__attribute__((format(printf, 3, 4))) static void
+stop_with(struct fm_xfer *x, enum fm_stop stop, const char *fmt, ...)
 {
 	char why[FM_WHY_MAX];
 	va_list ap;
@@ -100,8 +101,7 @@ stop_with(struct fm_xfer *x, bool content, bool retry, const char *fmt, ...)
 	x->fail_why = strdup(why);
 	if (!x->fail_why)
 		x->fail_why = why_oom;
-	x->content_err = content;
-	x->fail_retry = retry;
+	x->stop = stop;
 }
 
 static void hash_base(void *arg, const void *buf, size_t n)
@@ -120,7 +120,7 @@ static int check_resume(struct fm_xfer *x, long code)
 	    x->resp.range_first == x->resume_from)
 		return 0;
 	x->job->no_resume = true;
-	stop_with(x, false, true, "%s",
+	stop_with(x, FM_STOP_RESUME_MISMATCH, "%s",
 		  "server answered with another range than asked; "
 		  "restarting from zero");
 	return -1;
@@ -156,7 +156,7 @@ static int take_server_name(struct fm_xfer *x)
 		free(rel);
 		if (rc < 0)
 			return rc;
-		stop_with(x, true, false,
+		stop_with(x, FM_STOP_NAME_TAKEN,
 			  "server-given name '%s'%s is already used by "
 			  "another entry",
 			  x->resp.filename,
@@ -176,7 +176,7 @@ static int take_server_name(struct fm_xfer *x)
 	job->relpath = rel;
 	job->path = path;
 	if (x->conf->no_clobber && fm_sink_stat(&x->sink, false, &st) == 0) {
-		x->skipped = true;
+		x->stop = FM_STOP_SERVER_NAME_EXISTS;
 		return 1;
 	}
 	return 0;
@@ -254,7 +254,7 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *data)
 	    x->sink.base + x->sink.bytes + n > x->conf->max_filesize) {
 		/* libcurl checks Content-Length; this catches bodies without
 		 * one, counted as they stream. */
-		stop_with(x, true, false,
+		stop_with(x, FM_STOP_TOO_BIG,
 			  "body larger than --max-filesize (%" PRIu64 " bytes)",
 			  x->conf->max_filesize);
 		return 0;
@@ -363,11 +363,13 @@ int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf)
 static void fail_local(struct fm_outcome *o, const char *what,
 		       const char *path, int err)
 {
+	struct fm_attempt_facts f = {.local_err = err};
+
 	o->status = FM_STATUS_FAILED;
 	o->retry = false;
 	snprintf(o->error, sizeof(o->error), "%s %s: %s", what, path,
 		 fm_strerror(err));
-	o->no_fd = fm_fd_shortage(CURLE_OK, 0, err, NULL);
+	o->no_fd = fm_judge(&f).no_fd;
 }
 
 static int add_header(struct fm_xfer *x, const char *name, const char *value)
@@ -442,14 +444,12 @@ static void reset_attempt(struct fm_xfer *x, struct fm_job *job)
 	x->job = job;
 	x->local_err = 0;
 	x->sock_err = 0;
-	x->content_err = false;
-	x->fail_retry = false;
+	x->stop = FM_STOP_NONE;
 	forget_why(x);
 	x->errbuf[0] = '\0';
 	x->hashing = false;
 	x->conditional = false;
 	x->paused = false;
-	x->skipped = false;
 	x->resume_from = 0;
 	atomic_store_explicit(&x->body_bytes, 0, memory_order_relaxed);
 	fm_resp_clear(&x->resp);
@@ -489,7 +489,10 @@ int fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
 		return err;
 	}
 	if (x->conf->no_clobber && fm_sink_stat(&x->sink, false, &st) == 0) {
+		struct fm_attempt_facts f = {.stop = FM_STOP_EXISTS};
+
 		o->status = FM_STATUS_SKIPPED;
+		o->not_counted = fm_judge(&f).not_counted;
 		fm_sink_release(&x->sink);
 		return 1;
 	}
@@ -566,7 +569,7 @@ static int verify(struct fm_xfer *x, struct fm_outcome *o)
 		return -1;
 	hex(d, n, o->sha256);
 	if (want && strcmp(want, o->sha256) != 0) {
-		stop_with(x, true, false,
+		stop_with(x, FM_STOP_CONTENT_MISMATCH,
 			  "sha256 mismatch: expected %s, got %s", want,
 			  o->sha256);
 		return -1;
@@ -635,29 +638,27 @@ static bool range_not_satisfiable(struct fm_xfer *x, struct fm_outcome *o)
 	}
 	x->job->no_resume = true;
 	fm_sink_remove_part(&x->sink);
-	stop_with(x, false, true, "%s",
+	stop_with(x, FM_STOP_RESUME_MISMATCH, "%s",
 		  "range not satisfiable: the .part does not match the "
 		  "server's file; restarting from zero");
 	return false;
 }
 
 static void describe_failure(struct fm_xfer *x, CURLcode rc,
-			     enum fm_verdict v, struct fm_outcome *o)
+			     const struct fm_judgement *j,
+			     struct fm_outcome *o)
 {
 	o->status = FM_STATUS_FAILED;
-	o->retry = v == FM_VERDICT_RETRY;
+	o->retry = j->verdict == FM_VERDICT_RETRY;
+	o->no_fd = j->no_fd;
 	o->bytes = 0;
 	o->sha256[0] = '\0';
 	if (x->local_err) {
 		fail_local(o, "cannot write", x->job->path, x->local_err);
 	} else if (x->fail_why) {
 		snprintf(o->error, sizeof(o->error), "%s", x->fail_why);
-		o->retry = x->fail_retry;
 	} else if (rc != CURLE_OK) {
 		describe_curl(o, x, rc);
-		/* Not a retry: the scheduler delays it, or it is final. */
-		o->no_fd = fm_fd_shortage(rc, x->sock_err, 0, o->error);
-		o->retry &= !o->no_fd;
 		/* libcurl's "Couldn't connect to server" would hide why. */
 		if (o->no_fd && x->sock_err)
 			snprintf(o->error, sizeof(o->error),
@@ -681,17 +682,40 @@ static void note_connections(struct fm_xfer *x, struct fm_outcome *o)
 		x->curl_retried = true;
 }
 
+/* The facts of x's attempt, which libcurl ended with rc, for fm_judge(). */
+static void gather_facts(const struct fm_xfer *x, CURLcode rc,
+			 const struct fm_outcome *o, long unmet,
+			 struct fm_attempt_facts *f)
+{
+	*f = (struct fm_attempt_facts){
+		.rc = rc,
+		.http_status = o->http_status,
+		.local_err = x->local_err,
+		.sock_err = x->sock_err,
+		.curl_msg = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc),
+		.stop = x->stop,
+		.resume = x->conf->resume && !x->job->no_resume,
+		.not_modified = x->conditional &&
+				(o->http_status == 304 || unmet),
+		.reused = o->reused,
+		.fresh = x->fresh,
+	};
+}
+
 void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o)
 {
+	struct fm_attempt_facts f;
+	struct fm_judgement j;
 	double ra;
 	long unmet = 0;
-	enum fm_verdict v;
-	bool keep;
 
 	*o = (struct fm_outcome){0};
 	note_connections(x, o);
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &o->http_status);
-	if (x->skipped) {
+	curl_easy_getinfo(x->easy, CURLINFO_CONDITION_UNMET, &unmet);
+	gather_facts(x, rc, o, unmet, &f);
+	j = fm_judge(&f);
+	if (j.verdict == FM_VERDICT_SKIP) {
 		/* -n: the server named a file that exists; nothing was
 		 * opened, the transfer was stopped at its first byte. */
 		o->status = FM_STATUS_SKIPPED;
@@ -702,38 +726,40 @@ void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o)
 	 * cap". 0 cannot raise the wait either way. */
 	ra = fm_resp_retry_after(&x->resp, (int64_t)time(NULL));
 	o->retry_after = ra > 0 ? ra : -1.0;
-	curl_easy_getinfo(x->easy, CURLINFO_CONDITION_UNMET, &unmet);
-	if (rc == CURLE_OK && x->conditional &&
-	    (o->http_status == 304 || unmet)) {
+	if (j.verdict == FM_VERDICT_UNCHANGED) {
 		o->status = FM_STATUS_UNCHANGED;
 		goto out;
 	}
-	if (rc == CURLE_OK && o->http_status == 416 &&
-	    range_not_satisfiable(x, o))
-		goto out;
-	v = x->fail_why ? FM_VERDICT_FAIL
-			   : fm_classify(rc, o->http_status, x->local_err);
-	if (v == FM_VERDICT_OK && commit(x, o))
-		goto out;
-	if (v == FM_VERDICT_OK)
-		v = FM_VERDICT_FAIL;
-	describe_failure(x, rc, v, o);
-	o->retry_fresh = !x->fail_why &&
-			 fm_retry_fresh(rc, o->http_status, x->local_err,
-					o->reused, x->fresh);
+	/* 416 to a Range: the .part may be the whole body; if not, a stop. */
+	if (rc == CURLE_OK && o->http_status == 416) {
+		if (range_not_satisfiable(x, o))
+			goto out;
+		gather_facts(x, rc, o, unmet, &f);
+		j = fm_judge(&f);
+	}
+	if (j.verdict == FM_VERDICT_OK) {
+		if (commit(x, o))
+			goto out;
+		gather_facts(x, rc, o, unmet, &f);
+		f.commit_failed = true;
+		j = fm_judge(&f);
+	}
+	describe_failure(x, rc, &j, o);
+	o->retry_fresh = j.retry_fresh;
 	/* Under -c a .part outlives a network failure, to be resumed; one
 	 * that is wrong (digest, name) or a local error's goes. */
-	keep = x->conf->resume && !x->local_err && !x->content_err &&
-	       !x->job->no_resume;
-	fm_sink_abort(&x->sink, keep);
+	fm_sink_abort(&x->sink, j.keep_part);
 out:
 	fm_sink_release(&x->sink);
 }
 
-void fm_xfer_stop(struct fm_xfer *x, CURLcode rc, const char *why,
-		  struct fm_outcome *o)
+void fm_xfer_stop(struct fm_xfer *x, enum fm_stop stop, CURLcode rc,
+		  const char *why, struct fm_outcome *o)
 {
 	snprintf(x->errbuf, sizeof(x->errbuf), "%s", why);
+	/* The first reason stands: a stop already recorded is why. */
+	if (x->stop == FM_STOP_NONE)
+		x->stop = stop;
 	fm_xfer_end(x, rc, o);
 }
 

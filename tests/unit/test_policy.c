@@ -1,4 +1,5 @@
-/* test_policy.c: classification of outcomes and the backoff schedule. */
+/* test_policy.c: classification and judgement of outcomes, and the
+ * backoff schedule. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -122,6 +123,160 @@ static void retry_fresh_table(void **state)
 	}
 }
 
+/* fm_judge(): one row per stop reason at least, with local errors and -c.
+ * keep: the judgement's keep_part; extra: no_fd, retry_fresh and
+ * not_counted as J_NOFD, J_FRESH, J_UNCOUNTED. */
+#define J_NOFD 1
+#define J_FRESH 2
+#define J_UNCOUNTED 4
+
+struct judge_case {
+	enum fm_stop stop;
+	CURLcode rc;
+	long http;
+	int local_err;
+	bool resume;
+	enum fm_verdict want;
+	bool keep;
+	int extra;
+	const char *what;
+};
+
+#define V(x) FM_VERDICT_##x
+#define S(x) FM_STOP_##x
+
+static const struct judge_case judge_cases[] = {
+	/* No stop of ours: libcurl and HTTP decide. */
+	{S(NONE), CURLE_OK, 200, 0, false, V(OK), false, 0, "200"},
+	{S(NONE), CURLE_OK, 200, 0, true, V(OK), false, 0, "200 under -c"},
+	{S(NONE), CURLE_OK, 503, 0, true, V(RETRY), true, 0, "503 -c"},
+	{S(NONE), CURLE_OK, 404, 0, true, V(FAIL), true, 0, "404 -c"},
+	{S(NONE), CURLE_OK, 404, 0, false, V(FAIL), false, 0, "404"},
+	{S(NONE), CURLE_PARTIAL_FILE, 200, 0, true, V(RETRY), true, 0,
+	 "short body -c: the .part is resumed"},
+	{S(NONE), CURLE_PARTIAL_FILE, 200, 0, false, V(RETRY), false, 0,
+	 "short body"},
+	{S(NONE), CURLE_RECV_ERROR, 0, 0, true, V(RETRY), true, J_FRESH,
+	 "reset on a reused connection"},
+	{S(NONE), CURLE_COULDNT_CONNECT, 0, 0, false, V(FAIL), false, J_NOFD,
+	 "socket(): EMFILE"},
+	{S(NONE), CURLE_WRITE_ERROR, 200, -ENOSPC, true, V(FAIL), false, 0,
+	 "disk full -c: the .part goes"},
+	{S(NONE), CURLE_WRITE_ERROR, 200, -EMFILE, false, V(FAIL), false,
+	 J_NOFD, "open(): EMFILE"},
+	/* Our own stops that decide themselves. */
+	{S(CONTENT_MISMATCH), CURLE_OK, 200, 0, true, V(FAIL), false, 0,
+	 "sha256 mismatch -c"},
+	{S(CONTENT_MISMATCH), CURLE_OK, 200, 0, false, V(FAIL), false, 0,
+	 "sha256 mismatch"},
+	{S(CONTENT_MISMATCH), CURLE_OK, 200, -EIO, true, V(FAIL), false, 0,
+	 "sha256 mismatch, local error"},
+	{S(RESUME_MISMATCH), CURLE_WRITE_ERROR, 206, 0, true, V(RETRY), false,
+	 0, "206 at another range"},
+	{S(RESUME_MISMATCH), CURLE_OK, 416, 0, true, V(RETRY), false, 0,
+	 "416, .part does not match"},
+	{S(RESUME_MISMATCH), CURLE_WRITE_ERROR, 206, -EIO, true, V(FAIL),
+	 false, 0, "206 at another range, local error"},
+	{S(NAME_TAKEN), CURLE_WRITE_ERROR, 200, 0, true, V(FAIL), false, 0,
+	 "server-given name taken -c"},
+	{S(NAME_TAKEN), CURLE_WRITE_ERROR, 200, 0, false, V(FAIL), false, 0,
+	 "server-given name taken"},
+	{S(TOO_BIG), CURLE_WRITE_ERROR, 200, 0, true, V(FAIL), false, 0,
+	 "--max-filesize -c"},
+	{S(TOO_BIG), CURLE_WRITE_ERROR, 200, -ENOSPC, false, V(FAIL), false, 0,
+	 "--max-filesize, local error"},
+	{S(SERVER_NAME_EXISTS), CURLE_WRITE_ERROR, 200, 0, true, V(SKIP),
+	 false, 0, "-n: server-given name exists"},
+	{S(SERVER_NAME_EXISTS), CURLE_WRITE_ERROR, 200, -ENOMEM, false,
+	 V(SKIP), false, 0, "-n: server name exists, local error"},
+	{S(EXISTS), CURLE_OK, 0, 0, false, V(SKIP), false, J_UNCOUNTED,
+	 "-n: NAME exists, no request"},
+	{S(EXISTS), CURLE_OK, 0, 0, true, V(SKIP), false, J_UNCOUNTED,
+	 "-n -c: NAME exists"},
+	/* Our own stops given as a libcurl code. */
+	{S(DEADLINE), CURLE_OPERATION_TIMEDOUT, 200, 0, true, V(RETRY), true,
+	 0, "-t over -c: the .part stays"},
+	{S(DEADLINE), CURLE_OPERATION_TIMEDOUT, 0, 0, false, V(RETRY), false,
+	 0, "-t over"},
+	{S(DEADLINE), CURLE_OPERATION_TIMEDOUT, 200, -EIO, true, V(FAIL),
+	 false, 0, "-t over, local error"},
+	{S(STALLED), CURLE_OPERATION_TIMEDOUT, 200, 0, true, V(RETRY), true, 0,
+	 "stalled -c: the .part stays"},
+	{S(STALLED), CURLE_OPERATION_TIMEDOUT, 0, 0, false, V(RETRY), false,
+	 0, "stalled"},
+	{S(ABORTED), CURLE_ABORTED_BY_CALLBACK, 200, 0, true, V(FAIL), true, 0,
+	 "aborted -c: the .part stays"},
+	{S(ABORTED), CURLE_ABORTED_BY_CALLBACK, 0, 0, false, V(FAIL), false, 0,
+	 "aborted"},
+	{S(ABORTED), CURLE_ABORTED_BY_CALLBACK, 200, -EIO, true, V(FAIL), false,
+	 0, "aborted, local error"},
+};
+
+static void judge_table(void **state)
+{
+	bool seen[FM_STOP_COUNT] = {false};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(judge_cases) / sizeof(judge_cases[0]);
+	     i++) {
+		const struct judge_case *c = &judge_cases[i];
+		struct fm_attempt_facts f = {
+			.rc = c->rc,
+			.http_status = c->http,
+			.local_err = c->local_err,
+			.sock_err = c->extra & J_NOFD ? -EMFILE : 0,
+			.stop = c->stop,
+			.resume = c->resume,
+			.reused = true,
+		};
+		struct fm_judgement j = fm_judge(&f);
+		int extra = (j.no_fd ? J_NOFD : 0) |
+			    (j.retry_fresh ? J_FRESH : 0) |
+			    (j.not_counted ? J_UNCOUNTED : 0);
+
+		seen[c->stop] = true;
+		if (j.verdict != c->want || j.keep_part != c->keep ||
+		    extra != c->extra)
+			fail_msg("%s: want %d keep %d extra %d, got %d keep %d "
+				 "extra %d",
+				 c->what, c->want, c->keep, c->extra, j.verdict,
+				 j.keep_part, extra);
+	}
+	for (int s = 0; s < FM_STOP_COUNT; s++)
+		if (!seen[s])
+			fail_msg("stop reason %d has no row", s);
+}
+
+/* What the judgement adds to fm_classify(): -N, a failed commit, a fresh
+ * retry that is already fresh. */
+static void judge_special_facts(void **state)
+{
+	struct fm_attempt_facts f = {.rc = CURLE_OK, .http_status = 304,
+				     .not_modified = true};
+	struct fm_judgement j;
+
+	(void)state;
+	assert_int_equal(fm_judge(&f).verdict, FM_VERDICT_UNCHANGED);
+	f.rc = CURLE_OPERATION_TIMEDOUT; /* 304 only counts when complete */
+	assert_int_equal(fm_judge(&f).verdict, FM_VERDICT_RETRY);
+	f = (struct fm_attempt_facts){.rc = CURLE_OK, .http_status = 200,
+				      .commit_failed = true, .resume = true};
+	j = fm_judge(&f);
+	assert_int_equal(j.verdict, FM_VERDICT_FAIL);
+	assert_true(j.keep_part);
+	f = (struct fm_attempt_facts){.rc = CURLE_RECV_ERROR, .reused = true,
+				      .fresh = true};
+	j = fm_judge(&f);
+	assert_int_equal(j.verdict, FM_VERDICT_RETRY);
+	assert_false(j.retry_fresh);
+	f = (struct fm_attempt_facts){
+		.rc = CURLE_COULDNT_RESOLVE_HOST,
+		.curl_msg = "getaddrinfo() thread failed to start"};
+	j = fm_judge(&f);
+	assert_int_equal(j.verdict, FM_VERDICT_FAIL);
+	assert_true(j.no_fd);
+}
+
 static void backoff_bounds_k1_to_10(void **state)
 {
 	const double base = 1.0, max = 30.0;
@@ -229,6 +384,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(classify_table),
 		cmocka_unit_test(retry_fresh_table),
+		cmocka_unit_test(judge_table),
+		cmocka_unit_test(judge_special_facts),
 		cmocka_unit_test(backoff_bounds_k1_to_10),
 		cmocka_unit_test(backoff_grows_then_caps),
 		cmocka_unit_test(backoff_clamps_random),
