@@ -99,7 +99,8 @@ asan: deps
 # The worker threads and the scheduler share only mailboxes and a lock or
 # two; ThreadSanitizer checks that. A report makes the process exit 66,
 # which fails the test that ran it. valgrind cannot run a TSan binary: the
-# suite's valgrind test skips itself there.
+# suite's valgrind test skips itself there. tests/tsan.supp says which
+# reports are not races of ours, and why.
 tsan: deps
 	@if [ ! -f $(TSANDIR)/build.ninja ]; then \
 		echo "$(MESON) setup $(TSANDIR) -Db_sanitize=thread" \
@@ -108,7 +109,7 @@ tsan: deps
 			-Db_lundef=false $(MESON_SETUP_ARGS); \
 	fi
 	$(MESON) compile -C $(TSANDIR)
-	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp \
 		$(MESON) test -C $(TSANDIR) --print-errorlogs $(ASAN_TEST_ARGS)
 
 # libFuzzer targets (tests/fuzz/README.md) in their own clang-built tree.
