@@ -34,32 +34,37 @@ static mode_t mode_of(int flags, va_list ap)
 	return 0;
 }
 
-int openat(int dirfd, const char *path, int flags, ...)
+/* openat() and openat64() alike: no O_TMPFILE, the rest passed on. */
+static int intercept(const char *name, int dirfd, const char *path,
+		     int flags, va_list ap)
 {
-	va_list ap;
-	mode_t mode;
+	mode_t mode = mode_of(flags, ap);
 
-	va_start(ap, flags);
-	mode = mode_of(flags, ap);
-	va_end(ap);
 	if ((flags & O_TMPFILE) == O_TMPFILE) {
 		errno = EOPNOTSUPP;
 		return -1;
 	}
-	return pass("openat", dirfd, path, flags, mode);
+	return pass(name, dirfd, path, flags, mode);
+}
+
+int openat(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	int fd;
+
+	va_start(ap, flags);
+	fd = intercept("openat", dirfd, path, flags, ap);
+	va_end(ap);
+	return fd;
 }
 
 int openat64(int dirfd, const char *path, int flags, ...)
 {
 	va_list ap;
-	mode_t mode;
+	int fd;
 
 	va_start(ap, flags);
-	mode = mode_of(flags, ap);
+	fd = intercept("openat64", dirfd, path, flags, ap);
 	va_end(ap);
-	if ((flags & O_TMPFILE) == O_TMPFILE) {
-		errno = EOPNOTSUPP;
-		return -1;
-	}
-	return pass("openat64", dirfd, path, flags, mode);
+	return fd;
 }
