@@ -76,9 +76,6 @@ uint64_t fm_claims_key(const char *path);
 /* Bytes the set holds. */
 size_t fm_claims_bytes(const struct fm_claims *c);
 
-/* 64-bit FNV-1a of n bytes. */
-uint64_t fm_fnv1a64(const void *p, size_t n);
-
 void fm_claims_free(struct fm_claims *c);
 
 #endif

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 
 #include "fm_claims.h"
+#include "fm_hash.h"
 
 #define RECENT_SLOTS 8192 /* a power of two, > FM_CLAIMS_RECENT */
 #define BUCKETS 65536
@@ -31,22 +32,6 @@
 #define WHO_LINE_MAX ((UINT64_C(1) << WHO_LINE_BITS) - 1)
 #define WHO_SOURCE_MAX ((UINT32_C(1) << 23) - 1)
 #define WHO_UNKNOWN ((uint64_t)WHO_SOURCE_MAX << WHO_LINE_BITS)
-
-static uint64_t fnv_more(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-uint64_t fm_fnv1a64(const void *p, size_t n)
-{
-	return fnv_more(0xcbf29ce484222325ULL, p, n);
-}
 
 /* FNV's high bits are weak for similar strings: mix them. */
 static uint64_t mix(uint64_t h)
@@ -65,7 +50,7 @@ uint64_t fm_claims_key(const char *path)
 /* The key of path followed by ".part", without building that string. */
 static uint64_t part_key(const char *path)
 {
-	return mix(fnv_more(fm_fnv1a64(path, strlen(path)), ".part", 5));
+	return mix(fm_fnv1a64_more(fm_fnv1a64(path, strlen(path)), ".part", 5));
 }
 
 static uint64_t who(uint32_t source, uint64_t line, bool part)

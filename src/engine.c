@@ -1,8 +1,9 @@
 /* engine.c: the glue between libcurl's multi socket API and libuv.
  *
- * The only file that includes both <uv.h> and <curl/curl.h>. libcurl tells
- * us which sockets to watch (on_curl_socket) and when to call it back
- * (on_curl_timer); libuv tells libcurl when a socket is ready (on_uv_poll)
+ * The only place where libcurl's multi handle meets libuv's loop (other
+ * files include both headers for version strings or their own handles,
+ * never to drive one with the other). libcurl tells us which sockets to
+ * watch (on_curl_socket) and when to call it back (on_curl_timer); libuv tells libcurl when a socket is ready (on_uv_poll)
  * or the timer fired (on_uv_timer, or on_uv_kick for "at once"). After
  * every curl_multi_socket_action() the finished transfers are drained
  * unconditionally: gating the drain on the running count loses the last

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fm_claims.h"
+#include "fm_hash.h"
 #include "fm_hosts.h"
 #include "fm_xfer.h"
 

@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "fm_claims.h"
+#include "fm_hash.h"
 #include "fm_policy.h"
 
 static enum fm_verdict classify_http(long status)

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "fm_claims.h"
+#include "fm_hash.h"
 #include "fm_heap.h"
 
 static void heap_pops_in_key_order(void **state)
