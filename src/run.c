@@ -1,5 +1,6 @@
-/* run.c: the scheduler: queue → slots → results (admit.c fills the
- * queue from the input, worker.c runs the attempts).
+/* run.c: the scheduler: queue → slots → results (admit.c reads the
+ * input and hands jobs over through admit_ops, worker.c runs the
+ * attempts).
  *
  * At most -j jobs hold a slot; a slot's clock starts when a worker begins
  * its attempt, so time spent queued never counts. A failed attempt either
@@ -334,12 +335,13 @@ void fm_run_pump(struct run *r)
 	if (r->finished)
 		return;
 	if (r->stop == STOP_NONE && !output_full(r)) {
-		fm_admit_read(r);
+		fm_admit_read(&r->admit);
 		start_some(r);
 		for (unsigned i = 0; i < r->nworkers; i++)
 			fm_worker_wake(&r->workers[i]);
 	}
-	if ((r->input_end || r->stop != STOP_NONE) && !r->queue.queued &&
+	if ((fm_admit_ended(&r->admit) || r->stop != STOP_NONE) &&
+	    !r->queue.queued &&
 	    !r->waiting.len && r->running == 0 && output_drained(r)) {
 		r->finished = true;
 		uv_stop(&r->loop);
@@ -361,8 +363,7 @@ static void stop_everything(struct run *r, enum stop_reason reason,
 	struct fm_job *job;
 
 	r->stop = reason;
-	r->input_end = true;
-	fm_admit_stop(r);
+	fm_admit_stop(&r->admit);
 	r->left += r->queue.queued;
 	fm_hosts_drain(&r->queue, drain_job, r);
 	for (unsigned i = 0; i < r->nworkers; i++)
@@ -492,8 +493,8 @@ static bool sample_progress(void *arg, struct fm_progress *p)
 		return false;
 	for (int s = 0; s < FM_STATUS_COUNT; s++)
 		p->done += r->tally.count[s];
-	p->known = r->known;
-	p->list_complete = r->input_end;
+	p->known = fm_admit_known(&r->admit);
+	p->list_complete = fm_admit_ended(&r->admit);
 	p->failed = r->tally.count[FM_STATUS_FAILED] +
 		    r->tally.count[FM_STATUS_INVALID];
 	p->running = r->running;
@@ -573,6 +574,58 @@ static long buffer_size(unsigned jobs)
 	return size > (512L << 10) ? 512L << 10 : size;
 }
 
+/* Admission hands an accepted job over: it waits in its host's queue
+ * (its host record: the URL's host under --per-host, one shared record
+ * otherwise). */
+static void on_admit_job(void *ctx, struct fm_job *job)
+{
+	struct run *r = ctx;
+	char host[256] = "";
+
+	if (r->o->per_host &&
+	    fm_url_host_parsed(job->entry.uh, host, sizeof(host)))
+		host[0] = '\0';
+	job->host = fm_hosts_get(&r->queue, host);
+	if (!job->host) {
+		struct fm_outcome o = {.status = FM_STATUS_FAILED};
+
+		snprintf(o.error, sizeof(o.error), "out of memory");
+		fm_run_finish_job(r, job, &o, 0);
+		return;
+	}
+	/* Parsed once for all of admission; a job in the window holds no
+	 * more than its strings. */
+	curl_url_cleanup(job->entry.uh);
+	job->entry.uh = NULL;
+	fm_hosts_push(&r->queue, job->host, job, false);
+}
+
+static void on_admit_result(void *ctx, const struct fm_result *res)
+{
+	fm_run_report(ctx, res);
+}
+
+/* The read-ahead window: jobs waiting out a backoff count against it
+ * too, since they hold memory. */
+static bool on_admit_has_room(void *ctx)
+{
+	struct run *r = ctx;
+
+	return r->queue.queued + r->waiting.len < r->window;
+}
+
+static void on_admit_wake(void *ctx)
+{
+	fm_run_pump(ctx);
+}
+
+static const struct fm_admit_ops admit_ops = {
+	.job = on_admit_job,
+	.result = on_admit_result,
+	.has_room = on_admit_has_room,
+	.wake = on_admit_wake,
+};
+
 static void teardown(struct run *r);
 
 static int setup(struct run *r, const struct fm_opts *o)
@@ -598,7 +651,7 @@ static int setup(struct run *r, const struct fm_opts *o)
 		.timestamping = o->timestamping,
 		.sha256_all = o->sha256,
 		.content_disposition = o->content_disposition,
-		.claims = &r->claims,
+		.claims = &r->admit.claims,
 		.max_redirs = o->max_redirs,
 		.headers = o->headers,
 		.nheaders = o->nheaders,
@@ -613,7 +666,7 @@ static int setup(struct run *r, const struct fm_opts *o)
 	};
 	if (o->user_agent)
 		r->conf.user_agent = o->user_agent;
-	err = fm_input_open(&r->in, o->inputs, o->ninputs);
+	err = fm_admit_open(&r->admit, o->inputs, o->ninputs);
 	if (err)
 		return err;
 	/* A dry run touches nothing, not even the output directory. */
@@ -621,7 +674,7 @@ static int setup(struct run *r, const struct fm_opts *o)
 	if (r->rootfd < 0 && !o->dry_run) {
 		fprintf(stderr, "fetchmany: cannot use output directory '%s': %s\n",
 			o->output_dir, fm_strerror(r->rootfd));
-		fm_input_close(&r->in);
+		fm_admit_free(&r->admit);
 		return r->rootfd;
 	}
 	/* Bodies go to NAME.part under -c, and without O_TMPFILE. */
@@ -637,10 +690,17 @@ static int setup(struct run *r, const struct fm_opts *o)
 		goto nomem;
 	}
 	r->done.async.data = r;
-	pthread_mutex_init(&r->claims_lock, NULL);
-	r->conf.claims_lock = &r->claims_lock;
-	uv_idle_init(&r->loop, &r->reader);
-	r->reader.data = r;
+	fm_admit_init(&r->admit, &r->loop,
+		      &(struct fm_admit_conf){
+			      .output_dir = r->conf.output_dir,
+			      .mirror = o->mirror,
+			      .dry_run = o->dry_run,
+			      .parts = r->conf.parts,
+			      .shard_k = o->shard_k,
+			      .shard_n = o->shard_n,
+		      },
+		      &admit_ops, r);
+	r->conf.claims_lock = &r->admit.claims_lock;
 	uv_timer_init(&r->loop, &r->retry_timer);
 	r->retry_timer.data = r;
 	uv_timer_init(&r->loop, &r->fd_timer);
@@ -679,7 +739,7 @@ nomem:
 	fm_hosts_free(&r->queue);
 	if (r->rootfd >= 0)
 		close(r->rootfd);
-	fm_input_close(&r->in);
+	fm_admit_free(&r->admit);
 	return -ENOMEM;
 }
 
@@ -710,8 +770,7 @@ static void teardown(struct run *r)
 	while ((job = fm_heap_pop(&r->waiting)))
 		fm_run_drop_job(r, job);
 	fm_heap_free(&r->waiting);
-	fm_admit_stop(r);
-	uv_close((uv_handle_t *)&r->reader, NULL);
+	fm_admit_close(&r->admit);
 	uv_close((uv_handle_t *)&r->retry_timer, NULL);
 	uv_close((uv_handle_t *)&r->fd_timer, NULL);
 	uv_close((uv_handle_t *)&r->flusher, NULL);
@@ -723,11 +782,9 @@ static void teardown(struct run *r)
 	uv_run(&r->loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&r->loop) || !clean)
 		fputs("fetchmany: internal error: handles left open\n", stderr);
-	pthread_mutex_destroy(&r->claims_lock);
 	free(r->slots);
 	fm_hosts_free(&r->queue);
-	fm_claims_free(&r->claims);
-	fm_input_close(&r->in);
+	fm_admit_free(&r->admit);
 	if (r->rootfd >= 0)
 		close(r->rootfd);
 }
@@ -754,6 +811,6 @@ int fm_run(const struct fm_opts *o)
 	else if (r.stop == STOP_OUTPUT)
 		status = 1;
 	else
-		status = r.any_bad ? 1 : 0;
+		status = r.any_bad || fm_admit_bad(&r.admit) ? 1 : 0;
 	return status;
 }

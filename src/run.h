@@ -1,5 +1,4 @@
-/* run.h: the state of one run, shared by the scheduler (run.c) and the
- * admission of input lines (admit.c). Private to src/. */
+/* run.h: the state of one run, the scheduler's (run.c). Private to src/. */
 #ifndef FM_RUN_INTERNAL_H
 #define FM_RUN_INTERNAL_H
 
@@ -10,7 +9,7 @@
 
 #include <pthread.h>
 
-#include "fm_claims.h"
+#include "admit.h"
 #include "fm_heap.h"
 #include "fm_hosts.h"
 #include "fm_input.h"
@@ -32,10 +31,7 @@ enum stop_reason {
 struct run {
 	const struct fm_opts *o;
 	uv_loop_t loop;
-	struct fm_input in;
-	uv_idle_t reader;      /* active while a batch was cut short */
-	uv_poll_t *input_poll; /* waits for a pipe or terminal to speak */
-	bool input_end;
+	struct fm_admit admit;  /* the input, its claims and counts */
 	struct fm_hosts queue;  /* jobs waiting for a slot, per host */
 	unsigned window;       /* queued + waiting jobs at most */
 	struct fm_bucket bucket; /* --limit-rate (its one worker's) */
@@ -54,8 +50,6 @@ struct run {
 				  without a shortage */
 	unsigned fd_idle;      /* fd_timer rounds since an attempt last
 				  ended without a shortage */
-	struct fm_claims claims;
-	pthread_mutex_t claims_lock; /* workers claim server-given names */
 	int rootfd;
 	struct fm_tally tally;
 	uint64_t t0;
@@ -70,7 +64,6 @@ struct run {
 	uint64_t stall_ns;     /* 0: no stall watch */
 	struct fm_meter meter;  /* the live line, when shown */
 	bool stdout_tty;       /* results and the live line share a screen */
-	unsigned long known;   /* entries read so far */
 	uv_prepare_t flusher;  /* hands result lines over before each wait */
 	struct fm_out *out;    /* writes them; NULL under -q */
 	int out_err;           /* its write error, once reported */
@@ -91,13 +84,5 @@ void fm_run_drop_job(struct run *r, struct fm_job *job);
 
 /* Moves the run forward after any event (run.c). */
 void fm_run_pump(struct run *r);
-
-/* Reads and admits input lines while the window has room, without ever
- * blocking (admit.c). */
-void fm_admit_read(struct run *r);
-
-/* Stops reading input for good: closes the watcher of a waiting pipe
- * (admit.c). */
-void fm_admit_stop(struct run *r);
 
 #endif
