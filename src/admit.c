@@ -5,6 +5,7 @@
  * names and claims its path, and queues it under its host, or reports
  * at once why it cannot be used. Reading stops while the jobs waiting
  * for a slot or a retry fill the read-ahead window. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +67,8 @@ static void claim_conflict(struct run *r, const struct fm_line *l, int rc,
 }
 
 /* Finds the host record a job is counted under: its URL's host under
- * --per-host, one shared record otherwise (no parsing needed). */
+ * --per-host, one shared record otherwise (no parsing needed). Returns 0
+ * or -ENOMEM. */
 static int host_of(struct run *r, struct fm_job *job)
 {
 	char host[256] = "";
@@ -75,7 +77,7 @@ static int host_of(struct run *r, struct fm_job *job)
 	    fm_url_host_parsed(job->entry.uh, host, sizeof(host)))
 		host[0] = '\0';
 	job->host = fm_hosts_get(&r->queue, host);
-	return job->host ? 0 : -1;
+	return job->host ? 0 : -ENOMEM;
 }
 
 /* --dry-run: what would be fetched, and where, without a request. */
@@ -114,11 +116,11 @@ static void admit(struct run *r, const struct fm_line *l, struct fm_entry *e)
 	rc = fm_claims_take_path(&r->claims, rel, r->conf.parts,
 				 (uint32_t)l->index, l->line, &prev);
 	pthread_mutex_unlock(&r->claims_lock);
-	if (rc) {
-		if (rc > 0)
+	if (rc != FM_CLAIM_FREE) {
+		if (rc != FM_CLAIM_NOMEM)
 			claim_conflict(r, l, rc, &prev, why, sizeof(why));
 		else
-			snprintf(why, sizeof(why), "%s", fm_strerror(rc));
+			snprintf(why, sizeof(why), "%s", fm_strerror(-ENOMEM));
 		report_invalid(r, l, e->url, e->out, why);
 		goto drop;
 	}

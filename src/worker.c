@@ -144,8 +144,11 @@ static void begin(struct fm_worker *w, struct slot *s)
 		return;
 	}
 	x->sink.pool = &w->pool;
-	if (fm_xfer_begin(x, job, r->rootfd, &s->out)) {
-		/* Skipped under -n, or the destination is unusable. */
+	switch (fm_xfer_begin(x, job, r->rootfd, &s->out)) {
+	case FM_BEGIN_RUN:
+		break;
+	case FM_BEGIN_SKIPPED: /* under -n */
+	case FM_BEGIN_FAILED:  /* the destination is unusable */
 		s->seconds = 0;
 		hand_back(w, s);
 		return;
