@@ -29,9 +29,14 @@ struct fm_claim {
 	uint64_t line;
 };
 
-/* What fm_claims_take_path() found taken. */
-#define FM_CLAIM_PATH_TAKEN 1 /* the path itself */
-#define FM_CLAIM_PART_TAKEN 2 /* its NAME.part */
+/* What taking a claim came to. */
+enum fm_claim_result {
+	FM_CLAIM_FREE,       /* it was free: it is now taken */
+	FM_CLAIM_PATH_TAKEN, /* the path itself is another's: nothing taken */
+	FM_CLAIM_PART_TAKEN, /* its NAME.part is (fm_claims_take_path()) */
+	FM_CLAIM_NOMEM,      /* the set could not grow (ENOMEM): the entry
+				must not go on */
+};
 
 /* Recent claims held with their line; more are settled first. */
 #define FM_CLAIMS_RECENT 6144
@@ -50,25 +55,28 @@ struct fm_claims {
 	size_t used;      /* recent + settled */
 };
 
-/* Claims path for (source, line). Returns 0 when the path was free, 1 when
- * it is taken (*prev then says by whom, where known), -ENOMEM when the set
- * cannot grow. */
-int fm_claims_take(struct fm_claims *c, const char *path, uint32_t source,
-		   uint64_t line, struct fm_claim *prev);
+/* Claims path for (source, line). Returns FM_CLAIM_FREE, FM_CLAIM_PATH_TAKEN
+ * (*prev then says by whom, where known) or FM_CLAIM_NOMEM. */
+enum fm_claim_result fm_claims_take(struct fm_claims *c, const char *path,
+				    uint32_t source, uint64_t line,
+				    struct fm_claim *prev);
 
 /* Claims path like fm_claims_take(), and with part (-c, or no O_TMPFILE:
  * fm_sink_writes_parts()) also the path's NAME.part, which the body is
  * written to: an entry whose path is another's NAME.part, or whose
- * NAME.part is another's path, would overwrite that entry's file. Returns 0 when both were free (both are
- * now taken), FM_CLAIM_PATH_TAKEN or FM_CLAIM_PART_TAKEN (nothing taken;
- * *prev says by whom, where known), or -ENOMEM. */
-int fm_claims_take_path(struct fm_claims *c, const char *path, bool part,
-			uint32_t source, uint64_t line, struct fm_claim *prev);
+ * NAME.part is another's path, would overwrite that entry's file. Returns
+ * FM_CLAIM_FREE when both were free (both are now taken),
+ * FM_CLAIM_PATH_TAKEN or FM_CLAIM_PART_TAKEN (nothing taken;
+ * *prev says by whom, where known), or FM_CLAIM_NOMEM. */
+enum fm_claim_result fm_claims_take_path(struct fm_claims *c, const char *path,
+					 bool part, uint32_t source,
+					 uint64_t line, struct fm_claim *prev);
 
 /* The same for a key already made from a path by fm_claims_key(): lets
  * tests place keys where they want. */
-int fm_claims_take_key(struct fm_claims *c, uint64_t key, uint32_t source,
-		       uint64_t line, struct fm_claim *prev);
+enum fm_claim_result fm_claims_take_key(struct fm_claims *c, uint64_t key,
+					uint32_t source, uint64_t line,
+					struct fm_claim *prev);
 
 /* A path's key: never 0. */
 uint64_t fm_claims_key(const char *path);

@@ -31,7 +31,7 @@ struct fm_meter {
 	double rate;        /* smoothed bytes per second */
 };
 
-/* Starts redrawing on fd every 100 ms. Returns 0 or a libuv error. The
+/* Starts redrawing on fd every 100 ms. Returns 0 or -errno. The
  * handles do not keep the loop alive. */
 int fm_meter_start(struct fm_meter *s, uv_loop_t *loop, int fd,
 		    fm_meter_sample_cb sample, void *arg);

@@ -46,8 +46,7 @@ struct fm_out {
 
 /* Starts a writer for fd; cb runs in loop (with the async handle, whose
  * data is arg) when the writer made progress that fm_out_backlog() asked
- * for, or failed. Returns the writer, or NULL with *err set (a negative
- * errno or libuv error). */
+ * for, or failed. Returns the writer, or NULL with *err set to -errno. */
 struct fm_out *fm_out_start(uv_loop_t *loop, int fd, uv_async_cb cb,
 			    void *arg, int *err);
 

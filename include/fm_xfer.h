@@ -126,12 +126,20 @@ struct fm_outcome {
  * shared settings, which must outlive it. Returns 0 or FM_E_CURL. */
 int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf);
 
+/* What fm_xfer_begin() came to. */
+enum fm_begin {
+	FM_BEGIN_RUN,     /* the transfer is ready: hand x->easy to libcurl */
+	FM_BEGIN_SKIPPED, /* -n found NAME: done without network, o says so */
+	FM_BEGIN_FAILED,  /* the destination or the request could not be
+			     prepared: done without network, o says why */
+};
+
 /* Points slot x at job (x->fresh: on a new connection): prepares the destination under rootfd and sets up
- * the request. Returns 0 when the transfer is ready to run; otherwise the
- * job is finished without network access and o says how (skipped under
- * -n, or failed when the destination cannot be prepared): 1 or -errno. */
-int fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
-		  struct fm_outcome *o);
+ * the request. Returns FM_BEGIN_RUN when the transfer is ready to run;
+ * otherwise the job is finished without network access and o holds its
+ * outcome. */
+enum fm_begin fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
+			    struct fm_outcome *o);
 
 /* Ends the attempt that libcurl finished with rc: commits the body (rename
  * over NAME) or discards the .part, and fills o. */

@@ -7,6 +7,7 @@
  * while ops->has_room() says no: the scheduler's read-ahead window is
  * full. Admission never calls the scheduler otherwise; its own loop
  * events only ask for a read (ops->wake). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,8 @@ static void report_invalid(struct fm_admit *a, const struct fm_line *l,
 
 /* Why an entry's path cannot be claimed: rc says whether the path or,
  * under -c, its NAME.part was taken, prev by whom. */
-static void claim_conflict(struct fm_admit *a, const struct fm_line *l, int rc,
+static void claim_conflict(struct fm_admit *a, const struct fm_line *l,
+			   enum fm_claim_result rc,
 			   const struct fm_claim *prev, char *why, size_t n)
 {
 	const struct fm_source *s;
@@ -95,7 +97,7 @@ static void admit(struct fm_admit *a, const struct fm_line *l,
 	struct fm_claim prev;
 	struct fm_job *job = NULL;
 	char *rel = NULL, *path = NULL;
-	int rc;
+	enum fm_claim_result rc;
 
 	if (fm_name_resolve_parsed(e->uh, e->out, a->conf.mirror, &rel, why,
 				   sizeof(why))) {
@@ -107,11 +109,11 @@ static void admit(struct fm_admit *a, const struct fm_line *l,
 	rc = fm_claims_take_path(&a->claims, rel, a->conf.parts,
 				 (uint32_t)l->index, l->line, &prev);
 	pthread_mutex_unlock(&a->claims_lock);
-	if (rc) {
-		if (rc > 0)
+	if (rc != FM_CLAIM_FREE) {
+		if (rc != FM_CLAIM_NOMEM)
 			claim_conflict(a, l, rc, &prev, why, sizeof(why));
 		else
-			snprintf(why, sizeof(why), "%s", fm_strerror(rc));
+			snprintf(why, sizeof(why), "%s", fm_strerror(-ENOMEM));
 		report_invalid(a, l, e->url, e->out, why);
 		goto drop;
 	}

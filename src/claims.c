@@ -183,9 +183,9 @@ static int settle(struct fm_claims *c)
 	return 0;
 }
 
-/* 1 when key is taken, with *prev saying by whom where known; else 0. */
-static int lookup(const struct fm_claims *c, uint64_t key,
-		  struct fm_claim *prev)
+/* Whether key is taken, with *prev saying by whom where known. */
+static bool lookup(const struct fm_claims *c, uint64_t key,
+		   struct fm_claim *prev)
 {
 	size_t i;
 	uint64_t w;
@@ -199,13 +199,13 @@ static int lookup(const struct fm_claims *c, uint64_t key,
 			prev->source = (uint32_t)(w >> WHO_LINE_BITS);
 			prev->line = w & WHO_LINE_MAX;
 		}
-		return 1;
+		return true;
 	}
 	if (settled_has(c, key)) {
 		*prev = (struct fm_claim){.known = false};
-		return 1;
+		return true;
 	}
-	return 0;
+	return false;
 }
 
 /* Adds key, which is not taken, for w. Returns 0 or -ENOMEM. */
@@ -231,22 +231,27 @@ static int insert(struct fm_claims *c, uint64_t key, uint64_t w)
 	return 0;
 }
 
-int fm_claims_take_key(struct fm_claims *c, uint64_t key, uint32_t source,
-		       uint64_t line, struct fm_claim *prev)
+enum fm_claim_result fm_claims_take_key(struct fm_claims *c, uint64_t key,
+					uint32_t source, uint64_t line,
+					struct fm_claim *prev)
 {
 	if (lookup(c, key, prev))
-		return 1;
-	return insert(c, key, who(source, line, false));
+		return FM_CLAIM_PATH_TAKEN;
+	if (insert(c, key, who(source, line, false)))
+		return FM_CLAIM_NOMEM;
+	return FM_CLAIM_FREE;
 }
 
-int fm_claims_take(struct fm_claims *c, const char *path, uint32_t source,
-		   uint64_t line, struct fm_claim *prev)
+enum fm_claim_result fm_claims_take(struct fm_claims *c, const char *path,
+				    uint32_t source, uint64_t line,
+				    struct fm_claim *prev)
 {
 	return fm_claims_take_key(c, fm_claims_key(path), source, line, prev);
 }
 
-int fm_claims_take_path(struct fm_claims *c, const char *path, bool part,
-			uint32_t source, uint64_t line, struct fm_claim *prev)
+enum fm_claim_result fm_claims_take_path(struct fm_claims *c, const char *path,
+					 bool part, uint32_t source,
+					 uint64_t line, struct fm_claim *prev)
 {
 	uint64_t key = fm_claims_key(path), pkey = part ? part_key(path) : 0;
 	int err;
@@ -258,7 +263,7 @@ int fm_claims_take_path(struct fm_claims *c, const char *path, bool part,
 	err = insert(c, key, who(source, line, false));
 	if (!err && part)
 		err = insert(c, pkey, who(source, line, true));
-	return err;
+	return err ? FM_CLAIM_NOMEM : FM_CLAIM_FREE;
 }
 
 size_t fm_claims_bytes(const struct fm_claims *c)

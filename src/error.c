@@ -1,23 +1,26 @@
 /* error.c: one table from error codes to messages (see fm_error.h). */
+#include <assert.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <uv.h>
+
 #include "fm_error.h"
+
+/* libuv's codes on Unix are negative errno values (uv-errno.h). */
+_Static_assert(UV_ENOMEM == -ENOMEM && UV_EAGAIN == -EAGAIN &&
+		       UV_EMFILE == -EMFILE && UV_EINVAL == -EINVAL,
+	       "libuv codes are not -errno here");
 
 const char *fm_strerror(int err)
 {
 	switch (err) {
 	case 0:
 		return "success";
-	case FM_E_NOMEM:
-		return "out of memory";
-	case FM_E_USAGE:
-		return "usage error";
 	case FM_E_CURL:
 		return "libcurl error";
-	case FM_E_UV:
-		return "libuv error";
 	}
 	if (err < 0 && err > FM_E_BASE)
 		return strerror(-err);
@@ -34,4 +37,12 @@ int fm_why(char *why, size_t whylen, const char *fmt, ...)
 	vsnprintf(why, whylen, fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+int fm_uv_err(int rc)
+{
+	/* UV_EOF is -4095 and the UV_EAI_* lie from -3000 down; every
+	 * errno is far above. */
+	assert(rc <= 0 && rc > UV_EAI_ADDRFAMILY);
+	return rc;
 }

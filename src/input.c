@@ -91,8 +91,8 @@ static void close_source(struct fm_source *s)
 	s->start = s->len = 0;
 }
 
-/* Reads one chunk into s->buf. Returns 1 when bytes arrived or EOF was
- * seen, 0 when a pollable source has nothing ready, -errno on error. */
+/* Reads one chunk into s->buf. Returns 0 when bytes arrived or EOF was
+ * seen, -EAGAIN when a pollable source has nothing ready, or -errno. */
 static int fill(struct fm_source *s)
 {
 	ssize_t n;
@@ -110,17 +110,17 @@ static int fill(struct fm_source *s)
 		struct pollfd p = {.fd = s->fd, .events = POLLIN};
 
 		if (poll(&p, 1, 0) == 0)
-			return 0;
+			return -EAGAIN;
 	}
 	do
 		n = read(s->fd, s->buf + s->len, BUF_CAP - s->len);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return errno == EAGAIN ? 0 : -errno;
+		return -errno;
 	if (n == 0)
 		s->done = true;
 	s->len += (size_t)n;
-	return 1;
+	return 0;
 }
 
 static void hand_out(struct fm_source *s, struct fm_line *out, size_t len,
@@ -194,7 +194,7 @@ enum fm_input_status fm_input_next(struct fm_input *in, struct fm_line *out,
 			continue;
 		}
 		r = fill(s);
-		if (r == 0) {
+		if (r == -EAGAIN) {
 			*fd = s->fd;
 			return FM_INPUT_AGAIN;
 		}

@@ -38,24 +38,24 @@ static unsigned count_open_fds(void)
  * lift the soft descriptor limit to the hard one so -j 10000 is not
  * refused, and lower -j, saying so once, when even the hard one cannot
  * hold it (running short later only delays entries, see run.c); the
- * worker threads follow -j down (fm_run_workers()). Returns false, having
- * said why, when not even one transfer fits: libuv would abort setting
- * up, or every entry fail. */
-static bool fit_fd_limit(struct fm_opts *o)
+ * worker threads follow -j down (fm_run_workers()). A check: returns 0,
+ * or -1 having said why when not even one transfer fits (libuv would
+ * abort setting up, or every entry fail). */
+static int fit_fd_limit(struct fm_opts *o)
 {
 	struct rlimit rl;
 	unsigned jobs, held;
 	uint64_t need;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl))
-		return true;
+		return 0;
 	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl))
 			getrlimit(RLIMIT_NOFILE, &rl);
 	}
 	if (rl.rlim_cur == RLIM_INFINITY || o->dry_run)
-		return true;
+		return 0;
 	held = count_open_fds();
 	need = fm_fd_min(held, (unsigned)o->ninputs);
 	if ((uint64_t)rl.rlim_cur < need) {
@@ -64,19 +64,19 @@ static bool fit_fd_limit(struct fm_opts *o)
 			"at least %llu are needed (ulimit -n)\n",
 			(unsigned long long)rl.rlim_cur,
 			(unsigned long long)need);
-		return false;
+		return -1;
 	}
 	jobs = fm_fd_jobs(o->jobs, (uint64_t)rl.rlim_cur, held,
 			  fm_run_workers(o), (unsigned)o->ninputs);
 	if (jobs == o->jobs)
-		return true;
+		return 0;
 	fprintf(stderr,
 		"fetchmany: warning: -j %u lowered to %u: the limit of %llu "
 		"open files holds no more transfers (%u descriptors each); "
 		"raise it (ulimit -n) to run more at once\n",
 		o->jobs, jobs, (unsigned long long)rl.rlim_cur, FM_FD_PER_JOB);
 	o->jobs = jobs;
-	return true;
+	return 0;
 }
 
 /* libcurl hands a non-ASCII host name to libidn2 (idn2_lookup_ul), which
@@ -103,8 +103,8 @@ static void utf8_ctype(void)
  * one open() or socket() returns: a download would land in it and
  * results or the live line be written into that download (libuv also
  * asserts that it never watches one). Open each missing one on
- * /dev/null first, as curl does. Returns false when that fails. */
-static bool open_std_fds(void)
+ * /dev/null first, as curl does. Returns 0 or -errno. */
+static int open_std_fds(void)
 {
 	for (int fd = 0; fd <= 2; fd++) {
 		int got;
@@ -112,13 +112,15 @@ static bool open_std_fds(void)
 		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
 			continue;
 		got = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+		if (got < 0)
+			return -errno;
 		if (got != fd) {
-			if (got >= 0)
-				close(got);
-			return false;
+			/* Not fd: cannot be, the lower ones are open. */
+			close(got);
+			return -EBADF;
 		}
 	}
-	return true;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -126,7 +128,7 @@ int main(int argc, char **argv)
 	struct fm_opts o;
 	int stdin_flags, status;
 
-	if (!open_std_fds())
+	if (open_std_fds())
 		return 2;
 	/* A reader that goes away is an error of the write (EPIPE), which
 	 * stops the run cleanly with a message (run.c), not a death. */
@@ -146,7 +148,7 @@ int main(int argc, char **argv)
 	}
 	utf8_ctype();
 	/* Before libcurl and libuv, which may abort without descriptors. */
-	if (!fit_fd_limit(&o)) {
+	if (fit_fd_limit(&o)) {
 		fm_opts_free(&o);
 		return 2;
 	}

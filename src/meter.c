@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "fm_error.h"
 #include "fm_meter.h"
 
 #define ERASE "\r\033[K"
@@ -83,9 +84,10 @@ int fm_meter_start(struct fm_meter *s, uv_loop_t *loop, int fd,
 	uv_signal_init(loop, &s->winch);
 	s->winch.data = s;
 	s->on = true;
-	err = uv_timer_start(&s->timer, on_meter_timer, 100, 100);
+	err = fm_uv_err(uv_timer_start(&s->timer, on_meter_timer, 100, 100));
 	if (!err)
-		err = uv_signal_start(&s->winch, on_uv_winch, SIGWINCH);
+		err = fm_uv_err(uv_signal_start(&s->winch, on_uv_winch,
+						SIGWINCH));
 	uv_unref((uv_handle_t *)&s->timer);
 	uv_unref((uv_handle_t *)&s->winch);
 	return err;

@@ -11,6 +11,7 @@
  * URL parser splits the URL; percent-decoding is done here, per segment,
  * so that an encoded "/" (%2F) cannot create a new directory level. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,7 +274,8 @@ struct path {
 	size_t len, cap;
 };
 
-/* Appends component s, with a '/' before it unless it is the first. */
+/* Appends component s, with a '/' before it unless it is the first.
+ * Returns 0 or -ENOMEM. */
 static int path_add(struct path *p, const char *s)
 {
 	size_t n = strlen(s), need = p->len + n + 2;
@@ -282,7 +284,7 @@ static int path_add(struct path *p, const char *s)
 		char *nbuf = realloc(p->buf, need * 2);
 
 		if (nbuf == NULL)
-			return -1;
+			return -ENOMEM;
 		p->buf = nbuf;
 		p->cap = need * 2;
 	}
@@ -316,13 +318,14 @@ static char *normalise_out(const char *out)
 }
 
 /* The mirror's first component: host, lowercased, IPv6 brackets removed,
- * then "_PORT" when the URL names a port that is not the default. */
+ * then "_PORT" when the URL names a port that is not the default. Returns
+ * 0 or -ENOMEM. */
 static int add_host(struct path *p, CURLU *h)
 {
 	char *host = NULL, *port = NULL, *low, *comp;
 	const char *name;
 	size_t len, i;
-	int rc = -1;
+	int rc = -ENOMEM;
 
 	/* A URL without a host never passes fm_url_check(); should one come
 	 * here anyway, it gets "_" like any other unusable host. */
@@ -359,7 +362,8 @@ static int add_host(struct path *p, CURLU *h)
 
 /* Appends the directory segments of path (all but the last), decoded
  * and cleaned; segments that clean to nothing are dropped. buf and tmp
- * are scratch space for decode() of strlen(path) bytes. */
+ * are scratch space for decode() of strlen(path) bytes. Returns 0 or
+ * -ENOMEM. */
 static int add_dirs(struct path *p, const char *path, char *buf, char *tmp)
 {
 	const char *seg = path, *slash;
@@ -368,7 +372,7 @@ static int add_dirs(struct path *p, const char *path, char *buf, char *tmp)
 		decode(buf, seg, (size_t)(slash - seg), tmp);
 		clean(buf, COMPONENT_MAX, false);
 		if (buf[0] != '\0' && path_add(p, buf) != 0)
-			return -1;
+			return -ENOMEM;
 		seg = slash + 1;
 	}
 	return 0;
@@ -385,7 +389,7 @@ static char *url_name(CURLU *h, const char *path, bool mirror)
 	 * then its scratch (len). */
 	char *buf = malloc(4 * len + sizeof(FALLBACK_NAME));
 	char *tmp = buf + 3 * len + sizeof(FALLBACK_NAME);
-	int rc = buf == NULL ? -1 : 0;
+	int rc = buf == NULL ? -ENOMEM : 0;
 
 	last = last != NULL ? last + 1 : path;
 	if (rc == 0 && mirror)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fm_error.h"
 #include "fm_out.h"
 
 /* Blocking writes, even into a descriptor whose owner made it
@@ -110,17 +111,17 @@ struct fm_out *fm_out_start(uv_loop_t *loop, int fd, uv_async_cb cb,
 	if (!o)
 		return NULL;
 	o->fd = fd;
-	if ((*err = uv_mutex_init(&o->lock)))
+	if ((*err = fm_uv_err(uv_mutex_init(&o->lock))))
 		goto out_free;
-	if ((*err = uv_cond_init(&o->cond)))
+	if ((*err = fm_uv_err(uv_cond_init(&o->cond))))
 		goto out_mutex;
-	if ((*err = uv_async_init(loop, &o->async, cb)))
+	if ((*err = fm_uv_err(uv_async_init(loop, &o->async, cb))))
 		goto out_cond;
 	o->async.data = arg;
 	/* Signals are the main thread's (run.c). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	*err = uv_thread_create(&o->thread, run_writer, o);
+	*err = fm_uv_err(uv_thread_create(&o->thread, run_writer, o));
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (*err) {
 		/* The close callback frees o. */

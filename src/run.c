@@ -754,7 +754,7 @@ static void teardown(struct run *r)
 	for (unsigned i = 0; i < r->nworkers; i++)
 		fm_worker_stop(&r->workers[i]);
 	for (unsigned i = 0; i < r->nworkers; i++)
-		clean &= fm_worker_close(&r->workers[i]);
+		clean &= fm_worker_close(&r->workers[i]) == 0;
 	free(r->workers);
 	for (unsigned i = 0; i < r->o->jobs; i++) {
 		struct slot *s = &r->slots[i];

@@ -94,19 +94,20 @@ nomem:
 	return -ENOMEM;
 }
 
-/* An unnamed file in directory dirfd, or -1 where O_TMPFILE is not
- * supported (then never tried again). */
+/* An unnamed file in directory dirfd, or -errno (-EOPNOTSUPP where
+ * O_TMPFILE is not supported: then never tried again). */
 static int open_anon(int dirfd)
 {
 	int fd;
 
 	if (atomic_load(&anon_mode) == ANON_NONE)
-		return -1;
+		return -EOPNOTSUPP;
 	fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
-	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR ||
-		       errno == EINVAL))
+	if (fd >= 0)
+		return fd;
+	if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
 		atomic_store(&anon_mode, ANON_NONE);
-	return fd;
+	return -errno;
 }
 
 bool fm_sink_writes_parts(int rootfd)

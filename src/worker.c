@@ -14,6 +14,7 @@
 
 #include <uv.h>
 
+#include "fm_error.h"
 #include "run.h"
 #include "worker.h"
 
@@ -34,10 +35,10 @@ int fm_mailbox_init(struct fm_mailbox *mb, uv_loop_t *loop, uv_async_cb cb)
 	int rc;
 
 	mb->head = mb->tail = NULL;
-	rc = uv_mutex_init(&mb->lock);
+	rc = fm_uv_err(uv_mutex_init(&mb->lock));
 	if (rc)
 		return rc;
-	rc = uv_async_init(loop, &mb->async, cb);
+	rc = fm_uv_err(uv_async_init(loop, &mb->async, cb));
 	if (rc)
 		uv_mutex_destroy(&mb->lock);
 	return rc;
@@ -143,8 +144,11 @@ static void begin(struct fm_worker *w, struct slot *s)
 		return;
 	}
 	x->sink.pool = &w->pool;
-	if (fm_xfer_begin(x, job, r->rootfd, &s->out)) {
-		/* Skipped under -n, or the destination is unusable. */
+	switch (fm_xfer_begin(x, job, r->rootfd, &s->out)) {
+	case FM_BEGIN_RUN:
+		break;
+	case FM_BEGIN_SKIPPED: /* under -n */
+	case FM_BEGIN_FAILED:  /* the destination is unusable */
 		s->seconds = 0;
 		hand_back(w, s);
 		return;
@@ -454,7 +458,7 @@ int fm_worker_start(struct fm_worker *w)
 	/* Signals are the main thread's to take (uv_signal in run.c). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = uv_thread_create(&w->thread, run_loop, w);
+	rc = fm_uv_err(uv_thread_create(&w->thread, run_loop, w));
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	w->started = rc == 0;
 	return rc;
@@ -501,7 +505,7 @@ void fm_worker_stop(struct fm_worker *w)
  * handle is cleaned up (it may still call the socket callback), then every
  * libuv handle is closed and the loop run once more to free them. Runs on
  * the main thread once the worker's own has ended. */
-bool fm_worker_close(struct fm_worker *w)
+int fm_worker_close(struct fm_worker *w)
 {
 	unsigned n = slot_count(w);
 
@@ -526,5 +530,5 @@ bool fm_worker_close(struct fm_worker *w)
 	uv_close((uv_handle_t *)&w->rate_timer, NULL);
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	fm_sink_pool_free(&w->pool);
-	return uv_loop_close(&w->loop) == 0;
+	return fm_uv_err(uv_loop_close(&w->loop));
 }

@@ -66,8 +66,8 @@ struct fm_worker {
 	struct fm_sink_pool pool; /* gathers the pieces of each read */
 };
 
-/* Prepares a mailbox whose receiver runs cb in loop. Returns 0 or a
- * libuv error. */
+/* Prepares a mailbox whose receiver runs cb in loop. Returns 0 or
+ * -errno. */
 int fm_mailbox_init(struct fm_mailbox *mb, uv_loop_t *loop, uv_async_cb cb);
 
 /* Appends the list head..tail (linked by next) and wakes the receiver. */
@@ -85,7 +85,7 @@ void fm_mailbox_close(struct fm_mailbox *mb);
 int fm_worker_init(struct fm_worker *w, struct run *r, unsigned first,
 		   unsigned stride);
 
-/* Starts w's thread. Returns 0 or a libuv error. */
+/* Starts w's thread. Returns 0 or -errno. */
 int fm_worker_start(struct fm_worker *w);
 
 /* Queues slot s, whose x.job is set, to run one attempt (main thread). The
@@ -103,8 +103,8 @@ void fm_worker_abort(struct fm_worker *w, const char *why);
 void fm_worker_stop(struct fm_worker *w);
 
 /* Frees what w holds, once stopped: attempts still running are abandoned
- * (their jobs stay in their slots for the caller to drop). Returns false
- * when libuv handles were left open. */
-bool fm_worker_close(struct fm_worker *w);
+ * (their jobs stay in their slots for the caller to drop). Returns 0, or
+ * -EBUSY when libuv handles were left open. */
+int fm_worker_close(struct fm_worker *w);
 
 #endif

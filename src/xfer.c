@@ -109,7 +109,8 @@ static void hash_base(void *arg, const void *buf, size_t n)
 	EVP_DigestUpdate(arg, buf, n);
 }
 
-/* A 206 must continue exactly where the .part ends. */
+/* A 206 must continue exactly where the .part ends. Returns 0, or -1 when
+ * it does not: the attempt stops, x->stop says why. */
 static int check_resume(struct fm_xfer *x, long code)
 {
 	if (code != 206) {
@@ -128,22 +129,23 @@ static int check_resume(struct fm_xfer *x, long code)
 
 /* --content-disposition: the server's name replaces the URL's, if it is
  * usable and no other entry claimed the path (nor, where bodies go to
- * NAME.part, its .part).
- * Under -n an existing file of that name makes the entry skipped: 1. */
+ * NAME.part, its .part); under -n an existing file of that name makes the
+ * entry skipped. Returns 0, or -1 when the attempt stops: x->stop (the
+ * name is taken, or exists under -n) or x->local_err says why. */
 static int take_server_name(struct fm_xfer *x)
 {
 	struct fm_job *job = x->job;
 	struct fm_claim prev;
 	struct stat st;
 	char *rel, *path;
-	int rc;
+	enum fm_claim_result rc;
 
 	if (!x->conf->content_disposition || job->entry.out ||
 	    x->resume_from > 0 || !x->resp.filename[0])
 		return 0;
 	rel = fm_name_replace_leaf(job->relpath, x->resp.filename);
 	if (!rel)
-		return -ENOMEM;
+		goto nomem;
 	if (strcmp(rel, job->relpath) == 0) {
 		free(rel);
 		return 0;
@@ -152,10 +154,10 @@ static int take_server_name(struct fm_xfer *x)
 	rc = fm_claims_take_path(x->conf->claims, rel, x->conf->parts,
 				 job->source_index, job->line, &prev);
 	pthread_mutex_unlock(x->conf->claims_lock);
-	if (rc != 0) {
+	if (rc != FM_CLAIM_FREE) {
 		free(rel);
-		if (rc < 0)
-			return rc;
+		if (rc == FM_CLAIM_NOMEM)
+			goto nomem;
 		stop_with(x, FM_STOP_NAME_TAKEN,
 			  "server-given name '%s'%s is already used by "
 			  "another entry",
@@ -169,7 +171,7 @@ static int take_server_name(struct fm_xfer *x)
 	if (!path || fm_sink_set_leaf(&x->sink, x->resp.filename)) {
 		free(rel);
 		free(path);
-		return -ENOMEM;
+		goto nomem;
 	}
 	free(job->relpath);
 	free(job->path);
@@ -177,9 +179,12 @@ static int take_server_name(struct fm_xfer *x)
 	job->path = path;
 	if (x->conf->no_clobber && fm_sink_stat(&x->sink, false, &st) == 0) {
 		x->stop = FM_STOP_SERVER_NAME_EXISTS;
-		return 1;
+		return -1;
 	}
 	return 0;
+nomem:
+	x->local_err = -ENOMEM;
+	return -1;
 }
 
 /* Starts the SHA-256 of this attempt's file; a resumed file's digest
@@ -196,19 +201,17 @@ static int start_digest(struct fm_xfer *x)
 	return 0;
 }
 
-/* Opens NAME.part for the body that is about to arrive. */
+/* Opens NAME.part for the body that is about to arrive. Returns 0, or -1
+ * when the attempt stops: x->stop or x->local_err says why. */
 static int open_body(struct fm_xfer *x, long code)
 {
 	int err;
 
-	if (check_resume(x, code))
+	if (check_resume(x, code) || take_server_name(x))
 		return -1;
-	err = take_server_name(x);
-	if (err)
-		return err;
 	err = fm_sink_open(&x->sink, x->resume_from > 0);
 	if (err)
-		return err;
+		goto fail;
 	if (x->conf->resume) {
 		/* Validators for If-Range, should this .part outlive us. */
 		if (x->resp.etag[0])
@@ -218,8 +221,12 @@ static int open_body(struct fm_xfer *x, long code)
 					 x->resp.last_modified);
 	}
 	if (x->job->entry.sha256 || x->conf->sha256_all)
-		return start_digest(x);
-	return 0;
+		err = start_digest(x);
+	if (!err)
+		return 0;
+fail:
+	x->local_err = err;
+	return -1;
 }
 
 static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *data)
@@ -243,12 +250,8 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *data)
 		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
 		if (code < 200 || code >= 300)
 			return n;
-		err = open_body(x, code);
-		if (err) {
-			if (err < 0 && !x->fail_why)
-				x->local_err = err;
+		if (open_body(x, code))
 			return 0;
-		}
 	}
 	if (x->conf->max_filesize &&
 	    x->sink.base + x->sink.bytes + n > x->conf->max_filesize) {
@@ -462,8 +465,8 @@ static void reset_attempt(struct fm_xfer *x, struct fm_job *job)
 	x->peer_port = x->local_port = 0;
 }
 
-int fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
-		  struct fm_outcome *o)
+enum fm_begin fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
+			    struct fm_outcome *o)
 {
 	struct stat st;
 	int err;
@@ -486,7 +489,7 @@ int fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
 	if (err) {
 		fail_local(o, "cannot create the directory of", job->path, err);
 		fm_sink_release(&x->sink);
-		return err;
+		return FM_BEGIN_FAILED;
 	}
 	if (x->conf->no_clobber && fm_sink_stat(&x->sink, false, &st) == 0) {
 		struct fm_attempt_facts f = {.stop = FM_STOP_EXISTS};
@@ -494,7 +497,7 @@ int fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
 		o->status = FM_STATUS_SKIPPED;
 		o->not_counted = fm_judge(&f).not_counted;
 		fm_sink_release(&x->sink);
-		return 1;
+		return FM_BEGIN_SKIPPED;
 	}
 	err = 0;
 	/* -H headers first: a list of this attempt's own, since the
@@ -515,7 +518,7 @@ int fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
 	if (err) {
 		fail_local(o, "cannot prepare the request for", job->path, err);
 		fm_sink_release(&x->sink);
-		return err;
+		return FM_BEGIN_FAILED;
 	}
 	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
 	curl_easy_setopt(x->easy, CURLOPT_URL, job->entry.url);
@@ -529,7 +532,7 @@ int fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
 	curl_easy_setopt(x->easy, CURLOPT_PIPEWAIT,
 			 strncasecmp(job->entry.url, "https:", 6) == 0 ? 1L
 								       : 0L);
-	return 0;
+	return FM_BEGIN_RUN;
 }
 
 static void describe_curl(struct fm_outcome *o, const struct fm_xfer *x,
@@ -555,7 +558,9 @@ static void hex(const unsigned char *d, unsigned n, char *out)
 	out[2 * n] = '\0';
 }
 
-/* Finishes the digest; a mismatch with the entry's sha256= fails it. */
+/* Finishes the digest; a mismatch with the entry's sha256= fails it.
+ * Returns 0, or -1 when the body fails the check: x->stop says so, or
+ * x->local_err that the digest could not be finished. */
 static int verify(struct fm_xfer *x, struct fm_outcome *o)
 {
 	const char *want = x->job->entry.sha256;
@@ -565,8 +570,10 @@ static int verify(struct fm_xfer *x, struct fm_outcome *o)
 	if (!x->hashing)
 		return 0;
 	x->hashing = false;
-	if (!EVP_DigestFinal_ex(x->md, d, &n))
+	if (!EVP_DigestFinal_ex(x->md, d, &n)) {
+		x->local_err = -ENOMEM; /* as when it cannot start */
 		return -1;
+	}
 	hex(d, n, o->sha256);
 	if (want && strcmp(want, o->sha256) != 0) {
 		stop_with(x, FM_STOP_CONTENT_MISMATCH,

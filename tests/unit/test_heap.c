@@ -79,9 +79,12 @@ static void claims_detect_second_use(void **state)
 	struct fm_claims c = {0};
 	struct fm_claim prev = {0};
 
-	assert_int_equal(fm_claims_take(&c, "a/b.gif", 0, 1, &prev), 0);
-	assert_int_equal(fm_claims_take(&c, "a/c.gif", 0, 2, &prev), 0);
-	assert_int_equal(fm_claims_take(&c, "a/b.gif", 1, 7, &prev), 1);
+	assert_int_equal(fm_claims_take(&c, "a/b.gif", 0, 1, &prev),
+			 FM_CLAIM_FREE);
+	assert_int_equal(fm_claims_take(&c, "a/c.gif", 0, 2, &prev),
+			 FM_CLAIM_FREE);
+	assert_int_equal(fm_claims_take(&c, "a/b.gif", 1, 7, &prev),
+			 FM_CLAIM_PATH_TAKEN);
 	assert_int_equal(prev.line, 1);
 	assert_int_equal(prev.source, 0);
 	fm_claims_free(&c);
@@ -97,12 +100,14 @@ static void claims_grow_keeps_everything(void **state)
 
 	for (uint32_t i = 1; i <= 50000; i++) {
 		snprintf(name, sizeof(name), "f%u.bin", i);
-		assert_int_equal(fm_claims_take(&c, name, 0, i, &prev), 0);
+		assert_int_equal(fm_claims_take(&c, name, 0, i, &prev),
+				 FM_CLAIM_FREE);
 	}
 	assert_int_equal(c.settled, last_settled);
 	for (uint32_t i = 1; i <= 50000; i += 97) {
 		snprintf(name, sizeof(name), "f%u.bin", i);
-		assert_int_equal(fm_claims_take(&c, name, 2, 0, &prev), 1);
+		assert_int_equal(fm_claims_take(&c, name, 2, 0, &prev),
+				 FM_CLAIM_PATH_TAKEN);
 		if (i <= last_settled) {
 			assert_false(prev.known);
 		} else {
@@ -112,7 +117,8 @@ static void claims_grow_keeps_everything(void **state)
 	}
 	for (uint32_t i = 50001; i <= 50100; i++) {
 		snprintf(name, sizeof(name), "f%u.bin", i);
-		assert_int_equal(fm_claims_take(&c, name, 0, i, &prev), 0);
+		assert_int_equal(fm_claims_take(&c, name, 0, i, &prev),
+				 FM_CLAIM_FREE);
 	}
 	/* a few bytes per entry: 6 settled, plus the fixed recent table
 	 * (an 8-byte key and an 8-byte author a slot)
@@ -177,7 +183,7 @@ static void claims_settled_keys_stay_exact(void **state)
 	for (size_t i = 0; i < N; i++)
 		assert_int_equal(fm_claims_take_key(&c, keys[i], 0,
 						    (uint32_t)i + 1, &prev),
-				 0);
+				 FM_CLAIM_FREE);
 	assert_int_equal(c.settled, 4 * FM_CLAIMS_RECENT);
 	assert_int_equal(c.dir[65536], c.settled);
 	for (size_t b = 0; b < 65536; b++)
@@ -186,18 +192,19 @@ static void claims_settled_keys_stay_exact(void **state)
 				    low48(c.low + 6 * i));
 	for (size_t i = 0; i < N; i++) {
 		assert_int_equal(fm_claims_take_key(&c, keys[i], 1, 1, &prev),
-				 1);
+				 FM_CLAIM_PATH_TAKEN);
 		assert_int_equal(prev.known, i >= 4 * FM_CLAIMS_RECENT);
 	}
 	/* Neighbours of taken keys are free: the bucket bits count. */
 	assert_int_equal(fm_claims_take_key(&c, UINT64_C(0x1235) << 48 | 1, 0,
 					    1, &prev),
-			 0);
+			 FM_CLAIM_FREE);
 	assert_int_equal(fm_claims_take_key(&c, UINT64_C(0xabcdef), 0, 1,
 					    &prev),
-			 0);
-	assert_int_equal(fm_claims_take_key(&c, UINT64_MAX, 0, 1, &prev), 0);
-	assert_int_equal(fm_claims_take_key(&c, 3, 0, 1, &prev), 0);
+			 FM_CLAIM_FREE);
+	assert_int_equal(fm_claims_take_key(&c, UINT64_MAX, 0, 1, &prev),
+			 FM_CLAIM_FREE);
+	assert_int_equal(fm_claims_take_key(&c, 3, 0, 1, &prev), FM_CLAIM_FREE);
 	free(keys);
 	fm_claims_free(&c);
 }
@@ -211,34 +218,44 @@ static void claims_keep_large_lines_and_sources(void **state)
 	struct fm_claim prev;
 
 	(void)state;
-	assert_int_equal(fm_claims_take(&c, "big", 300, 20000000, &prev), 0);
-	assert_int_equal(fm_claims_take(&c, "big", 0, 1, &prev), 1);
+	assert_int_equal(fm_claims_take(&c, "big", 300, 20000000, &prev),
+			 FM_CLAIM_FREE);
+	assert_int_equal(fm_claims_take(&c, "big", 0, 1, &prev),
+			 FM_CLAIM_PATH_TAKEN);
 	assert_true(prev.known);
 	assert_int_equal(prev.line, 20000000);
 	assert_int_equal(prev.source, 300);
-	assert_int_equal(fm_claims_take(&c, "2^24", 256, 1u << 24, &prev), 0);
-	assert_int_equal(fm_claims_take(&c, "2^24", 0, 1, &prev), 1);
+	assert_int_equal(fm_claims_take(&c, "2^24", 256, 1u << 24, &prev),
+			 FM_CLAIM_FREE);
+	assert_int_equal(fm_claims_take(&c, "2^24", 0, 1, &prev),
+			 FM_CLAIM_PATH_TAKEN);
 	assert_true(prev.known);
 	assert_int_equal(prev.line, 1u << 24);
 	assert_int_equal(prev.source, 256);
-	assert_int_equal(fm_claims_take(&c, "ok", 3, 16777215, &prev), 0);
-	assert_int_equal(fm_claims_take(&c, "ok", 0, 1, &prev), 1);
+	assert_int_equal(fm_claims_take(&c, "ok", 3, 16777215, &prev),
+			 FM_CLAIM_FREE);
+	assert_int_equal(fm_claims_take(&c, "ok", 0, 1, &prev),
+			 FM_CLAIM_PATH_TAKEN);
 	assert_true(prev.known);
 	assert_int_equal(prev.line, 16777215);
 	assert_int_equal(prev.source, 3);
 	assert_int_equal(fm_claims_take(&c, "4e9", 7, UINT64_C(4000000000),
-					&prev), 0);
-	assert_int_equal(fm_claims_take(&c, "4e9", 0, 1, &prev), 1);
+					&prev), FM_CLAIM_FREE);
+	assert_int_equal(fm_claims_take(&c, "4e9", 0, 1, &prev),
+			 FM_CLAIM_PATH_TAKEN);
 	assert_true(prev.known);
 	assert_true(prev.line == UINT64_C(4000000000));
 	assert_int_equal(prev.source, 7);
 	/* Too large to keep: the claim holds, its author is unknown. */
 	assert_int_equal(fm_claims_take(&c, "huge", 1, UINT64_C(1) << 40,
-					&prev), 0);
-	assert_int_equal(fm_claims_take(&c, "huge", 0, 1, &prev), 1);
+					&prev), FM_CLAIM_FREE);
+	assert_int_equal(fm_claims_take(&c, "huge", 0, 1, &prev),
+			 FM_CLAIM_PATH_TAKEN);
 	assert_false(prev.known);
-	assert_int_equal(fm_claims_take(&c, "many", 1u << 23, 5, &prev), 0);
-	assert_int_equal(fm_claims_take(&c, "many", 0, 1, &prev), 1);
+	assert_int_equal(fm_claims_take(&c, "many", 1u << 23, 5, &prev),
+			 FM_CLAIM_FREE);
+	assert_int_equal(fm_claims_take(&c, "many", 0, 1, &prev),
+			 FM_CLAIM_PATH_TAKEN);
 	assert_false(prev.known);
 	fm_claims_free(&c);
 }
@@ -252,7 +269,7 @@ static void claims_part_reserved(void **state)
 
 	(void)state;
 	assert_int_equal(fm_claims_take_path(&c, "d/x.bin", true, 1, 5, &prev),
-			 0);
+			 FM_CLAIM_FREE);
 	assert_int_equal(fm_claims_take_path(&c, "d/x.bin.part", true, 2, 9,
 					     &prev),
 			 FM_CLAIM_PATH_TAKEN);
@@ -266,20 +283,20 @@ static void claims_part_reserved(void **state)
 	/* The other order: y.bin.part first, then y.bin (whose .part it
 	 * is) is refused, and y.bin stays free for a later entry. */
 	assert_int_equal(fm_claims_take_path(&c, "y.bin.part", true, 1, 6,
-					     &prev), 0);
+					     &prev), FM_CLAIM_FREE);
 	assert_int_equal(fm_claims_take_path(&c, "y.bin", true, 1, 7, &prev),
 			 FM_CLAIM_PART_TAKEN);
 	assert_true(prev.known);
 	assert_false(prev.part);
 	assert_int_equal(prev.line, 6);
 	assert_int_equal(fm_claims_take_path(&c, "y.bin", false, 1, 8, &prev),
-			 0);
+			 FM_CLAIM_FREE);
 
 	/* Without -c, NAME.part is no one's. */
 	assert_int_equal(fm_claims_take_path(&c, "z.bin", false, 1, 10, &prev),
-			 0);
+			 FM_CLAIM_FREE);
 	assert_int_equal(fm_claims_take_path(&c, "z.bin.part", false, 1, 11,
-					     &prev), 0);
+					     &prev), FM_CLAIM_FREE);
 	fm_claims_free(&c);
 }
 
