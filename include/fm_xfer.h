@@ -46,7 +46,6 @@ struct fm_xfer_conf {
 	bool insecure;
 	uint64_t max_filesize;   /* 0: none */
 	bool compressed;
-	struct fm_bucket *bucket; /* --limit-rate, shared; NULL: none */
 	long buffer_size;        /* libcurl's receive buffer per transfer */
 };
 
@@ -62,6 +61,7 @@ struct fm_xfer {
 	int64_t resume_from;     /* > 0: a Range was asked from here */
 	bool conditional;        /* -N sent If-Modified-Since/None-Match */
 	bool paused;             /* waiting for --limit-rate tokens */
+	struct fm_bucket *bucket; /* --limit-rate: its worker's; NULL: none */
 	int local_err;           /* -errno from the sink during this attempt */
 	int sock_err;            /* -errno of a socket() that failed */
 	enum fm_stop stop;       /* our own reason to stop the transfer,

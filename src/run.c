@@ -7,6 +7,7 @@
  * result line, printed the moment it is final. Signals, --fail-fast and
  * the live line's numbers live here too. Everything here runs on the main
  * thread. */
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -23,6 +24,9 @@
 #include "fm_policy.h"
 #include "fm_run.h"
 #include "run.h"
+
+/* What only the main thread may do (worker.h: who owns what). */
+#define ON_MAIN_THREAD(r) assert(fm_on_thread(&(r)->wenv.main_thread))
 
 static double since(uint64_t t_ns)
 {
@@ -229,6 +233,7 @@ static void on_slots_done(uv_async_t *h)
 	struct run *r = h->data;
 	struct slot *s = fm_mailbox_take(&r->done), *next;
 
+	ON_MAIN_THREAD(r);
 	for (; s; s = next) {
 		struct fm_job *job = s->x.job;
 		struct fm_outcome o = s->out; /* the slot is free from here */
@@ -331,6 +336,7 @@ static void start_some(struct run *r)
  * when everything is done. */
 void fm_run_pump(struct run *r)
 {
+	ON_MAIN_THREAD(r);
 	if (r->finished)
 		return;
 	if (r->stop == STOP_NONE && !output_full(r)) {
@@ -464,8 +470,8 @@ static int start_workers(struct run *r)
 	if (!r->workers)
 		return -ENOMEM;
 	for (; r->nworkers < n; r->nworkers++) {
-		err = fm_worker_init(&r->workers[r->nworkers], r, r->nworkers,
-				     n);
+		err = fm_worker_init(&r->workers[r->nworkers], &r->wenv,
+				     r->nworkers, n);
 		if (err)
 			return err;
 	}
@@ -580,14 +586,13 @@ static int setup(struct run *r, const struct fm_opts *o)
 	int err;
 
 	*r = (struct run){.o = o, .rootfd = -1};
+	r->wenv.main_thread = uv_thread_self();
 	r->t0 = uv_hrtime();
 	r->rng = r->t0 ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ULL;
 	/* Twice -j: enough queued to refill every slot at once and to find
 	 * work for an idle host under --per-host; 4x measured no faster at
 	 * -j 1000 and held 0.4 MiB more. */
 	r->window = o->jobs * 2 < 64 ? 64 : o->jobs * 2;
-	/* Under 1 ms is 1 ms: only 0 means "none" (fm_timeout_ms). */
-	r->stall_ns = (uint64_t)fm_timeout_ms(o->stall_timeout) * 1000000u;
 	r->conf = (struct fm_xfer_conf){
 		.user_agent = "fetchmany/" FM_VERSION,
 		.connect_timeout_ms = fm_timeout_ms(o->connect_timeout),
@@ -608,7 +613,6 @@ static int setup(struct run *r, const struct fm_opts *o)
 		.insecure = o->insecure,
 		.max_filesize = o->max_filesize,
 		.compressed = o->compressed,
-		.bucket = o->limit_rate ? &r->bucket : NULL,
 		.buffer_size = buffer_size(o->jobs),
 	};
 	if (o->user_agent)
@@ -645,8 +649,6 @@ static int setup(struct run *r, const struct fm_opts *o)
 	r->retry_timer.data = r;
 	uv_timer_init(&r->loop, &r->fd_timer);
 	r->fd_timer.data = r;
-	if (o->limit_rate)
-		fm_bucket_init(&r->bucket, (double)o->limit_rate, uv_hrtime());
 	init_signals(r);
 	init_progress(r);
 	uv_prepare_init(&r->loop, &r->flusher);
@@ -665,6 +667,19 @@ static int setup(struct run *r, const struct fm_opts *o)
 			return err;
 		}
 	}
+	/* Under 1 ms is 1 ms: only 0 means "none" (fm_timeout_ms). */
+	r->wenv = (struct fm_worker_env){
+		.conf = &r->conf,
+		.rootfd = r->rootfd,
+		.stall_ns = (uint64_t)fm_timeout_ms(o->stall_timeout) *
+			    1000000u,
+		.stall_timeout = o->stall_timeout,
+		.limit_rate = o->limit_rate,
+		.slots = r->slots,
+		.nslots = o->jobs,
+		.done = &r->done,
+		.main_thread = r->wenv.main_thread,
+	};
 	err = start_workers(r);
 	if (err) {
 		fprintf(stderr, "fetchmany: cannot start the worker threads: "

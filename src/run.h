@@ -17,7 +17,6 @@
 #include "fm_meter.h"
 #include "fm_opts.h"
 #include "fm_out.h"
-#include "fm_rate.h"
 #include "fm_result.h"
 #include "fm_xfer.h"
 #include "worker.h"
@@ -38,7 +37,6 @@ struct run {
 	bool input_end;
 	struct fm_hosts queue;  /* jobs waiting for a slot, per host */
 	unsigned window;       /* queued + waiting jobs at most */
-	struct fm_bucket bucket; /* --limit-rate (its one worker's) */
 	struct fm_heap waiting; /* jobs waiting out a backoff, by due time */
 	uv_timer_t retry_timer; /* fires at the earliest due time */
 	struct slot *slots;     /* -j of them, dealt out to the workers */
@@ -67,7 +65,7 @@ struct run {
 	unsigned long left;    /* entries read but never started */
 	uv_async_t sigasync;    /* woken by the first SIGINT or SIGTERM */
 	struct fm_xfer_conf conf;
-	uint64_t stall_ns;     /* 0: no stall watch */
+	struct fm_worker_env wenv; /* what the workers work with */
 	struct fm_meter meter;  /* the live line, when shown */
 	bool stdout_tty;       /* results and the live line share a screen */
 	unsigned long known;   /* entries read so far */
