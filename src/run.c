@@ -20,6 +20,7 @@
 
 #include "fm_clocks.h"
 #include "fm_error.h"
+#include "fm_job.h"
 #include "fm_name.h"
 #include "fm_policy.h"
 #include "fm_run.h"
@@ -27,6 +28,28 @@
 
 /* What only the main thread may do (worker.h: who owns what). */
 #define ON_MAIN_THREAD(r) assert(fm_on_thread(&(r)->wenv.main_thread))
+
+/* Moves job from state from to state to: the one place a job's state
+ * changes, so that a job found where it should not be stops the program
+ * at the move that put it there. */
+static void job_move(struct run *r, struct fm_job *job,
+		     enum fm_job_state from, enum fm_job_state to)
+{
+	ON_MAIN_THREAD(r);
+	assert(job->state == from);
+	assert(fm_job_moves(from, to));
+	(void)r;
+	job->state = to;
+}
+
+/* admit.c puts the jobs it admits into the queue itself and leaves them
+ * FM_JOB_NEW: their move into the queue is recorded as they leave it. */
+static struct fm_job *from_queue(struct run *r, struct fm_job *job)
+{
+	if (job->state == FM_JOB_NEW)
+		job_move(r, job, FM_JOB_NEW, FM_JOB_QUEUED);
+	return job;
+}
 
 static double since(uint64_t t_ns)
 {
@@ -74,16 +97,27 @@ void fm_run_report(struct run *r, const struct fm_result *res)
 	free(line);
 }
 
-/* Frees a job and its hold on its host's record. */
-void fm_run_drop_job(struct run *r, struct fm_job *job)
+/* Frees a job that was in state from, and its hold on its host's
+ * record. */
+static void drop_job(struct run *r, struct fm_job *job,
+		     enum fm_job_state from)
 {
+	job_move(r, job, from, FM_JOB_DONE);
 	if (job->host)
 		fm_hosts_put(&r->queue, job->host);
 	fm_job_free(job);
 }
 
-void fm_run_finish_job(struct run *r, struct fm_job *job,
-		       const struct fm_outcome *o, double seconds)
+/* Admission's: its jobs are new. */
+void fm_run_drop_job(struct run *r, struct fm_job *job)
+{
+	drop_job(r, job, FM_JOB_NEW);
+}
+
+/* Prints the result of a job that was in state from, and frees it. */
+static void finish_job(struct run *r, struct fm_job *job,
+		       enum fm_job_state from, const struct fm_outcome *o,
+		       double seconds)
 {
 	bool on_disk = o->status == FM_STATUS_OK ||
 		       o->status == FM_STATUS_UNCHANGED ||
@@ -106,7 +140,14 @@ void fm_run_finish_job(struct run *r, struct fm_job *job,
 	};
 
 	fm_run_report(r, &res);
-	fm_run_drop_job(r, job);
+	drop_job(r, job, from);
+}
+
+/* Admission's: its jobs are new. */
+void fm_run_finish_job(struct run *r, struct fm_job *job,
+		       const struct fm_outcome *o, double seconds)
+{
+	finish_job(r, job, FM_JOB_NEW, o, seconds);
 }
 
 /* Gives slot s back; its job's host has room for one more. */
@@ -160,6 +201,7 @@ static bool delay_for_fds(struct run *r, struct fm_job *job,
 	}
 	if (r->stop != STOP_NONE || fm_fd_give_up(r->fd_idle, r->running))
 		return false;
+	job_move(r, job, FM_JOB_RUNNING, FM_JOB_QUEUED);
 	fm_hosts_push(&r->queue, job->host, job, true);
 	if (!r->fd_capped || r->running < r->fd_cap)
 		r->fd_cap = r->running;
@@ -201,11 +243,12 @@ static void conclude(struct run *r, struct fm_job *job, struct fm_outcome *o,
 		job->last_error = strdup(o->error);
 		job->last_http = o->http_status;
 		if (job->last_error && fm_heap_push(&r->waiting, due, job) == 0) {
+			job_move(r, job, FM_JOB_RUNNING, FM_JOB_WAITING);
 			arm_retry_timer(r);
 			return;
 		}
 	}
-	fm_run_finish_job(r, job, o, seconds);
+	finish_job(r, job, FM_JOB_RUNNING, o, seconds);
 	if (o->status == FM_STATUS_FAILED && opt->fail_fast &&
 	    r->stop == STOP_NONE)
 		on_fail_fast(r);
@@ -217,6 +260,7 @@ static void start_job(struct run *r, struct fm_job *job)
 {
 	struct slot *s = r->free_slots;
 
+	job_move(r, job, FM_JOB_QUEUED, FM_JOB_RUNNING);
 	r->free_slots = s->next;
 	r->running++;
 	s->x.job = job;
@@ -257,6 +301,7 @@ static void on_retry_timer(uv_timer_t *t)
 	       top->key <= uv_now(&r->loop)) {
 		struct fm_job *job = fm_heap_pop(&r->waiting);
 
+		job_move(r, job, FM_JOB_WAITING, FM_JOB_QUEUED);
 		fm_hosts_push(&r->queue, job->host, job, true);
 	}
 	arm_retry_timer(r);
@@ -329,7 +374,7 @@ static void start_some(struct run *r)
 	while (r->free_slots && r->stop == STOP_NONE &&
 	       (!r->fd_capped || r->running < r->fd_cap) &&
 	       (job = fm_hosts_next(&r->queue, &host)))
-		start_job(r, job);
+		start_job(r, from_queue(r, job));
 }
 
 /* Moves the run forward after any event: read, start, and stop the loop
@@ -354,7 +399,7 @@ void fm_run_pump(struct run *r)
 
 static void drain_job(void *arg, struct fm_job *job)
 {
-	fm_run_drop_job(arg, job);
+	drop_job(arg, from_queue(arg, job), FM_JOB_QUEUED);
 }
 
 /* Ends the run early: nothing new starts; queued entries are dropped (no
@@ -380,7 +425,7 @@ static void stop_everything(struct run *r, enum stop_reason reason,
 
 		snprintf(o.error, sizeof(o.error), "%s (last attempt: %s)",
 			 why, job->last_error ? job->last_error : "-");
-		fm_run_finish_job(r, job, &o, 0);
+		finish_job(r, job, FM_JOB_WAITING, &o, 0);
 	}
 	fm_run_pump(r);
 }
@@ -715,7 +760,7 @@ static void teardown(struct run *r)
 		struct slot *s = &r->slots[i];
 
 		if (s->busy) {
-			fm_run_drop_job(r, s->x.job);
+			drop_job(r, s->x.job, FM_JOB_RUNNING);
 			s->x.job = NULL;
 			s->busy = false;
 		}
@@ -723,7 +768,7 @@ static void teardown(struct run *r)
 	fm_mailbox_close(&r->done);
 	fm_hosts_drain(&r->queue, drain_job, r);
 	while ((job = fm_heap_pop(&r->waiting)))
-		fm_run_drop_job(r, job);
+		drop_job(r, job, FM_JOB_WAITING);
 	fm_heap_free(&r->waiting);
 	fm_admit_stop(r);
 	uv_close((uv_handle_t *)&r->reader, NULL);
