@@ -237,6 +237,7 @@ static void on_deadline_timer(uv_timer_t *t)
 	struct slot *s = t->data;
 	char why[FM_WHY_MAX];
 
+	ON_LOOP_THREAD(s->w);
 	snprintf(why, sizeof(why),
 		 "Operation timed out after %ld milliseconds with %" PRIu64
 		 " bytes received",
@@ -321,9 +322,11 @@ static void on_stall_timer(uv_timer_t *t)
 	struct slot *s = t->data;
 	struct fm_worker *w = s->w;
 	uint64_t now = fm_now_ns();
-	uint64_t d = fm_stall_check(&s->watch, now, last_life(w, s, now));
+	uint64_t d;
 	char why[FM_WHY_MAX];
 
+	ON_LOOP_THREAD(w);
+	d = fm_stall_check(&s->watch, now, last_life(w, s, now));
 	if (d) {
 		arm_stall(s, d);
 		return;
