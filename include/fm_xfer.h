@@ -1,9 +1,8 @@
-/* fm_xfer.h: one entry's journey, and the transfer slot that carries it.
+/* fm_xfer.h: one attempt at a job (fm_job.h): a transfer.
  *
- * A job is an entry that passed every check and claimed its path; it
- * lives from the moment it is read until its result is printed. A slot
- * (struct fm_xfer) owns one reusable easy handle, so connections and
- * option setup carry over from one job to the next. */
+ * A transfer (struct fm_xfer) owns one reusable easy handle, so
+ * connections and option setup carry over from one job to the next; the
+ * worker's slot (worker.h) that holds it keeps it for good. */
 #ifndef FM_XFER_H
 #define FM_XFER_H
 
@@ -15,30 +14,14 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
-struct fm_host;
-
 #include "fm_claims.h"
 #include "fm_headers.h"
+#include "fm_job.h"
 #include "fm_list.h"
 #include "fm_policy.h"
 #include "fm_rate.h"
 #include "fm_result.h"
 #include "fm_sink.h"
-
-struct fm_job {
-	struct fm_job *next;  /* queue link */
-	struct fm_entry entry;
-	char *relpath;        /* under the output directory */
-	char *path;           /* as reported: output directory joined */
-	unsigned long line;
-	const char *source;
-	uint32_t source_index; /* for claims */
-	struct fm_host *host;  /* the queue's record of its host */
-	unsigned attempts;
-	bool no_resume;       /* the .part proved unusable: start from zero */
-	long last_http;       /* the last attempt's status, for a report */
-	char *last_error;     /* its error, kept while waiting to retry */
-};
 
 /* Settings shared by every transfer. */
 struct fm_xfer_conf {
@@ -63,7 +46,6 @@ struct fm_xfer_conf {
 	bool insecure;
 	uint64_t max_filesize;   /* 0: none */
 	bool compressed;
-	struct fm_bucket *bucket; /* --limit-rate, shared; NULL: none */
 	long buffer_size;        /* libcurl's receive buffer per transfer */
 };
 
@@ -79,6 +61,7 @@ struct fm_xfer {
 	int64_t resume_from;     /* > 0: a Range was asked from here */
 	bool conditional;        /* -N sent If-Modified-Since/None-Match */
 	bool paused;             /* waiting for --limit-rate tokens */
+	struct fm_bucket *bucket; /* --limit-rate: its worker's; NULL: none */
 	int local_err;           /* -errno from the sink during this attempt */
 	int sock_err;            /* -errno of a socket() that failed */
 	enum fm_stop stop;       /* our own reason to stop the transfer,
@@ -91,7 +74,7 @@ struct fm_xfer {
 				    connection: reset the handle */
 	bool fresh;              /* this attempt must not reuse a
 				    connection (see fm_retry_fresh()) */
-	uint64_t t_start;  /* when the slot was taken (ns, CLOCK_MONOTONIC) */
+	uint64_t t_start;  /* when the attempt began (ns, CLOCK_MONOTONIC) */
 	uint64_t last_rx;  /* when a byte last arrived (ns, CLOCK_MONOTONIC) */
 	bool requested;    /* the request is out: set-up is over, and the
 			      stall clock runs (CURLOPT_PREREQFUNCTION) */
@@ -122,7 +105,7 @@ struct fm_outcome {
 	char error[FM_WHY_MAX];
 };
 
-/* Creates the easy handle of slot x (zeroed, or cleaned up) with the
+/* Creates the easy handle of transfer x (zeroed, or cleaned up) with the
  * shared settings, which must outlive it. Returns 0 or FM_E_CURL. */
 int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf);
 

@@ -8,7 +8,7 @@
 
 #include "fm_hash.h"
 #include "fm_hosts.h"
-#include "fm_xfer.h"
+#include "fm_job.h"
 
 int fm_hosts_init(struct fm_hosts *h, unsigned limit)
 {

@@ -8,6 +8,10 @@
  * result line, printed the moment it is final. Signals, --fail-fast and
  * the live line's numbers live here too. Everything here runs on the main
  * thread. */
+#include <assert.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -18,12 +22,92 @@
 
 #include <uv.h>
 
+#include "admit.h"
 #include "fm_clocks.h"
 #include "fm_error.h"
+#include "fm_heap.h"
+#include "fm_hosts.h"
+#include "fm_job.h"
+#include "fm_meter.h"
 #include "fm_name.h"
+#include "fm_opts.h"
+#include "fm_out.h"
 #include "fm_policy.h"
+#include "fm_result.h"
 #include "fm_run.h"
-#include "run.h"
+#include "fm_xfer.h"
+#include "worker.h"
+
+/* The state of one run: the scheduler's alone. Admission (struct
+ * fm_admit) and the workers (struct fm_worker_env) get what they need
+ * through their own interfaces and never see this. */
+enum stop_reason {
+	STOP_NONE,
+	STOP_FAIL_FAST,
+	STOP_SIGNAL,
+	STOP_OUTPUT,    /* standard output failed */
+};
+
+struct run {
+	const struct fm_opts *o;
+	uv_loop_t loop;
+	struct fm_admit admit;  /* the input, its claims and counts */
+	struct fm_hosts queue;  /* jobs waiting for a slot, per host */
+	unsigned window;       /* queued + waiting jobs at most */
+	struct fm_heap waiting; /* jobs waiting out a backoff, by due time */
+	uv_timer_t retry_timer; /* fires at the earliest due time */
+	struct slot *slots;     /* -j of them, dealt out to the workers */
+	struct slot *free_slots; /* taken in turn from every worker */
+	unsigned running;       /* slots out at the workers */
+	struct fm_worker *workers;
+	unsigned nworkers;
+	struct fm_mailbox done; /* slots the workers post back */
+	uv_timer_t fd_timer;   /* raises fd_cap after a descriptor shortage */
+	unsigned fd_cap;       /* slots usable at once while fd_capped */
+	bool fd_capped;        /* descriptors ran short: hold to fd_cap */
+	unsigned fd_rounds;    /* fd_timer rounds since the run last ran
+				  without a shortage */
+	unsigned fd_idle;      /* fd_timer rounds since an attempt last
+				  ended without a shortage */
+	int rootfd;
+	struct fm_tally tally;
+	uint64_t t0;
+	uint64_t rng;          /* xorshift64* state for the jitter */
+	bool any_bad;
+	bool finished;
+	enum stop_reason stop;
+	int signum;            /* the signal that stopped us */
+	unsigned long left;    /* entries read but never started */
+	uv_async_t sigasync;    /* woken by the first SIGINT or SIGTERM */
+	struct fm_xfer_conf conf;
+	struct fm_worker_env wenv; /* what the workers work with */
+	struct fm_meter meter;  /* the live line, when shown */
+	bool stdout_tty;       /* results and the live line share a screen */
+	uv_prepare_t flusher;  /* hands result lines over before each wait */
+	struct fm_out *out;    /* writes them; NULL under -q */
+	int out_err;           /* its write error, once reported */
+	uv_timer_t grace;      /* stopped, waiting for the output to drain */
+	uint64_t grace_written; /* what it had written at the last tick */
+	bool out_abandoned;    /* gave up waiting: results were lost */
+};
+
+static void pump(struct run *r);
+
+/* What only the main thread may do (worker.h: who owns what). */
+#define ON_MAIN_THREAD(r) assert(fm_on_thread(&(r)->wenv.main_thread))
+
+/* Moves job from state from to state to: the one place a job's state
+ * changes, so that a job found where it should not be stops the program
+ * at the move that put it there. */
+static void job_move(struct run *r, struct fm_job *job,
+		     enum fm_job_state from, enum fm_job_state to)
+{
+	ON_MAIN_THREAD(r);
+	assert(job->state == from);
+	assert(fm_job_moves(from, to));
+	(void)r;
+	job->state = to;
+}
 
 static double since(uint64_t t_ns)
 {
@@ -43,7 +127,7 @@ static double jitter(struct run *r)
 /* Writes one result: a line for standard output's writer (unless -q),
  * handed over before the loop next waits (on_uv_prepare); failures on
  * stderr under -q. */
-void fm_run_report(struct run *r, const struct fm_result *res)
+static void report(struct run *r, const struct fm_result *res)
 {
 	bool bad = res->status == FM_STATUS_FAILED ||
 		   res->status == FM_STATUS_INVALID;
@@ -71,16 +155,21 @@ void fm_run_report(struct run *r, const struct fm_result *res)
 	free(line);
 }
 
-/* Frees a job and its hold on its host's record. */
-void fm_run_drop_job(struct run *r, struct fm_job *job)
+/* Frees a job that was in state from, and its hold on its host's
+ * record. */
+static void drop_job(struct run *r, struct fm_job *job,
+		     enum fm_job_state from)
 {
+	job_move(r, job, from, FM_JOB_DONE);
 	if (job->host)
 		fm_hosts_put(&r->queue, job->host);
 	fm_job_free(job);
 }
 
-void fm_run_finish_job(struct run *r, struct fm_job *job,
-		       const struct fm_outcome *o, double seconds)
+/* Prints the result of a job that was in state from, and frees it. */
+static void finish_job(struct run *r, struct fm_job *job,
+		       enum fm_job_state from, const struct fm_outcome *o,
+		       double seconds)
 {
 	bool on_disk = o->status == FM_STATUS_OK ||
 		       o->status == FM_STATUS_UNCHANGED ||
@@ -102,8 +191,8 @@ void fm_run_finish_job(struct run *r, struct fm_job *job,
 		.source = job->source,
 	};
 
-	fm_run_report(r, &res);
-	fm_run_drop_job(r, job);
+	report(r, &res);
+	drop_job(r, job, from);
 }
 
 /* Gives slot s back; its job's host has room for one more. */
@@ -136,7 +225,7 @@ static void on_fd_timer(uv_timer_t *t)
 		uv_timer_start(t, on_fd_timer,
 			       (uint64_t)(fm_fd_wait(r->fd_rounds) * 1000.0),
 			       0);
-	fm_run_pump(r);
+	pump(r);
 }
 
 /* An attempt that lacked a descriptor (EMFILE, ENFILE) never got to be
@@ -157,6 +246,7 @@ static bool delay_for_fds(struct run *r, struct fm_job *job,
 	}
 	if (r->stop != STOP_NONE || fm_fd_give_up(r->fd_idle, r->running))
 		return false;
+	job_move(r, job, FM_JOB_RUNNING, FM_JOB_QUEUED);
 	fm_hosts_push(&r->queue, job->host, job, true);
 	if (!r->fd_capped || r->running < r->fd_cap)
 		r->fd_cap = r->running;
@@ -198,22 +288,24 @@ static void conclude(struct run *r, struct fm_job *job, struct fm_outcome *o,
 		job->last_error = strdup(o->error);
 		job->last_http = o->http_status;
 		if (job->last_error && fm_heap_push(&r->waiting, due, job) == 0) {
+			job_move(r, job, FM_JOB_RUNNING, FM_JOB_WAITING);
 			arm_retry_timer(r);
 			return;
 		}
 	}
-	fm_run_finish_job(r, job, o, seconds);
+	finish_job(r, job, FM_JOB_RUNNING, o, seconds);
 	if (o->status == FM_STATUS_FAILED && opt->fail_fast &&
 	    r->stop == STOP_NONE)
 		on_fail_fast(r);
 }
 
 /* Hands job to a free slot's worker; the worker is woken once the whole
- * batch is queued (fm_run_pump). */
+ * batch is queued (pump). */
 static void start_job(struct run *r, struct fm_job *job)
 {
 	struct slot *s = r->free_slots;
 
+	job_move(r, job, FM_JOB_QUEUED, FM_JOB_RUNNING);
 	r->free_slots = s->next;
 	r->running++;
 	s->x.job = job;
@@ -230,6 +322,7 @@ static void on_slots_done(uv_async_t *h)
 	struct run *r = h->data;
 	struct slot *s = fm_mailbox_take(&r->done), *next;
 
+	ON_MAIN_THREAD(r);
 	for (; s; s = next) {
 		struct fm_job *job = s->x.job;
 		struct fm_outcome o = s->out; /* the slot is free from here */
@@ -238,7 +331,7 @@ static void on_slots_done(uv_async_t *h)
 		release_slot(r, s, job);
 		conclude(r, job, &o, s->seconds);
 	}
-	fm_run_pump(r);
+	pump(r);
 }
 
 /* Moves every job whose backoff is over to the head of the queue:
@@ -253,10 +346,11 @@ static void on_retry_timer(uv_timer_t *t)
 	       top->key <= uv_now(&r->loop)) {
 		struct fm_job *job = fm_heap_pop(&r->waiting);
 
+		job_move(r, job, FM_JOB_WAITING, FM_JOB_QUEUED);
 		fm_hosts_push(&r->queue, job->host, job, true);
 	}
 	arm_retry_timer(r);
-	fm_run_pump(r);
+	pump(r);
 }
 
 /* One timer for all waiting jobs, armed for the earliest. */
@@ -314,7 +408,7 @@ static void on_grace_timer(uv_timer_t *t)
 		uv_timer_stop(t);
 	}
 	r->grace_written = now;
-	fm_run_pump(r);
+	pump(r);
 }
 
 static void start_some(struct run *r)
@@ -330,8 +424,9 @@ static void start_some(struct run *r)
 
 /* Moves the run forward after any event: read, start, and stop the loop
  * when everything is done. */
-void fm_run_pump(struct run *r)
+static void pump(struct run *r)
 {
+	ON_MAIN_THREAD(r);
 	if (r->finished)
 		return;
 	if (r->stop == STOP_NONE && !output_full(r)) {
@@ -350,7 +445,7 @@ void fm_run_pump(struct run *r)
 
 static void drain_job(void *arg, struct fm_job *job)
 {
-	fm_run_drop_job(arg, job);
+	drop_job(arg, job, FM_JOB_QUEUED);
 }
 
 /* Ends the run early: nothing new starts; queued entries are dropped (no
@@ -375,9 +470,9 @@ static void stop_everything(struct run *r, enum stop_reason reason,
 
 		snprintf(o.error, sizeof(o.error), "%s (last attempt: %s)",
 			 why, job->last_error ? job->last_error : "-");
-		fm_run_finish_job(r, job, &o, 0);
+		finish_job(r, job, FM_JOB_WAITING, &o, 0);
 	}
-	fm_run_pump(r);
+	pump(r);
 }
 
 static void on_fail_fast(struct run *r)
@@ -400,7 +495,7 @@ static void on_out_event(uv_async_t *h)
 		if (r->stop == STOP_NONE)
 			stop_everything(r, STOP_OUTPUT, "interrupted");
 	}
-	fm_run_pump(r);
+	pump(r);
 }
 
 /* SIGINT and SIGTERM have a plain handler of ours, not uv_signal: libuv
@@ -465,8 +560,8 @@ static int start_workers(struct run *r)
 	if (!r->workers)
 		return -ENOMEM;
 	for (; r->nworkers < n; r->nworkers++) {
-		err = fm_worker_init(&r->workers[r->nworkers], r, r->nworkers,
-				     n);
+		err = fm_worker_init(&r->workers[r->nworkers], &r->wenv,
+				     r->nworkers, n);
 		if (err)
 			return err;
 	}
@@ -590,19 +685,20 @@ static void on_admit_job(void *ctx, struct fm_job *job)
 		struct fm_outcome o = {.status = FM_STATUS_FAILED};
 
 		snprintf(o.error, sizeof(o.error), "out of memory");
-		fm_run_finish_job(r, job, &o, 0);
+		finish_job(r, job, FM_JOB_NEW, &o, 0);
 		return;
 	}
 	/* Parsed once for all of admission; a job in the window holds no
 	 * more than its strings. */
 	curl_url_cleanup(job->entry.uh);
 	job->entry.uh = NULL;
+	job_move(r, job, FM_JOB_NEW, FM_JOB_QUEUED);
 	fm_hosts_push(&r->queue, job->host, job, false);
 }
 
 static void on_admit_result(void *ctx, const struct fm_result *res)
 {
-	fm_run_report(ctx, res);
+	report(ctx, res);
 }
 
 /* The read-ahead window: jobs waiting out a backoff count against it
@@ -616,7 +712,7 @@ static bool on_admit_has_room(void *ctx)
 
 static void on_admit_wake(void *ctx)
 {
-	fm_run_pump(ctx);
+	pump(ctx);
 }
 
 static const struct fm_admit_ops admit_ops = {
@@ -633,14 +729,13 @@ static int setup(struct run *r, const struct fm_opts *o)
 	int err;
 
 	*r = (struct run){.o = o, .rootfd = -1};
+	r->wenv.main_thread = uv_thread_self();
 	r->t0 = uv_hrtime();
 	r->rng = r->t0 ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ULL;
 	/* Twice -j: enough queued to refill every slot at once and to find
 	 * work for an idle host under --per-host; 4x measured no faster at
 	 * -j 1000 and held 0.4 MiB more. */
 	r->window = o->jobs * 2 < 64 ? 64 : o->jobs * 2;
-	/* Under 1 ms is 1 ms: only 0 means "none" (fm_timeout_ms). */
-	r->stall_ns = (uint64_t)fm_timeout_ms(o->stall_timeout) * 1000000u;
 	r->conf = (struct fm_xfer_conf){
 		.user_agent = "fetchmany/" FM_VERSION,
 		.connect_timeout_ms = fm_timeout_ms(o->connect_timeout),
@@ -661,7 +756,6 @@ static int setup(struct run *r, const struct fm_opts *o)
 		.insecure = o->insecure,
 		.max_filesize = o->max_filesize,
 		.compressed = o->compressed,
-		.bucket = o->limit_rate ? &r->bucket : NULL,
 		.buffer_size = buffer_size(o->jobs),
 	};
 	if (o->user_agent)
@@ -705,8 +799,6 @@ static int setup(struct run *r, const struct fm_opts *o)
 	r->retry_timer.data = r;
 	uv_timer_init(&r->loop, &r->fd_timer);
 	r->fd_timer.data = r;
-	if (o->limit_rate)
-		fm_bucket_init(&r->bucket, (double)o->limit_rate, uv_hrtime());
 	init_signals(r);
 	init_progress(r);
 	uv_prepare_init(&r->loop, &r->flusher);
@@ -725,6 +817,19 @@ static int setup(struct run *r, const struct fm_opts *o)
 			return err;
 		}
 	}
+	/* Under 1 ms is 1 ms: only 0 means "none" (fm_timeout_ms). */
+	r->wenv = (struct fm_worker_env){
+		.conf = &r->conf,
+		.rootfd = r->rootfd,
+		.stall_ns = (uint64_t)fm_timeout_ms(o->stall_timeout) *
+			    1000000u,
+		.stall_timeout = o->stall_timeout,
+		.limit_rate = o->limit_rate,
+		.slots = r->slots,
+		.nslots = o->jobs,
+		.done = &r->done,
+		.main_thread = r->wenv.main_thread,
+	};
 	err = start_workers(r);
 	if (err) {
 		fprintf(stderr, "fetchmany: cannot start the worker threads: "
@@ -760,7 +865,7 @@ static void teardown(struct run *r)
 		struct slot *s = &r->slots[i];
 
 		if (s->busy) {
-			fm_run_drop_job(r, s->x.job);
+			drop_job(r, s->x.job, FM_JOB_RUNNING);
 			s->x.job = NULL;
 			s->busy = false;
 		}
@@ -768,7 +873,7 @@ static void teardown(struct run *r)
 	fm_mailbox_close(&r->done);
 	fm_hosts_drain(&r->queue, drain_job, r);
 	while ((job = fm_heap_pop(&r->waiting)))
-		fm_run_drop_job(r, job);
+		drop_job(r, job, FM_JOB_WAITING);
 	fm_heap_free(&r->waiting);
 	fm_admit_close(&r->admit);
 	uv_close((uv_handle_t *)&r->retry_timer, NULL);
@@ -797,7 +902,7 @@ int fm_run(const struct fm_opts *o)
 
 	if (setup(&r, o))
 		return 2;
-	fm_run_pump(&r);
+	pump(&r);
 	uv_run(&r.loop, UV_RUN_DEFAULT);
 	teardown(&r);
 	if (!o->quiet) {

@@ -2,6 +2,7 @@
  * worker.h): begins them, watches them for stalls, paces them under
  * --limit-rate, ends them and posts each slot back with its outcome. */
 #define _DEFAULT_SOURCE /* struct tcp_info */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -15,7 +16,6 @@
 #include <uv.h>
 
 #include "fm_error.h"
-#include "run.h"
 #include "worker.h"
 
 /* Appends the list first..last (linked by next) to the list *head..*tail. */
@@ -71,14 +71,19 @@ void fm_mailbox_close(struct fm_mailbox *mb)
 	uv_mutex_destroy(&mb->lock);
 }
 
+/* The thread that may touch w's loop and what is in it (worker.h). */
+#define ON_LOOP_THREAD(w) assert(fm_on_thread(&(w)->loop_thread))
+/* The scheduler's calls. */
+#define ON_MAIN_THREAD(w) assert(fm_on_thread(&(w)->env->main_thread))
+
 static struct slot *slot_at(const struct fm_worker *w, unsigned k)
 {
-	return &w->r->slots[w->first + k * w->stride];
+	return &w->env->slots[w->first + k * w->stride];
 }
 
 static unsigned slot_count(const struct fm_worker *w)
 {
-	unsigned jobs = w->r->o->jobs;
+	unsigned jobs = w->env->nslots;
 
 	return (jobs - w->first + w->stride - 1) / w->stride;
 }
@@ -90,10 +95,11 @@ static void on_handover(uv_idle_t *h)
 	struct fm_worker *w = h->data;
 	struct slot *head = w->done_head, *tail = w->done_tail;
 
+	ON_LOOP_THREAD(w);
 	uv_idle_stop(h);
 	w->done_head = w->done_tail = NULL;
 	if (head)
-		fm_mailbox_post(&w->r->done, head, tail);
+		fm_mailbox_post(w->env->done, head, tail);
 }
 
 /* The attempt in s is over (s->out and s->seconds say how): queue the
@@ -101,6 +107,7 @@ static void on_handover(uv_idle_t *h)
  * the batch is posted. */
 static void hand_back(struct fm_worker *w, struct slot *s)
 {
+	ON_LOOP_THREAD(w);
 	uv_timer_stop(&s->stall);
 	uv_timer_stop(&s->deadline);
 	s->running = false;
@@ -135,16 +142,18 @@ static void arm_stall(struct slot *s, uint64_t d)
 
 static void begin(struct fm_worker *w, struct slot *s)
 {
-	struct run *r = w->r;
+	const struct fm_worker_env *env = w->env;
 	struct fm_xfer *x = &s->x;
 	struct fm_job *job = x->job;
 
-	if (!x->easy && fm_xfer_init(x, &r->conf)) {
+	ON_LOOP_THREAD(w);
+	if (!x->easy && fm_xfer_init(x, env->conf)) {
 		fail_early(w, s, "libcurl: cannot create a transfer");
 		return;
 	}
 	x->sink.pool = &w->pool;
-	switch (fm_xfer_begin(x, job, r->rootfd, &s->out)) {
+	x->bucket = env->limit_rate ? &w->bucket : NULL;
+	switch (fm_xfer_begin(x, job, env->rootfd, &s->out)) {
 	case FM_BEGIN_RUN:
 		break;
 	case FM_BEGIN_SKIPPED: /* under -n */
@@ -159,12 +168,12 @@ static void begin(struct fm_worker *w, struct slot *s)
 		return;
 	}
 	s->running = true;
-	if (r->conf.timeout_ms)
+	if (env->conf->timeout_ms)
 		uv_timer_start(&s->deadline, on_deadline_timer,
-			       (uint64_t)r->conf.timeout_ms + 1, 0);
-	if (r->stall_ns) {
-		fm_stall_start(&s->watch, r->stall_ns, fm_now_ns());
-		arm_stall(s, r->stall_ns);
+			       (uint64_t)env->conf->timeout_ms + 1, 0);
+	if (env->stall_ns) {
+		fm_stall_start(&s->watch, env->stall_ns, fm_now_ns());
+		arm_stall(s, env->stall_ns);
 	}
 }
 
@@ -174,7 +183,7 @@ static void on_engine_socket(void *arg, CURL *easy, curl_socket_t fd, int on)
 {
 	struct fm_xfer *x = NULL;
 
-	(void)arg;
+	ON_LOOP_THREAD((struct fm_worker *)arg);
 	if (!easy || curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x) ||
 	    !x)
 		return;
@@ -190,6 +199,7 @@ static void on_transfer_done(void *arg, CURL *easy, CURLcode rc)
 	struct fm_xfer *x = NULL;
 	struct slot *s;
 
+	ON_LOOP_THREAD(w);
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
 	s = (struct slot *)x; /* x is the first member */
 	fm_xfer_end(x, rc, &s->out);
@@ -231,6 +241,7 @@ static void on_deadline_timer(uv_timer_t *t)
 	struct slot *s = t->data;
 	char why[FM_WHY_MAX];
 
+	ON_LOOP_THREAD(s->w);
 	snprintf(why, sizeof(why),
 		 "Operation timed out after %ld milliseconds with %" PRIu64
 		 " bytes received",
@@ -315,15 +326,17 @@ static void on_stall_timer(uv_timer_t *t)
 	struct slot *s = t->data;
 	struct fm_worker *w = s->w;
 	uint64_t now = fm_now_ns();
-	uint64_t d = fm_stall_check(&s->watch, now, last_life(w, s, now));
+	uint64_t d;
 	char why[FM_WHY_MAX];
 
+	ON_LOOP_THREAD(w);
+	d = fm_stall_check(&s->watch, now, last_life(w, s, now));
 	if (d) {
 		arm_stall(s, d);
 		return;
 	}
 	snprintf(why, sizeof(why), "stalled: no data received for %g s",
-		 w->r->o->stall_timeout);
+		 w->env->stall_timeout);
 	stop_attempt(w, s, FM_STOP_STALLED, CURLE_OPERATION_TIMEDOUT, why);
 }
 
@@ -337,6 +350,7 @@ static void on_inbox(uv_async_t *h)
 	struct slot *s, *next;
 	bool abort, quit;
 
+	ON_LOOP_THREAD(w);
 	uv_mutex_lock(&w->inbox.lock);
 	s = w->inbox.head;
 	w->inbox.head = w->inbox.tail = NULL;
@@ -368,16 +382,17 @@ static void on_inbox(uv_async_t *h)
 }
 
 /* --limit-rate: every 10 ms the bucket is refilled and, when it holds
- * tokens again, the transfers it paused are resumed. */
+ * tokens again, the transfers it paused are resumed. The bucket is this
+ * worker's alone (run.c runs one worker under --limit-rate). */
 static void on_rate_timer(uv_timer_t *t)
 {
 	struct fm_worker *w = t->data;
-	struct run *r = w->r;
 	unsigned n = slot_count(w);
 	double budget;
 
-	fm_bucket_refill(&r->bucket, uv_hrtime());
-	budget = r->bucket.tokens;
+	ON_LOOP_THREAD(w);
+	fm_bucket_refill(&w->bucket, uv_hrtime());
+	budget = w->bucket.tokens;
 	/* libcurl hands the resumed transfers their data in its own order,
 	 * so resuming every paused one would favour the oldest. Resume only
 	 * as many as the tokens can feed a chunk each, taking turns. */
@@ -389,21 +404,23 @@ static void on_rate_timer(uv_timer_t *t)
 			continue;
 		x->paused = false;
 		x->last_rx = fm_now_ns();
-		budget -= (double)r->conf.buffer_size;
+		budget -= (double)w->env->conf->buffer_size;
 		w->rate_next = (i + 1) % n;
 		/* May call the write callback, which may pause it again. */
 		curl_easy_pause(x->easy, CURLPAUSE_CONT);
 	}
 }
 
-int fm_worker_init(struct fm_worker *w, struct run *r, unsigned first,
-		   unsigned stride)
+int fm_worker_init(struct fm_worker *w, const struct fm_worker_env *env,
+		   unsigned first, unsigned stride)
 {
 	/* Big enough for all the pieces of one read. */
-	size_t pool = ((size_t)r->conf.buffer_size + FM_SINK_PIECE - 1) /
+	size_t pool = ((size_t)env->conf->buffer_size + FM_SINK_PIECE - 1) /
 		      FM_SINK_PIECE * FM_SINK_PIECE;
 
-	*w = (struct fm_worker){.r = r, .first = first, .stride = stride};
+	*w = (struct fm_worker){.env = env, .first = first, .stride = stride,
+				.loop_thread = env->main_thread};
+	ON_MAIN_THREAD(w);
 	if (fm_sink_pool_init(&w->pool, pool))
 		return -ENOMEM;
 	if (uv_loop_init(&w->loop)) {
@@ -426,7 +443,9 @@ int fm_worker_init(struct fm_worker *w, struct run *r, unsigned first,
 	w->handover.data = w;
 	uv_timer_init(&w->loop, &w->rate_timer);
 	w->rate_timer.data = w;
-	if (r->o->limit_rate) {
+	if (env->limit_rate) {
+		fm_bucket_init(&w->bucket, (double)env->limit_rate,
+			       uv_hrtime());
 		uv_timer_start(&w->rate_timer, on_rate_timer, 10, 10);
 		uv_unref((uv_handle_t *)&w->rate_timer);
 	}
@@ -447,6 +466,8 @@ static void run_loop(void *arg)
 {
 	struct fm_worker *w = arg;
 
+	/* The main thread leaves w's loop alone until it has joined us. */
+	w->loop_thread = uv_thread_self();
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 }
 
@@ -455,6 +476,7 @@ int fm_worker_start(struct fm_worker *w)
 	sigset_t all, old;
 	int rc;
 
+	ON_MAIN_THREAD(w);
 	/* Signals are the main thread's to take (uv_signal in run.c). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -466,6 +488,7 @@ int fm_worker_start(struct fm_worker *w)
 
 void fm_worker_submit(struct fm_worker *w, struct slot *s)
 {
+	ON_MAIN_THREAD(w);
 	uv_mutex_lock(&w->inbox.lock);
 	append(&w->inbox.head, &w->inbox.tail, s, s);
 	uv_mutex_unlock(&w->inbox.lock);
@@ -474,6 +497,7 @@ void fm_worker_submit(struct fm_worker *w, struct slot *s)
 
 void fm_worker_wake(struct fm_worker *w)
 {
+	ON_MAIN_THREAD(w);
 	if (!w->wake)
 		return;
 	w->wake = false;
@@ -482,6 +506,7 @@ void fm_worker_wake(struct fm_worker *w)
 
 void fm_worker_abort(struct fm_worker *w, const char *why)
 {
+	ON_MAIN_THREAD(w);
 	uv_mutex_lock(&w->inbox.lock);
 	w->abort = true;
 	snprintf(w->abort_why, sizeof(w->abort_why), "%s", why);
@@ -491,6 +516,7 @@ void fm_worker_abort(struct fm_worker *w, const char *why)
 
 void fm_worker_stop(struct fm_worker *w)
 {
+	ON_MAIN_THREAD(w);
 	if (!w->started)
 		return;
 	uv_mutex_lock(&w->inbox.lock);
@@ -499,6 +525,7 @@ void fm_worker_stop(struct fm_worker *w)
 	uv_async_send(&w->inbox.async);
 	uv_thread_join(&w->thread);
 	w->started = false;
+	w->loop_thread = w->env->main_thread;
 }
 
 /* Shutdown order matters: easy handles leave the multi handle, the multi
@@ -509,6 +536,8 @@ int fm_worker_close(struct fm_worker *w)
 {
 	unsigned n = slot_count(w);
 
+	ON_MAIN_THREAD(w);
+	ON_LOOP_THREAD(w);
 	for (unsigned k = 0; k < n; k++) {
 		struct slot *s = slot_at(w, k);
 

@@ -8,14 +8,30 @@
  *
  * A slot goes back and forth through mailboxes: the scheduler puts a job
  * in a free slot and posts it to a worker; the worker runs one attempt and
- * posts the slot back with the attempt's outcome. Whoever holds a slot
- * owns it and its job; nothing else of either is shared. Posting is
- * batched: a worker hands back the slots finished in one loop pass
- * together, and the scheduler wakes each worker once per batch of jobs. */
+ * posts the slot back with the attempt's outcome. Posting is batched: a
+ * worker hands back the slots finished in one loop pass together, and the
+ * scheduler wakes each worker once per batch of jobs.
+ *
+ * What a worker owns and may touch (held by assert()s):
+ * - its environment (struct fm_worker_env): filled by the scheduler before
+ *   any worker starts, read-only for everyone afterwards;
+ * - its loop, multi handle, timers, sink pool and --limit-rate bucket:
+ *   touched only on the thread running its loop (w->loop_thread: its own
+ *   thread while started, the main thread before and after);
+ * - a slot and its job while it holds the slot: from the inbox until it
+ *   posts the slot to env->done. Whoever holds a slot owns it and its job;
+ *   of a slot a worker holds, the scheduler reads only its own fields
+ *   (w, busy) and x.body_bytes (atomic), and nothing else is shared;
+ * - the mailboxes: inbox.lock guards the inbox list, abort, abort_why and
+ *   quit; the done mailbox's lock guards its list.
+ * The fm_worker_* calls below are the scheduler's, on the main thread
+ * (env->main_thread); claims of server-given names are taken under
+ * conf->claims_lock. */
 #ifndef FM_WORKER_H
 #define FM_WORKER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <uv.h>
 
@@ -23,10 +39,9 @@
 #include "fm_engine.h"
 #include "fm_xfer.h"
 
-struct run;
-
-/* A transfer slot: its easy handle's state, and the timer that watches it
- * for stalls. x comes first: libcurl's private pointer is &x. */
+/* A slot: a worker's place for one transfer at a time (x, whose easy
+ * handle it keeps for good), and the timers that watch it. x comes first:
+ * libcurl's private pointer is &x. */
 struct slot {
 	struct fm_xfer x;
 	uv_timer_t stall;       /* in its worker's loop */
@@ -47,11 +62,27 @@ struct fm_mailbox {
 	uv_async_t async;       /* in the receiver's loop */
 };
 
+/* What every worker works with, from the scheduler: filled once on the
+ * main thread before any worker starts, read-only afterwards. */
+struct fm_worker_env {
+	const struct fm_xfer_conf *conf; /* settings of every transfer */
+	int rootfd;             /* the output directory (-1 under --dry-run) */
+	uint64_t stall_ns;      /* --stall-timeout in ns; 0: no stall watch */
+	double stall_timeout;   /* --stall-timeout as given, for messages */
+	uint64_t limit_rate;    /* --limit-rate, bytes/s; 0: none */
+	struct slot *slots;     /* all -j of them, dealt out to the workers */
+	unsigned nslots;
+	struct fm_mailbox *done; /* where finished slots go (the scheduler's) */
+	uv_thread_t main_thread; /* the scheduler's */
+};
+
 struct fm_worker {
-	struct run *r;          /* read-only here, but for r->done */
-	unsigned first, stride; /* its slots: r->slots[first + k * stride] */
+	const struct fm_worker_env *env;
+	unsigned first, stride; /* its slots: env->slots[first + k * stride] */
 	uv_loop_t loop;
 	uv_thread_t thread;
+	uv_thread_t loop_thread; /* the thread that may touch the loop and
+				    what is in it (see above) */
 	bool started;
 	struct fm_engine *engine;
 	struct fm_mailbox inbox; /* jobs to start, from the scheduler */
@@ -61,6 +92,7 @@ struct fm_worker {
 	struct slot *done_head, *done_tail; /* finished, not yet posted */
 	uv_idle_t handover;     /* posts them at the next loop pass */
 	uv_timer_t rate_timer;  /* --limit-rate (one worker only) */
+	struct fm_bucket bucket; /* --limit-rate: its transfers take from it */
 	unsigned rate_next;     /* slot resumed first at the next tick */
 	bool wake;              /* main only: jobs posted since the last wake */
 	struct fm_sink_pool pool; /* gathers the pieces of each read */
@@ -80,10 +112,11 @@ struct slot *fm_mailbox_take(struct fm_mailbox *mb);
 /* Closes the mailbox (its loop must then run the close callback). */
 void fm_mailbox_close(struct fm_mailbox *mb);
 
-/* Sets up worker w of r (its loop, engine and slots first, first +
- * stride, ...), on the main thread. Returns 0 or -ENOMEM. */
-int fm_worker_init(struct fm_worker *w, struct run *r, unsigned first,
-		   unsigned stride);
+/* Sets up worker w (its loop, engine and the slots first, first +
+ * stride, ... of env->slots), on the main thread; env must outlive it.
+ * Returns 0 or -ENOMEM. */
+int fm_worker_init(struct fm_worker *w, const struct fm_worker_env *env,
+		   unsigned first, unsigned stride);
 
 /* Starts w's thread. Returns 0 or -errno. */
 int fm_worker_start(struct fm_worker *w);
@@ -101,6 +134,15 @@ void fm_worker_abort(struct fm_worker *w, const char *why);
 
 /* Makes w's thread leave its loop and waits for it (main thread). */
 void fm_worker_stop(struct fm_worker *w);
+
+/* Whether the calling thread is t (for assert()s: pthread_self() and a
+ * comparison, no system call). */
+static inline bool fm_on_thread(const uv_thread_t *t)
+{
+	uv_thread_t self = uv_thread_self();
+
+	return uv_thread_equal(&self, t) != 0;
+}
 
 /* Frees what w holds, once stopped: attempts still running are abandoned
  * (their jobs stay in their slots for the caller to drop). Returns 0, or

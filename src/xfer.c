@@ -236,7 +236,7 @@ static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *data)
 	int err;
 
 	x->last_rx = fm_now_ns();
-	if (x->conf->bucket && !fm_bucket_take(x->conf->bucket, n)) {
+	if (x->bucket && !fm_bucket_take(x->bucket, n)) {
 		/* libcurl keeps the data and hands it over again once the
 		 * scheduler resumes us with fresh tokens. */
 		x->paused = true;

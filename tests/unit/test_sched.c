@@ -9,8 +9,8 @@
 #include <cmocka.h>
 
 #include "fm_hosts.h"
+#include "fm_job.h"
 #include "fm_rate.h"
-#include "fm_xfer.h"
 
 static struct fm_job jobs[64];
 

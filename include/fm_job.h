@@ -1,0 +1,50 @@
+/* fm_job.h: one entry's journey through the scheduler.
+ *
+ * A job is an entry that passed every check and claimed its path; it
+ * lives from the moment it is read until its result is printed. Where it
+ * is (new, queued, running, waiting out a backoff, done) is its state,
+ * and the scheduler alone moves it, in one function that checks the move
+ * against fm_job_moves(). */
+#ifndef FM_JOB_H
+#define FM_JOB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fm_list.h"
+
+struct fm_host;
+
+enum fm_job_state {
+	FM_JOB_NEW,     /* admitted, in no queue yet (admission's) */
+	FM_JOB_QUEUED,  /* in its host's queue, waiting for a slot */
+	FM_JOB_RUNNING, /* in a slot: at a worker, or just back from one */
+	FM_JOB_WAITING, /* in the backoff heap, waiting to be queued again */
+	FM_JOB_DONE,    /* reported or dropped: about to be freed */
+	FM_JOB_STATES
+};
+
+struct fm_job {
+	struct fm_job *next;  /* queue link */
+	enum fm_job_state state;
+	struct fm_entry entry;
+	char *relpath;        /* under the output directory */
+	char *path;           /* as reported: output directory joined */
+	unsigned long line;
+	const char *source;
+	uint32_t source_index; /* for claims */
+	struct fm_host *host;  /* the queue's record of its host */
+	unsigned attempts;
+	bool no_resume;       /* the .part proved unusable: start from zero */
+	long last_http;       /* the last attempt's status, for a report */
+	char *last_error;     /* its error, kept while waiting to retry */
+};
+
+/* Whether a job may go from state from to state to: into the queue when
+ * admitted; from it to a slot, or dropped; from a slot back to the queue
+ * (a descriptor shortage), into the heap (a retry) or to its end; from
+ * the heap back to the queue, or to its end. Nothing leaves FM_JOB_DONE,
+ * and no state moves to itself. Pure. */
+bool fm_job_moves(enum fm_job_state from, enum fm_job_state to);
+
+#endif
