@@ -26,7 +26,7 @@
 #include "fm_clocks.h"
 #include "fm_error.h"
 #include "fm_heap.h"
-#include "fm_hosts.h"
+#include "fm_queue.h"
 #include "fm_job.h"
 #include "fm_meter.h"
 #include "fm_name.h"
@@ -52,7 +52,7 @@ struct run {
 	const struct fm_opts *o;
 	uv_loop_t loop;
 	struct fm_admit admit;  /* the input, its claims and counts */
-	struct fm_hosts queue;  /* jobs waiting for a slot, per host */
+	struct fm_queue queue;  /* jobs waiting for a slot, per host */
 	unsigned window;       /* queued + waiting jobs at most */
 	struct fm_heap waiting; /* jobs waiting out a backoff, by due time */
 	uv_timer_t retry_timer; /* fires at the earliest due time */
@@ -162,7 +162,7 @@ static void drop_job(struct run *r, struct fm_job *job,
 {
 	job_move(r, job, from, FM_JOB_DONE);
 	if (job->host)
-		fm_hosts_put(&r->queue, job->host);
+		fm_queue_put(&r->queue, job->host);
 	fm_job_free(job);
 }
 
@@ -198,7 +198,7 @@ static void finish_job(struct run *r, struct fm_job *job,
 /* Gives slot s back; its job's host has room for one more. */
 static void release_slot(struct run *r, struct slot *s, struct fm_job *job)
 {
-	fm_hosts_done(&r->queue, job->host);
+	fm_queue_done(&r->queue, job->host);
 	s->x.job = NULL;
 	s->busy = false;
 	s->next = r->free_slots;
@@ -247,7 +247,7 @@ static bool delay_for_fds(struct run *r, struct fm_job *job,
 	if (r->stop != STOP_NONE || fm_fd_give_up(r->fd_idle, r->running))
 		return false;
 	job_move(r, job, FM_JOB_RUNNING, FM_JOB_QUEUED);
-	fm_hosts_push(&r->queue, job->host, job, true);
+	fm_queue_push(&r->queue, job->host, job, true);
 	if (!r->fd_capped || r->running < r->fd_cap)
 		r->fd_cap = r->running;
 	r->fd_capped = true;
@@ -347,7 +347,7 @@ static void on_retry_timer(uv_timer_t *t)
 		struct fm_job *job = fm_heap_pop(&r->waiting);
 
 		job_move(r, job, FM_JOB_WAITING, FM_JOB_QUEUED);
-		fm_hosts_push(&r->queue, job->host, job, true);
+		fm_queue_push(&r->queue, job->host, job, true);
 	}
 	arm_retry_timer(r);
 	pump(r);
@@ -418,7 +418,7 @@ static void start_some(struct run *r)
 
 	while (r->free_slots && r->stop == STOP_NONE &&
 	       (!r->fd_capped || r->running < r->fd_cap) &&
-	       (job = fm_hosts_next(&r->queue, &host)))
+	       (job = fm_queue_next(&r->queue, &host)))
 		start_job(r, job);
 }
 
@@ -460,7 +460,7 @@ static void stop_everything(struct run *r, enum stop_reason reason,
 	r->stop = reason;
 	fm_admit_stop(&r->admit);
 	r->left += r->queue.queued;
-	fm_hosts_drain(&r->queue, drain_job, r);
+	fm_queue_drain(&r->queue, drain_job, r);
 	for (unsigned i = 0; i < r->nworkers; i++)
 		fm_worker_abort(&r->workers[i], why);
 	uv_timer_stop(&r->retry_timer);
@@ -680,7 +680,7 @@ static void on_admit_job(void *ctx, struct fm_job *job)
 	if (r->o->per_host &&
 	    fm_url_host_parsed(job->entry.uh, host, sizeof(host)))
 		host[0] = '\0';
-	job->host = fm_hosts_get(&r->queue, host);
+	job->host = fm_queue_get(&r->queue, host);
 	if (!job->host) {
 		struct fm_outcome o = {.status = FM_STATUS_FAILED};
 
@@ -693,7 +693,7 @@ static void on_admit_job(void *ctx, struct fm_job *job)
 	curl_url_cleanup(job->entry.uh);
 	job->entry.uh = NULL;
 	job_move(r, job, FM_JOB_NEW, FM_JOB_QUEUED);
-	fm_hosts_push(&r->queue, job->host, job, false);
+	fm_queue_push(&r->queue, job->host, job, false);
 }
 
 static void on_admit_result(void *ctx, const struct fm_result *res)
@@ -775,7 +775,7 @@ static int setup(struct run *r, const struct fm_opts *o)
 	r->conf.parts = o->resume ||
 			(r->rootfd >= 0 && fm_sink_writes_parts(r->rootfd));
 	r->slots = calloc(o->jobs, sizeof(*r->slots));
-	if (!r->slots || fm_hosts_init(&r->queue, o->per_host) ||
+	if (!r->slots || fm_queue_init(&r->queue, o->per_host) ||
 	    uv_loop_init(&r->loop))
 		goto nomem;
 	/* Without it no slot would ever come back: fail now, not hang. */
@@ -841,7 +841,7 @@ static int setup(struct run *r, const struct fm_opts *o)
 nomem:
 	fputs("fetchmany: out of memory\n", stderr);
 	free(r->slots);
-	fm_hosts_free(&r->queue);
+	fm_queue_free(&r->queue);
 	if (r->rootfd >= 0)
 		close(r->rootfd);
 	fm_admit_free(&r->admit);
@@ -871,7 +871,7 @@ static void teardown(struct run *r)
 		}
 	}
 	fm_mailbox_close(&r->done);
-	fm_hosts_drain(&r->queue, drain_job, r);
+	fm_queue_drain(&r->queue, drain_job, r);
 	while ((job = fm_heap_pop(&r->waiting)))
 		drop_job(r, job, FM_JOB_WAITING);
 	fm_heap_free(&r->waiting);
@@ -888,7 +888,7 @@ static void teardown(struct run *r)
 	if (uv_loop_close(&r->loop) || !clean)
 		fputs("fetchmany: internal error: handles left open\n", stderr);
 	free(r->slots);
-	fm_hosts_free(&r->queue);
+	fm_queue_free(&r->queue);
 	fm_admit_free(&r->admit);
 	if (r->rootfd >= 0)
 		close(r->rootfd);
