@@ -141,9 +141,6 @@ void fm_xfer_abandon(struct fm_xfer *x);
 /* Frees the easy handle and the digest context. */
 void fm_xfer_cleanup(struct fm_xfer *x);
 
-/* Frees a job and everything it owns. */
-void fm_job_free(struct fm_job *job);
-
 /* CLOCK_MONOTONIC now, in nanoseconds (the clock of uv_hrtime()). */
 uint64_t fm_now_ns(void);
 

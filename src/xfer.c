@@ -788,14 +788,3 @@ void fm_xfer_cleanup(struct fm_xfer *x)
 		curl_easy_cleanup(x->easy);
 	x->easy = NULL;
 }
-
-void fm_job_free(struct fm_job *job)
-{
-	if (!job)
-		return;
-	fm_entry_clear(&job->entry);
-	free(job->last_error);
-	free(job->relpath);
-	free(job->path);
-	free(job);
-}
