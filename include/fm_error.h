@@ -13,9 +13,9 @@
  *   is not, and says so in the comment. One that explains itself takes
  *   (why, whylen) and writes the reason there with fm_why(), which
  *   returns -1, so that "return fm_why(...)" fails in one statement. In
- *   xfer.c the attempt itself holds the reason: its checks record our
- *   stop reason (stop_with()) or the local error (x->local_err) and
- *   return -1.
+ *   body.c the attempt itself holds the reason: its checks record our
+ *   stop reason (fm_xfer_note_stop()) or the local error (x->local_err)
+ *   and return -1.
  * - A function whose result is a choice among several outcomes returns
  *   an enum (fm_xfer_begin(), fm_claims_take(), fm_input_next(),
  *   fm_opts_parse()); an outcome that is a failure carries its -errno in

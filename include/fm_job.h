@@ -47,4 +47,8 @@ struct fm_job {
  * and no state moves to itself. Pure. */
 bool fm_job_moves(enum fm_job_state from, enum fm_job_state to);
 
+/* Frees job (NULL: nothing) and everything it owns: its entry, paths
+ * and last error. */
+void fm_job_free(struct fm_job *job);
+
 #endif

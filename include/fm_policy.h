@@ -21,7 +21,8 @@ enum fm_verdict {
 };
 
 /* Our own reason to stop an attempt (curl's enum retryreason): each
- * stop_with() in xfer.c and stop_attempt() in worker.c names one. */
+ * fm_xfer_note_stop() in body.c and stop_attempt() in worker.c names
+ * one. */
 enum fm_stop {
 	FM_STOP_NONE,
 	FM_STOP_CONTENT_MISMATCH, /* the body's sha256 is not the entry's */

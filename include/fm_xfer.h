@@ -2,7 +2,9 @@
  *
  * A transfer (struct fm_xfer) owns one reusable easy handle, so
  * connections and option setup carry over from one job to the next; the
- * worker's slot (worker.h) that holds it keeps it for good. */
+ * worker's slot (worker.h) that holds it keeps it for good. Two files
+ * implement it: xfer.c the attempt and its request, body.c the response
+ * body; src/xfer_body.h says which fields each writes. */
 #ifndef FM_XFER_H
 #define FM_XFER_H
 
@@ -66,7 +68,7 @@ struct fm_xfer {
 	int sock_err;            /* -errno of a socket() that failed */
 	enum fm_stop stop;       /* our own reason to stop the transfer,
 				    FM_STOP_NONE when none */
-	char *fail_why;          /* what stop_with() said of it, or NULL;
+	char *fail_why;          /* what fm_xfer_note_stop() said, or NULL;
 				    held until the next attempt */
 	unsigned requests;       /* sent by this attempt, redirects and
 				    libcurl's own retries included */
@@ -140,9 +142,6 @@ void fm_xfer_abandon(struct fm_xfer *x);
 
 /* Frees the easy handle and the digest context. */
 void fm_xfer_cleanup(struct fm_xfer *x);
-
-/* Frees a job and everything it owns. */
-void fm_job_free(struct fm_job *job);
 
 /* CLOCK_MONOTONIC now, in nanoseconds (the clock of uv_hrtime()). */
 uint64_t fm_now_ns(void);

@@ -1,4 +1,7 @@
-/* job.c: the moves a job may make between its states (fm_job.h). */
+/* job.c: the moves a job may make between its states, and its end
+ * (fm_job.h). */
+#include <stdlib.h>
+
 #include "fm_job.h"
 
 bool fm_job_moves(enum fm_job_state from, enum fm_job_state to)
@@ -16,4 +19,15 @@ bool fm_job_moves(enum fm_job_state from, enum fm_job_state to)
 	if ((unsigned)from >= FM_JOB_STATES || (unsigned)to >= FM_JOB_STATES)
 		return false;
 	return legal[from] >> to & 1u;
+}
+
+void fm_job_free(struct fm_job *job)
+{
+	if (!job)
+		return;
+	fm_entry_clear(&job->entry);
+	free(job->last_error);
+	free(job->relpath);
+	free(job->path);
+	free(job);
 }

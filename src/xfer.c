@@ -1,12 +1,13 @@
-/* xfer.c: setting up an easy handle, receiving its body, judging its end.
+/* xfer.c: one attempt and its request: setting up the easy handle,
+ * asking, judging the end.
  *
- * The write callback opens NAME.part lazily, at the first byte of a 2xx
- * body, so that an error page never touches the disk; that is also where
- * a resume is confirmed (206 at the offset asked) or abandoned (200: start
- * from zero), where a server-given name is taken, and where hashing
- * starts. The verdict itself comes from fm_judge(); this file gathers
- * its facts (our own reasons to stop included) and carries it out on
- * disk. */
+ * fm_xfer_begin() prepares the destination and the request (-H headers,
+ * -N's conditions, -c's Range and If-Range); libcurl's callbacks here
+ * watch the connection (for the stall clock and descriptor shortages)
+ * and read the response headers. The response body is body.c's
+ * (xfer_body.h draws the line). The verdict itself comes from
+ * fm_judge(); fm_xfer_end() gathers its facts (our own reasons to stop
+ * included) and carries it out on disk. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -18,12 +19,9 @@
 #include <time.h>
 
 #include "fm_error.h"
-#include "fm_name.h"
 #include "fm_policy.h"
 #include "fm_xfer.h"
-
-#define ATTR_ETAG "user.etag"
-#define ATTR_LAST_MODIFIED "user.last_modified"
+#include "xfer_body.h"
 
 uint64_t fm_now_ns(void)
 {
@@ -86,10 +84,8 @@ static void forget_why(struct fm_xfer *x)
 	x->fail_why = NULL;
 }
 
-/* Records our own reason to stop a transfer, and its words; what it
- * means is fm_judge()'s. */
-__attribute__((format(printf, 3, 4))) static void
-stop_with(struct fm_xfer *x, enum fm_stop stop, const char *fmt, ...)
+void fm_xfer_note_stop(struct fm_xfer *x, enum fm_stop stop, const char *fmt,
+		       ...)
 {
 	char why[FM_WHY_MAX];
 	va_list ap;
@@ -102,176 +98,6 @@ stop_with(struct fm_xfer *x, enum fm_stop stop, const char *fmt, ...)
 	if (!x->fail_why)
 		x->fail_why = why_oom;
 	x->stop = stop;
-}
-
-static void hash_base(void *arg, const void *buf, size_t n)
-{
-	EVP_DigestUpdate(arg, buf, n);
-}
-
-/* A 206 must continue exactly where the .part ends. Returns 0, or -1 when
- * it does not: the attempt stops, x->stop says why. */
-static int check_resume(struct fm_xfer *x, long code)
-{
-	if (code != 206) {
-		x->resume_from = 0; /* 200: the whole body, from zero */
-		return 0;
-	}
-	if (x->resume_from > 0 && x->resp.has_range &&
-	    x->resp.range_first == x->resume_from)
-		return 0;
-	x->job->no_resume = true;
-	stop_with(x, FM_STOP_RESUME_MISMATCH, "%s",
-		  "server answered with another range than asked; "
-		  "restarting from zero");
-	return -1;
-}
-
-/* --content-disposition: the server's name replaces the URL's, if it is
- * usable and no other entry claimed the path (nor, where bodies go to
- * NAME.part, its .part); under -n an existing file of that name makes the
- * entry skipped. Returns 0, or -1 when the attempt stops: x->stop (the
- * name is taken, or exists under -n) or x->local_err says why. */
-static int take_server_name(struct fm_xfer *x)
-{
-	struct fm_job *job = x->job;
-	struct fm_claim prev;
-	struct stat st;
-	char *rel, *path;
-	enum fm_claim_result rc;
-
-	if (!x->conf->content_disposition || job->entry.out ||
-	    x->resume_from > 0 || !x->resp.filename[0])
-		return 0;
-	rel = fm_name_replace_leaf(job->relpath, x->resp.filename);
-	if (!rel)
-		goto nomem;
-	if (strcmp(rel, job->relpath) == 0) {
-		free(rel);
-		return 0;
-	}
-	pthread_mutex_lock(x->conf->claims_lock);
-	rc = fm_claims_take_path(x->conf->claims, rel, x->conf->parts,
-				 job->source_index, job->line, &prev);
-	pthread_mutex_unlock(x->conf->claims_lock);
-	if (rc != FM_CLAIM_FREE) {
-		free(rel);
-		if (rc == FM_CLAIM_NOMEM)
-			goto nomem;
-		stop_with(x, FM_STOP_NAME_TAKEN,
-			  "server-given name '%s'%s is already used by "
-			  "another entry",
-			  x->resp.filename,
-			  rc == FM_CLAIM_PART_TAKEN ? " (its .part file)"
-			  : prev.part		    ? " (a .part file)"
-						    : "");
-		return -1;
-	}
-	path = fm_name_join(x->conf->output_dir, rel);
-	if (!path || fm_sink_set_leaf(&x->sink, x->resp.filename)) {
-		free(rel);
-		free(path);
-		goto nomem;
-	}
-	free(job->relpath);
-	free(job->path);
-	job->relpath = rel;
-	job->path = path;
-	if (x->conf->no_clobber && fm_sink_stat(&x->sink, false, &st) == 0) {
-		x->stop = FM_STOP_SERVER_NAME_EXISTS;
-		return -1;
-	}
-	return 0;
-nomem:
-	x->local_err = -ENOMEM;
-	return -1;
-}
-
-/* Starts the SHA-256 of this attempt's file; a resumed file's digest
- * covers the whole file, so what the .part held is hashed first. */
-static int start_digest(struct fm_xfer *x)
-{
-	if (!x->md && !(x->md = EVP_MD_CTX_new()))
-		return -ENOMEM;
-	if (!EVP_DigestInit_ex(x->md, EVP_sha256(), NULL))
-		return -ENOMEM;
-	x->hashing = true;
-	if (x->sink.base)
-		return fm_sink_read_base(&x->sink, hash_base, x->md);
-	return 0;
-}
-
-/* Opens NAME.part for the body that is about to arrive. Returns 0, or -1
- * when the attempt stops: x->stop or x->local_err says why. */
-static int open_body(struct fm_xfer *x, long code)
-{
-	int err;
-
-	if (check_resume(x, code) || take_server_name(x))
-		return -1;
-	err = fm_sink_open(&x->sink, x->resume_from > 0);
-	if (err)
-		goto fail;
-	if (x->conf->resume) {
-		/* Validators for If-Range, should this .part outlive us. */
-		if (x->resp.etag[0])
-			fm_sink_set_attr(&x->sink, ATTR_ETAG, x->resp.etag);
-		if (x->resp.last_modified[0])
-			fm_sink_set_attr(&x->sink, ATTR_LAST_MODIFIED,
-					 x->resp.last_modified);
-	}
-	if (x->job->entry.sha256 || x->conf->sha256_all)
-		err = start_digest(x);
-	if (!err)
-		return 0;
-fail:
-	x->local_err = err;
-	return -1;
-}
-
-static size_t on_curl_write(char *ptr, size_t size, size_t nmemb, void *data)
-{
-	struct fm_xfer *x = data;
-	size_t n = size * nmemb;
-	int err;
-
-	x->last_rx = fm_now_ns();
-	if (x->bucket && !fm_bucket_take(x->bucket, n)) {
-		/* libcurl keeps the data and hands it over again once the
-		 * scheduler resumes us with fresh tokens. */
-		x->paused = true;
-		return CURL_WRITEFUNC_PAUSE;
-	}
-	if (x->sink.fd < 0) {
-		long code = 0;
-
-		/* Bodies of error pages (and of redirects, should libcurl
-		 * pass them on) are not the file. */
-		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
-		if (code < 200 || code >= 300)
-			return n;
-		if (open_body(x, code))
-			return 0;
-	}
-	if (x->conf->max_filesize &&
-	    x->sink.base + x->sink.bytes + n > x->conf->max_filesize) {
-		/* libcurl checks Content-Length; this catches bodies without
-		 * one, counted as they stream. */
-		stop_with(x, FM_STOP_TOO_BIG,
-			  "body larger than --max-filesize (%" PRIu64 " bytes)",
-			  x->conf->max_filesize);
-		return 0;
-	}
-	err = fm_sink_write(&x->sink, ptr, n);
-	if (err) {
-		x->local_err = err;
-		return 0;
-	}
-	atomic_store_explicit(&x->body_bytes, x->sink.bytes,
-			      memory_order_relaxed);
-	if (x->hashing)
-		EVP_DigestUpdate(x->md, ptr, n);
-	return n;
 }
 
 /* libcurl's own socket(), with its errno kept: libcurl 7.88 reports a
@@ -301,7 +127,7 @@ static void set_defaults(struct fm_xfer *x)
 	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_curl_prereq);
 	curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_curl_write);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, fm_body_on_curl_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_curl_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
@@ -547,110 +373,6 @@ static void describe_curl(struct fm_outcome *o, const struct fm_xfer *x,
 		o->error[--n] = '\0';
 }
 
-static void hex(const unsigned char *d, unsigned n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (unsigned i = 0; i < n; i++) {
-		out[2 * i] = digits[d[i] >> 4];
-		out[2 * i + 1] = digits[d[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-/* Finishes the digest; a mismatch with the entry's sha256= fails it.
- * Returns 0, or -1 when the body fails the check: x->stop says so, or
- * x->local_err that the digest could not be finished. */
-static int verify(struct fm_xfer *x, struct fm_outcome *o)
-{
-	const char *want = x->job->entry.sha256;
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned n = 0;
-
-	if (!x->hashing)
-		return 0;
-	x->hashing = false;
-	if (!EVP_DigestFinal_ex(x->md, d, &n)) {
-		x->local_err = -ENOMEM; /* as when it cannot start */
-		return -1;
-	}
-	hex(d, n, o->sha256);
-	if (want && strcmp(want, o->sha256) != 0) {
-		stop_with(x, FM_STOP_CONTENT_MISMATCH,
-			  "sha256 mismatch: expected %s, got %s", want,
-			  o->sha256);
-		return -1;
-	}
-	return 0;
-}
-
-/* The body is complete: verify it, then move it over NAME. */
-static bool commit(struct fm_xfer *x, struct fm_outcome *o)
-{
-	curl_off_t mtime = -1;
-	int err;
-
-	/* An empty body never reached the write callback: open and hash it
-	 * here, so it is checked like any other. */
-	if (x->sink.fd < 0) {
-		err = fm_sink_open(&x->sink, false);
-		if (!err && (x->job->entry.sha256 || x->conf->sha256_all))
-			err = start_digest(x);
-		if (err) {
-			x->local_err = err;
-			return false;
-		}
-	}
-	if (verify(x, o))
-		return false;
-	/* Kept for a later -N run, whatever this run's options. */
-	if (x->resp.etag[0])
-		fm_sink_set_attr(&x->sink, ATTR_ETAG, x->resp.etag);
-	/* Last-Modified becomes the file's mtime. Parsed here, not by
-	 * CURLOPT_FILETIME: libcurl's lenient parser made six sscanf()
-	 * calls a response, 2 % of the CPU of a run of small files; it
-	 * still reads what ours does not. */
-	if (x->resp.last_modified[0]) {
-		mtime = fm_http_date(x->resp.last_modified);
-		if (mtime < 0)
-			mtime = curl_getdate(x->resp.last_modified, NULL);
-	}
-	o->bytes = x->sink.base + x->sink.bytes;
-	err = fm_sink_commit(&x->sink, mtime);
-	if (err) {
-		x->local_err = err;
-		return false;
-	}
-	o->status = FM_STATUS_OK;
-	return true;
-}
-
-/* 416 to a Range: the .part may hold the whole body already. */
-static bool range_not_satisfiable(struct fm_xfer *x, struct fm_outcome *o)
-{
-	int err;
-
-	if (x->resume_from <= 0)
-		return false;
-	if (x->resp.has_range && x->resp.range_total == x->resume_from) {
-		err = fm_sink_open(&x->sink, true);
-		if (!err && (x->job->entry.sha256 || x->conf->sha256_all))
-			err = start_digest(x);
-		if (err) {
-			x->local_err = err;
-			return false;
-		}
-		o->http_status = 416;
-		return commit(x, o);
-	}
-	x->job->no_resume = true;
-	fm_sink_remove_part(&x->sink);
-	stop_with(x, FM_STOP_RESUME_MISMATCH, "%s",
-		  "range not satisfiable: the .part does not match the "
-		  "server's file; restarting from zero");
-	return false;
-}
-
 static void describe_failure(struct fm_xfer *x, CURLcode rc,
 			     const struct fm_judgement *j,
 			     struct fm_outcome *o)
@@ -739,13 +461,13 @@ void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o)
 	}
 	/* 416 to a Range: the .part may be the whole body; if not, a stop. */
 	if (rc == CURLE_OK && o->http_status == 416) {
-		if (range_not_satisfiable(x, o))
+		if (fm_body_range_not_satisfiable(x, o))
 			goto out;
 		gather_facts(x, rc, o, unmet, &f);
 		j = fm_judge(&f);
 	}
 	if (j.verdict == FM_VERDICT_OK) {
-		if (commit(x, o))
+		if (fm_body_commit(x, o))
 			goto out;
 		gather_facts(x, rc, o, unmet, &f);
 		f.commit_failed = true;
@@ -787,15 +509,4 @@ void fm_xfer_cleanup(struct fm_xfer *x)
 	if (x->easy)
 		curl_easy_cleanup(x->easy);
 	x->easy = NULL;
-}
-
-void fm_job_free(struct fm_job *job)
-{
-	if (!job)
-		return;
-	fm_entry_clear(&job->entry);
-	free(job->last_error);
-	free(job->relpath);
-	free(job->path);
-	free(job);
 }

@@ -15,9 +15,9 @@
 #include <uv.h>
 
 #include "admit.h"
+#include "fm_job.h"
 #include "fm_policy.h"
 #include "fm_result.h"
-#include "fm_xfer.h"
 
 #define MAX_RECS 1024
 
@@ -115,21 +115,11 @@ static const struct fm_admit_ops fake_ops = {
 	.wake = fake_wake,
 };
 
-/* A job as the scheduler would free it (fm_job_free() lives with the
- * transfers, which this test does not link). */
-static void free_job(struct fm_job *job)
-{
-	fm_entry_clear(&job->entry);
-	free(job->relpath);
-	free(job->path);
-	free(job);
-}
-
 /* Lets go of every job held: the window empties. */
 static void release_jobs(struct fake *f)
 {
 	for (int i = 0; i < f->nheld; i++)
-		free_job(f->held[i]);
+		fm_job_free(f->held[i]);
 	f->nheld = 0;
 }
 

@@ -1,0 +1,298 @@
+/* body.c: the response body of an attempt (struct fm_xfer, fm_xfer.h).
+ *
+ * The write callback opens NAME.part lazily, at the first byte of a 2xx
+ * body, so that an error page never touches the disk; that is also where
+ * a resume is confirmed (206 at the offset asked) or abandoned (200: start
+ * from zero), where a server-given name is taken (under the claims lock:
+ * every worker shares the claims), and where hashing starts. When the
+ * transfer is over, the digest is checked and the body moved over NAME.
+ * xfer_body.h says what xfer.c and this file each own of a transfer. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fm_name.h"
+#include "xfer_body.h"
+
+static void hash_base(void *arg, const void *buf, size_t n)
+{
+	EVP_DigestUpdate(arg, buf, n);
+}
+
+/* A 206 must continue exactly where the .part ends. Returns 0, or -1 when
+ * it does not: the attempt stops, x->stop says why. */
+static int check_resume(struct fm_xfer *x, long code)
+{
+	if (code != 206) {
+		x->resume_from = 0; /* 200: the whole body, from zero */
+		return 0;
+	}
+	if (x->resume_from > 0 && x->resp.has_range &&
+	    x->resp.range_first == x->resume_from)
+		return 0;
+	x->job->no_resume = true;
+	fm_xfer_note_stop(x, FM_STOP_RESUME_MISMATCH, "%s",
+			  "server answered with another range than asked; "
+			  "restarting from zero");
+	return -1;
+}
+
+/* --content-disposition: the server's name replaces the URL's, if it is
+ * usable and no other entry claimed the path (nor, where bodies go to
+ * NAME.part, its .part); under -n an existing file of that name makes the
+ * entry skipped. Returns 0, or -1 when the attempt stops: x->stop (the
+ * name is taken, or exists under -n) or x->local_err says why. */
+static int take_server_name(struct fm_xfer *x)
+{
+	struct fm_job *job = x->job;
+	struct fm_claim prev;
+	struct stat st;
+	char *rel, *path;
+	enum fm_claim_result rc;
+
+	if (!x->conf->content_disposition || job->entry.out ||
+	    x->resume_from > 0 || !x->resp.filename[0])
+		return 0;
+	rel = fm_name_replace_leaf(job->relpath, x->resp.filename);
+	if (!rel)
+		goto nomem;
+	if (strcmp(rel, job->relpath) == 0) {
+		free(rel);
+		return 0;
+	}
+	pthread_mutex_lock(x->conf->claims_lock);
+	rc = fm_claims_take_path(x->conf->claims, rel, x->conf->parts,
+				 job->source_index, job->line, &prev);
+	pthread_mutex_unlock(x->conf->claims_lock);
+	if (rc != FM_CLAIM_FREE) {
+		free(rel);
+		if (rc == FM_CLAIM_NOMEM)
+			goto nomem;
+		fm_xfer_note_stop(x, FM_STOP_NAME_TAKEN,
+				  "server-given name '%s'%s is already used by "
+				  "another entry",
+				  x->resp.filename,
+				  rc == FM_CLAIM_PART_TAKEN
+					  ? " (its .part file)"
+					  : prev.part ? " (a .part file)" : "");
+		return -1;
+	}
+	path = fm_name_join(x->conf->output_dir, rel);
+	if (!path || fm_sink_set_leaf(&x->sink, x->resp.filename)) {
+		free(rel);
+		free(path);
+		goto nomem;
+	}
+	free(job->relpath);
+	free(job->path);
+	job->relpath = rel;
+	job->path = path;
+	if (x->conf->no_clobber && fm_sink_stat(&x->sink, false, &st) == 0) {
+		x->stop = FM_STOP_SERVER_NAME_EXISTS;
+		return -1;
+	}
+	return 0;
+nomem:
+	x->local_err = -ENOMEM;
+	return -1;
+}
+
+/* Starts the SHA-256 of this attempt's file; a resumed file's digest
+ * covers the whole file, so what the .part held is hashed first. */
+static int start_digest(struct fm_xfer *x)
+{
+	if (!x->md && !(x->md = EVP_MD_CTX_new()))
+		return -ENOMEM;
+	if (!EVP_DigestInit_ex(x->md, EVP_sha256(), NULL))
+		return -ENOMEM;
+	x->hashing = true;
+	if (x->sink.base)
+		return fm_sink_read_base(&x->sink, hash_base, x->md);
+	return 0;
+}
+
+/* Opens NAME.part for the body that is about to arrive. Returns 0, or -1
+ * when the attempt stops: x->stop or x->local_err says why. */
+static int open_body(struct fm_xfer *x, long code)
+{
+	int err;
+
+	if (check_resume(x, code) || take_server_name(x))
+		return -1;
+	err = fm_sink_open(&x->sink, x->resume_from > 0);
+	if (err)
+		goto fail;
+	if (x->conf->resume) {
+		/* Validators for If-Range, should this .part outlive us. */
+		if (x->resp.etag[0])
+			fm_sink_set_attr(&x->sink, ATTR_ETAG, x->resp.etag);
+		if (x->resp.last_modified[0])
+			fm_sink_set_attr(&x->sink, ATTR_LAST_MODIFIED,
+					 x->resp.last_modified);
+	}
+	if (x->job->entry.sha256 || x->conf->sha256_all)
+		err = start_digest(x);
+	if (!err)
+		return 0;
+fail:
+	x->local_err = err;
+	return -1;
+}
+
+size_t fm_body_on_curl_write(char *ptr, size_t size, size_t nmemb,
+			     void *data)
+{
+	struct fm_xfer *x = data;
+	size_t n = size * nmemb;
+	int err;
+
+	x->last_rx = fm_now_ns();
+	if (x->bucket && !fm_bucket_take(x->bucket, n)) {
+		/* libcurl keeps the data and hands it over again once the
+		 * worker's rate timer resumes us with fresh tokens. */
+		x->paused = true;
+		return CURL_WRITEFUNC_PAUSE;
+	}
+	if (x->sink.fd < 0) {
+		long code = 0;
+
+		/* Bodies of error pages (and of redirects, should libcurl
+		 * pass them on) are not the file. */
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+		if (code < 200 || code >= 300)
+			return n;
+		if (open_body(x, code))
+			return 0;
+	}
+	if (x->conf->max_filesize &&
+	    x->sink.base + x->sink.bytes + n > x->conf->max_filesize) {
+		/* libcurl checks Content-Length; this catches bodies without
+		 * one, counted as they stream. */
+		fm_xfer_note_stop(x, FM_STOP_TOO_BIG,
+				  "body larger than --max-filesize (%" PRIu64
+				  " bytes)",
+				  x->conf->max_filesize);
+		return 0;
+	}
+	err = fm_sink_write(&x->sink, ptr, n);
+	if (err) {
+		x->local_err = err;
+		return 0;
+	}
+	atomic_store_explicit(&x->body_bytes, x->sink.bytes,
+			      memory_order_relaxed);
+	if (x->hashing)
+		EVP_DigestUpdate(x->md, ptr, n);
+	return n;
+}
+
+static void hex(const unsigned char *d, unsigned n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (unsigned i = 0; i < n; i++) {
+		out[2 * i] = digits[d[i] >> 4];
+		out[2 * i + 1] = digits[d[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* Finishes the digest; a mismatch with the entry's sha256= fails it.
+ * Returns 0, or -1 when the body fails the check: x->stop says so, or
+ * x->local_err that the digest could not be finished. */
+static int verify(struct fm_xfer *x, struct fm_outcome *o)
+{
+	const char *want = x->job->entry.sha256;
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
+
+	if (!x->hashing)
+		return 0;
+	x->hashing = false;
+	if (!EVP_DigestFinal_ex(x->md, d, &n)) {
+		x->local_err = -ENOMEM; /* as when it cannot start */
+		return -1;
+	}
+	hex(d, n, o->sha256);
+	if (want && strcmp(want, o->sha256) != 0) {
+		fm_xfer_note_stop(x, FM_STOP_CONTENT_MISMATCH,
+				  "sha256 mismatch: expected %s, got %s", want,
+				  o->sha256);
+		return -1;
+	}
+	return 0;
+}
+
+/* Opens a body that is already complete (continuing the .part when
+ * resume) and starts its digest if one is wanted. Returns 0 or -errno. */
+static int open_whole(struct fm_xfer *x, bool resume)
+{
+	int err = fm_sink_open(&x->sink, resume);
+
+	if (!err && (x->job->entry.sha256 || x->conf->sha256_all))
+		err = start_digest(x);
+	return err;
+}
+
+bool fm_body_commit(struct fm_xfer *x, struct fm_outcome *o)
+{
+	curl_off_t mtime = -1;
+	int err;
+
+	/* An empty body never reached the write callback: open and hash it
+	 * here, so it is checked like any other. */
+	if (x->sink.fd < 0) {
+		err = open_whole(x, false);
+		if (err) {
+			x->local_err = err;
+			return false;
+		}
+	}
+	if (verify(x, o))
+		return false;
+	/* Kept for a later -N run, whatever this run's options. */
+	if (x->resp.etag[0])
+		fm_sink_set_attr(&x->sink, ATTR_ETAG, x->resp.etag);
+	/* Last-Modified becomes the file's mtime. Parsed here, not by
+	 * CURLOPT_FILETIME: libcurl's lenient parser made six sscanf()
+	 * calls a response, 2 % of the CPU of a run of small files; it
+	 * still reads what ours does not. */
+	if (x->resp.last_modified[0]) {
+		mtime = fm_http_date(x->resp.last_modified);
+		if (mtime < 0)
+			mtime = curl_getdate(x->resp.last_modified, NULL);
+	}
+	o->bytes = x->sink.base + x->sink.bytes;
+	err = fm_sink_commit(&x->sink, mtime);
+	if (err) {
+		x->local_err = err;
+		return false;
+	}
+	o->status = FM_STATUS_OK;
+	return true;
+}
+
+bool fm_body_range_not_satisfiable(struct fm_xfer *x, struct fm_outcome *o)
+{
+	int err;
+
+	if (x->resume_from <= 0)
+		return false;
+	if (x->resp.has_range && x->resp.range_total == x->resume_from) {
+		err = open_whole(x, true);
+		if (err) {
+			x->local_err = err;
+			return false;
+		}
+		o->http_status = 416;
+		return fm_body_commit(x, o);
+	}
+	x->job->no_resume = true;
+	fm_sink_remove_part(&x->sink);
+	fm_xfer_note_stop(x, FM_STOP_RESUME_MISMATCH, "%s",
+			  "range not satisfiable: the .part does not match the "
+			  "server's file; restarting from zero");
+	return false;
+}

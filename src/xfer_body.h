@@ -1,0 +1,68 @@
+/* xfer_body.h: the seam between xfer.c (an attempt and its request) and
+ * body.c (the response body); private to those two files.
+ *
+ * Both halves of a transfer (struct fm_xfer, fm_xfer.h) run on the
+ * thread of the worker that holds its slot, one callback at a time. What
+ * each side writes of it:
+ * - xfer.c sets every field up (fm_xfer_init()), resets it for each
+ *   attempt (fm_xfer_begin()) and frees it (fm_xfer_cleanup()). In
+ *   between it alone writes the easy handle and the request (headers,
+ *   conditional, resume_from when asking a Range), what the connection
+ *   callbacks learn (resp, requests, requested, peer_ip, peer_port,
+ *   local_port, sock_err, curl_retried) and the error buffer; it
+ *   prepares the sink before the request (directories, -n) and releases
+ *   or aborts it once the verdict is known.
+ * - body.c writes, from the first 2xx byte to the commit: the sink while
+ *   the body is open (open, write, commit), md and hashing, body_bytes,
+ *   paused (for the worker's --limit-rate timer), resume_from back to 0
+ *   when a 200 answers a Range, and of the job its relpath and path (a
+ *   server-given name) and no_resume.
+ * - Either side stops an attempt the same way: a -errno in x->local_err,
+ *   or our own reason in x->stop, with its words (if it has any) through
+ *   fm_xfer_note_stop(), the one writer of x->fail_why. Every callback
+ *   counts as life for the stall clock (last_rx).
+ * - The worker that holds the slot (worker.c) writes the rest: bucket,
+ *   sock and fresh, and clears paused when it resumes the transfer. */
+#ifndef FM_XFER_BODY_H
+#define FM_XFER_BODY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fm_policy.h"
+#include "fm_xfer.h"
+
+/* Extended attributes of a file or its .part: the validators that body.c
+ * saves beside a body and xfer.c sends back (-N's If-None-Match, -c's
+ * If-Range). */
+#define ATTR_ETAG "user.etag"
+#define ATTR_LAST_MODIFIED "user.last_modified"
+
+/* Records our own reason to stop x's attempt, and its words (printf
+ * format); a later call replaces both. What it means is fm_judge()'s.
+ * In xfer.c. */
+__attribute__((format(printf, 3, 4))) void
+fm_xfer_note_stop(struct fm_xfer *x, enum fm_stop stop, const char *fmt, ...);
+
+/* The CURLOPT_WRITEFUNCTION of every transfer, data its struct fm_xfer:
+ * paces the bytes under --limit-rate, opens the body at the first 2xx
+ * byte (resume check, server-given name, digest), writes and hashes it.
+ * Returns nmemb bytes taken, CURL_WRITEFUNC_PAUSE, or 0 to stop the
+ * transfer: x->stop or x->local_err says why. In body.c. */
+size_t fm_body_on_curl_write(char *ptr, size_t size, size_t nmemb,
+			     void *data);
+
+/* The body of x's attempt is complete: opens it if it was empty, checks
+ * its digest and moves it over NAME; sets o's bytes, sha256 and status.
+ * Returns true when committed; false when not: x->stop or x->local_err
+ * says why. In body.c. */
+bool fm_body_commit(struct fm_xfer *x, struct fm_outcome *o);
+
+/* A 416 answered x's attempt: when a Range was asked and the .part holds
+ * the whole body already, commits it (fm_body_commit()); else the .part
+ * goes and the next attempt starts from zero (x->stop says so). Returns
+ * true when committed; false when no Range was asked, or when not
+ * committed. In body.c. */
+bool fm_body_range_not_satisfiable(struct fm_xfer *x, struct fm_outcome *o);
+
+#endif
