@@ -18,6 +18,7 @@
 #include "fm_job.h"
 #include "fm_policy.h"
 #include "fm_result.h"
+#include "ut.h"
 
 #define MAX_RECS 1024
 
@@ -152,16 +153,7 @@ static void finish(struct fake *f)
 
 static char *write_list(const char *text)
 {
-	char *path = strdup("/tmp/fm-test-admit-XXXXXX");
-	size_t n = strlen(text);
-	int fd;
-
-	assert_non_null(path);
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, n), (ssize_t)n);
-	close(fd);
-	return path;
+	return ut_write_temp(text, strlen(text));
 }
 
 static void drop_list(char *path)

@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "fm_opts.h"
+#include "ut.h"
 
 #define MAX_WORDS 256
 
@@ -177,29 +178,6 @@ static void assert_completes(const char *const words[], const char *want)
 		fail_msg("completing \"%s\": want \"%s\", got \"%s\"",
 			 words[1] ? words[1] : "", want, got);
 	free(got);
-}
-
-static char *read_text(const char *rel)
-{
-	char path[4096];
-	FILE *f;
-	char *buf;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", srcdir(), rel);
-	f = fopen(path, "r");
-	if (!f)
-		fail_msg("cannot open %s", path);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n >= 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
 }
 
 static bool is_name_char(char c)
@@ -483,7 +461,7 @@ static void every_option_covered(void **state)
 
 	NEED_BASH();
 	help = help_text();
-	zsh = read_text("data/_fetchmany");
+	zsh = ut_read_source("data/_fetchmany");
 	bash_long = complete(dd);
 	bash_all = complete(d);
 
@@ -567,7 +545,7 @@ static void table_in_zsh(void **state)
 {
 	size_t n;
 	const struct fm_opt *t = fm_opts_table(&n);
-	char *zsh = read_text("data/_fetchmany");
+	char *zsh = ut_read_source("data/_fetchmany");
 	int missing = 0;
 
 	for (size_t i = 0; i < n; i++) {

@@ -14,19 +14,7 @@
 
 #include "fm_input.h"
 #include "fm_list.h"
-
-static char *write_temp(const char *data, size_t n)
-{
-	char *path = strdup("/tmp/fm-test-input-XXXXXX");
-	int fd;
-
-	assert_non_null(path);
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, n), (ssize_t)n);
-	close(fd);
-	return path;
-}
+#include "ut.h"
 
 static void expect_line(struct fm_input *in, const char *text,
 			unsigned long line)
@@ -44,7 +32,7 @@ static void expect_line(struct fm_input *in, const char *text,
 static void lines_numbers_and_last_line(void **state)
 {
 	static const char data[] = "a\n\nb\r\n# c\nlast";
-	char *path = write_temp(data, sizeof(data) - 1);
+	char *path = ut_write_temp(data, sizeof(data) - 1);
 	char *args[] = {path};
 	struct fm_input in;
 	struct fm_line l;
@@ -76,7 +64,7 @@ static void overlong_line_is_flagged_not_held(void **state)
 	memset(data + n, 'y', big); /* overlong, and no newline at the end */
 	n += big;
 
-	char *path = write_temp(data, n);
+	char *path = ut_write_temp(data, n);
 	char *args[] = {path};
 	struct fm_input in;
 	struct fm_line l;
@@ -108,7 +96,7 @@ static void line_of_exactly_the_limit_is_accepted(void **state)
 	assert_non_null(data);
 	memset(data, 'z', FM_LINE_MAX);
 	data[FM_LINE_MAX] = '\n';
-	path = write_temp(data, FM_LINE_MAX + 1);
+	path = ut_write_temp(data, FM_LINE_MAX + 1);
 	args[0] = path;
 	assert_int_equal(fm_input_open(&in, args, 1), 0);
 	assert_int_equal(fm_input_next(&in, &l, &fd, &err), FM_INPUT_LINE);
@@ -149,7 +137,7 @@ static void pipe_says_again_instead_of_blocking(void **state)
 
 static void url_arguments_between_lists(void **state)
 {
-	char *path = write_temp("http://h/in-list\n", 17);
+	char *path = ut_write_temp("http://h/in-list\n", 17);
 	char *args[] = {"http://h/first", path, "https://h/last"};
 	struct fm_input in;
 	struct fm_line l;

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "fm_opts.h"
+#include "ut.h"
 
 static char *help_text(void)
 {
@@ -28,25 +29,8 @@ static char *help_text(void)
 /* The man page with roff's "\-" turned into "-". */
 static char *man_text(void)
 {
-	const char *src = getenv("FM_SRCDIR");
-	char path[4096];
-	FILE *f;
-	char *buf, *w;
-	long n;
+	char *buf = ut_read_source("man/fetchmany.1"), *w = buf;
 
-	assert_non_null(src);
-	snprintf(path, sizeof(path), "%s/man/fetchmany.1", src);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	w = buf;
 	for (char *r = buf; *r; r++) {
 		if (r[0] == '\\' && r[1] == '-')
 			continue;
