@@ -15,11 +15,11 @@
 #include <uv.h>
 
 #include "fm_error.h"
+#include "fm_job.h"
 #include "fm_list.h"
 #include "fm_name.h"
 #include "fm_policy.h"
 #include "fm_result.h"
-#include "fm_xfer.h"
 #include "admit.h"
 
 /* Lines parsed per loop iteration at most. */
