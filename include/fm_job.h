@@ -41,7 +41,7 @@ struct fm_job {
 };
 
 /* Whether a job may go from state from to state to: into the queue when
- * admitted; from it to a slot, or dropped; from a slot back to the queue
+ * admitted, or to its end when that fails (out of memory); from it to a slot, or dropped; from a slot back to the queue
  * (a descriptor shortage), into the heap (a retry) or to its end; from
  * the heap back to the queue, or to its end. Nothing leaves FM_JOB_DONE,
  * and no state moves to itself. Pure. */

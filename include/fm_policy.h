@@ -20,9 +20,9 @@ enum fm_verdict {
 	FM_VERDICT_SKIP,  /* -n: the file exists */
 };
 
-/* Our own reason to stop an attempt (curl's enum retryreason): each
- * fm_xfer_note_stop() in body.c and stop_attempt() in worker.c names
- * one. */
+/* Our own reason to stop an attempt (curl's enum retryreason), set in
+ * body.c (fm_xfer_note_stop(), or directly for a server-given name that
+ * exists), xfer.c (-n) and worker.c (stop_attempt()). */
 enum fm_stop {
 	FM_STOP_NONE,
 	FM_STOP_CONTENT_MISMATCH, /* the body's sha256 is not the entry's */

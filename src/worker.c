@@ -477,7 +477,7 @@ int fm_worker_start(struct fm_worker *w)
 	int rc;
 
 	ON_MAIN_THREAD(w);
-	/* Signals are the main thread's to take (uv_signal in run.c). */
+	/* Signals are the main thread's to take (run.c's sigaction handler). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = fm_uv_err(uv_thread_create(&w->thread, run_loop, w));
