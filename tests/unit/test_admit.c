@@ -419,11 +419,11 @@ static bool wait_for_wake(struct fake *f, int wakes)
 	return f->wakes > wakes;
 }
 
-static void silent_pipe_waits_until_it_speaks(void **state)
+/* Starts admission of f on a new pipe (as a list named by its
+ * /proc/self/fd path); returns the pipe's write end. */
+static int start_on_pipe(struct fake *f, const struct fm_admit_conf *conf)
 {
-	struct fm_admit_conf conf = {0};
 	char name[64];
-	struct fake f;
 	int p[2];
 
 	assert_int_equal(pipe(p), 0);
@@ -431,8 +431,18 @@ static void silent_pipe_waits_until_it_speaks(void **state)
 
 	char *args[] = {name};
 
-	start(&f, args, 1, &conf);
+	start(f, args, 1, conf);
 	close(p[0]); /* admission opened its own */
+	return p[1];
+}
+
+static void silent_pipe_waits_until_it_speaks(void **state)
+{
+	struct fm_admit_conf conf = {0};
+	struct fake f;
+	int p[2];
+
+	p[1] = start_on_pipe(&f, &conf);
 	f.read_on_wake = true;
 	fm_admit_read(&f.a);
 	assert_int_equal(f.nrec, 0);
@@ -465,17 +475,10 @@ static void silent_pipe_waits_until_it_speaks(void **state)
 static void stop_closes_the_pipe_watcher(void **state)
 {
 	struct fm_admit_conf conf = {0};
-	char name[64];
 	struct fake f;
 	int p[2];
 
-	assert_int_equal(pipe(p), 0);
-	snprintf(name, sizeof(name), "/proc/self/fd/%d", p[0]);
-
-	char *args[] = {name};
-
-	start(&f, args, 1, &conf);
-	close(p[0]);
+	p[1] = start_on_pipe(&f, &conf);
 	fm_admit_read(&f.a);
 	assert_false(fm_admit_ended(&f.a));
 	fm_admit_stop(&f.a);
