@@ -27,6 +27,10 @@ typedef void (*fm_engine_socket_cb)(void *arg, CURL *easy, curl_socket_t s,
 struct fm_engine *fm_engine_new(struct uv_loop_s *loop, fm_engine_done_cb done,
 				void *arg, long maxconnects);
 
+/* Resizes the connection cache: n connections at most, in use or idle
+ * (the oldest idle one is closed to make room). */
+void fm_engine_max_connects(struct fm_engine *e, long n);
+
 /* Asks for cb (with the done callback's arg) on every socket libcurl
  * starts or stops watching. */
 void fm_engine_on_socket(struct fm_engine *e, fm_engine_socket_cb cb);

@@ -34,6 +34,8 @@ struct fm_job {
 	const char *source;
 	uint32_t source_index; /* for claims */
 	struct fm_host *host;  /* the queue's record of its host */
+	uint32_t site;         /* the hash of its URL's host name */
+	bool tls;              /* https: its connections may multiplex */
 	unsigned attempts;
 	bool no_resume;       /* the .part proved unusable: start from zero */
 	long last_http;       /* the last attempt's status, for a report */

@@ -130,6 +130,12 @@ bool fm_shard_owns(const char *url, unsigned k, unsigned n);
 unsigned fm_fd_jobs(unsigned jobs, uint64_t limit, unsigned held,
 		    unsigned nworkers, unsigned ninputs);
 
+/* The descriptors left when -j jobs transfers hold theirs (the rest as
+ * fm_fd_jobs() counts): what idle connections may keep open. 0 when none
+ * are. */
+uint64_t fm_fd_spare(unsigned jobs, uint64_t limit, unsigned held,
+		     unsigned nworkers, unsigned ninputs);
+
 /* The fewest descriptors a run needs, below which fetchmany refuses to
  * start: the held ones (open at start), the main loop's, ninputs list
  * files, one worker thread's, one transfer's and those it holds for
@@ -160,5 +166,36 @@ bool fm_fd_give_up(unsigned rounds, unsigned running);
 /* The number of transfers allowed at once after a round without a
  * shortage, from cap: half as many again, plus one. */
 unsigned fm_fd_cap_raise(unsigned cap);
+
+/* Connection reuse across the run. Each worker thread has its own
+ * connection cache (libcurl shares one between threads only at its
+ * peril), so each host has a home worker, where its transfers go and
+ * its connections wait for the next one. */
+
+/* The size of a worker's connection cache (connections in use and idle):
+ * all -j transfers may run there (one busy host), and the hosts it has
+ * served keep one idle connection each, within what the descriptors
+ * left over (spare_fds, shared by nworkers) allow. */
+unsigned fm_pool_conns(unsigned jobs, unsigned hosts, uint64_t spare_fds,
+		       unsigned nworkers);
+
+/* How many more transfers than the least busy worker a host's home may
+ * run before the host's next transfer goes elsewhere: a quarter of a
+ * worker's even share of -j, at least 2. */
+unsigned fm_route_slack(unsigned jobs, unsigned nworkers);
+
+/* The least busy of n workers (running: the transfers each runs); the
+ * first of them on a tie. A new host's home. */
+unsigned fm_least_busy(const unsigned *running, unsigned n);
+
+/* The worker for a host's next transfer: its home, unless the host
+ * dominates it and may spread: its connections carry a single transfer
+ * each (not HTTP/2, where a second worker means a second connection), it
+ * runs slack or more transfers itself (host_running, on every worker),
+ * and home runs slack or more than the least busy worker, which then
+ * takes it. A host with a transfer or two never leaves home, so its
+ * connection waits there for the next one. */
+unsigned fm_route(unsigned home, const unsigned *running, unsigned n,
+		  bool single, unsigned host_running, unsigned slack);
 
 #endif

@@ -49,6 +49,7 @@ struct fm_xfer_conf {
 	uint64_t max_filesize;   /* 0: none */
 	bool compressed;
 	long buffer_size;        /* libcurl's receive buffer per transfer */
+	CURLSH *share;           /* TLS sessions and DNS (fm_share.h) */
 };
 
 struct fm_xfer {
@@ -99,6 +100,7 @@ struct fm_outcome {
 	uint64_t bytes;    /* size of the file now on disk, when ok */
 	double retry_after; /* Retry-After in seconds, < 0 when absent */
 	bool reused;       /* the attempt made no new connection */
+	bool multiplexed;  /* its last response came over HTTP/2 or later */
 	bool retry_fresh;  /* go again at once on a new connection, as the
 			      same attempt (fm_retry_fresh()) */
 	bool not_counted;  /* no request left (-n found NAME): not one of

@@ -263,6 +263,11 @@ struct fm_engine *fm_engine_new(struct uv_loop_s *loop, fm_engine_done_cb done,
 	return e;
 }
 
+void fm_engine_max_connects(struct fm_engine *e, long n)
+{
+	curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, n);
+}
+
 void fm_engine_on_socket(struct fm_engine *e, fm_engine_socket_cb cb)
 {
 	e->on_socket = cb;

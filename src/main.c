@@ -40,13 +40,15 @@ static unsigned count_open_fds(void)
  * hold it (running short later only delays entries, see run.c); the
  * worker threads follow -j down (fm_run_workers()). A check: returns 0,
  * or -1 having said why when not even one transfer fits (libuv would
- * abort setting up, or every entry fail). */
-static int fit_fd_limit(struct fm_opts *o)
+ * abort setting up, or every entry fail). *spare receives the descriptors
+ * left for idle connections (fm_fd_spare()). */
+static int fit_fd_limit(struct fm_opts *o, uint64_t *spare)
 {
 	struct rlimit rl;
 	unsigned jobs, held;
 	uint64_t need;
 
+	*spare = UINT64_MAX;
 	if (getrlimit(RLIMIT_NOFILE, &rl))
 		return 0;
 	if (rl.rlim_cur < rl.rlim_max) {
@@ -68,6 +70,8 @@ static int fit_fd_limit(struct fm_opts *o)
 	}
 	jobs = fm_fd_jobs(o->jobs, (uint64_t)rl.rlim_cur, held,
 			  fm_run_workers(o), (unsigned)o->ninputs);
+	*spare = fm_fd_spare(jobs, (uint64_t)rl.rlim_cur, held,
+			     fm_run_workers(o), (unsigned)o->ninputs);
 	if (jobs == o->jobs)
 		return 0;
 	fprintf(stderr,
@@ -126,6 +130,7 @@ static int open_std_fds(void)
 int main(int argc, char **argv)
 {
 	struct fm_opts o;
+	uint64_t spare_fds;
 	int stdin_flags, status;
 
 	if (open_std_fds())
@@ -148,7 +153,7 @@ int main(int argc, char **argv)
 	}
 	utf8_ctype();
 	/* Before libcurl and libuv, which may abort without descriptors. */
-	if (fit_fd_limit(&o)) {
+	if (fit_fd_limit(&o, &spare_fds)) {
 		fm_opts_free(&o);
 		return 2;
 	}
@@ -160,7 +165,7 @@ int main(int argc, char **argv)
 	/* libuv makes a watched descriptor non-blocking, and standard input's
 	 * flags are shared with whoever gave it to us: put them back. */
 	stdin_flags = fcntl(STDIN_FILENO, F_GETFL);
-	status = fm_run(&o);
+	status = fm_run(&o, spare_fds);
 	fm_opts_free(&o);
 	if (stdin_flags >= 0)
 		fcntl(STDIN_FILENO, F_SETFL, stdin_flags);

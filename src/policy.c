@@ -3,6 +3,7 @@
  * Local errors come first: when writing failed, libcurl reports a write
  * error whatever the network did, and no retry can fix a full disk. */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include "fm_hash.h"
@@ -205,6 +206,16 @@ unsigned fm_fd_jobs(unsigned jobs, uint64_t limit, unsigned held,
 	return fit < jobs ? (unsigned)fit : jobs;
 }
 
+uint64_t fm_fd_spare(unsigned jobs, uint64_t limit, unsigned held,
+		     unsigned nworkers, unsigned ninputs)
+{
+	uint64_t used = (uint64_t)held + FD_MAIN + FD_MARGIN + ninputs +
+			(uint64_t)FD_PER_WORKER * nworkers +
+			(uint64_t)FM_FD_PER_JOB * jobs;
+
+	return limit > used ? limit - used : 0;
+}
+
 uint64_t fm_fd_min(unsigned held, unsigned ninputs)
 {
 	return (uint64_t)held + FD_MAIN + ninputs + FD_PER_WORKER +
@@ -253,4 +264,44 @@ unsigned fm_fd_cap_raise(unsigned cap)
 	unsigned more = cap / 2 + 1;
 
 	return cap > UINT32_MAX - more ? UINT32_MAX : cap + more;
+}
+
+unsigned fm_pool_conns(unsigned jobs, unsigned hosts, uint64_t spare_fds,
+		       unsigned nworkers)
+{
+	uint64_t idle = spare_fds / (nworkers ? nworkers : 1);
+
+	if (idle > hosts)
+		idle = hosts;
+	if (idle > UINT_MAX - jobs)
+		idle = UINT_MAX - jobs;
+	return jobs + (unsigned)idle;
+}
+
+unsigned fm_route_slack(unsigned jobs, unsigned nworkers)
+{
+	unsigned slack = jobs / (4 * (nworkers ? nworkers : 1));
+
+	return slack < 2 ? 2 : slack;
+}
+
+unsigned fm_least_busy(const unsigned *running, unsigned n)
+{
+	unsigned least = 0;
+
+	for (unsigned i = 1; i < n; i++)
+		if (running[i] < running[least])
+			least = i;
+	return least;
+}
+
+unsigned fm_route(unsigned home, const unsigned *running, unsigned n,
+		  bool single, unsigned host_running, unsigned slack)
+{
+	unsigned least;
+
+	if (!single || host_running < slack)
+		return home;
+	least = fm_least_busy(running, n);
+	return running[home] >= running[least] + slack ? least : home;
 }

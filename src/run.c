@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -27,6 +28,7 @@
 #include "fm_error.h"
 #include "fm_heap.h"
 #include "fm_queue.h"
+#include "fm_hash.h"
 #include "fm_job.h"
 #include "fm_meter.h"
 #include "fm_name.h"
@@ -34,6 +36,7 @@
 #include "fm_out.h"
 #include "fm_policy.h"
 #include "fm_result.h"
+#include "fm_share.h"
 #include "fm_run.h"
 #include "fm_xfer.h"
 #include "worker.h"
@@ -56,11 +59,15 @@ struct run {
 	unsigned window;       /* queued + waiting jobs at most */
 	struct fm_heap waiting; /* jobs waiting out a backoff, by due time */
 	uv_timer_t retry_timer; /* fires at the earliest due time */
-	struct slot *slots;     /* -j of them, dealt out to the workers */
-	struct slot *free_slots; /* taken in turn from every worker */
 	unsigned running;       /* slots out at the workers */
 	struct fm_worker *workers;
 	unsigned nworkers;
+	unsigned *load;         /* load[i]: slots out at worker i */
+	unsigned *hosts;        /* hosts[i]: sites worker i has served */
+	struct site *sites;     /* what the run learned of each site */
+	unsigned slack;         /* fm_route_slack() */
+	uint64_t spare_fds;     /* for idle connections (fm_fd_spare()) */
+	struct fm_share *share; /* TLS sessions and DNS, for every worker */
 	struct fm_mailbox done; /* slots the workers post back */
 	uv_timer_t fd_timer;   /* raises fd_cap after a descriptor shortage */
 	unsigned fd_cap;       /* slots usable at once while fd_capped */
@@ -89,6 +96,26 @@ struct run {
 	uv_timer_t grace;      /* stopped, waiting for the output to drain */
 	uint64_t grace_written; /* what it had written at the last tick */
 	bool out_abandoned;    /* gave up waiting: results were lost */
+};
+
+/* What the run learned of each site (a host name, by its hash), for
+ * fm_route(): which workers hold its connections, and whether they carry
+ * one transfer at a time. Two names that share a cell share what is
+ * learned, which may cost a connection, never a byte; the table's size
+ * does not grow with the number of hosts. */
+#define SITES 4096u
+
+enum site_proto {
+	SITE_UNKNOWN,   /* no response yet */
+	SITE_SINGLE,    /* HTTP/1.x: one transfer per connection */
+	SITE_MUX,       /* HTTP/2: every transfer on one connection */
+};
+
+struct site {
+	uint64_t workers;       /* bit i: worker i served it (in hosts[i]) */
+	unsigned running;       /* its transfers out at the workers */
+	uint8_t home;           /* where its transfers go (fm_route()) */
+	uint8_t proto;          /* enum site_proto */
 };
 
 static void pump(struct run *r);
@@ -198,12 +225,30 @@ static void finish_job(struct run *r, struct fm_job *job,
 /* Gives slot s back; its job's host has room for one more. */
 static void release_slot(struct run *r, struct slot *s, struct fm_job *job)
 {
+	struct fm_worker *w = s->w;
+
 	fm_queue_done(&r->queue, job->host);
 	s->x.job = NULL;
 	s->busy = false;
-	s->next = r->free_slots;
-	r->free_slots = s;
+	fm_worker_slot_put(w, s);
+	r->load[w - r->workers]--;
+	r->sites[job->site % SITES].running--;
 	r->running--;
+}
+
+/* What the response of an attempt says of its site's connections. A
+ * site once seen multiplexing stays so: one answer over HTTP/1.1 (a
+ * redirect to another host, a transfer stopped early) does not make its
+ * transfers spread over workers and open connections there. */
+static void learn_site(struct run *r, const struct fm_job *job,
+		       const struct fm_outcome *o)
+{
+	struct site *site = &r->sites[job->site % SITES];
+
+	if (o->multiplexed)
+		site->proto = SITE_MUX;
+	else if (o->http_status > 0 && site->proto == SITE_UNKNOWN)
+		site->proto = SITE_SINGLE;
 }
 
 static void on_fail_fast(struct run *r);
@@ -299,18 +344,53 @@ static void conclude(struct run *r, struct fm_job *job, struct fm_outcome *o,
 		on_fail_fast(r);
 }
 
-/* Hands job to a free slot's worker; the worker is woken once the whole
- * batch is queued (pump). */
-static void start_job(struct run *r, struct fm_job *job)
+/* Hands job to a slot of the worker fm_route() picks (the home of its
+ * site, where its idle or multiplexed connection is); the worker is woken
+ * once the whole batch is queued (pump). Returns false when no slot could
+ * be made (out of memory) while others run: the job is back at the head
+ * of the queue (with none running, it fails). */
+static bool start_job(struct run *r, struct fm_job *job)
 {
-	struct slot *s = r->free_slots;
+	struct site *site = &r->sites[job->site % SITES];
+	bool single = !job->tls || site->proto == SITE_SINGLE;
+	struct fm_worker *w;
+	struct slot *s;
+	unsigned i;
 
+	if (!site->workers)
+		site->home = (uint8_t)fm_least_busy(r->load, r->nworkers);
+	i = fm_route(site->home, r->load, r->nworkers, single, site->running,
+		     r->slack);
+	w = &r->workers[i];
+	s = fm_worker_slot(w);
+
+	if (!s) {
+		struct fm_outcome o = {.status = FM_STATUS_FAILED};
+
+		fm_queue_done(&r->queue, job->host);
+		if (r->running) { /* a slot comes back: try again then */
+			fm_queue_push(&r->queue, job->host, job, true);
+			return false;
+		}
+		snprintf(o.error, sizeof(o.error), "out of memory");
+		finish_job(r, job, FM_JOB_QUEUED, &o, 0);
+		return true;
+	}
+	if (!(site->workers & (UINT64_C(1) << i))) {
+		site->workers |= UINT64_C(1) << i;
+		r->hosts[i]++;
+		fm_worker_want_conns(w, fm_pool_conns(r->o->jobs, r->hosts[i],
+						      r->spare_fds,
+						      r->nworkers));
+	}
 	job_move(r, job, FM_JOB_QUEUED, FM_JOB_RUNNING);
-	r->free_slots = s->next;
 	r->running++;
+	r->load[i]++;
+	site->running++;
 	s->x.job = job;
 	s->busy = true;
-	fm_worker_submit(s->w, s);
+	fm_worker_submit(w, s);
+	return true;
 }
 
 /* Slots posted back by the workers, each with its attempt's outcome. They
@@ -329,6 +409,7 @@ static void on_slots_done(uv_async_t *h)
 
 		next = s->next;
 		release_slot(r, s, job);
+		learn_site(r, job, &o);
 		conclude(r, job, &o, s->seconds);
 	}
 	pump(r);
@@ -416,10 +497,11 @@ static void start_some(struct run *r)
 	struct fm_host *host;
 	struct fm_job *job;
 
-	while (r->free_slots && r->stop == STOP_NONE &&
+	while (r->running < r->o->jobs && r->stop == STOP_NONE &&
 	       (!r->fd_capped || r->running < r->fd_cap) &&
 	       (job = fm_queue_next(&r->queue, &host)))
-		start_job(r, job);
+		if (!start_job(r, job))
+			break;
 }
 
 /* Moves the run forward after any event: read, start, and stop the loop
@@ -548,26 +630,24 @@ unsigned fm_run_workers(const struct fm_opts *o)
 	return worker_count(o);
 }
 
-/* Deals the slots out (slot i to worker i mod n) and starts the threads;
- * the free list takes slots of every worker in turn, so that a batch of
- * jobs spreads over all of them. */
+/* Sets the workers up (each makes its slots as its hosts need them) and
+ * starts their threads. */
 static int start_workers(struct run *r)
 {
 	unsigned n = worker_count(r->o);
 	int err;
 
 	r->workers = calloc(n, sizeof(*r->workers));
-	if (!r->workers)
+	r->load = calloc(n, sizeof(*r->load));
+	r->hosts = calloc(n, sizeof(*r->hosts));
+	r->sites = calloc(SITES, sizeof(*r->sites));
+	if (!r->workers || !r->load || !r->hosts || !r->sites)
 		return -ENOMEM;
+	r->slack = fm_route_slack(r->o->jobs, n);
 	for (; r->nworkers < n; r->nworkers++) {
-		err = fm_worker_init(&r->workers[r->nworkers], &r->wenv,
-				     r->nworkers, n);
+		err = fm_worker_init(&r->workers[r->nworkers], &r->wenv);
 		if (err)
 			return err;
-	}
-	for (unsigned i = r->o->jobs; i-- > 0;) {
-		r->slots[i].next = r->free_slots;
-		r->free_slots = &r->slots[i];
 	}
 	for (unsigned i = 0; i < n; i++) {
 		err = fm_worker_start(&r->workers[i]);
@@ -594,11 +674,15 @@ static bool sample_progress(void *arg, struct fm_progress *p)
 		    r->tally.count[FM_STATUS_INVALID];
 	p->running = r->running;
 	p->bytes = r->tally.bytes;
-	for (unsigned i = 0; i < r->o->jobs; i++)
-		if (r->slots[i].busy)
-			p->bytes += atomic_load_explicit(
-				&r->slots[i].x.body_bytes,
-				memory_order_relaxed);
+	for (unsigned i = 0; i < r->nworkers; i++) {
+		const struct fm_worker *w = &r->workers[i];
+
+		for (unsigned k = 0; k < w->made; k++)
+			if (w->made_slots[k]->busy)
+				p->bytes += atomic_load_explicit(
+					&w->made_slots[k]->x.body_bytes,
+					memory_order_relaxed);
+	}
 	p->elapsed = since(r->t0);
 	return true;
 }
@@ -671,16 +755,17 @@ static long buffer_size(unsigned jobs)
 
 /* Admission hands an accepted job over: it waits in its host's queue
  * (its host record: the URL's host under --per-host, one shared record
- * otherwise). */
+ * otherwise), knowing its site (start_job()). */
 static void on_admit_job(void *ctx, struct fm_job *job)
 {
 	struct run *r = ctx;
 	char host[256] = "";
 
-	if (r->o->per_host &&
-	    fm_url_host_parsed(job->entry.uh, host, sizeof(host)))
+	if (fm_url_host_parsed(job->entry.uh, host, sizeof(host)))
 		host[0] = '\0';
-	job->host = fm_queue_get(&r->queue, host);
+	job->site = (uint32_t)fm_fnv1a64(host, strlen(host));
+	job->tls = strncasecmp(job->entry.url, "https:", 6) == 0;
+	job->host = fm_queue_get(&r->queue, r->o->per_host ? host : "");
 	if (!job->host) {
 		struct fm_outcome o = {.status = FM_STATUS_FAILED};
 
@@ -774,8 +859,9 @@ static int setup(struct run *r, const struct fm_opts *o)
 	/* Bodies go to NAME.part under -c, and without O_TMPFILE. */
 	r->conf.parts = o->resume ||
 			(r->rootfd >= 0 && fm_sink_writes_parts(r->rootfd));
-	r->slots = calloc(o->jobs, sizeof(*r->slots));
-	if (!r->slots || fm_queue_init(&r->queue, o->per_host) ||
+	r->share = fm_share_new();
+	r->conf.share = fm_share_handle(r->share);
+	if (!r->share || fm_queue_init(&r->queue, o->per_host) ||
 	    uv_loop_init(&r->loop))
 		goto nomem;
 	/* Without it no slot would ever come back: fail now, not hang. */
@@ -825,8 +911,7 @@ static int setup(struct run *r, const struct fm_opts *o)
 			    1000000u,
 		.stall_timeout = o->stall_timeout,
 		.limit_rate = o->limit_rate,
-		.slots = r->slots,
-		.nslots = o->jobs,
+		.jobs = o->jobs,
 		.done = &r->done,
 		.main_thread = r->wenv.main_thread,
 	};
@@ -840,7 +925,7 @@ static int setup(struct run *r, const struct fm_opts *o)
 	return 0;
 nomem:
 	fputs("fetchmany: out of memory\n", stderr);
-	free(r->slots);
+	fm_share_free(r->share);
 	fm_queue_free(&r->queue);
 	if (r->rootfd >= 0)
 		close(r->rootfd);
@@ -860,16 +945,26 @@ static void teardown(struct run *r)
 		fm_worker_stop(&r->workers[i]);
 	for (unsigned i = 0; i < r->nworkers; i++)
 		clean &= fm_worker_close(&r->workers[i]) == 0;
-	free(r->workers);
-	for (unsigned i = 0; i < r->o->jobs; i++) {
-		struct slot *s = &r->slots[i];
+	for (unsigned i = 0; i < r->nworkers; i++) {
+		struct fm_worker *w = &r->workers[i];
 
-		if (s->busy) {
-			drop_job(r, s->x.job, FM_JOB_RUNNING);
-			s->x.job = NULL;
-			s->busy = false;
+		for (unsigned k = 0; k < w->made; k++) {
+			struct slot *s = w->made_slots[k];
+
+			if (s->busy) {
+				drop_job(r, s->x.job, FM_JOB_RUNNING);
+				s->x.job = NULL;
+				s->busy = false;
+			}
 		}
+		fm_worker_free(w);
 	}
+	/* Its last users, the easy handles, went with the workers. */
+	clean &= fm_share_free(r->share) == 0;
+	free(r->workers);
+	free(r->load);
+	free(r->hosts);
+	free(r->sites);
 	fm_mailbox_close(&r->done);
 	fm_queue_drain(&r->queue, drain_job, r);
 	while ((job = fm_heap_pop(&r->waiting)))
@@ -887,14 +982,13 @@ static void teardown(struct run *r)
 	uv_run(&r->loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&r->loop) || !clean)
 		fputs("fetchmany: internal error: handles left open\n", stderr);
-	free(r->slots);
 	fm_queue_free(&r->queue);
 	fm_admit_free(&r->admit);
 	if (r->rootfd >= 0)
 		close(r->rootfd);
 }
 
-int fm_run(const struct fm_opts *o)
+int fm_run(const struct fm_opts *o, uint64_t spare_fds)
 {
 	struct run r;
 	char summary[256];
@@ -902,6 +996,7 @@ int fm_run(const struct fm_opts *o)
 
 	if (setup(&r, o))
 		return 2;
+	r.spare_fds = spare_fds;
 	pump(&r);
 	uv_run(&r.loop, UV_RUN_DEFAULT);
 	teardown(&r);

@@ -76,18 +76,6 @@ void fm_mailbox_close(struct fm_mailbox *mb)
 /* The scheduler's calls. */
 #define ON_MAIN_THREAD(w) assert(fm_on_thread(&(w)->env->main_thread))
 
-static struct slot *slot_at(const struct fm_worker *w, unsigned k)
-{
-	return &w->env->slots[w->first + k * w->stride];
-}
-
-static unsigned slot_count(const struct fm_worker *w)
-{
-	unsigned jobs = w->env->nslots;
-
-	return (jobs - w->first + w->stride - 1) / w->stride;
-}
-
 /* Posts the slots finished in the last loop pass back in one batch, so
  * that the scheduler wakes once for all of them. */
 static void on_handover(uv_idle_t *h)
@@ -147,6 +135,15 @@ static void begin(struct fm_worker *w, struct slot *s)
 	struct fm_job *job = x->job;
 
 	ON_LOOP_THREAD(w);
+	if (!s->adopted) {
+		/* Never past env->jobs: the scheduler makes no more. */
+		uv_timer_init(&w->loop, &s->stall);
+		s->stall.data = s;
+		uv_timer_init(&w->loop, &s->deadline);
+		s->deadline.data = s;
+		s->adopted = true;
+		w->slots[w->nslots++] = s;
+	}
 	if (!x->easy && fm_xfer_init(x, env->conf)) {
 		fail_early(w, s, "libcurl: cannot create a transfer");
 		return;
@@ -279,8 +276,8 @@ static bool owns_socket(const struct fm_worker *w, const struct slot *s)
 	    port_of(x->sock, false) != x->local_port ||
 	    port_of(x->sock, true) != x->peer_port)
 		return false;
-	for (unsigned k = 0; k < slot_count(w); k++) {
-		const struct slot *o = slot_at(w, k);
+	for (unsigned k = 0; k < w->nslots; k++) {
+		const struct slot *o = w->slots[k];
 
 		if (o != s && o->running && o->x.requested &&
 		    o->x.local_port == x->local_port &&
@@ -349,6 +346,7 @@ static void on_inbox(uv_async_t *h)
 	char why[FM_WHY_MAX];
 	struct slot *s, *next;
 	bool abort, quit;
+	unsigned conns;
 
 	ON_LOOP_THREAD(w);
 	uv_mutex_lock(&w->inbox.lock);
@@ -360,9 +358,15 @@ static void on_inbox(uv_async_t *h)
 	memcpy(why, w->abort_why, sizeof(why));
 	uv_mutex_unlock(&w->inbox.lock);
 
+	conns = atomic_load_explicit(&w->want_conns, memory_order_relaxed);
+	if (conns != w->conns) {
+		w->conns = conns;
+		fm_engine_max_connects(w->engine, conns);
+	}
+
 	if (abort) {
-		for (unsigned k = 0; k < slot_count(w); k++) {
-			struct slot *run = slot_at(w, k);
+		for (unsigned k = 0; k < w->nslots; k++) {
+			struct slot *run = w->slots[k];
 
 			if (run->running)
 				stop_attempt(w, run, FM_STOP_ABORTED,
@@ -387,7 +391,7 @@ static void on_inbox(uv_async_t *h)
 static void on_rate_timer(uv_timer_t *t)
 {
 	struct fm_worker *w = t->data;
-	unsigned n = slot_count(w);
+	unsigned n = w->nslots;
 	double budget;
 
 	ON_LOOP_THREAD(w);
@@ -398,9 +402,9 @@ static void on_rate_timer(uv_timer_t *t)
 	 * as many as the tokens can feed a chunk each, taking turns. */
 	for (unsigned k = 0; k < n && budget > 0; k++) {
 		unsigned i = (w->rate_next + k) % n;
-		struct fm_xfer *x = &slot_at(w, i)->x;
+		struct fm_xfer *x = &w->slots[i]->x;
 
-		if (!slot_at(w, i)->running || !x->paused)
+		if (!w->slots[i]->running || !x->paused)
 			continue;
 		x->paused = false;
 		x->last_rx = fm_now_ns();
@@ -411,31 +415,33 @@ static void on_rate_timer(uv_timer_t *t)
 	}
 }
 
-int fm_worker_init(struct fm_worker *w, const struct fm_worker_env *env,
-		   unsigned first, unsigned stride)
+int fm_worker_init(struct fm_worker *w, const struct fm_worker_env *env)
 {
 	/* Big enough for all the pieces of one read. */
 	size_t pool = ((size_t)env->conf->buffer_size + FM_SINK_PIECE - 1) /
 		      FM_SINK_PIECE * FM_SINK_PIECE;
 
-	*w = (struct fm_worker){.env = env, .first = first, .stride = stride,
-				.loop_thread = env->main_thread};
+	*w = (struct fm_worker){.env = env, .loop_thread = env->main_thread,
+				.conns = env->jobs};
 	ON_MAIN_THREAD(w);
-	if (fm_sink_pool_init(&w->pool, pool))
-		return -ENOMEM;
+	atomic_init(&w->want_conns, env->jobs);
+	w->slots = calloc(env->jobs, sizeof(*w->slots));
+	w->made_slots = calloc(env->jobs, sizeof(*w->made_slots));
+	if (!w->slots || !w->made_slots || fm_sink_pool_init(&w->pool, pool))
+		goto nomem;
 	if (uv_loop_init(&w->loop)) {
 		fm_sink_pool_free(&w->pool);
-		return -ENOMEM;
+		goto nomem;
 	}
 	w->engine = fm_engine_new(&w->loop, on_transfer_done, w,
-				  (long)slot_count(w));
+				  (long)env->jobs);
 	if (!w->engine || fm_mailbox_init(&w->inbox, &w->loop, on_inbox)) {
 		if (w->engine)
 			fm_engine_close(w->engine);
 		uv_run(&w->loop, UV_RUN_DEFAULT);
 		uv_loop_close(&w->loop);
 		fm_sink_pool_free(&w->pool);
-		return -ENOMEM;
+		goto nomem;
 	}
 	w->inbox.async.data = w;
 	fm_engine_on_socket(w->engine, on_engine_socket);
@@ -449,17 +455,45 @@ int fm_worker_init(struct fm_worker *w, const struct fm_worker_env *env,
 		uv_timer_start(&w->rate_timer, on_rate_timer, 10, 10);
 		uv_unref((uv_handle_t *)&w->rate_timer);
 	}
-	for (unsigned k = 0; k < slot_count(w); k++) {
-		struct slot *s = slot_at(w, k);
-
-		s->x.sink = (struct fm_sink)FM_SINK_INIT;
-		s->w = w;
-		uv_timer_init(&w->loop, &s->stall);
-		s->stall.data = s;
-		uv_timer_init(&w->loop, &s->deadline);
-		s->deadline.data = s;
-	}
 	return 0;
+nomem:
+	free(w->slots);
+	free(w->made_slots);
+	w->slots = w->made_slots = NULL;
+	return -ENOMEM;
+}
+
+struct slot *fm_worker_slot(struct fm_worker *w)
+{
+	struct slot *s = w->free;
+
+	ON_MAIN_THREAD(w);
+	if (s) {
+		w->free = s->next;
+		return s;
+	}
+	if (w->made == w->env->jobs || !(s = calloc(1, sizeof(*s))))
+		return NULL;
+	s->x.sink = (struct fm_sink)FM_SINK_INIT;
+	s->w = w;
+	w->made_slots[w->made++] = s;
+	return s;
+}
+
+void fm_worker_slot_put(struct fm_worker *w, struct slot *s)
+{
+	ON_MAIN_THREAD(w);
+	s->next = w->free;
+	w->free = s;
+}
+
+void fm_worker_want_conns(struct fm_worker *w, unsigned n)
+{
+	ON_MAIN_THREAD(w);
+	if (atomic_load_explicit(&w->want_conns, memory_order_relaxed) == n)
+		return;
+	atomic_store_explicit(&w->want_conns, n, memory_order_relaxed);
+	w->wake = true;
 }
 
 static void run_loop(void *arg)
@@ -534,12 +568,10 @@ void fm_worker_stop(struct fm_worker *w)
  * the main thread once the worker's own has ended. */
 int fm_worker_close(struct fm_worker *w)
 {
-	unsigned n = slot_count(w);
-
 	ON_MAIN_THREAD(w);
 	ON_LOOP_THREAD(w);
-	for (unsigned k = 0; k < n; k++) {
-		struct slot *s = slot_at(w, k);
+	for (unsigned k = 0; k < w->nslots; k++) {
+		struct slot *s = w->slots[k];
 
 		if (s->running) {
 			fm_engine_remove(w->engine, s->x.easy);
@@ -547,8 +579,8 @@ int fm_worker_close(struct fm_worker *w)
 		}
 	}
 	fm_engine_close(w->engine);
-	for (unsigned k = 0; k < n; k++) {
-		struct slot *s = slot_at(w, k);
+	for (unsigned k = 0; k < w->nslots; k++) {
+		struct slot *s = w->slots[k];
 
 		fm_xfer_cleanup(&s->x);
 		uv_close((uv_handle_t *)&s->stall, NULL);
@@ -560,4 +592,15 @@ int fm_worker_close(struct fm_worker *w)
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	fm_sink_pool_free(&w->pool);
 	return fm_uv_err(uv_loop_close(&w->loop));
+}
+
+void fm_worker_free(struct fm_worker *w)
+{
+	for (unsigned k = 0; k < w->made; k++)
+		free(w->made_slots[k]);
+	free(w->made_slots);
+	free(w->slots);
+	w->made_slots = w->slots = NULL;
+	w->made = w->nslots = 0;
+	w->free = NULL;
 }

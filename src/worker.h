@@ -30,6 +30,7 @@
 #ifndef FM_WORKER_H
 #define FM_WORKER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -50,6 +51,8 @@ struct slot {
 	struct fm_worker *w;    /* the worker it belongs to, for good */
 	struct slot *next;      /* in a free list or a mailbox */
 	bool busy;              /* the scheduler gave it a job (main only) */
+	bool adopted;           /* its timers are in w's loop (its worker
+				   only; see fm_worker_slot()) */
 	bool running;           /* in the multi handle (its worker only) */
 	struct fm_outcome out;  /* the attempt's outcome, when posted back */
 	double seconds;         /* the attempt's duration, when posted back */
@@ -70,15 +73,28 @@ struct fm_worker_env {
 	uint64_t stall_ns;      /* --stall-timeout in ns; 0: no stall watch */
 	double stall_timeout;   /* --stall-timeout as given, for messages */
 	uint64_t limit_rate;    /* --limit-rate, bytes/s; 0: none */
-	struct slot *slots;     /* all -j of them, dealt out to the workers */
-	unsigned nslots;
+	unsigned jobs;          /* -j: the most slots one worker may need */
 	struct fm_mailbox *done; /* where finished slots go (the scheduler's) */
 	uv_thread_t main_thread; /* the scheduler's */
 };
 
 struct fm_worker {
 	const struct fm_worker_env *env;
-	unsigned first, stride; /* its slots: env->slots[first + k * stride] */
+	/* Its slots are made on demand by the scheduler (fm_worker_slot()),
+	 * so that one busy host's transfers can all run here: the worker
+	 * adopts each at its first job (its timers join the loop). */
+	struct slot **slots;    /* adopted ones (loop thread; env->jobs of
+				   room, allocated before any is made) */
+	unsigned nslots;        /* adopted (loop thread) */
+	struct slot **made_slots; /* main only: every slot made for it
+				     (env->jobs of room) */
+	unsigned made;          /* main only: how many */
+	struct slot *free;      /* main only: made and free */
+	unsigned running;       /* main only: its slots out with a job */
+	atomic_uint want_conns; /* the connection cache's size, as the
+				   scheduler last asked (set on main before
+				   a wake, read on the loop thread) */
+	unsigned conns;         /* the size in force (loop thread) */
 	uv_loop_t loop;
 	uv_thread_t thread;
 	uv_thread_t loop_thread; /* the thread that may touch the loop and
@@ -112,11 +128,21 @@ struct slot *fm_mailbox_take(struct fm_mailbox *mb);
 /* Closes the mailbox (its loop must then run the close callback). */
 void fm_mailbox_close(struct fm_mailbox *mb);
 
-/* Sets up worker w (its loop, engine and the slots first, first +
- * stride, ... of env->slots), on the main thread; env must outlive it.
- * Returns 0 or -ENOMEM. */
-int fm_worker_init(struct fm_worker *w, const struct fm_worker_env *env,
-		   unsigned first, unsigned stride);
+/* Sets up worker w (its loop and engine), on the main thread; env must
+ * outlive it. Returns 0 or -ENOMEM. */
+int fm_worker_init(struct fm_worker *w, const struct fm_worker_env *env);
+
+/* A free slot of w for a job (main thread): one made before, or a new one
+ * (at most env->jobs in all). Returns NULL when out of memory. The
+ * scheduler gives it back with fm_worker_slot_put(). */
+struct slot *fm_worker_slot(struct fm_worker *w);
+
+/* Slot s, back from its worker, is free again (main thread). */
+void fm_worker_slot_put(struct fm_worker *w, struct slot *s);
+
+/* Asks w to hold up to n connections (in use and idle) in its cache from
+ * its next wake (main thread). */
+void fm_worker_want_conns(struct fm_worker *w, unsigned n);
 
 /* Starts w's thread. Returns 0 or -errno. */
 int fm_worker_start(struct fm_worker *w);
@@ -144,9 +170,13 @@ static inline bool fm_on_thread(const uv_thread_t *t)
 	return uv_thread_equal(&self, t) != 0;
 }
 
-/* Frees what w holds, once stopped: attempts still running are abandoned
- * (their jobs stay in their slots for the caller to drop). Returns 0, or
- * -EBUSY when libuv handles were left open. */
+/* Frees what w's loop holds, once stopped: attempts still running are
+ * abandoned (their jobs stay in their slots, w->made_slots, for the
+ * caller to drop before fm_worker_free()). Returns 0, or -EBUSY when
+ * libuv handles were left open. */
 int fm_worker_close(struct fm_worker *w);
+
+/* Frees w's slots, after fm_worker_close() (main thread). */
+void fm_worker_free(struct fm_worker *w);
 
 #endif

@@ -149,6 +149,8 @@ static void set_defaults(struct fm_xfer *x)
 						  : 7L * 24 * 3600 * 1000);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, conf->timeout_ms);
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, conf->buffer_size);
+	if (conf->share)
+		curl_easy_setopt(e, CURLOPT_SHARE, conf->share);
 	if (conf->netrc) {
 		curl_easy_setopt(e, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
 		if (conf->netrc_file)
@@ -402,11 +404,13 @@ static void describe_failure(struct fm_xfer *x, CURLcode rc,
 /* Facts about the connections of the attempt that ended. */
 static void note_connections(struct fm_xfer *x, struct fm_outcome *o)
 {
-	long conns = 0, redirects = 0;
+	long conns = 0, redirects = 0, version = 0;
 
 	curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &conns);
 	curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_COUNT, &redirects);
+	curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &version);
 	o->reused = conns == 0;
+	o->multiplexed = version >= CURL_HTTP_VERSION_2_0;
 	if (x->requests > 1 + (unsigned long)redirects)
 		x->curl_retried = true;
 }
