@@ -4,6 +4,7 @@
 Usage: httpd.py [--host ADDR] [--port N] [--root DIR] [--lifetime S]
                 [--ignore-stdin] [--verbose] [--no-keepalive]
                 [--tls-cert FILE --tls-key FILE] [--tls-delay S]
+                [--also-listen N]
 
 Prints exactly one line "PORT <n>" on stdout once it listens, then serves
 until its standard input reaches end of file (unless --ignore-stdin) or
@@ -17,6 +18,14 @@ handshake runs in the connection's own thread; a failed handshake (a client
 rejecting the certificate) is counted in /_stats but never logged as a
 request. With --tls-delay S the server waits S seconds (float) before it
 answers a client's first handshake message: a slow TLS set-up.
+
+With --also-listen N, the server also listens on 127.0.1.1 ... 127.0.1.N,
+on the same port as the --host socket: one listening socket per address,
+each served by its own thread, all sharing the one state (so /_stats counts
+them all) and all stopped together. Linux routes all of 127.0.0.0/8 to the
+loopback interface, so these bind without any set-up; when one cannot be
+bound the server exits with status 2 and says which. A test can so offer
+many host names (the addresses) on one server.
 
 With --no-keepalive, every response carries "Connection: close" and the
 server closes the connection after it, so a client never keeps an idle
@@ -90,15 +99,35 @@ Routes (GET and HEAD):
   /_log                        JSON array of the requests seen (not /_*)
   /_stats                      {"requests", "max_concurrent", "concurrent",
                                 "max_concurrent_by_host", "connections",
-                                "tls_handshakes", "tls_failures"}:
+                                "connections_by_addr", "reconnects_by_addr",
+                                "tls_handshakes", "tls_resumed",
+                                "tls_failures", "dropped"}:
                                max_concurrent_by_host maps each Host header
                                (its name, without the port, lower case) to
                                the peak number of running requests for it;
                                connections counts accepted TCP connections
-                               (the /_* ones included); tls_handshakes and
-                               tls_failures count completed and failed TLS
-                               handshakes; dropped counts the requests
-                               dropped by drop_next=.
+                               (the /_* ones included); connections_by_addr
+                               maps each local address that clients
+                               connected to (getsockname of the accepted
+                               socket, without the port) to its accepted
+                               connections; reconnects_by_addr maps such
+                               an address to the connections accepted on
+                               it after an earlier one to it had ended
+                               (closed by either side): a client that keeps
+                               its idle connections has none until it is
+                               done (a count that may miss a reconnection
+                               made before the server saw the close, but
+                               never counts one that was not);
+                               tls_handshakes and tls_failures count
+                               completed and failed TLS handshakes,
+                               and tls_resumed those of the completed ones
+                               that resumed an earlier session (an
+                               abbreviated handshake: a TLS 1.3 session
+                               ticket or a TLS 1.2 session id or ticket;
+                               the server issues tickets, OpenSSL's
+                               default), so tls_handshakes - tls_resumed
+                               is the number of full handshakes; dropped
+                               counts the requests dropped by drop_next=.
   /_gzip?path=P&size=N         the gzip=always body for P and N, as is
   /_sha256?path=P&size=N       hex SHA-256 of the /data body for P and N
   anything else                404
@@ -138,7 +167,11 @@ class State:
         self.by_host = {}
         self.max_by_host = {}
         self.connections = 0
+        self.connections_by_addr = {}
+        self.closed_addrs = set()
+        self.reconnects_by_addr = {}
         self.tls_handshakes = 0
+        self.tls_resumed = 0
         self.tls_failures = 0
         self.dropped = 0
         self.fail_counts = {}
@@ -171,6 +204,19 @@ class State:
         with self.lock:
             setattr(self, attr, getattr(self, attr) + 1)
 
+    def count_connection(self, addr):
+        with self.lock:
+            self.connections += 1
+            n = self.connections_by_addr.get(addr, 0) + 1
+            self.connections_by_addr[addr] = n
+            if addr in self.closed_addrs:
+                n = self.reconnects_by_addr.get(addr, 0) + 1
+                self.reconnects_by_addr[addr] = n
+
+    def connection_closed(self, addr):
+        with self.lock:
+            self.closed_addrs.add(addr)
+
     def next_count(self, key):
         with self.lock:
             n = self.fail_counts.get(key, 0) + 1
@@ -188,7 +234,12 @@ class State:
                                "concurrent": self.concurrent,
                                "max_concurrent_by_host": self.max_by_host,
                                "connections": self.connections,
+                               "connections_by_addr":
+                                   self.connections_by_addr,
+                               "reconnects_by_addr":
+                                   self.reconnects_by_addr,
                                "tls_handshakes": self.tls_handshakes,
+                               "tls_resumed": self.tls_resumed,
                                "tls_failures": self.tls_failures,
                                "dropped": self.dropped})
 
@@ -271,7 +322,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._reset = False
         self._tls = False
         self._drop_next = None
-        self.server.state.count("connections")
+        try:
+            local = self.request.getsockname()[0]
+        except OSError:
+            local = "?"
+        self._local = local
+        self.server.state.count_connection(local)
         ctx = self.server.ssl_ctx
         if ctx is not None:
             self.request.settimeout(10)
@@ -290,6 +346,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     raise
                 self._tls = True
                 self.server.state.count("tls_handshakes")
+                if self.request.session_reused:
+                    self.server.state.count("tls_resumed")
         super().setup()
 
     def finish(self):
@@ -297,6 +355,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             super().finish()
         except OSError:
             pass
+        self.server.state.connection_closed(self._local)
         if self._reset or self._tls:
             # All file objects are closed now, so this really closes the
             # descriptor; with SO_LINGER {1, 0} the kernel sends an RST.
@@ -715,9 +774,13 @@ def main():
     ap.add_argument("--tls-key", default=None, help="PEM private key")
     ap.add_argument("--tls-delay", type=float, default=0.0,
                     help="seconds to wait before each TLS handshake")
+    ap.add_argument("--also-listen", type=int, default=0, metavar="N",
+                    help="also listen on 127.0.1.1 ... 127.0.1.N, same port")
     args = ap.parse_args()
     if bool(args.tls_cert) != bool(args.tls_key):
         ap.error("--tls-cert and --tls-key go together")
+    if not 0 <= args.also_listen <= 254:
+        ap.error("--also-listen takes 0 to 254")
 
     fam = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     cls = type("BoundServer", (Server,), {"address_family": fam})
@@ -733,13 +796,41 @@ def main():
         ctx.load_cert_chain(args.tls_cert, args.tls_key)
         srv.ssl_ctx = ctx
 
+    # --also-listen: more listening sockets on the same port, the same
+    # state and settings, each served by a thread of its own.
+    extra = []
+    for i in range(1, args.also_listen + 1):
+        addr = "127.0.1.%d" % i
+        xcls = type("BoundServer", (Server,),
+                    {"address_family": socket.AF_INET})
+        try:
+            x = xcls((addr, srv.server_address[1]), Handler)
+        except OSError as e:
+            sys.stderr.write("httpd: --also-listen: cannot listen on "
+                             "%s:%d: %s\n" % (addr, srv.server_address[1],
+                                              e.strerror or e))
+            sys.stderr.flush()
+            os._exit(2)
+        for attr in ("state", "verbose", "no_keepalive", "root", "ssl_ctx",
+                     "tls_delay"):
+            setattr(x, attr, getattr(srv, attr))
+        extra.append(x)
+    for x in extra:
+        threading.Thread(target=x.serve_forever, kwargs={
+            "poll_interval": 0.05}, daemon=True).start()
+
     stop_once = threading.Lock()
+
+    def shutdown_all():
+        for x in extra:
+            x.shutdown()
+        srv.shutdown()
 
     def stop(reason):
         if stop_once.acquire(blocking=False):
             if args.verbose:
                 sys.stderr.write("httpd: stopping (%s)\n" % reason)
-            threading.Thread(target=srv.shutdown, daemon=True).start()
+            threading.Thread(target=shutdown_all, daemon=True).start()
 
     if not args.ignore_stdin:
         def watch_stdin():
@@ -762,6 +853,8 @@ def main():
     except KeyboardInterrupt:
         pass
     srv.server_close()
+    for x in extra:
+        x.server_close()
     sys.stdout.flush()
     sys.stderr.flush()
     # Connection threads are daemons; do not wait for stalled ones.
