@@ -36,6 +36,9 @@ struct fm_job {
 	struct fm_host *host;  /* the queue's record of its host */
 	uint32_t site;         /* the hash of its URL's host name */
 	bool tls;              /* https: its connections may multiplex */
+	bool probe;            /* the first to its site: the scheduler holds
+				  the site's others back until its answer
+				  comes (see run.c) */
 	unsigned attempts;
 	bool no_resume;       /* the .part proved unusable: start from zero */
 	long last_http;       /* the last attempt's status, for a report */

@@ -173,9 +173,11 @@ unsigned fm_fd_cap_raise(unsigned cap);
  * its connections wait for the next one. */
 
 /* The size of a worker's connection cache (connections in use and idle):
- * all -j transfers may run there (one busy host), and the hosts it has
- * served keep one idle connection each, within what the descriptors
- * left over (spare_fds, shared by nworkers) allow. */
+ * all -j transfers may run there (one busy host); idle, one connection
+ * for each host it has served and twice -j more, for the hosts that ran
+ * several transfers at once (a shuffled list of 30 hosts at -j 30 keeps
+ * about three connections a host), within what the descriptors left over
+ * (spare_fds, shared by nworkers) allow. */
 unsigned fm_pool_conns(unsigned jobs, unsigned hosts, uint64_t spare_fds,
 		       unsigned nworkers);
 
@@ -183,6 +185,13 @@ unsigned fm_pool_conns(unsigned jobs, unsigned hosts, uint64_t spare_fds,
  * run before the host's next transfer goes elsewhere: a quarter of a
  * worker's even share of -j, at least 2. */
 unsigned fm_route_slack(unsigned jobs, unsigned nworkers);
+
+/* For a host that runs on several of n workers: the least busy worker
+ * (running) where the host has an idle connection (host_running[i] of
+ * its transfers run there, on host_conns[i] connections: the most that
+ * ever ran there at once), or n when none has. */
+unsigned fm_route_idle(const unsigned *host_running, const unsigned *host_conns,
+		       const unsigned *running, unsigned n);
 
 /* The least busy of n workers (running: the transfers each runs); the
  * first of them on a tie. A new host's home. */

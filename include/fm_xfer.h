@@ -87,6 +87,9 @@ struct fm_xfer {
 	int peer_port;     /* tells: transfers sharing one (HTTP/2) have */
 	int local_port;    /* all three equal */
 	atomic_uint_least64_t body_bytes; /* sink.bytes, for the live line */
+	void (*on_answer)(struct fm_xfer *x); /* or NULL: called at the
+				    response's first header line, then
+				    cleared (set by its worker) */
 	char errbuf[CURL_ERROR_SIZE];
 };
 

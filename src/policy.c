@@ -270,9 +270,10 @@ unsigned fm_pool_conns(unsigned jobs, unsigned hosts, uint64_t spare_fds,
 		       unsigned nworkers)
 {
 	uint64_t idle = spare_fds / (nworkers ? nworkers : 1);
+	uint64_t want = 2 * (uint64_t)jobs + hosts;
 
-	if (idle > hosts)
-		idle = hosts;
+	if (idle > want)
+		idle = want;
 	if (idle > UINT_MAX - jobs)
 		idle = UINT_MAX - jobs;
 	return jobs + (unsigned)idle;
@@ -293,6 +294,18 @@ unsigned fm_least_busy(const unsigned *running, unsigned n)
 		if (running[i] < running[least])
 			least = i;
 	return least;
+}
+
+unsigned fm_route_idle(const unsigned *host_running, const unsigned *host_conns,
+		       const unsigned *running, unsigned n)
+{
+	unsigned best = n;
+
+	for (unsigned i = 0; i < n; i++)
+		if (host_running[i] < host_conns[i] &&
+		    (best == n || running[i] < running[best]))
+			best = i;
+	return best;
 }
 
 unsigned fm_route(unsigned home, const unsigned *running, unsigned n,

@@ -65,6 +65,8 @@ struct run {
 	unsigned *load;         /* load[i]: slots out at worker i */
 	unsigned *hosts;        /* hosts[i]: sites worker i has served */
 	struct site *sites;     /* what the run learned of each site */
+	size_t parked;          /* jobs parked at a site's gate */
+	struct fm_notes answered; /* sites whose probe has its answer */
 	unsigned slack;         /* fm_route_slack() */
 	uint64_t spare_fds;     /* for idle connections (fm_fd_spare()) */
 	struct fm_share *share; /* TLS sessions and DNS, for every worker */
@@ -111,11 +113,31 @@ enum site_proto {
 	SITE_MUX,       /* HTTP/2: every transfer on one connection */
 };
 
+/* An HTTPS site's first transfer goes alone (the probe); the others wait
+ * (parked here, holding no slot) until its answer comes: its connection's
+ * TLS session is stored by then, and every later connection resumes it
+ * instead of paying a full handshake, and an HTTP/2 site is known to
+ * multiplex before a second connection is opened. Whatever the probe
+ * comes to, the gate opens for good: a site that does not answer is not
+ * tried one entry at a time. */
+enum site_gate {
+	GATE_NEW,       /* no transfer yet */
+	GATE_PROBING,   /* its first is out; the others are parked */
+	GATE_OPEN,
+};
+
 struct site {
 	uint64_t workers;       /* bit i: worker i served it (in hosts[i]) */
 	unsigned running;       /* its transfers out at the workers */
+	unsigned peak;          /* the most that ran at once, all at home:
+				   the connections it holds there */
+	unsigned *on;           /* once it ran away from home (NULL before):
+				   on[i] its transfers running at worker i,
+				   on[n + i] the most that ran there at once */
 	uint8_t home;           /* where its transfers go (fm_route()) */
 	uint8_t proto;          /* enum site_proto */
+	uint8_t gate;           /* enum site_gate */
+	struct fm_job *parked_head, *parked_tail; /* linked by next */
 };
 
 static void pump(struct run *r);
@@ -226,13 +248,16 @@ static void finish_job(struct run *r, struct fm_job *job,
 static void release_slot(struct run *r, struct slot *s, struct fm_job *job)
 {
 	struct fm_worker *w = s->w;
+	struct site *site = &r->sites[job->site % SITES];
 
 	fm_queue_done(&r->queue, job->host);
 	s->x.job = NULL;
 	s->busy = false;
 	fm_worker_slot_put(w, s);
 	r->load[w - r->workers]--;
-	r->sites[job->site % SITES].running--;
+	site->running--;
+	if (site->on)
+		site->on[w - r->workers]--;
 	r->running--;
 }
 
@@ -249,6 +274,65 @@ static void learn_site(struct run *r, const struct fm_job *job,
 		site->proto = SITE_MUX;
 	else if (o->http_status > 0 && site->proto == SITE_UNKNOWN)
 		site->proto = SITE_SINGLE;
+}
+
+/* Holds job back when its site's gate is closed (the job was just taken
+ * from the queue): it waits at the site, counted in r->parked. Makes the
+ * first job to a new HTTPS site its probe. Returns true when held. */
+static bool hold_back(struct run *r, struct fm_job *job)
+{
+	struct site *site = &r->sites[job->site % SITES];
+
+	if (!job->tls || site->gate == GATE_OPEN)
+		return false;
+	if (site->gate == GATE_NEW) {
+		site->gate = GATE_PROBING;
+		job->probe = true;
+		return false;
+	}
+	fm_queue_done(&r->queue, job->host);
+	job->next = NULL;
+	if (site->parked_tail)
+		site->parked_tail->next = job;
+	else
+		site->parked_head = job;
+	site->parked_tail = job;
+	r->parked++;
+	return true;
+}
+
+/* The probe of the site in cell i has its answer, or ended: its parked
+ * jobs go back to the head of the queue, in the order they came. */
+static void open_gate(struct run *r, uint32_t site_hash)
+{
+	struct site *site = &r->sites[site_hash % SITES];
+	struct fm_job *job, *next;
+
+	if (site->gate != GATE_PROBING)
+		return;
+	site->gate = GATE_OPEN;
+	for (job = site->parked_head; job; job = next) {
+		next = job->next;
+		r->parked--;
+		fm_queue_push(&r->queue, job->host, job, true);
+	}
+	site->parked_head = site->parked_tail = NULL;
+}
+
+/* Drops every parked job (the run stops). */
+static void drain_parked(struct run *r)
+{
+	for (unsigned i = 0; r->parked && i < SITES; i++) {
+		struct site *site = &r->sites[i];
+		struct fm_job *job, *next;
+
+		for (job = site->parked_head; job; job = next) {
+			next = job->next;
+			r->parked--;
+			drop_job(r, job, FM_JOB_QUEUED);
+		}
+		site->parked_head = site->parked_tail = NULL;
+	}
 }
 
 static void on_fail_fast(struct run *r);
@@ -344,6 +428,30 @@ static void conclude(struct run *r, struct fm_job *job, struct fm_outcome *o,
 		on_fail_fast(r);
 }
 
+/* The worker for a transfer to site: one holding an idle connection of
+ * the site's, once the site runs on several (fm_route_idle()); else
+ * fm_route()'s pick, which starts counting the site's transfers per worker
+ * when it sends the site away from home for the first time. */
+static unsigned pick_worker(struct run *r, struct site *site, bool single)
+{
+	unsigned n = r->nworkers, i;
+
+	if (site->on) {
+		i = fm_route_idle(site->on, site->on + n, r->load, n);
+		if (i < n)
+			return i;
+	}
+	i = fm_route(site->home, r->load, n, single, site->running, r->slack);
+	if (i != site->home && !site->on) {
+		site->on = calloc(2 * (size_t)n, sizeof(*site->on));
+		if (site->on) {
+			site->on[site->home] = site->running;
+			site->on[n + site->home] = site->peak;
+		}
+	}
+	return i;
+}
+
 /* Hands job to a slot of the worker fm_route() picks (the home of its
  * site, where its idle or multiplexed connection is); the worker is woken
  * once the whole batch is queued (pump). Returns false when no slot could
@@ -359,8 +467,7 @@ static bool start_job(struct run *r, struct fm_job *job)
 
 	if (!site->workers)
 		site->home = (uint8_t)fm_least_busy(r->load, r->nworkers);
-	i = fm_route(site->home, r->load, r->nworkers, single, site->running,
-		     r->slack);
+	i = pick_worker(r, site, single);
 	w = &r->workers[i];
 	s = fm_worker_slot(w);
 
@@ -387,6 +494,14 @@ static bool start_job(struct run *r, struct fm_job *job)
 	r->running++;
 	r->load[i]++;
 	site->running++;
+	if (site->on) {
+		unsigned *peak = &site->on[r->nworkers + i];
+
+		if (++site->on[i] > *peak)
+			*peak = site->on[i];
+	} else if (site->running > site->peak) {
+		site->peak = site->running;
+	}
 	s->x.job = job;
 	s->busy = true;
 	fm_worker_submit(w, s);
@@ -410,8 +525,26 @@ static void on_slots_done(uv_async_t *h)
 		next = s->next;
 		release_slot(r, s, job);
 		learn_site(r, job, &o);
+		if (job->probe) {
+			job->probe = false;
+			open_gate(r, job->site);
+		}
 		conclude(r, job, &o, s->seconds);
 	}
+	pump(r);
+}
+
+/* Probes whose answer began: their sites' gates open. */
+static void on_answered(uv_async_t *h)
+{
+	struct run *r = h->data;
+	uint32_t site[64];
+	unsigned n;
+
+	ON_MAIN_THREAD(r);
+	while ((n = fm_notes_take(&r->answered, site, 64)) > 0)
+		for (unsigned i = 0; i < n; i++)
+			open_gate(r, site[i]);
 	pump(r);
 }
 
@@ -499,9 +632,12 @@ static void start_some(struct run *r)
 
 	while (r->running < r->o->jobs && r->stop == STOP_NONE &&
 	       (!r->fd_capped || r->running < r->fd_cap) &&
-	       (job = fm_queue_next(&r->queue, &host)))
+	       (job = fm_queue_next(&r->queue, &host))) {
+		if (hold_back(r, job))
+			continue;
 		if (!start_job(r, job))
 			break;
+	}
 }
 
 /* Moves the run forward after any event: read, start, and stop the loop
@@ -518,7 +654,7 @@ static void pump(struct run *r)
 			fm_worker_wake(&r->workers[i]);
 	}
 	if ((fm_admit_ended(&r->admit) || r->stop != STOP_NONE) &&
-	    !r->queue.queued &&
+	    !r->queue.queued && !r->parked &&
 	    !r->waiting.len && r->running == 0 && output_drained(r)) {
 		r->finished = true;
 		uv_stop(&r->loop);
@@ -541,8 +677,9 @@ static void stop_everything(struct run *r, enum stop_reason reason,
 
 	r->stop = reason;
 	fm_admit_stop(&r->admit);
-	r->left += r->queue.queued;
+	r->left += r->queue.queued + r->parked;
 	fm_queue_drain(&r->queue, drain_job, r);
+	drain_parked(r);
 	for (unsigned i = 0; i < r->nworkers; i++)
 		fm_worker_abort(&r->workers[i], why);
 	uv_timer_stop(&r->retry_timer);
@@ -792,7 +929,7 @@ static bool on_admit_has_room(void *ctx)
 {
 	struct run *r = ctx;
 
-	return r->queue.queued + r->waiting.len < r->window;
+	return r->queue.queued + r->parked + r->waiting.len < r->window;
 }
 
 static void on_admit_wake(void *ctx)
@@ -870,6 +1007,13 @@ static int setup(struct run *r, const struct fm_opts *o)
 		goto nomem;
 	}
 	r->done.async.data = r;
+	if (fm_notes_init(&r->answered, &r->loop, on_answered)) {
+		fm_mailbox_close(&r->done);
+		uv_run(&r->loop, UV_RUN_DEFAULT);
+		uv_loop_close(&r->loop);
+		goto nomem;
+	}
+	r->answered.async.data = r;
 	fm_admit_init(&r->admit, &r->loop,
 		      &(struct fm_admit_conf){
 			      .output_dir = r->conf.output_dir,
@@ -913,6 +1057,7 @@ static int setup(struct run *r, const struct fm_opts *o)
 		.limit_rate = o->limit_rate,
 		.jobs = o->jobs,
 		.done = &r->done,
+		.answered = &r->answered,
 		.main_thread = r->wenv.main_thread,
 	};
 	err = start_workers(r);
@@ -964,9 +1109,13 @@ static void teardown(struct run *r)
 	free(r->workers);
 	free(r->load);
 	free(r->hosts);
-	free(r->sites);
 	fm_mailbox_close(&r->done);
+	fm_notes_close(&r->answered);
 	fm_queue_drain(&r->queue, drain_job, r);
+	drain_parked(r);
+	for (unsigned i = 0; r->sites && i < SITES; i++)
+		free(r->sites[i].on);
+	free(r->sites);
 	while ((job = fm_heap_pop(&r->waiting)))
 		drop_job(r, job, FM_JOB_WAITING);
 	fm_heap_free(&r->waiting);

@@ -71,6 +71,48 @@ void fm_mailbox_close(struct fm_mailbox *mb)
 	uv_mutex_destroy(&mb->lock);
 }
 
+int fm_notes_init(struct fm_notes *nb, uv_loop_t *loop, uv_async_cb cb)
+{
+	int rc;
+
+	nb->n = 0;
+	rc = fm_uv_err(uv_mutex_init(&nb->lock));
+	if (rc)
+		return rc;
+	rc = fm_uv_err(uv_async_init(loop, &nb->async, cb));
+	if (rc)
+		uv_mutex_destroy(&nb->lock);
+	return rc;
+}
+
+void fm_notes_post(struct fm_notes *nb, uint32_t site)
+{
+	uv_mutex_lock(&nb->lock);
+	if (nb->n < FM_NOTES_MAX)
+		nb->site[nb->n++] = site;
+	uv_mutex_unlock(&nb->lock);
+	uv_async_send(&nb->async);
+}
+
+unsigned fm_notes_take(struct fm_notes *nb, uint32_t *out, unsigned max)
+{
+	unsigned n;
+
+	uv_mutex_lock(&nb->lock);
+	n = nb->n < max ? nb->n : max;
+	memcpy(out, nb->site, n * sizeof(*out));
+	memmove(nb->site, nb->site + n, (nb->n - n) * sizeof(*out));
+	nb->n -= n;
+	uv_mutex_unlock(&nb->lock);
+	return n;
+}
+
+void fm_notes_close(struct fm_notes *nb)
+{
+	uv_close((uv_handle_t *)&nb->async, NULL);
+	uv_mutex_destroy(&nb->lock);
+}
+
 /* The thread that may touch w's loop and what is in it (worker.h). */
 #define ON_LOOP_THREAD(w) assert(fm_on_thread(&(w)->loop_thread))
 /* The scheduler's calls. */
@@ -128,6 +170,15 @@ static void arm_stall(struct slot *s, uint64_t d)
 	uv_timer_start(&s->stall, on_stall_timer, (d + 999999) / 1000000, 0);
 }
 
+/* A probe's answer is coming (fm_xfer's on_answer, in w's loop). */
+static void on_probe_answer(struct fm_xfer *x)
+{
+	struct slot *s = (struct slot *)x; /* x is the first member */
+
+	ON_LOOP_THREAD(s->w);
+	fm_notes_post(s->w->env->answered, x->job->site);
+}
+
 static void begin(struct fm_worker *w, struct slot *s)
 {
 	const struct fm_worker_env *env = w->env;
@@ -150,6 +201,7 @@ static void begin(struct fm_worker *w, struct slot *s)
 	}
 	x->sink.pool = &w->pool;
 	x->bucket = env->limit_rate ? &w->bucket : NULL;
+	x->on_answer = job->probe && env->answered ? on_probe_answer : NULL;
 	switch (fm_xfer_begin(x, job, env->rootfd, &s->out)) {
 	case FM_BEGIN_RUN:
 		break;

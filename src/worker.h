@@ -65,6 +65,20 @@ struct fm_mailbox {
 	uv_async_t async;       /* in the receiver's loop */
 };
 
+/* Sites whose first transfer has its answer coming (fm_job's probe): the
+ * connection's TLS session is stored by then, so the site's other
+ * transfers may connect and resume it. Posted by the workers, taken by
+ * the scheduler; a note that finds the list full is dropped (the
+ * scheduler learns the same when the transfer ends). */
+#define FM_NOTES_MAX 256
+
+struct fm_notes {
+	uv_mutex_t lock;
+	uint32_t site[FM_NOTES_MAX];
+	unsigned n;
+	uv_async_t async;       /* in the receiver's loop */
+};
+
 /* What every worker works with, from the scheduler: filled once on the
  * main thread before any worker starts, read-only afterwards. */
 struct fm_worker_env {
@@ -75,6 +89,7 @@ struct fm_worker_env {
 	uint64_t limit_rate;    /* --limit-rate, bytes/s; 0: none */
 	unsigned jobs;          /* -j: the most slots one worker may need */
 	struct fm_mailbox *done; /* where finished slots go (the scheduler's) */
+	struct fm_notes *answered; /* where probes' answers are noted */
 	uv_thread_t main_thread; /* the scheduler's */
 };
 
@@ -113,6 +128,18 @@ struct fm_worker {
 	bool wake;              /* main only: jobs posted since the last wake */
 	struct fm_sink_pool pool; /* gathers the pieces of each read */
 };
+
+/* Prepares notes whose receiver runs cb in loop. Returns 0 or -errno. */
+int fm_notes_init(struct fm_notes *nb, uv_loop_t *loop, uv_async_cb cb);
+
+/* Notes site and wakes the receiver (dropped when the list is full). */
+void fm_notes_post(struct fm_notes *nb, uint32_t site);
+
+/* Moves up to max notes to out, oldest first. Returns how many. */
+unsigned fm_notes_take(struct fm_notes *nb, uint32_t *out, unsigned max);
+
+/* Closes the notes (their loop must then run the close callback). */
+void fm_notes_close(struct fm_notes *nb);
 
 /* Prepares a mailbox whose receiver runs cb in loop. Returns 0 or
  * -errno. */

@@ -38,6 +38,12 @@ static size_t on_curl_header(char *ptr, size_t size, size_t nmemb, void *data)
 	size_t n = size * nmemb;
 
 	x->last_rx = fm_now_ns();
+	if (x->on_answer) {
+		void (*cb)(struct fm_xfer *) = x->on_answer;
+
+		x->on_answer = NULL;
+		cb(x);
+	}
 	fm_resp_feed(&x->resp, ptr, n);
 	return n;
 }

@@ -3,7 +3,7 @@
 
 Usage: httpd.py [--host ADDR] [--port N] [--root DIR] [--lifetime S]
                 [--ignore-stdin] [--verbose] [--no-keepalive]
-                [--tls-cert FILE --tls-key FILE] [--tls-delay S]
+                [--tls-cert FILE --tls-key FILE] [--tls-delay S] [--tls12]
                 [--also-listen N]
 
 Prints exactly one line "PORT <n>" on stdout once it listens, then serves
@@ -772,6 +772,9 @@ def main():
     ap.add_argument("--tls-cert", default=None,
                     help="PEM certificate (chain): serve HTTPS as well")
     ap.add_argument("--tls-key", default=None, help="PEM private key")
+    ap.add_argument("--tls12", action="store_true",
+                    help="TLS 1.2 at most (sessions known at the end of "
+                    "the handshake, as nginx's)")
     ap.add_argument("--tls-delay", type=float, default=0.0,
                     help="seconds to wait before each TLS handshake")
     ap.add_argument("--also-listen", type=int, default=0, metavar="N",
@@ -794,6 +797,8 @@ def main():
     if args.tls_cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.tls12:
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
         srv.ssl_ctx = ctx
 
     # --also-listen: more listening sockets on the same port, the same

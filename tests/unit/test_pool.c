@@ -1,5 +1,6 @@
 /* test_pool.c: connection reuse across the run (policy.c): where a
- * host's next transfer goes (fm_route(), fm_least_busy()), how far a home may run ahead
+ * host's next transfer goes (fm_route(), fm_least_busy(),
+ * fm_route_idle()), how far a home may run ahead
  * of the least busy worker (fm_route_slack()), how big a worker's
  * connection cache is (fm_pool_conns()) and the descriptors left for idle
  * connections (fm_fd_spare()). */
@@ -59,6 +60,23 @@ static void least_busy_first_on_tie(void **state)
 	assert_int_equal(fm_least_busy(behind, 1), 0);
 }
 
+/* Of the workers where the host has more connections than transfers, the
+ * least busy; none: n. */
+static void route_to_an_idle_connection(void **state)
+{
+	const unsigned running[] = {9, 3, 5, 1};
+	const unsigned conns[] = {10, 3, 6, 1};
+	const unsigned load[] = {20, 2, 10, 0};
+	const unsigned busy[] = {10, 3, 6, 1};
+
+	(void)state;
+	/* 0 and 2 have one idle each; 2 is less busy. */
+	assert_int_equal(fm_route_idle(running, conns, load, 4), 2);
+	assert_int_equal(fm_route_idle(running, conns, load, 1), 0);
+	assert_int_equal(fm_route_idle(busy, conns, load, 4), 4);
+	assert_int_equal(fm_route_idle(running, running, load, 4), 4);
+}
+
 static void slack_a_quarter_share(void **state)
 {
 	(void)state;
@@ -69,16 +87,17 @@ static void slack_a_quarter_share(void **state)
 	assert_int_equal(fm_route_slack(10, 0), 2);
 }
 
-/* -j for the transfers, and an idle connection for each host served,
- * within the spare descriptors' share. */
+/* -j for the transfers, and idle: one connection for each host served
+ * and 2 x -j more, within the spare descriptors' share. */
 static void pool_jobs_plus_hosts(void **state)
 {
 	(void)state;
-	assert_int_equal(fm_pool_conns(100, 0, UINT64_MAX, 2), 100);
-	assert_int_equal(fm_pool_conns(100, 37, UINT64_MAX, 2), 137);
+	assert_int_equal(fm_pool_conns(100, 0, UINT64_MAX, 2), 300);
+	assert_int_equal(fm_pool_conns(100, 37, UINT64_MAX, 2), 337);
 	assert_int_equal(fm_pool_conns(100, 1000, 600, 2), 400);
 	assert_int_equal(fm_pool_conns(100, 1000, 0, 2), 100);
 	assert_int_equal(fm_pool_conns(50, 10, 5, 1), 55);
+	assert_int_equal(fm_pool_conns(50, 10, 1000, 1), 160);
 	assert_int_equal(fm_pool_conns(UINT_MAX - 1, 5, UINT64_MAX, 1),
 			 UINT_MAX);
 }
@@ -102,6 +121,7 @@ int main(void)
 		cmocka_unit_test(route_stays_home),
 		cmocka_unit_test(route_spreads_past_slack),
 		cmocka_unit_test(least_busy_first_on_tie),
+		cmocka_unit_test(route_to_an_idle_connection),
 		cmocka_unit_test(slack_a_quarter_share),
 		cmocka_unit_test(pool_jobs_plus_hosts),
 		cmocka_unit_test(spare_after_the_jobs),
