@@ -655,17 +655,19 @@ static void stop_signals(struct run *r)
 
 /* A larger receive buffer means fewer callbacks and read(2) and write(2)
  * calls per byte, but libcurl keeps one per transfer: 2 MiB in all,
- * between 2 KiB and libcurl's 512 KiB maximum each (-j 4: 512 KiB; -j 16:
- * 128 KiB; -j 50: 40 KiB; -j 1000: 2 KiB). Measured with bench/run's
+ * between 8 KiB and libcurl's 512 KiB maximum each (-j 4: 512 KiB; -j 16:
+ * 128 KiB; -j 50: 40 KiB; -j 256 and up: 8 KiB). Measured with bench/run's
  * corpus: 20 KiB and 40 KiB at -j 50, 64 KiB and 256 KiB at -j 16 take
- * the same CPU; at -j 1000, 1 KiB costs 15 % more CPU than 2 KiB, which
- * costs 8 % more than 4 KiB and saves 2 MiB. */
+ * the same CPU. At -j 1000 each read of a full buffer costs a recv(2), a
+ * poll(2) (libcurl's "more pending?" check) and a writev(2): 2 KiB took
+ * 24 % more CPU than 8 KiB (9 reads a file of 4-32 KiB against 2.7);
+ * 16 and 32 KiB took the same CPU as 8 KiB and 8 and 23 MiB more memory. */
 static long buffer_size(unsigned jobs)
 {
 	long size = (2L << 20) / (long)jobs;
 
-	if (size < 2048)
-		return 2048;
+	if (size < 8192)
+		return 8192;
 	return size > (512L << 10) ? 512L << 10 : size;
 }
 
