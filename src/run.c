@@ -653,24 +653,6 @@ static void stop_signals(struct run *r)
 	uv_close((uv_handle_t *)&r->sigasync, NULL);
 }
 
-/* A larger receive buffer means fewer callbacks and read(2) and write(2)
- * calls per byte, but libcurl keeps one per transfer: 2 MiB in all,
- * between 8 KiB and libcurl's 512 KiB maximum each (-j 4: 512 KiB; -j 16:
- * 128 KiB; -j 50: 40 KiB; -j 256 and up: 8 KiB). Measured with bench/run's
- * corpus: 20 KiB and 40 KiB at -j 50, 64 KiB and 256 KiB at -j 16 take
- * the same CPU. At -j 1000 each read of a full buffer costs a recv(2), a
- * poll(2) (libcurl's "more pending?" check) and a writev(2): 2 KiB took
- * 24 % more CPU than 8 KiB (9 reads a file of 4-32 KiB against 2.7);
- * 16 and 32 KiB took the same CPU as 8 KiB and 8 and 23 MiB more memory. */
-static long buffer_size(unsigned jobs)
-{
-	long size = (2L << 20) / (long)jobs;
-
-	if (size < 8192)
-		return 8192;
-	return size > (512L << 10) ? 512L << 10 : size;
-}
-
 /* Admission hands an accepted job over: it waits in its host's queue
  * (its host record: the URL's host under --per-host, one shared record
  * otherwise). */
@@ -758,7 +740,7 @@ static int setup(struct run *r, const struct fm_opts *o)
 		.insecure = o->insecure,
 		.max_filesize = o->max_filesize,
 		.compressed = o->compressed,
-		.buffer_size = buffer_size(o->jobs),
+		.buffer_size = fm_recv_buffer(o->jobs),
 	};
 	if (o->user_agent)
 		r->conf.user_agent = o->user_agent;
