@@ -114,6 +114,19 @@ double fm_retry_wait(unsigned k, double base, double max, double u,
  * shard 1, so that it is reported exactly once. */
 bool fm_shard_owns(const char *url, unsigned k, unsigned n);
 
+/* libcurl's receive buffer for each of jobs transfers (CURLOPT_BUFFERSIZE):
+ * 2 MiB shared out, at least FM_RECV_MIN and at most libcurl's 512 KiB
+ * maximum (-j 4: 512 KiB; -j 16: 128 KiB; -j 50: 40 KiB; -j 256 and up:
+ * 8 KiB). A larger buffer means fewer callbacks, read(2) and write(2)
+ * calls per byte, but libcurl keeps one per transfer. Measured with
+ * bench/run's corpus: 20 KiB and 40 KiB at -j 50, 64 KiB and 256 KiB at
+ * -j 16 take the same CPU. At -j 1000 each read of a full buffer costs a
+ * recv(2), a poll(2) (libcurl's "more pending?") and a writev(2): 2 KiB
+ * took 24 % more CPU than 8 KiB (9 reads a file of 4-32 KiB against 2.7);
+ * 16 and 32 KiB took the same CPU as 8 KiB and 8 and 23 MiB more memory. */
+#define FM_RECV_MIN 8192L
+long fm_recv_buffer(unsigned jobs);
+
 /* Descriptors one running transfer holds: its socket, its body's file and,
  * when the file goes below the output directory, that directory's. */
 #define FM_FD_PER_JOB 3u

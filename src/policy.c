@@ -193,6 +193,15 @@ bool fm_shard_owns(const char *url, unsigned k, unsigned n)
  * and /etc/hosts. */
 #define FD_MARGIN_ONE 4u
 
+long fm_recv_buffer(unsigned jobs)
+{
+	long size = (2L << 20) / (long)(jobs ? jobs : 1);
+
+	if (size < FM_RECV_MIN)
+		return FM_RECV_MIN;
+	return size > (512L << 10) ? 512L << 10 : size;
+}
+
 unsigned fm_fd_jobs(unsigned jobs, uint64_t limit, unsigned held,
 		    unsigned nworkers, unsigned ninputs)
 {

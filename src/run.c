@@ -874,22 +874,6 @@ static void stop_signals(struct run *r)
 	uv_close((uv_handle_t *)&r->sigasync, NULL);
 }
 
-/* A larger receive buffer means fewer callbacks and read(2) and write(2)
- * calls per byte, but libcurl keeps one per transfer: 2 MiB in all,
- * between 2 KiB and libcurl's 512 KiB maximum each (-j 4: 512 KiB; -j 16:
- * 128 KiB; -j 50: 40 KiB; -j 1000: 2 KiB). Measured with bench/run's
- * corpus: 20 KiB and 40 KiB at -j 50, 64 KiB and 256 KiB at -j 16 take
- * the same CPU; at -j 1000, 1 KiB costs 15 % more CPU than 2 KiB, which
- * costs 8 % more than 4 KiB and saves 2 MiB. */
-static long buffer_size(unsigned jobs)
-{
-	long size = (2L << 20) / (long)jobs;
-
-	if (size < 2048)
-		return 2048;
-	return size > (512L << 10) ? 512L << 10 : size;
-}
-
 /* Admission hands an accepted job over: it waits in its host's queue
  * (its host record: the URL's host under --per-host, one shared record
  * otherwise), knowing its site (start_job()). */
@@ -978,7 +962,7 @@ static int setup(struct run *r, const struct fm_opts *o)
 		.insecure = o->insecure,
 		.max_filesize = o->max_filesize,
 		.compressed = o->compressed,
-		.buffer_size = buffer_size(o->jobs),
+		.buffer_size = fm_recv_buffer(o->jobs),
 	};
 	if (o->user_agent)
 		r->conf.user_agent = o->user_agent;

@@ -379,6 +379,29 @@ static void shards_partition_a_list(void **state)
 	}
 }
 
+/* 2 MiB shared out between 8 KiB and 512 KiB a transfer. */
+static void recv_buffer_table(void **state)
+{
+	static const struct {
+		unsigned jobs;
+		long size;
+	} t[] = {
+		{0, 512L << 10},   {1, 512L << 10}, {4, 512L << 10},
+		{5, 419430},       {16, 128L << 10}, {50, 41943},
+		{200, 10485},      {256, 8192},     {257, 8192},
+		{1000, 8192},      {100000, 8192},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		long got = fm_recv_buffer(t[i].jobs);
+
+		if (got != t[i].size)
+			fail_msg("-j %u: %ld, want %ld", t[i].jobs, got,
+				 t[i].size);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +416,7 @@ int main(void)
 		cmocka_unit_test(retry_after_ignored_elsewhere),
 		cmocka_unit_test(shard_fnv1a_vectors),
 		cmocka_unit_test(shards_partition_a_list),
+		cmocka_unit_test(recv_buffer_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
