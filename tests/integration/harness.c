@@ -458,6 +458,24 @@ cJSON *it_log_entry(const cJSON *log, const char *path_query, int idx)
 	return NULL;
 }
 
+char *it_cert_dir(char **why)
+{
+	const char *vargv[] = { "openssl", "version", NULL };
+	struct it_result r;
+	char *dir = it_mkdtemp();
+	int rc;
+
+	if (!dir)
+		return NULL;
+	rc = it_run(vargv, NULL, dir, &r);
+	if (rc != 0 || !r.exited || r.exit_code != 0)
+		*why = it_path("the openssl command is not available (exit "
+			       "%d): cannot make a test certificate",
+			       r.exited ? r.exit_code : -1);
+	it_result_free(&r);
+	return dir;
+}
+
 int it_make_cert(const char *dir, const char *cert, const char *key,
 		 char **why)
 {

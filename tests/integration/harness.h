@@ -79,6 +79,11 @@ const char *it_log_header(const cJSON *e, const char *name);
 /* The idx-th (from 0) /_log entry for path_query, or NULL. */
 cJSON *it_log_entry(const cJSON *log, const char *path_query, int idx);
 
+/* A new temporary directory for certificates, or NULL when none can be
+ * made. When the openssl command does not run, *why (malloc'd) says so
+ * and no certificate can be made: the caller's TLS tests skip. */
+char *it_cert_dir(char **why);
+
 /* Makes a self-signed certificate for localhost and 127.0.0.1 with
  * openssl req, as the files cert and key (relative to dir). Returns 0, or
  * -1 with the reason in *why (malloc'd; when why is not NULL). */
