@@ -185,14 +185,16 @@ unsigned fm_fd_cap_raise(unsigned cap);
  * peril), so each host has a home worker, where its transfers go and
  * its connections wait for the next one. */
 
-/* The size of a worker's connection cache (connections in use and idle):
- * all -j transfers may run there (one busy host); idle, one connection
- * for each host it has served and twice -j more, for the hosts that ran
+/* The size of a worker's connection cache (connections in use and idle),
+ * for the running transfers it runs now: those, and idle ones, one for
+ * each host it has served and twice -j more, for the hosts that ran
  * several transfers at once (a shuffled list of 30 hosts at -j 30 keeps
- * about three connections a host), within what the descriptors left over
- * (spare_fds, shared by nworkers) allow. */
-unsigned fm_pool_conns(unsigned jobs, unsigned hosts, uint64_t spare_fds,
-		       unsigned nworkers);
+ * about three connections a host), within its share of the descriptors
+ * left over when -j transfers hold theirs (spare_fds, shared by
+ * nworkers): the idle connections of all workers together never take a
+ * descriptor a transfer was counted on. At least 1. */
+unsigned fm_pool_conns(unsigned running, unsigned jobs, unsigned hosts,
+		       uint64_t spare_fds, unsigned nworkers);
 
 /* How many more transfers than the least busy worker a host's home may
  * run before the host's next transfer goes elsewhere: a quarter of a

@@ -275,17 +275,18 @@ unsigned fm_fd_cap_raise(unsigned cap)
 	return cap > UINT32_MAX - more ? UINT32_MAX : cap + more;
 }
 
-unsigned fm_pool_conns(unsigned jobs, unsigned hosts, uint64_t spare_fds,
-		       unsigned nworkers)
+unsigned fm_pool_conns(unsigned running, unsigned jobs, unsigned hosts,
+		       uint64_t spare_fds, unsigned nworkers)
 {
 	uint64_t idle = spare_fds / (nworkers ? nworkers : 1);
 	uint64_t want = 2 * (uint64_t)jobs + hosts;
 
 	if (idle > want)
 		idle = want;
-	if (idle > UINT_MAX - jobs)
-		idle = UINT_MAX - jobs;
-	return jobs + (unsigned)idle;
+	if (idle > UINT_MAX - running)
+		idle = UINT_MAX - running;
+	/* libcurl closes nothing at 0: "no limit" would be its default. */
+	return running + (unsigned)idle ? running + (unsigned)idle : 1;
 }
 
 unsigned fm_route_slack(unsigned jobs, unsigned nworkers)

@@ -103,8 +103,9 @@ struct run {
 /* What the run learned of each site (a host name, by its hash), for
  * fm_route(): which workers hold its connections, and whether they carry
  * one transfer at a time. Two names that share a cell share what is
- * learned, which may cost a connection, never a byte; the table's size
- * does not grow with the number of hosts. */
+ * learned, which may cost connections or handshakes, never a byte (and a
+ * gate holds back only the host that probes: struct site's prober); the
+ * table's size does not grow with the number of hosts. */
 #define SITES 4096u
 
 enum site_proto {
@@ -137,6 +138,8 @@ struct site {
 	uint8_t home;           /* where its transfers go (fm_route()) */
 	uint8_t proto;          /* enum site_proto */
 	uint8_t gate;           /* enum site_gate */
+	uint32_t prober;        /* the site hash of the probing host: another
+				   host sharing the cell is not held back */
 	struct fm_job *parked_head, *parked_tail; /* linked by next */
 };
 
@@ -244,6 +247,15 @@ static void finish_job(struct run *r, struct fm_job *job,
 	drop_job(r, job, from);
 }
 
+/* Asks worker i's connection cache to hold what it runs now and its
+ * share of idle connections (fm_pool_conns()). */
+static void size_pool(struct run *r, unsigned i)
+{
+	fm_worker_want_conns(&r->workers[i],
+			     fm_pool_conns(r->load[i], r->o->jobs, r->hosts[i],
+					   r->spare_fds, r->nworkers));
+}
+
 /* Gives slot s back; its job's host has room for one more. */
 static void release_slot(struct run *r, struct slot *s, struct fm_job *job)
 {
@@ -255,6 +267,7 @@ static void release_slot(struct run *r, struct slot *s, struct fm_job *job)
 	s->busy = false;
 	fm_worker_slot_put(w, s);
 	r->load[w - r->workers]--;
+	size_pool(r, (unsigned)(w - r->workers));
 	site->running--;
 	if (site->on)
 		site->on[w - r->workers]--;
@@ -287,9 +300,12 @@ static bool hold_back(struct run *r, struct fm_job *job)
 		return false;
 	if (site->gate == GATE_NEW) {
 		site->gate = GATE_PROBING;
+		site->prober = job->site;
 		job->probe = true;
 		return false;
 	}
+	if (site->prober != job->site)
+		return false;
 	fm_queue_done(&r->queue, job->host);
 	job->next = NULL;
 	if (site->parked_tail)
@@ -301,8 +317,9 @@ static bool hold_back(struct run *r, struct fm_job *job)
 	return true;
 }
 
-/* The probe of the site in cell i has its answer, or ended: its parked
- * jobs go back to the head of the queue, in the order they came. */
+/* The probe of the site whose hash is site_hash has its answer, or
+ * ended: the jobs parked at its cell go back to the head of the queue, in
+ * the order they came. */
 static void open_gate(struct run *r, uint32_t site_hash)
 {
 	struct site *site = &r->sites[site_hash % SITES];
@@ -444,10 +461,10 @@ static unsigned pick_worker(struct run *r, struct site *site, bool single)
 	i = fm_route(site->home, r->load, n, single, site->running, r->slack);
 	if (i != site->home && !site->on) {
 		site->on = calloc(2 * (size_t)n, sizeof(*site->on));
-		if (site->on) {
-			site->on[site->home] = site->running;
-			site->on[n + site->home] = site->peak;
-		}
+		if (!site->on) /* counts are needed away from home */
+			return site->home;
+		site->on[site->home] = site->running;
+		site->on[n + site->home] = site->peak;
 	}
 	return i;
 }
@@ -475,6 +492,10 @@ static bool start_job(struct run *r, struct fm_job *job)
 		struct fm_outcome o = {.status = FM_STATUS_FAILED};
 
 		fm_queue_done(&r->queue, job->host);
+		if (job->probe) { /* the next job to the site probes it */
+			job->probe = false;
+			site->gate = GATE_NEW;
+		}
 		if (r->running) { /* a slot comes back: try again then */
 			fm_queue_push(&r->queue, job->host, job, true);
 			return false;
@@ -486,13 +507,11 @@ static bool start_job(struct run *r, struct fm_job *job)
 	if (!(site->workers & (UINT64_C(1) << i))) {
 		site->workers |= UINT64_C(1) << i;
 		r->hosts[i]++;
-		fm_worker_want_conns(w, fm_pool_conns(r->o->jobs, r->hosts[i],
-						      r->spare_fds,
-						      r->nworkers));
 	}
 	job_move(r, job, FM_JOB_QUEUED, FM_JOB_RUNNING);
 	r->running++;
 	r->load[i]++;
+	size_pool(r, i);
 	site->running++;
 	if (site->on) {
 		unsigned *peak = &site->on[r->nworkers + i];

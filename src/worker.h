@@ -2,9 +2,13 @@
  *
  * The scheduler (run.c) decides what runs, when and how often; a worker
  * only carries attempts out. Each worker is a thread with its own libuv
- * loop, libcurl multi handle and share of the -j slots, so that receiving
- * bodies and writing files spread over the machine's cores, while the
- * scheduler's state stays on the main thread, untouched by any other.
+ * loop, libcurl multi handle (and so its own connection cache) and the
+ * slots the scheduler made for it, so that receiving bodies and writing
+ * files spread over the machine's cores, while the scheduler's state
+ * stays on the main thread, untouched by any other. Slots are made on
+ * demand, up to -j per worker, and kept until the end: as a host's work
+ * moves between workers, up to -j × workers of them (each with its easy
+ * handle and receive buffer) may pile up.
  *
  * A slot goes back and forth through mailboxes: the scheduler puts a job
  * in a free slot and posts it to a worker; the worker runs one attempt and
@@ -21,9 +25,13 @@
  * - a slot and its job while it holds the slot: from the inbox until it
  *   posts the slot to env->done. Whoever holds a slot owns it and its job;
  *   of a slot a worker holds, the scheduler reads only its own fields
- *   (w, busy) and x.body_bytes (atomic), and nothing else is shared;
+ *   (w, busy) and x.body_bytes (atomic);
  * - the mailboxes: inbox.lock guards the inbox list, abort, abort_why and
- *   quit; the done mailbox's lock guards its list.
+ *   quit; the done mailbox's lock guards its list; the answered notes
+ *   (env->answered) their lock;
+ * - want_conns, an atomic the scheduler sets and the worker applies;
+ * - the TLS sessions and DNS answers of every transfer (conf->share, a
+ *   CURLSH that libcurl locks through share.c's mutexes).
  * The fm_worker_* calls below are the scheduler's, on the main thread
  * (env->main_thread); claims of server-given names are taken under
  * conf->claims_lock. */
@@ -105,7 +113,6 @@ struct fm_worker {
 				     (env->jobs of room) */
 	unsigned made;          /* main only: how many */
 	struct slot *free;      /* main only: made and free */
-	unsigned running;       /* main only: its slots out with a job */
 	atomic_uint want_conns; /* the connection cache's size, as the
 				   scheduler last asked (set on main before
 				   a wake, read on the loop thread) */

@@ -827,9 +827,13 @@ def main():
     stop_once = threading.Lock()
 
     def shutdown_all():
-        for x in extra:
-            x.shutdown()
-        srv.shutdown()
+        # In parallel: each shutdown() waits for its loop's next poll.
+        ts = [threading.Thread(target=x.shutdown, daemon=True)
+              for x in extra + [srv]]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
 
     def stop(reason):
         if stop_once.acquire(blocking=False):

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -335,6 +336,84 @@ static void test_hosts_per_host1(void **state)
 	check_per_host(*state, "1");
 }
 
+/* e) Idle connections within the descriptor limit: 1,500 files over 250
+ * hosts, shuffled, under prlimit --nofile=200 with --threads 8 -j 1000
+ * (lowered to what the limit holds): every file arrives at the first
+ * attempt. Each worker's cache may keep idle connections only within its
+ * share of the descriptors left over when the transfers hold theirs; when
+ * each of the 8 caches could keep -j of them, the idle connections of 250
+ * hosts took the descriptors the transfers were counted on: files could
+ * not be opened ("Too many open files") and the run crawled. */
+#define FD_HOSTS 250
+#define FD_FILES 1500
+
+static int many_hosts_setup(void **state)
+{
+	const char *extra[] = { "--also-listen", "250", NULL };
+
+	*state = it_fixture_new(extra);
+	return *state ? 0 : -1;
+}
+
+static void test_hosts_idle_within_fd_limit(void **state)
+{
+	const struct it_fixture *f = *state;
+	const char *argv[] = { "prlimit", "--nofile=200:200", it_bin(),
+			       "--json", "-o", "dl", "-r", "0", "--threads",
+			       "8", "-j", "1000", "list.txt", NULL };
+	struct it_buf b = { 0 };
+	char *lp = it_path("%s/list.txt", f->tmp);
+	uint32_t x = SEED;
+	int order[FD_FILES], bad = 0;
+	struct it_result r;
+	const cJSON *e;
+	cJSON *res;
+
+	if (access("/usr/bin/prlimit", X_OK) != 0 &&
+	    access("/bin/prlimit", X_OK) != 0) {
+		printf("# SKIP: no prlimit(1)\n");
+		free(lp);
+		return;
+	}
+	for (int i = 0; i < FD_FILES; i++)
+		order[i] = i;
+	for (int i = FD_FILES - 1; i > 0; i--) {
+		int k, t;
+
+		x = x * 1664525u + 1013904223u;
+		k = (int)((x >> 8) % (uint32_t)(i + 1));
+		t = order[i];
+		order[i] = order[k];
+		order[k] = t;
+	}
+	for (int i = 0; i < FD_FILES; i++)
+		it_buf_printf(&b, "http://127.0.1.%d:%d/data/fd%04d?size=%d\n",
+			      order[i] % FD_HOSTS + 1, f->srv.port, order[i],
+			      SIZE);
+	assert_int_equal(it_write_file(lp, b.data, b.len), 0);
+	IT_ASSERT_RAN(it_run(argv, NULL, f->tmp, &r), r);
+	res = it_check_json(f, &r, 0, FD_FILES);
+	cJSON_ArrayForEach(e, res) {
+		const char *st = it_json_str(e, "status");
+
+		if (!st || strcmp(st, "ok") != 0 ||
+		    it_json_num(e, "attempts", NULL) != 1) {
+			if (bad++ < 5)
+				fprintf(stderr, "# %s: %s (%s)\n",
+					it_json_str(e, "url"), st ? st : "-",
+					it_json_str(e, "error") ?
+					it_json_str(e, "error") : "");
+		}
+	}
+	if (bad)
+		fail_msg("%d of %d entries not ok at the first attempt", bad,
+			 FD_FILES);
+	cJSON_Delete(res);
+	it_result_free(&r);
+	free(b.data);
+	free(lp);
+}
+
 /* ------------------------------------------------------------- HTTPS */
 
 /* Made once for the TLS test: cert.pem/key.pem (as test_tls.c). */
@@ -526,6 +605,9 @@ int main(void)
 		H(test_hosts_conns_within_peak),
 		H(test_hosts_per_host2),
 		H(test_hosts_per_host1),
+		cmocka_unit_test_setup_teardown(
+			test_hosts_idle_within_fd_limit, many_hosts_setup,
+			it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_https_one_host_resumes,
 						tls12_setup,
 						it_fixture_teardown),

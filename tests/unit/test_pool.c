@@ -87,18 +87,20 @@ static void slack_a_quarter_share(void **state)
 	assert_int_equal(fm_route_slack(10, 0), 2);
 }
 
-/* -j for the transfers, and idle: one connection for each host served
- * and 2 x -j more, within the spare descriptors' share. */
-static void pool_jobs_plus_hosts(void **state)
+/* The running transfers, and idle: one connection for each host served
+ * and 2 x -j more, within the spare descriptors' share; never 0. */
+static void pool_running_plus_idle(void **state)
 {
 	(void)state;
-	assert_int_equal(fm_pool_conns(100, 0, UINT64_MAX, 2), 300);
-	assert_int_equal(fm_pool_conns(100, 37, UINT64_MAX, 2), 337);
-	assert_int_equal(fm_pool_conns(100, 1000, 600, 2), 400);
-	assert_int_equal(fm_pool_conns(100, 1000, 0, 2), 100);
-	assert_int_equal(fm_pool_conns(50, 10, 5, 1), 55);
-	assert_int_equal(fm_pool_conns(50, 10, 1000, 1), 160);
-	assert_int_equal(fm_pool_conns(UINT_MAX - 1, 5, UINT64_MAX, 1),
+	assert_int_equal(fm_pool_conns(100, 100, 0, UINT64_MAX, 2), 300);
+	assert_int_equal(fm_pool_conns(7, 100, 37, UINT64_MAX, 2), 244);
+	assert_int_equal(fm_pool_conns(100, 100, 1000, 600, 2), 400);
+	assert_int_equal(fm_pool_conns(3, 100, 1000, 600, 8), 78);
+	assert_int_equal(fm_pool_conns(100, 100, 1000, 0, 2), 100);
+	assert_int_equal(fm_pool_conns(50, 50, 10, 5, 1), 55);
+	assert_int_equal(fm_pool_conns(0, 50, 10, 1000, 1), 110);
+	assert_int_equal(fm_pool_conns(0, 50, 10, 0, 1), 1);
+	assert_int_equal(fm_pool_conns(UINT_MAX - 1, 5, 5, UINT64_MAX, 1),
 			 UINT_MAX);
 }
 
@@ -123,7 +125,7 @@ int main(void)
 		cmocka_unit_test(least_busy_first_on_tie),
 		cmocka_unit_test(route_to_an_idle_connection),
 		cmocka_unit_test(slack_a_quarter_share),
-		cmocka_unit_test(pool_jobs_plus_hosts),
+		cmocka_unit_test(pool_running_plus_idle),
 		cmocka_unit_test(spare_after_the_jobs),
 	};
 
