@@ -476,6 +476,15 @@ char *it_cert_dir(char **why)
 	return dir;
 }
 
+void it_cert_dir_free(char *dir, char *why)
+{
+	if (dir) {
+		it_rmtree(dir);
+		free(dir);
+	}
+	free(why);
+}
+
 int it_make_cert(const char *dir, const char *cert, const char *key,
 		 char **why)
 {

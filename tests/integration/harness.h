@@ -84,6 +84,9 @@ cJSON *it_log_entry(const cJSON *log, const char *path_query, int idx);
  * and no certificate can be made: the caller's TLS tests skip. */
 char *it_cert_dir(char **why);
 
+/* Removes dir (NULL: nothing) and frees it and why. */
+void it_cert_dir_free(char *dir, char *why);
+
 /* Makes a self-signed certificate for localhost and 127.0.0.1 with
  * openssl req, as the files cert and key (relative to dir). Returns 0, or
  * -1 with the reason in *why (malloc'd; when why is not NULL). */

@@ -67,16 +67,15 @@ static char *entry_url(const struct it_fixture *f, int i, const char *query)
 
 /* Writes list.txt: the FILES entries over HOSTS hosts in a fixed shuffled
  * order (Fisher-Yates driven by an LCG), each URL with query. */
-static void write_hosts_list(const struct it_fixture *f, const char *query)
+/* order[0..n) = 0..n-1 in the fixed shuffled order (Fisher-Yates driven
+ * by an LCG seeded with SEED). */
+static void shuffle(int *order, int n)
 {
-	int order[FILES];
 	uint32_t x = SEED;
-	struct it_buf b = { 0 };
-	char *lp = it_path("%s/list.txt", f->tmp);
 
-	for (int i = 0; i < FILES; i++)
+	for (int i = 0; i < n; i++)
 		order[i] = i;
-	for (int i = FILES - 1; i > 0; i--) {
+	for (int i = n - 1; i > 0; i--) {
 		int j, t;
 
 		x = x * 1664525u + 1013904223u;
@@ -85,6 +84,15 @@ static void write_hosts_list(const struct it_fixture *f, const char *query)
 		order[i] = order[j];
 		order[j] = t;
 	}
+}
+
+static void write_hosts_list(const struct it_fixture *f, const char *query)
+{
+	int order[FILES];
+	struct it_buf b = { 0 };
+	char *lp = it_path("%s/list.txt", f->tmp);
+
+	shuffle(order, FILES);
 	for (int k = 0; k < FILES; k++) {
 		char *url = entry_url(f, order[k], query);
 
@@ -363,7 +371,6 @@ static void test_hosts_idle_within_fd_limit(void **state)
 			       "8", "-j", "1000", "list.txt", NULL };
 	struct it_buf b = { 0 };
 	char *lp = it_path("%s/list.txt", f->tmp);
-	uint32_t x = SEED;
 	int order[FD_FILES], bad = 0;
 	struct it_result r;
 	const cJSON *e;
@@ -375,17 +382,7 @@ static void test_hosts_idle_within_fd_limit(void **state)
 		free(lp);
 		return;
 	}
-	for (int i = 0; i < FD_FILES; i++)
-		order[i] = i;
-	for (int i = FD_FILES - 1; i > 0; i--) {
-		int k, t;
-
-		x = x * 1664525u + 1013904223u;
-		k = (int)((x >> 8) % (uint32_t)(i + 1));
-		t = order[i];
-		order[i] = order[k];
-		order[k] = t;
-	}
+	shuffle(order, FD_FILES);
 	for (int i = 0; i < FD_FILES; i++)
 		it_buf_printf(&b, "http://127.0.1.%d:%d/data/fd%04d?size=%d\n",
 			      order[i] % FD_HOSTS + 1, f->srv.port, order[i],
@@ -434,11 +431,7 @@ static int prepare_certs(void)
 static int group_teardown(void **state)
 {
 	(void)state;
-	if (g_certdir) {
-		it_rmtree(g_certdir);
-		free(g_certdir);
-	}
-	free(g_skip_reason);
+	it_cert_dir_free(g_certdir, g_skip_reason);
 	return 0;
 }
 

@@ -42,11 +42,7 @@ static int prepare_certs(void)
 static int group_teardown(void **state)
 {
 	(void)state;
-	if (g_certdir) {
-		it_rmtree(g_certdir);
-		free(g_certdir);
-	}
-	free(g_skip_reason);
+	it_cert_dir_free(g_certdir, g_skip_reason);
 	return 0;
 }
 
