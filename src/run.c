@@ -557,13 +557,13 @@ static void on_slots_done(uv_async_t *h)
 static void on_answered(uv_async_t *h)
 {
 	struct run *r = h->data;
-	uint32_t site[64];
+	uint32_t site[FM_NOTES_MAX];
 	unsigned n;
 
 	ON_MAIN_THREAD(r);
-	while ((n = fm_notes_take(&r->answered, site, 64)) > 0)
-		for (unsigned i = 0; i < n; i++)
-			open_gate(r, site[i]);
+	n = fm_notes_take(&r->answered, site);
+	for (unsigned i = 0; i < n; i++)
+		open_gate(r, site[i]);
 	pump(r);
 }
 

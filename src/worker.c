@@ -94,15 +94,14 @@ void fm_notes_post(struct fm_notes *nb, uint32_t site)
 	uv_async_send(&nb->async);
 }
 
-unsigned fm_notes_take(struct fm_notes *nb, uint32_t *out, unsigned max)
+unsigned fm_notes_take(struct fm_notes *nb, uint32_t *out)
 {
 	unsigned n;
 
 	uv_mutex_lock(&nb->lock);
-	n = nb->n < max ? nb->n : max;
+	n = nb->n;
 	memcpy(out, nb->site, n * sizeof(*out));
-	memmove(nb->site, nb->site + n, (nb->n - n) * sizeof(*out));
-	nb->n -= n;
+	nb->n = 0;
 	uv_mutex_unlock(&nb->lock);
 	return n;
 }

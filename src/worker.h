@@ -142,8 +142,9 @@ int fm_notes_init(struct fm_notes *nb, uv_loop_t *loop, uv_async_cb cb);
 /* Notes site and wakes the receiver (dropped when the list is full). */
 void fm_notes_post(struct fm_notes *nb, uint32_t site);
 
-/* Moves up to max notes to out, oldest first. Returns how many. */
-unsigned fm_notes_take(struct fm_notes *nb, uint32_t *out, unsigned max);
+/* Moves every note to out (room for FM_NOTES_MAX), oldest first. Returns
+ * how many. */
+unsigned fm_notes_take(struct fm_notes *nb, uint32_t *out);
 
 /* Closes the notes (their loop must then run the close callback). */
 void fm_notes_close(struct fm_notes *nb);

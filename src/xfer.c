@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -363,9 +362,7 @@ enum fm_begin fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
 	 * streams. Not over plain http, where libcurl would only learn the
 	 * server's version from the first response, and hold every other
 	 * transfer to that host until it arrives. */
-	curl_easy_setopt(x->easy, CURLOPT_PIPEWAIT,
-			 strncasecmp(job->entry.url, "https:", 6) == 0 ? 1L
-								       : 0L);
+	curl_easy_setopt(x->easy, CURLOPT_PIPEWAIT, job->tls ? 1L : 0L);
 	return FM_BEGIN_RUN;
 }
 
