@@ -222,4 +222,52 @@ unsigned fm_least_busy(const unsigned *running, unsigned n);
 unsigned fm_route(unsigned home, const unsigned *running, unsigned n,
 		  bool single, unsigned host_running, unsigned slack);
 
+/* The ramp: how many transfers one host may run at once. More transfers
+ * to a host than it needs cost connections, memory and CPU at both ends
+ * and bring nothing: on loopback -j 1000 took twice the CPU a file that
+ * -j 50 took, for less throughput. A host starts at FM_RAMP_START, and
+ * each time it has held its cap for FM_RAMP_NS per FM_RAMP_START of it
+ * (fm_ramp_cap() is asked only while the host has transfers waiting for
+ * room; a step as long as the cap, as opening that many connections at
+ * once takes time):
+ * - none of its transfers ended meanwhile (a server that thinks, a round
+ *   trip of many milliseconds, large bodies): the cap doubles;
+ * - those that began since the last change took less than FM_RAMP_NS on
+ *   average: the cap holds (a host that answers that fast serves
+ *   FM_RAMP_START at once at 6,400 files a second or more);
+ * - else the cap doubles while each doubling brings FM_RAMP_GAIN times
+ *   the files a second and does not make each take FM_RAMP_SLOWER times
+ *   as long (counting the step's length when too few of those that began
+ *   in it have ended); the first that fails is undone and the host
+ *   settles there for the rest of the run: its server, or this machine,
+ *   is the limit, not the round trip, and more at once only wait longer.
+ * Only attempts that began since the last change say how long one takes
+ * at the cap in force: the first ones of a run, on new connections, are
+ * slow. A host on a real network reaches -j in a few steps. */
+#define FM_RAMP_START 32u
+#define FM_RAMP_NS 5000000u
+#define FM_RAMP_GAIN 1.25
+#define FM_RAMP_SLOWER 1.5
+#define FM_RAMP_FEW 8u          /* fewer ended: too few to measure */
+
+struct fm_ramp {
+	unsigned cap;           /* transfers at once; 0 before the first */
+	bool settled;           /* a doubling brought nothing: no more */
+	uint64_t since_ns;      /* when cap last changed */
+	unsigned ended;         /* attempts that ended since then */
+	unsigned measured;      /* of those, the ones that also began then */
+	uint64_t sum_ns;        /* the time those took, together */
+	double rate;            /* files a second before the last doubling,
+				   0 when not measured */
+	uint64_t was_ns;        /* the time one took then, 0 when not
+				   measured */
+};
+
+/* An attempt to the host ended at now (any clock in ns; the one given to
+ * fm_ramp_cap()); it took took_ns. */
+void fm_ramp_ended(struct fm_ramp *ramp, uint64_t took_ns, uint64_t now);
+
+/* The host's cap at now (any clock in ns), for a run of -j jobs. */
+unsigned fm_ramp_cap(struct fm_ramp *ramp, unsigned jobs, uint64_t now);
+
 #endif

@@ -328,3 +328,63 @@ unsigned fm_route(unsigned home, const unsigned *running, unsigned n,
 	least = fm_least_busy(running, n);
 	return running[home] >= running[least] + slack ? least : home;
 }
+
+void fm_ramp_ended(struct fm_ramp *ramp, uint64_t took_ns, uint64_t now)
+{
+	if (!ramp->cap)
+		return;
+	ramp->ended++;
+	if (took_ns <= now && now - took_ns >= ramp->since_ns) {
+		ramp->measured++;
+		ramp->sum_ns += took_ns;
+	}
+}
+
+static void ramp_set(struct fm_ramp *ramp, unsigned cap, uint64_t now)
+{
+	ramp->cap = cap;
+	ramp->since_ns = now;
+	ramp->ended = 0;
+	ramp->measured = 0;
+	ramp->sum_ns = 0;
+}
+
+unsigned fm_ramp_cap(struct fm_ramp *ramp, unsigned jobs, uint64_t now)
+{
+	uint64_t held, took;
+	double rate;
+
+	if (!ramp->cap) {
+		ramp_set(ramp, FM_RAMP_START, now);
+		ramp->rate = 0;
+		ramp->was_ns = 0;
+	}
+	held = now > ramp->since_ns ? now - ramp->since_ns : 0;
+	if (ramp->settled || ramp->cap >= jobs ||
+	    held < (uint64_t)FM_RAMP_NS * ramp->cap / FM_RAMP_START)
+		return ramp->cap < jobs ? ramp->cap : jobs;
+	if (!ramp->ended) { /* nothing ends: the round trip is the limit */
+		took = 0;
+		rate = 0;
+	} else {
+		/* what began since the cap changed took this long (at
+		 * least as long as the cap was held, when too few of them
+		 * ended to tell) */
+		took = ramp->measured >= FM_RAMP_FEW
+			? ramp->sum_ns / ramp->measured : held;
+		if (took < FM_RAMP_NS)
+			return ramp->cap;
+		rate = ramp->ended * 1e9 / (double)held;
+		if ((ramp->rate && rate < ramp->rate * FM_RAMP_GAIN) ||
+		    (ramp->was_ns && took > ramp->was_ns * FM_RAMP_SLOWER)) {
+			ramp->settled = true;
+			ramp_set(ramp, ramp->cap / 2 > FM_RAMP_START
+				 ? ramp->cap / 2 : FM_RAMP_START, now);
+			return ramp->cap;
+		}
+	}
+	ramp->rate = rate;
+	ramp->was_ns = took;
+	ramp_set(ramp, ramp->cap > jobs / 2 ? jobs : 2 * ramp->cap, now);
+	return ramp->cap;
+}

@@ -72,6 +72,7 @@ struct run {
 	struct fm_share *share; /* TLS sessions and DNS, for every worker */
 	struct fm_mailbox done; /* slots the workers post back */
 	uv_timer_t fd_timer;   /* raises fd_cap after a descriptor shortage */
+	uv_timer_t ramp_timer; /* looks again at sites held at their cap */
 	unsigned fd_cap;       /* slots usable at once while fd_capped */
 	bool fd_capped;        /* descriptors ran short: hold to fd_cap */
 	unsigned fd_rounds;    /* fd_timer rounds since the run last ran
@@ -141,9 +142,12 @@ struct site {
 	uint32_t prober;        /* the site hash of the probing host: another
 				   host sharing the cell is not held back */
 	struct fm_job *parked_head, *parked_tail; /* linked by next */
+	struct fm_ramp ramp;    /* how many transfers it may run at once */
 };
 
 static void pump(struct run *r);
+static void on_ramp_timer(uv_timer_t *t);
+static void unpark(struct run *r, struct site *site, unsigned n);
 
 /* What only the main thread may do (worker.h: who owns what). */
 #define ON_MAIN_THREAD(r) assert(fm_on_thread(&(r)->wenv.main_thread))
@@ -274,38 +278,32 @@ static void release_slot(struct run *r, struct slot *s, struct fm_job *job)
 	r->running--;
 }
 
-/* What the response of an attempt says of its site's connections. A
- * site once seen multiplexing stays so: one answer over HTTP/1.1 (a
- * redirect to another host, a transfer stopped early) does not make its
- * transfers spread over workers and open connections there. */
+/* What an attempt that took seconds says of its site: how long its
+ * transfers take (its ramp; the slot it freed goes to the site's first
+ * parked job, if the ramp holds any), and what the response says of its
+ * connections. A site once seen multiplexing stays so: one answer over
+ * HTTP/1.1 (a redirect to another host, a transfer stopped early) does
+ * not make its transfers spread over workers and open connections
+ * there. */
 static void learn_site(struct run *r, const struct fm_job *job,
-		       const struct fm_outcome *o)
+		       const struct fm_outcome *o, double seconds)
 {
 	struct site *site = &r->sites[job->site % SITES];
 
+	fm_ramp_ended(&site->ramp, (uint64_t)(seconds * 1e9), uv_hrtime());
+	if (site->parked_head && site->gate != GATE_PROBING &&
+	    site->running < site->ramp.cap)
+		unpark(r, site, 1);
 	if (o->multiplexed)
 		site->proto = SITE_MUX;
 	else if (o->http_status > 0 && site->proto == SITE_UNKNOWN)
 		site->proto = SITE_SINGLE;
 }
 
-/* Holds job back when its site's gate is closed (the job was just taken
- * from the queue): it waits at the site, counted in r->parked. Makes the
- * first job to a new HTTPS site its probe. Returns true when held. */
-static bool hold_back(struct run *r, struct fm_job *job)
+/* Parks job (just taken from the queue) at site: it waits there,
+ * holding no slot, counted in r->parked. */
+static void park(struct run *r, struct site *site, struct fm_job *job)
 {
-	struct site *site = &r->sites[job->site % SITES];
-
-	if (!job->tls || site->gate == GATE_OPEN)
-		return false;
-	if (site->gate == GATE_NEW) {
-		site->gate = GATE_PROBING;
-		site->prober = job->site;
-		job->probe = true;
-		return false;
-	}
-	if (site->prober != job->site)
-		return false;
 	fm_queue_done(&r->queue, job->host);
 	job->next = NULL;
 	if (site->parked_tail)
@@ -314,7 +312,82 @@ static bool hold_back(struct run *r, struct fm_job *job)
 		site->parked_head = job;
 	site->parked_tail = job;
 	r->parked++;
+}
+
+/* The most transfers site may run now, raised if it has earned it
+ * (fm_ramp_cap()). */
+static unsigned ramp_cap(struct run *r, struct site *site)
+{
+	return fm_ramp_cap(&site->ramp, r->o->jobs, uv_hrtime());
+}
+
+/* Holds job back when its site's gate is closed or the site runs all
+ * the transfers its ramp allows (the job was just taken from the queue):
+ * it waits at the site, counted in r->parked. Makes the first job to a
+ * new HTTPS site its probe. Returns true when held. */
+static bool hold_back(struct run *r, struct fm_job *job)
+{
+	struct site *site = &r->sites[job->site % SITES];
+
+	if (job->tls && site->gate != GATE_OPEN) {
+		if (site->gate == GATE_NEW) {
+			site->gate = GATE_PROBING;
+			site->prober = job->site;
+			job->probe = true;
+			return false;
+		}
+		if (site->prober == job->site) {
+			park(r, site, job);
+			return true;
+		}
+	}
+	if (site->running < ramp_cap(r, site))
+		return false;
+	park(r, site, job);
+	if (!uv_is_active((uv_handle_t *)&r->ramp_timer))
+		uv_timer_start(&r->ramp_timer, on_ramp_timer,
+			       FM_RAMP_NS / 1000000, 0);
 	return true;
+}
+
+/* Up to n of the jobs parked at site go back to the head of the queue,
+ * in the order they came. */
+static void unpark(struct run *r, struct site *site, unsigned n)
+{
+	struct fm_job *job;
+
+	while (n-- && (job = site->parked_head)) {
+		site->parked_head = job->next;
+		if (!site->parked_head)
+			site->parked_tail = NULL;
+		r->parked--;
+		fm_queue_push(&r->queue, job->host, job, true);
+	}
+}
+
+/* Sites held at their cap: those whose transfers have earned more take
+ * more of their parked jobs. The timer runs while a site that may still
+ * earn more is held (a settled one takes its next job as one of its
+ * transfers ends). */
+static void on_ramp_timer(uv_timer_t *t)
+{
+	struct run *r = t->data;
+	bool held = false;
+
+	for (unsigned i = 0; r->parked && i < SITES; i++) {
+		struct site *site = &r->sites[i];
+		unsigned cap;
+
+		if (!site->parked_head || site->gate == GATE_PROBING)
+			continue;
+		cap = ramp_cap(r, site);
+		if (site->running < cap)
+			unpark(r, site, cap - site->running);
+		held |= site->parked_head && !site->ramp.settled;
+	}
+	if (held)
+		uv_timer_start(t, on_ramp_timer, FM_RAMP_NS / 1000000, 0);
+	pump(r);
 }
 
 /* The probe of the site whose hash is site_hash has its answer, or
@@ -451,14 +524,16 @@ static void conclude(struct run *r, struct fm_job *job, struct fm_outcome *o,
  * when it sends the site away from home for the first time. */
 static unsigned pick_worker(struct run *r, struct site *site, bool single)
 {
-	unsigned n = r->nworkers, i;
+	unsigned n = r->nworkers, i, slack;
 
 	if (site->on) {
 		i = fm_route_idle(site->on, site->on + n, r->load, n);
 		if (i < n)
 			return i;
 	}
-	i = fm_route(site->home, r->load, n, single, site->running, r->slack);
+	slack = site->ramp.cap && site->ramp.cap < r->o->jobs
+		? fm_route_slack(site->ramp.cap, n) : r->slack;
+	i = fm_route(site->home, r->load, n, single, site->running, slack);
 	if (i != site->home && !site->on) {
 		site->on = calloc(2 * (size_t)n, sizeof(*site->on));
 		if (!site->on) /* counts are needed away from home */
@@ -543,7 +618,7 @@ static void on_slots_done(uv_async_t *h)
 
 		next = s->next;
 		release_slot(r, s, job);
-		learn_site(r, job, &o);
+		learn_site(r, job, &o, s->seconds);
 		if (job->probe) {
 			job->probe = false;
 			open_gate(r, job->site);
@@ -702,6 +777,7 @@ static void stop_everything(struct run *r, enum stop_reason reason,
 	for (unsigned i = 0; i < r->nworkers; i++)
 		fm_worker_abort(&r->workers[i], why);
 	uv_timer_stop(&r->retry_timer);
+	uv_timer_stop(&r->ramp_timer);
 	while ((job = fm_heap_pop(&r->waiting))) {
 		struct fm_outcome o = {.status = FM_STATUS_FAILED,
 				       .http_status = job->last_http};
@@ -1032,6 +1108,8 @@ static int setup(struct run *r, const struct fm_opts *o)
 	r->retry_timer.data = r;
 	uv_timer_init(&r->loop, &r->fd_timer);
 	r->fd_timer.data = r;
+	uv_timer_init(&r->loop, &r->ramp_timer);
+	r->ramp_timer.data = r;
 	init_signals(r);
 	init_progress(r);
 	uv_prepare_init(&r->loop, &r->flusher);
@@ -1125,6 +1203,7 @@ static void teardown(struct run *r)
 	fm_admit_close(&r->admit);
 	uv_close((uv_handle_t *)&r->retry_timer, NULL);
 	uv_close((uv_handle_t *)&r->fd_timer, NULL);
+	uv_close((uv_handle_t *)&r->ramp_timer, NULL);
 	uv_close((uv_handle_t *)&r->flusher, NULL);
 	uv_close((uv_handle_t *)&r->grace, NULL);
 	if (r->out)

@@ -2,8 +2,9 @@
  * host's next transfer goes (fm_route(), fm_least_busy(),
  * fm_route_idle()), how far a home may run ahead
  * of the least busy worker (fm_route_slack()), how big a worker's
- * connection cache is (fm_pool_conns()) and the descriptors left for idle
- * connections (fm_fd_spare()). */
+ * connection cache is (fm_pool_conns()), the descriptors left for idle
+ * connections (fm_fd_spare()) and how many transfers one host runs at
+ * once (fm_ramp_cap()). */
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -117,6 +118,167 @@ static void spare_after_the_jobs(void **state)
 			 0);
 }
 
+
+#define MS 1000000ull
+
+/* A new host gets FM_RAMP_START (or -j when smaller), and nothing more
+ * before it has held that for FM_RAMP_NS. */
+static void ramp_starts_small(void **state)
+{
+	struct fm_ramp ramp = {0};
+	struct fm_ramp small = {0};
+
+	(void)state;
+	assert_int_equal(fm_ramp_cap(&ramp, 1000, 100 * MS), FM_RAMP_START);
+	assert_int_equal(fm_ramp_cap(&ramp, 1000, 104 * MS), FM_RAMP_START);
+	assert_int_equal(fm_ramp_cap(&small, 8, 100 * MS), 8);
+	assert_int_equal(fm_ramp_cap(&small, 8, 900 * MS), 8);
+}
+
+/* A host none of whose transfers ends (a server that thinks) doubles
+ * its cap at each step, a step as long as FM_RAMP_NS for each
+ * FM_RAMP_START of the cap, up to -j and not past it. */
+static void ramp_doubles_while_nothing_ends(void **state)
+{
+	struct fm_ramp ramp = {0};
+	uint64_t t = 0;
+
+	(void)state;
+	fm_ramp_cap(&ramp, 200, t);
+	t += FM_RAMP_NS;
+	assert_int_equal(fm_ramp_cap(&ramp, 200, t), 64);
+	t += FM_RAMP_NS; /* 64 needs two steps' time */
+	assert_int_equal(fm_ramp_cap(&ramp, 200, t), 64);
+	t += FM_RAMP_NS;
+	assert_int_equal(fm_ramp_cap(&ramp, 200, t), 128);
+	t += 4 * FM_RAMP_NS;
+	assert_int_equal(fm_ramp_cap(&ramp, 200, t), 200);
+	t += 100 * FM_RAMP_NS;
+	assert_int_equal(fm_ramp_cap(&ramp, 200, t), 200);
+}
+
+/* n attempts of d ns each, all begun at or after the cap last changed,
+ * ending by t. */
+static void ends(struct fm_ramp *ramp, unsigned n, uint64_t d, uint64_t t)
+{
+	for (unsigned i = 0; i < n; i++)
+		fm_ramp_ended(ramp, d, t);
+}
+
+/* A host whose transfers end within FM_RAMP_NS keeps its cap however
+ * long it is held there. */
+static void ramp_holds_a_fast_host(void **state)
+{
+	struct fm_ramp ramp = {0};
+
+	(void)state;
+	fm_ramp_cap(&ramp, 1000, 0);
+	ends(&ramp, 500, 2 * MS, 900 * MS);
+	assert_int_equal(fm_ramp_cap(&ramp, 1000, 1000 * MS), FM_RAMP_START);
+}
+
+/* Slow transfers: the cap doubles while a doubling brings FM_RAMP_GAIN
+ * times the files a second; the first that does not is undone, for
+ * good. */
+static void ramp_settles_when_doubling_brings_nothing(void **state)
+{
+	struct fm_ramp ramp = {0};
+	uint64_t t = 0;
+
+	(void)state;
+	fm_ramp_cap(&ramp, 1000, t);
+	/* 32 at once, 10 ms each: 3,200 files a second */
+	t += 20 * MS;
+	ends(&ramp, 64, 10 * MS, t);
+	assert_int_equal(fm_ramp_cap(&ramp, 1000, t), 64);
+	/* 64 at once, still 10 ms each: twice the files a second */
+	t += 20 * MS;
+	ends(&ramp, 128, 10 * MS, t);
+	assert_int_equal(fm_ramp_cap(&ramp, 1000, t), 128);
+	/* 128 at once, 14 ms each (less than FM_RAMP_SLOWER times as
+	 * long), 10 % more files a second than at 64 */
+	t += 20 * MS;
+	ends(&ramp, 141, 14 * MS, t);
+	assert_int_equal(fm_ramp_cap(&ramp, 1000, t), 64);
+	t += 1000 * MS;
+	assert_int_equal(fm_ramp_cap(&ramp, 1000, t), 64);
+}
+
+/* A doubling that makes each transfer FM_RAMP_SLOWER times slower or
+ * more settles too, whatever the count of files a second says (it is
+ * skewed while a run warms up). */
+static void ramp_settles_when_doubling_only_queues(void **state)
+{
+	struct fm_ramp ramp = {0};
+	uint64_t t = 0;
+
+	(void)state;
+	fm_ramp_cap(&ramp, 1000, t);
+	t += 20 * MS;
+	ends(&ramp, 20, 10 * MS, t);
+	assert_int_equal(fm_ramp_cap(&ramp, 1000, t), 64);
+	/* 64 at once: 3 times the files a second, each twice as long */
+	t += 20 * MS;
+	ends(&ramp, 60, 20 * MS, t);
+	assert_int_equal(fm_ramp_cap(&ramp, 1000, t), 32);
+}
+
+/* What began before the cap last changed does not count: the first
+ * transfers of a run (slow, as every connection is new) say nothing of
+ * the cap after them. */
+static void ramp_counts_only_the_cap_in_force(void **state)
+{
+	struct fm_ramp ramp = {0};
+	uint64_t t = 0;
+
+	(void)state;
+	fm_ramp_cap(&ramp, 1000, t);
+	t += FM_RAMP_NS; /* none ended: 64 */
+	assert_int_equal(fm_ramp_cap(&ramp, 1000, t), 64);
+	/* ended after the change, begun before it */
+	t += 2 * FM_RAMP_NS;
+	ends(&ramp, 100, 3 * FM_RAMP_NS, t);
+	/* as if none ended: the cap doubles */
+	assert_int_equal(fm_ramp_cap(&ramp, 1000, t), 128);
+	/* begun after the change, fast: the cap holds */
+	t += 4 * FM_RAMP_NS;
+	ends(&ramp, 100, MS, t);
+	assert_int_equal(fm_ramp_cap(&ramp, 1000, t), 128);
+}
+
+/* A server that serves a fixed number of files a second: its queue
+ * deepens with every doubling, and what begins after one has not ended
+ * when the step is over; only older transfers end. The step's length is
+ * then a lower bound of how long one takes: twice as long after a
+ * doubling, which settles the host. */
+static void ramp_settles_on_a_deep_queue(void **state)
+{
+	struct fm_ramp ramp = {0};
+	uint64_t t = 0;
+
+	(void)state;
+	fm_ramp_cap(&ramp, 1000, t);
+	t += FM_RAMP_NS; /* none ended: 64 */
+	assert_int_equal(fm_ramp_cap(&ramp, 1000, t), 64);
+	t += 10 * MS;
+	ends(&ramp, 20, 12 * MS, t);
+	assert_int_equal(fm_ramp_cap(&ramp, 1000, t), 128);
+	t += 20 * MS;
+	ends(&ramp, 40, 25 * MS, t);
+	assert_int_equal(fm_ramp_cap(&ramp, 1000, t), 64);
+}
+
+/* Too few ends to measure a rate: the cap doubles, as when none ended. */
+static void ramp_few_ends_count_as_none(void **state)
+{
+	struct fm_ramp ramp = {0};
+
+	(void)state;
+	fm_ramp_cap(&ramp, 1000, 0);
+	ends(&ramp, FM_RAMP_FEW - 1, 9 * MS, 10 * MS);
+	assert_int_equal(fm_ramp_cap(&ramp, 1000, 10 * MS), 64);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -127,6 +289,14 @@ int main(void)
 		cmocka_unit_test(slack_a_quarter_share),
 		cmocka_unit_test(pool_running_plus_idle),
 		cmocka_unit_test(spare_after_the_jobs),
+		cmocka_unit_test(ramp_starts_small),
+		cmocka_unit_test(ramp_doubles_while_nothing_ends),
+		cmocka_unit_test(ramp_holds_a_fast_host),
+		cmocka_unit_test(ramp_settles_when_doubling_brings_nothing),
+		cmocka_unit_test(ramp_settles_when_doubling_only_queues),
+		cmocka_unit_test(ramp_counts_only_the_cap_in_force),
+		cmocka_unit_test(ramp_settles_on_a_deep_queue),
+		cmocka_unit_test(ramp_few_ends_count_as_none),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
