@@ -21,7 +21,8 @@ _fetchmany()
         --timestamping --sha256 --dry-run --mirror --fail-fast --compressed
         --netrc --insecure --json --quiet --help --version'
     # Options that take a value (as the next word or after '=').
-    local valued='--shard --output-dir --jobs --per-host --limit-rate --threads
+    local valued='--shard --output-dir --jobs --per-host --split
+        --min-split-size --limit-rate --threads
         --connect-timeout --timeout --stall-timeout --retries --backoff
         --backoff-max --header --user-agent --max-redirs --max-filesize
         --netrc-file --cacert --progress'
@@ -69,8 +70,8 @@ _fetchmany()
     --progress)
         mapfile -t COMPREPLY < <(compgen -W 'auto always never' -- "$cur")
         ;;
-    -j | -t | -r | -H | -A | --shard | --jobs | --per-host | --limit-rate | \
-        --threads | \
+    -j | -t | -r | -H | -A | --shard | --jobs | --per-host | --split | \
+        --min-split-size | --limit-rate | --threads | \
         --connect-timeout | --timeout | --stall-timeout | --retries | \
         --backoff | --backoff-max | --header | --user-agent | --max-redirs | \
         --max-filesize)

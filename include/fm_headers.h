@@ -24,6 +24,7 @@ struct fm_resp {
 	char *last_modified;     /* as sent; < 64 bytes */
 	char *filename;          /* sanitised Content-Disposition name */
 	bool has_range;          /* a usable Content-Range was seen */
+	bool encoded;            /* a Content-Encoding other than identity */
 	int64_t range_first, range_last; /* -1 for "bytes * /total" */
 	int64_t range_total;     /* -1 when "*" */
 	double retry_after;      /* Retry-After as delta-seconds; HUGE_VAL

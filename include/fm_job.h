@@ -8,12 +8,15 @@
 #ifndef FM_JOB_H
 #define FM_JOB_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "fm_list.h"
 
 struct fm_host;
+struct fm_outcome;
+struct fm_split;
 
 enum fm_job_state {
 	FM_JOB_NEW,     /* admitted, in no queue yet (admission's) */
@@ -43,6 +46,17 @@ struct fm_job {
 	bool no_resume;       /* the .part proved unusable: start from zero */
 	long last_http;       /* the last attempt's status, for a report */
 	char *last_error;     /* its error, kept while waiting to retry */
+	/* A body fetched as segments (fm_split.h): the worker of its first
+	 * transfer makes the split and sets it; from then on each of the
+	 * job's slots fetches one segment, and the job ends only when all
+	 * of them are back. The rest is the scheduler's. */
+	_Atomic(struct fm_split *) split;
+	struct fm_job *split_next; /* in the scheduler's list of them */
+	bool split_listed;    /* in that list */
+	unsigned out;         /* its slots at the workers */
+	uint64_t split_t0;    /* when its first transfer began (ns) */
+	struct fm_outcome *final; /* what it came to, once known, while
+				     some of its slots are still out */
 };
 
 /* Whether a job may go from state from to state to: into the queue when

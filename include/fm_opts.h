@@ -10,6 +10,10 @@
 #define FM_JOBS_MAX 10000
 #define FM_RETRIES_MAX 1000
 #define FM_THREADS_MAX 64
+/* --split and --min-split-size (fm_split.h): defaults and bounds. */
+#define FM_SPLIT_DEFAULT 8
+#define FM_SPLIT_MAX 64
+#define FM_MIN_SPLIT_DEFAULT (8u << 20)
 /* Longest duration any option accepts: a week, in seconds. */
 #define FM_SECONDS_MAX (7 * 24 * 3600.0)
 
@@ -44,6 +48,8 @@ struct fm_opts {
 	bool compressed;        /* --compressed */
 	uint64_t limit_rate;    /* --limit-rate, bytes/s; 0: none */
 	unsigned per_host;      /* --per-host; 0: none */
+	unsigned split;         /* --split: transfers per body at most */
+	uint64_t min_split_size; /* --min-split-size: smallest segment */
 	unsigned threads;       /* --threads; 0: one per CPU */
 	unsigned shard_k, shard_n; /* --shard K/N; n == 0: none */
 	bool dry_run;           /* --dry-run */

@@ -53,6 +53,12 @@ void fm_queue_push(struct fm_queue *q, struct fm_host *host,
  * host (*host receives the record). Returns NULL when none may. */
 struct fm_job *fm_queue_next(struct fm_queue *q, struct fm_host **host);
 
+/* Counts one more transfer as running on host, outside the queue (a
+ * segment of a running job's body), if host has room for it. Only when
+ * fm_queue_next() has just returned NULL (no host is ready). Returns
+ * false when host has none; fm_queue_done() ends it. */
+bool fm_queue_hold(struct fm_queue *q, struct fm_host *host);
+
 /* A job of host stopped running. */
 void fm_queue_done(struct fm_queue *q, struct fm_host *host);
 

@@ -24,6 +24,7 @@
 #include "fm_rate.h"
 #include "fm_result.h"
 #include "fm_sink.h"
+#include "fm_split.h"
 
 /* Settings shared by every transfer. */
 struct fm_xfer_conf {
@@ -48,6 +49,8 @@ struct fm_xfer_conf {
 	bool insecure;
 	uint64_t max_filesize;   /* 0: none */
 	bool compressed;
+	unsigned split;          /* --split: 1 never cuts a body */
+	uint64_t min_split;      /* --min-split-size */
 	long buffer_size;        /* libcurl's receive buffer per transfer */
 	CURLSH *share;           /* TLS sessions and DNS (fm_share.h) */
 };
@@ -90,11 +93,40 @@ struct fm_xfer {
 	void (*on_answer)(struct fm_xfer *x); /* or NULL: called at the
 				    response's first header line, then
 				    cleared (set by its worker) */
+	void (*on_split)(struct fm_xfer *x); /* called when its body is
+				    cut (job->split set; by its worker) */
+	/* Of a job whose body is cut (fm_split.h; segment.c): */
+	bool segmented;          /* this attempt fetches a segment */
+	struct fm_seg *seg;      /* that segment (set by the scheduler, or
+				    by the first transfer when it cuts);
+				    NULL once it has nothing to do */
+	bool seg_probe;          /* seg is the split's probe */
+	bool seg_open;           /* its answer was checked: bytes go in */
+	bool seg_stopped;        /* stopped because another failed */
+	bool seg_restart;        /* the body changed on the server: the
+				    entry starts again */
+	uint64_t seg_from;       /* the first byte its request asked */
+	uint64_t seg_bytes;      /* written by this attempt */
 	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* What an attempt at a segment (xfer.seg) came to; for the entry, when
+ * its body is cut, only FM_PIECE_WHOLE says more. */
+enum fm_piece {
+	FM_PIECE_NONE,    /* not a segment: the outcome is the entry's */
+	FM_PIECE_DONE,    /* the segment is complete, or had nothing left */
+	FM_PIECE_FAILED,  /* it failed: with retry, what it did not fetch
+			     waits, free, for the scheduler to say when */
+	FM_PIECE_RESTART, /* the body changed on the server: the entry
+			     starts again from zero (retry says whether
+			     it may) */
+	FM_PIECE_WHOLE,   /* the body is complete and named, or failed
+			     its digest: the outcome is the entry's */
 };
 
 /* What an attempt came to. */
 struct fm_outcome {
+	enum fm_piece piece;
 	enum fm_status status;
 	bool retry;        /* transient: the caller may try again */
 	bool no_fd;        /* for want of a descriptor (EMFILE, ENFILE): the

@@ -132,7 +132,9 @@ static int open_body(struct fm_xfer *x, long code)
 			fm_sink_set_attr(&x->sink, ATTR_LAST_MODIFIED,
 					 x->resp.last_modified);
 	}
-	if (x->job->entry.sha256 || x->conf->sha256_all)
+	err = fm_seg_cut(x, code);
+	if (!err && !x->segmented &&
+	    (x->job->entry.sha256 || x->conf->sha256_all))
 		err = start_digest(x);
 	if (!err)
 		return 0;
@@ -155,6 +157,8 @@ size_t fm_body_on_curl_write(char *ptr, size_t size, size_t nmemb,
 		x->paused = true;
 		return CURL_WRITEFUNC_PAUSE;
 	}
+	if (x->segmented)
+		return fm_seg_on_write(x, ptr, n);
 	if (x->sink.fd < 0) {
 		long code = 0;
 
@@ -165,6 +169,8 @@ size_t fm_body_on_curl_write(char *ptr, size_t size, size_t nmemb,
 			return n;
 		if (open_body(x, code))
 			return 0;
+		if (x->segmented) /* the body was just cut */
+			return fm_seg_on_write(x, ptr, n);
 	}
 	if (x->conf->max_filesize &&
 	    x->sink.base + x->sink.bytes + n > x->conf->max_filesize) {

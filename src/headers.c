@@ -113,6 +113,8 @@ void fm_resp_feed(struct fm_resp *r, const char *line, size_t len)
 						&r->range_total) == 0;
 		if (!r->has_range)
 			r->range_first = r->range_last = r->range_total = -1;
+	} else if (name_is(line, nlen, "content-encoding")) {
+		r->encoded = !(vlen == 8 && strncasecmp(v, "identity", 8) == 0);
 	} else if (name_is(line, nlen, "retry-after")) {
 		fm_retry_after_parse(v, vlen, &r->retry_after, &r->retry_date);
 	}

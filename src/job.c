@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "fm_job.h"
+#include "fm_split.h"
 
 bool fm_job_moves(enum fm_job_state from, enum fm_job_state to)
 {
@@ -23,8 +24,16 @@ bool fm_job_moves(enum fm_job_state from, enum fm_job_state to)
 
 void fm_job_free(struct fm_job *job)
 {
+	struct fm_split *split;
+
 	if (!job)
 		return;
+	split = atomic_load(&job->split);
+	if (split) {
+		fm_split_free(split, false);
+		free(split);
+	}
+	free(job->final);
 	fm_entry_clear(&job->entry);
 	free(job->last_error);
 	free(job->relpath);

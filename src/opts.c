@@ -264,6 +264,12 @@ static const struct fm_opt opt_table[] = {
 	 .group = "Concurrency and timeouts"},
 	UINT("per-host", 0, per_host, 0, FM_JOBS_MAX, "N",
 	     "transfers per host at most (default: 0, no limit)"),
+	UINT("split", 0, split, 1, FM_SPLIT_MAX, "N",
+	     "transfers per large body at most, 1..64 (default: 8;\n"
+	     "1: one each)"),
+	SIZE("min-split-size", 0, min_split_size, "SIZE",
+	     "smallest piece of a split body; bodies under\n"
+	     "2 x SIZE go whole (default: 8M)"),
 	SIZE("limit-rate", 0, limit_rate, "RATE",
 	     "cap on all transfers' total rate (default: none)"),
 	UINT("threads", 0, threads, 0, FM_THREADS_MAX, "N",
@@ -497,6 +503,8 @@ static const struct fm_opts defaults = {
 	.backoff = 1,
 	.backoff_max = 30,
 	.max_redirs = 10,
+	.split = FM_SPLIT_DEFAULT,
+	.min_split_size = FM_MIN_SPLIT_DEFAULT,
 };
 
 enum fm_opts_result fm_opts_parse(int argc, char **argv, struct fm_opts *o,

@@ -154,6 +154,14 @@ struct fm_job *fm_queue_next(struct fm_queue *q, struct fm_host **host)
 	return job;
 }
 
+bool fm_queue_hold(struct fm_queue *q, struct fm_host *host)
+{
+	if (!has_room(q, host))
+		return false;
+	host->running++;
+	return true;
+}
+
 void fm_queue_done(struct fm_queue *q, struct fm_host *host)
 {
 	host->running--;

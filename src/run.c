@@ -37,6 +37,7 @@
 #include "fm_policy.h"
 #include "fm_result.h"
 #include "fm_share.h"
+#include "fm_split.h"
 #include "fm_run.h"
 #include "fm_xfer.h"
 #include "worker.h"
@@ -67,6 +68,10 @@ struct run {
 	struct site *sites;     /* what the run learned of each site */
 	size_t parked;          /* jobs parked at a site's gate */
 	struct fm_notes answered; /* sites whose probe has its answer */
+	struct fm_notes cuts;   /* a running job's body was cut */
+	struct fm_job *splits;  /* jobs whose body is cut, linked by
+				   split_next, in the order they were cut */
+	uv_timer_t seg_timer;   /* fires when a failed segment may go again */
 	unsigned slack;         /* fm_route_slack() */
 	uint64_t spare_fds;     /* for idle connections (fm_fd_spare()) */
 	struct fm_share *share; /* TLS sessions and DNS, for every worker */
@@ -544,25 +549,61 @@ static unsigned pick_worker(struct run *r, struct site *site, bool single)
 	return i;
 }
 
-/* Hands job to a slot of the worker fm_route() picks (the home of its
- * site, where its idle or multiplexed connection is); the worker is woken
- * once the whole batch is queued (pump). Returns false when no slot could
- * be made (out of memory) while others run: the job is back at the head
- * of the queue (with none running, it fails). */
-static bool start_job(struct run *r, struct fm_job *job)
+/* A slot for a transfer of job, at the worker fm_route() picks (the home
+ * of its site, where its idle or multiplexed connection is), counted as
+ * running there; *wi receives the worker's index. single: the transfer
+ * takes a connection of its own. NULL when no slot could be made (out of
+ * memory). */
+static struct slot *take_slot(struct run *r, struct fm_job *job, bool single,
+			      unsigned *wi)
 {
 	struct site *site = &r->sites[job->site % SITES];
-	bool single = !job->tls || site->proto == SITE_SINGLE;
-	struct fm_worker *w;
 	struct slot *s;
 	unsigned i;
 
 	if (!site->workers)
 		site->home = (uint8_t)fm_least_busy(r->load, r->nworkers);
 	i = pick_worker(r, site, single);
-	w = &r->workers[i];
-	s = fm_worker_slot(w);
+	s = fm_worker_slot(&r->workers[i]);
+	if (!s)
+		return NULL;
+	if (!(site->workers & (UINT64_C(1) << i))) {
+		site->workers |= UINT64_C(1) << i;
+		r->hosts[i]++;
+	}
+	r->running++;
+	r->load[i]++;
+	size_pool(r, i);
+	site->running++;
+	if (site->on) {
+		unsigned *peak = &site->on[r->nworkers + i];
 
+		if (++site->on[i] > *peak)
+			*peak = site->on[i];
+	} else if (site->running > site->peak) {
+		site->peak = site->running;
+	}
+	s->x.job = job;
+	s->x.seg = NULL;
+	s->x.seg_probe = false;
+	s->busy = true;
+	job->out++;
+	*wi = i;
+	return s;
+}
+
+/* Hands job to a slot (take_slot()); the worker is woken once the whole
+ * batch is queued (pump). Returns false when no slot could be made (out
+ * of memory) while others run: the job is back at the head of the queue
+ * (with none running, it fails). */
+static bool start_job(struct run *r, struct fm_job *job)
+{
+	struct site *site = &r->sites[job->site % SITES];
+	bool single = !job->tls || site->proto == SITE_SINGLE;
+	struct slot *s;
+	unsigned i;
+
+	s = take_slot(r, job, single, &i);
 	if (!s) {
 		struct fm_outcome o = {.status = FM_STATUS_FAILED};
 
@@ -579,27 +620,240 @@ static bool start_job(struct run *r, struct fm_job *job)
 		finish_job(r, job, FM_JOB_QUEUED, &o, 0);
 		return true;
 	}
-	if (!(site->workers & (UINT64_C(1) << i))) {
-		site->workers |= UINT64_C(1) << i;
-		r->hosts[i]++;
-	}
 	job_move(r, job, FM_JOB_QUEUED, FM_JOB_RUNNING);
-	r->running++;
-	r->load[i]++;
-	size_pool(r, i);
-	site->running++;
-	if (site->on) {
-		unsigned *peak = &site->on[r->nworkers + i];
-
-		if (++site->on[i] > *peak)
-			*peak = site->on[i];
-	} else if (site->running > site->peak) {
-		site->peak = site->running;
-	}
-	s->x.job = job;
-	s->busy = true;
-	fm_worker_submit(w, s);
+	fm_worker_submit(&r->workers[i], s);
 	return true;
+}
+
+/* ------------------------------------------------ bodies cut in segments */
+
+/* Adds job, whose body its first transfer just cut, to the jobs whose
+ * segments take free slots (at the end: first cut, first served). */
+static void list_split(struct run *r, struct fm_job *job)
+{
+	struct fm_job **at = &r->splits;
+
+	if (job->split_listed || !atomic_load(&job->split))
+		return;
+	while (*at)
+		at = &(*at)->split_next;
+	job->split_next = NULL;
+	*at = job;
+	job->split_listed = true;
+}
+
+static void unlist_split(struct run *r, struct fm_job *job)
+{
+	for (struct fm_job **at = &r->splits; *at; at = &(*at)->split_next)
+		if (*at == job) {
+			*at = job->split_next;
+			job->split_listed = false;
+			return;
+		}
+}
+
+/* Bodies were cut by running transfers: their jobs are found among the
+ * slots out (a note carries no pointer: the job may end before it is
+ * read). */
+static void on_cuts(uv_async_t *h)
+{
+	struct run *r = h->data;
+	uint32_t ignored[FM_NOTES_MAX];
+
+	ON_MAIN_THREAD(r);
+	fm_notes_take(&r->cuts, ignored);
+	for (unsigned i = 0; i < r->nworkers; i++) {
+		struct fm_worker *w = &r->workers[i];
+
+		for (unsigned k = 0; k < w->made; k++)
+			if (w->made_slots[k]->busy)
+				list_split(r, w->made_slots[k]->x.job);
+	}
+	pump(r);
+}
+
+static bool has_room(const struct run *r)
+{
+	return r->running < r->o->jobs && r->stop == STOP_NONE &&
+	       (!r->fd_capped || r->running < r->fd_cap);
+}
+
+/* Starts a transfer of job's segment seg (the probe when probe). Returns
+ * false when no slot could be made: seg is given back. */
+static bool start_segment(struct run *r, struct fm_job *job,
+			  struct fm_seg *seg, bool probe)
+{
+	struct fm_split *split = atomic_load(&job->split);
+	struct slot *s;
+	unsigned i;
+	bool complete;
+
+	s = take_slot(r, job, true, &i);
+	if (!s) {
+		fm_queue_done(&r->queue, job->host);
+		if (probe)
+			fm_split_unprobe(split, seg, false);
+		else
+			fm_split_end(split, seg, false, &complete);
+		return false;
+	}
+	s->x.seg = seg;
+	s->x.seg_probe = probe;
+	fm_worker_submit(&r->workers[i], s);
+	return true;
+}
+
+/* Free slots that no queued entry can take go to the bodies cut in
+ * segments, one segment per body in turn, each body at most --split at
+ * once and its host at most --per-host. */
+static void start_segments(struct run *r)
+{
+	uint64_t now = uv_hrtime();
+	bool started = true;
+
+	while (started && has_room(r)) {
+		started = false;
+		for (struct fm_job *job = r->splits; job && has_room(r);
+		     job = job->split_next) {
+			struct fm_split *split = atomic_load(&job->split);
+			struct fm_seg *seg;
+			bool probe;
+
+			if (job->out >= r->o->split || job->final ||
+			    !fm_queue_hold(&r->queue, job->host))
+				continue;
+			seg = fm_split_take(split, now, &probe);
+			if (!seg) {
+				fm_queue_done(&r->queue, job->host);
+				continue;
+			}
+			if (!start_segment(r, job, seg, probe))
+				return;
+			started = true;
+		}
+	}
+}
+
+static void on_seg_timer(uv_timer_t *t)
+{
+	pump(t->data);
+}
+
+/* The segment timer fires when the first failed segment may go again. */
+static void arm_seg_timer(struct run *r)
+{
+	uint64_t due = UINT64_MAX, now = uv_hrtime();
+
+	for (struct fm_job *job = r->splits; job; job = job->split_next) {
+		uint64_t d = fm_split_next_due(atomic_load(&job->split));
+
+		if (d < due)
+			due = d;
+	}
+	if (due == UINT64_MAX) {
+		uv_timer_stop(&r->seg_timer);
+		return;
+	}
+	uv_timer_start(&r->seg_timer, on_seg_timer,
+		       due > now ? (due - now + 999999) / 1000000 : 0, 0);
+}
+
+/* The first outcome that decides a cut job's end stands. */
+static void keep_final(struct fm_job *job, const struct fm_outcome *o)
+{
+	if (job->final)
+		return;
+	job->final = malloc(sizeof(*job->final));
+	if (job->final)
+		*job->final = *o;
+}
+
+/* A cut job whose slots are all back, with its outcome: reported, or,
+ * when its body changed on the server, tried again from zero (an
+ * attempt, as any other: conclude()). */
+static void end_split(struct run *r, struct fm_job *job)
+{
+	struct fm_split *split = atomic_load(&job->split);
+	struct fm_outcome o = *job->final;
+	double seconds = since(job->split_t0);
+
+	unlist_split(r, job);
+	free(job->final);
+	job->final = NULL;
+	if (o.piece == FM_PIECE_RESTART) {
+		atomic_store(&job->split, NULL);
+		fm_split_free(split, false);
+		free(split);
+		o.piece = FM_PIECE_NONE;
+		conclude(r, job, &o, seconds);
+		return;
+	}
+	job->attempts++;
+	finish_job(r, job, FM_JOB_RUNNING, &o, seconds);
+	if (o.status == FM_STATUS_FAILED && r->o->fail_fast &&
+	    r->stop == STOP_NONE)
+		on_fail_fast(r);
+}
+
+/* A slot of a cut job is back (its segment seg, left free by a failure,
+ * or NULL; its outcome o): a segment done, a
+ * failed one to fetch again after its backoff (or, past --retries, the
+ * entry's failure), the body changed, or the body complete. The job ends
+ * when its last slot is back and its outcome is known. */
+static void split_back(struct run *r, struct fm_job *job, struct fm_seg *seg,
+		       const struct fm_outcome *o)
+{
+	struct fm_split *split = atomic_load(&job->split);
+
+	list_split(r, job);
+	if (o->piece == FM_PIECE_FAILED && (o->retry || o->no_fd) && seg &&
+	    r->stop == STOP_NONE) {
+		unsigned k = fm_split_failures(split, seg);
+
+		if (k <= r->o->retries) {
+			double wait = fm_retry_wait(k, r->o->backoff,
+						    r->o->backoff_max,
+						    jitter(r), o->http_status,
+						    o->retry_after);
+
+			fm_split_due(split, seg,
+				     uv_hrtime() + (uint64_t)(wait * 1e9));
+			free(job->last_error);
+			job->last_error = strdup(o->error);
+			job->last_http = o->http_status;
+			arm_seg_timer(r);
+			return;
+		}
+	}
+	if (o->piece != FM_PIECE_DONE) {
+		keep_final(job, o);
+		fm_split_stop(split);
+	}
+	if (job->out == 0 && job->final)
+		end_split(r, job);
+}
+
+/* The run stops: cut jobs with no slot out (their failed segments
+ * waiting to go again) end with their last error. */
+static void end_waiting_splits(struct run *r)
+{
+	struct fm_job *job = r->splits, *next;
+
+	for (; job; job = next) {
+		next = job->split_next;
+		if (job->out == 0 && !job->final) {
+			struct fm_outcome o = {.status = FM_STATUS_FAILED,
+					       .piece = FM_PIECE_FAILED,
+					       .http_status = job->last_http};
+
+			snprintf(o.error, sizeof(o.error), "%s",
+				 job->last_error ? job->last_error
+						 : "interrupted");
+			keep_final(job, &o);
+			if (job->final)
+				end_split(r, job);
+		}
+	}
 }
 
 /* Slots posted back by the workers, each with its attempt's outcome. They
@@ -615,15 +869,20 @@ static void on_slots_done(uv_async_t *h)
 	for (; s; s = next) {
 		struct fm_job *job = s->x.job;
 		struct fm_outcome o = s->out; /* the slot is free from here */
+		struct fm_seg *seg = s->x.seg;
 
 		next = s->next;
 		release_slot(r, s, job);
+		job->out--;
 		learn_site(r, job, &o, s->seconds);
 		if (job->probe) {
 			job->probe = false;
 			open_gate(r, job->site);
 		}
-		conclude(r, job, &o, s->seconds);
+		if (atomic_load(&job->split))
+			split_back(r, job, seg, &o);
+		else
+			conclude(r, job, &o, s->seconds);
 	}
 	pump(r);
 }
@@ -724,14 +983,13 @@ static void start_some(struct run *r)
 	struct fm_host *host;
 	struct fm_job *job;
 
-	while (r->running < r->o->jobs && r->stop == STOP_NONE &&
-	       (!r->fd_capped || r->running < r->fd_cap) &&
-	       (job = fm_queue_next(&r->queue, &host))) {
+	while (has_room(r) && (job = fm_queue_next(&r->queue, &host))) {
 		if (hold_back(r, job))
 			continue;
 		if (!start_job(r, job))
-			break;
+			return;
 	}
+	start_segments(r);
 }
 
 /* Moves the run forward after any event: read, start, and stop the loop
@@ -748,7 +1006,7 @@ static void pump(struct run *r)
 			fm_worker_wake(&r->workers[i]);
 	}
 	if ((fm_admit_ended(&r->admit) || r->stop != STOP_NONE) &&
-	    !r->queue.queued && !r->parked &&
+	    !r->queue.queued && !r->parked && !r->splits &&
 	    !r->waiting.len && r->running == 0 && output_drained(r)) {
 		r->finished = true;
 		uv_stop(&r->loop);
@@ -778,6 +1036,8 @@ static void stop_everything(struct run *r, enum stop_reason reason,
 		fm_worker_abort(&r->workers[i], why);
 	uv_timer_stop(&r->retry_timer);
 	uv_timer_stop(&r->ramp_timer);
+	uv_timer_stop(&r->seg_timer);
+	end_waiting_splits(r);
 	while ((job = fm_heap_pop(&r->waiting))) {
 		struct fm_outcome o = {.status = FM_STATUS_FAILED,
 				       .http_status = job->last_http};
@@ -1057,6 +1317,8 @@ static int setup(struct run *r, const struct fm_opts *o)
 		.insecure = o->insecure,
 		.max_filesize = o->max_filesize,
 		.compressed = o->compressed,
+		.split = o->split,
+		.min_split = o->min_split_size,
 		.buffer_size = fm_recv_buffer(o->jobs),
 	};
 	if (o->user_agent)
@@ -1093,6 +1355,14 @@ static int setup(struct run *r, const struct fm_opts *o)
 		goto nomem;
 	}
 	r->answered.async.data = r;
+	if (fm_notes_init(&r->cuts, &r->loop, on_cuts)) {
+		fm_notes_close(&r->answered);
+		fm_mailbox_close(&r->done);
+		uv_run(&r->loop, UV_RUN_DEFAULT);
+		uv_loop_close(&r->loop);
+		goto nomem;
+	}
+	r->cuts.async.data = r;
 	fm_admit_init(&r->admit, &r->loop,
 		      &(struct fm_admit_conf){
 			      .output_dir = r->conf.output_dir,
@@ -1110,6 +1380,8 @@ static int setup(struct run *r, const struct fm_opts *o)
 	r->fd_timer.data = r;
 	uv_timer_init(&r->loop, &r->ramp_timer);
 	r->ramp_timer.data = r;
+	uv_timer_init(&r->loop, &r->seg_timer);
+	r->seg_timer.data = r;
 	init_signals(r);
 	init_progress(r);
 	uv_prepare_init(&r->loop, &r->flusher);
@@ -1139,6 +1411,7 @@ static int setup(struct run *r, const struct fm_opts *o)
 		.jobs = o->jobs,
 		.done = &r->done,
 		.answered = &r->answered,
+		.cuts = o->split > 1 && !o->dry_run ? &r->cuts : NULL,
 		.main_thread = r->wenv.main_thread,
 	};
 	err = start_workers(r);
@@ -1178,7 +1451,9 @@ static void teardown(struct run *r)
 			struct slot *s = w->made_slots[k];
 
 			if (s->busy) {
-				drop_job(r, s->x.job, FM_JOB_RUNNING);
+				/* a job whose body is cut is in several */
+				if (--s->x.job->out == 0)
+					drop_job(r, s->x.job, FM_JOB_RUNNING);
 				s->x.job = NULL;
 				s->busy = false;
 			}
@@ -1192,6 +1467,12 @@ static void teardown(struct run *r)
 	free(r->hosts);
 	fm_mailbox_close(&r->done);
 	fm_notes_close(&r->answered);
+	fm_notes_close(&r->cuts);
+	while ((job = r->splits)) { /* waiting to fetch a segment again */
+		r->splits = job->split_next;
+		if (job->out == 0)
+			drop_job(r, job, FM_JOB_RUNNING);
+	}
 	fm_queue_drain(&r->queue, drain_job, r);
 	drain_parked(r);
 	for (unsigned i = 0; r->sites && i < SITES; i++)
@@ -1204,6 +1485,7 @@ static void teardown(struct run *r)
 	uv_close((uv_handle_t *)&r->retry_timer, NULL);
 	uv_close((uv_handle_t *)&r->fd_timer, NULL);
 	uv_close((uv_handle_t *)&r->ramp_timer, NULL);
+	uv_close((uv_handle_t *)&r->seg_timer, NULL);
 	uv_close((uv_handle_t *)&r->flusher, NULL);
 	uv_close((uv_handle_t *)&r->grace, NULL);
 	if (r->out)

@@ -102,7 +102,7 @@ static int open_anon(int dirfd)
 
 	if (atomic_load(&anon_mode) == ANON_NONE)
 		return -EOPNOTSUPP;
-	fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+	fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
 	if (fd >= 0)
 		return fd;
 	if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
@@ -121,7 +121,7 @@ bool fm_sink_writes_parts(int rootfd)
 
 int fm_sink_open(struct fm_sink *s, bool append)
 {
-	int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
+	int flags = O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
 	struct stat st;
 
 	s->bytes = 0;

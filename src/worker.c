@@ -169,6 +169,15 @@ static void arm_stall(struct slot *s, uint64_t d)
 	uv_timer_start(&s->stall, on_stall_timer, (d + 999999) / 1000000, 0);
 }
 
+/* x's body was cut (fm_xfer's on_split, in its worker's loop): the
+ * scheduler looks for it among the running jobs. */
+static void on_cut(struct fm_xfer *x)
+{
+	struct slot *s = (struct slot *)x; /* x is the first member */
+
+	fm_notes_post(s->w->env->cuts, 0);
+}
+
 /* A probe's answer is coming (fm_xfer's on_answer, in w's loop). */
 static void on_probe_answer(struct fm_xfer *x)
 {
@@ -201,6 +210,7 @@ static void begin(struct fm_worker *w, struct slot *s)
 	x->sink.pool = &w->pool;
 	x->bucket = env->limit_rate ? &w->bucket : NULL;
 	x->on_answer = job->probe && env->answered ? on_probe_answer : NULL;
+	x->on_split = env->cuts ? on_cut : NULL;
 	switch (fm_xfer_begin(x, job, env->rootfd, &s->out)) {
 	case FM_BEGIN_RUN:
 		break;

@@ -98,6 +98,7 @@ struct fm_worker_env {
 	unsigned jobs;          /* -j: the most slots one worker may need */
 	struct fm_mailbox *done; /* where finished slots go (the scheduler's) */
 	struct fm_notes *answered; /* where probes' answers are noted */
+	struct fm_notes *cuts;  /* where bodies cut in segments are noted */
 	uv_thread_t main_thread; /* the scheduler's */
 };
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -171,12 +172,7 @@ static void set_defaults(struct fm_xfer *x)
 	if (conf->max_filesize)
 		curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
 				 (curl_off_t)conf->max_filesize);
-	/* Without --compressed nothing is asked, and a body the server
-	 * compresses anyway is stored as sent. */
-	if (conf->compressed)
-		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	else
-		curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+	/* Encodings are set per attempt (set_encoding()). */
 }
 
 int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf)
@@ -296,6 +292,104 @@ static void reset_attempt(struct fm_xfer *x, struct fm_job *job)
 	x->requested = false;
 	x->peer_ip[0] = '\0';
 	x->peer_port = x->local_port = 0;
+	/* seg and seg_probe are the scheduler's to set, for each attempt */
+	x->segmented = x->seg != NULL;
+	x->seg_open = false;
+	x->seg_stopped = false;
+	x->seg_restart = false;
+	x->seg_from = 0;
+	x->seg_bytes = 0;
+}
+
+/* Gives seg back when x's attempt at it ends without fetching (failed
+ * says whether as a failure). */
+static void drop_seg(struct fm_xfer *x, bool failed)
+{
+	struct fm_split *split = atomic_load(&x->job->split);
+	bool complete;
+
+	if (!x->seg)
+		return;
+	if (x->seg_probe)
+		fm_split_unprobe(split, x->seg, false);
+	else
+		fm_split_end(split, x->seg, failed, &complete);
+	x->seg = NULL;
+	x->seg_probe = false;
+}
+
+/* Whether the body is asked as it is stored (a segment's bytes must be
+ * the stored ones), or, under --compressed, compressed and decoded. */
+static void set_encoding(struct fm_xfer *x, bool stored)
+{
+	if (x->conf->compressed && !stored) {
+		curl_easy_setopt(x->easy, CURLOPT_ACCEPT_ENCODING, "");
+		curl_easy_setopt(x->easy, CURLOPT_HTTP_CONTENT_DECODING, 1L);
+	} else {
+		curl_easy_setopt(x->easy, CURLOPT_ACCEPT_ENCODING, NULL);
+		curl_easy_setopt(x->easy, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+	}
+}
+
+/* Whether -H header h carries credentials, which libcurl sends to no
+ * other host than the entry's after a redirect. */
+static bool is_credential(const char *h)
+{
+	return strncasecmp(h, "authorization:", 14) == 0 ||
+	       strncasecmp(h, "cookie:", 7) == 0;
+}
+
+/* -H headers first: a list of this attempt's own, since the conditions
+ * and ranges differ from one attempt to the next; without credentials
+ * for another host than the entry's (foreign). Returns 0 or -ENOMEM. */
+static int add_conf_headers(struct fm_xfer *x, bool foreign)
+{
+	for (int i = 0; i < x->conf->nheaders; i++) {
+		struct curl_slist *l;
+
+		if (foreign && is_credential(x->conf->headers[i]))
+			continue;
+		l = curl_slist_append(x->headers, x->conf->headers[i]);
+
+		if (!l)
+			return -ENOMEM;
+		x->headers = l;
+	}
+	return 0;
+}
+
+/* Sets up the request for x's segment: its range of the file the first
+ * response came from, If-Range its validator, over HTTP/1.1 (each
+ * segment its own connection: a server's per-connection cap is what a
+ * split beats; HTTP/2 would put them all on one). */
+static enum fm_begin begin_segment(struct fm_xfer *x, struct fm_outcome *o)
+{
+	struct fm_split *split = atomic_load(&x->job->split);
+	char range[48];
+	int err;
+
+	x->seg_from = fm_split_range(split, x->seg, range, sizeof(range));
+	err = add_conf_headers(x, split->foreign);
+	if (!err)
+		err = add_header(x, "If-Range", split->validator);
+	if (err) {
+		fail_local(o, "cannot prepare the request for", x->job->path,
+			   err);
+		o->piece = FM_PIECE_FAILED;
+		drop_seg(x, true);
+		return FM_BEGIN_FAILED;
+	}
+	curl_easy_setopt(x->easy, CURLOPT_TIMECONDITION,
+			 (long)CURL_TIMECOND_NONE);
+	curl_easy_setopt(x->easy, CURLOPT_RANGE, range);
+	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
+	curl_easy_setopt(x->easy, CURLOPT_URL, split->url);
+	curl_easy_setopt(x->easy, CURLOPT_HTTP_VERSION,
+			 (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, x->fresh ? 1L : 0L);
+	curl_easy_setopt(x->easy, CURLOPT_PIPEWAIT, 0L);
+	set_encoding(x, true);
+	return FM_BEGIN_RUN;
 }
 
 enum fm_begin fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
@@ -317,6 +411,8 @@ enum fm_begin fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
 		x->curl_retried = false;
 	}
 	reset_attempt(x, job);
+	if (x->segmented)
+		return begin_segment(x, o);
 	err = fm_sink_prepare(&x->sink, rootfd, job->relpath,
 			       x->conf->resume);
 	if (err) {
@@ -332,18 +428,7 @@ enum fm_begin fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
 		fm_sink_release(&x->sink);
 		return FM_BEGIN_SKIPPED;
 	}
-	err = 0;
-	/* -H headers first: a list of this attempt's own, since the
-	 * conditions below differ from one attempt to the next. */
-	for (int i = 0; i < x->conf->nheaders && !err; i++) {
-		struct curl_slist *l =
-			curl_slist_append(x->headers, x->conf->headers[i]);
-
-		if (l)
-			x->headers = l;
-		else
-			err = -ENOMEM;
-	}
+	err = add_conf_headers(x, false);
 	if (!err)
 		err = set_conditions(x);
 	if (!err)
@@ -363,6 +448,9 @@ enum fm_begin fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
 	 * server's version from the first response, and hold every other
 	 * transfer to that host until it arrives. */
 	curl_easy_setopt(x->easy, CURLOPT_PIPEWAIT, job->tls ? 1L : 0L);
+	curl_easy_setopt(x->easy, CURLOPT_HTTP_VERSION,
+			 (long)CURL_HTTP_VERSION_NONE);
+	set_encoding(x, false);
 	return FM_BEGIN_RUN;
 }
 
@@ -438,6 +526,86 @@ static void gather_facts(const struct fm_xfer *x, CURLcode rc,
 	};
 }
 
+/* The body is complete: checked against the entry's digest and named.
+ * The outcome is the entry's. */
+static void commit_split(struct fm_xfer *x, struct fm_split *split,
+			 struct fm_outcome *o)
+{
+	const char *want = x->job->entry.sha256;
+	int err = 0;
+
+	o->piece = FM_PIECE_WHOLE;
+	o->status = FM_STATUS_FAILED;
+	o->retry = false;
+	o->http_status = 200;
+	if (split->md)
+		err = fm_split_digest(split, o->sha256);
+	if (!err && want && strcmp(want, o->sha256) != 0) {
+		snprintf(o->error, sizeof(o->error),
+			 "sha256 mismatch: expected %s, got %s", want,
+			 o->sha256);
+		return;
+	}
+	if (!err) {
+		/* Kept for a later -N run, as for any body. */
+		if (split->etag[0])
+			fm_sink_set_attr(&split->sink, ATTR_ETAG, split->etag);
+		err = fm_split_commit(split);
+	}
+	if (err) {
+		fail_local(o, "cannot write", x->job->path, err);
+		o->piece = FM_PIECE_WHOLE;
+		return;
+	}
+	o->status = FM_STATUS_OK;
+	o->bytes = split->size;
+}
+
+/* The end of an attempt at a segment: done, failed (what it did not
+ * fetch waits, free), the entry to start again, or, for the one that
+ * completes the body, the entry's outcome. */
+static void end_segment(struct fm_xfer *x, CURLcode rc, long unmet,
+			struct fm_outcome *o)
+{
+	struct fm_split *split = atomic_load(&x->job->split);
+	struct fm_attempt_facts f;
+	struct fm_judgement j;
+	bool commit, complete, failed;
+
+	if (x->seg_restart) {
+		drop_seg(x, false);
+		fm_split_stop(split);
+		o->piece = FM_PIECE_RESTART;
+		o->status = FM_STATUS_FAILED;
+		o->retry = true;
+		snprintf(o->error, sizeof(o->error), "%s",
+			 x->fail_why ? x->fail_why : "the file changed");
+		return;
+	}
+	o->piece = FM_PIECE_DONE;
+	if (!x->seg || x->seg_probe) {
+		/* Nothing to do (a probe cut too late, or a server that
+		 * ignores ranges), or a probe that ended before its answer:
+		 * the segment it would have cut goes on. */
+		drop_seg(x, false);
+		return;
+	}
+	gather_facts(x, rc, o, unmet, &f);
+	j = fm_judge(&f);
+	failed = j.verdict != FM_VERDICT_OK && !x->seg_stopped;
+	commit = fm_split_end(split, x->seg, failed, &complete);
+	if (commit) {
+		x->seg = NULL;
+		commit_split(x, split, o);
+	} else if (complete || !failed) {
+		x->seg = NULL;
+	} else {
+		/* x->seg, free now, stays for the scheduler to time */
+		describe_failure(x, rc, &j, o);
+		o->piece = FM_PIECE_FAILED;
+	}
+}
+
 void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o)
 {
 	struct fm_attempt_facts f;
@@ -449,6 +617,10 @@ void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o)
 	note_connections(x, o);
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &o->http_status);
 	curl_easy_getinfo(x->easy, CURLINFO_CONDITION_UNMET, &unmet);
+	if (x->segmented) {
+		end_segment(x, rc, unmet, o);
+		goto out;
+	}
 	gather_facts(x, rc, o, unmet, &f);
 	j = fm_judge(&f);
 	if (j.verdict == FM_VERDICT_SKIP) {
@@ -501,6 +673,8 @@ void fm_xfer_stop(struct fm_xfer *x, enum fm_stop stop, CURLcode rc,
 
 void fm_xfer_abandon(struct fm_xfer *x)
 {
+	if (x->segmented)
+		drop_seg(x, false);
 	fm_sink_release(&x->sink);
 }
 

@@ -65,4 +65,15 @@ bool fm_body_commit(struct fm_xfer *x, struct fm_outcome *o);
  * committed. In body.c. */
 bool fm_body_range_not_satisfiable(struct fm_xfer *x, struct fm_outcome *o);
 
+/* Cuts the body of x's first response (a 200, its file just opened) if
+ * it is large enough and has a validator (fm_split.h): x then fetches
+ * the first segment, and job->split is set. Returns 0 (cut or not) or
+ * -errno. In segment.c. */
+int fm_seg_cut(struct fm_xfer *x, long code);
+
+/* The write callback's part for a segment (x->segmented): checks the
+ * answer at its first byte, then writes in place. Returns what
+ * fm_body_on_curl_write() returns. In segment.c. */
+size_t fm_seg_on_write(struct fm_xfer *x, char *ptr, size_t n);
+
 #endif

@@ -1,0 +1,304 @@
+/* Integration: one large body over several ranged transfers (--split,
+ * --min-split-size; fm_split.h). The test server honours Range with
+ * If-Range (its etag=), or ignores it (norange=1); every body is checked
+ * byte for byte on disk, and the server's log says which ranges were
+ * asked and what it answered. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define MIB (1024 * 1024)
+
+/* Requests in the server's log that carried a Range, and of those the
+ * ones answered 206 (*partial) and 200 (*whole). Each ranged request
+ * must also carry If-Range want_if_range (when not NULL). */
+static int ranged(const struct it_fixture *f, const char *want_if_range,
+		  int *partial, int *whole)
+{
+	cJSON *log = it_server_log(&f->srv), *e;
+	int n = 0;
+
+	assert_non_null(log);
+	*partial = *whole = 0;
+	cJSON_ArrayForEach(e, log) {
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(e, "status");
+
+		if (!it_log_header(e, "range"))
+			continue;
+		n++;
+		if (want_if_range)
+			assert_string_equal(it_log_header(e, "if-range"),
+					    want_if_range);
+		if (cJSON_IsNumber(st) && st->valueint == 206)
+			(*partial)++;
+		if (cJSON_IsNumber(st) && st->valueint == 200)
+			(*whole)++;
+	}
+	cJSON_Delete(log);
+	return n;
+}
+
+/* Runs fetchmany on one URL (path and query on the test server) with
+ * args, wants one result with status want, and returns it (the caller
+ * frees *res). */
+static cJSON *run_one(const struct it_fixture *f, const char *pq,
+		      const char *const args[], int want_exit,
+		      const char *want, cJSON **res)
+{
+	char *url = it_url(&f->srv, pq);
+	const char *argv[16];
+	struct it_result r;
+	cJSON *line;
+	int n = 0;
+
+	for (; args[n]; n++)
+		argv[n] = args[n];
+	argv[n++] = url;
+	argv[n] = NULL;
+	*res = it_run_json(f, argv, want_exit, 1, &r);
+	line = cJSON_GetArrayItem(*res, 0);
+	if (strcmp(it_json_str(line, "status"), want) != 0) {
+		it_dump_with_log(&r, &f->srv);
+		fail_msg("status %s, want %s", it_json_str(line, "status"),
+			 want);
+	}
+	it_result_free(&r);
+	free(url);
+	return line;
+}
+
+/* a) A 64 MiB body with an ETag, --split 4: it is cut (the server
+ * answered ranged requests, each with If-Range, with 206) and arrives
+ * byte for byte under its name; the server never had more than 4 of its
+ * requests at once. */
+static void test_split_arrives_whole(void **state)
+{
+	const struct it_fixture *f = *state;
+	const char *args[] = {"--split", "4", "--min-split-size", "1M", NULL};
+	char *file = it_path("%s/dl/big", f->tmp);
+	int partial, whole, n;
+	cJSON *res, *line;
+
+	line = run_one(f, "/data/big?size=67108864&etag=v1", args, 0, "ok",
+		       &res);
+	assert_int_equal(it_json_num(line, "bytes", NULL), 64 * MIB);
+	assert_int_equal(it_json_num(line, "http_status", NULL), 200);
+	assert_true(it_file_matches_body(file, "/data/big", 64 * MIB));
+	n = ranged(f, "\"v1\"", &partial, &whole);
+	fprintf(stderr, "# %d ranged requests, %d answered 206; at most %ld "
+		"at once\n", n, partial,
+		it_server_stat(&f->srv, "max_concurrent"));
+	assert_true(partial >= 1);
+	assert_int_equal(whole, 0);
+	assert_true(it_server_stat(&f->srv, "max_concurrent") <= 4);
+	it_expect_no_part_dl(f);
+	cJSON_Delete(res);
+	free(file);
+}
+
+/* b) A server that ignores Range: the probe's 200 is dropped at its first
+ * byte, nothing is cut, and the first transfer brings the whole body. */
+static void test_split_server_ignores_range(void **state)
+{
+	const struct it_fixture *f = *state;
+	const char *args[] = {"--split", "4", "--min-split-size", "1M", NULL};
+	char *file = it_path("%s/dl/big", f->tmp);
+	int partial, whole, n;
+	cJSON *res;
+
+	run_one(f, "/data/big?size=33554432&etag=v1&norange=1", args, 0, "ok",
+		&res);
+	assert_true(it_file_matches_body(file, "/data/big", 32 * MIB));
+	n = ranged(f, "\"v1\"", &partial, &whole);
+	assert_true(n <= 1); /* the probe, unless the body was done first */
+	assert_int_equal(partial, 0);
+	assert_int_equal(it_server_stat(&f->srv, "requests"), 1 + n);
+	cJSON_Delete(res);
+	free(file);
+}
+
+/* c) Small bodies are never cut: 12 files of 1.5 MiB with
+ * --min-split-size 1M (a body is cut only from twice that size). */
+static void test_small_files_never_split(void **state)
+{
+	const struct it_fixture *f = *state;
+	struct it_buf b = {0};
+	char *lp = it_path("%s/list.txt", f->tmp);
+	const char *args[] = {"--split", "8", "--min-split-size", "1M",
+			      "list.txt", NULL};
+	struct it_result r;
+	int partial, whole;
+	cJSON *res;
+
+	for (int i = 0; i < 12; i++) {
+		char pq[64];
+		char *url;
+
+		snprintf(pq, sizeof(pq), "/data/s%02d?size=1572864&etag=e%d",
+			 i, i);
+		url = it_url(&f->srv, pq);
+		it_buf_printf(&b, "%s\n", url);
+		free(url);
+	}
+	assert_int_equal(it_write_file(lp, b.data, b.len), 0);
+	res = it_run_json(f, args, 0, 12, &r);
+	assert_int_equal(it_json_count_str(res, "status", "ok"), 12);
+	assert_int_equal(ranged(f, NULL, &partial, &whole), 0);
+	assert_int_equal(it_server_stat(&f->srv, "requests"), 12);
+	cJSON_Delete(res);
+	it_result_free(&r);
+	free(b.data);
+	free(lp);
+}
+
+/* d) Without a validator (no ETag, no Last-Modified) a body is never
+ * cut: If-Range could not keep two versions apart. Nor under --split 1. */
+static void test_no_validator_no_split(void **state)
+{
+	const struct it_fixture *f = *state;
+	const char *args[] = {"--split", "4", "--min-split-size", "1M", NULL};
+	const char *one[] = {"--split", "1", "--min-split-size", "1M", NULL};
+	int partial, whole;
+	cJSON *res;
+
+	run_one(f, "/data/a?size=16777216", args, 0, "ok", &res);
+	cJSON_Delete(res);
+	run_one(f, "/data/b?size=16777216&etag=v1", one, 0, "ok", &res);
+	cJSON_Delete(res);
+	assert_int_equal(ranged(f, NULL, &partial, &whole), 0);
+	assert_int_equal(it_server_stat(&f->srv, "requests"), 2);
+}
+
+/* Runs fetchmany on list.txt holding the one line "URL sha256=HEX" for
+ * the test server's pq; returns its one result line (*res to free). */
+static cJSON *run_digest(const struct it_fixture *f, const char *pq,
+			 const char *hex, int want_exit, cJSON **res)
+{
+	const char *args[] = {"--split", "4", "--min-split-size", "1M",
+			      "list.txt", NULL};
+	char *url = it_url(&f->srv, pq);
+	char *lp = it_path("%s/list.txt", f->tmp);
+	struct it_buf b = {0};
+	struct it_result r;
+
+	it_buf_printf(&b, "%s sha256=%s\n", url, hex);
+	assert_int_equal(it_write_file(lp, b.data, b.len), 0);
+	*res = it_run_json(f, args, want_exit, 1, &r);
+	it_result_free(&r);
+	free(b.data);
+	free(lp);
+	free(url);
+	return cJSON_GetArrayItem(*res, 0);
+}
+
+/* e) The digest of a cut body: the right one passes (and is reported),
+ * a wrong one fails the entry and leaves no file. */
+static void test_split_digest(void **state)
+{
+	const struct it_fixture *f = *state;
+	const char *pq = "/data/big?size=33554432&etag=v1";
+	char *file = it_path("%s/dl/big", f->tmp);
+	char hex[65];
+	cJSON *res, *line;
+
+	assert_int_equal(it_server_sha256(&f->srv, "/data/big", 32 * MIB, hex),
+			 0);
+	line = run_digest(f, pq, hex, 0, &res);
+	assert_string_equal(it_json_str(line, "status"), "ok");
+	assert_string_equal(it_json_str(line, "sha256"), hex);
+	assert_true(it_file_matches_body(file, "/data/big", 32 * MIB));
+	cJSON_Delete(res);
+	assert_int_equal(remove(file), 0);
+	hex[10] = hex[10] == '0' ? '1' : '0'; /* one digit off */
+	line = run_digest(f, pq, hex, 1, &res);
+	assert_string_equal(it_json_str(line, "status"), "failed");
+	assert_non_null(strstr(it_json_str(line, "error"), "sha256 mismatch"));
+	assert_false(it_exists(file));
+	it_expect_no_part_dl(f);
+	cJSON_Delete(res);
+	free(file);
+}
+
+/* g) A body behind a redirect to another host is cut there, but the
+ * entry's credentials (-H Authorization) go only to its own host, as
+ * libcurl does for the redirected request itself. */
+static void test_split_foreign_host_no_credentials(void **state)
+{
+	const struct it_fixture *f = *state;
+	char *target = NULL, *pq, *q;
+	const char *args[] = {"--split", "4", "--min-split-size", "1M", "-H",
+			      "Authorization: Bearer secret", NULL};
+	char *file = it_path("%s/dl/redirect", f->tmp);
+	cJSON *res, *log, *e;
+	int there = 0, ranged_there = 0;
+
+	target = it_path("http://localhost:%d/data/big?size=33554432&etag=v1",
+			 f->srv.port);
+	q = it_qenc(target);
+	pq = it_path("/redirect?to=%s", q);
+	run_one(f, pq, args, 0, "ok", &res);
+	assert_true(it_file_matches_body(file, "/data/big", 32 * MIB));
+	log = it_server_log(&f->srv);
+	assert_non_null(log);
+	cJSON_ArrayForEach(e, log) {
+		const char *host = it_log_header(e, "host");
+
+		if (!host || strncmp(host, "localhost", 9) != 0)
+			continue;
+		there++;
+		ranged_there += it_log_header(e, "range") != NULL;
+		assert_null(it_log_header(e, "authorization"));
+	}
+	fprintf(stderr, "# %d requests to localhost, %d of them ranged\n",
+		there, ranged_there);
+	assert_true(ranged_there >= 1);
+	cJSON_Delete(log);
+	cJSON_Delete(res);
+	free(target);
+	free(q);
+	free(pq);
+	free(file);
+}
+
+/* f) --per-host holds for segments too: --split 8 under --per-host 2
+ * never has more than 2 requests at the server at once. */
+static void test_split_per_host(void **state)
+{
+	const struct it_fixture *f = *state;
+	const char *args[] = {"--split", "8", "--per-host", "2",
+			      "--min-split-size", "1M", NULL};
+	char *file = it_path("%s/dl/big", f->tmp);
+	cJSON *res;
+
+	run_one(f, "/data/big?size=67108864&etag=v1", args, 0, "ok", &res);
+	assert_true(it_file_matches_body(file, "/data/big", 64 * MIB));
+	assert_true(it_host_peak(f, "127.0.0.1") <= 2);
+	cJSON_Delete(res);
+	free(file);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, it_fixture_setup, \
+					      it_fixture_teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_split_arrives_whole),
+		T(test_split_server_ignores_range),
+		T(test_small_files_never_split),
+		T(test_no_validator_no_split),
+		T(test_split_digest),
+		T(test_split_per_host),
+		T(test_split_foreign_host_no_credentials),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
