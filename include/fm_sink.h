@@ -23,6 +23,11 @@
  * wants it first writes out the bytes of the last. */
 #define FM_SINK_PIECE 16384
 
+/* The extended attribute of a NAME.part of a body cut in segments
+ * (fm_split.h): which of its bytes are on disk. A .part opened afresh
+ * loses it. */
+#define FM_RANGES_ATTR "user.fetchmany.ranges"
+
 struct fm_sink_pool {
 	char *buf;
 	size_t cap, len;
@@ -56,6 +61,11 @@ int fm_sink_prepare(struct fm_sink *s, int rootfd, const char *relpath,
  * created or truncated, or, with append, NAME.part kept and written after
  * its current end (base then holds its size). Returns 0 or -errno. */
 int fm_sink_open(struct fm_sink *s, bool append);
+
+/* Opens NAME.part as it is, to write into it in place (a cut body
+ * resumed: fm_split.h); base stays 0. Returns 0 or -errno (-ENOENT when
+ * it is gone). */
+int fm_sink_open_in_place(struct fm_sink *s);
 
 /* Stats NAME (part false) or NAME.part (part true) without following a
  * symbolic link. Returns 0 or -errno. */

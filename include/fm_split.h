@@ -77,6 +77,8 @@ struct fm_split {
 	int64_t mtime;          /* Last-Modified, -1 when none */
 	bool foreign;           /* url is on another host than the entry's
 				   (a redirect): no credentials go there */
+	bool record;            /* -c: what is on disk is kept beside the
+				   .part (FM_RANGES_ATTR), to resume it */
 	struct fm_sink sink;    /* the body's file */
 	struct fm_seg *segs;    /* sorted by start, tiling [0, size) */
 	struct fm_seg *probe;   /* the first cut while it is tried, outside
@@ -85,6 +87,7 @@ struct fm_split {
 	unsigned probes;        /* probes that failed (not with a 200) */
 	unsigned held;          /* segments that transfers hold */
 	uint64_t done;          /* bytes on disk, all segments */
+	uint64_t unrecorded;    /* of them, written since the last record */
 	bool abort;             /* every segment stops at its next byte */
 	bool complete;          /* done == size, seen by the one that
 				   commits */
@@ -105,6 +108,54 @@ int fm_split_init(struct fm_split *split, uint64_t size, uint64_t min,
 		  const char *url, const char *validator, const char *etag,
 		  int64_t mtime, struct fm_sink *sink, bool md,
 		  struct fm_seg **first);
+
+/* Under -c a cut body's .part says which of its bytes are on disk in
+ * its extended attribute FM_RANGES_ATTR (fm_sink.h): "SIZE A-B,A-B,..." (byte offsets, B excluded,
+ * sorted), written as segments end. A .part without it was written from
+ * its start without a gap. */
+#define FM_RANGES_MAX 64        /* ranges a .part may record */
+#define FM_RANGES_TEXT 2048     /* room for their text */
+
+struct fm_range {
+	uint64_t start, end;    /* [start, end) */
+};
+
+/* Parses the text of FM_RANGES_ATTR (n bytes): the body's size and the
+ * ranges on disk, sorted, apart, each within the size, at most max.
+ * Returns how many, or -1 when the text is not that. Pure. */
+int fm_ranges_parse(const char *text, size_t n, uint64_t *size,
+		    struct fm_range *done, unsigned max);
+
+/* Writes the text of FM_RANGES_ATTR for a body of size bytes of which
+ * done[0..n) are on disk (sorted, apart) into buf. Returns its length, or
+ * -1 when it does not fit. Pure. */
+int fm_ranges_format(uint64_t size, const struct fm_range *done, unsigned n,
+		     char *buf, size_t cap);
+
+/* Makes split, as fm_split_init(), for a .part resumed under -c whose
+ * bytes done[0..n) are on disk (fm_ranges_parse()): the first transfer
+ * fetches the first gap from *first_from (the caller's request asked it
+ * from there), the other gaps wait, free, for transfers of their own; the
+ * server is known to honour ranges (its 206 came). Records what is on
+ * disk from then on (record). Returns 0, -ENOMEM or -EINVAL (no gap: the
+ * caller asked for none). */
+int fm_split_resume(struct fm_split *split, uint64_t size, uint64_t min,
+		    const char *url, const char *validator, const char *etag,
+		    int64_t mtime, struct fm_sink *sink, bool md,
+		    const struct fm_range *done, unsigned n,
+		    struct fm_seg **first);
+
+/* The first gap of a .part whose bytes done[0..n) of size are on disk, or
+ * the last byte when there is none (so that a request still proves the
+ * file unchanged). Pure. */
+struct fm_range fm_ranges_first_gap(uint64_t size, const struct fm_range *done,
+				    unsigned n);
+
+/* Under -c: start recording what is on disk beside the .part. Returns 0,
+ * or -errno when the file system keeps no extended attributes (the body
+ * is then not cut: a .part with gaps and no record could not be
+ * resumed). */
+int fm_split_start_record(struct fm_split *split);
 
 /* Closes the file (removing it unless keep, a NAME.part to resume) and
  * frees everything. */

@@ -65,6 +65,10 @@ struct fm_xfer {
 	bool hashing;            /* md holds this attempt's digest */
 	struct curl_slist *headers; /* this attempt's request headers */
 	int64_t resume_from;     /* > 0: a Range was asked from here */
+	struct fm_range *resume_done; /* -c, a .part of a cut body: what it
+				    holds (malloc'd), or NULL */
+	unsigned resume_n;       /* how many ranges */
+	uint64_t resume_size;    /* the body's size it recorded */
 	bool conditional;        /* -N sent If-Modified-Since/None-Match */
 	bool paused;             /* waiting for --limit-rate tokens */
 	struct fm_bucket *bucket; /* --limit-rate: its worker's; NULL: none */

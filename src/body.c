@@ -27,10 +27,15 @@ static int check_resume(struct fm_xfer *x, long code)
 {
 	if (code != 206) {
 		x->resume_from = 0; /* 200: the whole body, from zero */
+		free(x->resume_done);
+		x->resume_done = NULL;
 		return 0;
 	}
-	if (x->resume_from > 0 && x->resp.has_range &&
-	    x->resp.range_first == x->resume_from)
+	if ((x->resume_from > 0 || x->resume_done) && x->resp.has_range &&
+	    x->resp.range_first == x->resume_from &&
+	    (!x->resume_done ||
+	     (x->resp.range_total >= 0 &&
+	      (uint64_t)x->resp.range_total == x->resume_size)))
 		return 0;
 	x->job->no_resume = true;
 	fm_xfer_note_stop(x, FM_STOP_RESUME_MISMATCH, "%s",
@@ -53,7 +58,7 @@ static int take_server_name(struct fm_xfer *x)
 	enum fm_claim_result rc;
 
 	if (!x->conf->content_disposition || job->entry.out ||
-	    x->resume_from > 0 || !x->resp.filename[0])
+	    x->resume_from > 0 || x->resume_done || !x->resp.filename[0])
 		return 0;
 	rel = fm_name_replace_leaf(job->relpath, x->resp.filename);
 	if (!rel)
@@ -121,6 +126,21 @@ static int open_body(struct fm_xfer *x, long code)
 
 	if (check_resume(x, code) || take_server_name(x))
 		return -1;
+	if (x->resume_done) { /* a cut body's .part: its gaps */
+		err = fm_sink_open_in_place(&x->sink);
+		if (err == -ENOENT) {
+			x->job->no_resume = true;
+			fm_xfer_note_stop(x, FM_STOP_RESUME_MISMATCH, "%s",
+					  "the .part is gone; restarting from "
+					  "zero");
+			return -1;
+		}
+		if (!err)
+			err = fm_seg_resume(x);
+		if (err)
+			goto fail;
+		return 0;
+	}
 	err = fm_sink_open(&x->sink, x->resume_from > 0);
 	if (err)
 		goto fail;

@@ -780,10 +780,13 @@ static void end_split(struct run *r, struct fm_job *job)
 	unlist_split(r, job);
 	free(job->final);
 	job->final = NULL;
+	/* Under -c what a failure left stays, with the record of its
+	 * ranges, to be resumed; a body that changed or failed its digest
+	 * goes. */
+	atomic_store(&job->split, NULL);
+	fm_split_free(split, r->o->resume && o.piece == FM_PIECE_FAILED);
+	free(split);
 	if (o.piece == FM_PIECE_RESTART) {
-		atomic_store(&job->split, NULL);
-		fm_split_free(split, false);
-		free(split);
 		o.piece = FM_PIECE_NONE;
 		conclude(r, job, &o, seconds);
 		return;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/xattr.h>
 
 #include "xfer_body.h"
 
@@ -16,7 +17,7 @@ static const char *cut_validator(const struct fm_xfer *x, long code,
 {
 	const struct fm_xfer_conf *conf = x->conf;
 
-	if (conf->split < 2 || conf->resume || code != 200 ||
+	if (conf->split < 2 || code != 200 ||
 	    x->resp.encoded || x->sink.base || x->sink.bytes || len < 0 ||
 	    (uint64_t)len < 2 * conf->min_split)
 		return NULL;
@@ -25,6 +26,17 @@ static const char *cut_validator(const struct fm_xfer *x, long code,
 	if (x->resp.last_modified[0])
 		return x->resp.last_modified;
 	return NULL;
+}
+
+/* The Last-Modified of x's response as a time, or -1. */
+static int64_t response_mtime(const struct fm_xfer *x)
+{
+	int64_t t;
+
+	if (!x->resp.last_modified[0])
+		return -1;
+	t = fm_http_date(x->resp.last_modified);
+	return t >= 0 ? t : curl_getdate(x->resp.last_modified, NULL);
 }
 
 /* Whether URLs a and b have the same scheme, host and port. */
@@ -56,7 +68,6 @@ int fm_seg_cut(struct fm_xfer *x, long code)
 	struct fm_split *split;
 	const char *validator, *url = NULL;
 	curl_off_t len = -1;
-	int64_t mtime = -1;
 	int err;
 
 	curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
@@ -64,17 +75,17 @@ int fm_seg_cut(struct fm_xfer *x, long code)
 	if (!validator)
 		return 0;
 	curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url);
-	if (x->resp.last_modified[0]) {
-		mtime = fm_http_date(x->resp.last_modified);
-		if (mtime < 0)
-			mtime = curl_getdate(x->resp.last_modified, NULL);
-	}
+	/* Under -c the .part must say which of its bytes are there, should
+	 * it outlive us: where the file system keeps no extended attribute
+	 * the body goes whole. */
+	if (x->conf->resume && fsetxattr(x->sink.fd, FM_RANGES_ATTR, "0", 1, 0))
+		return 0;
 	split = malloc(sizeof(*split));
 	if (!split)
 		return -ENOMEM;
 	err = fm_split_init(split, (uint64_t)len, x->conf->min_split,
 			    url ? url : job->entry.url, validator,
-			    x->resp.etag, mtime, &x->sink,
+			    x->resp.etag, response_mtime(x), &x->sink,
 			    job->entry.sha256 || x->conf->sha256_all,
 			    &x->seg);
 	if (err) {
@@ -85,9 +96,44 @@ int fm_seg_cut(struct fm_xfer *x, long code)
 	 * what libcurl keeps from a redirected request (-H credentials)
 	 * is kept from them too. */
 	split->foreign = !same_origin(job->entry.url, split->url);
+	if (x->conf->resume)
+		(void)fm_split_start_record(split);
 	x->segmented = true;
 	x->seg_open = true;
 	x->seg_from = 0;
+	job->split_t0 = x->t_start;
+	atomic_store(&job->split, split);
+	if (x->on_split)
+		x->on_split(x);
+	return 0;
+}
+
+int fm_seg_resume(struct fm_xfer *x)
+{
+	struct fm_job *job = x->job;
+	struct fm_split *split = malloc(sizeof(*split));
+	const char *url = NULL, *validator;
+	int err;
+
+	if (!split)
+		return -ENOMEM;
+	curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url);
+	validator = x->resp.etag[0] && fm_etag_is_strong(x->resp.etag)
+			    ? x->resp.etag
+			    : x->resp.last_modified;
+	err = fm_split_resume(split, x->resume_size, x->conf->min_split,
+			      url ? url : job->entry.url, validator,
+			      x->resp.etag, response_mtime(x), &x->sink,
+			      job->entry.sha256 || x->conf->sha256_all,
+			      x->resume_done, x->resume_n, &x->seg);
+	if (err) {
+		free(split);
+		return err;
+	}
+	split->foreign = !same_origin(job->entry.url, split->url);
+	x->segmented = true;
+	x->seg_open = true;
+	x->seg_from = (uint64_t)x->resume_from;
 	job->split_t0 = x->t_start;
 	atomic_store(&job->split, split);
 	if (x->on_split)

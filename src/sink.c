@@ -136,6 +136,10 @@ int fm_sink_open(struct fm_sink *s, bool append)
 	s->fd = openat(s->dirfd, s->part, flags, 0666);
 	if (s->fd < 0)
 		return -errno;
+	/* Emptied: no record of a cut body's ranges may outlive its bytes
+	 * (fm_split.h). Appended to: it had none. */
+	if (!append)
+		(void)fremovexattr(s->fd, FM_RANGES_ATTR);
 	if (append) {
 		if (fstat(s->fd, &st)) {
 			int err = -errno;
@@ -146,6 +150,16 @@ int fm_sink_open(struct fm_sink *s, bool append)
 		s->base = (uint64_t)st.st_size;
 	}
 	return 0;
+}
+
+int fm_sink_open_in_place(struct fm_sink *s)
+{
+	s->bytes = 0;
+	s->base = 0;
+	s->err = 0;
+	s->anon = false;
+	s->fd = openat(s->dirfd, s->part, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	return s->fd < 0 ? -errno : 0;
 }
 
 int fm_sink_stat(const struct fm_sink *s, bool part, struct stat *st)

@@ -7,12 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/xattr.h>
 
 #include "fm_split.h"
 
 /* Bytes of a cut's start are aligned down to this (page-cache friendly
  * writes; a cut is always far larger). */
 #define CUT_ALIGN (64u * 1024u)
+/* Under -c, what is on disk is recorded each time a segment ends, and
+ * after this many bytes written since the last record. */
+#define RECORD_EVERY (16u * 1024u * 1024u)
 /* Read back at most this much for the digest per write, so that one
  * write never holds its worker up for long; the rest on later writes,
  * or at the end. */
@@ -26,14 +30,28 @@ static char *dup_or_empty(const char *s)
 	return strdup(s ? s : "");
 }
 
-int fm_split_init(struct fm_split *split, uint64_t size, uint64_t min,
-		  const char *url, const char *validator, const char *etag,
-		  int64_t mtime, struct fm_sink *sink, bool md,
-		  struct fm_seg **first)
+static struct fm_seg *new_seg(uint64_t start, uint64_t end)
 {
 	struct fm_seg *seg = calloc(1, sizeof(*seg));
+
+	if (seg) {
+		seg->start = seg->pos = seg->disk = start;
+		seg->end = end;
+		seg->state = FM_SEG_RUNNING;
+	}
+	return seg;
+}
+
+/* What fm_split_init() and fm_split_resume() share: everything but the
+ * segments. Returns 0, -ENOMEM or -ENOSPC (split then holds nothing,
+ * sink is untouched). */
+static int init_common(struct fm_split *split, uint64_t size, uint64_t min,
+		       const char *url, const char *validator,
+		       const char *etag, int64_t mtime, struct fm_sink *sink,
+		       bool md)
+{
 	struct fm_sink_pool *pool = sink->pool;
-	int err;
+	int err = -ENOMEM;
 
 	*split = (struct fm_split){.size = size, .min = min, .mtime = mtime};
 	split->url = strdup(url);
@@ -44,14 +62,13 @@ int fm_split_init(struct fm_split *split, uint64_t size, uint64_t min,
 		EVP_MD_CTX_free(split->md);
 		split->md = NULL;
 	}
-	if (!seg || !split->url || !split->validator || !split->etag ||
-	    (md && !split->md) || pthread_mutex_init(&split->lock, NULL)) {
-		err = -ENOMEM;
+	if (!split->url || !split->validator || !split->etag ||
+	    (md && !split->md) || pthread_mutex_init(&split->lock, NULL))
 		goto fail;
-	}
 	/* Room for the whole body at once: a full disk shows now, and the
 	 * segments' blocks are not scattered. Where the file system cannot
-	 * (EOPNOTSUPP), pwrite() grows the file as it goes. */
+	 * (EOPNOTSUPP), pwrite() grows the file as it goes. Bytes already
+	 * in the file stay as they are. */
 	if (fallocate(sink->fd, 0, 0, (off_t)size) && errno == ENOSPC) {
 		pthread_mutex_destroy(&split->lock);
 		err = -ENOSPC;
@@ -63,6 +80,32 @@ int fm_split_init(struct fm_split *split, uint64_t size, uint64_t min,
 	sink->pool = pool;
 	if (pool && pool->owner == sink)
 		pool->owner = NULL; /* it held none of our bytes (bytes 0) */
+	return 0;
+fail:
+	free(split->url);
+	free(split->validator);
+	free(split->etag);
+	EVP_MD_CTX_free(split->md);
+	*split = (struct fm_split){0};
+	return err;
+}
+
+int fm_split_init(struct fm_split *split, uint64_t size, uint64_t min,
+		  const char *url, const char *validator, const char *etag,
+		  int64_t mtime, struct fm_sink *sink, bool md,
+		  struct fm_seg **first)
+{
+	struct fm_seg *seg = calloc(1, sizeof(*seg));
+	int err;
+
+	if (!seg)
+		return -ENOMEM;
+	err = init_common(split, size, min, url, validator, etag, mtime,
+			  sink, md);
+	if (err) {
+		free(seg);
+		return err;
+	}
 	seg->end = size;
 	seg->state = FM_SEG_RUNNING;
 	seg->held = true;
@@ -70,27 +113,202 @@ int fm_split_init(struct fm_split *split, uint64_t size, uint64_t min,
 	split->held = 1;
 	*first = seg;
 	return 0;
-fail:
-	free(seg);
-		free(split->url);
-		free(split->validator);
-		free(split->etag);
-		EVP_MD_CTX_free(split->md);
-	*split = (struct fm_split){0};
+}
+
+/* Appends [start, end) in state st to the list whose last link is *at;
+ * returns the new last link, or NULL when out of memory. */
+static struct fm_seg **append_seg(struct fm_seg **at, uint64_t start,
+				  uint64_t end, enum fm_seg_state st)
+{
+	struct fm_seg *seg = new_seg(start, end);
+
+	if (!seg)
+		return NULL;
+	seg->state = st;
+	if (st == FM_SEG_DONE)
+		seg->pos = seg->disk = end;
+	*at = seg;
+	return &seg->next;
+}
+
+static void free_segs(struct fm_seg *seg)
+{
+	while (seg) {
+		struct fm_seg *next = seg->next;
+
+		free(seg);
+		seg = next;
+	}
+}
+
+int fm_split_resume(struct fm_split *split, uint64_t size, uint64_t min,
+		    const char *url, const char *validator, const char *etag,
+		    int64_t mtime, struct fm_sink *sink, bool md,
+		    const struct fm_range *done, unsigned n,
+		    struct fm_seg **first)
+{
+	struct fm_seg *segs = NULL, **at = &segs, *seg;
+	uint64_t pos = 0, on_disk = 0;
+	int err;
+
+	for (unsigned i = 0; i <= n && at; i++) {
+		uint64_t a = i < n ? done[i].start : size;
+
+		if (a > pos)
+			at = append_seg(at, pos, a, FM_SEG_FREE);
+		if (i < n && at) {
+			at = append_seg(at, a, done[i].end, FM_SEG_DONE);
+			on_disk += done[i].end - a;
+			pos = done[i].end;
+		}
+	}
+	for (seg = segs; seg && seg->state != FM_SEG_FREE; seg = seg->next)
+		;
+	err = !at ? -ENOMEM : !seg ? -EINVAL : 0;
+	if (!err)
+		err = init_common(split, size, min, url, validator, etag,
+				  mtime, sink, md);
+	if (err) {
+		free_segs(segs);
+		return err;
+	}
+	seg->state = FM_SEG_RUNNING;
+	seg->held = true;
+	split->segs = segs;
+	split->held = 1;
+	split->done = on_disk;
+	split->ranges = FM_RANGES_OK;
+	split->record = true;
+	*first = seg;
+	return 0;
+}
+
+struct fm_range fm_ranges_first_gap(uint64_t size, const struct fm_range *done,
+				    unsigned n)
+{
+	uint64_t pos = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (done[i].start > pos)
+			return (struct fm_range){pos, done[i].start};
+		pos = done[i].end;
+	}
+	if (pos < size)
+		return (struct fm_range){pos, size};
+	return (struct fm_range){size - 1, size};
+}
+
+static bool digits(const char *p)
+{
+	return *p >= '0' && *p <= '9';
+}
+
+int fm_ranges_parse(const char *text, size_t n, uint64_t *size,
+		    struct fm_range *done, unsigned max)
+{
+	char buf[FM_RANGES_TEXT], *p, *end;
+	unsigned k = 0;
+
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+	if (!digits(buf))
+		return -1;
+	errno = 0;
+	*size = strtoull(buf, &end, 10);
+	if (errno || *size == 0)
+		return -1;
+	p = end;
+	if (*p == '\0')
+		return 0;
+	if (*p++ != ' ' || !*p)
+		return -1;
+	while (*p) {
+		struct fm_range r;
+
+		if (k == max || !digits(p))
+			return -1;
+		r.start = strtoull(p, &end, 10);
+		if (errno || *end != '-' || !digits(end + 1))
+			return -1;
+		r.end = strtoull(end + 1, &end, 10);
+		if (errno || r.start >= r.end || r.end > *size ||
+		    (k && r.start <= done[k - 1].end))
+			return -1;
+		done[k++] = r;
+		p = end;
+		if (*p == ',' && p[1])
+			p++;
+		else if (*p)
+			return -1;
+	}
+	return (int)k;
+}
+
+int fm_ranges_format(uint64_t size, const struct fm_range *done, unsigned n,
+		     char *buf, size_t cap)
+{
+	size_t len = 0;
+	int w = snprintf(buf, cap, "%llu", (unsigned long long)size);
+
+	for (unsigned i = 0; w >= 0 && (size_t)w < cap - len && i < n; i++) {
+		len += (size_t)w;
+		w = snprintf(buf + len, cap - len, "%c%llu-%llu",
+			     i ? ',' : ' ',
+			     (unsigned long long)done[i].start,
+			     (unsigned long long)done[i].end);
+	}
+	if (w < 0 || (size_t)w >= cap - len)
+		return -1;
+	return (int)(len + (size_t)w);
+}
+
+/* Records what is on disk in FM_RANGES_ATTR, the lock held. Returns 0 or
+ * -errno. */
+static int record_locked(struct fm_split *split)
+{
+	struct fm_range done[FM_RANGES_MAX];
+	char text[FM_RANGES_TEXT];
+	unsigned n = 0;
+	int len;
+
+	for (struct fm_seg *seg = split->segs; seg; seg = seg->next) {
+		if (seg->disk <= seg->start)
+			continue;
+		if (n && done[n - 1].end == seg->start)
+			done[n - 1].end = seg->disk;
+		else if (n < FM_RANGES_MAX) /* fewer: only less is kept */
+			done[n++] = (struct fm_range){seg->start, seg->disk};
+	}
+	split->unrecorded = 0;
+	len = fm_ranges_format(split->size, done, n, text, sizeof(text));
+	if (len < 0)
+		return -ENAMETOOLONG;
+	if (fsetxattr(split->sink.fd, FM_RANGES_ATTR, text, (size_t)len, 0))
+		return -errno;
+	return 0;
+}
+
+int fm_split_start_record(struct fm_split *split)
+{
+	int err;
+
+	pthread_mutex_lock(&split->lock);
+	split->record = true;
+	err = record_locked(split);
+	if (err)
+		split->record = false;
+	pthread_mutex_unlock(&split->lock);
 	return err;
 }
 
 void fm_split_free(struct fm_split *split, bool keep)
 {
-	struct fm_seg *seg, *next;
-
 	if (split->sink.fd >= 0)
 		fm_sink_abort(&split->sink, keep);
 	fm_sink_release(&split->sink);
-	for (seg = split->segs; seg; seg = next) {
-		next = seg->next;
-		free(seg);
-	}
+	free_segs(split->segs);
 	free(split->probe);
 	free(split->url);
 	free(split->validator);
@@ -121,18 +339,6 @@ static struct fm_seg *victim(struct fm_split *split, uint64_t *mid)
 	if (*mid <= best->pos)
 		*mid = best->pos + left(best) / 2;
 	return best;
-}
-
-static struct fm_seg *new_seg(uint64_t start, uint64_t end)
-{
-	struct fm_seg *seg = calloc(1, sizeof(*seg));
-
-	if (seg) {
-		seg->start = seg->pos = seg->disk = start;
-		seg->end = end;
-		seg->state = FM_SEG_RUNNING;
-	}
-	return seg;
 }
 
 static struct fm_seg *take_locked(struct fm_split *split, uint64_t now,
@@ -341,6 +547,9 @@ int fm_split_write(struct fm_split *split, struct fm_seg *seg,
 	}
 	seg->disk = off + k;
 	split->done += k;
+	split->unrecorded += k;
+	if (split->record && split->unrecorded >= RECORD_EVERY)
+		(void)record_locked(split); /* a failure keeps the last */
 	if (seg->disk >= seg->end)
 		seg->state = FM_SEG_DONE;
 	if (split->md && !split->hashing && split->hashed == off && k) {
@@ -400,6 +609,8 @@ bool fm_split_end(struct fm_split *split, struct fm_seg *seg, bool failed,
 			seg->due_ns = 0;
 	}
 	merge_done(split);
+	if (split->record)
+		(void)record_locked(split);
 	if (split->done >= split->size && !split->complete) {
 		split->complete = true;
 		commit = true;
@@ -459,6 +670,8 @@ int fm_split_digest(struct fm_split *split, char out[65])
 
 int fm_split_commit(struct fm_split *split)
 {
+	if (split->record) /* the ranges are all there: no more to say */
+		(void)fremovexattr(split->sink.fd, FM_RANGES_ATTR);
 	return fm_sink_commit(&split->sink, split->mtime);
 }
 

@@ -181,6 +181,7 @@ int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf)
 	x->sink = (struct fm_sink)FM_SINK_INIT;
 	x->conf = conf;
 	x->md = NULL;
+	x->resume_done = NULL;
 	x->headers = NULL;
 	x->curl_retried = false;
 	x->fresh = false;
@@ -241,11 +242,52 @@ static int set_conditions(struct fm_xfer *x)
 	return 0;
 }
 
-/* -c: continue NAME.part from its end, if the server still has the same
- * body (If-Range with the validator saved beside the .part). */
+/* -c, a .part of a body cut in segments (fm_split.h): what it holds,
+ * from its FM_RANGES_ATTR, into x->resume_done; its first gap is asked
+ * (into range). Returns 1 when it is one, 0 when not (a .part written
+ * from its start), or -errno. */
+static int read_ranges(struct fm_xfer *x, char *range, size_t cap)
+{
+	char text[FM_RANGES_TEXT];
+	struct fm_range gap, *done;
+	uint64_t size;
+	int n, k;
+
+	n = fm_sink_get_attr(&x->sink, true, FM_RANGES_ATTR, text,
+			     sizeof(text));
+	if (n < 0)
+		return fm_fd_shortage(CURLE_OK, 0, n, NULL) ? n : 0;
+	done = malloc(FM_RANGES_MAX * sizeof(*done));
+	if (!done)
+		return -ENOMEM;
+	k = fm_ranges_parse(text, (size_t)n, &size, done, FM_RANGES_MAX);
+	if (k < 0) { /* not ours to read: start from zero */
+		free(done);
+		x->job->no_resume = true;
+		return 0;
+	}
+	gap = fm_ranges_first_gap(size, done, (unsigned)k);
+	/* All there but not named (stopped just then): the last byte is
+	 * asked again, so that a 206 still proves the file unchanged. */
+	if (k && done[k - 1].end > gap.start && gap.end == size) {
+		done[k - 1].end = gap.start;
+		if (done[k - 1].end == done[k - 1].start)
+			k--;
+	}
+	x->resume_done = done;
+	x->resume_n = (unsigned)k;
+	x->resume_size = size;
+	x->resume_from = (int64_t)gap.start;
+	snprintf(range, cap, "%" PRIu64 "-%" PRIu64, gap.start, gap.end - 1);
+	return 1;
+}
+
+/* -c: continue NAME.part from its end (or, for a cut body's, its first
+ * gap), if the server still has the same body (If-Range with the
+ * validator saved beside the .part). */
 static int set_resume(struct fm_xfer *x)
 {
-	char range[32], v[FM_ETAG_MAX];
+	char range[48], v[FM_ETAG_MAX];
 	struct stat st;
 	int n;
 
@@ -255,8 +297,16 @@ static int set_resume(struct fm_xfer *x)
 	    fm_sink_stat(&x->sink, true, &st) || !S_ISREG(st.st_mode) ||
 	    st.st_size <= 0)
 		return 0;
-	x->resume_from = st.st_size;
-	snprintf(range, sizeof(range), "%" PRId64 "-", x->resume_from);
+	n = read_ranges(x, range, sizeof(range));
+	if (n < 0)
+		return n;
+	if (n == 0) {
+		if (x->job->no_resume)
+			return 0;
+		x->resume_from = st.st_size;
+		snprintf(range, sizeof(range), "%" PRId64 "-",
+			 x->resume_from);
+	}
 	curl_easy_setopt(x->easy, CURLOPT_RANGE, range);
 	/* A validator unread for want of a descriptor is not known absent:
 	 * a Range without If-Range could splice two versions of a file. */
@@ -283,6 +333,10 @@ static void reset_attempt(struct fm_xfer *x, struct fm_job *job)
 	x->conditional = false;
 	x->paused = false;
 	x->resume_from = 0;
+	free(x->resume_done);
+	x->resume_done = NULL;
+	x->resume_n = 0;
+	x->resume_size = 0;
 	atomic_store_explicit(&x->body_bytes, 0, memory_order_relaxed);
 	fm_resp_clear(&x->resp);
 	curl_slist_free_all(x->headers);
@@ -680,6 +734,8 @@ void fm_xfer_abandon(struct fm_xfer *x)
 
 void fm_xfer_cleanup(struct fm_xfer *x)
 {
+	free(x->resume_done);
+	x->resume_done = NULL;
 	fm_sink_release(&x->sink);
 	fm_resp_clear(&x->resp);
 	forget_why(x);

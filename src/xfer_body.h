@@ -71,6 +71,12 @@ bool fm_body_range_not_satisfiable(struct fm_xfer *x, struct fm_outcome *o);
  * -errno. In segment.c. */
 int fm_seg_cut(struct fm_xfer *x, long code);
 
+/* Goes on with a cut body's .part resumed under -c (x->resume_done, its
+ * file just opened in place, a 206 for its first gap): x fetches that
+ * gap, and job->split is set, the other gaps waiting for transfers of
+ * their own. Returns 0 or -errno. In segment.c. */
+int fm_seg_resume(struct fm_xfer *x);
+
 /* The write callback's part for a segment (x->segmented): checks the
  * answer at its first byte, then writes in place. Returns what
  * fm_body_on_curl_write() returns. In segment.c. */

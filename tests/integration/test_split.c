@@ -10,9 +10,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/xattr.h>
 
 #include "harness.h"
 
@@ -286,6 +288,104 @@ static void test_split_per_host(void **state)
 	free(file);
 }
 
+/* The ranges a cut body's .part records as on disk (its
+ * user.fetchmany.ranges): their count, and their bytes in *bytes; -1
+ * when it has none. ranges[] receives up to max of them. */
+static int part_ranges(const char *part, long long *bytes,
+		       long long ranges[][2], int max)
+{
+	char text[2048], *p;
+	ssize_t n = getxattr(part, "user.fetchmany.ranges", text,
+			     sizeof(text) - 1);
+	int k = 0;
+
+	*bytes = 0;
+	if (n < 0)
+		return -1;
+	text[n] = '\0';
+	p = strchr(text, ' ');
+	while (p && *p) {
+		long long a, b;
+
+		if (sscanf(p + 1, "%lld-%lld", &a, &b) != 2)
+			return -1;
+		if (k < max) {
+			ranges[k][0] = a;
+			ranges[k][1] = b;
+		}
+		k++;
+		*bytes += b - a;
+		p = strchr(p + 1, ',');
+	}
+	return k;
+}
+
+/* h) -c after SIGINT: the interrupted cut body's .part records which of
+ * its bytes are there, and the next run asks only for the others (every
+ * request ranged, none inside a recorded range, no more bytes than were
+ * missing), then names the file, byte for byte. */
+static void test_split_resume_after_sigint(void **state)
+{
+	const struct it_fixture *f = *state;
+	char *slow = it_url(&f->srv, "/data/big?size=33554432&etag=v1&stall=4");
+	char *part = it_path("%s/dl/big.part", f->tmp);
+	char *file = it_path("%s/dl/big", f->tmp);
+	const char *argv[] = {it_bin(), "-c", "--split", "4",
+			      "--min-split-size", "1M", "--json", "-o", "dl",
+			      slow, NULL};
+	const char *again[] = {"-c", "--split", "4", "--min-split-size", "1M",
+			       NULL};
+	long long done, asked = 0, ranges[64][2];
+	struct it_result r;
+	struct it_proc p;
+	cJSON *log, *e, *res;
+	int k, first, i = 0;
+
+	assert_int_equal(it_proc_start(&p, argv, f->tmp, NULL), 0);
+	/* the first transfer, the probe, and the cuts after it */
+	assert_true(it_wait_requests(&f->srv, &p, 3, 20) >= 3);
+	it_proc_pump_for(&p, 0.5); /* their first halves arrive */
+	assert_int_equal(kill(p.pid, SIGINT), 0);
+	it_proc_finish(&p, 20, &r);
+	assert_int_equal(r.exit_code, 130);
+	assert_non_null(strstr(r.out, "\"interrupted\""));
+	it_result_free(&r);
+	k = part_ranges(part, &done, ranges, 64);
+	fprintf(stderr, "# the .part records %d ranges, %lld bytes\n", k,
+		done);
+	assert_true(k >= 1);
+	assert_true(done > 0 && done < 33554432);
+	first = (int)it_server_stat(&f->srv, "requests");
+
+	run_one(f, "/data/big?size=33554432&etag=v1", again, 0, "ok", &res);
+	assert_true(it_file_matches_body(file, "/data/big", 32 * MIB));
+	assert_false(it_exists(part));
+	log = it_server_log(&f->srv);
+	cJSON_ArrayForEach(e, log) {
+		const char *range;
+		long long a, b;
+
+		if (i++ < first)
+			continue;
+		range = it_log_header(e, "range");
+		assert_non_null(range);
+		assert_string_equal(it_log_header(e, "if-range"), "\"v1\"");
+		assert_int_equal(sscanf(range, "bytes=%lld-%lld", &a, &b), 2);
+		for (int j = 0; j < k && j < 64; j++)
+			if (a >= ranges[j][0] && a < ranges[j][1])
+				fail_msg("asked %s, which the .part has", range);
+		asked += b + 1 - a;
+	}
+	fprintf(stderr, "# the second run asked %lld bytes in %d requests\n",
+		asked, i - first);
+	assert_true(asked <= 33554432 - done);
+	cJSON_Delete(log);
+	cJSON_Delete(res);
+	free(slow);
+	free(part);
+	free(file);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, it_fixture_setup, \
@@ -298,6 +398,7 @@ int main(void)
 		T(test_split_digest),
 		T(test_split_per_host),
 		T(test_split_foreign_host_no_credentials),
+		T(test_split_resume_after_sigint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -97,21 +97,28 @@ static bool end(struct fx *f, struct fm_seg *seg, bool failed)
 	return fm_split_end(&f->split, seg, failed, &complete);
 }
 
+/* The body's SHA-256 in hex. */
+static void body_hex(const struct fx *f, char whex[65])
+{
+	unsigned char want[32];
+	unsigned n = 0;
+
+	EVP_Digest(f->body, SIZE, want, &n, EVP_sha256(), NULL);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(whex + 2 * i, 3, "%02x", want[i]);
+}
+
 /* The file holds the body; its digest is the body's. */
 static void check_file(struct fx *f)
 {
-	unsigned char want[32];
 	char hex[65], whex[65];
 	unsigned char *got = malloc(SIZE);
-	unsigned n = 0;
 	char path[128];
 	int fd;
 
 	assert_non_null(got);
 	assert_int_equal(fm_split_digest(&f->split, hex), 0);
-	EVP_Digest(f->body, SIZE, want, &n, EVP_sha256(), NULL);
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(whex + 2 * i, 3, "%02x", want[i]);
+	body_hex(f, whex);
 	assert_string_equal(hex, whex);
 	assert_int_equal(fm_split_commit(&f->split), 0);
 	snprintf(path, sizeof(path), "%s/big", f->dir);
@@ -294,6 +301,106 @@ static void split_stop(void **state)
 	assert_false(end(f, f->first, true));
 }
 
+/* The record of a .part's ranges: parsed strictly, written back the
+ * same; its first gap (the last byte when there is none). */
+static void ranges_text(void **state)
+{
+	static const char *const bad[] = {
+		"", "x", "0", "10 ", "10 5-3", "10 0-11", "10 0-3,3-5",
+		"10 4-6,0-2", "10 0-3,", "10 0-3 ", "10 -3", "10 1-",
+	};
+	struct fm_range r[4];
+	uint64_t size;
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(fm_ranges_parse("10", 2, &size, r, 4), 0);
+	assert_int_equal(size, 10);
+	assert_int_equal(fm_ranges_parse("100 0-10,20-30", 14, &size, r, 4),
+			 2);
+	assert_int_equal(r[1].start, 20);
+	assert_int_equal(r[1].end, 30);
+	assert_int_equal(fm_ranges_format(100, r, 2, buf, sizeof(buf)), 14);
+	assert_string_equal(buf, "100 0-10,20-30");
+	assert_int_equal(fm_ranges_format(100, r, 2, buf, 10), -1);
+	assert_int_equal(fm_ranges_parse("100 0-1,2-3,4-5", 15, &size, r, 2),
+			 -1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(fm_ranges_parse(bad[i], strlen(bad[i]), &size,
+						 r, 4), -1);
+	r[0] = (struct fm_range){0, 10};
+	r[1] = (struct fm_range){20, 30};
+	assert_int_equal(fm_ranges_first_gap(100, r, 2).start, 10);
+	assert_int_equal(fm_ranges_first_gap(30, r + 1, 1).start, 0);
+	assert_int_equal(fm_ranges_first_gap(30, r + 1, 1).end, 20);
+	r[0] = (struct fm_range){0, 30};
+	assert_int_equal(fm_ranges_first_gap(30, r, 1).start, 29);
+	assert_int_equal(fm_ranges_first_gap(30, r, 1).end, 30);
+}
+
+/* A resumed .part: what it holds stays, the first gap is the first
+ * transfer's, the others are free for transfers of their own; the
+ * digest covers the whole file (what was there read back). */
+static void split_resumed(void **state)
+{
+	struct fx *f = *state;
+	struct fm_range done[2] = {{0, SIZE / 4}, {SIZE / 2, 3 * SIZE / 4}};
+	struct fm_split again;
+	struct fm_seg *first, *other;
+	struct fm_sink sink = FM_SINK_INIT;
+	bool probe;
+
+	/* what an earlier run left: two quarters */
+	assert_int_equal(send(f, f->first, 0, SIZE / 4), FM_SPLIT_MORE);
+	assert_int_equal(fm_split_write(&f->split, f->first, f->body, 0),
+			 FM_SPLIT_MORE);
+	assert_int_equal(pwrite(f->split.sink.fd, f->body + SIZE / 2,
+				SIZE / 4, SIZE / 2),
+			 SIZE / 4);
+	sink = f->split.sink; /* the same file, as a new run opens it */
+	sink.fd = dup(f->split.sink.fd);
+	sink.dirfd = dup(f->split.sink.dirfd);
+	sink.leaf = strdup(f->split.sink.leaf);
+	sink.part = strdup(f->split.sink.part);
+	assert_int_equal(fm_split_resume(&again, SIZE, MIN, "http://h/big",
+					 "\"v1\"", "\"v1\"", -1, &sink, true,
+					 done, 2, &first),
+			 0);
+	assert_int_equal(first->start, SIZE / 4);
+	assert_int_equal(first->end, SIZE / 2);
+	assert_int_equal(again.done, SIZE / 2);
+	other = fm_split_take(&again, 0, &probe);
+	assert_false(probe);
+	assert_non_null(other);
+	assert_int_equal(other->start, 3 * SIZE / 4);
+	{
+		bool complete;
+
+		assert_int_equal(fm_split_write(&again, other,
+						f->body + 3 * SIZE / 4,
+						SIZE / 4),
+				 FM_SPLIT_MORE);
+		assert_false(fm_split_end(&again, other, false, &complete));
+		assert_int_equal(fm_split_write(&again, first,
+						f->body + SIZE / 4, SIZE / 4),
+				 FM_SPLIT_MORE);
+		assert_true(fm_split_end(&again, first, false, &complete));
+	}
+	/* check_file() on the fixture's split reads the same file */
+	{
+		char hex[65], whex[65];
+
+		assert_int_equal(fm_split_digest(&again, hex), 0);
+		body_hex(f, whex);
+		assert_string_equal(hex, whex);
+		/* the quarters that were there, and the last one, which
+		 * came before the prefix reached it */
+		assert_int_equal(again.reread, 3 * SIZE / 4);
+	}
+	fm_split_free(&again, true);
+	assert_int_equal(end(f, f->first, false), false);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -306,6 +413,8 @@ int main(void)
 		T(split_cuts_the_largest),
 		T(split_failed_segment_retried),
 		T(split_stop),
+		T(split_resumed),
+		cmocka_unit_test(ranges_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
