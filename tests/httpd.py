@@ -74,8 +74,53 @@ Routes (GET and HEAD):
       gzip=always    send it gzip-compressed whatever Accept-Encoding says.
                      The compressed bytes are deterministic (gzip mtime 0)
                      and equal what /_gzip returns.
-      norange=1      ignore Range requests (a Range is otherwise honoured
-                     with 206, and If-Range is checked against etag/lm)
+      norange=1      ignore Range requests: answer 200 with the whole body.
+                     Otherwise a Range header holding one range,
+                     "bytes=A-B", "bytes=A-" or "bytes=-N" (the last N
+                     bytes), is answered 206 with "Content-Range: bytes
+                     A-B/SIZE" (B cut to SIZE-1), or 416 with "Content-
+                     Range: bytes */SIZE" when it is unsatisfiable (A >=
+                     SIZE, or N = 0, or SIZE = 0); any other Range (several
+                     ranges, B < A, another unit, bad syntax) is ignored
+                     (200). With If-Range the range is honoured only when
+                     If-Range equals the ETag sent (a strong one: a weak
+                     ETag never matches) or, for a date, the Last-Modified
+                     sent, string for string; otherwise 200, whole body.
+                     truncate=1 and a compressed gzip= body ignore Range
+      accept_ranges=V  an "Accept-Ranges: V" header (none by default), e.g.
+                     bytes with norange=1: a server that advertises ranges
+                     and ignores them
+      rate=B         pace the body to B bytes a second (a number, > 0), per
+                     request and so per connection (a connection serves
+                     one request at a time), like nginx's limit_rate: the
+                     body goes out in pieces of 16 KiB (B/20 bytes when
+                     that is smaller, at least 1), none handed to the
+                     kernel before the time the rate allows, so a body of
+                     N bytes takes about N/B seconds and several concurrent
+                     (ranged) requests get B each. Paces trickle='s
+                     pieces, stall='s two halves and fail_range='s half
+      etag_after=N   a new version after N requests: the first N requests
+                     for this exact path+query (counted per path+query from
+                     the start, any method, failing ones included) are
+                     answered from the first version, every later one from
+                     the second: ETag etag2= and Last-Modified lm2= (each
+                     when given, else as for the first), size size2=
+                     (default size=), and the body of the path P followed
+                     by "~2" (the two bodies first differ at offset
+                     len(P); /_sha256?path=P~2 gives the second one's
+                     digest). If-None-Match, If-Modified-Since and
+                     If-Range are checked against the version that answers
+      etag2=Y        see etag_after= (quoted like etag=)
+      lm2=HTTP-DATE  see etag_after=
+      size2=N        see etag_after=
+      fail_range=S   a GET that would be answered 206 with a range
+                     starting at byte S fails the first fail_times=
+                     (default 1) such times (counted per path+query): the
+                     206 headers and the first half of the range (rounded
+                     down) are sent, then after 50 ms the connection is
+                     closed with an RST. Every other request, and the later
+                     ones for S, are served normally
+      fail_times=K   see fail_range=
       drop_next=rst  after this response, keep the connection open, but
                      when the next request (any path) arrives on it, read
                      it and close the connection without answering, with
@@ -96,12 +141,24 @@ Routes (GET and HEAD):
                                body pattern of the path /chain/<name>. So
                                n=K is a chain of exactly K redirects.
   /static/<path>               file under --root (404 if missing or outside)
-  /_log                        JSON array of the requests seen (not /_*)
+  /_log                        JSON array of the requests seen (not /_*),
+                               in arrival order, each {"n" (1, 2, ...),
+                               "method", "path" (with the query),
+                               "headers" (names in lower case, repeated
+                               ones joined by ", "), "peer" (client
+                               "addr:port"), "t_start", "t_end"
+                               (time.monotonic() at its start and end;
+                               t_end null while it runs), "status" (the
+                               status answered, null if none), "range",
+                               "if_range" (its Range and If-Range headers,
+                               null when absent), "content_range" (the
+                               Content-Range answered, null if none)}
   /_stats                      {"requests", "max_concurrent", "concurrent",
                                 "max_concurrent_by_host", "connections",
                                 "connections_by_addr", "reconnects_by_addr",
                                 "tls_handshakes", "tls_resumed",
-                                "tls_failures", "dropped"}:
+                                "tls_failures", "dropped", "ranged",
+                                "max_concurrent_ranged"}:
                                max_concurrent_by_host maps each Host header
                                (its name, without the port, lower case) to
                                the peak number of running requests for it;
@@ -127,7 +184,11 @@ Routes (GET and HEAD):
                                the server issues tickets, OpenSSL's
                                default), so tls_handshakes - tls_resumed
                                is the number of full handshakes; dropped
-                               counts the requests dropped by drop_next=.
+                               counts the requests dropped by drop_next=;
+                               ranged counts the requests that carried a
+                               Range header (honoured or not), and
+                               max_concurrent_ranged is the peak number of
+                               them running at once.
   /_gzip?path=P&size=N         the gzip=always body for P and N, as is
   /_sha256?path=P&size=N       hex SHA-256 of the /data body for P and N
   anything else                404
@@ -145,6 +206,7 @@ import itertools
 import http.server
 import json
 import os
+import re
 import socket
 import ssl
 import struct
@@ -154,6 +216,7 @@ import time
 import urllib.parse
 
 CHUNK = 64 * 1024
+PACE_PIECE = 16 * 1024     # rate=: the largest piece sent at once
 
 
 class State:
@@ -174,6 +237,9 @@ class State:
         self.tls_resumed = 0
         self.tls_failures = 0
         self.dropped = 0
+        self.ranged = 0
+        self.concurrent_ranged = 0
+        self.max_concurrent_ranged = 0
         self.fail_counts = {}
 
     def begin(self, entry, host):
@@ -189,11 +255,18 @@ class State:
             self.by_host[host] = n
             if n > self.max_by_host.get(host, 0):
                 self.max_by_host[host] = n
+            if entry["range"] is not None:
+                self.ranged += 1
+                self.concurrent_ranged += 1
+                self.max_concurrent_ranged = max(self.max_concurrent_ranged,
+                                                 self.concurrent_ranged)
 
-    def end(self, host):
+    def end(self, entry, host):
         with self.lock:
             self.concurrent -= 1
             self.by_host[host] -= 1
+            if entry["range"] is not None:
+                self.concurrent_ranged -= 1
 
     def wait_concurrent(self, n, timeout):
         with self.lock:
@@ -241,7 +314,10 @@ class State:
                                "tls_handshakes": self.tls_handshakes,
                                "tls_resumed": self.tls_resumed,
                                "tls_failures": self.tls_failures,
-                               "dropped": self.dropped})
+                               "dropped": self.dropped,
+                               "ranged": self.ranged,
+                               "max_concurrent_ranged":
+                                   self.max_concurrent_ranged})
 
 
 def body_pattern(path):
@@ -259,6 +335,61 @@ def body_range(pattern, start, end):
         n = min(end - pos, CHUNK)
         yield block[off:off + n]
         pos += n
+
+
+def paced(pieces, rate):
+    """pieces (an iterable of bytes) cut to at most PACE_PIECE bytes, or
+    rate/20 when smaller, each yielded no earlier than t0 + (bytes yielded
+    before it) / rate: rate bytes a second from the first call on.  A rate
+    of 0 or less yields pieces as they are."""
+    if rate <= 0:
+        yield from pieces
+        return
+    step = max(1, min(PACE_PIECE, int(rate / 20)))
+    t0 = time.monotonic()
+    sent = 0
+    for piece in pieces:
+        for i in range(0, len(piece), step):
+            wait = t0 + sent / rate - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            part = piece[i:i + step]
+            sent += len(part)
+            yield part
+
+
+RANGE_RE = re.compile(r"bytes=[ \t]*([0-9]*)[ \t]*-[ \t]*([0-9]*)",
+                      re.ASCII | re.IGNORECASE)
+
+
+def parse_range(value, size):
+    """The part of a body of size bytes that a Range header value asks
+    for: (start, end), end exclusive; () when the range is unsatisfiable
+    (a 416); None when the header is to be ignored (a 200): not exactly one
+    "bytes=" range, or malformed."""
+    m = RANGE_RE.fullmatch(value.strip())
+    if not m or (not m.group(1) and not m.group(2)):
+        return None
+    a, b = m.group(1), m.group(2)
+    if not a:                                   # bytes=-N: the last N
+        n = int(b)
+        return () if n == 0 or size == 0 else (max(0, size - n), size)
+    start = int(a)
+    if b and int(b) < start:
+        return None
+    if start >= size:
+        return ()
+    return (start, min(size, int(b) + 1) if b else size)
+
+
+def if_range_matches(value, etag, lm):
+    """Does an If-Range value name the representation that has this ETag
+    (quoted, or None) and Last-Modified (or None)?  An entity tag must be
+    strong and equal; a date must equal Last-Modified string for string."""
+    v = value.strip()
+    if v.startswith('"') or v.startswith("W/"):
+        return etag is not None and not etag.startswith("W/") and v == etag
+    return lm is not None and v == lm
 
 
 def body_bytes(pattern, size):
@@ -383,7 +514,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             headers[k] = headers[k] + ", " + v if k in headers else v
         self._entry = {"n": 0, "method": self.command, "path": self.path,
                        "headers": headers, "t_start": time.monotonic(),
-                       "t_end": None, "peer": self._peer(), "status": None}
+                       "t_end": None, "peer": self._peer(), "status": None,
+                       "range": self.headers.get("Range"),
+                       "if_range": self.headers.get("If-Range"),
+                       "content_range": None}
         self._done = False
         self._host = host_key(self.headers.get("Host"))
         self.server.state.begin(self._entry, self._host)
@@ -392,7 +526,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         """Ends the request's running time (idempotent)."""
         if not self._done:
             self._done = True
-            self.server.state.end(self._host)
+            self.server.state.end(self._entry, self._host)
 
     def _finish_entry(self):
         self._release()
@@ -406,6 +540,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.server.no_keepalive:
             # send_header() sets close_connection for this value.
             self.send_header("Connection", "close")
+
+    def send_header(self, keyword, value):
+        if getattr(self, "_entry", None) is not None and \
+                keyword.lower() == "content-range":
+            self._entry["content_range"] = value
+        super().send_header(keyword, value)
 
     def _send_all(self, parts):
         """Writes parts (an iterable of bytes); releases the running count
@@ -566,6 +706,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if q.get("drop_next") in ("rst", "fin"):
             self._drop_next = q["drop_next"]
         size = max(0, parse_int(q.get("size"), 1000))
+        etag = quote_etag(q["etag"]) if q.get("etag") else None
+        lm = q.get("lm") or None
+        pattern = body_pattern(path)
+        if "etag_after" in q:
+            # etag_after=: the second version from the (N+1)th request on.
+            n = self.server.state.next_count(("version", self.path))
+            if n > parse_int(q.get("etag_after"), 0):
+                size = max(0, parse_int(q.get("size2"), size))
+                if q.get("etag2"):
+                    etag = quote_etag(q["etag2"])
+                lm = q.get("lm2") or lm
+                pattern = body_pattern(path + "~2")
         delay = parse_float(q.get("delay"), 0.0)
         if delay > 0:
             time.sleep(delay)
@@ -585,13 +737,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         truncate = q.get("truncate") == "1" and failing
         stall = parse_float(q.get("stall"), 0.0) if failing else 0.0
         trickle = parse_float(q.get("trickle"), 0.0)
+        rate = parse_float(q.get("rate"), 0.0)
         self._hdrdrip = parse_float(q.get("hdrdrip"), 0.0)
 
         if reset:
-            self.close_connection = True
-            self._reset = True
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                       struct.pack("ii", 1, 0))
+            self._reset_connection()
             self._release()
             return
         if "fail" in q and failing and not truncate and stall <= 0:
@@ -604,8 +754,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._simple(code, "status %d\n" % code, extra=ra, head=head)
             return
 
-        etag = quote_etag(q["etag"]) if q.get("etag") else None
-        lm = q.get("lm") or None
         validators = []
         if etag:
             validators.append(("ETag", etag))
@@ -613,6 +761,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             validators.append(("Last-Modified", lm))
         if q.get("cd"):
             validators.append(("Content-Disposition", q["cd"]))
+        if q.get("accept_ranges"):
+            validators.append(("Accept-Ranges", q["accept_ranges"]))
 
         # Conditional GET.
         inm = self.headers.get("If-None-Match")
@@ -632,7 +782,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._end_headers_last()
             return
 
-        pattern = body_pattern(path)
         chunked = q.get("chunked") == "1"
         gz = q.get("gzip")
         if gz == "always" or (gz == "1" and "gzip" in self.headers.get(
@@ -659,27 +808,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._send_all(pieces)
             return
 
-        # Range.
+        # Range (and If-Range).
         start, end, code = 0, size, 200
         rng = self.headers.get("Range")
-        if rng and q.get("norange") != "1" and not truncate:
+        if rng is not None and q.get("norange") != "1" and not truncate:
             if_range = self.headers.get("If-Range")
-            use = True
-            if if_range is not None:
-                use = if_range.strip() in (etag, lm)
-            if use and rng.startswith("bytes=") and "," not in rng:
-                a, _, b = rng[len("bytes="):].partition("-")
-                a, b = a.strip(), b.strip()
-                if a.isdigit():
-                    start = int(a)
-                    end = min(size, int(b) + 1) if b.isdigit() else size
-                    if start >= size:
-                        self._simple(416, "range not satisfiable\n",
-                                     extra=[("Content-Range",
-                                             "bytes */%d" % size)],
-                                     head=head)
-                        return
+            if if_range is None or if_range_matches(if_range, etag, lm):
+                r = parse_range(rng, size)
+                if r == ():
+                    self._simple(416, "range not satisfiable\n",
+                                 extra=[("Content-Range",
+                                         "bytes */%d" % size)],
+                                 head=head)
+                    return
+                if r is not None:
+                    start, end = r
                     code = 206
+        fail_range = False
+        if code == 206 and not head and "fail_range" in q and \
+                start == parse_int(q.get("fail_range"), -1):
+            fail_range = self.server.state.next_count(
+                ("fail_range", self.path)) <= parse_int(q.get("fail_times"),
+                                                        1)
 
         self.send_response(code)
         self.send_header("Content-Type", "application/octet-stream")
@@ -724,12 +874,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 else:
                     yield piece
 
+        if fail_range:
+            # fail_range=: half the range, then an RST.
+            for piece in frame(paced(body_range(pattern, start, half),
+                                     rate)):
+                self.wfile.write(piece)
+            time.sleep(0.05)
+            self._reset_connection()
+            return
         if stall > 0:
-            for piece in frame(body_range(pattern, start, half)):
+            for piece in frame(paced(body_range(pattern, start, half),
+                                     rate)):
                 self.wfile.write(piece)
             time.sleep(stall)
             start = half
-        tail = frame(trickled(body_range(pattern, start, end)))
+        tail = frame(paced(trickled(body_range(pattern, start, end)), rate))
         if chunked and not truncate:
             tail = itertools.chain(tail, [b"0\r\n\r\n"])
         self._send_all(tail)
@@ -738,6 +897,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if extra > 0 and not truncate:
             time.sleep(0.02)
             self.wfile.write((b"junk" * (extra // 4 + 1))[:extra])
+
+    def _reset_connection(self):
+        """Closes the connection with an RST once the handler returns
+        (SO_LINGER {1, 0}; finish() closes the descriptor)."""
+        self.close_connection = True
+        self._reset = True
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                   struct.pack("ii", 1, 0))
 
 
 class Server(http.server.ThreadingHTTPServer):
