@@ -114,7 +114,8 @@ Routes (GET and HEAD):
       lm2=HTTP-DATE  see etag_after=
       size2=N        see etag_after=
       fail_range=S   a GET that would be answered 206 with a range
-                     starting at byte S fails the first fail_times=
+                     starting at byte S (any byte: S "any") fails the
+                     first fail_times=
                      (default 1) such times (counted per path+query): the
                      206 headers and the first half of the range (rounded
                      down) are sent, then after 50 ms the connection is
@@ -826,7 +827,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     code = 206
         fail_range = False
         if code == 206 and not head and "fail_range" in q and \
-                start == parse_int(q.get("fail_range"), -1):
+                (q.get("fail_range") == "any" or
+                 start == parse_int(q.get("fail_range"), -1)):
             fail_range = self.server.state.next_count(
                 ("fail_range", self.path)) <= parse_int(q.get("fail_times"),
                                                         1)

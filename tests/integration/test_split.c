@@ -78,8 +78,9 @@ static cJSON *run_one(const struct it_fixture *f, const char *pq,
 	return line;
 }
 
-/* a) A 64 MiB body with an ETag, --split 4: it is cut (the server
- * answered ranged requests, each with If-Range, with 206) and arrives
+/* a) A 64 MiB body with an ETag from a server that sends 32 MiB a second
+ * per connection, --split 4: it is cut (the server answered ranged
+ * requests, each with If-Range, with 206, several at once) and arrives
  * byte for byte under its name; the server never had more than 4 of its
  * requests at once. */
 static void test_split_arrives_whole(void **state)
@@ -90,8 +91,8 @@ static void test_split_arrives_whole(void **state)
 	int partial, whole, n;
 	cJSON *res, *line;
 
-	line = run_one(f, "/data/big?size=67108864&etag=v1", args, 0, "ok",
-		       &res);
+	line = run_one(f, "/data/big?size=67108864&etag=v1&rate=33554432", args,
+		       0, "ok", &res);
 	assert_int_equal(it_json_num(line, "bytes", NULL), 64 * MIB);
 	assert_int_equal(it_json_num(line, "http_status", NULL), 200);
 	assert_true(it_file_matches_body(file, "/data/big", 64 * MIB));
@@ -99,8 +100,9 @@ static void test_split_arrives_whole(void **state)
 	fprintf(stderr, "# %d ranged requests, %d answered 206; at most %ld "
 		"at once\n", n, partial,
 		it_server_stat(&f->srv, "max_concurrent"));
-	assert_true(partial >= 1);
+	assert_true(partial >= 2);
 	assert_int_equal(whole, 0);
+	assert_true(it_server_stat(&f->srv, "max_concurrent_ranged") >= 2);
 	assert_true(it_server_stat(&f->srv, "max_concurrent") <= 4);
 	it_expect_no_part_dl(f);
 	cJSON_Delete(res);
@@ -243,7 +245,8 @@ static void test_split_foreign_host_no_credentials(void **state)
 	cJSON *res, *log, *e;
 	int there = 0, ranged_there = 0;
 
-	target = it_path("http://localhost:%d/data/big?size=33554432&etag=v1",
+	target = it_path("http://localhost:%d/data/big?size=33554432&etag=v1"
+			 "&rate=33554432",
 			 f->srv.port);
 	q = it_qenc(target);
 	pq = it_path("/redirect?to=%s", q);
@@ -281,9 +284,10 @@ static void test_split_per_host(void **state)
 	char *file = it_path("%s/dl/big", f->tmp);
 	cJSON *res;
 
-	run_one(f, "/data/big?size=67108864&etag=v1", args, 0, "ok", &res);
-	assert_true(it_file_matches_body(file, "/data/big", 64 * MIB));
-	assert_true(it_host_peak(f, "127.0.0.1") <= 2);
+	run_one(f, "/data/big?size=33554432&etag=v1&rate=33554432", args, 0,
+		"ok", &res);
+	assert_true(it_file_matches_body(file, "/data/big", 32 * MIB));
+	assert_int_equal(it_host_peak(f, "127.0.0.1"), 2);
 	cJSON_Delete(res);
 	free(file);
 }
@@ -386,6 +390,73 @@ static void test_split_resume_after_sigint(void **state)
 	free(file);
 }
 
+/* i) A segment that fails (the server resets its connection halfway) is
+ * fetched again alone, from where it stopped, after its backoff: the
+ * entry is ok in one attempt, the body was asked whole once only, and a
+ * later ranged request begins inside the failed one's range. */
+static void test_split_segment_retried_alone(void **state)
+{
+	const struct it_fixture *f = *state;
+	const char *args[] = {"--split", "4", "--min-split-size", "1M",
+			      "--backoff", "0.05", "--sha256", NULL};
+	char *file = it_path("%s/dl/big", f->tmp);
+	long long fa = -1, fb = -1;
+	int plain = 0, inside = 0;
+	cJSON *res, *line, *log, *e;
+
+	line = run_one(f, "/data/big?size=33554432&etag=v1&rate=33554432"
+			  "&fail_range=any&fail_times=1",
+		       args, 0, "ok", &res);
+	assert_int_equal(it_json_num(line, "attempts", NULL), 1);
+	assert_true(it_file_matches_body(file, "/data/big", 32 * MIB));
+	log = it_server_log(&f->srv);
+	cJSON_ArrayForEach(e, log) {
+		const char *range = it_log_header(e, "range");
+		long long a, b;
+
+		if (!range) {
+			plain++;
+			continue;
+		}
+		assert_int_equal(sscanf(range, "bytes=%lld-%lld", &a, &b), 2);
+		if (fa < 0) { /* the first ranged one is the one that fails */
+			fa = a;
+			fb = b;
+		} else if (a > fa && a <= fb) {
+			inside++;
+		}
+	}
+	fprintf(stderr, "# failed %lld-%lld; %d later requests inside it\n",
+		fa, fb, inside);
+	assert_int_equal(plain, 1);
+	assert_true(inside >= 1);
+	cJSON_Delete(log);
+	cJSON_Delete(res);
+	free(file);
+}
+
+/* j) The file changes on the server while it is cut (a new ETag from the
+ * third request on): the segment that gets the new version's 200 stops
+ * them all, nothing of the first version stays, and the entry starts
+ * again (a second attempt) and delivers the new version whole. */
+static void test_split_changed_restarts(void **state)
+{
+	const struct it_fixture *f = *state;
+	const char *args[] = {"--split", "4", "--min-split-size", "1M",
+			      "--backoff", "0.05", NULL};
+	char *file = it_path("%s/dl/big", f->tmp);
+	cJSON *res, *line;
+
+	line = run_one(f, "/data/big?size=33554432&etag=v1&rate=33554432"
+			  "&etag_after=2&etag2=v2",
+		       args, 0, "ok", &res);
+	assert_int_equal(it_json_num(line, "attempts", NULL), 2);
+	assert_true(it_file_matches_body(file, "/data/big~2", 32 * MIB));
+	it_expect_no_part_dl(f);
+	cJSON_Delete(res);
+	free(file);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, it_fixture_setup, \
@@ -399,6 +470,8 @@ int main(void)
 		T(test_split_per_host),
 		T(test_split_foreign_host_no_credentials),
 		T(test_split_resume_after_sigint),
+		T(test_split_segment_retried_alone),
+		T(test_split_changed_restarts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
