@@ -53,6 +53,9 @@ struct fm_job {
 	_Atomic(struct fm_split *) split;
 	struct fm_job *split_next; /* in the scheduler's list of them */
 	bool split_listed;    /* in that list */
+	bool no_split;        /* its body changed while cut: the attempts
+				 after that fetch it whole (set by the
+				 scheduler before the next one begins) */
 	unsigned out;         /* its slots at the workers */
 	uint64_t split_t0;    /* when its first transfer began (ns) */
 	struct fm_outcome *final; /* what it came to, once known, while

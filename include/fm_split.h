@@ -29,6 +29,7 @@
 #define FM_SPLIT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -91,6 +92,11 @@ struct fm_split {
 	bool abort;             /* every segment stops at its next byte */
 	bool complete;          /* done == size, seen by the one that
 				   commits */
+	bool committed;         /* named: the file is closed, nothing may
+				   touch it */
+	atomic_bool halt;       /* abort or complete: a transfer of it that
+				   waits for bytes stops (fm_split_halted()) */
+	pthread_cond_t hashed_cond; /* hashing went false */
 	EVP_MD_CTX *md;         /* the digest of [0, hashed), or NULL */
 	uint64_t hashed;
 	bool hashing;           /* a thread is hashing (outside the lock) */
@@ -209,6 +215,14 @@ void fm_split_due(struct fm_split *split, struct fm_seg *seg, uint64_t due);
 
 /* The failed attempts at seg. */
 unsigned fm_split_failures(struct fm_split *split, const struct fm_seg *seg);
+
+/* Whether the transfers of split have nothing more to do (it stops, or
+ * every byte is there): one that waits for bytes stops now. Any thread,
+ * without the lock. */
+static inline bool fm_split_halted(struct fm_split *split)
+{
+	return atomic_load_explicit(&split->halt, memory_order_relaxed);
+}
 
 /* Bytes on disk so far (for the live line). */
 uint64_t fm_split_done(struct fm_split *split);

@@ -734,9 +734,14 @@ static void start_segments(struct run *r)
 	}
 }
 
+static void arm_seg_timer(struct run *r);
+
 static void on_seg_timer(uv_timer_t *t)
 {
-	pump(t->data);
+	struct run *r = t->data;
+
+	pump(r);
+	arm_seg_timer(r); /* for the ones due later */
 }
 
 /* The segment timer fires when the first failed segment may go again. */
@@ -782,11 +787,15 @@ static void end_split(struct run *r, struct fm_job *job)
 	job->final = NULL;
 	/* Under -c what a failure left stays, with the record of its
 	 * ranges, to be resumed; a body that changed or failed its digest
-	 * goes. */
+	 * (or was named) goes. */
 	atomic_store(&job->split, NULL);
-	fm_split_free(split, r->o->resume && o.piece == FM_PIECE_FAILED);
+	fm_split_free(split, r->o->resume && o.piece != FM_PIECE_RESTART &&
+				     o.piece != FM_PIECE_WHOLE);
 	free(split);
 	if (o.piece == FM_PIECE_RESTART) {
+		/* A server whose file changed, or whose nodes name one file
+		 * with two ETags, gets the next attempts whole. */
+		job->no_split = true;
 		o.piece = FM_PIECE_NONE;
 		conclude(r, job, &o, seconds);
 		return;
@@ -796,6 +805,24 @@ static void end_split(struct run *r, struct fm_job *job)
 	if (o.status == FM_STATUS_FAILED && r->o->fail_fast &&
 	    r->stop == STOP_NONE)
 		on_fail_fast(r);
+}
+
+/* The run stops, and cut job has no slot out and no outcome (its failed
+ * segments wait to go again, or its last slots came back with nothing
+ * final): it ends as interrupted, with its last error. */
+static void stop_split(struct run *r, struct fm_job *job)
+{
+	struct fm_outcome o = {.status = FM_STATUS_FAILED,
+			       .piece = FM_PIECE_FAILED,
+			       .http_status = job->last_http};
+
+	if (job->last_error)
+		snprintf(o.error, sizeof(o.error),
+			 "interrupted (last attempt: %s)", job->last_error);
+	else
+		snprintf(o.error, sizeof(o.error), "interrupted");
+	keep_final(job, &o);
+	end_split(r, job);
 }
 
 /* A slot of a cut job is back (its segment seg, left free by a failure,
@@ -832,30 +859,21 @@ static void split_back(struct run *r, struct fm_job *job, struct fm_seg *seg,
 		keep_final(job, o);
 		fm_split_stop(split);
 	}
-	if (job->out == 0 && job->final)
+	if (job->out == 0 && !job->final && r->stop != STOP_NONE)
+		stop_split(r, job); /* what came back said nothing final */
+	else if (job->out == 0 && job->final)
 		end_split(r, job);
 }
 
-/* The run stops: cut jobs with no slot out (their failed segments
- * waiting to go again) end with their last error. */
+/* The run stops: cut jobs with no slot out end (stop_split()). */
 static void end_waiting_splits(struct run *r)
 {
 	struct fm_job *job = r->splits, *next;
 
 	for (; job; job = next) {
 		next = job->split_next;
-		if (job->out == 0 && !job->final) {
-			struct fm_outcome o = {.status = FM_STATUS_FAILED,
-					       .piece = FM_PIECE_FAILED,
-					       .http_status = job->last_http};
-
-			snprintf(o.error, sizeof(o.error), "%s",
-				 job->last_error ? job->last_error
-						 : "interrupted");
-			keep_final(job, &o);
-			if (job->final)
-				end_split(r, job);
-		}
+		if (job->out == 0 && !job->final)
+			stop_split(r, job);
 	}
 }
 
@@ -1461,8 +1479,10 @@ static void teardown(struct run *r)
 
 			if (s->busy) {
 				/* a job whose body is cut is in several */
-				if (--s->x.job->out == 0)
+				if (--s->x.job->out == 0) {
+					unlist_split(r, s->x.job);
 					drop_job(r, s->x.job, FM_JOB_RUNNING);
+				}
 				s->x.job = NULL;
 				s->busy = false;
 			}

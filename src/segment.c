@@ -17,7 +17,7 @@ static const char *cut_validator(const struct fm_xfer *x, long code,
 {
 	const struct fm_xfer_conf *conf = x->conf;
 
-	if (conf->split < 2 || code != 200 ||
+	if (conf->split < 2 || x->job->no_split || code != 200 ||
 	    x->resp.encoded || x->sink.base || x->sink.bytes || len < 0 ||
 	    (uint64_t)len < 2 * conf->min_split)
 		return NULL;
@@ -75,10 +75,12 @@ int fm_seg_cut(struct fm_xfer *x, long code)
 	if (!validator)
 		return 0;
 	curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url);
-	/* Under -c the .part must say which of its bytes are there, should
-	 * it outlive us: where the file system keeps no extended attribute
-	 * the body goes whole. */
-	if (x->conf->resume && fsetxattr(x->sink.fd, FM_RANGES_ATTR, "0", 1, 0))
+	/* A NAME.part (under -c, or where there is no O_TMPFILE) must say
+	 * which of its bytes are there, should it outlive us (a kill): a
+	 * .part without a record is read as written from its start without
+	 * a gap. Where the file system keeps no extended attribute, such a
+	 * body goes whole. */
+	if (!x->sink.anon && fsetxattr(x->sink.fd, FM_RANGES_ATTR, "0", 1, 0))
 		return 0;
 	split = malloc(sizeof(*split));
 	if (!split)
@@ -96,7 +98,7 @@ int fm_seg_cut(struct fm_xfer *x, long code)
 	 * what libcurl keeps from a redirected request (-H credentials)
 	 * is kept from them too. */
 	split->foreign = !same_origin(job->entry.url, split->url);
-	if (x->conf->resume)
+	if (!split->sink.anon)
 		(void)fm_split_start_record(split);
 	x->segmented = true;
 	x->seg_open = true;

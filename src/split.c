@@ -63,13 +63,20 @@ static int init_common(struct fm_split *split, uint64_t size, uint64_t min,
 		split->md = NULL;
 	}
 	if (!split->url || !split->validator || !split->etag ||
-	    (md && !split->md) || pthread_mutex_init(&split->lock, NULL))
+	    (md && !split->md))
 		goto fail;
+	if (pthread_mutex_init(&split->lock, NULL))
+		goto fail;
+	if (pthread_cond_init(&split->hashed_cond, NULL)) {
+		pthread_mutex_destroy(&split->lock);
+		goto fail;
+	}
 	/* Room for the whole body at once: a full disk shows now, and the
 	 * segments' blocks are not scattered. Where the file system cannot
 	 * (EOPNOTSUPP), pwrite() grows the file as it goes. Bytes already
 	 * in the file stay as they are. */
 	if (fallocate(sink->fd, 0, 0, (off_t)size) && errno == ENOSPC) {
+		pthread_cond_destroy(&split->hashed_cond);
 		pthread_mutex_destroy(&split->lock);
 		err = -ENOSPC;
 		goto fail;
@@ -273,6 +280,8 @@ static int record_locked(struct fm_split *split)
 	unsigned n = 0;
 	int len;
 
+	if (split->committed || split->sink.fd < 0)
+		return 0;
 	for (struct fm_seg *seg = split->segs; seg; seg = seg->next) {
 		if (seg->disk <= seg->start)
 			continue;
@@ -314,6 +323,7 @@ void fm_split_free(struct fm_split *split, bool keep)
 	free(split->validator);
 	free(split->etag);
 	EVP_MD_CTX_free(split->md);
+	pthread_cond_destroy(&split->hashed_cond);
 	pthread_mutex_destroy(&split->lock);
 	*split = (struct fm_split){0};
 }
@@ -350,7 +360,9 @@ static struct fm_seg *take_locked(struct fm_split *split, uint64_t now,
 	*probe = false;
 	if (split->abort)
 		return NULL;
-	for (seg = split->segs; seg; seg = seg->next)
+	for (seg = split->segs; seg; seg = seg->next) {
+		if (seg->state == FM_SEG_FREE && seg->disk >= seg->end)
+			seg->state = FM_SEG_DONE; /* a cut took what it had */
 		if (seg->state == FM_SEG_FREE && seg->due_ns <= now) {
 			seg->state = FM_SEG_RUNNING;
 			seg->held = true;
@@ -358,6 +370,7 @@ static struct fm_seg *take_locked(struct fm_split *split, uint64_t now,
 			seg->skip = 0;
 			return seg;
 		}
+	}
 	if (split->ranges == FM_RANGES_PROBING ||
 	    split->ranges == FM_RANGES_NO || !(cut = victim(split, &mid)))
 		return NULL;
@@ -424,6 +437,8 @@ bool fm_split_confirm(struct fm_split *split, struct fm_seg *probe)
 		cut->end = start;
 		probe->next = cut->next;
 		cut->next = probe;
+		if (cut->state == FM_SEG_FREE && cut->disk >= cut->end)
+			cut->state = FM_SEG_DONE;
 		ok = true;
 	} else {
 		split->held--;
@@ -475,6 +490,7 @@ static int read_back(struct fm_split *split, uint64_t upto)
 	split->reread += from - split->hashed;
 	split->hashed = from;
 	split->hashing = false;
+	pthread_cond_broadcast(&split->hashed_cond);
 	return err;
 }
 
@@ -484,7 +500,8 @@ static int catch_up(struct fm_split *split, uint64_t max)
 {
 	int err = 0;
 
-	while (split->md && !split->hashing && !err && max) {
+	while (split->md && !split->hashing && !split->committed && !err &&
+	       max) {
 		struct fm_seg *seg = split->segs;
 		uint64_t upto;
 
@@ -524,9 +541,9 @@ int fm_split_write(struct fm_split *split, struct fm_seg *seg,
 	int err;
 
 	pthread_mutex_lock(&split->lock);
-	if (split->abort) {
+	if (split->abort || split->committed) {
 		pthread_mutex_unlock(&split->lock);
-		return FM_SPLIT_STOP;
+		return split->abort ? FM_SPLIT_STOP : FM_SPLIT_END;
 	}
 	k = seg->skip < n ? seg->skip : n;
 	seg->skip -= k;
@@ -547,6 +564,8 @@ int fm_split_write(struct fm_split *split, struct fm_seg *seg,
 	}
 	seg->disk = off + k;
 	split->done += k;
+	if (split->done >= split->size)
+		atomic_store(&split->halt, true);
 	split->unrecorded += k;
 	if (split->record && split->unrecorded >= RECORD_EVERY)
 		(void)record_locked(split); /* a failure keeps the last */
@@ -559,6 +578,7 @@ int fm_split_write(struct fm_split *split, struct fm_seg *seg,
 		pthread_mutex_lock(&split->lock);
 		split->hashed = off + k;
 		split->hashing = false;
+		pthread_cond_broadcast(&split->hashed_cond);
 	}
 	err = catch_up(split, CATCH_UP_MAX);
 	pthread_mutex_unlock(&split->lock);
@@ -651,6 +671,7 @@ void fm_split_stop(struct fm_split *split)
 {
 	pthread_mutex_lock(&split->lock);
 	split->abort = true;
+	atomic_store(&split->halt, true);
 	pthread_mutex_unlock(&split->lock);
 }
 
@@ -662,6 +683,9 @@ int fm_split_digest(struct fm_split *split, char out[65])
 	int err;
 
 	pthread_mutex_lock(&split->lock);
+	/* another segment's thread may be hashing still: its bytes first */
+	while (split->hashing)
+		pthread_cond_wait(&split->hashed_cond, &split->lock);
 	err = catch_up(split, UINT64_MAX);
 	if (!err && split->hashed != split->size)
 		err = -EIO;
@@ -680,9 +704,19 @@ int fm_split_digest(struct fm_split *split, char out[65])
 
 int fm_split_commit(struct fm_split *split)
 {
+	int err;
+
+	/* Under the lock, once no thread reads the file back: the others
+	 * may still end, and must find it closed (committed). */
+	pthread_mutex_lock(&split->lock);
+	while (split->hashing)
+		pthread_cond_wait(&split->hashed_cond, &split->lock);
+	split->committed = true;
 	if (split->record) /* the ranges are all there: no more to say */
 		(void)fremovexattr(split->sink.fd, FM_RANGES_ATTR);
-	return fm_sink_commit(&split->sink, split->mtime);
+	err = fm_sink_commit(&split->sink, split->mtime);
+	pthread_mutex_unlock(&split->lock);
+	return err;
 }
 
 uint64_t fm_split_range(struct fm_split *split, const struct fm_seg *seg,

@@ -148,7 +148,14 @@ static void hand_back(struct fm_worker *w, struct slot *s)
 /* Ends an attempt that never reached the network. */
 static void fail_early(struct fm_worker *w, struct slot *s, const char *why)
 {
-	s->out = (struct fm_outcome){.status = FM_STATUS_FAILED};
+	bool seg = s->x.seg != NULL || s->x.segmented;
+
+	if (s->x.seg) /* its segment goes back, to be fetched again */
+		fm_xfer_abandon(&s->x);
+	s->out = (struct fm_outcome){
+		.status = FM_STATUS_FAILED,
+		.piece = seg ? FM_PIECE_FAILED : FM_PIECE_NONE,
+	};
 	snprintf(s->out.error, sizeof(s->out.error), "%s", why);
 	s->seconds = 0;
 	hand_back(w, s);
@@ -209,7 +216,10 @@ static void begin(struct fm_worker *w, struct slot *s)
 	}
 	x->sink.pool = &w->pool;
 	x->bucket = env->limit_rate ? &w->bucket : NULL;
-	x->on_answer = job->probe && env->answered ? on_probe_answer : NULL;
+	/* a segment's job may be another slot's probe: not ours to read */
+	x->on_answer = !x->seg && job->probe && env->answered
+			       ? on_probe_answer
+			       : NULL;
 	x->on_split = env->cuts ? on_cut : NULL;
 	switch (fm_xfer_begin(x, job, env->rootfd, &s->out)) {
 	case FM_BEGIN_RUN:

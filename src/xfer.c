@@ -124,6 +124,29 @@ static curl_socket_t on_curl_opensocket(void *data, curlsocktype purpose,
 	return fd;
 }
 
+/* libcurl's progress callback, every second at least while a transfer
+ * runs: a segment whose body has nothing more for it to do (stopped, or
+ * complete) stops even when no byte comes (a probe waiting for its
+ * answer, a stalled connection). */
+static int on_curl_xferinfo(void *data, curl_off_t dltotal, curl_off_t dlnow,
+			    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct fm_xfer *x = data;
+	struct fm_split *split;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	if (!x->segmented ||
+	    !(split = atomic_load_explicit(&x->job->split,
+					   memory_order_acquire)) ||
+	    !fm_split_halted(split))
+		return 0;
+	x->seg_stopped = true;
+	return 1;
+}
+
 /* The options every attempt shares, on a new or reset easy handle. */
 static void set_defaults(struct fm_xfer *x)
 {
@@ -135,6 +158,10 @@ static void set_defaults(struct fm_xfer *x)
 	curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, fm_body_on_curl_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+	/* for every transfer: one may become a segment while it runs */
+	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_curl_xferinfo);
+	curl_easy_setopt(e, CURLOPT_XFERINFODATA, x);
+	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_curl_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, on_curl_sockopt);
@@ -325,7 +352,11 @@ static int set_resume(struct fm_xfer *x)
 
 static void reset_attempt(struct fm_xfer *x, struct fm_job *job)
 {
-	x->job = job;
+	/* x->job is the scheduler's to set before it hands the slot over
+	 * (it reads it while we run): written here only by callers that
+	 * did not (tests) */
+	if (x->job != job)
+		x->job = job;
 	x->local_err = 0;
 	x->sock_err = 0;
 	x->stop = FM_STOP_NONE;
@@ -657,6 +688,19 @@ static void end_segment(struct fm_xfer *x, CURLcode rc, long unmet,
 	gather_facts(x, rc, o, unmet, &f);
 	j = fm_judge(&f);
 	failed = j.verdict != FM_VERDICT_OK && !x->seg_stopped;
+	if (!failed && !x->seg_stopped && !x->seg_open) {
+		/* an answer without a byte of body (a 2xx with none, or an
+		 * error page judged ok): it fetched nothing, and must not
+		 * be asked again at once */
+		fm_xfer_note_stop(x, FM_STOP_RESUME_MISMATCH,
+				  "HTTP %ld without a body to a ranged "
+				  "request",
+				  o->http_status);
+		gather_facts(x, rc, o, unmet, &f);
+		j = fm_judge(&f);
+		j.verdict = FM_VERDICT_RETRY;
+		failed = true;
+	}
 	commit = fm_split_end(split, x->seg, failed, &complete);
 	if (commit) {
 		x->seg = NULL;
@@ -737,7 +781,7 @@ void fm_xfer_stop(struct fm_xfer *x, enum fm_stop stop, CURLcode rc,
 
 void fm_xfer_abandon(struct fm_xfer *x)
 {
-	if (x->segmented)
+	if (x->seg) /* also one never begun (worker.c fail_early()) */
 		drop_seg(x, false);
 	fm_sink_release(&x->sink);
 }

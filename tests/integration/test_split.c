@@ -515,6 +515,98 @@ static void test_split_small_files_first(void **state)
 	free(lp);
 }
 
+/* l) Several failed segments due at different times: each is fetched
+ * again when its backoff is over (the segment timer is armed again for
+ * the later ones), and the entry ends ok. Before, a timer armed only for
+ * the first left the others waiting forever (3 runs in 4 hung). */
+static void test_split_segments_due_apart(void **state)
+{
+	const struct it_fixture *f = *state;
+	const char *args[] = {"--split", "4", "--min-split-size", "1M",
+			      "--backoff", "0.3", NULL};
+	char *file = it_path("%s/dl/big", f->tmp);
+	cJSON *res;
+
+	run_one(f, "/data/big?size=8388608&etag=v1&rate=8388608"
+		   "&fail_range=any&fail_times=3",
+		args, 0, "ok", &res);
+	assert_true(it_file_matches_body(file, "/data/big", 8 * MIB));
+	cJSON_Delete(res);
+	free(file);
+}
+
+/* m) Where there is no O_TMPFILE a body goes to NAME.part even without
+ * -c; cut, that .part has gaps, so it records its ranges from the start:
+ * killed hard, it is never taken for a file written without a gap
+ * (a later -c run would have named it, holes and all). */
+static void test_split_part_records_without_tmpfile(void **state)
+{
+	const struct it_fixture *f = *state;
+	const char *so = getenv("FM_NOTMPFILE");
+	const char *asan = getenv("ASAN_OPTIONS");
+	char *slow = it_url(&f->srv, "/data/big?size=33554432&etag=v1&stall=4");
+	char *part = it_path("%s/dl/big.part", f->tmp);
+	const char *argv[] = {it_bin(), "--split", "4", "--min-split-size",
+			      "1M", "-o", "dl", slow, NULL};
+	char *preload, *asan_opts;
+	long long done, ranges[64][2];
+	struct it_result r;
+	struct it_proc p;
+	int k;
+
+	assert_non_null(so);
+	preload = it_path("LD_PRELOAD=%s", so);
+	asan_opts = it_path("ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+			    asan ? asan : "", asan && *asan ? ":" : "");
+	{
+		const char *env[] = {preload, asan_opts, NULL};
+
+		assert_int_equal(it_proc_start(&p, argv, f->tmp, env), 0);
+	}
+	assert_true(it_wait_requests(&f->srv, &p, 3, 20) >= 3);
+	it_proc_pump_for(&p, 0.5);
+	assert_int_equal(kill(p.pid, SIGKILL), 0);
+	it_proc_finish(&p, 20, &r);
+	it_result_free(&r);
+	assert_true(it_exists(part));
+	k = part_ranges(part, &done, ranges, 64);
+	fprintf(stderr, "# killed: the .part records %d ranges, %lld bytes\n",
+		k, done);
+	assert_true(k >= 0); /* the record is there */
+	assert_true(done < 33554432);
+	free(preload);
+	free(asan_opts);
+	free(slow);
+	free(part);
+}
+
+/* n) A file that changed while cut is fetched whole on the next attempt:
+ * no ranged request after the restart. */
+static void test_split_whole_after_restart(void **state)
+{
+	const struct it_fixture *f = *state;
+	const char *args[] = {"--split", "4", "--min-split-size", "1M",
+			      "--backoff", "0.05", NULL};
+	cJSON *res, *log, *e;
+	int first_plain = 0, n = 0, ranged_after = 0;
+
+	run_one(f, "/data/big?size=33554432&etag=v1&rate=33554432"
+		   "&etag_after=2&etag2=v2",
+		args, 0, "ok", &res);
+	log = it_server_log(&f->srv);
+	cJSON_ArrayForEach(e, log) {
+		n++;
+		if (!it_log_header(e, "range") && n > 1 && !first_plain)
+			first_plain = n; /* the second attempt's request */
+		else if (first_plain && it_log_header(e, "range"))
+			ranged_after++;
+	}
+	assert_true(first_plain > 1);
+	assert_int_equal(ranged_after, 0);
+	cJSON_Delete(log);
+	cJSON_Delete(res);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, it_fixture_setup, \
@@ -531,6 +623,9 @@ int main(void)
 		T(test_split_segment_retried_alone),
 		T(test_split_changed_restarts),
 		T(test_split_small_files_first),
+		T(test_split_segments_due_apart),
+		T(test_split_part_records_without_tmpfile),
+		T(test_split_whole_after_restart),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
