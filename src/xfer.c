@@ -197,12 +197,14 @@ static void fail_local(struct fm_outcome *o, const char *what,
 		       const char *path, int err)
 {
 	struct fm_attempt_facts f = {.local_err = err};
+	struct fm_judgement j = fm_judge(&f);
 
 	o->status = FM_STATUS_FAILED;
 	o->retry = false;
 	snprintf(o->error, sizeof(o->error), "%s %s: %s", what, path,
 		 fm_strerror(err));
-	o->no_fd = fm_judge(&f).no_fd;
+	o->no_fd = j.no_fd;
+	o->drop_url = j.drop_url; /* never: the disk's, not the URL's */
 }
 
 static int add_header(struct fm_xfer *x, const char *name, const char *value)
@@ -526,6 +528,7 @@ static void describe_failure(struct fm_xfer *x, CURLcode rc,
 {
 	o->status = FM_STATUS_FAILED;
 	o->retry = j->verdict == FM_VERDICT_RETRY;
+	o->drop_url = j->drop_url;
 	o->no_fd = j->no_fd;
 	o->bytes = 0;
 	o->sha256[0] = '\0';
@@ -595,9 +598,12 @@ static void commit_split(struct fm_xfer *x, struct fm_split *split,
 	if (split->md)
 		err = fm_split_digest(split, o->sha256);
 	if (!err && want && strcmp(want, o->sha256) != 0) {
+		struct fm_attempt_facts f = {.stop = FM_STOP_CONTENT_MISMATCH};
+
 		snprintf(o->error, sizeof(o->error),
 			 "sha256 mismatch: expected %s, got %s", want,
 			 o->sha256);
+		o->drop_url = fm_judge(&f).drop_url;
 		return;
 	}
 	if (!err) {
