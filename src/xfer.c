@@ -495,7 +495,7 @@ enum fm_begin fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
 		return FM_BEGIN_FAILED;
 	}
 	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
-	curl_easy_setopt(x->easy, CURLOPT_URL, job->entry.url);
+	curl_easy_setopt(x->easy, CURLOPT_URL, job->url);
 	curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, x->fresh ? 1L : 0L);
 	/* Over TLS, wait for a connection that may multiplex (HTTP/2, known
 	 * from ALPN once the handshake is done) rather than open one per
