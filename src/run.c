@@ -419,8 +419,12 @@ static void open_gate(struct run *r, uint32_t site_hash)
 	site->parked_head = site->parked_tail = NULL;
 }
 
-/* Drops every parked job (the run stops). */
-static void drain_parked(struct run *r)
+static void stop_job(struct run *r, struct fm_job *job,
+		     enum fm_job_state from, const char *why);
+
+/* Takes every parked job away: the run stops for why (stop_job()), or,
+ * with why NULL, ends (each is dropped). */
+static void drain_parked(struct run *r, const char *why)
 {
 	for (unsigned i = 0; r->parked && i < SITES; i++) {
 		struct site *site = &r->sites[i];
@@ -429,7 +433,10 @@ static void drain_parked(struct run *r)
 		for (job = site->parked_head; job; job = next) {
 			next = job->next;
 			r->parked--;
-			drop_job(r, job, FM_JOB_QUEUED);
+			if (why)
+				stop_job(r, job, FM_JOB_QUEUED, why);
+			else
+				drop_job(r, job, FM_JOB_QUEUED);
 		}
 		site->parked_head = site->parked_tail = NULL;
 	}
@@ -1092,34 +1099,60 @@ static void drain_job(void *arg, struct fm_job *job)
 	drop_job(arg, job, FM_JOB_QUEUED);
 }
 
-/* Ends the run early: nothing new starts; queued entries are dropped (no
- * line, counted as left); running attempts are stopped and reported with
- * why (as their slots come back); entries waiting to retry are reported
- * with their last error. */
+/* The run stops (why) with job not running (in state from): an entry
+ * never tried is dropped, without a line, counted as left; one tried
+ * already (waiting out its backoff, or queued for its retry or its next
+ * mirror) is reported as failed with its last attempt's error. */
+static void stop_job(struct run *r, struct fm_job *job,
+		     enum fm_job_state from, const char *why)
+{
+	struct fm_outcome o = {.status = FM_STATUS_FAILED,
+			       .http_status = job->last_http};
+
+	if (!job->attempts) {
+		r->left++;
+		drop_job(r, job, from);
+		return;
+	}
+	snprintf(o.error, sizeof(o.error), "%s (last attempt: %s)", why,
+		 job->last_error ? job->last_error : "-");
+	finish_job(r, job, from, &o, 0);
+}
+
+struct stopping {
+	struct run *r;
+	const char *why;
+};
+
+static void stop_queued(void *arg, struct fm_job *job)
+{
+	const struct stopping *st = arg;
+
+	stop_job(st->r, job, FM_JOB_QUEUED, st->why);
+}
+
+/* Ends the run early: nothing new starts; queued entries never tried are
+ * dropped (no line, counted as left); running attempts are stopped and
+ * reported with why (as their slots come back); entries tried already,
+ * waiting for another attempt, are reported with their last error. */
 static void stop_everything(struct run *r, enum stop_reason reason,
 			    const char *why)
 {
+	struct stopping st = {r, why};
 	struct fm_job *job;
 
 	r->stop = reason;
 	fm_admit_stop(&r->admit);
-	r->left += r->queue.queued + r->parked;
-	fm_queue_drain(&r->queue, drain_job, r);
-	drain_parked(r);
+	fm_queue_drain(&r->queue, stop_queued, &st);
+	drain_parked(r, why);
 	for (unsigned i = 0; i < r->nworkers; i++)
 		fm_worker_abort(&r->workers[i], why);
 	uv_timer_stop(&r->retry_timer);
 	uv_timer_stop(&r->ramp_timer);
 	uv_timer_stop(&r->seg_timer);
 	end_waiting_splits(r);
-	while ((job = fm_heap_pop(&r->waiting))) {
-		struct fm_outcome o = {.status = FM_STATUS_FAILED,
-				       .http_status = job->last_http};
-
-		snprintf(o.error, sizeof(o.error), "%s (last attempt: %s)",
-			 why, job->last_error ? job->last_error : "-");
-		finish_job(r, job, FM_JOB_WAITING, &o, 0);
-	}
+	while ((job = fm_heap_pop(&r->waiting)))
+		stop_job(r, job, FM_JOB_WAITING, why);
 	pump(r);
 }
 
@@ -1546,7 +1579,7 @@ static void teardown(struct run *r)
 			drop_job(r, job, FM_JOB_RUNNING);
 	}
 	fm_queue_drain(&r->queue, drain_job, r);
-	drain_parked(r);
+	drain_parked(r, NULL);
 	for (unsigned i = 0; r->sites && i < SITES; i++)
 		free(r->sites[i].on);
 	free(r->sites);

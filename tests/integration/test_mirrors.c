@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -523,6 +524,63 @@ static void test_resume_across_mirrors_is_safe(void **state)
 	free(file);
 }
 
+/* SIGINT while an entry waits in the queue for its mirror (its first URL
+ * answered 404; the mirror's host is busy under --per-host 1): it was
+ * tried, so it gets its line, failed, with its last attempt's error, as
+ * the running one does. */
+static void test_interrupted_while_queued_for_mirror(void **state)
+{
+	struct it_fixture *f = *state;
+	const char *pq_slow = "/data/int/slow.bin?delay=30";
+	const char *pq_404 = "/data/int/gone.bin?status=404";
+	char *slow = url_b(f, pq_slow), *gone = it_url(&f->srv, pq_404);
+	char *mirror = url_b(f, "/data/int/gone.bin");
+	char *list = it_path("%s\n%s mirror=%s\n", slow, gone, mirror);
+	const char *argv[] = { it_bin(), "--json", "-o", "dl", "--per-host",
+			       "1", "list.txt", NULL };
+	struct it_proc p;
+	struct it_result r;
+	cJSON *res, *e;
+	int bad;
+
+	write_list(f, list);
+	assert_int_equal(it_proc_start(&p, argv, f->tmp, NULL), 0);
+	if (it_wait_ended(&f->srv, &p, pq_404, 1, 10.0) != 0 ||
+	    it_wait_requests(&f->srv, &p, 2, 10.0) < 0) {
+		kill(p.pid, SIGKILL);
+		it_proc_finish(&p, 5.0, &r);
+		it_dump_with_log(&r, &f->srv);
+		fail_msg("the 404 and the slow request did not come");
+	}
+	it_proc_pump_for(&p, 0.3);
+	kill(p.pid, SIGINT);
+	assert_int_equal(it_proc_finish(&p, 10.0, &r), 0);
+	IT_ASSERT_EXIT(r, 130);
+	res = it_jsonl_parse(r.out, &bad);
+	assert_int_equal(bad, 0);
+	if (cJSON_GetArraySize(res) != 2) {
+		it_dump_with_log(&r, &f->srv);
+		fail_msg("want 2 lines, got %d", cJSON_GetArraySize(res));
+	}
+	e = it_json_find_url(res, slow);
+	assert_non_null(e);
+	IT_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JSTR(e, "error", "interrupted");
+	e = it_json_find_url(res, gone);
+	assert_non_null(e);
+	IT_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JSTR(e, "error", "interrupted (last attempt: HTTP 404)");
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	it_assert_requests(f, &r, "/data/int/gone.bin", 0);
+
+	cJSON_Delete(res);
+	it_result_free(&r);
+	free(slow);
+	free(gone);
+	free(mirror);
+	free(list);
+}
+
 #define MIRRORS_TEST(fn) \
 	cmocka_unit_test_setup_teardown(fn, mirrors_setup, it_fixture_teardown)
 
@@ -539,6 +597,7 @@ int main(void)
 		MIRRORS_TEST(test_per_host_follows_the_mirror),
 		MIRRORS_TEST(test_digest_mismatch_drops_url),
 		MIRRORS_TEST(test_resume_across_mirrors_is_safe),
+		MIRRORS_TEST(test_interrupted_while_queued_for_mirror),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
