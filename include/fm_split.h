@@ -94,6 +94,7 @@ struct fm_split {
 	EVP_MD_CTX *md;         /* the digest of [0, hashed), or NULL */
 	uint64_t hashed;
 	bool hashing;           /* a thread is hashing (outside the lock) */
+	pthread_cond_t hashed_cv; /* broadcast when hashing ends */
 	uint64_t reread;        /* bytes read back to hash them */
 };
 

@@ -65,11 +65,16 @@ static int init_common(struct fm_split *split, uint64_t size, uint64_t min,
 	if (!split->url || !split->validator || !split->etag ||
 	    (md && !split->md) || pthread_mutex_init(&split->lock, NULL))
 		goto fail;
+	if (pthread_cond_init(&split->hashed_cv, NULL)) {
+		pthread_mutex_destroy(&split->lock);
+		goto fail;
+	}
 	/* Room for the whole body at once: a full disk shows now, and the
 	 * segments' blocks are not scattered. Where the file system cannot
 	 * (EOPNOTSUPP), pwrite() grows the file as it goes. Bytes already
 	 * in the file stay as they are. */
 	if (fallocate(sink->fd, 0, 0, (off_t)size) && errno == ENOSPC) {
+		pthread_cond_destroy(&split->hashed_cv);
 		pthread_mutex_destroy(&split->lock);
 		err = -ENOSPC;
 		goto fail;
@@ -314,6 +319,7 @@ void fm_split_free(struct fm_split *split, bool keep)
 	free(split->validator);
 	free(split->etag);
 	EVP_MD_CTX_free(split->md);
+	pthread_cond_destroy(&split->hashed_cv);
 	pthread_mutex_destroy(&split->lock);
 	*split = (struct fm_split){0};
 }
@@ -475,6 +481,7 @@ static int read_back(struct fm_split *split, uint64_t upto)
 	split->reread += from - split->hashed;
 	split->hashed = from;
 	split->hashing = false;
+	pthread_cond_broadcast(&split->hashed_cv);
 	return err;
 }
 
@@ -559,6 +566,7 @@ int fm_split_write(struct fm_split *split, struct fm_seg *seg,
 		pthread_mutex_lock(&split->lock);
 		split->hashed = off + k;
 		split->hashing = false;
+		pthread_cond_broadcast(&split->hashed_cv);
 	}
 	err = catch_up(split, CATCH_UP_MAX);
 	pthread_mutex_unlock(&split->lock);
@@ -652,6 +660,12 @@ int fm_split_digest(struct fm_split *split, char out[65])
 	int err;
 
 	pthread_mutex_lock(&split->lock);
+	/* The transfer that wrote the last bytes may still be hashing them
+	 * (outside the lock) when another, ending, finds the body complete:
+	 * what it hashes is not in hashed yet, and catch_up() would leave it
+	 * to that transfer. */
+	while (split->hashing)
+		pthread_cond_wait(&split->hashed_cv, &split->lock);
 	err = catch_up(split, UINT64_MAX);
 	if (!err && split->hashed != split->size)
 		err = -EIO;
