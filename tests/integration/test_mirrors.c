@@ -63,6 +63,31 @@ static void write_list(const struct it_fixture *f, const char *text)
 	free(lp);
 }
 
+/* One entry of two URLs: pq1 on the first host, its mirror pq2 on the
+ * second, then the text fields extra ("" for none), written as
+ * list.txt. */
+struct two_urls {
+	char *a, *b;
+};
+
+static struct two_urls list_two(const struct it_fixture *f, const char *pq1,
+				const char *pq2, const char *extra)
+{
+	struct two_urls t = { it_url(&f->srv, pq1), url_b(f, pq2) };
+	char *list = it_path("%s mirror=%s%s%s\n", t.a, t.b,
+			     *extra ? " " : "", extra);
+
+	write_list(f, list);
+	free(list);
+	return t;
+}
+
+static void two_urls_free(struct two_urls *t)
+{
+	free(t->a);
+	free(t->b);
+}
+
 /* Fails unless the string key of e holds want. */
 static void expect_in(const cJSON *e, const char *key, const char *want)
 {
@@ -94,10 +119,9 @@ static void expect_mirrors(const cJSON *e, const char *const want[], int n)
 static void test_404_then_good_mirror(void **state)
 {
 	struct it_fixture *f = *state;
+	struct two_urls t;
 	const char *pq1 = "/data/gone/file.bin?status=404";
 	const char *pq2 = "/data/m/other.bin?size=3000";
-	char *u1 = it_url(&f->srv, pq1), *u2 = url_b(f, pq2);
-	char *list = it_path("%s mirror=%s\n", u1, u2);
 	char *file = it_path("%s/dl/file.bin", f->tmp);
 	const char *args[] = { "list.txt", NULL };
 	const char *text_argv[] = { it_bin(), "-o", "dl2", "list.txt", NULL };
@@ -105,16 +129,16 @@ static void test_404_then_good_mirror(void **state)
 		"url", "from", "mirrors", "path", "status", "http_status",
 		"bytes", "seconds", "attempts", "error", "line", "source", NULL
 	};
-	struct it_result r, t;
+	struct it_result r, text;
 	cJSON *res, *e, *fields;
 
-	write_list(f, list);
+	t = list_two(f, pq1, pq2, "");
 	res = it_run_json(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	assert_true(it_json_keys_in_order(r.out, keys));
-	IT_ASSERT_JSTR(e, "url", u1);
-	IT_ASSERT_JSTR(e, "from", u2);
-	expect_mirrors(e, (const char *const[]){ u2 }, 1);
+	IT_ASSERT_JSTR(e, "url", t.a);
+	IT_ASSERT_JSTR(e, "from", t.b);
+	expect_mirrors(e, (const char *const[]){ t.b }, 1);
 	IT_ASSERT_JSTR(e, "status", "ok");
 	IT_ASSERT_JNUM(e, "http_status", 200);
 	IT_ASSERT_JNUM(e, "bytes", 3000);
@@ -127,22 +151,20 @@ static void test_404_then_good_mirror(void **state)
 	it_expect_no_part_dl(f);
 
 	/* The text line: the entry's URL, the path written. */
-	assert_int_equal(it_run(text_argv, NULL, f->tmp, &t), 0);
-	IT_ASSERT_EXIT(t, 0);
-	fields = it_split_tabs(t.out);
+	assert_int_equal(it_run(text_argv, NULL, f->tmp, &text), 0);
+	IT_ASSERT_EXIT(text, 0);
+	fields = it_split_tabs(text.out);
 	assert_int_equal(cJSON_GetArraySize(fields), 6);
 	assert_string_equal(cJSON_GetArrayItem(fields, 0)->valuestring, "ok");
-	assert_string_equal(cJSON_GetArrayItem(fields, 4)->valuestring, u1);
+	assert_string_equal(cJSON_GetArrayItem(fields, 4)->valuestring, t.a);
 	assert_string_equal(cJSON_GetArrayItem(fields, 5)->valuestring,
 			    "dl2/file.bin\n");
 
 	cJSON_Delete(fields);
 	cJSON_Delete(res);
 	it_result_free(&r);
-	it_result_free(&t);
-	free(u1);
-	free(u2);
-	free(list);
+	it_result_free(&text);
+	two_urls_free(&t);
 	free(file);
 }
 
@@ -204,21 +226,20 @@ static void test_all_mirrors_dead(void **state)
 static void test_503_moves_to_next_after_backoff(void **state)
 {
 	struct it_fixture *f = *state;
+	struct two_urls t;
 	const char *pq1 = "/data/busy/c.bin?status=503";
 	const char *pq2 = "/data/ok/c.bin?size=500";
-	char *u1 = it_url(&f->srv, pq1), *u2 = url_b(f, pq2);
-	char *list = it_path("%s mirror=%s\n", u1, u2);
 	char *file = it_path("%s/dl/c.bin", f->tmp);
 	const char *args[] = { "--backoff", "0.4", "list.txt", NULL };
 	struct it_result r;
 	cJSON *res, *e, *log;
 	double s1, e1, s2, e2, gap;
 
-	write_list(f, list);
+	t = list_two(f, pq1, pq2, "");
 	res = it_run_json(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	IT_ASSERT_JSTR(e, "status", "ok");
-	IT_ASSERT_JSTR(e, "from", u2);
+	IT_ASSERT_JSTR(e, "from", t.b);
 	IT_ASSERT_JNUM(e, "attempts", 2);
 	assert_true(it_file_matches_body(file, "/data/ok/c.bin", 500));
 	log = it_server_log(&f->srv);
@@ -237,9 +258,7 @@ static void test_503_moves_to_next_after_backoff(void **state)
 	cJSON_Delete(log);
 	cJSON_Delete(res);
 	it_result_free(&r);
-	free(u1);
-	free(u2);
-	free(list);
+	two_urls_free(&t);
 	free(file);
 }
 
@@ -288,21 +307,20 @@ static void test_retries_spent_across_mirrors(void **state)
 static void test_retry_after_is_the_hosts(void **state)
 {
 	struct it_fixture *f = *state;
+	struct two_urls t;
 	const char *pq1 = "/data/ra/x.bin?status=503&retry_after=5";
 	const char *pq2 = "/data/ra/y.bin?size=100";
-	char *u1 = it_url(&f->srv, pq1), *u2 = url_b(f, pq2);
-	char *list = it_path("%s mirror=%s\n", u1, u2);
 	const char *args[] = { "--backoff", "0.1", "list.txt", NULL };
 	struct it_result r;
 	cJSON *res, *e;
 	double t0 = it_now(), took;
 
-	write_list(f, list);
+	t = list_two(f, pq1, pq2, "");
 	res = it_run_json(f, args, 0, 1, &r);
 	took = it_now() - t0;
 	e = cJSON_GetArrayItem(res, 0);
 	IT_ASSERT_JSTR(e, "status", "ok");
-	IT_ASSERT_JSTR(e, "from", u2);
+	IT_ASSERT_JSTR(e, "from", t.b);
 	IT_ASSERT_JNUM(e, "attempts", 2);
 	fprintf(stderr, "# Retry-After 5 on the first host; the run took "
 		"%.3f s\n", took);
@@ -312,9 +330,7 @@ static void test_retry_after_is_the_hosts(void **state)
 
 	cJSON_Delete(res);
 	it_result_free(&r);
-	free(u1);
-	free(u2);
-	free(list);
+	two_urls_free(&t);
 }
 
 /* (d) A failed record fed back with --json - keeps its mirrors: the
@@ -322,10 +338,9 @@ static void test_retry_after_is_the_hosts(void **state)
 static void test_failed_record_fed_back(void **state)
 {
 	struct it_fixture *f = *state;
+	struct two_urls t;
 	const char *pq1 = "/data/fb/d.bin?status=404";
 	const char *pq2 = "/data/fb/e.bin?size=700&fail=1";
-	char *u1 = it_url(&f->srv, pq1), *u2 = url_b(f, pq2);
-	char *list = it_path("%s mirror=%s out=sub/d.bin\n", u1, u2);
 	char *file = it_path("%s/dl/sub/d.bin", f->tmp);
 	const char *args1[] = { "-r", "0", "list.txt", NULL };
 	const char *argv2[] = { it_bin(), "--json", "-r", "0", "-o", "dl",
@@ -333,23 +348,23 @@ static void test_failed_record_fed_back(void **state)
 	struct it_result r1, r2;
 	cJSON *res1, *res2, *e;
 
-	write_list(f, list);
+	t = list_two(f, pq1, pq2, "out=sub/d.bin");
 	res1 = it_run_json(f, args1, 1, 1, &r1);
 	e = cJSON_GetArrayItem(res1, 0);
 	IT_ASSERT_JSTR(e, "status", "failed");
 	IT_ASSERT_JNULL(e, "from");
-	expect_mirrors(e, (const char *const[]){ u2 }, 1);
+	expect_mirrors(e, (const char *const[]){ t.b }, 1);
 	IT_ASSERT_JNUM(e, "attempts", 2);
 
 	assert_int_equal(it_run(argv2, r1.out, f->tmp, &r2), 0);
 	res2 = it_check_json(f, &r2, 0, 1);
 	e = cJSON_GetArrayItem(res2, 0);
 	IT_ASSERT_JSTR(e, "status", "ok");
-	IT_ASSERT_JSTR(e, "url", u1);
-	IT_ASSERT_JSTR(e, "from", u2);
+	IT_ASSERT_JSTR(e, "url", t.a);
+	IT_ASSERT_JSTR(e, "from", t.b);
 	IT_ASSERT_JSTR(e, "out", "sub/d.bin");
 	IT_ASSERT_JSTR(e, "path", "dl/sub/d.bin");
-	expect_mirrors(e, (const char *const[]){ u2 }, 1);
+	expect_mirrors(e, (const char *const[]){ t.b }, 1);
 	it_assert_requests(f, &r2, pq1, 2);
 	it_assert_requests(f, &r2, pq2, 2);
 	assert_true(it_file_matches_body(file, "/data/fb/e.bin", 700));
@@ -358,9 +373,7 @@ static void test_failed_record_fed_back(void **state)
 	cJSON_Delete(res2);
 	it_result_free(&r1);
 	it_result_free(&r2);
-	free(u1);
-	free(u2);
-	free(list);
+	two_urls_free(&t);
 	free(file);
 }
 
@@ -368,27 +381,23 @@ static void test_failed_record_fed_back(void **state)
 static void test_dry_run_shows_mirrors(void **state)
 {
 	struct it_fixture *f = *state;
-	char *u1 = it_url(&f->srv, "/data/dry/x.bin");
-	char *u2 = url_b(f, "/data/dry/y.bin");
-	char *list = it_path("%s mirror=%s\n", u1, u2);
+	struct two_urls t = list_two(f, "/data/dry/x.bin", "/data/dry/y.bin",
+				     "");
 	const char *args[] = { "--dry-run", "list.txt", NULL };
 	struct it_result r;
 	cJSON *res, *e;
 
-	write_list(f, list);
 	res = it_run_json(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	IT_ASSERT_JSTR(e, "status", "planned");
 	IT_ASSERT_JNULL(e, "from");
-	expect_mirrors(e, (const char *const[]){ u2 }, 1);
+	expect_mirrors(e, (const char *const[]){ t.b }, 1);
 	IT_ASSERT_JSTR(e, "path", "dl/x.bin");
 	assert_int_equal(it_server_stat(&f->srv, "requests"), 0);
 
 	cJSON_Delete(res);
 	it_result_free(&r);
-	free(u1);
-	free(u2);
-	free(list);
+	two_urls_free(&t);
 }
 
 #define PH_N 8
@@ -446,21 +455,21 @@ static void test_digest_mismatch_drops_url(void **state)
 	struct it_fixture *f = *state;
 	const char *pq1 = "/data/dg/one.bin?size=1000";
 	const char *pq2 = "/data/dg/two.bin?size=1000";
-	char *u1 = it_url(&f->srv, pq1), *u2 = url_b(f, pq2);
 	char *file = it_path("%s/dl/one.bin", f->tmp);
-	char digest[65], *list;
+	char digest[65], *sha;
 	const char *args[] = { "list.txt", NULL };
 	struct it_result r;
+	struct two_urls t;
 	cJSON *res, *e;
 
 	assert_int_equal(it_server_sha256(&f->srv, "/data/dg/two.bin", 1000,
 					  digest), 0);
-	list = it_path("%s sha256=%s mirror=%s\n", u1, digest, u2);
-	write_list(f, list);
+	sha = it_path("sha256=%s", digest);
+	t = list_two(f, pq1, pq2, sha);
 	res = it_run_json(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	IT_ASSERT_JSTR(e, "status", "ok");
-	IT_ASSERT_JSTR(e, "from", u2);
+	IT_ASSERT_JSTR(e, "from", t.b);
 	IT_ASSERT_JSTR(e, "sha256", digest);
 	IT_ASSERT_JNUM(e, "attempts", 2);
 	it_assert_requests(f, &r, pq1, 1);
@@ -470,10 +479,9 @@ static void test_digest_mismatch_drops_url(void **state)
 
 	cJSON_Delete(res);
 	it_result_free(&r);
-	free(u1);
-	free(u2);
+	two_urls_free(&t);
 	free(file);
-	free(list);
+	free(sha);
 }
 
 /* -c across mirrors: an attempt cut short leaves a .part (ETag "v1"); the
@@ -483,21 +491,20 @@ static void test_digest_mismatch_drops_url(void **state)
 static void test_resume_across_mirrors_is_safe(void **state)
 {
 	struct it_fixture *f = *state;
+	struct two_urls t;
 	const char *pq1 = "/data/rs/a.bin?size=200000&etag=v1&truncate=1";
 	const char *pq2 = "/data/rs/b.bin?size=200000&etag=v2";
-	char *u1 = it_url(&f->srv, pq1), *u2 = url_b(f, pq2);
-	char *list = it_path("%s mirror=%s\n", u1, u2);
 	char *file = it_path("%s/dl/a.bin", f->tmp);
 	const char *args[] = { "-c", "--backoff", "0.05", "list.txt", NULL };
 	struct it_result r;
 	cJSON *res, *e, *log, *req;
 	const cJSON *ir, *st;
 
-	write_list(f, list);
+	t = list_two(f, pq1, pq2, "");
 	res = it_run_json(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	IT_ASSERT_JSTR(e, "status", "ok");
-	IT_ASSERT_JSTR(e, "from", u2);
+	IT_ASSERT_JSTR(e, "from", t.b);
 	IT_ASSERT_JNUM(e, "http_status", 200);
 	IT_ASSERT_JNUM(e, "bytes", 200000);
 	assert_true(it_file_matches_body(file, "/data/rs/b.bin", 200000));
@@ -518,9 +525,7 @@ static void test_resume_across_mirrors_is_safe(void **state)
 	cJSON_Delete(log);
 	cJSON_Delete(res);
 	it_result_free(&r);
-	free(u1);
-	free(u2);
-	free(list);
+	two_urls_free(&t);
 	free(file);
 }
 
