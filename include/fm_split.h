@@ -211,6 +211,9 @@ void fm_split_due(struct fm_split *split, struct fm_seg *seg, uint64_t due);
 /* The failed attempts at seg. */
 unsigned fm_split_failures(struct fm_split *split, const struct fm_seg *seg);
 
+/* Bytes on disk so far (for the live line). */
+uint64_t fm_split_done(struct fm_split *split);
+
 /* Every segment stops at its next byte. */
 void fm_split_stop(struct fm_split *split);
 

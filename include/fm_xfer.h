@@ -110,7 +110,11 @@ struct fm_xfer {
 	bool seg_restart;        /* the body changed on the server: the
 				    entry starts again */
 	uint64_t seg_from;       /* the first byte its request asked */
-	uint64_t seg_bytes;      /* written by this attempt */
+	uint64_t seg_bytes;      /* taken by this attempt */
+	char *seg_buf;           /* gathers its pieces of one read for one
+				    pwrite (buffer_size bytes, made at the
+				    slot's first segment, kept) */
+	size_t seg_len;          /* bytes in it */
 	char errbuf[CURL_ERROR_SIZE];
 };
 

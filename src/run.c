@@ -1273,14 +1273,20 @@ static bool sample_progress(void *arg, struct fm_progress *p)
 		    r->tally.count[FM_STATUS_INVALID];
 	p->running = r->running;
 	p->bytes = r->tally.bytes;
+	/* A cut body counts once, by what is on disk: its slots come and
+	 * go while it runs. */
+	for (struct fm_job *job = r->splits; job; job = job->split_next)
+		p->bytes += fm_split_done(atomic_load(&job->split));
 	for (unsigned i = 0; i < r->nworkers; i++) {
 		const struct fm_worker *w = &r->workers[i];
 
-		for (unsigned k = 0; k < w->made; k++)
-			if (w->made_slots[k]->busy)
+		for (unsigned k = 0; k < w->made; k++) {
+			const struct slot *s = w->made_slots[k];
+
+			if (s->busy && !atomic_load(&s->x.job->split))
 				p->bytes += atomic_load_explicit(
-					&w->made_slots[k]->x.body_bytes,
-					memory_order_relaxed);
+					&s->x.body_bytes, memory_order_relaxed);
+		}
 	}
 	p->elapsed = since(r->t0);
 	return true;

@@ -645,6 +645,16 @@ unsigned fm_split_failures(struct fm_split *split, const struct fm_seg *seg)
 	return n;
 }
 
+uint64_t fm_split_done(struct fm_split *split)
+{
+	uint64_t done;
+
+	pthread_mutex_lock(&split->lock);
+	done = split->done;
+	pthread_mutex_unlock(&split->lock);
+	return done;
+}
+
 void fm_split_stop(struct fm_split *split)
 {
 	pthread_mutex_lock(&split->lock);

@@ -182,6 +182,8 @@ int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf)
 	x->conf = conf;
 	x->md = NULL;
 	x->resume_done = NULL;
+	x->seg_buf = NULL;
+	x->seg_len = 0;
 	x->headers = NULL;
 	x->curl_retried = false;
 	x->fresh = false;
@@ -355,6 +357,7 @@ static void reset_attempt(struct fm_xfer *x, struct fm_job *job)
 	x->seg_restart = false;
 	x->seg_from = 0;
 	x->seg_bytes = 0;
+	x->seg_len = 0;
 }
 
 /* Gives seg back when x's attempt at it ends without fetching (failed
@@ -650,6 +653,13 @@ static void end_segment(struct fm_xfer *x, CURLcode rc, long unmet,
 		drop_seg(x, false);
 		return;
 	}
+	/* what the last read left gathered */
+	if (x->seg_len && !x->seg_stopped) {
+		int w = fm_seg_flush(x);
+
+		if (w < 0 && !x->local_err)
+			x->local_err = w;
+	}
 	gather_facts(x, rc, o, unmet, &f);
 	j = fm_judge(&f);
 	failed = j.verdict != FM_VERDICT_OK && !x->seg_stopped;
@@ -742,6 +752,8 @@ void fm_xfer_cleanup(struct fm_xfer *x)
 {
 	free(x->resume_done);
 	x->resume_done = NULL;
+	free(x->seg_buf);
+	x->seg_buf = NULL;
 	fm_sink_release(&x->sink);
 	fm_resp_clear(&x->resp);
 	forget_why(x);

@@ -77,6 +77,11 @@ int fm_seg_cut(struct fm_xfer *x, long code);
  * their own. Returns 0 or -errno. In segment.c. */
 int fm_seg_resume(struct fm_xfer *x);
 
+/* Writes out what x->seg_buf holds of its segment. Returns what
+ * fm_split_write() does (FM_SPLIT_MORE when it held nothing). In
+ * segment.c. */
+int fm_seg_flush(struct fm_xfer *x);
+
 /* The write callback's part for a segment (x->segmented): checks the
  * answer at its first byte, then writes in place. Returns what
  * fm_body_on_curl_write() returns. In segment.c. */
