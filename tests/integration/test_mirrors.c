@@ -5,7 +5,8 @@
  * fails when every URL is dropped or its retries are spent, naming each
  * URL's last failure. The result says which URL delivered ("from") and
  * keeps the others ("mirrors"), so that a record fed back keeps them.
- * --per-host counts the host each attempt goes to.
+ * --per-host counts the host each attempt goes to; a body cut in
+ * segments that fails for good at one URL starts again at the next.
  *
  * The server also listens on 127.0.1.1 (--also-listen 1): a second host
  * on the same port. A dead mirror is a closed port. */
@@ -484,6 +485,62 @@ static void test_digest_mismatch_drops_url(void **state)
 	free(sha);
 }
 
+#define SPLIT_SIZE (8 * 1024 * 1024)
+
+/* A body fetched in segments whose digest fails at the first URL: the
+ * whole starts again at the second, which delivers it (also cut). */
+static void test_split_body_moves_to_mirror(void **state)
+{
+	struct it_fixture *f = *state;
+	const char *pq1 = "/data/sp/one.iso?size=8388608&etag=v1";
+	const char *pq2 = "/data/sp/two.iso?size=8388608&etag=v2";
+	const char *args[] = { "--split", "4", "--min-split-size", "1M",
+			       "list.txt", NULL };
+	char *file = it_path("%s/dl/one.iso", f->tmp);
+	char digest[65], *sha;
+	struct it_result r;
+	struct two_urls t;
+	cJSON *res, *e, *log, *req;
+	int ranged1 = 0, ranged2 = 0;
+
+	assert_int_equal(it_server_sha256(&f->srv, "/data/sp/two.iso",
+					  SPLIT_SIZE, digest), 0);
+	sha = it_path("sha256=%s", digest);
+	t = list_two(f, pq1, pq2, sha);
+	res = it_run_json(f, args, 0, 1, &r);
+	e = cJSON_GetArrayItem(res, 0);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JSTR(e, "from", t.b);
+	IT_ASSERT_JNUM(e, "attempts", 2);
+	IT_ASSERT_JNUM(e, "bytes", SPLIT_SIZE);
+	assert_true(it_file_matches_body(file, "/data/sp/two.iso",
+					 SPLIT_SIZE));
+	log = it_server_log(&f->srv);
+	assert_non_null(log);
+	cJSON_ArrayForEach(req, log) {
+		const char *path = it_json_str(req, "path");
+
+		if (!it_log_header(req, "range") || !path)
+			continue;
+		ranged1 += strcmp(path, pq1) == 0;
+		ranged2 += strcmp(path, pq2) == 0;
+	}
+	fprintf(stderr, "# ranged requests: %d to the first URL, %d to the "
+		"mirror\n", ranged1, ranged2);
+	if (ranged1 == 0 || ranged2 == 0) {
+		it_dump_with_log(&r, &f->srv);
+		fail_msg("the body should be cut at both URLs");
+	}
+	it_expect_no_part_dl(f);
+
+	cJSON_Delete(log);
+	cJSON_Delete(res);
+	it_result_free(&r);
+	two_urls_free(&t);
+	free(file);
+	free(sha);
+}
+
 /* -c across mirrors: an attempt cut short leaves a .part (ETag "v1"); the
  * mirror has another version ("v2"), so the Range it is asked with
  * If-Range: "v1" is answered 200 and the file is the mirror's whole body,
@@ -601,6 +658,7 @@ int main(void)
 		MIRRORS_TEST(test_dry_run_shows_mirrors),
 		MIRRORS_TEST(test_per_host_follows_the_mirror),
 		MIRRORS_TEST(test_digest_mismatch_drops_url),
+		MIRRORS_TEST(test_split_body_moves_to_mirror),
 		MIRRORS_TEST(test_resume_across_mirrors_is_safe),
 		MIRRORS_TEST(test_interrupted_while_queued_for_mirror),
 	};
