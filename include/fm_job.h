@@ -4,12 +4,15 @@
  * lives from the moment it is read until its result is printed. Where it
  * is (new, queued, running, waiting out a backoff, done) is its state,
  * and the scheduler alone moves it, in one function that checks the move
- * against fm_job_moves(). */
+ * against fm_job_moves(). An entry with mirrors has several URLs; each
+ * attempt goes to one of them (job->url), the scheduler's choice between
+ * attempts (fm_next_url()). */
 #ifndef FM_JOB_H
 #define FM_JOB_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "fm_list.h"
@@ -36,13 +39,26 @@ struct fm_job {
 	unsigned long line;
 	const char *source;
 	uint32_t source_index; /* for claims */
-	struct fm_host *host;  /* the queue's record of its host */
+	const char *url;       /* where its attempts go now: its entry's URL
+				  or one of its mirrors (fm_job_url()); the
+				  scheduler moves it between attempts, and
+				  host, site and tls follow */
+	unsigned url_at;       /* that URL's index (fm_job_url()) */
+	bool *dropped;         /* with mirrors: dropped[i], URL i failed for
+				  good; NULL without */
+	char **url_why;        /* with mirrors: url_why[i], URL i's last
+				  failure, NULL while it has none; NULL
+				  without */
+	struct fm_host *host;  /* the queue's record of its URL's host */
 	uint32_t site;         /* the hash of its URL's host name */
 	bool tls;              /* https: its connections may multiplex */
 	bool probe;            /* the first to its site: the scheduler holds
 				  the site's others back until its answer
 				  comes (see run.c) */
-	unsigned attempts;
+	unsigned attempts;     /* made, at all its URLs */
+	unsigned retried;      /* of them, retries after a transient failure
+				  (what -r counts; a mirror tried at once
+				  after another failed for good is none) */
 	bool no_resume;       /* the .part proved unusable: start from zero */
 	long last_http;       /* the last attempt's status, for a report */
 	char *last_error;     /* its error, kept while waiting to retry */
@@ -69,8 +85,32 @@ struct fm_job {
  * and no state moves to itself. Pure. */
 bool fm_job_moves(enum fm_job_state from, enum fm_job_state to);
 
-/* Frees job (NULL: nothing) and everything it owns: its entry, paths
- * and last error. */
+/* The number of URLs of job: its entry's URL and its mirrors. */
+static inline unsigned fm_job_urls(const struct fm_job *job)
+{
+	return 1 + job->entry.nmirrors;
+}
+
+/* URL i of job (i < fm_job_urls()): 0 the entry's URL, then its mirrors
+ * in the order given. */
+const char *fm_job_url(const struct fm_job *job, unsigned i);
+
+/* Readies job, whose entry is set, for its attempts: job->url is its
+ * first URL; with mirrors, room to note each URL's fate (dropped,
+ * url_why). Returns 0 or -ENOMEM. */
+int fm_job_urls_init(struct fm_job *job);
+
+/* Notes that the attempt at job's URL (job->url_at) failed with why, for
+ * good when drop: that URL is dropped. Without mirrors nothing is noted.
+ * Returns 0 or -ENOMEM. */
+int fm_job_note_failure(struct fm_job *job, const char *why, bool drop);
+
+/* The error of job, with mirrors, when no attempt is left: each URL's
+ * last failure (fm_result_urls_failed()), into buf (cap bytes). */
+void fm_job_urls_failed(const struct fm_job *job, char *buf, size_t cap);
+
+/* Frees job (NULL: nothing) and everything it owns: its entry, paths,
+ * what it noted of its URLs and last error. */
 void fm_job_free(struct fm_job *job);
 
 #endif

@@ -15,10 +15,19 @@
 /* Room for a reason why a line or entry is invalid. */
 #define FM_WHY_MAX 256
 
+/* The most mirror URLs one entry may give (more make it invalid): far
+ * more than any file lives on, few enough that an entry's URLs and their
+ * reasons stay small. */
+#define FM_MIRRORS_MAX 100
+
 struct fm_entry {
 	char *url;    /* text: the URL token as written; JSON: the decoded url */
 	char *out;    /* out= / "out", or NULL */
 	char *sha256; /* expected digest, 64 lowercase hex digits, or NULL */
+	char **mirrors; /* mirror= / "mirrors": the entry's other URLs, in
+			   the order given, none twice nor equal to url;
+			   NULL when none */
+	unsigned nmirrors;
 	CURLU *uh;    /* url as curl_url() parsed it, for naming; or NULL */
 };
 
@@ -39,11 +48,13 @@ enum fm_line_kind {
  * Checks everything that can be known from the line alone: URL syntax
  * (curl_url()), scheme http or https, known keys, fields of the form
  * key=value, sha256 as 64 hex digits (stored lowercase), out= safe per
- * fm_name_check_out(). JSON lines are objects with string members url,
- * out, sha256; other members are ignored only when they are keys of
- * fetchmany's own result records (path, status, http_status, bytes,
- * seconds, attempts, error, line, source), otherwise invalid. A JSON
- * "sha256" of null is treated as absent. */
+ * fm_name_check_out(), each mirror= URL as the URL itself (a bad one is
+ * named in the reason; one that repeats the URL or an earlier mirror is
+ * left out). JSON lines are objects with string members url, out,
+ * sha256 and an array of strings mirrors; other members are ignored only
+ * when they are keys of fetchmany's own result records (from, path,
+ * status, http_status, bytes, seconds, attempts, error, line, source),
+ * otherwise invalid. A JSON "sha256" of null is treated as absent. */
 enum fm_line_kind fm_list_parse_line(const char *line, size_t len,
 				     struct fm_entry *e, char *why,
 				     size_t whylen);
@@ -57,7 +68,7 @@ int fm_url_check(const char *url, char *why, size_t whylen);
  * url again. Returns 0, or -1 with a reason in why (*uh NULL). */
 int fm_url_parse(const char *url, CURLU **uh, char *why, size_t whylen);
 
-/* Frees the strings and the URL handle of e and zeroes it. */
+/* Frees the strings, the mirrors and the URL handle of e and zeroes it. */
 void fm_entry_clear(struct fm_entry *e);
 
 #endif

@@ -3,7 +3,8 @@
  * One pure function, fm_judge(), decides from the facts of an attempt
  * (libcurl's result code, the HTTP status, any local (file-system) error
  * and our own reason to stop it) whether it succeeded, should be retried,
- * or failed for good, and whether its .part is kept. */
+ * or failed for good, and whether its .part is kept; another,
+ * fm_next_url(), where the attempt after a failed one goes. */
 #ifndef FM_POLICY_H
 #define FM_POLICY_H
 
@@ -71,12 +72,51 @@ struct fm_judgement {
 			       delay it (fm_fd_shortage()); verdict FAIL */
 	bool not_counted;   /* no request left: not one of the entry's
 			       attempts */
+	bool drop_url;      /* verdict FAIL, and the URL's own: its answer
+			       (a 404, a wrong digest, a body too large) or
+			       its server (TLS verification, a redirect we
+			       do not follow), not this machine's (a local
+			       error, a descriptor shortage) nor the run's
+			       (an interruption, a name another entry took):
+			       another URL of the entry may do better
+			       (fm_next_url()) */
 };
 
 /* Judges an attempt from its facts; the one place where verdicts are
  * made. Attempts are counted by the scheduler alone (run.c conclude()),
  * from the judgement's not_counted and its own descriptor delays. */
 struct fm_judgement fm_judge(const struct fm_attempt_facts *f);
+
+/* Where the attempt after a failed one goes (spec 5, mirrors). */
+enum fm_next_step {
+	FM_NEXT_NONE,   /* nowhere: the entry's outcome is final */
+	FM_NEXT_NOW,    /* at once, spending no retry: the failed URL is
+			   dropped, and another is live */
+	FM_NEXT_RETRY,  /* after the backoff, spending a retry */
+};
+
+struct fm_next {
+	enum fm_next_step step;
+	unsigned url;   /* the URL it goes to, an index as cur's */
+};
+
+/* After a failed attempt at URL cur of an entry's n URLs (0 its URL, then
+ * its mirrors in the order given), where the next attempt goes. dropped:
+ * dropped[i] is true for URL i dropped by an earlier failure (NULL: none
+ * is). One of:
+ * - retry (fm_judge()'s RETRY: a transient failure): the URL stays live;
+ *   the next live URL after cur (in order, and round again; cur itself
+ *   when it is the only one), after the backoff, while retried (the
+ *   retries spent) < retries: FM_NEXT_RETRY; else FM_NEXT_NONE;
+ * - drop (fm_judgement's drop_url): cur is dropped; the next live URL
+ *   after it, at once and whatever the retries: FM_NEXT_NOW; FM_NEXT_NONE
+ *   when none is left;
+ * - neither (the entry's own failure: a local error, an interruption):
+ *   FM_NEXT_NONE.
+ * Without mirrors (n 1) this is the plain retry rule. Pure. */
+struct fm_next fm_next_url(const bool *dropped, unsigned n, unsigned cur,
+			   bool retry, bool drop, unsigned retried,
+			   unsigned retries);
 
 /* Classifies an attempt (a step of fm_judge()).
  * rc: libcurl's result for the transfer.

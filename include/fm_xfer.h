@@ -137,6 +137,8 @@ struct fm_outcome {
 	enum fm_piece piece;
 	enum fm_status status;
 	bool retry;        /* transient: the caller may try again */
+	bool drop_url;     /* failed for good, by the URL's fault: another
+			      URL of the entry may do better (fm_judge()) */
 	bool no_fd;        /* for want of a descriptor (EMFILE, ENFILE): the
 			      caller may delay it, not counted as an attempt */
 	long http_status;  /* 0: no response */

@@ -77,6 +77,8 @@ static void report_planned(struct fm_admit *a, const struct fm_line *l,
 {
 	struct fm_result res = {
 		.url = e->url,
+		.mirrors = e->mirrors,
+		.nmirrors = e->nmirrors,
 		.out = e->out,
 		.path = path,
 		.status = FM_STATUS_PLANNED,
@@ -86,6 +88,23 @@ static void report_planned(struct fm_admit *a, const struct fm_line *l,
 	};
 
 	a->ops->result(a->ctx, &res);
+}
+
+/* A job for entry e, which it takes over only when it returns one: NULL
+ * when out of memory (e is untouched then). */
+static struct fm_job *new_job(const struct fm_entry *e)
+{
+	struct fm_job *job = calloc(1, sizeof(*job));
+
+	if (!job)
+		return NULL;
+	job->entry = *e;
+	if (fm_job_urls_init(job)) {
+		job->entry = (struct fm_entry){0};
+		fm_job_free(job);
+		return NULL;
+	}
+	return job;
 }
 
 /* Turns an accepted entry into a job handed over (or, under --dry-run, a
@@ -119,7 +138,7 @@ static void admit(struct fm_admit *a, const struct fm_line *l,
 	}
 	/* A dry run makes no job: its result is all there is. */
 	if (!(path = fm_name_join(a->conf.output_dir, rel)) ||
-	    (!a->conf.dry_run && !(job = calloc(1, sizeof(*job))))) {
+	    (!a->conf.dry_run && !(job = new_job(e)))) {
 		report_invalid(a, l, e->url, e->out, "out of memory");
 		goto drop;
 	}
@@ -128,7 +147,6 @@ static void admit(struct fm_admit *a, const struct fm_line *l,
 		report_planned(a, l, e, path);
 		goto drop;
 	}
-	job->entry = *e;
 	*e = (struct fm_entry){0};
 	job->relpath = rel;
 	job->path = path;

@@ -1,8 +1,11 @@
-/* job.c: the moves a job may make between its states, and its end
- * (fm_job.h). */
+/* job.c: the moves a job may make between its states, its URLs, and its
+ * end (fm_job.h). */
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fm_job.h"
+#include "fm_result.h"
 #include "fm_split.h"
 
 bool fm_job_moves(enum fm_job_state from, enum fm_job_state to)
@@ -22,12 +25,60 @@ bool fm_job_moves(enum fm_job_state from, enum fm_job_state to)
 	return legal[from] >> to & 1u;
 }
 
+const char *fm_job_url(const struct fm_job *job, unsigned i)
+{
+	return i == 0 ? job->entry.url : job->entry.mirrors[i - 1];
+}
+
+int fm_job_urls_init(struct fm_job *job)
+{
+	unsigned n = fm_job_urls(job);
+
+	job->url = job->entry.url;
+	job->url_at = 0;
+	if (n == 1)
+		return 0;
+	job->dropped = calloc(n, sizeof(*job->dropped));
+	job->url_why = calloc(n, sizeof(*job->url_why));
+	return job->dropped && job->url_why ? 0 : -ENOMEM;
+}
+
+int fm_job_note_failure(struct fm_job *job, const char *why, bool drop)
+{
+	char *copy;
+
+	if (!job->url_why)
+		return 0;
+	copy = strdup(why);
+	if (!copy)
+		return -ENOMEM;
+	free(job->url_why[job->url_at]);
+	job->url_why[job->url_at] = copy;
+	job->dropped[job->url_at] |= drop;
+	return 0;
+}
+
+void fm_job_urls_failed(const struct fm_job *job, char *buf, size_t cap)
+{
+	const char *urls[FM_MIRRORS_MAX + 1];
+	unsigned n = fm_job_urls(job);
+
+	for (unsigned i = 0; i < n; i++)
+		urls[i] = fm_job_url(job, i);
+	fm_result_urls_failed(buf, cap, urls,
+			      (const char *const *)job->url_why, n);
+}
+
 void fm_job_free(struct fm_job *job)
 {
 	struct fm_split *split;
 
 	if (!job)
 		return;
+	for (unsigned i = 0; job->url_why && i < fm_job_urls(job); i++)
+		free(job->url_why[i]);
+	free(job->url_why);
+	free(job->dropped);
 	split = atomic_load(&job->split);
 	if (split) {
 		fm_split_free(split, false);

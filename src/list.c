@@ -5,8 +5,9 @@
  * judged here, so that a bad line becomes an "invalid" result with a
  * precise reason before any network or file system work: the URL goes
  * through libcurl's own parser, the fields through a fixed table, out=
- * through fm_name_check_out(). No I/O and no global state, so the reader
- * and the unit tests drive it the same way. */
+ * through fm_name_check_out(), each mirror URL through the same checks as
+ * the URL. No I/O and no global state, so the reader and the unit tests
+ * drive it the same way. */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -31,7 +32,7 @@
 /* Keys of fetchmany's own --json result records. They are ignored in a
  * JSON entry so that a result line can be fed back as a retry list. */
 static const char *const result_keys[] = {
-	"path", "status", "http_status", "bytes", "seconds",
+	"from", "path", "status", "http_status", "bytes", "seconds",
 	"attempts", "error", "line", "source",
 };
 
@@ -163,6 +164,15 @@ int fm_url_parse(const char *url, CURLU **uh, char *why, size_t whylen)
 	return rc;
 }
 
+static void clear_mirrors(struct fm_entry *e)
+{
+	for (unsigned i = 0; i < e->nmirrors; i++)
+		free(e->mirrors[i]);
+	free(e->mirrors);
+	e->mirrors = NULL;
+	e->nmirrors = 0;
+}
+
 void fm_entry_clear(struct fm_entry *e)
 {
 	if (e == NULL)
@@ -170,6 +180,7 @@ void fm_entry_clear(struct fm_entry *e)
 	free(e->url);
 	free(e->out);
 	free(e->sha256);
+	clear_mirrors(e);
 	curl_url_cleanup(e->uh);
 	e->url = e->out = e->sha256 = NULL;
 	e->uh = NULL;
@@ -193,14 +204,58 @@ static int check_sha256(char *hex, char *why, size_t whylen)
 	return 0;
 }
 
+/* Whether url is the entry's URL or one of its mirrors already. */
+static bool has_url(const struct fm_entry *e, const char *url)
+{
+	if (strcmp(url, e->url) == 0)
+		return true;
+	for (unsigned i = 0; i < e->nmirrors; i++)
+		if (strcmp(url, e->mirrors[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Adds a mirror (a text mirror= field, or a string of a JSON "mirrors"),
+ * checked as the URL itself, to e, whose url is set. A repeat of a URL
+ * the entry has adds nothing: it could only fail the same way twice. */
+static int add_mirror(struct fm_entry *e, const char *url, char *why,
+		      size_t whylen)
+{
+	char q[QUOTE_SIZE], reason[FM_WHY_MAX];
+	char **grown;
+
+	if (url[0] == '\0')
+		return fm_why(why, whylen, "empty value for key 'mirror'");
+	if (fm_url_check(url, reason, sizeof(reason)) != 0)
+		return fm_why(why, whylen, "mirror '%s': %s", quote(q, url),
+			      reason);
+	if (has_url(e, url))
+		return 0;
+	if (e->nmirrors == FM_MIRRORS_MAX)
+		return fm_why(why, whylen, "more than %d mirrors",
+			      FM_MIRRORS_MAX);
+	grown = realloc(e->mirrors, (e->nmirrors + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return fm_why(why, whylen, "out of memory");
+	e->mirrors = grown;
+	e->mirrors[e->nmirrors] = strdup(url);
+	if (e->mirrors[e->nmirrors] == NULL)
+		return fm_why(why, whylen, "out of memory");
+	e->nmirrors++;
+	return 0;
+}
+
 /* Stores one field of an entry, shared by text and JSON lines so that both
- * follow the same rules: a known key, given once, with a valid value. */
+ * follow the same rules: a known key, given once (mirror: any number of
+ * times), with a valid value. */
 static int set_field(struct fm_entry *e, const char *key, const char *val,
 		     char *why, size_t whylen)
 {
 	char q[QUOTE_SIZE];
 	char **slot;
 
+	if (strcmp(key, "mirror") == 0)
+		return add_mirror(e, val, why, whylen);
 	if (strcmp(key, "out") == 0)
 		slot = &e->out;
 	else if (strcmp(key, "sha256") == 0)
@@ -294,22 +349,54 @@ static int json_url(const cJSON *root, struct fm_entry *e, char *why,
 	return fm_url_parse(e->url, &e->uh, why, whylen);
 }
 
+/* Members seen so far that may leave no trace in the entry (a null
+ * "sha256", an empty "mirrors"), so that a repeat is still caught. */
+struct json_seen {
+	bool sha256;
+	bool mirrors;
+};
+
+/* "mirrors": an array of URL strings, each added as a mirror= field. */
+static int json_mirrors(const cJSON *item, struct fm_entry *e, char *why,
+			size_t whylen)
+{
+	const cJSON *m;
+
+	if (!cJSON_IsArray(item))
+		return fm_why(why, whylen,
+			      "'mirrors' must be an array of strings");
+	cJSON_ArrayForEach(m, item)
+		if (!cJSON_IsString(m))
+			return fm_why(why, whylen,
+				      "'mirrors' must be an array of strings");
+	cJSON_ArrayForEach(m, item)
+		if (add_mirror(e, m->valuestring, why, whylen) != 0)
+			return -1;
+	return 0;
+}
+
 /* One member other than "url". A null "sha256" is absent, as in the result
- * record of an entry that gave none; *sha_seen still catches a repeat. */
-static int json_member(const cJSON *item, struct fm_entry *e, bool *sha_seen,
-		       char *why, size_t whylen)
+ * record of an entry that gave none; seen still catches a repeat. */
+static int json_member(const cJSON *item, struct fm_entry *e,
+		       struct json_seen *seen, char *why, size_t whylen)
 {
 	const char *key = item->string;
 	char q[QUOTE_SIZE];
 
 	if (strcmp(key, "url") == 0 || is_result_key(key))
 		return 0;
+	if (strcmp(key, "mirrors") == 0) {
+		if (seen->mirrors)
+			return fm_why(why, whylen, "duplicate key 'mirrors'");
+		seen->mirrors = true;
+		return json_mirrors(item, e, why, whylen);
+	}
 	if (strcmp(key, "out") != 0 && strcmp(key, "sha256") != 0)
 		return fm_why(why, whylen, "unknown key '%s'", quote(q, key));
 	if (strcmp(key, "sha256") == 0) {
-		if (*sha_seen)
+		if (seen->sha256)
 			return fm_why(why, whylen, "duplicate key 'sha256'");
-		*sha_seen = true;
+		seen->sha256 = true;
 		if (cJSON_IsNull(item))
 			return 0;
 	}
@@ -341,7 +428,7 @@ static enum fm_line_kind json_entry(const cJSON *root, struct fm_entry *e,
 				    char *why, size_t whylen)
 {
 	const cJSON *item;
-	bool sha_seen = false;
+	struct json_seen seen = {0};
 
 	if (!cJSON_IsObject(root)) {
 		fm_why(why, whylen, "JSON entry is not an object");
@@ -350,7 +437,7 @@ static enum fm_line_kind json_entry(const cJSON *root, struct fm_entry *e,
 	if (json_url(root, e, why, whylen) != 0)
 		return FM_LINE_INVALID;
 	cJSON_ArrayForEach(item, root)
-		if (json_member(item, e, &sha_seen, why, whylen) != 0)
+		if (json_member(item, e, &seen, why, whylen) != 0)
 			return FM_LINE_INVALID;
 	return FM_LINE_ENTRY;
 }
@@ -455,6 +542,7 @@ enum fm_line_kind fm_list_parse_line(const char *line, size_t len,
 		free(e->out);
 		free(e->sha256);
 		e->out = e->sha256 = NULL;
+		clear_mirrors(e);
 	}
 	return kind;
 }

@@ -1,4 +1,5 @@
-/* policy.c: retry or not, decided in one place (spec section 5): fm_judge().
+/* policy.c: retry or not, decided in one place (spec section 5): fm_judge(),
+ * and, with mirrors, which URL next: fm_next_url().
  *
  * Local errors come first: when writing failed, libcurl reports a write
  * error whatever the network did, and no retry can fix a full disk. */
@@ -80,22 +81,25 @@ bool fm_retry_fresh(CURLcode rc, long http_status, int local_err, bool reused,
 
 /* What each of our own stops means. own: the stop makes the verdict
  * itself; otherwise it came as a libcurl code (rc), classified as such.
- * keeps: under -c its .part may stay, to be resumed. */
+ * keeps: under -c its .part may stay, to be resumed. url: a final failure
+ * it makes is the URL's (drop_url): what the URL sent is wrong (a digest,
+ * a size), where a name another entry took or an interruption is not. */
 static const struct {
 	bool own;
 	enum fm_verdict verdict;
 	bool keeps;
+	bool url;
 } stops[FM_STOP_COUNT] = {
-	[FM_STOP_NONE] = {false, FM_VERDICT_FAIL, true},
-	[FM_STOP_CONTENT_MISMATCH] = {true, FM_VERDICT_FAIL, false},
-	[FM_STOP_RESUME_MISMATCH] = {true, FM_VERDICT_RETRY, false},
-	[FM_STOP_NAME_TAKEN] = {true, FM_VERDICT_FAIL, false},
-	[FM_STOP_TOO_BIG] = {true, FM_VERDICT_FAIL, false},
-	[FM_STOP_SERVER_NAME_EXISTS] = {true, FM_VERDICT_SKIP, false},
-	[FM_STOP_EXISTS] = {true, FM_VERDICT_SKIP, false},
-	[FM_STOP_DEADLINE] = {false, FM_VERDICT_FAIL, true},
-	[FM_STOP_STALLED] = {false, FM_VERDICT_FAIL, true},
-	[FM_STOP_ABORTED] = {false, FM_VERDICT_FAIL, true},
+	[FM_STOP_NONE] = {false, FM_VERDICT_FAIL, true, true},
+	[FM_STOP_CONTENT_MISMATCH] = {true, FM_VERDICT_FAIL, false, true},
+	[FM_STOP_RESUME_MISMATCH] = {true, FM_VERDICT_RETRY, false, false},
+	[FM_STOP_NAME_TAKEN] = {true, FM_VERDICT_FAIL, false, false},
+	[FM_STOP_TOO_BIG] = {true, FM_VERDICT_FAIL, false, true},
+	[FM_STOP_SERVER_NAME_EXISTS] = {true, FM_VERDICT_SKIP, false, false},
+	[FM_STOP_EXISTS] = {true, FM_VERDICT_SKIP, false, false},
+	[FM_STOP_DEADLINE] = {false, FM_VERDICT_FAIL, true, true},
+	[FM_STOP_STALLED] = {false, FM_VERDICT_FAIL, true, true},
+	[FM_STOP_ABORTED] = {false, FM_VERDICT_FAIL, true, false},
 };
 
 /* The order matters: a skip stops before anything arrived; -N's 304 is no
@@ -122,21 +126,61 @@ struct fm_judgement fm_judge(const struct fm_attempt_facts *f)
 	}
 	if (stops[stop].own) {
 		j.verdict = stops[stop].verdict;
+		j.drop_url = j.verdict == FM_VERDICT_FAIL && stops[stop].url;
 		return j;
 	}
 	j.verdict = fm_classify(f->rc, f->http_status, 0);
 	if (j.verdict == FM_VERDICT_OK && !f->commit_failed)
 		return j;
+	/* A body that came whole but could not become the file: the
+	 * disk's failure, not the URL's. */
+	j.drop_url = j.verdict == FM_VERDICT_FAIL && stops[stop].url;
 	if (j.verdict == FM_VERDICT_OK)
 		j.verdict = FM_VERDICT_FAIL;
 	if (f->rc != CURLE_OK)
 		j.no_fd = fm_fd_shortage(f->rc, f->sock_err, 0, f->curl_msg);
-	if (j.no_fd)
+	if (j.no_fd) {
 		j.verdict = FM_VERDICT_FAIL;
+		j.drop_url = false;
+	}
 	j.retry_fresh = fm_retry_fresh(f->rc, f->http_status, 0, f->reused,
 				       f->fresh);
 	j.keep_part = f->resume && stops[stop].keeps;
 	return j;
+}
+
+/* The first live URL after cur, in order and round again (cur itself
+ * last, unless skip_cur); n when there is none. */
+static unsigned next_live(const bool *dropped, unsigned n, unsigned cur,
+			  bool skip_cur)
+{
+	for (unsigned k = 1; k <= n; k++) {
+		unsigned i = (cur + k) % n;
+
+		if (i == cur && skip_cur)
+			break;
+		if (!dropped || !dropped[i])
+			return i;
+	}
+	return n;
+}
+
+struct fm_next fm_next_url(const bool *dropped, unsigned n, unsigned cur,
+			   bool retry, bool drop, unsigned retried,
+			   unsigned retries)
+{
+	struct fm_next next = {.step = FM_NEXT_NONE};
+
+	if (retry && retried < retries) {
+		next.url = next_live(dropped, n, cur, false);
+		if (next.url < n)
+			next.step = FM_NEXT_RETRY;
+	} else if (!retry && drop) {
+		next.url = next_live(dropped, n, cur, true);
+		if (next.url < n)
+			next.step = FM_NEXT_NOW;
+	}
+	return next;
 }
 
 double fm_backoff(unsigned k, double base, double max, double u)

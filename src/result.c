@@ -115,6 +115,24 @@ static double round_ms(double s)
 	return (double)(long long)(s * 1000.0 + 0.5) / 1000.0;
 }
 
+/* "mirrors": the entry's other URLs, so that a record fed back keeps
+ * them. */
+static bool add_mirrors(cJSON *o, char *const *mirrors, unsigned n)
+{
+	cJSON *a = cJSON_AddArrayToObject(o, "mirrors");
+	bool ok = a != NULL;
+
+	for (unsigned i = 0; ok && i < n; i++) {
+		char *copy = NULL;
+		const char *v = valid_utf8(mirrors[i], &copy);
+		cJSON *item = v ? cJSON_CreateString(v) : NULL;
+
+		free(copy);
+		ok = item && cJSON_AddItemToArray(a, item);
+	}
+	return ok;
+}
+
 char *fm_result_json(const struct fm_result *r)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -124,8 +142,12 @@ char *fm_result_json(const struct fm_result *r)
 	if (!o)
 		return NULL;
 	ok = add_string_or_null(o, "url", r->url);
+	if (r->nmirrors)
+		ok = ok && add_string_or_null(o, "from", r->from);
 	if (r->out)
 		ok = ok && add_string_or_null(o, "out", r->out);
+	if (r->nmirrors)
+		ok = ok && add_mirrors(o, r->mirrors, r->nmirrors);
 	ok = ok && add_string_or_null(o, "path", r->path);
 	ok = ok && cJSON_AddStringToObject(o, "status",
 					   fm_status_name(r->status));
@@ -204,6 +226,111 @@ char *fm_result_text(const struct fm_result *r)
 out:
 	free(url);
 	free(tail);
+	return buf;
+}
+
+/* The room a part "URL: WHY" of fm_result_urls_failed() is given when
+ * there is too little for all: below it a part says too little to be
+ * worth its place, and the rest are only counted. */
+#define PART_MIN 40
+#define MORE_MAX sizeof("; +4294967295 more")
+
+/* Appends s to buf at *pos, cut to at most max bytes on a UTF-8 boundary
+ * (the cut ending in "..." when cut is set and s is longer). */
+static void put(char *buf, size_t *pos, const char *s, size_t max, bool cut)
+{
+	size_t n = strlen(s);
+
+	if (n > max) {
+		n = cut && max >= 3 ? max - 3 : max;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(buf + *pos, s, n);
+	*pos += n;
+	if (n < strlen(s) && cut && max >= 3) {
+		memcpy(buf + *pos, "...", 3);
+		*pos += 3;
+	}
+	buf[*pos] = '\0';
+}
+
+/* The most bytes each of the parts (of lengths len(i)) may keep so that
+ * together they fit in room: the largest level c with the sum of
+ * min(len, c) within room (water-filling: short parts stay whole and
+ * give what they leave to the long ones). */
+static size_t fair_share(const char *const urls[], const char *const whys[],
+			 unsigned n, size_t room)
+{
+	size_t lo = 0, hi = room;
+
+	while (lo < hi) {
+		size_t c = lo + (hi - lo + 1) / 2, sum = 0;
+
+		for (unsigned i = 0; i < n && sum <= room; i++) {
+			size_t len;
+
+			if (!whys[i])
+				continue;
+			len = strlen(urls[i]) + 2 + strlen(whys[i]);
+			sum += len < c ? len : c;
+		}
+		if (sum <= room)
+			lo = c;
+		else
+			hi = c - 1;
+	}
+	return lo;
+}
+
+char *fm_result_urls_failed(char *buf, size_t cap, const char *const urls[],
+			    const char *const whys[], unsigned n)
+{
+	char head[64];
+	unsigned tried = 0, shown = 0;
+	size_t pos = 0, share, room;
+
+	if (cap == 0)
+		return buf;
+	buf[0] = '\0';
+	for (unsigned i = 0; i < n; i++)
+		tried += whys[i] != NULL;
+	if (tried == n)
+		snprintf(head, sizeof(head), "all %u URLs failed: ", n);
+	else
+		snprintf(head, sizeof(head),
+			 "%u of %u URLs failed, no retries left: ", tried, n);
+	put(buf, &pos, head, cap - 1, false);
+	room = cap - 1 - pos;
+	if (tried == 0 || room < 2 * (size_t)(tried - 1))
+		return buf;
+	room -= 2 * (size_t)(tried - 1);
+	share = fair_share(urls, whys, n, room);
+	for (unsigned i = 0; i < n; i++) {
+		char *part;
+		size_t len, max;
+
+		if (!whys[i])
+			continue;
+		len = strlen(urls[i]) + 2 + strlen(whys[i]);
+		max = share < PART_MIN ? PART_MIN : share;
+		if (share < PART_MIN &&
+		    pos + (shown ? 2 : 0) + (len < max ? len : max) >
+			    cap - 1 - MORE_MAX)
+			break;
+		part = malloc(len + 1);
+		if (!part)
+			break;
+		snprintf(part, len + 1, "%s: %s", urls[i], whys[i]);
+		if (shown)
+			put(buf, &pos, "; ", 2, false);
+		put(buf, &pos, part, max, true);
+		free(part);
+		shown++;
+	}
+	if (shown < tried && pos + MORE_MAX <= cap)
+		pos += (size_t)snprintf(buf + pos, cap - pos, "; +%u more",
+					tried - shown);
 	return buf;
 }
 

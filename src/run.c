@@ -235,8 +235,13 @@ static void finish_job(struct run *r, struct fm_job *job,
 	bool on_disk = o->status == FM_STATUS_OK ||
 		       o->status == FM_STATUS_UNCHANGED ||
 		       o->status == FM_STATUS_SKIPPED;
+	bool answered = o->status == FM_STATUS_OK ||
+			o->status == FM_STATUS_UNCHANGED;
 	struct fm_result res = {
 		.url = job->entry.url,
+		.from = answered ? job->url : NULL,
+		.mirrors = job->entry.mirrors,
+		.nmirrors = job->entry.nmirrors,
 		.out = job->entry.out,
 		.path = on_disk ? job->path : NULL,
 		.status = o->status,
@@ -414,8 +419,12 @@ static void open_gate(struct run *r, uint32_t site_hash)
 	site->parked_head = site->parked_tail = NULL;
 }
 
-/* Drops every parked job (the run stops). */
-static void drain_parked(struct run *r)
+static void stop_job(struct run *r, struct fm_job *job,
+		     enum fm_job_state from, const char *why);
+
+/* Takes every parked job away: the run stops for why (stop_job()), or,
+ * with why NULL, ends (each is dropped). */
+static void drain_parked(struct run *r, const char *why)
 {
 	for (unsigned i = 0; r->parked && i < SITES; i++) {
 		struct site *site = &r->sites[i];
@@ -424,7 +433,10 @@ static void drain_parked(struct run *r)
 		for (job = site->parked_head; job; job = next) {
 			next = job->next;
 			r->parked--;
-			drop_job(r, job, FM_JOB_QUEUED);
+			if (why)
+				stop_job(r, job, FM_JOB_QUEUED, why);
+			else
+				drop_job(r, job, FM_JOB_QUEUED);
 		}
 		site->parked_head = site->parked_tail = NULL;
 	}
@@ -482,41 +494,107 @@ static bool delay_for_fds(struct run *r, struct fm_job *job,
 	return true;
 }
 
-/* Takes the outcome of an attempt to its end: a retry after a backoff, or
- * a result line. The one place where attempts are counted: each that
- * ends here, but one delayed for descriptors or that sent no request
- * (fm_judge()'s not_counted); a fresh retry on a new connection is part
- * of its attempt, and never comes here. */
+/* Points job at the host of its URL (job->url, whose host name is
+ * host): its site, whether its connections are TLS, and its queue record
+ * (under --per-host, the host's own), letting go of the record it had.
+ * Returns 0, or -ENOMEM (job keeps the record it had). */
+static int place_job(struct run *r, struct fm_job *job, const char *host)
+{
+	struct fm_host *rec =
+		fm_queue_get(&r->queue, r->o->per_host ? host : "");
+
+	if (!rec)
+		return -ENOMEM;
+	if (job->host)
+		fm_queue_put(&r->queue, job->host);
+	job->host = rec;
+	job->site = (uint32_t)fm_fnv1a64(host, strlen(host));
+	job->tls = strncasecmp(job->url, "https:", 6) == 0;
+	return 0;
+}
+
+/* Moves job's attempts to its URL i (fm_job_url()): its host, site and
+ * TLS follow, so that --per-host counts the host contacted and its
+ * transfers find that host's connections. Between attempts only: no slot
+ * of it is out. Returns 0 or -ENOMEM. */
+static int move_job(struct run *r, struct fm_job *job, unsigned i)
+{
+	char host[256] = "";
+
+	if (i == job->url_at)
+		return 0;
+	job->url_at = i;
+	job->url = fm_job_url(job, i);
+	if (fm_url_host(job->url, host, sizeof(host)))
+		host[0] = '\0';
+	return place_job(r, job, host);
+}
+
+/* Sends job, whose attempt failed with o, to its next attempt (next,
+ * fm_next_url()): at once, to the head of its next URL's host's queue,
+ * or after the backoff, spending a retry. A Retry-After is the host's
+ * that sent it: it holds back a retry to the same host, not one to
+ * another. Returns false when out of memory: o is then final. */
+static bool go_next(struct run *r, struct fm_job *job,
+		    const struct fm_outcome *o, struct fm_next next)
+{
+	const struct fm_opts *opt = r->o;
+	uint32_t was = job->site;
+	double wait;
+	uint64_t due;
+
+	free(job->last_error);
+	job->last_error = strdup(o->error);
+	job->last_http = o->http_status;
+	if (!job->last_error || move_job(r, job, next.url))
+		return false;
+	if (next.step == FM_NEXT_NOW) {
+		job_move(r, job, FM_JOB_RUNNING, FM_JOB_QUEUED);
+		fm_queue_push(&r->queue, job->host, job, true);
+		return true;
+	}
+	wait = fm_retry_wait(job->retried + 1, opt->backoff, opt->backoff_max,
+			     jitter(r), o->http_status,
+			     job->site == was ? o->retry_after : -1.0);
+	/* uv_now() is the time this loop pass began: work done since
+	 * would otherwise be taken off the wait. */
+	uv_update_time(&r->loop);
+	due = uv_now(&r->loop) + (uint64_t)(wait * 1000.0);
+	if (fm_heap_push(&r->waiting, due, job))
+		return false;
+	job->retried++;
+	job_move(r, job, FM_JOB_RUNNING, FM_JOB_WAITING);
+	arm_retry_timer(r);
+	return true;
+}
+
+/* Takes the outcome of an attempt to its end: another attempt (after a
+ * backoff, or at once at a mirror), or a result line. The one place where
+ * attempts are counted: each that ends here, but one delayed for
+ * descriptors or that sent no request (fm_judge()'s not_counted); a fresh
+ * retry on a new connection is part of its attempt, and never comes
+ * here. An entry with mirrors that fails on them all, or runs out of
+ * retries, says what each URL tried came to (fm_job_urls_failed()); its
+ * own failure (a local error) says only that. */
 static void conclude(struct run *r, struct fm_job *job, struct fm_outcome *o,
 		     double seconds)
 {
 	const struct fm_opts *opt = r->o;
+	bool failed = o->status == FM_STATUS_FAILED && r->stop == STOP_NONE;
+	struct fm_next next = {.step = FM_NEXT_NONE};
 
 	if (delay_for_fds(r, job, o))
 		return;
 	if (!o->not_counted)
 		job->attempts++;
-	if (o->retry && job->attempts <= opt->retries &&
-	    r->stop == STOP_NONE) {
-		double wait = fm_retry_wait(job->attempts, opt->backoff,
-					    opt->backoff_max, jitter(r),
-					    o->http_status, o->retry_after);
-		uint64_t due;
-
-		/* uv_now() is the time this loop pass began: work done since
-		 * would otherwise be taken off the wait. */
-		uv_update_time(&r->loop);
-		due = uv_now(&r->loop) + (uint64_t)(wait * 1000.0);
-
-		free(job->last_error);
-		job->last_error = strdup(o->error);
-		job->last_http = o->http_status;
-		if (job->last_error && fm_heap_push(&r->waiting, due, job) == 0) {
-			job_move(r, job, FM_JOB_RUNNING, FM_JOB_WAITING);
-			arm_retry_timer(r);
-			return;
-		}
-	}
+	if (failed && fm_job_note_failure(job, o->error, o->drop_url) == 0)
+		next = fm_next_url(job->dropped, fm_job_urls(job), job->url_at,
+				   o->retry, o->drop_url, job->retried,
+				   opt->retries);
+	if (next.step != FM_NEXT_NONE && go_next(r, job, o, next))
+		return;
+	if (failed && job->entry.nmirrors && (o->retry || o->drop_url))
+		fm_job_urls_failed(job, o->error, sizeof(o->error));
 	finish_job(r, job, FM_JOB_RUNNING, o, seconds);
 	if (o->status == FM_STATUS_FAILED && opt->fail_fast &&
 	    r->stop == STOP_NONE)
@@ -774,8 +852,8 @@ static void keep_final(struct fm_job *job, const struct fm_outcome *o)
 }
 
 /* A cut job whose slots are all back, with its outcome: reported, or,
- * when its body changed on the server, tried again from zero (an
- * attempt, as any other: conclude()). */
+ * when its body changed on the server or its URL failed for good, tried
+ * again from zero (an attempt, as any other: conclude()). */
 static void end_split(struct run *r, struct fm_job *job)
 {
 	struct fm_split *split = atomic_load(&job->split);
@@ -796,15 +874,17 @@ static void end_split(struct run *r, struct fm_job *job)
 		/* A server whose file changed, or whose nodes name one file
 		 * with two ETags, gets the next attempts whole. */
 		job->no_split = true;
-		o.piece = FM_PIECE_NONE;
-		conclude(r, job, &o, seconds);
-		return;
+	} else {
+		/* A part that failed past --retries spent them: no retry of
+		 * the whole; but a failure that is the URL's (a wrong
+		 * digest, a 404 to a range) moves to the next of its
+		 * mirrors, as for a body in one piece. A descriptor shortage
+		 * was a part's, already waited for. */
+		o.retry = false;
+		o.no_fd = false;
 	}
-	job->attempts++;
-	finish_job(r, job, FM_JOB_RUNNING, &o, seconds);
-	if (o.status == FM_STATUS_FAILED && r->o->fail_fast &&
-	    r->stop == STOP_NONE)
-		on_fail_fast(r);
+	o.piece = FM_PIECE_NONE;
+	conclude(r, job, &o, seconds);
 }
 
 /* The run stops, and cut job has no slot out and no outcome (its failed
@@ -1039,34 +1119,60 @@ static void drain_job(void *arg, struct fm_job *job)
 	drop_job(arg, job, FM_JOB_QUEUED);
 }
 
-/* Ends the run early: nothing new starts; queued entries are dropped (no
- * line, counted as left); running attempts are stopped and reported with
- * why (as their slots come back); entries waiting to retry are reported
- * with their last error. */
+/* The run stops (why) with job not running (in state from): an entry
+ * never tried is dropped, without a line, counted as left; one tried
+ * already (waiting out its backoff, or queued for its retry or its next
+ * mirror) is reported as failed with its last attempt's error. */
+static void stop_job(struct run *r, struct fm_job *job,
+		     enum fm_job_state from, const char *why)
+{
+	struct fm_outcome o = {.status = FM_STATUS_FAILED,
+			       .http_status = job->last_http};
+
+	if (!job->attempts) {
+		r->left++;
+		drop_job(r, job, from);
+		return;
+	}
+	snprintf(o.error, sizeof(o.error), "%s (last attempt: %s)", why,
+		 job->last_error ? job->last_error : "-");
+	finish_job(r, job, from, &o, 0);
+}
+
+struct stopping {
+	struct run *r;
+	const char *why;
+};
+
+static void stop_queued(void *arg, struct fm_job *job)
+{
+	const struct stopping *st = arg;
+
+	stop_job(st->r, job, FM_JOB_QUEUED, st->why);
+}
+
+/* Ends the run early: nothing new starts; queued entries never tried are
+ * dropped (no line, counted as left); running attempts are stopped and
+ * reported with why (as their slots come back); entries tried already,
+ * waiting for another attempt, are reported with their last error. */
 static void stop_everything(struct run *r, enum stop_reason reason,
 			    const char *why)
 {
+	struct stopping st = {r, why};
 	struct fm_job *job;
 
 	r->stop = reason;
 	fm_admit_stop(&r->admit);
-	r->left += r->queue.queued + r->parked;
-	fm_queue_drain(&r->queue, drain_job, r);
-	drain_parked(r);
+	fm_queue_drain(&r->queue, stop_queued, &st);
+	drain_parked(r, why);
 	for (unsigned i = 0; i < r->nworkers; i++)
 		fm_worker_abort(&r->workers[i], why);
 	uv_timer_stop(&r->retry_timer);
 	uv_timer_stop(&r->ramp_timer);
 	uv_timer_stop(&r->seg_timer);
 	end_waiting_splits(r);
-	while ((job = fm_heap_pop(&r->waiting))) {
-		struct fm_outcome o = {.status = FM_STATUS_FAILED,
-				       .http_status = job->last_http};
-
-		snprintf(o.error, sizeof(o.error), "%s (last attempt: %s)",
-			 why, job->last_error ? job->last_error : "-");
-		finish_job(r, job, FM_JOB_WAITING, &o, 0);
-	}
+	while ((job = fm_heap_pop(&r->waiting)))
+		stop_job(r, job, FM_JOB_WAITING, why);
 	pump(r);
 }
 
@@ -1258,7 +1364,8 @@ static void stop_signals(struct run *r)
 
 /* Admission hands an accepted job over: it waits in its host's queue
  * (its host record: the URL's host under --per-host, one shared record
- * otherwise), knowing its site (start_job()). */
+ * otherwise), knowing its site (start_job()); its first URL is its
+ * entry's. */
 static void on_admit_job(void *ctx, struct fm_job *job)
 {
 	struct run *r = ctx;
@@ -1266,10 +1373,7 @@ static void on_admit_job(void *ctx, struct fm_job *job)
 
 	if (fm_url_host_parsed(job->entry.uh, host, sizeof(host)))
 		host[0] = '\0';
-	job->site = (uint32_t)fm_fnv1a64(host, strlen(host));
-	job->tls = strncasecmp(job->entry.url, "https:", 6) == 0;
-	job->host = fm_queue_get(&r->queue, r->o->per_host ? host : "");
-	if (!job->host) {
+	if (place_job(r, job, host)) {
 		struct fm_outcome o = {.status = FM_STATUS_FAILED};
 
 		snprintf(o.error, sizeof(o.error), "out of memory");
@@ -1503,7 +1607,7 @@ static void teardown(struct run *r)
 			drop_job(r, job, FM_JOB_RUNNING);
 	}
 	fm_queue_drain(&r->queue, drain_job, r);
-	drain_parked(r);
+	drain_parked(r, NULL);
 	for (unsigned i = 0; r->sites && i < SITES; i++)
 		free(r->sites[i].on);
 	free(r->sites);

@@ -86,7 +86,7 @@ int fm_seg_cut(struct fm_xfer *x, long code)
 	if (!split)
 		return -ENOMEM;
 	err = fm_split_init(split, (uint64_t)len, x->conf->min_split,
-			    url ? url : job->entry.url, validator,
+			    url ? url : job->url, validator,
 			    x->resp.etag, response_mtime(x), &x->sink,
 			    job->entry.sha256 || x->conf->sha256_all,
 			    &x->seg);
@@ -97,7 +97,7 @@ int fm_seg_cut(struct fm_xfer *x, long code)
 	/* A redirect to another host: the segments ask there directly, so
 	 * what libcurl keeps from a redirected request (-H credentials)
 	 * is kept from them too. */
-	split->foreign = !same_origin(job->entry.url, split->url);
+	split->foreign = !same_origin(job->url, split->url);
 	if (!split->sink.anon)
 		(void)fm_split_start_record(split);
 	x->segmented = true;
@@ -124,7 +124,7 @@ int fm_seg_resume(struct fm_xfer *x)
 			    ? x->resp.etag
 			    : x->resp.last_modified;
 	err = fm_split_resume(split, x->resume_size, x->conf->min_split,
-			      url ? url : job->entry.url, validator,
+			      url ? url : job->url, validator,
 			      x->resp.etag, response_mtime(x), &x->sink,
 			      job->entry.sha256 || x->conf->sha256_all,
 			      x->resume_done, x->resume_n, &x->seg);
@@ -132,7 +132,7 @@ int fm_seg_resume(struct fm_xfer *x)
 		free(split);
 		return err;
 	}
-	split->foreign = !same_origin(job->entry.url, split->url);
+	split->foreign = !same_origin(job->url, split->url);
 	x->segmented = true;
 	x->seg_open = true;
 	x->seg_from = (uint64_t)x->resume_from;

@@ -226,12 +226,14 @@ static void fail_local(struct fm_outcome *o, const char *what,
 		       const char *path, int err)
 {
 	struct fm_attempt_facts f = {.local_err = err};
+	struct fm_judgement j = fm_judge(&f);
 
 	o->status = FM_STATUS_FAILED;
 	o->retry = false;
 	snprintf(o->error, sizeof(o->error), "%s %s: %s", what, path,
 		 fm_strerror(err));
-	o->no_fd = fm_judge(&f).no_fd;
+	o->no_fd = j.no_fd;
+	o->drop_url = j.drop_url; /* never: the disk's, not the URL's */
 }
 
 static int add_header(struct fm_xfer *x, const char *name, const char *value)
@@ -527,7 +529,7 @@ enum fm_begin fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
 		return FM_BEGIN_FAILED;
 	}
 	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
-	curl_easy_setopt(x->easy, CURLOPT_URL, job->entry.url);
+	curl_easy_setopt(x->easy, CURLOPT_URL, job->url);
 	curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, x->fresh ? 1L : 0L);
 	/* Over TLS, wait for a connection that may multiplex (HTTP/2, known
 	 * from ALPN once the handshake is done) rather than open one per
@@ -560,6 +562,7 @@ static void describe_failure(struct fm_xfer *x, CURLcode rc,
 {
 	o->status = FM_STATUS_FAILED;
 	o->retry = j->verdict == FM_VERDICT_RETRY;
+	o->drop_url = j->drop_url;
 	o->no_fd = j->no_fd;
 	o->bytes = 0;
 	o->sha256[0] = '\0';
@@ -629,9 +632,12 @@ static void commit_split(struct fm_xfer *x, struct fm_split *split,
 	if (split->md)
 		err = fm_split_digest(split, o->sha256);
 	if (!err && want && strcmp(want, o->sha256) != 0) {
+		struct fm_attempt_facts f = {.stop = FM_STOP_CONTENT_MISMATCH};
+
 		snprintf(o->error, sizeof(o->error),
 			 "sha256 mismatch: expected %s, got %s", want,
 			 o->sha256);
+		o->drop_url = fm_judge(&f).drop_url;
 		return;
 	}
 	if (!err) {

@@ -5,7 +5,9 @@
  *  - INVALID: a one-line reason (non-empty, fits, no control byte); only
  *    the URL may survive.
  *  - ENTRY: url set and accepted by fm_url_check(); sha256 NULL or 64
- *    lowercase hex digits; out NULL or accepted by fm_name_check_out().
+ *    lowercase hex digits; out NULL or accepted by fm_name_check_out();
+ *    at most FM_MIRRORS_MAX mirrors, each accepted by fm_url_check(),
+ *    none equal to url or to another.
  *  - ENTRY round trips: the same fields written as a JSON entry, and (when
  *    no field holds a space) as a text entry, parse to the same entry, so
  *    text and JSON lines follow the same rules.
@@ -43,6 +45,31 @@ static bool same(const char *a, const char *b)
 	       (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+static bool same_mirrors(const struct fm_entry *a, const struct fm_entry *b)
+{
+	if (a->nmirrors != b->nmirrors)
+		return false;
+	for (unsigned i = 0; i < a->nmirrors; i++)
+		if (strcmp(a->mirrors[i], b->mirrors[i]) != 0)
+			return false;
+	return true;
+}
+
+static void check_mirrors(const struct fm_entry *e)
+{
+	FUZZ_CHECK((e->mirrors == NULL) == (e->nmirrors == 0));
+	FUZZ_CHECK(e->nmirrors <= FM_MIRRORS_MAX);
+	for (unsigned i = 0; i < e->nmirrors; i++) {
+		if (fm_url_check(e->mirrors[i], NULL, 0) != 0)
+			fuzz_fail(__FILE__, __LINE__,
+				  "entry mirror fails fm_url_check()",
+				  e->mirrors[i], strlen(e->mirrors[i]));
+		FUZZ_CHECK(strcmp(e->mirrors[i], e->url) != 0);
+		for (unsigned k = 0; k < i; k++)
+			FUZZ_CHECK(strcmp(e->mirrors[i], e->mirrors[k]) != 0);
+	}
+}
+
 static void check_why(const char *why)
 {
 	size_t n = strnlen(why, FM_WHY_MAX);
@@ -63,14 +90,18 @@ static enum fm_line_kind parse(const char *line, size_t len,
 
 	/* Poison, so that "zeroed first, whatever the result" is checked. */
 	e->url = e->out = e->sha256 = (char *)(uintptr_t)1;
+	e->mirrors = (char **)(uintptr_t)1;
+	e->nmirrors = 1;
 	kind = fm_list_parse_line(line, len, e, why, FM_WHY_MAX);
 	switch (kind) {
 	case FM_LINE_SKIP:
 		FUZZ_CHECK(e->url == NULL && e->out == NULL && e->sha256 == NULL);
+		FUZZ_CHECK(e->mirrors == NULL && e->nmirrors == 0);
 		break;
 	case FM_LINE_INVALID:
 		check_why(why);
 		FUZZ_CHECK(e->out == NULL && e->sha256 == NULL);
+		FUZZ_CHECK(e->mirrors == NULL && e->nmirrors == 0);
 		break;
 	case FM_LINE_ENTRY:
 		FUZZ_CHECK(e->url != NULL);
@@ -86,6 +117,7 @@ static enum fm_line_kind parse(const char *line, size_t len,
 			fuzz_fail(__FILE__, __LINE__,
 				  "entry out= fails fm_name_check_out()",
 				  e->out, strlen(e->out));
+		check_mirrors(e);
 		break;
 	default:
 		FUZZ_CHECK(!"unknown line kind");
@@ -111,7 +143,7 @@ static void expect_same_entry(const char *line, const struct fm_entry *e,
 				  line, n);
 		}
 		if (!same(e->url, e2.url) || !same(e->out, e2.out) ||
-		    !same(e->sha256, e2.sha256))
+		    !same(e->sha256, e2.sha256) || !same_mirrors(e, &e2))
 			fuzz_fail(__FILE__, __LINE__,
 				  "a valid entry, written again, reads differently",
 				  line, n);
@@ -122,13 +154,18 @@ static void expect_same_entry(const char *line, const struct fm_entry *e,
 
 static void round_trip(const struct fm_entry *e)
 {
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject(), *m = NULL;
 	char *json;
 
+	if (e->mirrors != NULL)
+		m = cJSON_CreateStringArray((const char *const *)e->mirrors,
+					    (int)e->nmirrors);
 	if (o == NULL || cJSON_AddStringToObject(o, "url", e->url) == NULL ||
 	    (e->out != NULL && cJSON_AddStringToObject(o, "out", e->out) == NULL) ||
 	    (e->sha256 != NULL &&
-	     cJSON_AddStringToObject(o, "sha256", e->sha256) == NULL))
+	     cJSON_AddStringToObject(o, "sha256", e->sha256) == NULL) ||
+	    (e->mirrors != NULL && (m == NULL ||
+				    !cJSON_AddItemToObject(o, "mirrors", m))))
 		abort();
 	json = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -142,14 +179,22 @@ static void round_trip(const struct fm_entry *e)
 	 * no control byte, so a space is the only thing to look for. */
 	if (e->out == NULL || strchr(e->out, ' ') == NULL) {
 		size_t n = strlen(e->url) + 200 + (e->out ? strlen(e->out) : 0);
-		char *text = malloc(n);
+		size_t len;
+		char *text;
 
+		for (unsigned i = 0; i < e->nmirrors; i++)
+			n += strlen(e->mirrors[i]) + 8;
+		text = malloc(n);
 		if (text == NULL)
 			abort();
-		snprintf(text, n, "%s%s%s%s%s", e->url,
-			 e->out ? " out=" : "", e->out ? e->out : "",
-			 e->sha256 ? "\tsha256=" : "",
-			 e->sha256 ? e->sha256 : "");
+		len = (size_t)snprintf(text, n, "%s%s%s%s%s", e->url,
+				       e->out ? " out=" : "",
+				       e->out ? e->out : "",
+				       e->sha256 ? "\tsha256=" : "",
+				       e->sha256 ? e->sha256 : "");
+		for (unsigned i = 0; i < e->nmirrors; i++)
+			len += (size_t)snprintf(text + len, n - len,
+						" mirror=%s", e->mirrors[i]);
 		expect_same_entry(text, e, "as text");
 		free(text);
 	}
@@ -184,6 +229,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fm_entry_clear(&e);
 	free(longline);
 	FUZZ_CHECK(e.url == NULL && e.out == NULL && e.sha256 == NULL);
+	FUZZ_CHECK(e.mirrors == NULL && e.nmirrors == 0);
 	free(why);
 	return 0;
 }

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -52,6 +54,7 @@ static void journeys_are_moves(void **state)
 		{ 4, { N, Q, R, D } },                /* one attempt */
 		{ 8, { N, Q, R, W, Q, R, W, D } },    /* retried, then stopped */
 		{ 8, { N, Q, R, Q, R, W, Q, R } },    /* no fd, retry, running */
+		{ 6, { N, Q, R, Q, R, D } },          /* a mirror at once */
 	};
 
 	(void)state;
@@ -70,6 +73,54 @@ static void zeroed_job_is_new(void **state)
 	assert_int_equal(job.state, FM_JOB_NEW);
 }
 
+/* A job's URLs: the entry's own, then its mirrors; the next attempt
+ * goes to the first. */
+static void urls_of_a_job(void **state)
+{
+	struct fm_job *job = calloc(1, sizeof(*job));
+
+	(void)state;
+	assert_non_null(job);
+	job->entry.url = strdup("http://a/x");
+	job->entry.mirrors = calloc(2, sizeof(char *));
+	assert_non_null(job->entry.mirrors);
+	job->entry.mirrors[0] = strdup("http://b/x");
+	job->entry.mirrors[1] = strdup("http://c/x");
+	job->entry.nmirrors = 2;
+	assert_int_equal(fm_job_urls_init(job), 0);
+	assert_int_equal(fm_job_urls(job), 3);
+	assert_string_equal(fm_job_url(job, 0), "http://a/x");
+	assert_string_equal(fm_job_url(job, 1), "http://b/x");
+	assert_string_equal(fm_job_url(job, 2), "http://c/x");
+	assert_ptr_equal(job->url, job->entry.url);
+	assert_int_equal(job->url_at, 0);
+	/* room to note each URL's fate */
+	assert_non_null(job->dropped);
+	assert_non_null(job->url_why);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_false(job->dropped[i]);
+		assert_null(job->url_why[i]);
+	}
+	job->url_why[1] = strdup("HTTP 404"); /* freed with the job */
+	fm_job_free(job);
+}
+
+/* Without mirrors a job needs no room for them. */
+static void urls_without_mirrors(void **state)
+{
+	struct fm_job *job = calloc(1, sizeof(*job));
+
+	(void)state;
+	assert_non_null(job);
+	job->entry.url = strdup("http://a/x");
+	assert_int_equal(fm_job_urls_init(job), 0);
+	assert_int_equal(fm_job_urls(job), 1);
+	assert_ptr_equal(job->url, job->entry.url);
+	assert_null(job->dropped);
+	assert_null(job->url_why);
+	fm_job_free(job);
+}
+
 static void out_of_range_never_moves(void **state)
 {
 	(void)state;
@@ -86,6 +137,8 @@ int main(void)
 		cmocka_unit_test(journeys_are_moves),
 		cmocka_unit_test(zeroed_job_is_new),
 		cmocka_unit_test(out_of_range_never_moves),
+		cmocka_unit_test(urls_of_a_job),
+		cmocka_unit_test(urls_without_mirrors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

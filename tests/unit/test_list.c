@@ -2,9 +2,9 @@
  * fm_entry_clear().
  *
  * Table-driven: each row is a line and everything the parser must make of
- * it, including what it must leave untouched (out and sha256 stay NULL on
- * an invalid line, why stays empty on a good one). A failing row names
- * itself. */
+ * it, including what it must leave untouched (out, sha256 and mirrors stay
+ * NULL on an invalid line, why stays empty on a good one). A failing row
+ * names itself. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,6 +33,12 @@ struct line_case {
 	const char *why;    /* substring of the reason; NULL: why must be "" */
 };
 
+/* A row whose entry may have mirrors. */
+struct mirror_case {
+	struct line_case line;
+	const char *mirrors; /* e.mirrors joined by single spaces; NULL: none */
+};
+
 static void check_str(const char *row, const char *what, const char *got,
 		      const char *want)
 {
@@ -44,10 +50,33 @@ static void check_str(const char *row, const char *what, const char *got,
 			 want != NULL ? want : "(null)");
 }
 
-static void run_case(const struct line_case *c)
+/* e's mirrors joined by single spaces, into buf; NULL when it has none
+ * (and then nmirrors must be 0). */
+static const char *joined_mirrors(const char *row, const struct fm_entry *e,
+				  char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	if (e->mirrors == NULL) {
+		if (e->nmirrors != 0)
+			fail_msg("%s: no mirrors, but nmirrors %u", row,
+				 e->nmirrors);
+		return NULL;
+	}
+	if (e->nmirrors == 0)
+		fail_msg("%s: mirrors set, but nmirrors 0", row);
+	buf[0] = '\0';
+	for (unsigned i = 0; i < e->nmirrors; i++)
+		len += (size_t)snprintf(buf + len, cap - len, "%s%s",
+					i ? " " : "", e->mirrors[i]);
+	assert_true(len < cap);
+	return buf;
+}
+
+static void run_case_mirrors(const struct line_case *c, const char *want)
 {
 	struct fm_entry e;
-	char why[FM_WHY_MAX];
+	char why[FM_WHY_MAX], mirrors[1024];
 	size_t len = c->len != 0 ? c->len : strlen(c->line);
 	enum fm_line_kind kind;
 
@@ -60,12 +89,20 @@ static void run_case(const struct line_case *c)
 	check_str(c->name, "url", e.url, c->url);
 	check_str(c->name, "out", e.out, c->out);
 	check_str(c->name, "sha256", e.sha256, c->sha256);
+	check_str(c->name, "mirrors",
+		  joined_mirrors(c->name, &e, mirrors, sizeof(mirrors)),
+		  want);
 	if (c->why == NULL)
 		check_str(c->name, "why", why, "");
 	else if (strstr(why, c->why) == NULL)
 		fail_msg("%s: why is \"%s\", expected it to contain \"%s\"",
 			 c->name, why, c->why);
 	fm_entry_clear(&e);
+}
+
+static void run_case(const struct line_case *c)
+{
+	run_case_mirrors(c, NULL);
 }
 
 static void run_table(const struct line_case *t, size_t n)
@@ -269,6 +306,135 @@ static const struct line_case json_lines[] = {
 	  "https://e.org/a", NULL, NULL, NULL },
 };
 
+/* mirror= (text) and "mirrors" (JSON), a result record's "from". */
+static const struct mirror_case mirror_lines[] = {
+	{ { "one mirror", "https://a.org/x mirror=https://b.org/x", 0, ENTRY,
+	  "https://a.org/x", NULL, NULL, NULL },
+	  "https://b.org/x" },
+	{ { "mirrors in order, among fields",
+	  "https://a.org/x mirror=http://b.org/x out=o\tmirror=https://c.org:8443/x?y=1",
+	  0, ENTRY, "https://a.org/x", "o", NULL, NULL },
+	  "http://b.org/x https://c.org:8443/x?y=1" },
+	{ { "a mirror holding '='", "https://a.org/x mirror=https://b.org/x?a=b=c",
+	  0, ENTRY, "https://a.org/x", NULL, NULL, NULL },
+	  "https://b.org/x?a=b=c" },
+	{ { "repeats left out",
+	  "https://a.org/x mirror=https://a.org/x mirror=https://b.org/x "
+	  "mirror=https://b.org/x", 0, ENTRY, "https://a.org/x", NULL, NULL,
+	  NULL },
+	  "https://b.org/x" },
+	{ { "only the URL itself", "https://a.org/x mirror=https://a.org/x", 0,
+	  ENTRY, "https://a.org/x", NULL, NULL, NULL },
+	  NULL },
+	{ { "mirror with another scheme's case", "https://a.org/x mirror=HTTP://b.org/x",
+	  0, ENTRY, "https://a.org/x", NULL, NULL, NULL },
+	  "HTTP://b.org/x" },
+	{ { "mirror: unsupported scheme", "https://a.org/x mirror=ftp://b.org/x", 0,
+	  INVALID, "https://a.org/x", NULL, NULL,
+	  "mirror 'ftp://b.org/x': unsupported scheme 'ftp'" },
+	  NULL },
+	{ { "mirror: not absolute", "https://a.org/x mirror=b.org/x", 0, INVALID,
+	  "https://a.org/x", NULL, NULL,
+	  "mirror 'b.org/x': not an absolute URL" },
+	  NULL },
+	{ { "mirror: malformed", "https://a.org/x mirror=http://b.org:99999/x", 0,
+	  INVALID, "https://a.org/x", NULL, NULL,
+	  "mirror 'http://b.org:99999/x': malformed URL: " },
+	  NULL },
+	{ { "mirror: empty", "https://a.org/x mirror=", 0, INVALID,
+	  "https://a.org/x", NULL, NULL, "empty value for key 'mirror'" },
+	  NULL },
+	{ { "good mirror, then a bad one", "https://a.org/x mirror=https://b.org/x "
+	  "mirror=gopher://c.org/x", 0, INVALID, "https://a.org/x", NULL, NULL,
+	  "mirror 'gopher://c.org/x'" },
+	  NULL },
+	{ { "good mirror, then a bad field", "https://a.org/x mirror=https://b.org/x "
+	  "oops", 0, INVALID, "https://a.org/x", NULL, NULL,
+	  "field 'oops' is not key=value" },
+	  NULL },
+	{ { "a long bad mirror quoted short", "https://a.org/x mirror=ftp://"
+	  "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb/x",
+	  0, INVALID, "https://a.org/x", NULL, NULL,
+	  "mirror 'ftp://" "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb...': "
+	  "unsupported scheme 'ftp'" },
+	  NULL },
+	{ { "'mirrors' is no text key", "https://a.org/x mirrors=https://b.org/x",
+	  0, INVALID, "https://a.org/x", NULL, NULL, "unknown key 'mirrors'" },
+	  NULL },
+	{ { "JSON mirrors", "{\"url\":\"https://a.org/x\",\"mirrors\":"
+	  "[\"https://b.org/x\",\"http://c.org/x\"]}", 0, ENTRY,
+	  "https://a.org/x", NULL, NULL, NULL },
+	  "https://b.org/x http://c.org/x" },
+	{ { "JSON mirrors before url", "{\"mirrors\":[\"https://b.org/x\"],"
+	  "\"url\":\"https://a.org/x\"}", 0, ENTRY, "https://a.org/x", NULL,
+	  NULL, NULL },
+	  "https://b.org/x" },
+	{ { "JSON mirrors empty", "{\"url\":\"https://a.org/x\",\"mirrors\":[]}",
+	  0, ENTRY, "https://a.org/x", NULL, NULL, NULL },
+	  NULL },
+	{ { "JSON mirrors repeats left out", "{\"url\":\"https://a.org/x\","
+	  "\"mirrors\":[\"https://b.org/x\",\"https://a.org/x\","
+	  "\"https://b.org/x\"]}", 0, ENTRY, "https://a.org/x", NULL, NULL,
+	  NULL },
+	  "https://b.org/x" },
+	{ { "JSON mirrors a string", "{\"url\":\"https://a.org/x\",\"mirrors\":"
+	  "\"https://b.org/x\"}", 0, INVALID, "https://a.org/x", NULL, NULL,
+	  "'mirrors' must be an array of strings" },
+	  NULL },
+	{ { "JSON mirrors null", "{\"url\":\"https://a.org/x\",\"mirrors\":null}",
+	  0, INVALID, "https://a.org/x", NULL, NULL,
+	  "'mirrors' must be an array of strings" },
+	  NULL },
+	{ { "JSON mirrors holding a number", "{\"url\":\"https://a.org/x\","
+	  "\"mirrors\":[\"https://b.org/x\",1]}", 0, INVALID, "https://a.org/x",
+	  NULL, NULL, "'mirrors' must be an array of strings" },
+	  NULL },
+	{ { "JSON mirrors holding an object", "{\"url\":\"https://a.org/x\","
+	  "\"mirrors\":[{\"url\":\"https://b.org/x\"}]}", 0, INVALID,
+	  "https://a.org/x", NULL, NULL, "'mirrors' must be an array of strings" },
+	  NULL },
+	{ { "JSON bad mirror", "{\"url\":\"https://a.org/x\",\"mirrors\":"
+	  "[\"https://b.org/x\",\"file:///etc/passwd\"]}", 0, INVALID,
+	  "https://a.org/x", NULL, NULL,
+	  "mirror 'file:///etc/passwd': unsupported scheme 'file'" },
+	  NULL },
+	{ { "JSON empty mirror", "{\"url\":\"https://a.org/x\",\"mirrors\":[\"\"]}",
+	  0, INVALID, "https://a.org/x", NULL, NULL,
+	  "empty value for key 'mirror'" },
+	  NULL },
+	{ { "JSON duplicate mirrors", "{\"url\":\"https://a.org/x\",\"mirrors\":"
+	  "[\"https://b.org/x\"],\"mirrors\":[\"https://c.org/x\"]}", 0,
+	  INVALID, "https://a.org/x", NULL, NULL, "duplicate key 'mirrors'" },
+	  NULL },
+	{ { "JSON duplicate mirrors, the first empty", "{\"url\":\"https://a.org/x\","
+	  "\"mirrors\":[],\"mirrors\":[]}", 0, INVALID, "https://a.org/x", NULL,
+	  NULL, "duplicate key 'mirrors'" },
+	  NULL },
+	{ { "'mirror' is no JSON key", "{\"url\":\"https://a.org/x\",\"mirror\":"
+	  "\"https://b.org/x\"}", 0, INVALID, "https://a.org/x", NULL, NULL,
+	  "unknown key 'mirror'" },
+	  NULL },
+	{ { "result record with mirrors fed back",
+	  "{\"url\":\"https://a.org/x\",\"from\":\"https://b.org/x\","
+	  "\"out\":\"o/x\",\"mirrors\":[\"https://b.org/x\",\"https://c.org/x\"],"
+	  "\"path\":\"dl/o/x\",\"status\":\"ok\",\"http_status\":200,"
+	  "\"bytes\":10,\"seconds\":0.1,\"attempts\":2,\"error\":null,"
+	  "\"line\":4,\"source\":\"l.txt\"}", 0, ENTRY, "https://a.org/x",
+	  "o/x", NULL, NULL },
+	  "https://b.org/x https://c.org/x" },
+	{ { "failed record with mirrors fed back",
+	  "{\"url\":\"https://a.org/x\",\"from\":null,"
+	  "\"mirrors\":[\"https://b.org/x\"],\"path\":null,"
+	  "\"status\":\"failed\",\"http_status\":404,\"bytes\":0,"
+	  "\"seconds\":0.1,\"attempts\":2,\"error\":\"all 2 URLs failed: "
+	  "https://a.org/x: HTTP 404; https://b.org/x: HTTP 404\",\"line\":null,"
+	  "\"source\":null}", 0, ENTRY, "https://a.org/x", NULL, NULL, NULL },
+	  "https://b.org/x" },
+	{ { "result key 'from' without mirrors", "{\"url\":\"https://a.org/x\","
+	  "\"from\":5}", 0, ENTRY, "https://a.org/x", NULL, NULL, NULL },
+	  NULL },
+};
+
 static void parse_text_valid(void **state)
 {
 	(void)state;
@@ -297,6 +463,61 @@ static void parse_json_lines(void **state)
 {
 	(void)state;
 	RUN_TABLE(json_lines);
+}
+
+static void parse_mirrors(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(mirror_lines) / sizeof(mirror_lines[0]);
+	     i++)
+		run_case_mirrors(&mirror_lines[i].line, mirror_lines[i].mirrors);
+}
+
+/* FM_MIRRORS_MAX mirrors are accepted, in text and JSON; one more makes
+ * the entry invalid. */
+static void parse_mirrors_limit(void **state)
+{
+	char *text = malloc(FM_LINE_MAX), *json = malloc(FM_LINE_MAX);
+	char why[FM_WHY_MAX];
+	struct fm_entry e;
+	size_t t, j;
+
+	(void)state;
+	assert_non_null(text);
+	assert_non_null(json);
+	t = (size_t)sprintf(text, "https://a.org/x");
+	j = (size_t)sprintf(json, "{\"url\":\"https://a.org/x\",\"mirrors\":[");
+	for (int i = 0; i < FM_MIRRORS_MAX; i++) {
+		t += (size_t)sprintf(text + t, " mirror=https://m%d.org/x", i);
+		j += (size_t)sprintf(json + j, "%s\"https://m%d.org/x\"",
+				     i ? "," : "", i);
+	}
+	assert_int_equal(fm_list_parse_line(text, t, &e, why, sizeof(why)),
+			 FM_LINE_ENTRY);
+	assert_int_equal(e.nmirrors, FM_MIRRORS_MAX);
+	assert_string_equal(e.mirrors[FM_MIRRORS_MAX - 1],
+			    "https://m99.org/x");
+	fm_entry_clear(&e);
+	strcpy(json + j, "]}");
+	assert_int_equal(fm_list_parse_line(json, j + 2, &e, why, sizeof(why)),
+			 FM_LINE_ENTRY);
+	assert_int_equal(e.nmirrors, FM_MIRRORS_MAX);
+	fm_entry_clear(&e);
+
+	t += (size_t)sprintf(text + t, " mirror=https://one-more.org/x");
+	j += (size_t)sprintf(json + j, ",\"https://one-more.org/x\"]}");
+	assert_int_equal(fm_list_parse_line(text, t, &e, why, sizeof(why)),
+			 FM_LINE_INVALID);
+	assert_string_equal(why, "more than 100 mirrors");
+	assert_null(e.mirrors);
+	fm_entry_clear(&e);
+	assert_int_equal(fm_list_parse_line(json, j, &e, why, sizeof(why)),
+			 FM_LINE_INVALID);
+	assert_string_equal(why, "more than 100 mirrors");
+	assert_null(e.mirrors);
+	fm_entry_clear(&e);
+	free(text);
+	free(json);
 }
 
 /* A line of exactly FM_LINE_MAX bytes is accepted, one more is not. */
@@ -417,14 +638,21 @@ static void entry_clear_zeroes(void **state)
 	e.url = strdup("u");
 	e.out = strdup("o");
 	e.sha256 = NULL;
+	e.mirrors = calloc(2, sizeof(*e.mirrors));
+	e.nmirrors = 2;
 	e.uh = curl_url();
 	assert_non_null(e.url);
 	assert_non_null(e.out);
+	assert_non_null(e.mirrors);
+	e.mirrors[0] = strdup("m0");
+	e.mirrors[1] = strdup("m1");
 	assert_non_null(e.uh);
 	fm_entry_clear(&e);
 	assert_null(e.url);
 	assert_null(e.out);
 	assert_null(e.sha256);
+	assert_null(e.mirrors);
+	assert_int_equal(e.nmirrors, 0);
 	assert_null(e.uh);
 	fm_entry_clear(&e); /* twice is harmless */
 	fm_entry_clear(NULL);
@@ -438,6 +666,8 @@ int main(void)
 		cmocka_unit_test(parse_text_invalid),
 		cmocka_unit_test(parse_nul_bytes),
 		cmocka_unit_test(parse_json_lines),
+		cmocka_unit_test(parse_mirrors),
+		cmocka_unit_test(parse_mirrors_limit),
 		cmocka_unit_test(parse_line_length_limit),
 		cmocka_unit_test(parse_long_field_quoted),
 		cmocka_unit_test(parse_small_why),

@@ -124,11 +124,12 @@ static void retry_fresh_table(void **state)
 }
 
 /* fm_judge(): one row per stop reason at least, with local errors and -c.
- * keep: the judgement's keep_part; extra: no_fd, retry_fresh and
- * not_counted as J_NOFD, J_FRESH, J_UNCOUNTED. */
+ * keep: the judgement's keep_part; extra: no_fd, retry_fresh, not_counted
+ * and drop_url as J_NOFD, J_FRESH, J_UNCOUNTED, J_DROP. */
 #define J_NOFD 1
 #define J_FRESH 2
 #define J_UNCOUNTED 4
+#define J_DROP 8
 
 struct judge_case {
 	enum fm_stop stop;
@@ -150,8 +151,17 @@ static const struct judge_case judge_cases[] = {
 	{S(NONE), CURLE_OK, 200, 0, false, V(OK), false, 0, "200"},
 	{S(NONE), CURLE_OK, 200, 0, true, V(OK), false, 0, "200 under -c"},
 	{S(NONE), CURLE_OK, 503, 0, true, V(RETRY), true, 0, "503 -c"},
-	{S(NONE), CURLE_OK, 404, 0, true, V(FAIL), true, 0, "404 -c"},
-	{S(NONE), CURLE_OK, 404, 0, false, V(FAIL), false, 0, "404"},
+	{S(NONE), CURLE_OK, 404, 0, true, V(FAIL), true, J_DROP, "404 -c"},
+	{S(NONE), CURLE_OK, 404, 0, false, V(FAIL), false, J_DROP, "404"},
+	{S(NONE), CURLE_OK, 403, 0, false, V(FAIL), false, J_DROP, "403"},
+	{S(NONE), CURLE_PEER_FAILED_VERIFICATION, 0, 0, false, V(FAIL), false,
+	 J_DROP, "TLS verification"},
+	{S(NONE), CURLE_UNSUPPORTED_PROTOCOL, 302, 0, false, V(FAIL), false,
+	 J_DROP, "redirect to ftp://"},
+	{S(NONE), CURLE_TOO_MANY_REDIRECTS, 302, 0, false, V(FAIL), false,
+	 J_DROP, "too many redirects"},
+	{S(NONE), CURLE_FILESIZE_EXCEEDED, 200, 0, false, V(FAIL), false,
+	 J_DROP, "--max-filesize by Content-Length"},
 	{S(NONE), CURLE_PARTIAL_FILE, 200, 0, true, V(RETRY), true, 0,
 	 "short body -c: the .part is resumed"},
 	{S(NONE), CURLE_PARTIAL_FILE, 200, 0, false, V(RETRY), false, 0,
@@ -165,9 +175,9 @@ static const struct judge_case judge_cases[] = {
 	{S(NONE), CURLE_WRITE_ERROR, 200, -EMFILE, false, V(FAIL), false,
 	 J_NOFD, "open(): EMFILE"},
 	/* Our own stops that decide themselves. */
-	{S(CONTENT_MISMATCH), CURLE_OK, 200, 0, true, V(FAIL), false, 0,
+	{S(CONTENT_MISMATCH), CURLE_OK, 200, 0, true, V(FAIL), false, J_DROP,
 	 "sha256 mismatch -c"},
-	{S(CONTENT_MISMATCH), CURLE_OK, 200, 0, false, V(FAIL), false, 0,
+	{S(CONTENT_MISMATCH), CURLE_OK, 200, 0, false, V(FAIL), false, J_DROP,
 	 "sha256 mismatch"},
 	{S(CONTENT_MISMATCH), CURLE_OK, 200, -EIO, true, V(FAIL), false, 0,
 	 "sha256 mismatch, local error"},
@@ -181,7 +191,7 @@ static const struct judge_case judge_cases[] = {
 	 "server-given name taken -c"},
 	{S(NAME_TAKEN), CURLE_WRITE_ERROR, 200, 0, false, V(FAIL), false, 0,
 	 "server-given name taken"},
-	{S(TOO_BIG), CURLE_WRITE_ERROR, 200, 0, true, V(FAIL), false, 0,
+	{S(TOO_BIG), CURLE_WRITE_ERROR, 200, 0, true, V(FAIL), false, J_DROP,
 	 "--max-filesize -c"},
 	{S(TOO_BIG), CURLE_WRITE_ERROR, 200, -ENOSPC, false, V(FAIL), false, 0,
 	 "--max-filesize, local error"},
@@ -232,7 +242,8 @@ static void judge_table(void **state)
 		struct fm_judgement j = fm_judge(&f);
 		int extra = (j.no_fd ? J_NOFD : 0) |
 			    (j.retry_fresh ? J_FRESH : 0) |
-			    (j.not_counted ? J_UNCOUNTED : 0);
+			    (j.not_counted ? J_UNCOUNTED : 0) |
+			    (j.drop_url ? J_DROP : 0);
 
 		seen[c->stop] = true;
 		if (j.verdict != c->want || j.keep_part != c->keep ||
@@ -264,6 +275,7 @@ static void judge_special_facts(void **state)
 	j = fm_judge(&f);
 	assert_int_equal(j.verdict, FM_VERDICT_FAIL);
 	assert_true(j.keep_part);
+	assert_false(j.drop_url); /* the URL delivered: the disk failed */
 	f = (struct fm_attempt_facts){.rc = CURLE_RECV_ERROR, .reused = true,
 				      .fresh = true};
 	j = fm_judge(&f);
@@ -275,6 +287,109 @@ static void judge_special_facts(void **state)
 	j = fm_judge(&f);
 	assert_int_equal(j.verdict, FM_VERDICT_FAIL);
 	assert_true(j.no_fd);
+}
+
+/* fm_next_url(): where the attempt after a failed one goes. dropped: bit
+ * i set for URL i dropped before; fail: how the attempt failed. */
+enum { TRANSIENT, URL_GONE, ENTRY_GONE };
+
+struct next_case {
+	unsigned n, dropped, cur;
+	int fail;
+	unsigned retried, retries;
+	enum fm_next_step want;
+	unsigned want_url;
+	const char *what;
+};
+
+#define N(x) FM_NEXT_##x
+
+static const struct next_case next_cases[] = {
+	/* One URL: as without mirrors. */
+	{1, 0, 0, TRANSIENT, 0, 3, N(RETRY), 0, "one URL, 503"},
+	{1, 0, 0, TRANSIENT, 2, 3, N(RETRY), 0, "one URL, last retry"},
+	{1, 0, 0, TRANSIENT, 3, 3, N(NONE), 0, "one URL, retries spent"},
+	{1, 0, 0, TRANSIENT, 0, 0, N(NONE), 0, "one URL, -r 0"},
+	{1, 0, 0, URL_GONE, 0, 3, N(NONE), 0, "one URL, 404"},
+	{1, 0, 0, ENTRY_GONE, 0, 3, N(NONE), 0, "one URL, disk full"},
+	/* A URL that failed for good: the next live one at once. */
+	{3, 0, 0, URL_GONE, 0, 3, N(NOW), 1, "404 on the first"},
+	{3, 1, 1, URL_GONE, 0, 3, N(NOW), 2, "404 on the second"},
+	{3, 3, 2, URL_GONE, 0, 3, N(NONE), 0, "404 on the last live"},
+	{3, 0, 2, URL_GONE, 0, 3, N(NOW), 0, "404 on the last, round again"},
+	{3, 1, 2, URL_GONE, 0, 3, N(NOW), 1, "round again past a dropped"},
+	{3, 2, 0, URL_GONE, 0, 3, N(NOW), 2, "past a dropped one"},
+	{3, 0, 0, URL_GONE, 3, 3, N(NOW), 1, "no retry needed for it"},
+	{3, 0, 0, URL_GONE, 0, 0, N(NOW), 1, "-r 0: still the next URL"},
+	/* A transient failure: the next live URL after the backoff. */
+	{3, 0, 0, TRANSIENT, 0, 3, N(RETRY), 1, "503 on the first"},
+	{3, 0, 2, TRANSIENT, 1, 3, N(RETRY), 0, "503 on the last"},
+	{3, 2, 0, TRANSIENT, 0, 3, N(RETRY), 2, "503, the second dropped"},
+	{3, 5, 1, TRANSIENT, 0, 3, N(RETRY), 1, "503 on the only live one"},
+	{3, 0, 0, TRANSIENT, 3, 3, N(NONE), 0, "503, retries spent"},
+	{3, 0, 0, TRANSIENT, 0, 0, N(NONE), 0, "503 under -r 0"},
+	/* The entry's own failure: no URL would do better. */
+	{3, 0, 0, ENTRY_GONE, 0, 3, N(NONE), 0, "disk full"},
+	{3, 0, 1, ENTRY_GONE, 0, 3, N(NONE), 0, "interrupted"},
+	/* Wider than one word of bits. */
+	{70, 0, 69, URL_GONE, 0, 3, N(NOW), 0, "70 URLs, round again"},
+};
+
+static void next_url_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(next_cases) / sizeof(next_cases[0]);
+	     i++) {
+		const struct next_case *c = &next_cases[i];
+		bool dropped[70] = {false};
+		struct fm_next got;
+
+		for (unsigned k = 0; k < c->n && k < 32; k++)
+			dropped[k] = c->dropped >> k & 1u;
+		got = fm_next_url(dropped, c->n, c->cur, c->fail == TRANSIENT,
+				  c->fail == URL_GONE, c->retried, c->retries);
+		if (got.step != c->want ||
+		    (got.step != FM_NEXT_NONE && got.url != c->want_url))
+			fail_msg("%s: want step %d url %u, got %d url %u",
+				 c->what, c->want, c->want_url, got.step,
+				 got.url);
+	}
+}
+
+/* Without mirrors nothing is dropped and no array is needed. */
+static void next_url_no_array(void **state)
+{
+	struct fm_next got;
+
+	(void)state;
+	got = fm_next_url(NULL, 1, 0, true, false, 0, 1);
+	assert_int_equal(got.step, FM_NEXT_RETRY);
+	assert_int_equal(got.url, 0);
+	got = fm_next_url(NULL, 1, 0, false, true, 0, 1);
+	assert_int_equal(got.step, FM_NEXT_NONE);
+}
+
+/* Three mirrors answering 503, -r 5: the attempts go round them in order,
+ * six in all, then the entry fails. */
+static void next_url_goes_round(void **state)
+{
+	static const unsigned want[] = {1, 2, 0, 1, 2};
+	bool dropped[3] = {false};
+	unsigned cur = 0, retried = 0;
+
+	(void)state;
+	for (unsigned k = 0; k < 5; k++) {
+		struct fm_next got = fm_next_url(dropped, 3, cur, true, false,
+						 retried, 5);
+
+		assert_int_equal(got.step, FM_NEXT_RETRY);
+		assert_int_equal(got.url, want[k]);
+		cur = got.url;
+		retried++;
+	}
+	assert_int_equal(fm_next_url(dropped, 3, cur, true, false, retried, 5)
+				 .step,
+			 FM_NEXT_NONE);
 }
 
 static void backoff_bounds_k1_to_10(void **state)
@@ -409,6 +524,9 @@ int main(void)
 		cmocka_unit_test(retry_fresh_table),
 		cmocka_unit_test(judge_table),
 		cmocka_unit_test(judge_special_facts),
+		cmocka_unit_test(next_url_table),
+		cmocka_unit_test(next_url_no_array),
+		cmocka_unit_test(next_url_goes_round),
 		cmocka_unit_test(backoff_bounds_k1_to_10),
 		cmocka_unit_test(backoff_grows_then_caps),
 		cmocka_unit_test(backoff_clamps_random),

@@ -13,7 +13,9 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -401,6 +403,42 @@ static void split_resumed(void **state)
 	assert_int_equal(end(f, f->first, false), false);
 }
 
+/* Another transfer's hashing ends after 50 ms (split_digest_waits). */
+static void *end_hashing_later(void *arg)
+{
+	struct fm_split *split = arg;
+	struct timespec ms50 = {0, 50 * 1000 * 1000};
+
+	nanosleep(&ms50, NULL);
+	pthread_mutex_lock(&split->lock);
+	split->hashing = false;
+	pthread_cond_broadcast(&split->hashed_cond);
+	pthread_mutex_unlock(&split->lock);
+	return NULL;
+}
+
+/* The transfer that completes the body may find another still hashing
+ * (outside the lock): the digest waits for it, then reads back what was
+ * left to hash, instead of failing with EIO. */
+static void split_digest_waits(void **state)
+{
+	struct fx *f = *state;
+	pthread_t t;
+
+	assert_int_equal(send(f, f->first, 0, SIZE - 16 * KIB), FM_SPLIT_MORE);
+	pthread_mutex_lock(&f->split.lock);
+	f->split.hashing = true; /* another transfer, mid-hash */
+	pthread_mutex_unlock(&f->split.lock);
+	assert_int_equal(send(f, f->first, SIZE - 16 * KIB, SIZE),
+			 FM_SPLIT_MORE);
+	assert_true(end(f, f->first, false));
+	assert_int_equal(pthread_create(&t, NULL, end_hashing_later,
+					&f->split), 0);
+	check_file(f);
+	assert_int_equal(f->split.reread, 16 * KIB);
+	pthread_join(t, NULL);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -414,6 +452,7 @@ int main(void)
 		T(split_failed_segment_retried),
 		T(split_stop),
 		T(split_resumed),
+		T(split_digest_waits),
 		cmocka_unit_test(ranges_text),
 	};
 
