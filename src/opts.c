@@ -520,7 +520,10 @@ enum fm_opts_result fm_opts_parse(int argc, char **argv, struct fm_opts *o,
 	*o = defaults;
 	getopt_tables(longs, shorts);
 	opterr = 0;
-	optind = 1;
+	/* 0, not 1: glibc then starts afresh. With 1 it goes on with what
+	 * it kept of the last parse (a cluster of short options an error
+	 * cut short), read from that parse's argv, which may be gone. */
+	optind = 0;
 	while (res == FM_OPTS_RUN &&
 	       (c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
 		if (c == ':' || !(r = row_of(c)))
