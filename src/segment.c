@@ -28,16 +28,6 @@ static const char *cut_validator(const struct fm_xfer *x, long code,
 	return NULL;
 }
 
-/* The Last-Modified of x's response as a time, or -1. */
-static int64_t response_mtime(const struct fm_xfer *x)
-{
-	int64_t t;
-
-	if (!x->resp.last_modified[0])
-		return -1;
-	t = fm_http_date(x->resp.last_modified);
-	return t >= 0 ? t : curl_getdate(x->resp.last_modified, NULL);
-}
 
 /* Whether URLs a and b have the same scheme, host and port. */
 static bool same_origin(const char *a, const char *b)
@@ -87,7 +77,7 @@ int fm_seg_cut(struct fm_xfer *x, long code)
 		return -ENOMEM;
 	err = fm_split_init(split, (uint64_t)len, x->conf->min_split,
 			    url ? url : job->url, validator,
-			    x->resp.etag, response_mtime(x), &x->sink,
+			    x->resp.etag, fm_body_mtime(x), &x->sink,
 			    job->entry.sha256 || x->conf->sha256_all,
 			    &x->seg);
 	if (err) {
@@ -125,7 +115,7 @@ int fm_seg_resume(struct fm_xfer *x)
 			    : x->resp.last_modified;
 	err = fm_split_resume(split, x->resume_size, x->conf->min_split,
 			      url ? url : job->url, validator,
-			      x->resp.etag, response_mtime(x), &x->sink,
+			      x->resp.etag, fm_body_mtime(x), &x->sink,
 			      job->entry.sha256 || x->conf->sha256_all,
 			      x->resume_done, x->resume_n, &x->seg);
 	if (err) {

@@ -65,6 +65,10 @@ bool fm_body_commit(struct fm_xfer *x, struct fm_outcome *o);
  * committed. In body.c. */
 bool fm_body_range_not_satisfiable(struct fm_xfer *x, struct fm_outcome *o);
 
+/* The Last-Modified of x's response as a time (the file's mtime), or
+ * -1. In body.c. */
+int64_t fm_body_mtime(const struct fm_xfer *x);
+
 /* Cuts the body of x's first response (a 200, its file just opened) if
  * it is large enough and has a validator (fm_split.h): x then fetches
  * the first segment, and job->split is set. Returns 0 (cut or not) or
