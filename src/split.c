@@ -542,8 +542,10 @@ int fm_split_write(struct fm_split *split, struct fm_seg *seg,
 
 	pthread_mutex_lock(&split->lock);
 	if (split->abort || split->committed) {
+		int rc = split->abort ? FM_SPLIT_STOP : FM_SPLIT_END;
+
 		pthread_mutex_unlock(&split->lock);
-		return split->abort ? FM_SPLIT_STOP : FM_SPLIT_END;
+		return rc;
 	}
 	k = seg->skip < n ? seg->skip : n;
 	seg->skip -= k;
