@@ -76,6 +76,8 @@ struct fm_job {
 	uint64_t split_t0;    /* when its first transfer began (ns) */
 	struct fm_outcome *final; /* what it came to, once known, while
 				     some of its slots are still out */
+	unsigned final_at;    /* the URL (fm_job_url()) final came from: a
+				 segment's may be a mirror's */
 };
 
 /* Whether a job may go from state from to state to: into the queue when
@@ -104,6 +106,10 @@ int fm_job_urls_init(struct fm_job *job);
  * good when drop: that URL is dropped. Without mirrors nothing is noted.
  * Returns 0 or -ENOMEM. */
 int fm_job_note_failure(struct fm_job *job, const char *why, bool drop);
+
+/* The same for job's URL i (i < fm_job_urls()): a segment's. */
+int fm_job_note_failure_at(struct fm_job *job, unsigned i, const char *why,
+			   bool drop);
 
 /* The error of job, with mirrors, when no attempt is left: each URL's
  * last failure (fm_result_urls_failed()), into buf (cap bytes). */

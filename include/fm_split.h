@@ -22,6 +22,15 @@
  * disk from offset 0 without a gap is hashed as it completes; bytes that
  * arrive beyond it are read back once when it reaches them.
  *
+ * An entry with mirrors spreads its segments over them (its sources):
+ * the URL the first response came from, then each of its other URLs. A
+ * mirror's first segment tries it: a 206 of the same size and ETag (its
+ * If-Range is the first response's validator) makes it a source like the
+ * first; anything else (a 200, another size or ETag) leaves it out, and
+ * what its segment did not fetch goes to another source, not counted as
+ * a failure. A source that fails for good (a 404) is left out too; the
+ * body fails only when no source is left.
+ *
  * One mutex guards everything here: the scheduler (main thread) takes
  * and cuts segments, each worker's transfer writes its segment's bytes
  * (pwrite runs outside the lock: a segment's bytes are its own). */
@@ -54,7 +63,13 @@ struct fm_seg {
 				   not its own (a probe cut late) */
 	enum fm_seg_state state;
 	bool held;              /* a transfer has it */
+	unsigned src;           /* the source of its transfer (the last one,
+				   while free); fixed while held */
+	unsigned avoid;         /* a source its last failure came from, to
+				   avoid for the next (FM_SRC_NONE: none) */
 	unsigned failures;      /* attempts at it that failed */
+	bool owed;              /* failed, not yet timed by the scheduler
+				   (which holds it): never merged away */
 	uint64_t due_ns;        /* free: not before (uv_hrtime()'s clock) */
 };
 
@@ -65,19 +80,47 @@ enum fm_ranges {
 	FM_RANGES_NO,           /* the server ignores them: never cut */
 };
 
+/* Sources for segments at most: the first URL and 15 mirrors. */
+#define FM_SRC_MAX 16u
+#define FM_SRC_NONE (~0u)
+
+enum fm_src_state {
+	FM_SRC_UNTRIED,         /* a mirror not asked yet */
+	FM_SRC_TRYING,          /* its first segment is out: no other goes
+				   there before its answer */
+	FM_SRC_OK,              /* the same file, with ranges */
+	FM_SRC_NO,              /* another file, or it failed: left out */
+};
+
+struct fm_host;
+
+struct fm_src {
+	char *url;              /* what every segment there asks */
+	bool foreign;           /* url is on another host than the entry's
+				   URL it stands for (a redirect): no
+				   credentials go there */
+	unsigned url_i;         /* which of the entry's URLs (fm_job_url()) */
+	enum fm_src_state state;
+	unsigned running;       /* segments out there */
+	unsigned failures;      /* segments there that failed */
+	/* The scheduler's alone (set when it lists the body): */
+	struct fm_host *host;   /* its queue record, for --per-host */
+	uint32_t site;          /* the hash of its host name */
+	bool ref;               /* host is a reference of the split's own */
+};
+
 struct fm_split {
 	pthread_mutex_t lock;
 	uint64_t size;          /* the body's */
 	uint64_t min;           /* no segment is cut smaller */
-	char *url;              /* where the first response came from (after
-				   redirects): every segment asks it */
 	char *validator;        /* for If-Range: a strong ETag, else
 				   Last-Modified */
 	char *etag;             /* the first response's, "" when none: every
 				   206 must carry the same */
 	int64_t mtime;          /* Last-Modified, -1 when none */
-	bool foreign;           /* url is on another host than the entry's
-				   (a redirect): no credentials go there */
+	struct fm_src src[FM_SRC_MAX]; /* src[0]: where the first response
+				   came from (after redirects) */
+	unsigned nsrc;          /* set before the split is shared */
 	bool record;            /* -c: what is on disk is kept beside the
 				   .part (FM_RANGES_ATTR), to resume it */
 	struct fm_sink sink;    /* the body's file */
@@ -102,6 +145,11 @@ struct fm_split {
 	bool hashing;           /* a thread is hashing (outside the lock) */
 	uint64_t reread;        /* bytes read back to hash them */
 };
+
+/* Adds URL i of the entry (fm_job_url()) as a source, untried (before
+ * the split is shared). Returns 0, -ENOSPC when there are FM_SRC_MAX
+ * already, or -ENOMEM. */
+int fm_split_add_src(struct fm_split *split, const char *url, unsigned i);
 
 /* Makes split for a body of size bytes (at least 2 * min) that the first
  * transfer is about to write from offset 0 into sink's open file (moved
@@ -170,10 +218,28 @@ void fm_split_free(struct fm_split *split, bool keep);
 /* A segment for a new transfer (scheduler): a free one that is due at
  * now, else a cut of the running segment with the most left (at least
  * 2 * min), once the server is known to honour ranges, else the probe
- * (when none is out). *probe tells which. Returns NULL when there is
- * nothing to take. Any of them is held until fm_split_end(). */
+ * (when none is out). *probe tells which. Its source (seg->src) is one
+ * of those in usable (bit k: source k's host has room): until ranges
+ * are known to work only the first, then the one with the fewest
+ * segments out (a mirror not tried yet counts as one that works; the
+ * one the segment last failed at goes last). Returns NULL when there is
+ * nothing to take, or no source for it. Any of them is held until
+ * fm_split_end(). */
 struct fm_seg *fm_split_take(struct fm_split *split, uint64_t now,
-			     bool *probe);
+			     uint32_t usable, bool *probe);
+
+/* The answer of seg's source, a mirror tried or used (worker): same,
+ * a 206 of the same file, makes it a source that works; else it is left
+ * out. Returns false when that leaves no source for the rest of the
+ * body. */
+bool fm_split_src_answer(struct fm_split *split, struct fm_seg *seg,
+			 bool same);
+
+/* seg, free after a failed transfer (fm_split_end()), failed for good at
+ * its source (a 404): that source is left out and, when another is left,
+ * seg goes again at once, its failure not counted (returns true). Returns
+ * false when no source is left. */
+bool fm_split_src_drop(struct fm_split *split, struct fm_seg *seg);
 
 /* The earliest due time of a free segment, or UINT64_MAX. */
 uint64_t fm_split_next_due(struct fm_split *split);

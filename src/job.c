@@ -45,16 +45,22 @@ int fm_job_urls_init(struct fm_job *job)
 
 int fm_job_note_failure(struct fm_job *job, const char *why, bool drop)
 {
+	return fm_job_note_failure_at(job, job->url_at, why, drop);
+}
+
+int fm_job_note_failure_at(struct fm_job *job, unsigned i, const char *why,
+			   bool drop)
+{
 	char *copy;
 
-	if (!job->url_why)
+	if (!job->url_why || i >= fm_job_urls(job))
 		return 0;
 	copy = strdup(why);
 	if (!copy)
 		return -ENOMEM;
-	free(job->url_why[job->url_at]);
-	job->url_why[job->url_at] = copy;
-	job->dropped[job->url_at] |= drop;
+	free(job->url_why[i]);
+	job->url_why[i] = copy;
+	job->dropped[i] |= drop;
 	return 0;
 }
 

@@ -162,6 +162,11 @@ bool fm_queue_hold(struct fm_queue *q, struct fm_host *host)
 	return true;
 }
 
+bool fm_queue_room(const struct fm_queue *q, const struct fm_host *host)
+{
+	return has_room(q, host);
+}
+
 void fm_queue_done(struct fm_queue *q, struct fm_host *host)
 {
 	host->running--;

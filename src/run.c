@@ -270,13 +270,13 @@ static void size_pool(struct run *r, unsigned i)
 					   r->spare_fds, r->nworkers));
 }
 
-/* Gives slot s back; its job's host has room for one more. */
-static void release_slot(struct run *r, struct slot *s, struct fm_job *job)
+/* Gives slot s back; its host has room for one more. */
+static void release_slot(struct run *r, struct slot *s)
 {
 	struct fm_worker *w = s->w;
-	struct site *site = &r->sites[job->site % SITES];
+	struct site *site = &r->sites[s->site % SITES];
 
-	fm_queue_done(&r->queue, job->host);
+	fm_queue_done(&r->queue, s->host);
 	s->x.job = NULL;
 	s->busy = false;
 	fm_worker_slot_put(w, s);
@@ -295,10 +295,10 @@ static void release_slot(struct run *r, struct slot *s, struct fm_job *job)
  * HTTP/1.1 (a redirect to another host, a transfer stopped early) does
  * not make its transfers spread over workers and open connections
  * there. */
-static void learn_site(struct run *r, const struct fm_job *job,
+static void learn_site(struct run *r, uint32_t hash,
 		       const struct fm_outcome *o, double seconds)
 {
-	struct site *site = &r->sites[job->site % SITES];
+	struct site *site = &r->sites[hash % SITES];
 
 	fm_ramp_ended(&site->ramp, (uint64_t)(seconds * 1e9), uv_hrtime());
 	if (site->parked_head && site->gate != GATE_PROBING &&
@@ -627,15 +627,17 @@ static unsigned pick_worker(struct run *r, struct site *site, bool single)
 	return i;
 }
 
-/* A slot for a transfer of job, at the worker fm_route() picks (the home
+/* A slot for a transfer of job to site hash, whose host record host
+ * counts it (held already), at the worker fm_route() picks (the home
  * of its site, where its idle or multiplexed connection is), counted as
  * running there; *wi receives the worker's index. single: the transfer
  * takes a connection of its own. NULL when no slot could be made (out of
  * memory). */
-static struct slot *take_slot(struct run *r, struct fm_job *job, bool single,
-			      unsigned *wi)
+static struct slot *take_slot(struct run *r, struct fm_job *job,
+			      struct fm_host *host, uint32_t hash,
+			      bool single, unsigned *wi)
 {
-	struct site *site = &r->sites[job->site % SITES];
+	struct site *site = &r->sites[hash % SITES];
 	struct slot *s;
 	unsigned i;
 
@@ -665,6 +667,8 @@ static struct slot *take_slot(struct run *r, struct fm_job *job, bool single,
 	s->x.seg = NULL;
 	s->x.seg_probe = false;
 	s->busy = true;
+	s->host = host;
+	s->site = hash;
 	job->out++;
 	*wi = i;
 	return s;
@@ -681,7 +685,7 @@ static bool start_job(struct run *r, struct fm_job *job)
 	struct slot *s;
 	unsigned i;
 
-	s = take_slot(r, job, single, &i);
+	s = take_slot(r, job, job->host, job->site, single, &i);
 	if (!s) {
 		struct fm_outcome o = {.status = FM_STATUS_FAILED};
 
@@ -705,14 +709,37 @@ static bool start_job(struct run *r, struct fm_job *job)
 
 /* ------------------------------------------------ bodies cut in segments */
 
+/* The scheduler's side of split's sources: the first counts on job's
+ * host record and site, each mirror on its own host's (under
+ * --per-host; one left without, for want of memory, is never used). */
+static void place_sources(struct run *r, struct fm_job *job,
+			  struct fm_split *split)
+{
+	split->src[0].host = job->host;
+	split->src[0].site = job->site;
+	for (unsigned k = 1; k < split->nsrc; k++) {
+		struct fm_src *src = &split->src[k];
+		char host[256] = "";
+
+		if (fm_url_host(src->url, host, sizeof(host)))
+			host[0] = '\0';
+		src->host = fm_queue_get(&r->queue,
+					 r->o->per_host ? host : "");
+		src->ref = src->host != NULL;
+		src->site = (uint32_t)fm_fnv1a64(host, strlen(host));
+	}
+}
+
 /* Adds job, whose body its first transfer just cut, to the jobs whose
  * segments take free slots (at the end: first cut, first served). */
 static void list_split(struct run *r, struct fm_job *job)
 {
 	struct fm_job **at = &r->splits;
+	struct fm_split *split = atomic_load(&job->split);
 
-	if (job->split_listed || !atomic_load(&job->split))
+	if (job->split_listed || !split)
 		return;
+	place_sources(r, job, split);
 	while (*at)
 		at = &(*at)->split_next;
 	job->split_next = NULL;
@@ -722,12 +749,20 @@ static void list_split(struct run *r, struct fm_job *job)
 
 static void unlist_split(struct run *r, struct fm_job *job)
 {
+	struct fm_split *split = atomic_load(&job->split);
+
 	for (struct fm_job **at = &r->splits; *at; at = &(*at)->split_next)
 		if (*at == job) {
 			*at = job->split_next;
 			job->split_listed = false;
-			return;
+			break;
 		}
+	for (unsigned k = 0; split && k < split->nsrc; k++) {
+		if (split->src[k].ref)
+			fm_queue_put(&r->queue, split->src[k].host);
+		split->src[k].host = NULL;
+		split->src[k].ref = false;
+	}
 }
 
 /* Bodies were cut by running transfers: their jobs are found among the
@@ -762,13 +797,14 @@ static bool start_segment(struct run *r, struct fm_job *job,
 			  struct fm_seg *seg, bool probe)
 {
 	struct fm_split *split = atomic_load(&job->split);
+	const struct fm_src *src = &split->src[seg->src];
 	struct slot *s;
 	unsigned i;
 	bool complete;
 
-	s = take_slot(r, job, true, &i);
+	s = take_slot(r, job, src->host, src->site, true, &i);
 	if (!s) {
-		fm_queue_done(&r->queue, job->host);
+		fm_queue_done(&r->queue, src->host);
 		if (probe)
 			fm_split_unprobe(split, seg, false);
 		else
@@ -781,9 +817,23 @@ static bool start_segment(struct run *r, struct fm_job *job,
 	return true;
 }
 
+/* The sources of split whose hosts have room (--per-host): bit k for
+ * source k. */
+static uint32_t sources_with_room(const struct run *r,
+				  const struct fm_split *split)
+{
+	uint32_t m = 0;
+
+	for (unsigned k = 0; k < split->nsrc; k++)
+		if (split->src[k].host &&
+		    fm_queue_room(&r->queue, split->src[k].host))
+			m |= 1u << k;
+	return m;
+}
+
 /* Free slots that no queued entry can take go to the bodies cut in
  * segments, one segment per body in turn, each body at most --split at
- * once and its host at most --per-host. */
+ * once over its sources, each source's host at most --per-host. */
 static void start_segments(struct run *r)
 {
 	uint64_t now = uv_hrtime();
@@ -795,16 +845,18 @@ static void start_segments(struct run *r)
 		     job = job->split_next) {
 			struct fm_split *split = atomic_load(&job->split);
 			struct fm_seg *seg;
+			uint32_t usable;
 			bool probe;
 
 			if (job->out >= r->o->split || job->final ||
-			    !fm_queue_hold(&r->queue, job->host))
+			    !(usable = sources_with_room(r, split)))
 				continue;
-			seg = fm_split_take(split, now, &probe);
-			if (!seg) {
-				fm_queue_done(&r->queue, job->host);
+			seg = fm_split_take(split, now, usable, &probe);
+			if (!seg)
 				continue;
-			}
+			/* room was there: the hold is taken */
+			(void)fm_queue_hold(&r->queue,
+					    split->src[seg->src].host);
 			if (!start_segment(r, job, seg, probe))
 				return;
 			started = true;
@@ -859,6 +911,7 @@ static void end_split(struct run *r, struct fm_job *job)
 	struct fm_split *split = atomic_load(&job->split);
 	struct fm_outcome o = *job->final;
 	double seconds = since(job->split_t0);
+	unsigned at = job->final_at;
 
 	unlist_split(r, job);
 	free(job->final);
@@ -882,6 +935,10 @@ static void end_split(struct run *r, struct fm_job *job)
 		 * was a part's, already waited for. */
 		o.retry = false;
 		o.no_fd = false;
+		/* the failure is the mirror's whose segment failed last */
+		if (o.status == FM_STATUS_FAILED && at != job->url_at &&
+		    at < fm_job_urls(job))
+			(void)move_job(r, job, at);
 	}
 	o.piece = FM_PIECE_NONE;
 	conclude(r, job, &o, seconds);
@@ -914,8 +971,17 @@ static void split_back(struct run *r, struct fm_job *job, struct fm_seg *seg,
 		       const struct fm_outcome *o)
 {
 	struct fm_split *split = atomic_load(&job->split);
+	unsigned at = seg ? split->src[seg->src].url_i : job->url_at;
 
 	list_split(r, job);
+	/* A source that failed for good (a 404 to a range) is left out;
+	 * while another is left, the segment goes there at once. */
+	if (o->piece == FM_PIECE_FAILED && o->drop_url && seg &&
+	    r->stop == STOP_NONE && !job->final &&
+	    fm_split_src_drop(split, seg)) {
+		(void)fm_job_note_failure_at(job, at, o->error, true);
+		return;
+	}
 	if (o->piece == FM_PIECE_FAILED && (o->retry || o->no_fd) && seg &&
 	    r->stop == STOP_NONE) {
 		unsigned k = fm_split_failures(split, seg);
@@ -936,6 +1002,8 @@ static void split_back(struct run *r, struct fm_job *job, struct fm_seg *seg,
 		}
 	}
 	if (o->piece != FM_PIECE_DONE) {
+		if (!job->final)
+			job->final_at = at;
 		keep_final(job, o);
 		fm_split_stop(split);
 	}
@@ -973,9 +1041,9 @@ static void on_slots_done(uv_async_t *h)
 		struct fm_seg *seg = s->x.seg;
 
 		next = s->next;
-		release_slot(r, s, job);
+		release_slot(r, s);
 		job->out--;
-		learn_site(r, job, &o, s->seconds);
+		learn_site(r, s->site, &o, s->seconds);
 		if (job->probe) {
 			job->probe = false;
 			open_gate(r, job->site);

@@ -52,6 +52,25 @@ static bool same_origin(const char *a, const char *b)
 	return same;
 }
 
+/* The entry's URL this transfer asked (after redirects: url) is the
+ * split's first source; its other URLs not dropped for good are the
+ * others, tried as they are needed (fm_split.h). */
+static void add_sources(struct fm_split *split, const struct fm_job *job)
+{
+	/* A redirect to another host: the segments ask there directly, so
+	 * what libcurl keeps from a redirected request (-H credentials)
+	 * is kept from them too. */
+	split->src[0].foreign = !same_origin(job->url, split->src[0].url);
+	split->src[0].url_i = job->url_at;
+	for (unsigned i = 0; i < fm_job_urls(job); i++) {
+		if (i == job->url_at || (job->dropped && job->dropped[i]))
+			continue;
+		/* one fewer source is no failure (full, or no memory) */
+		if (fm_split_add_src(split, fm_job_url(job, i), i))
+			break;
+	}
+}
+
 int fm_seg_cut(struct fm_xfer *x, long code)
 {
 	struct fm_job *job = x->job;
@@ -84,10 +103,7 @@ int fm_seg_cut(struct fm_xfer *x, long code)
 		free(split);
 		return err;
 	}
-	/* A redirect to another host: the segments ask there directly, so
-	 * what libcurl keeps from a redirected request (-H credentials)
-	 * is kept from them too. */
-	split->foreign = !same_origin(job->url, split->url);
+	add_sources(split, job);
 	if (!split->sink.anon)
 		(void)fm_split_start_record(split);
 	x->segmented = true;
@@ -122,7 +138,7 @@ int fm_seg_resume(struct fm_xfer *x)
 		free(split);
 		return err;
 	}
-	split->foreign = !same_origin(job->url, split->url);
+	add_sources(split, job);
 	x->segmented = true;
 	x->seg_open = true;
 	x->seg_from = (uint64_t)x->resume_from;
@@ -153,12 +169,39 @@ static bool same_file(const struct fm_xfer *x, const struct fm_split *split)
 	return strcmp(x->resp.last_modified, split->validator) == 0;
 }
 
+/* A mirror's answer to a segment (at its first body byte, a 2xx): the
+ * range asked of the same file (size, ETag, else Last-Modified) makes it
+ * a source; anything else leaves it out, and the segment gives back what
+ * it has not fetched, as if stopped (x->seg_stopped). Returns 0 to write
+ * it, or -1 to stop (x->seg_restart when no source is left). */
+static int check_mirror(struct fm_xfer *x, struct fm_split *split, long code)
+{
+	const struct fm_resp *r = &x->resp;
+	bool same = code == 206 && r->has_range && r->range_first >= 0 &&
+		    (uint64_t)r->range_first == x->seg_from &&
+		    r->range_total >= 0 &&
+		    (uint64_t)r->range_total == split->size &&
+		    (split->etag[0]
+			     ? strcmp(r->etag, split->etag) == 0
+			     : strcmp(r->last_modified, split->validator) == 0);
+
+	if (!fm_split_src_answer(split, x->seg, same))
+		return changed(x, "no URL of the entry is left with the same "
+			       "file");
+	if (same)
+		return 0;
+	x->seg_stopped = true;
+	return -1;
+}
+
 /* A segment's answer, at its first body byte (a 2xx): a 206 for the range
  * asked of the same file, or the end of it. Returns 0 to write it, or -1
  * to stop: x->seg_restart, or x->seg NULL when the segment has nothing
  * to do (a probe cut too late, or a server that ignores ranges). */
 static int check_answer(struct fm_xfer *x, struct fm_split *split, long code)
 {
+	if (x->seg->src != 0)
+		return check_mirror(x, split, code);
 	if (code != 206) {
 		if (x->seg_probe && same_file(x, split)) {
 			x->seg_probe = false;

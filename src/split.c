@@ -24,6 +24,9 @@
 /* A probe that fails this many times (not a 200: errors) stops the
  * trying: the body is fetched whole. */
 #define PROBES_MAX 2u
+/* A source whose segments failed this many times is left out, while
+ * another is left. */
+#define SRC_FAILURES_MAX 2u
 
 static char *dup_or_empty(const char *s)
 {
@@ -38,6 +41,7 @@ static struct fm_seg *new_seg(uint64_t start, uint64_t end)
 		seg->start = seg->pos = seg->disk = start;
 		seg->end = end;
 		seg->state = FM_SEG_RUNNING;
+		seg->avoid = FM_SRC_NONE;
 	}
 	return seg;
 }
@@ -54,7 +58,10 @@ static int init_common(struct fm_split *split, uint64_t size, uint64_t min,
 	int err = -ENOMEM;
 
 	*split = (struct fm_split){.size = size, .min = min, .mtime = mtime};
-	split->url = strdup(url);
+	split->src[0].url = strdup(url);
+	split->src[0].state = FM_SRC_OK;
+	split->src[0].running = 1; /* the first transfer */
+	split->nsrc = 1;
 	split->validator = dup_or_empty(validator);
 	split->etag = dup_or_empty(etag);
 	if (md && (split->md = EVP_MD_CTX_new()) &&
@@ -62,7 +69,7 @@ static int init_common(struct fm_split *split, uint64_t size, uint64_t min,
 		EVP_MD_CTX_free(split->md);
 		split->md = NULL;
 	}
-	if (!split->url || !split->validator || !split->etag ||
+	if (!split->src[0].url || !split->validator || !split->etag ||
 	    (md && !split->md))
 		goto fail;
 	if (pthread_mutex_init(&split->lock, NULL))
@@ -89,7 +96,7 @@ static int init_common(struct fm_split *split, uint64_t size, uint64_t min,
 		pool->owner = NULL; /* it held none of our bytes (bytes 0) */
 	return 0;
 fail:
-	free(split->url);
+	free(split->src[0].url);
 	free(split->validator);
 	free(split->etag);
 	EVP_MD_CTX_free(split->md);
@@ -107,6 +114,7 @@ int fm_split_init(struct fm_split *split, uint64_t size, uint64_t min,
 
 	if (!seg)
 		return -ENOMEM;
+	seg->avoid = FM_SRC_NONE;
 	err = init_common(split, size, min, url, validator, etag, mtime,
 			  sink, md);
 	if (err) {
@@ -119,6 +127,21 @@ int fm_split_init(struct fm_split *split, uint64_t size, uint64_t min,
 	split->segs = seg;
 	split->held = 1;
 	*first = seg;
+	return 0;
+}
+
+int fm_split_add_src(struct fm_split *split, const char *url, unsigned i)
+{
+	struct fm_src *src;
+
+	if (split->nsrc >= FM_SRC_MAX)
+		return -ENOSPC;
+	src = &split->src[split->nsrc];
+	*src = (struct fm_src){.url = strdup(url), .url_i = i,
+			       .state = FM_SRC_UNTRIED};
+	if (!src->url)
+		return -ENOMEM;
+	split->nsrc++;
 	return 0;
 }
 
@@ -319,7 +342,8 @@ void fm_split_free(struct fm_split *split, bool keep)
 	fm_sink_release(&split->sink);
 	free_segs(split->segs);
 	free(split->probe);
-	free(split->url);
+	for (unsigned k = 0; k < split->nsrc; k++)
+		free(split->src[k].url);
 	free(split->validator);
 	free(split->etag);
 	EVP_MD_CTX_free(split->md);
@@ -351,14 +375,60 @@ static struct fm_seg *victim(struct fm_split *split, uint64_t *mid)
 	return best;
 }
 
+/* Whether a source other than k (FM_SRC_NONE: any) is not left out. */
+static bool src_left(const struct fm_split *split, unsigned k)
+{
+	for (unsigned i = 0; i < split->nsrc; i++)
+		if (i != k && split->src[i].state != FM_SRC_NO)
+			return true;
+	return false;
+}
+
+/* The sources of usable a new segment may go to: the ones that work or
+ * are not tried yet; only the first until ranges are known to work. */
+static uint32_t eligible(const struct fm_split *split, uint32_t usable)
+{
+	uint32_t m = 0;
+
+	for (unsigned k = 0; k < split->nsrc; k++)
+		if (split->src[k].state == FM_SRC_OK ||
+		    split->src[k].state == FM_SRC_UNTRIED)
+			m |= 1u << k;
+	if (split->ranges != FM_RANGES_OK)
+		m &= 1u;
+	return m & usable;
+}
+
+/* Gives seg a source of m (not empty): the one with the fewest segments
+ * out, the one it last failed at only when there is no other. */
+static void assign_src(struct fm_split *split, struct fm_seg *seg, uint32_t m)
+{
+	unsigned best = FM_SRC_NONE;
+
+	for (unsigned k = 0; k < split->nsrc; k++) {
+		if (!(m >> k & 1u))
+			continue;
+		if (best == FM_SRC_NONE ||
+		    (best == seg->avoid && k != seg->avoid) ||
+		    (k != seg->avoid &&
+		     split->src[k].running < split->src[best].running))
+			best = k;
+	}
+	seg->src = best;
+	split->src[best].running++;
+	if (split->src[best].state == FM_SRC_UNTRIED)
+		split->src[best].state = FM_SRC_TRYING;
+}
+
 static struct fm_seg *take_locked(struct fm_split *split, uint64_t now,
-				  bool *probe)
+				  uint32_t usable, bool *probe)
 {
 	struct fm_seg *seg, *cut;
+	uint32_t m = eligible(split, usable);
 	uint64_t mid;
 
 	*probe = false;
-	if (split->abort)
+	if (split->abort || !m)
 		return NULL;
 	for (seg = split->segs; seg; seg = seg->next) {
 		if (seg->state == FM_SEG_FREE && seg->disk >= seg->end)
@@ -368,6 +438,7 @@ static struct fm_seg *take_locked(struct fm_split *split, uint64_t now,
 			seg->held = true;
 			seg->pos = seg->disk;
 			seg->skip = 0;
+			assign_src(split, seg, m);
 			return seg;
 		}
 	}
@@ -377,6 +448,7 @@ static struct fm_seg *take_locked(struct fm_split *split, uint64_t now,
 	if (!(seg = new_seg(mid, cut->end)))
 		return NULL;
 	seg->held = true;
+	assign_src(split, seg, m);
 	if (split->ranges == FM_RANGES_UNKNOWN) {
 		/* Tried first, outside the list: the segment it would
 		 * cut goes on whole until its 206 comes. */
@@ -392,12 +464,12 @@ static struct fm_seg *take_locked(struct fm_split *split, uint64_t now,
 }
 
 struct fm_seg *fm_split_take(struct fm_split *split, uint64_t now,
-			     bool *probe)
+			     uint32_t usable, bool *probe)
 {
 	struct fm_seg *seg;
 
 	pthread_mutex_lock(&split->lock);
-	seg = take_locked(split, now, probe);
+	seg = take_locked(split, now, usable, probe);
 	if (seg)
 		split->held++;
 	pthread_mutex_unlock(&split->lock);
@@ -442,6 +514,7 @@ bool fm_split_confirm(struct fm_split *split, struct fm_seg *probe)
 		ok = true;
 	} else {
 		split->held--;
+		split->src[probe->src].running--;
 		free(probe);
 	}
 	pthread_mutex_unlock(&split->lock);
@@ -455,6 +528,7 @@ void fm_split_unprobe(struct fm_split *split, struct fm_seg *probe,
 	pthread_mutex_lock(&split->lock);
 	split->probe = NULL;
 	split->held--;
+	split->src[probe->src].running--;
 	split->ranges = no_ranges ? FM_RANGES_NO : FM_RANGES_UNKNOWN;
 	if (!no_ranges && ++split->probes >= PROBES_MAX)
 		split->ranges = FM_RANGES_NO;
@@ -598,7 +672,7 @@ static void merge_done(struct fm_split *split)
 		struct fm_seg *next = seg->next;
 
 		if (seg->state == FM_SEG_DONE && next->state == FM_SEG_DONE &&
-		    !seg->held && !next->held) {
+		    !seg->held && !next->held && !seg->owed && !next->owed) {
 			seg->end = next->end;
 			seg->disk = seg->pos = next->end;
 			seg->next = next->next;
@@ -614,9 +688,14 @@ bool fm_split_end(struct fm_split *split, struct fm_seg *seg, bool failed,
 {
 	bool commit = false;
 
+	struct fm_src *src = &split->src[seg->src];
+
 	pthread_mutex_lock(&split->lock);
 	seg->held = false;
 	split->held--;
+	src->running--;
+	if (src->state == FM_SRC_TRYING) /* no answer came */
+		src->state = FM_SRC_UNTRIED;
 	*complete = seg->disk >= seg->end;
 	if (*complete) {
 		seg->state = FM_SEG_DONE;
@@ -625,10 +704,17 @@ bool fm_split_end(struct fm_split *split, struct fm_seg *seg, bool failed,
 		seg->pos = seg->disk;
 		seg->skip = 0;
 		seg->due_ns = UINT64_MAX;
-		if (failed)
+		if (failed) {
 			seg->failures++;
-		else
+			seg->owed = true; /* the scheduler times it */
+			seg->avoid = seg->src;
+			if (++src->failures >= SRC_FAILURES_MAX &&
+			    split->ranges == FM_RANGES_OK &&
+			    src_left(split, seg->src))
+				src->state = FM_SRC_NO;
+		} else {
 			seg->due_ns = 0;
+		}
 	}
 	merge_done(split);
 	if (split->record)
@@ -646,7 +732,42 @@ void fm_split_due(struct fm_split *split, struct fm_seg *seg, uint64_t due)
 	pthread_mutex_lock(&split->lock);
 	if (seg->state == FM_SEG_FREE)
 		seg->due_ns = due;
+	seg->owed = false;
 	pthread_mutex_unlock(&split->lock);
+}
+
+bool fm_split_src_answer(struct fm_split *split, struct fm_seg *seg,
+			 bool same)
+{
+	struct fm_src *src = &split->src[seg->src];
+	bool left = true;
+
+	pthread_mutex_lock(&split->lock);
+	if (!same)
+		src->state = FM_SRC_NO;
+	else if (src->state != FM_SRC_NO)
+		src->state = FM_SRC_OK;
+	if (!same)
+		left = src_left(split, FM_SRC_NONE);
+	pthread_mutex_unlock(&split->lock);
+	return left;
+}
+
+bool fm_split_src_drop(struct fm_split *split, struct fm_seg *seg)
+{
+	bool left;
+
+	pthread_mutex_lock(&split->lock);
+	split->src[seg->src].state = FM_SRC_NO;
+	left = src_left(split, FM_SRC_NONE);
+	if (left && seg->state == FM_SEG_FREE) {
+		if (seg->failures)
+			seg->failures--;
+		seg->due_ns = 0;
+	}
+	seg->owed = false;
+	pthread_mutex_unlock(&split->lock);
+	return left;
 }
 
 unsigned fm_split_failures(struct fm_split *split, const struct fm_seg *seg)

@@ -59,6 +59,9 @@ struct slot {
 	struct fm_worker *w;    /* the worker it belongs to, for good */
 	struct slot *next;      /* in a free list or a mailbox */
 	bool busy;              /* the scheduler gave it a job (main only) */
+	struct fm_host *host;   /* the queue record it counts on, and */
+	uint32_t site;          /* the site it runs for (main only): its
+				   job's, or a segment's mirror's */
 	bool adopted;           /* its timers are in w's loop (its worker
 				   only; see fm_worker_slot()) */
 	bool running;           /* in the multi handle (its worker only) */

@@ -455,11 +455,12 @@ static int add_conf_headers(struct fm_xfer *x, bool foreign)
 static enum fm_begin begin_segment(struct fm_xfer *x, struct fm_outcome *o)
 {
 	struct fm_split *split = atomic_load(&x->job->split);
+	const struct fm_src *src = &split->src[x->seg->src];
 	char range[48];
 	int err;
 
 	x->seg_from = fm_split_range(split, x->seg, range, sizeof(range));
-	err = add_conf_headers(x, split->foreign);
+	err = add_conf_headers(x, src->foreign);
 	if (!err)
 		err = add_header(x, "If-Range", split->validator);
 	if (err) {
@@ -473,7 +474,7 @@ static enum fm_begin begin_segment(struct fm_xfer *x, struct fm_outcome *o)
 			 (long)CURL_TIMECOND_NONE);
 	curl_easy_setopt(x->easy, CURLOPT_RANGE, range);
 	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
-	curl_easy_setopt(x->easy, CURLOPT_URL, split->url);
+	curl_easy_setopt(x->easy, CURLOPT_URL, src->url);
 	curl_easy_setopt(x->easy, CURLOPT_HTTP_VERSION,
 			 (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, x->fresh ? 1L : 0L);

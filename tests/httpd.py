@@ -208,6 +208,7 @@ import http.server
 import json
 import os
 import re
+import select
 import socket
 import ssl
 import struct
@@ -338,11 +339,34 @@ def body_range(pattern, start, end):
         pos += n
 
 
-def paced(pieces, rate):
+def client_gone(conn, wait):
+    """Waits up to wait seconds, or less if the client at the other end of
+    conn closes it: returns True then (a paced response notices at once
+    that the client stopped reading, so that its request stops counting as
+    running at that moment, not after the writes that fail later).  Bytes
+    from the client (a pipelined request) are left for later.  Over TLS
+    (no peeking at the stream) it only waits."""
+    if isinstance(conn, ssl.SSLSocket):
+        time.sleep(wait)
+        return False
+    try:
+        ready, _, _ = select.select([conn], [], [], wait)
+        if ready and conn.recv(1, socket.MSG_PEEK) == b"":
+            return True
+    except OSError:
+        return True
+    if ready:  # data, not EOF: sleep the rest without looking again
+        time.sleep(wait)
+    return False
+
+
+def paced(pieces, rate, conn=None):
     """pieces (an iterable of bytes) cut to at most PACE_PIECE bytes, or
     rate/20 when smaller, each yielded no earlier than t0 + (bytes yielded
     before it) / rate: rate bytes a second from the first call on.  A rate
-    of 0 or less yields pieces as they are."""
+    of 0 or less yields pieces as they are.  With conn (the client's
+    socket), a client that closes the connection while a piece waits ends
+    it at once (ConnectionResetError)."""
     if rate <= 0:
         yield from pieces
         return
@@ -353,7 +377,10 @@ def paced(pieces, rate):
         for i in range(0, len(piece), step):
             wait = t0 + sent / rate - time.monotonic()
             if wait > 0:
-                time.sleep(wait)
+                if conn is None:
+                    time.sleep(wait)
+                elif client_gone(conn, wait):
+                    raise ConnectionResetError("the client went away")
             part = piece[i:i + step]
             sent += len(part)
             yield part
@@ -879,18 +906,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if fail_range:
             # fail_range=: half the range, then an RST.
             for piece in frame(paced(body_range(pattern, start, half),
-                                     rate)):
+                                     rate, self.connection)):
                 self.wfile.write(piece)
             time.sleep(0.05)
             self._reset_connection()
             return
         if stall > 0:
             for piece in frame(paced(body_range(pattern, start, half),
-                                     rate)):
+                                     rate, self.connection)):
                 self.wfile.write(piece)
             time.sleep(stall)
             start = half
-        tail = frame(paced(trickled(body_range(pattern, start, end)), rate))
+        tail = frame(paced(trickled(body_range(pattern, start, end)), rate,
+                           self.connection))
         if chunked and not truncate:
             tail = itertools.chain(tail, [b"0\r\n\r\n"])
         self._send_all(tail)

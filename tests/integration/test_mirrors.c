@@ -643,6 +643,154 @@ static void test_interrupted_while_queued_for_mirror(void **state)
 	free(list);
 }
 
+/* Ranged requests in log to the host whose Host header begins with host:
+ * their count, and of those the ones answered 206 (*partial). */
+static int ranged_at(const cJSON *log, const char *host, int *partial)
+{
+	const cJSON *req;
+	int n = 0;
+
+	*partial = 0;
+	cJSON_ArrayForEach(req, log) {
+		const char *h = it_log_header(req, "host");
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(req, "status");
+
+		if (!it_log_header(req, "range") || !h ||
+		    strncmp(h, host, strlen(host)) != 0 ||
+		    h[strlen(host)] != ':')
+			continue;
+		n++;
+		*partial += cJSON_IsNumber(st) && st->valueint == 206;
+	}
+	return n;
+}
+
+#define SPREAD_SIZE (32 * 1024 * 1024)
+
+/* A body cut in segments on an entry with a mirror of the same file (the
+ * same size and ETag): its segments go to both hosts, each within
+ * --per-host 2, so that more run at once than one host allows; the file
+ * is byte for byte the body, and "from" is the first URL (the one the
+ * split began with). */
+static void test_split_spreads_over_mirrors(void **state)
+{
+	struct it_fixture *f = *state;
+	const char *pq = "/data/sp/big.iso?size=33554432&etag=v1&rate=8388608";
+	const char *args[] = { "--split", "4", "--per-host", "2",
+			       "--min-split-size", "1M", "list.txt", NULL };
+	char *file = it_path("%s/dl/big.iso", f->tmp);
+	struct it_result r;
+	struct two_urls t;
+	cJSON *res, *e, *log;
+	int n_a, n_b, p_a, p_b;
+	long peak_a, peak_b, peak;
+
+	t = list_two(f, pq, pq, "");
+	res = it_run_json(f, args, 0, 1, &r);
+	e = cJSON_GetArrayItem(res, 0);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JSTR(e, "from", t.a);
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	IT_ASSERT_JNUM(e, "bytes", SPREAD_SIZE);
+	assert_true(it_file_matches_body(file, "/data/sp/big.iso",
+					 SPREAD_SIZE));
+	log = it_server_log(&f->srv);
+	assert_non_null(log);
+	n_a = ranged_at(log, "127.0.0.1", &p_a);
+	n_b = ranged_at(log, "127.0.1.1", &p_b);
+	peak_a = it_host_peak(f, "127.0.0.1");
+	peak_b = it_host_peak(f, "127.0.1.1");
+	peak = it_server_stat(&f->srv, "max_concurrent");
+	fprintf(stderr, "# ranged: %d (%d 206) at the first host, %d (%d "
+		"206) at the mirror; peaks %ld and %ld, %ld at once\n", n_a,
+		p_a, n_b, p_b, peak_a, peak_b, peak);
+	if (p_a < 1 || p_b < 1 || n_b != p_b || peak_a > 2 || peak_b > 2 ||
+	    peak < 3) {
+		it_dump_with_log(&r, &f->srv);
+		fail_msg("the segments should go to both hosts, 2 at most "
+			 "each");
+	}
+	it_expect_no_part_dl(f);
+
+	cJSON_Delete(log);
+	cJSON_Delete(res);
+	it_result_free(&r);
+	two_urls_free(&t);
+	free(file);
+}
+
+/* A mirror of another version (its ETag differs, so it answers the
+ * If-Range of the first URL's with its whole body) is asked once and left
+ * out: the segments go to the first URL, and the file is its body, in one
+ * attempt. */
+static void test_split_mirror_other_version_left_out(void **state)
+{
+	struct it_fixture *f = *state;
+	const char *pq1 = "/data/sp/v.iso?size=16777216&etag=v1&rate=8388608";
+	const char *pq2 = "/data/sp/v.iso?size=16777216&etag=v2&rate=8388608";
+	const char *args[] = { "--split", "4", "--min-split-size", "1M",
+			       "list.txt", NULL };
+	char *file = it_path("%s/dl/v.iso", f->tmp);
+	struct it_result r;
+	struct two_urls t;
+	cJSON *res, *e, *log;
+	int n_a, n_b, p_a, p_b;
+
+	t = list_two(f, pq1, pq2, "");
+	res = it_run_json(f, args, 0, 1, &r);
+	e = cJSON_GetArrayItem(res, 0);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JSTR(e, "from", t.a);
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	assert_true(it_file_matches_body(file, "/data/sp/v.iso", 16 << 20));
+	log = it_server_log(&f->srv);
+	assert_non_null(log);
+	n_a = ranged_at(log, "127.0.0.1", &p_a);
+	n_b = ranged_at(log, "127.0.1.1", &p_b);
+	fprintf(stderr, "# ranged: %d (%d 206) at the first host, %d (%d "
+		"206) at the mirror\n", n_a, p_a, n_b, p_b);
+	if (p_a < 2 || n_b != 1 || p_b != 0) {
+		it_dump_with_log(&r, &f->srv);
+		fail_msg("the mirror should be asked once, and left out");
+	}
+	cJSON_Delete(log);
+	cJSON_Delete(res);
+	it_result_free(&r);
+	two_urls_free(&t);
+	free(file);
+}
+
+/* A mirror that answers a segment 404 is left out for the body (once:
+ * dropped), its segment goes back to the first URL at once, and the entry
+ * is ok in one attempt. */
+static void test_split_mirror_404_left_out(void **state)
+{
+	struct it_fixture *f = *state;
+	const char *pq1 = "/data/sp/g.iso?size=16777216&etag=v1&rate=8388608";
+	const char *pq2 = "/data/sp/g.iso?status=404";
+	const char *args[] = { "--split", "4", "--min-split-size", "1M",
+			       "list.txt", NULL };
+	char *file = it_path("%s/dl/g.iso", f->tmp);
+	struct it_result r;
+	struct two_urls t;
+	cJSON *res, *e;
+
+	t = list_two(f, pq1, pq2, "");
+	res = it_run_json(f, args, 0, 1, &r);
+	e = cJSON_GetArrayItem(res, 0);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JSTR(e, "from", t.a);
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	assert_true(it_file_matches_body(file, "/data/sp/g.iso", 16 << 20));
+	it_assert_requests(f, &r, pq2, 1);
+	assert_true(it_requests_for(f, pq1) >= 3);
+
+	cJSON_Delete(res);
+	it_result_free(&r);
+	two_urls_free(&t);
+	free(file);
+}
+
 #define MIRRORS_TEST(fn) \
 	cmocka_unit_test_setup_teardown(fn, mirrors_setup, it_fixture_teardown)
 
@@ -661,6 +809,9 @@ int main(void)
 		MIRRORS_TEST(test_split_body_moves_to_mirror),
 		MIRRORS_TEST(test_resume_across_mirrors_is_safe),
 		MIRRORS_TEST(test_interrupted_while_queued_for_mirror),
+		MIRRORS_TEST(test_split_spreads_over_mirrors),
+		MIRRORS_TEST(test_split_mirror_other_version_left_out),
+		MIRRORS_TEST(test_split_mirror_404_left_out),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

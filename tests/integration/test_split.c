@@ -463,7 +463,11 @@ static void test_split_changed_restarts(void **state)
 /* k) Segments take only slots that no waiting entry can use: with a
  * large body first in a list of 40 small ones at -j 4, no ranged request
  * for it begins before the last small one has begun, and every entry is
- * ok. */
+ * ok. The last small one and the first segment may leave in one batch,
+ * on two connections that race to the server: the server may see them
+ * up to 10 ms apart either way. A segment that took a slot before a small
+ * one would begin at least one small answer's time (0.1 s, over 3 slots:
+ * 33 ms) before the last. */
 static void test_split_small_files_first(void **state)
 {
 	const struct it_fixture *f = *state;
@@ -482,7 +486,7 @@ static void test_split_small_files_first(void **state)
 	for (int i = 0; i < 40; i++) {
 		char pq[64];
 
-		snprintf(pq, sizeof(pq), "/data/s%02d?size=1000&delay=0.05", i);
+		snprintf(pq, sizeof(pq), "/data/s%02d?size=1000&delay=0.1", i);
 		url = it_url(&f->srv, pq);
 		it_buf_printf(&b, "%s\n", url);
 		free(url);
@@ -507,7 +511,7 @@ static void test_split_small_files_first(void **state)
 	fprintf(stderr, "# first ranged request %.3f s after the last small "
 		"one began\n", first_ranged - last_small);
 	assert_true(first_ranged < 1e18); /* it was cut, at the end */
-	assert_true(first_ranged >= last_small);
+	assert_true(first_ranged >= last_small - 0.010);
 	cJSON_Delete(log);
 	cJSON_Delete(res);
 	it_result_free(&r);

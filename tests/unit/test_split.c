@@ -152,12 +152,12 @@ static void split_probe_then_cut(void **state)
 	struct fm_seg *p, *again;
 	bool probe;
 
-	p = fm_split_take(&f->split, 0, &probe);
+	p = fm_split_take(&f->split, 0, UINT32_MAX, &probe);
 	assert_non_null(p);
 	assert_true(probe);
 	assert_int_equal(p->start, SIZE / 2);
 	/* no second probe while one is out */
-	assert_null(fm_split_take(&f->split, 0, &probe));
+	assert_null(fm_split_take(&f->split, 0, UINT32_MAX, &probe));
 	assert_int_equal(f->first->end, SIZE);
 	assert_true(fm_split_confirm(&f->split, p));
 	assert_int_equal(f->first->end, SIZE / 2);
@@ -167,7 +167,7 @@ static void split_probe_then_cut(void **state)
 	assert_false(end(f, p, false));
 	assert_int_equal(send(f, f->first, 0, SIZE), FM_SPLIT_END);
 	assert_true(end(f, f->first, false));
-	again = fm_split_take(&f->split, 0, &probe);
+	again = fm_split_take(&f->split, 0, UINT32_MAX, &probe);
 	assert_null(again);
 	check_file(f);
 	/* the second half was on disk before the prefix reached it */
@@ -182,7 +182,7 @@ static void split_probe_confirmed_late(void **state)
 	struct fm_seg *p;
 	bool probe;
 
-	p = fm_split_take(&f->split, 0, &probe);
+	p = fm_split_take(&f->split, 0, UINT32_MAX, &probe);
 	assert_non_null(p);
 	assert_int_equal(send(f, f->first, 0, SIZE / 2 + 100 * KIB),
 			 FM_SPLIT_MORE);
@@ -204,9 +204,9 @@ static void split_no_ranges(void **state)
 	struct fm_seg *p;
 	bool probe;
 
-	p = fm_split_take(&f->split, 0, &probe);
+	p = fm_split_take(&f->split, 0, UINT32_MAX, &probe);
 	fm_split_unprobe(&f->split, p, true);
-	assert_null(fm_split_take(&f->split, 0, &probe));
+	assert_null(fm_split_take(&f->split, 0, UINT32_MAX, &probe));
 	assert_int_equal(send(f, f->first, 0, SIZE), FM_SPLIT_MORE);
 	assert_true(end(f, f->first, false));
 	check_file(f);
@@ -220,13 +220,13 @@ static void split_probe_retried(void **state)
 	struct fm_seg *p;
 	bool probe;
 
-	p = fm_split_take(&f->split, 0, &probe);
+	p = fm_split_take(&f->split, 0, UINT32_MAX, &probe);
 	fm_split_unprobe(&f->split, p, false);
-	p = fm_split_take(&f->split, 0, &probe);
+	p = fm_split_take(&f->split, 0, UINT32_MAX, &probe);
 	assert_non_null(p);
 	assert_true(probe);
 	fm_split_unprobe(&f->split, p, false);
-	assert_null(fm_split_take(&f->split, 0, &probe));
+	assert_null(fm_split_take(&f->split, 0, UINT32_MAX, &probe));
 	assert_int_equal(f->split.held, 1);
 }
 
@@ -240,9 +240,9 @@ static void split_cuts_the_largest(void **state)
 	bool probe;
 
 	s[n++] = f->first;
-	s[n] = fm_split_take(&f->split, 0, &probe);
+	s[n] = fm_split_take(&f->split, 0, UINT32_MAX, &probe);
 	assert_true(fm_split_confirm(&f->split, s[n++]));
-	while (n < 16 && (s[n] = fm_split_take(&f->split, 0, &probe))) {
+	while (n < 16 && (s[n] = fm_split_take(&f->split, 0, UINT32_MAX, &probe))) {
 		assert_false(probe);
 		assert_true(s[n]->end - s[n]->start >= MIN);
 		n++;
@@ -269,7 +269,7 @@ static void split_failed_segment_retried(void **state)
 	struct fm_seg *p;
 	bool probe;
 
-	p = fm_split_take(&f->split, 0, &probe);
+	p = fm_split_take(&f->split, 0, UINT32_MAX, &probe);
 	assert_true(fm_split_confirm(&f->split, p));
 	assert_int_equal(send(f, f->first, 0, SIZE / 2), FM_SPLIT_MORE);
 	assert_false(end(f, f->first, false));
@@ -278,11 +278,11 @@ static void split_failed_segment_retried(void **state)
 	assert_false(end(f, p, true));
 	assert_int_equal(fm_split_failures(&f->split, p), 1);
 	/* not before the scheduler says when */
-	assert_null(fm_split_take(&f->split, 1000, &probe));
+	assert_null(fm_split_take(&f->split, 1000, UINT32_MAX, &probe));
 	fm_split_due(&f->split, p, 500);
 	assert_int_equal(fm_split_next_due(&f->split), 500);
-	assert_null(fm_split_take(&f->split, 499, &probe));
-	assert_ptr_equal(fm_split_take(&f->split, 500, &probe), p);
+	assert_null(fm_split_take(&f->split, 499, UINT32_MAX, &probe));
+	assert_ptr_equal(fm_split_take(&f->split, 500, UINT32_MAX, &probe), p);
 	assert_false(probe);
 	assert_int_equal(p->pos, SIZE / 2 + 50 * KIB);
 	assert_int_equal(send(f, p, p->pos, SIZE), FM_SPLIT_MORE);
@@ -299,7 +299,7 @@ static void split_stop(void **state)
 	fm_split_stop(&f->split);
 	assert_int_equal(fm_split_write(&f->split, f->first, f->body, 10),
 			 FM_SPLIT_STOP);
-	assert_null(fm_split_take(&f->split, 0, &probe));
+	assert_null(fm_split_take(&f->split, 0, UINT32_MAX, &probe));
 	assert_false(end(f, f->first, true));
 }
 
@@ -371,7 +371,7 @@ static void split_resumed(void **state)
 	assert_int_equal(first->start, SIZE / 4);
 	assert_int_equal(first->end, SIZE / 2);
 	assert_int_equal(again.done, SIZE / 2);
-	other = fm_split_take(&again, 0, &probe);
+	other = fm_split_take(&again, 0, UINT32_MAX, &probe);
 	assert_false(probe);
 	assert_non_null(other);
 	assert_int_equal(other->start, 3 * SIZE / 4);
@@ -439,6 +439,133 @@ static void split_digest_waits(void **state)
 	pthread_join(t, NULL);
 }
 
+/* Mirrors: a split with sources 0 (the first URL) and 1 (a mirror),
+ * ranges confirmed by a probe at 0, which it returns. */
+static struct fm_seg *two_sources(struct fx *f)
+{
+	struct fm_seg *p;
+	bool probe;
+
+	assert_int_equal(fm_split_add_src(&f->split, "http://m/big", 1), 0);
+	p = fm_split_take(&f->split, 0, UINT32_MAX, &probe);
+	assert_non_null(p);
+	assert_true(probe);
+	assert_int_equal(p->src, 0); /* ranges are proved at the first */
+	assert_true(fm_split_confirm(&f->split, p));
+	return p;
+}
+
+/* Segments spread over the sources: a mirror is tried with one segment
+ * (no other goes there before its answer), then takes its share; only
+ * sources whose hosts have room (usable) are given. */
+static void split_sources_spread(void **state)
+{
+	struct fx *f = *state;
+	struct fm_seg *p = two_sources(f), *a, *b, *c;
+	bool probe;
+
+	a = fm_split_take(&f->split, 0, UINT32_MAX, &probe);
+	assert_non_null(a);
+	assert_int_equal(a->src, 1);
+	assert_int_equal(f->split.src[1].state, FM_SRC_TRYING);
+	/* the mirror is being tried: nothing else for it */
+	assert_null(fm_split_take(&f->split, 0, 1u << 1, &probe));
+	b = fm_split_take(&f->split, 0, UINT32_MAX, &probe);
+	assert_non_null(b);
+	assert_int_equal(b->src, 0);
+	assert_true(fm_split_src_answer(&f->split, a, true));
+	assert_int_equal(f->split.src[1].state, FM_SRC_OK);
+	/* 3 out at 0 (first, probe, b), 1 at the mirror */
+	c = fm_split_take(&f->split, 0, UINT32_MAX, &probe);
+	assert_non_null(c);
+	assert_int_equal(c->src, 1);
+	assert_int_equal(f->split.src[0].running, 3);
+	assert_int_equal(f->split.src[1].running, 2);
+	/* a host without room: its source is not given */
+	assert_null(fm_split_take(&f->split, 0, 0, &probe));
+	end(f, c, false);
+	end(f, b, false);
+	end(f, a, false);
+	end(f, p, false);
+	assert_int_equal(f->split.src[0].running, 1);
+	assert_int_equal(f->split.src[1].running, 0);
+	end(f, f->first, false);
+}
+
+/* A mirror of another file is left out: what its segment did not fetch
+ * goes to the first URL, not counted as a failure. The last source left
+ * out is said (no source for the rest). */
+static void split_source_mismatch(void **state)
+{
+	struct fx *f = *state;
+	struct fm_seg *p = two_sources(f), *a, *again;
+	bool probe;
+
+	a = fm_split_take(&f->split, 0, UINT32_MAX, &probe);
+	assert_int_equal(a->src, 1);
+	assert_true(fm_split_src_answer(&f->split, a, false));
+	assert_int_equal(f->split.src[1].state, FM_SRC_NO);
+	assert_false(end(f, a, false));
+	again = fm_split_take(&f->split, 0, UINT32_MAX, &probe);
+	assert_ptr_equal(again, a);
+	assert_int_equal(again->src, 0);
+	assert_int_equal(again->failures, 0);
+	/* the first URL fails for good too: nothing is left */
+	assert_false(end(f, again, true));
+	assert_false(fm_split_src_drop(&f->split, again));
+	end(f, p, false);
+	end(f, f->first, false);
+}
+
+/* A mirror that fails for good (a 404) is dropped and its segment goes
+ * again at once, its failure not counted; a transient failure sends the
+ * segment's next try to another source. */
+static void split_source_drop_and_avoid(void **state)
+{
+	struct fx *f = *state;
+	struct fm_seg *p = two_sources(f), *a, *again;
+	bool probe;
+
+	a = fm_split_take(&f->split, 0, UINT32_MAX, &probe);
+	assert_int_equal(a->src, 1);
+	assert_false(end(f, a, true));
+	assert_int_equal(a->failures, 1);
+	assert_true(fm_split_src_drop(&f->split, a));
+	assert_int_equal(a->failures, 0);
+	assert_int_equal(f->split.src[1].state, FM_SRC_NO);
+	again = fm_split_take(&f->split, 0, UINT32_MAX, &probe);
+	assert_ptr_equal(again, a);
+	assert_int_equal(again->src, 0);
+	end(f, again, false);
+	end(f, p, false);
+	end(f, f->first, false);
+}
+
+/* A transient failure at the first URL sends the segment's next try to
+ * the mirror, though the mirror has more out. */
+static void split_source_avoided_after_failure(void **state)
+{
+	struct fx *f = *state;
+	struct fm_seg *p = two_sources(f), *a, *b, *again;
+	bool probe;
+
+	a = fm_split_take(&f->split, 0, UINT32_MAX, &probe);
+	assert_int_equal(a->src, 1);
+	assert_true(fm_split_src_answer(&f->split, a, true));
+	b = fm_split_take(&f->split, 0, UINT32_MAX, &probe);
+	assert_int_equal(b->src, 1);
+	/* p (at 0) fails: 1 out at 0, 2 at the mirror */
+	assert_false(end(f, p, true));
+	fm_split_due(&f->split, p, 0);
+	again = fm_split_take(&f->split, 0, UINT32_MAX, &probe);
+	assert_ptr_equal(again, p);
+	assert_int_equal(again->src, 1);
+	end(f, again, false);
+	end(f, b, false);
+	end(f, a, false);
+	end(f, f->first, false);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -453,6 +580,10 @@ int main(void)
 		T(split_stop),
 		T(split_resumed),
 		T(split_digest_waits),
+		T(split_sources_spread),
+		T(split_source_mismatch),
+		T(split_source_drop_and_avoid),
+		T(split_source_avoided_after_failure),
 		cmocka_unit_test(ranges_text),
 	};
 
