@@ -52,6 +52,9 @@ struct fm_job {
 	struct fm_host *host;  /* the queue's record of its URL's host */
 	uint32_t site;         /* the hash of its URL's host name */
 	bool tls;              /* https: its connections may multiplex */
+	bool paused;           /* parked while its host is paused (a
+				  Retry-After): counted in the scheduler's
+				  paused window */
 	bool probe;            /* the first to its site: the scheduler holds
 				  the site's others back until its answer
 				  comes (see run.c) */

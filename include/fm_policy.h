@@ -145,6 +145,12 @@ double fm_backoff(unsigned k, double base, double max, double u);
  * in Retry-After (retry_after >= 0, in seconds; < 0 when absent) when the
  * status is 429 or 503, and that raise capped at max. Never below the
  * backoff, so Retry-After: 0 cannot start a retry storm. */
+/* How long the host that answered http_status with Retry-After
+ * retry_after (seconds; < 0 when absent) is paused, in seconds: no new
+ * request goes to it before. A 429 or 503 that says when: what it says,
+ * capped at max; 0 (no pause) otherwise. Pure. */
+double fm_host_pause(long http_status, double retry_after, double max);
+
 double fm_retry_wait(unsigned k, double base, double max, double u,
 		     long http_status, double retry_after);
 

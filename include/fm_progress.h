@@ -18,13 +18,16 @@ struct fm_progress {
 	uint64_t bytes;        /* body bytes received, finished or not */
 	double rate;           /* bytes per second, recent */
 	double elapsed;        /* seconds since the start */
+	unsigned paused;       /* hosts paused by a Retry-After */
+	double paused_for;     /* seconds until the last of them goes on */
 };
 
 /* Renders p into buf as one line of at most width columns (no newline),
  * dropping the least useful fields first when the terminal is narrow:
  * "done/known" (known followed by "+" while the list is still being
- * read), bytes, rate, failures, running transfers, and an ETA once the
- * list is complete. Returns buf. */
+ * read), bytes, rate, failures, running transfers, hosts paused by a
+ * Retry-After (and for how long), and an ETA once the list is complete.
+ * Returns buf. */
 char *fm_progress_format(const struct fm_progress *p, unsigned width,
 			 char *buf, size_t cap);
 

@@ -213,6 +213,13 @@ double fm_retry_wait(unsigned k, double base, double max, double u,
 	return d;
 }
 
+double fm_host_pause(long http_status, double retry_after, double max)
+{
+	if ((http_status != 429 && http_status != 503) || !(retry_after > 0))
+		return 0;
+	return retry_after < max ? retry_after : max;
+}
+
 bool fm_shard_owns(const char *url, unsigned k, unsigned n)
 {
 	if (n == 0)

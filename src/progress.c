@@ -52,6 +52,12 @@ char *fm_progress_format(const struct fm_progress *p, unsigned width,
 	}
 	snprintf(f, sizeof(f), "%u running", p->running);
 	add(buf, cap, width, f);
+	if (p->paused) {
+		snprintf(f, sizeof(f), "%u host%s paused %s", p->paused,
+			 p->paused == 1 ? "" : "s",
+			 fm_duration(p->paused_for, n, sizeof(n)));
+		add(buf, cap, width, f);
+	}
 	if (p->list_complete && p->done > 0 && p->done < p->known &&
 	    p->elapsed > 0) {
 		double per = p->elapsed / (double)p->done;

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -67,6 +68,7 @@ struct run {
 	unsigned *hosts;        /* hosts[i]: sites worker i has served */
 	struct site *sites;     /* what the run learned of each site */
 	size_t parked;          /* jobs parked at a site's gate */
+	size_t paused;          /* of them, parked at a paused host */
 	struct fm_notes answered; /* sites whose probe has its answer */
 	struct fm_notes cuts;   /* a running job's body was cut */
 	struct fm_job *splits;  /* jobs whose body is cut, linked by
@@ -78,6 +80,7 @@ struct run {
 	struct fm_mailbox done; /* slots the workers post back */
 	uv_timer_t fd_timer;   /* raises fd_cap after a descriptor shortage */
 	uv_timer_t ramp_timer; /* looks again at sites held at their cap */
+	uv_timer_t pause_timer; /* fires when the first paused host may go */
 	unsigned fd_cap;       /* slots usable at once while fd_capped */
 	bool fd_capped;        /* descriptors ran short: hold to fd_cap */
 	unsigned fd_rounds;    /* fd_timer rounds since the run last ran
@@ -148,10 +151,16 @@ struct site {
 				   host sharing the cell is not held back */
 	struct fm_job *parked_head, *parked_tail; /* linked by next */
 	struct fm_ramp ramp;    /* how many transfers it may run at once */
+	uint64_t paused_until;  /* a Retry-After paused the host whose hash
+				   is paused: no new transfer to it before
+				   (uv_hrtime()'s clock; 0: none) */
+	uint32_t paused;
 };
 
 static void pump(struct run *r);
 static void on_ramp_timer(uv_timer_t *t);
+static void arm_pause_timer(struct run *r);
+static void on_pause_timer(uv_timer_t *t);
 static void unpark(struct run *r, struct site *site, unsigned n);
 
 /* What only the main thread may do (worker.h: who owns what). */
@@ -299,15 +308,93 @@ static void learn_site(struct run *r, uint32_t hash,
 		       const struct fm_outcome *o, double seconds)
 {
 	struct site *site = &r->sites[hash % SITES];
+	uint64_t now = uv_hrtime();
 
-	fm_ramp_ended(&site->ramp, (uint64_t)(seconds * 1e9), uv_hrtime());
+	fm_ramp_ended(&site->ramp, (uint64_t)(seconds * 1e9), now);
 	if (site->parked_head && site->gate != GATE_PROBING &&
-	    site->running < site->ramp.cap)
+	    site->running < site->ramp.cap && site->paused_until <= now)
 		unpark(r, site, 1);
 	if (o->multiplexed)
 		site->proto = SITE_MUX;
 	else if (o->http_status > 0 && site->proto == SITE_UNKNOWN)
 		site->proto = SITE_SINGLE;
+}
+
+/* Whether the host whose hash is hash, at site, is paused at now (a
+ * Retry-After): a cell-mate is not. */
+static bool site_paused(const struct site *site, uint32_t hash, uint64_t now)
+{
+	return site->paused_until > now && site->paused == hash;
+}
+
+/* The pause timer fires when the first paused host may go on: the
+ * earliest pause's end. */
+static void arm_pause_timer(struct run *r)
+{
+	uint64_t due = UINT64_MAX, now = uv_hrtime();
+
+	for (unsigned i = 0; i < SITES; i++)
+		if (r->sites[i].paused_until && r->sites[i].paused_until < due)
+			due = r->sites[i].paused_until;
+	if (due == UINT64_MAX) {
+		uv_timer_stop(&r->pause_timer);
+		return;
+	}
+	uv_timer_start(&r->pause_timer, on_pause_timer,
+		       due > now ? (due - now + 999999) / 1000000 : 0, 0);
+}
+
+/* Hosts whose pause is over take their parked jobs back (through the
+ * queue, where their ramp and gate apply again). */
+static void on_pause_timer(uv_timer_t *t)
+{
+	struct run *r = t->data;
+	uint64_t now = uv_hrtime();
+
+	for (unsigned i = 0; i < SITES; i++) {
+		struct site *site = &r->sites[i];
+
+		if (!site->paused_until || site->paused_until > now)
+			continue;
+		site->paused_until = 0;
+		if (site->gate != GATE_PROBING)
+			unpark(r, site, UINT_MAX);
+	}
+	arm_pause_timer(r);
+	pump(r);
+}
+
+/* A 429 or 503 with Retry-After pauses the host that sent it (hash, its
+ * slot's): no new transfer goes to it until the time it gave, capped at
+ * --backoff-max (fm_host_pause()); its jobs park at its site meanwhile,
+ * holding no slot, and other hosts go on. A longer pause already there
+ * stands. (Two hosts sharing a cell: the later pause takes the cell.) */
+static void pause_site(struct run *r, uint32_t hash,
+		       const struct fm_outcome *o)
+{
+	double wait = fm_host_pause(o->http_status, o->retry_after,
+				    r->o->backoff_max);
+	struct site *site = &r->sites[hash % SITES];
+	uint64_t until;
+
+	if (wait <= 0)
+		return;
+	until = uv_hrtime() + (uint64_t)(wait * 1e9);
+	if (site->paused == hash && site->paused_until >= until)
+		return;
+	site->paused = hash;
+	site->paused_until = until;
+	arm_pause_timer(r);
+}
+
+/* job leaves the site it was parked at. */
+static void unparked(struct run *r, struct fm_job *job)
+{
+	r->parked--;
+	if (job->paused) {
+		job->paused = false;
+		r->paused--;
+	}
 }
 
 /* Parks job (just taken from the queue) at site: it waits there,
@@ -339,6 +426,12 @@ static bool hold_back(struct run *r, struct fm_job *job)
 {
 	struct site *site = &r->sites[job->site % SITES];
 
+	if (site_paused(site, job->site, uv_hrtime())) {
+		park(r, site, job);
+		job->paused = true;
+		r->paused++;
+		return true;
+	}
 	if (job->tls && site->gate != GATE_OPEN) {
 		if (site->gate == GATE_NEW) {
 			site->gate = GATE_PROBING;
@@ -370,7 +463,7 @@ static void unpark(struct run *r, struct site *site, unsigned n)
 		site->parked_head = job->next;
 		if (!site->parked_head)
 			site->parked_tail = NULL;
-		r->parked--;
+		unparked(r, job);
 		fm_queue_push(&r->queue, job->host, job, true);
 	}
 }
@@ -388,7 +481,8 @@ static void on_ramp_timer(uv_timer_t *t)
 		struct site *site = &r->sites[i];
 		unsigned cap;
 
-		if (!site->parked_head || site->gate == GATE_PROBING)
+		if (!site->parked_head || site->gate == GATE_PROBING ||
+		    site->paused_until > uv_hrtime())
 			continue;
 		cap = ramp_cap(r, site);
 		if (site->running < cap)
@@ -413,7 +507,7 @@ static void open_gate(struct run *r, uint32_t site_hash)
 	site->gate = GATE_OPEN;
 	for (job = site->parked_head; job; job = next) {
 		next = job->next;
-		r->parked--;
+		unparked(r, job);
 		fm_queue_push(&r->queue, job->host, job, true);
 	}
 	site->parked_head = site->parked_tail = NULL;
@@ -432,7 +526,7 @@ static void drain_parked(struct run *r, const char *why)
 
 		for (job = site->parked_head; job; job = next) {
 			next = job->next;
-			r->parked--;
+			unparked(r, job);
 			if (why)
 				stop_job(r, job, FM_JOB_QUEUED, why);
 			else
@@ -820,14 +914,18 @@ static bool start_segment(struct run *r, struct fm_job *job,
 /* The sources of split whose hosts have room (--per-host): bit k for
  * source k. */
 static uint32_t sources_with_room(const struct run *r,
-				  const struct fm_split *split)
+				  const struct fm_split *split, uint64_t now)
 {
 	uint32_t m = 0;
 
-	for (unsigned k = 0; k < split->nsrc; k++)
-		if (split->src[k].host &&
-		    fm_queue_room(&r->queue, split->src[k].host))
+	for (unsigned k = 0; k < split->nsrc; k++) {
+		const struct fm_src *src = &split->src[k];
+
+		if (src->host && fm_queue_room(&r->queue, src->host) &&
+		    !site_paused(&r->sites[src->site % SITES], src->site,
+				 now))
 			m |= 1u << k;
+	}
 	return m;
 }
 
@@ -849,7 +947,7 @@ static void start_segments(struct run *r)
 			bool probe;
 
 			if (job->out >= r->o->split || job->final ||
-			    !(usable = sources_with_room(r, split)))
+			    !(usable = sources_with_room(r, split, now)))
 				continue;
 			seg = fm_split_take(split, now, usable, &probe);
 			if (!seg)
@@ -1044,6 +1142,7 @@ static void on_slots_done(uv_async_t *h)
 		release_slot(r, s);
 		job->out--;
 		learn_site(r, s->site, &o, s->seconds);
+		pause_site(r, s->site, &o);
 		if (job->probe) {
 			job->probe = false;
 			open_gate(r, job->site);
@@ -1237,6 +1336,7 @@ static void stop_everything(struct run *r, enum stop_reason reason,
 		fm_worker_abort(&r->workers[i], why);
 	uv_timer_stop(&r->retry_timer);
 	uv_timer_stop(&r->ramp_timer);
+	uv_timer_stop(&r->pause_timer);
 	uv_timer_stop(&r->seg_timer);
 	end_waiting_splits(r);
 	while ((job = fm_heap_pop(&r->waiting)))
@@ -1350,6 +1450,7 @@ static int start_workers(struct run *r)
 static bool sample_progress(void *arg, struct fm_progress *p)
 {
 	struct run *r = arg;
+	uint64_t now;
 
 	if (r->stdout_tty && r->out && fm_out_backlog(r->out, SIZE_MAX))
 		return false;
@@ -1377,6 +1478,18 @@ static bool sample_progress(void *arg, struct fm_progress *p)
 		}
 	}
 	p->elapsed = since(r->t0);
+	now = uv_hrtime();
+	for (unsigned i = 0; i < SITES; i++) {
+		uint64_t until = r->sites[i].paused_until;
+
+		if (until > now) {
+			double left = (double)(until - now) / 1e9;
+
+			p->paused++;
+			if (left > p->paused_for)
+				p->paused_for = left;
+		}
+	}
 	return true;
 }
 
@@ -1462,12 +1575,20 @@ static void on_admit_result(void *ctx, const struct fm_result *res)
 }
 
 /* The read-ahead window: jobs waiting out a backoff count against it
- * too, since they hold memory. */
+ * too, since they hold memory. Jobs parked at a paused host (a
+ * Retry-After) have a window of their own, PAUSED_WINDOWS times larger:
+ * while one host waits out its pause, the others' entries must still be
+ * read (head-of-line blocking, otherwise), and memory stays bounded by
+ * -j. */
+#define PAUSED_WINDOWS 16u
+
 static bool on_admit_has_room(void *ctx)
 {
 	struct run *r = ctx;
 
-	return r->queue.queued + r->parked + r->waiting.len < r->window;
+	return r->queue.queued + (r->parked - r->paused) + r->waiting.len <
+		       r->window &&
+	       r->paused < (size_t)PAUSED_WINDOWS * r->window;
 }
 
 static void on_admit_wake(void *ctx)
@@ -1579,6 +1700,8 @@ static int setup(struct run *r, const struct fm_opts *o)
 	r->fd_timer.data = r;
 	uv_timer_init(&r->loop, &r->ramp_timer);
 	r->ramp_timer.data = r;
+	uv_timer_init(&r->loop, &r->pause_timer);
+	r->pause_timer.data = r;
 	uv_timer_init(&r->loop, &r->seg_timer);
 	r->seg_timer.data = r;
 	init_signals(r);
@@ -1686,6 +1809,7 @@ static void teardown(struct run *r)
 	uv_close((uv_handle_t *)&r->retry_timer, NULL);
 	uv_close((uv_handle_t *)&r->fd_timer, NULL);
 	uv_close((uv_handle_t *)&r->ramp_timer, NULL);
+	uv_close((uv_handle_t *)&r->pause_timer, NULL);
 	uv_close((uv_handle_t *)&r->seg_timer, NULL);
 	uv_close((uv_handle_t *)&r->flusher, NULL);
 	uv_close((uv_handle_t *)&r->grace, NULL);

@@ -732,6 +732,11 @@ void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o)
 	note_connections(x, o);
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &o->http_status);
 	curl_easy_getinfo(x->easy, CURLINFO_CONDITION_UNMET, &unmet);
+	/* Our own parse: libcurl's (CURLINFO_RETRY_AFTER) turns a number
+	 * too large for it into 0, "now", where we want "longer than any
+	 * cap". 0 cannot raise the wait either way. */
+	ra = fm_resp_retry_after(&x->resp, (int64_t)time(NULL));
+	o->retry_after = ra > 0 ? ra : -1.0;
 	if (x->segmented) {
 		end_segment(x, rc, unmet, o);
 		goto out;
@@ -744,11 +749,6 @@ void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o)
 		o->status = FM_STATUS_SKIPPED;
 		goto out;
 	}
-	/* Our own parse: libcurl's (CURLINFO_RETRY_AFTER) turns a number
-	 * too large for it into 0, "now", where we want "longer than any
-	 * cap". 0 cannot raise the wait either way. */
-	ra = fm_resp_retry_after(&x->resp, (int64_t)time(NULL));
-	o->retry_after = ra > 0 ? ra : -1.0;
 	if (j.verdict == FM_VERDICT_UNCHANGED) {
 		o->status = FM_STATUS_UNCHANGED;
 		goto out;

@@ -207,7 +207,14 @@ void soak_plan_make(struct soak_plan *pl, const struct it_server *s,
 		/* A copy: the buffer has room for 4 KiB. */
 		e->pq = it_path("%s", q.data);
 		free(q.data);
-		e->url = it_url(s, e->pq);
+		/* A 429 with Retry-After pauses its host (spec 5): those
+		 * entries have a host of their own, so that the others
+		 * are not held up with them (the server listens on
+		 * 127.0.1.1 too). */
+		e->url = e->kind == SK_429
+				 ? it_path("http://127.0.1.1:%d%s", s->port,
+					   e->pq)
+				 : it_url(s, e->pq);
 		pl->want_requests += soak_want_attempts(pl, e);
 	}
 	free(kinds);

@@ -155,7 +155,7 @@ static void test_soak(void **state)
 		.trickle_size = 5000,
 	};
 	const char *srv_args[] = { "--no-keepalive", "--lifetime", "900",
-				   NULL };
+				   "--also-listen", "1", NULL };
 	const char *argv[] = {
 		it_bin(), "--json", "-j", SOAK_JOBS, "-o", "out",
 		"-r", "3", "--backoff", "0.05", "--backoff-max", "1",

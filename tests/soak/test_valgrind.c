@@ -69,7 +69,8 @@ struct vg_fixture {
 static int vg_setup(void **state)
 {
 	struct vg_fixture *f = calloc(1, sizeof(*f));
-	const char *args[] = { "--lifetime", "600", NULL };
+	const char *args[] = { "--lifetime", "600", "--also-listen", "1",
+			       NULL };
 
 	if (!f)
 		return -1;
@@ -461,9 +462,11 @@ static int retry_after_round(struct vg_fixture *f, int round, double *min_gap)
 		 round + 1);
 	for (int i = 0; i < 4 * N_RA; i++) {
 		if (i % 4 == 0) {
-			it_buf_printf(&list, "%s/data/r%d-ra%03d.bin?size=3000&"
-				      "fail=1&fail_status=429&retry_after=1\n",
-				      f->fx->srv.base, round, i / 4);
+			/* on a host of their own: each 429 pauses it */
+			it_buf_printf(&list, "http://127.0.1.1:%d/data/r%d-"
+				      "ra%03d.bin?size=3000&fail=1&"
+				      "fail_status=429&retry_after=1\n",
+				      f->fx->srv.port, round, i / 4);
 		} else {
 			rs = rs * 6364136223846793005ULL + 1442695040888963407ULL;
 			it_buf_printf(&list, "%s/data/r%d-pl%03d.bin?size=%u\n",

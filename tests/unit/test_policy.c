@@ -452,6 +452,22 @@ static void retry_after_raises_on_429_503(void **state)
 			   1e-9);
 }
 
+/* A 429 or 503 that says when pauses its host that long, capped at
+ * --backoff-max; anything else does not. */
+static void host_pause(void **state)
+{
+	(void)state;
+	assert_float_equal(fm_host_pause(429, 2.0, 30), 2.0, 1e-9);
+	assert_float_equal(fm_host_pause(503, 2.5, 30), 2.5, 1e-9);
+	assert_float_equal(fm_host_pause(503, 3600.0, 30), 30.0, 1e-9);
+	assert_float_equal(fm_host_pause(429, HUGE_VAL, 5), 5.0, 1e-9);
+	assert_float_equal(fm_host_pause(429, -1.0, 30), 0.0, 1e-9);
+	assert_float_equal(fm_host_pause(429, 0.0, 30), 0.0, 1e-9);
+	assert_float_equal(fm_host_pause(500, 9.0, 30), 0.0, 1e-9);
+	assert_float_equal(fm_host_pause(200, 9.0, 30), 0.0, 1e-9);
+	assert_float_equal(fm_host_pause(429, NAN, 30), 0.0, 1e-9);
+}
+
 static void retry_after_ignored_elsewhere(void **state)
 {
 	assert_float_equal(fm_retry_wait(1, 0.1, 30, 1.0, 500, 9.0), 0.1,
@@ -532,6 +548,7 @@ int main(void)
 		cmocka_unit_test(backoff_clamps_random),
 		cmocka_unit_test(retry_after_raises_on_429_503),
 		cmocka_unit_test(retry_after_ignored_elsewhere),
+		cmocka_unit_test(host_pause),
 		cmocka_unit_test(shard_fnv1a_vectors),
 		cmocka_unit_test(shards_partition_a_list),
 		cmocka_unit_test(recv_buffer_table),

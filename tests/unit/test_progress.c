@@ -42,6 +42,25 @@ static void list_still_growing(void **state)
 	assert_string_equal(b, "120/5000+  12.0 MiB  4.5 MiB/s  50 running");
 }
 
+/* Hosts paused by a Retry-After show, with the longest wait left. */
+static void paused_hosts(void **state)
+{
+	struct fm_progress p = busy;
+	char b[256];
+
+	p.paused = 2;
+	p.paused_for = 29.6;
+	fm_progress_format(&p, 200, b, sizeof(b));
+	assert_string_equal(b, "120/5000  12.0 MiB  4.5 MiB/s  3 failed  "
+			       "50 running  2 hosts paused 30s  ETA 8m08s");
+	p.paused = 1;
+	p.paused_for = 2;
+	p.list_complete = false;
+	fm_progress_format(&p, 200, b, sizeof(b));
+	assert_string_equal(b, "120/5000+  12.0 MiB  4.5 MiB/s  3 failed  "
+			       "50 running  1 host paused 2s");
+}
+
 static void narrow_terminals(void **state)
 {
 	char b[256];
@@ -72,6 +91,7 @@ int main(void)
 		cmocka_unit_test(full_line),
 		cmocka_unit_test(list_still_growing),
 		cmocka_unit_test(narrow_terminals),
+		cmocka_unit_test(paused_hosts),
 		cmocka_unit_test(durations),
 	};
 
