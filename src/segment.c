@@ -188,8 +188,12 @@ static int check_mirror(struct fm_xfer *x, struct fm_split *split, long code)
 	if (!fm_split_src_answer(split, x->seg, same))
 		return changed(x, "no URL of the entry is left with the same "
 			       "file");
-	if (same)
+	if (same) {
+		/* the mirror works: the scheduler may send it more now */
+		if (x->on_split)
+			x->on_split(x);
 		return 0;
+	}
 	x->seg_stopped = true;
 	return -1;
 }

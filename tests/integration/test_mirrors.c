@@ -710,6 +710,37 @@ static void test_split_spreads_over_mirrors(void **state)
 		fail_msg("the segments should go to both hosts, 2 at most "
 			 "each");
 	}
+	/* Once the mirror's first answer proves it, its second segment
+	 * goes at once, not when some other transfer ends (every one runs
+	 * a second or more at 8 MiB/s). */
+	{
+		const cJSON *req;
+		double first_end = 1e18, b1 = 1e18, b2 = 1e18;
+
+		cJSON_ArrayForEach(req, log) {
+			double ts = cJSON_GetNumberValue(
+				cJSON_GetObjectItemCaseSensitive(req,
+								 "t_start"));
+			double te = cJSON_GetNumberValue(
+				cJSON_GetObjectItemCaseSensitive(req,
+								 "t_end"));
+			const char *h = it_log_header(req, "host");
+
+			if (te < first_end)
+				first_end = te;
+			if (!h || strncmp(h, "127.0.1.1:", 10) != 0)
+				continue;
+			if (ts < b1) {
+				b2 = b1;
+				b1 = ts;
+			} else if (ts < b2) {
+				b2 = ts;
+			}
+		}
+		fprintf(stderr, "# the mirror's second segment began %.3f s "
+			"before the first request ended\n", first_end - b2);
+		assert_true(b2 < first_end);
+	}
 	it_expect_no_part_dl(f);
 
 	cJSON_Delete(log);
