@@ -76,6 +76,8 @@ struct fm_job {
 				 after that fetch it whole (set by the
 				 scheduler before the next one begins) */
 	unsigned out;         /* its slots at the workers */
+	unsigned yielding;    /* of them, segments asked to give theirs up
+			         (the scheduler's) */
 	uint64_t split_t0;    /* when its first transfer began (ns) */
 	struct fm_outcome *final; /* what it came to, once known, while
 				     some of its slots are still out */

@@ -59,6 +59,9 @@ struct fm_job *fm_queue_next(struct fm_queue *q, struct fm_host **host);
  * false when host has none; fm_queue_done() ends it. */
 bool fm_queue_hold(struct fm_queue *q, struct fm_host *host);
 
+/* Whether a queued job may start now (fm_queue_next() would give one). */
+bool fm_queue_ready(const struct fm_queue *q);
+
 /* Whether host may run one more transfer (--per-host). */
 bool fm_queue_room(const struct fm_queue *q, const struct fm_host *host);
 

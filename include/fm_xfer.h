@@ -106,7 +106,14 @@ struct fm_xfer {
 				    NULL once it has nothing to do */
 	bool seg_probe;          /* seg is the split's probe */
 	bool seg_open;           /* its answer was checked: bytes go in */
-	bool seg_stopped;        /* stopped because another failed */
+	bool seg_stopped;        /* stopped because another failed, or
+				    yielding */
+	atomic_bool yield;       /* the scheduler wants the slot for an
+				    entry that waits: a segment (not the
+				    first, nor a probe) stops at its next
+				    byte, keeping what it wrote; set by the
+				    scheduler only, cleared when it hands the
+				    slot over */
 	bool seg_restart;        /* the body changed on the server: the
 				    entry starts again */
 	uint64_t seg_from;       /* the first byte its request asked */

@@ -162,6 +162,11 @@ bool fm_queue_hold(struct fm_queue *q, struct fm_host *host)
 	return true;
 }
 
+bool fm_queue_ready(const struct fm_queue *q)
+{
+	return q->ready_head != NULL;
+}
+
 bool fm_queue_room(const struct fm_queue *q, const struct fm_host *host)
 {
 	return has_room(q, host);

@@ -69,6 +69,7 @@ struct run {
 	struct site *sites;     /* what the run learned of each site */
 	size_t parked;          /* jobs parked at a site's gate */
 	size_t paused;          /* of them, parked at a paused host */
+	size_t yielding;        /* segments asked to give their slots up */
 	struct fm_notes answered; /* sites whose probe has its answer */
 	struct fm_notes cuts;   /* a running job's body was cut */
 	struct fm_job *splits;  /* jobs whose body is cut, linked by
@@ -763,6 +764,9 @@ static struct slot *take_slot(struct run *r, struct fm_job *job,
 	s->busy = true;
 	s->host = host;
 	s->site = hash;
+	s->yieldable = false;
+	s->yield_asked = false;
+	atomic_store(&s->x.yield, false);
 	job->out++;
 	*wi = i;
 	return s;
@@ -907,8 +911,39 @@ static bool start_segment(struct run *r, struct fm_job *job,
 	}
 	s->x.seg = seg;
 	s->x.seg_probe = probe;
+	s->yieldable = !probe;
 	fm_worker_submit(&r->workers[i], s);
 	return true;
+}
+
+/* Entries wait in the queue that no slot is free for, while segments
+ * hold slots: segments give theirs up (fm_seg_yielding()), as many as
+ * wait, each body keeping one transfer going, and what they did not
+ * fetch waits, free, for a slot that falls idle. So a large body never
+ * delays an entry that becomes ready after it was cut (a line read late
+ * from a pipe, a retry whose backoff ended). */
+static void preempt_segments(struct run *r)
+{
+	if (r->stop != STOP_NONE || !fm_queue_ready(&r->queue))
+		return;
+	for (unsigned i = 0; i < r->nworkers; i++) {
+		struct fm_worker *w = &r->workers[i];
+
+		for (unsigned k = 0; k < w->made; k++) {
+			struct slot *s = w->made_slots[k];
+			struct fm_job *job = s->x.job;
+
+			if (r->yielding >= r->queue.queued)
+				return;
+			if (!s->busy || !s->yieldable || s->yield_asked ||
+			    job->out - job->yielding < 2)
+				continue;
+			s->yield_asked = true;
+			job->yielding++;
+			r->yielding++;
+			atomic_store(&s->x.yield, true);
+		}
+	}
 }
 
 /* The sources of split whose hosts have room (--per-host): bit k for
@@ -1139,6 +1174,10 @@ static void on_slots_done(uv_async_t *h)
 		struct fm_seg *seg = s->x.seg;
 
 		next = s->next;
+		if (s->yield_asked) {
+			r->yielding--;
+			job->yielding--;
+		}
 		release_slot(r, s);
 		job->out--;
 		learn_site(r, s->site, &o, s->seconds);
@@ -1258,6 +1297,8 @@ static void start_some(struct run *r)
 			return;
 	}
 	start_segments(r);
+	if (!has_room(r))
+		preempt_segments(r);
 }
 
 /* Moves the run forward after any event: read, start, and stop the loop

@@ -277,6 +277,20 @@ static int gather(struct fm_xfer *x, const char *ptr, size_t n)
 	return rc;
 }
 
+bool fm_seg_yielding(struct fm_xfer *x)
+{
+	int rc;
+
+	if (!atomic_load_explicit(&x->yield, memory_order_relaxed))
+		return false;
+	/* what this read gathered is kept: its bytes were paid for */
+	rc = fm_seg_flush(x);
+	if (rc < 0 && !x->local_err)
+		x->local_err = rc;
+	x->seg_stopped = true;
+	return true;
+}
+
 size_t fm_seg_on_write(struct fm_xfer *x, char *ptr, size_t n)
 {
 	struct fm_split *split = atomic_load(&x->job->split);
@@ -300,6 +314,8 @@ size_t fm_seg_on_write(struct fm_xfer *x, char *ptr, size_t n)
 	x->seg_bytes += n;
 	atomic_store_explicit(&x->body_bytes, x->seg_bytes,
 			      memory_order_relaxed);
+	if (rc == FM_SPLIT_MORE && fm_seg_yielding(x))
+		return 0;
 	if (rc == FM_SPLIT_MORE)
 		return n;
 	x->seg_stopped = rc == FM_SPLIT_STOP;

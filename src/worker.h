@@ -59,6 +59,8 @@ struct slot {
 	struct fm_worker *w;    /* the worker it belongs to, for good */
 	struct slot *next;      /* in a free list or a mailbox */
 	bool busy;              /* the scheduler gave it a job (main only) */
+	bool yieldable;         /* a segment's, not a probe's (main only) */
+	bool yield_asked;       /* x.yield was set (main only) */
 	struct fm_host *host;   /* the queue record it counts on, and */
 	uint32_t site;          /* the site it runs for (main only): its
 				   job's, or a segment's mirror's */

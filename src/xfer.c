@@ -140,11 +140,13 @@ static int on_curl_xferinfo(void *data, curl_off_t dltotal, curl_off_t dlnow,
 	(void)ulnow;
 	if (!x->segmented ||
 	    !(split = atomic_load_explicit(&x->job->split,
-					   memory_order_acquire)) ||
-	    !fm_split_halted(split))
+					   memory_order_acquire)))
 		return 0;
-	x->seg_stopped = true;
-	return 1;
+	if (fm_split_halted(split)) {
+		x->seg_stopped = true;
+		return 1;
+	}
+	return fm_seg_yielding(x) ? 1 : 0;
 }
 
 /* The options every attempt shares, on a new or reset easy handle. */

@@ -86,6 +86,11 @@ int fm_seg_resume(struct fm_xfer *x);
  * segment.c. */
 int fm_seg_flush(struct fm_xfer *x);
 
+/* Whether the scheduler asked x's segment to give its slot up (x->yield):
+ * then what is gathered is written and the transfer stops, its segment
+ * left whole for later (x->seg_stopped). In segment.c. */
+bool fm_seg_yielding(struct fm_xfer *x);
+
 /* The write callback's part for a segment (x->segmented): checks the
  * answer at its first byte, then writes in place. Returns what
  * fm_body_on_curl_write() returns. In segment.c. */

@@ -611,6 +611,68 @@ static void test_split_whole_after_restart(void **state)
 	cJSON_Delete(res);
 }
 
+/* o) An entry that becomes ready while segments hold every slot (a line
+ * that a producer writes on standard input later) takes one of their
+ * slots at once: a segment gives back what it has not fetched (it goes
+ * on later), instead of the entry waiting for one to end. The large body
+ * still arrives byte for byte. */
+static void test_split_yields_to_a_new_entry(void **state)
+{
+	const struct it_fixture *f = *state;
+	const char *argv[] = {it_bin(), "--json", "-o", "dl", "-j", "4",
+			      "--split", "4", "--min-split-size", "1M", "-",
+			      NULL};
+	char *big = it_url(&f->srv,
+			   "/data/big?size=67108864&etag=v1&rate=8388608");
+	char *small = it_url(&f->srv, "/data/late.txt?size=100");
+	char *line1 = it_path("%s\n", big), *line2 = it_path("%s\n", small);
+	char *file = it_path("%s/dl/big", f->tmp);
+	struct it_proc p;
+	struct it_result r;
+	cJSON *log, *e, *res;
+	double t_written = 0, t_small = -1;
+	int bad;
+
+	assert_int_equal(it_proc_start(&p, argv, f->tmp, NULL), 0);
+	assert_int_equal(it_proc_write(&p, line1, 5), 0);
+	/* the first transfer, the probe, and two cuts: every slot */
+	assert_true(it_wait_requests(&f->srv, &p, 4, 20) >= 4);
+	it_proc_pump_for(&p, 0.3);
+	t_written = it_now();
+	assert_int_equal(it_proc_write(&p, line2, 5), 0);
+	it_proc_finish(&p, 60, &r);
+	IT_ASSERT_EXIT(r, 0);
+	res = it_jsonl_parse(r.out, &bad);
+	assert_int_equal(bad, 0);
+	assert_int_equal(it_json_count_str(res, "status", "ok"), 2);
+	assert_true(it_file_matches_body(file, "/data/big", 64 * MIB));
+	log = it_server_log(&f->srv);
+	cJSON_ArrayForEach(e, log) {
+		const char *path = it_json_str(e, "path");
+
+		if (path && strstr(path, "late.txt"))
+			t_small = cJSON_GetNumberValue(
+				cJSON_GetObjectItemCaseSensitive(e,
+								 "t_start"));
+	}
+	/* both clocks are CLOCK_MONOTONIC (Python's time.monotonic()) */
+	fprintf(stderr, "# the late entry was asked %.3f s after it was "
+		"written\n", t_small - t_written);
+	assert_true(t_small > 0);
+	if (t_small - t_written > 0.5) {
+		it_dump_with_log(&r, &f->srv);
+		fail_msg("the late entry waited for a segment to end");
+	}
+	cJSON_Delete(log);
+	cJSON_Delete(res);
+	it_result_free(&r);
+	free(big);
+	free(small);
+	free(line1);
+	free(line2);
+	free(file);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, it_fixture_setup, \
@@ -630,6 +692,7 @@ int main(void)
 		T(test_split_segments_due_apart),
 		T(test_split_part_records_without_tmpfile),
 		T(test_split_whole_after_restart),
+		T(test_split_yields_to_a_new_entry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
