@@ -924,7 +924,8 @@ static bool start_segment(struct run *r, struct fm_job *job,
  * from a pipe, a retry whose backoff ended). */
 static void preempt_segments(struct run *r)
 {
-	if (r->stop != STOP_NONE || !fm_queue_ready(&r->queue))
+	if (!r->splits || r->stop != STOP_NONE ||
+	    r->yielding >= r->queue.queued || !fm_queue_ready(&r->queue))
 		return;
 	for (unsigned i = 0; i < r->nworkers; i++) {
 		struct fm_worker *w = &r->workers[i];
