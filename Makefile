@@ -10,6 +10,8 @@
 #   make fuzz     build the libFuzzer targets in build-fuzz/ with clang and
 #                 run each for FUZZ_SECONDS (default 60)
 #   make install  install build/ (DESTDIR and PREFIX are honoured)
+#   make deb      build the Debian package fetchmany_VERSION_ARCH.deb in
+#                 build-deb/ with Debian's tools, and check it with lintian
 #   make clean    remove build/, build-asan/, build-tsan/, build-fuzz/ and
 #                 demo-out/
 
@@ -18,6 +20,7 @@ BUILDDIR  ?= build
 ASANDIR   ?= build-asan
 TSANDIR   ?= build-tsan
 FUZZDIR   ?= build-fuzz
+DEBDIR    ?= build-deb
 PYTHON    ?= python3
 # Extra options for `meson setup`, e.g. MESON_SETUP_ARGS=-Dtests=false.
 MESON_SETUP_ARGS ?=
@@ -31,6 +34,8 @@ FUZZ_SECONDS ?= 60
 
 DEB_PACKAGES = meson ninja-build pkg-config gcc libcurl4-openssl-dev \
 	libuv1-dev libcjson-dev libcmocka-dev libssl-dev python3 valgrind
+# Only `make deb` needs these: Debian's packaging tools.
+DEB_TOOL_PACKAGES ?= build-essential debhelper dpkg-dev lintian
 # Only `make fuzz` needs these: clang and its runtime (libFuzzer, ASan);
 # elsewhere than Debian 12 the runtime package may be named differently.
 FUZZ_DEB_PACKAGES ?= clang libclang-rt-14-dev
@@ -38,7 +43,7 @@ FUZZ_DEB_PACKAGES ?= clang libclang-rt-14-dev
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .DEFAULT_GOAL := build
-.PHONY: all deps build test demo asan tsan fuzz install clean
+.PHONY: all deps build test demo asan tsan fuzz install deb clean
 
 all: build
 
@@ -129,6 +134,24 @@ fuzz:
 	bash tests/fuzz/run.sh $(FUZZDIR) $(FUZZ_SECONDS)
 
 # PREFIX, when given, reconfigures build/ first (default /usr/local).
+# The package is built from a copy of the tree (no build directories, no
+# .git) in $(DEBDIR), where dpkg-buildpackage leaves its files; the unit
+# tests run during the build (DEB_BUILD_OPTIONS=nocheck skips them).
+# lintian must find nothing above "info" (debian/ explains any override).
+deb:
+	@$(MAKE) --no-print-directory deps \
+		DEB_PACKAGES="$(DEB_PACKAGES) $(DEB_TOOL_PACKAGES)"
+	@set -e; \
+	version=$$(dpkg-parsechangelog -S Version); \
+	src=$(DEBDIR)/fetchmany-$$version; \
+	rm -rf $(DEBDIR); mkdir -p $$src; \
+	tar --exclude='./build*' --exclude=./.git --exclude=./demo-out \
+		-cf - . | tar -C $$src -xf -; \
+	(cd $$src && dpkg-buildpackage -b -us -uc); \
+	deb=$$(ls $(DEBDIR)/fetchmany_$${version}_*.deb); \
+	lintian --fail-on warning,error $$deb; \
+	echo "deb: $$deb"
+
 install: build
 	@if [ -n "$(PREFIX)" ]; then \
 		echo "$(MESON) configure $(BUILDDIR) -Dprefix=$(PREFIX)"; \
@@ -138,4 +161,4 @@ install: build
 	$(MESON) install -C $(BUILDDIR) --no-rebuild
 
 clean:
-	rm -rf $(BUILDDIR) $(ASANDIR) $(TSANDIR) $(FUZZDIR) demo-out
+	rm -rf $(BUILDDIR) $(ASANDIR) $(TSANDIR) $(FUZZDIR) $(DEBDIR) demo-out
