@@ -84,7 +84,10 @@ fi
 base="http://127.0.0.1:$port/static"
 
 # The list: files at the top of data/demo keep the name from their URL;
-# files in subfolders get out= so that the output mirrors data/demo.
+# files in subfolders get out= so that the output mirrors data/demo. Each
+# file is served after its own delay (0.1 to 1 s, the same every run), as
+# a real server's would vary, and every ninth answers 503 once, which a
+# retry absorbs: completion order and retries show.
 if [[ -n ${DEMO_LIST:-} ]]; then
 	list=$DEMO_LIST
 elif [[ -d build ]]; then
@@ -93,14 +96,24 @@ else
 	list=$tmp/urls.txt
 fi
 files=()
+flaky=0
 {
 	printf '# fetchmany demo: %s served on port %s\n' "$ROOT" "$port"
+	i=0
 	while IFS= read -r rel; do
 		files+=("$rel")
+		i=$((i + 1))
+		# 0.1 .. 1.0 s, spread by a multiplicative hash of i
+		delay=$(printf '0.%s' $(((i * 2654435761 % 1000) * 9 / 10 + 100)))
+		query="?delay=$delay"
+		if ((i % 9 == 0)); then
+			query="$query&fail=1"
+			flaky=$((flaky + 1))
+		fi
 		if [[ $rel == */* ]]; then
-			printf '%s/%s out=%s\n' "$base" "$rel" "$rel"
+			printf '%s/%s%s out=%s\n' "$base" "$rel" "$query" "$rel"
 		else
-			printf '%s/%s\n' "$base" "$rel"
+			printf '%s/%s%s\n' "$base" "$rel" "$query"
 		fi
 	done < <(cd "$ROOT" && find . -type f ! -name '.*' | sed 's|^\./||' | LC_ALL=C sort)
 	if [[ $DEMO_FAIL == 1 ]]; then
@@ -116,7 +129,10 @@ printf '==> %s -j %s -o %s%s %s\n\n' "$FETCHMANY" "$DEMO_JOBS" \
 	"$DEMO_OUT" "${*:+ $*}" "$list"
 
 status=0
-"$FETCHMANY" -j "$DEMO_JOBS" -o "$DEMO_OUT" "$@" "$list" || status=$?
+t0=$(date +%s.%N)
+"$FETCHMANY" -j "$DEMO_JOBS" -o "$DEMO_OUT" "$@" "$list" \
+	| tee "$tmp/results" || status=${PIPESTATUS[0]}
+t1=$(date +%s.%N)
 
 # Check what landed against what was served.
 same=0
@@ -133,4 +149,23 @@ printf '\n==> fetchmany exit status %d; %d of %d files in %s/ match %s/\n' \
 for rel in "${differ[@]}"; do
 	printf '    differs or missing: %s\n' "$rel"
 done
+# What one at a time would have cost: the sum of each file's own time
+# (text: the fourth field; --json: "seconds"), against the run's wall time.
+"$PYTHON" - "$tmp/results" "$t0" "$t1" "$flaky" <<'PY' || true
+import json, sys
+total, n = 0.0, 0
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    line = line.strip()
+    try:
+        total += float(json.loads(line)["seconds"]) if line.startswith("{") \
+            else float(line.split("\t")[3])
+        n += 1
+    except (ValueError, KeyError, IndexError, TypeError):
+        pass
+wall = float(sys.argv[3]) - float(sys.argv[2])
+if n and wall > 0:
+    print("==> %d entries in %.2f s; one at a time they would have taken "
+          "%.2f s (%.1fx); %s of them answered 503 once and were retried"
+          % (n, wall, total, total / wall, sys.argv[4]))
+PY
 exit "$status"

@@ -141,7 +141,9 @@ Routes (GET and HEAD):
                                n=0 (or absent): served like /data, with the
                                body pattern of the path /chain/<name>. So
                                n=K is a chain of exactly K redirects.
-  /static/<path>               file under --root (404 if missing or outside)
+  /static/<path>               file under --root (404 if missing or outside);
+                               takes delay=S, and fail=K (fail_status=C,
+                               default 503) as /data does
   /_log                        JSON array of the requests seen (not /_*),
                                in arrival order, each {"n" (1, 2, ...),
                                "method", "path" (with the query),
@@ -695,7 +697,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._simple(code, "redirect to %s\n" % to,
                          extra=[("Location", to)], head=head)
         elif p.startswith("/static/") and self.server.root:
-            self._static(p[len("/static/"):], head)
+            self._static(p[len("/static/"):], head, q)
         else:
             self._simple(404, "not found\n", head=head)
 
@@ -710,7 +712,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not head:
             self.wfile.write(body)
 
-    def _static(self, rel, head):
+    def _static(self, rel, head, q):
+        delay = parse_float(q.get("delay"), 0.0)
+        if delay > 0:
+            time.sleep(delay)
+        if "fail" in q and (self.server.state.next_count(self.path) <=
+                            parse_int(q.get("fail"), 0)):
+            code = parse_int(q.get("fail_status"), 503)
+            self._simple(code, "failing on purpose: %d\n" % code,
+                         head=head)
+            return
         root = os.path.realpath(self.server.root)
         full = os.path.realpath(os.path.join(root,
                                              urllib.parse.unquote(rel)))
