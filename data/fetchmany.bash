@@ -19,7 +19,7 @@ _fetchmany()
     # Options that take no value.
     local flags='--content-disposition --continue --no-clobber
         --timestamping --sha256 --dry-run --mirror --fail-fast --compressed
-        --netrc --insecure --json --quiet --help --version'
+        --netrc --insecure --https-only --json --quiet --help --version'
     # Options that take a value (as the next word or after '=').
     local valued='--shard --output-dir --jobs --per-host --split
         --min-split-size --limit-rate --threads

@@ -44,6 +44,7 @@ struct fm_opts {
 	const char *netrc_file; /* --netrc-file */
 	const char *cacert;     /* --cacert */
 	bool insecure;          /* -k */
+	bool https_only;        /* --https-only */
 	uint64_t max_filesize;  /* --max-filesize; 0: none */
 	bool compressed;        /* --compressed */
 	uint64_t limit_rate;    /* --limit-rate, bytes/s; 0: none */

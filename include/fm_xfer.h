@@ -47,6 +47,7 @@ struct fm_xfer_conf {
 	const char *netrc_file;
 	const char *cacert;
 	bool insecure;
+	bool https_only;         /* no http:, redirects included */
 	uint64_t max_filesize;   /* 0: none */
 	bool compressed;
 	unsigned split;          /* --split: 1 never cuts a body */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <uv.h>
 
@@ -107,6 +108,22 @@ static struct fm_job *new_job(const struct fm_entry *e)
 	return job;
 }
 
+/* --https-only: whether e has an http:// URL (its own or a mirror's),
+ * said in why. */
+static bool plain_http(const struct fm_entry *e, char *why, size_t cap)
+{
+	for (unsigned i = 0; i <= e->nmirrors; i++) {
+		const char *u = i ? e->mirrors[i - 1] : e->url;
+
+		if (strncasecmp(u, "http:", 5) == 0) {
+			snprintf(why, cap, "%s URL refused by --https-only%s",
+				 "http://", i ? " (a mirror)" : "");
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Turns an accepted entry into a job handed over (or, under --dry-run, a
  * planned result), or reports why it cannot. */
 static void admit(struct fm_admit *a, const struct fm_line *l,
@@ -118,6 +135,10 @@ static void admit(struct fm_admit *a, const struct fm_line *l,
 	char *rel = NULL, *path = NULL;
 	enum fm_claim_result rc;
 
+	if (a->conf.https_only && plain_http(e, why, sizeof(why))) {
+		report_invalid(a, l, e->url, e->out, why);
+		goto drop;
+	}
 	if (fm_name_resolve_parsed(e->uh, e->out, a->conf.mirror, &rel, why,
 				   sizeof(why))) {
 		report_invalid(a, l, e->url, e->out, why);

@@ -46,6 +46,7 @@ struct fm_admit_ops {
 struct fm_admit_conf {
 	const char *output_dir; /* joined to paths as reported; NULL: none */
 	bool mirror;            /* --mirror: names keep the URL's host */
+	bool https_only;        /* --https-only: an http:// URL is invalid */
 	bool dry_run;           /* report planned results, make no jobs */
 	bool parts;             /* claims take NAME.part too */
 	unsigned shard_k, shard_n; /* --shard K/N: this machine's lines */

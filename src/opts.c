@@ -308,6 +308,8 @@ static const struct fm_opt opt_table[] = {
 	STRING("cacert", 0, cacert, "FILE",
 	       "trust the CA certificates in FILE"),
 	FLAG("insecure", 'k', insecure, "do not verify TLS certificates"),
+	FLAG("https-only", 0, https_only,
+	     "refuse http:// URLs and redirects to them"),
 
 	{"json", 0, FM_OPT_FLAG, FIELD(json),
 	 .help = "results as JSON Lines (default: tab-separated)",

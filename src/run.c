@@ -1677,6 +1677,7 @@ static int setup(struct run *r, const struct fm_opts *o)
 		.netrc_file = o->netrc_file,
 		.cacert = o->cacert,
 		.insecure = o->insecure,
+		.https_only = o->https_only,
 		.max_filesize = o->max_filesize,
 		.compressed = o->compressed,
 		.split = o->split,
@@ -1729,6 +1730,7 @@ static int setup(struct run *r, const struct fm_opts *o)
 		      &(struct fm_admit_conf){
 			      .output_dir = r->conf.output_dir,
 			      .mirror = o->mirror,
+			      .https_only = o->https_only,
 			      .dry_run = o->dry_run,
 			      .parts = r->conf.parts,
 			      .shard_k = o->shard_k,

@@ -174,8 +174,10 @@ static void set_defaults(struct fm_xfer *x)
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(e, CURLOPT_MAXREDIRS, conf->max_redirs);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR,
+			 conf->https_only ? "https" : "http,https");
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
+			 conf->https_only ? "https" : "http,https");
 	curl_easy_setopt(e, CURLOPT_USERAGENT, conf->user_agent);
 	/* libcurl reads a connect timeout of 0 as its own default (300 s);
 	 * "none" is better said as the longest wait we accept anywhere. */
@@ -553,6 +555,9 @@ static void describe_curl(struct fm_outcome *o, const struct fm_xfer *x,
 	const char *msg = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
 	size_t n;
 
+	/* The only protocol left out is http: (a redirect to it). */
+	if (rc == CURLE_UNSUPPORTED_PROTOCOL && x->conf->https_only)
+		msg = "redirect to http:// refused by --https-only";
 	snprintf(o->error, sizeof(o->error), "%s", msg);
 	n = strlen(o->error);
 	while (n > 0 && o->error[n - 1] == '\n')

@@ -244,6 +244,67 @@ static void test_insecure_ok(void **state)
 	free(p);
 }
 
+/* --https-only: an http:// entry (or mirror) is invalid and never asked;
+ * an https:// one is fetched; one whose answer redirects to http:// fails
+ * at once (not retried, though -r 3 allows it), and the http:// target
+ * is never asked. */
+static void test_https_only(void **state)
+{
+	struct it_fixture *f = fixture_or_skip(state);
+	char *good = https_url(f, "127.0.0.1", "/data/good.bin?size=3000");
+	char *plain = it_url(&f->srv, "/data/plain.bin?size=3000");
+	char *target = it_url(&f->srv, "/data/down.bin?size=3000");
+	char *redir = it_path("https://127.0.0.1:%d/redirect?to=%s",
+			      f->srv.port, target);
+	char *good2 = https_url(f, "127.0.0.1", "/data/good2.bin?size=10");
+	char *mirrored = it_path("%s mirror=%s", good2, plain);
+	char *lp = it_path("%s/list.txt", f->tmp);
+	char *list = it_path("%s\n%s\n%s out=down.bin\n%s\n", good, plain,
+			     redir, mirrored);
+	const char *args[] = { "-k", "--https-only", "-r", "3", "--backoff",
+			       "0.05", "list.txt", NULL };
+	struct it_result r;
+	cJSON *res, *e;
+	const char *err;
+
+	assert_int_equal(it_write_file(lp, list, strlen(list)), 0);
+	res = it_run_json(f, args, 1, 4, &r);
+	e = it_json_find_url(res, good);
+	assert_non_null(e);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	e = it_json_find_url(res, plain);
+	assert_non_null(e);
+	IT_ASSERT_JSTR(e, "status", "invalid");
+	assert_non_null(strstr(it_json_str(e, "error"), "--https-only"));
+	e = it_json_find_url(res, redir);
+	assert_non_null(e);
+	IT_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	err = it_json_str(e, "error");
+	if (!err || !strstr(err, "--https-only")) {
+		it_dump(&r);
+		fail_msg("the redirect's error should name --https-only, "
+			 "got \"%s\"", err ? err : "(null)");
+	}
+	e = it_json_find_url(res, good2);
+	assert_non_null(e);
+	IT_ASSERT_JSTR(e, "status", "invalid");
+	assert_non_null(strstr(it_json_str(e, "error"), "--https-only"));
+	it_assert_requests(f, &r, "/data/plain.bin?size=3000", 0);
+	it_assert_requests(f, &r, "/data/down.bin?size=3000", 0);
+
+	cJSON_Delete(res);
+	it_result_free(&r);
+	free(good);
+	free(plain);
+	free(target);
+	free(redir);
+	free(mirrored);
+	free(good2);
+	free(lp);
+	free(list);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, tls_setup, tls_teardown)
@@ -252,6 +313,7 @@ int main(void)
 		T(test_wrong_cacert_fails),
 		T(test_cacert_ok),
 		T(test_insecure_ok),
+		T(test_https_only),
 	};
 #undef T
 
