@@ -45,6 +45,8 @@ struct fm_opts {
 	const char *cacert;     /* --cacert */
 	bool insecure;          /* -k */
 	bool https_only;        /* --https-only */
+	const char *proxy;      /* --proxy; NULL: the environment's */
+	const char *noproxy;    /* --noproxy; NULL: the environment's */
 	uint64_t max_filesize;  /* --max-filesize; 0: none */
 	bool compressed;        /* --compressed */
 	uint64_t limit_rate;    /* --limit-rate, bytes/s; 0: none */

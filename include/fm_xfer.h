@@ -48,6 +48,8 @@ struct fm_xfer_conf {
 	const char *cacert;
 	bool insecure;
 	bool https_only;         /* no http:, redirects included */
+	const char *proxy;       /* NULL: libcurl reads the environment */
+	const char *noproxy;
 	uint64_t max_filesize;   /* 0: none */
 	bool compressed;
 	unsigned split;          /* --split: 1 never cuts a body */

@@ -310,6 +310,11 @@ static const struct fm_opt opt_table[] = {
 	FLAG("insecure", 'k', insecure, "do not verify TLS certificates"),
 	FLAG("https-only", 0, https_only,
 	     "refuse http:// URLs and redirects to them"),
+	STRING("proxy", 0, proxy, "URL",
+	       "use this HTTP proxy (\"\": none; default: the\n"
+	       "environment's http_proxy, https_proxy, all_proxy)"),
+	STRING("noproxy", 0, noproxy, "LIST",
+	       "hosts reached without the proxy (default: no_proxy)"),
 
 	{"json", 0, FM_OPT_FLAG, FIELD(json),
 	 .help = "results as JSON Lines (default: tab-separated)",

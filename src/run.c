@@ -1678,6 +1678,8 @@ static int setup(struct run *r, const struct fm_opts *o)
 		.cacert = o->cacert,
 		.insecure = o->insecure,
 		.https_only = o->https_only,
+		.proxy = o->proxy,
+		.noproxy = o->noproxy,
 		.max_filesize = o->max_filesize,
 		.compressed = o->compressed,
 		.split = o->split,

@@ -196,6 +196,12 @@ static void set_defaults(struct fm_xfer *x)
 	}
 	if (conf->cacert)
 		curl_easy_setopt(e, CURLOPT_CAINFO, conf->cacert);
+	/* Unset, libcurl reads http_proxy, https_proxy, all_proxy and
+	 * no_proxy itself, as curl does; "" is no proxy at all. */
+	if (conf->proxy)
+		curl_easy_setopt(e, CURLOPT_PROXY, conf->proxy);
+	if (conf->noproxy)
+		curl_easy_setopt(e, CURLOPT_NOPROXY, conf->noproxy);
 	if (conf->insecure) {
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);

@@ -4,7 +4,7 @@
 Usage: httpd.py [--host ADDR] [--port N] [--root DIR] [--lifetime S]
                 [--ignore-stdin] [--verbose] [--no-keepalive]
                 [--tls-cert FILE --tls-key FILE] [--tls-delay S] [--tls12]
-                [--also-listen N]
+                [--also-listen N] [--proxy]
 
 Prints exactly one line "PORT <n>" on stdout once it listens, then serves
 until its standard input reaches end of file (unless --ignore-stdin) or
@@ -26,6 +26,14 @@ them all) and all stopped together. Linux routes all of 127.0.0.0/8 to the
 loopback interface, so these bind without any set-up; when one cannot be
 bound the server exits with status 2 and says which. A test can so offer
 many host names (the addresses) on one server.
+
+With --proxy, the server is also a forward proxy (for tests of a client's
+proxy support): a request whose target is an absolute http:// URL is sent
+on to that origin (without the hop-by-hop headers, Proxy-Authorization
+among them) and its answer relayed; CONNECT host:port opens a tunnel and
+relays bytes both ways (HTTPS through the proxy). Both are logged in /_log
+like any request ("path" is the absolute URL, or host:port for CONNECT,
+"headers" what the proxy received), so a test sees what went through.
 
 With --no-keepalive, every response carries "Connection: close" and the
 server closes the connection after it, so a client never keeps an idle
@@ -635,6 +643,77 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_HEAD(self):
         self._handle(head=True)
 
+    def do_CONNECT(self):
+        """--proxy: a tunnel to host:port (logged), bytes relayed both
+        ways until either side closes."""
+        if not self.server.proxy:
+            self.send_error(405)
+            return
+        self._begin()
+        try:
+            host, _, port = self.path.rpartition(":")
+            up = socket.create_connection((host, int(port)), timeout=10)
+        except (OSError, ValueError):
+            self._simple(502, "cannot connect\n")
+            self._finish_entry()
+            return
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        self.wfile.flush()
+        self._entry["status"] = 200
+        self.close_connection = True
+        conns = [self.connection, up]
+        try:
+            while True:
+                ready, _, _ = select.select(conns, [], [], 30)
+                if not ready:
+                    break
+                for c in ready:
+                    data = c.recv(65536)
+                    if not data:
+                        raise ConnectionResetError
+                    (up if c is self.connection else
+                     self.connection).sendall(data)
+        except OSError:
+            pass
+        finally:
+            up.close()
+            self._finish_entry()
+
+    def _forward(self, head):
+        """--proxy: an absolute-form request, sent on to its origin as it
+        came but for the hop-by-hop headers (Proxy-Authorization is the
+        proxy's own, as a real proxy's), the answer relayed."""
+        import http.client
+        u = urllib.parse.urlsplit(self.path)
+        hop = {"connection", "proxy-connection", "keep-alive",
+               "proxy-authorization", "te", "trailer", "upgrade"}
+        try:
+            conn = http.client.HTTPConnection(u.hostname, u.port or 80,
+                                              timeout=10)
+            target = u.path + ("?" + u.query if u.query else "")
+            conn.putrequest(self.command, target or "/", skip_host=True,
+                            skip_accept_encoding=True)
+            for k, v in self.headers.items():
+                if k.lower() not in hop:
+                    conn.putheader(k, v)
+            conn.endheaders()
+            resp = conn.getresponse()
+            body = resp.read()
+        except OSError:
+            self._simple(502, "bad gateway\n", head=head)
+            return
+        self.send_response(resp.status)
+        for k, v in resp.getheaders():
+            if k.lower() not in hop | {"content-length", "server",
+                                       "date", "transfer-encoding"}:
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if not head:
+            self._send_all([body])
+        conn.close()
+
     def _drop(self):
         """drop_next=: reads nothing more, answers nothing, closes."""
         self.server.state.count("dropped")
@@ -650,6 +729,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         self._begin()
         try:
+            if self.server.proxy and self.path.startswith("http://"):
+                self._forward(head)
+                return
             self._route(head)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError,
                 socket.timeout):
@@ -985,6 +1067,9 @@ def main():
                     "the handshake, as nginx's)")
     ap.add_argument("--tls-delay", type=float, default=0.0,
                     help="seconds to wait before each TLS handshake")
+    ap.add_argument("--proxy", action="store_true",
+                    help="also a forward proxy: absolute-form requests and "
+                    "CONNECT tunnels (logged in /_log)")
     ap.add_argument("--also-listen", type=int, default=0, metavar="N",
                     help="also listen on 127.0.1.1 ... 127.0.1.N, same port")
     args = ap.parse_args()
@@ -998,6 +1083,7 @@ def main():
     srv = cls((args.host, args.port), Handler)
     srv.state = State()
     srv.verbose = args.verbose
+    srv.proxy = args.proxy
     srv.no_keepalive = args.no_keepalive
     srv.root = args.root
     srv.ssl_ctx = None

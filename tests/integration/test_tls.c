@@ -305,6 +305,54 @@ static void test_https_only(void **state)
 	free(list);
 }
 
+/* HTTPS through an HTTP proxy: a CONNECT tunnel (carrying the proxy's
+ * credentials, to the proxy alone), TLS to the origin inside it; the
+ * origin's request has no Proxy-Authorization. */
+static void test_https_through_proxy(void **state)
+{
+	struct it_fixture *f = fixture_or_skip(state);
+	static const char *const pargs[] = { "--proxy", NULL };
+	struct it_server proxy;
+	char *u = https_url(f, "127.0.0.1", "/data/tun.bin?size=4000");
+	char *p = it_path("%s/dl/tun.bin", f->tmp);
+	char *purl, *want;
+	struct it_result r;
+	cJSON *res, *plog, *olog, *e;
+
+	assert_int_equal(it_server_start(&proxy, pargs), 0);
+	purl = it_path("http://bob:pw@127.0.0.1:%d", proxy.port);
+	want = it_path("127.0.0.1:%d", f->srv.port);
+	{
+		const char *args[] = { "-k", "--proxy", purl, u, NULL };
+
+		res = it_run_json(f, args, 0, 1, &r);
+	}
+	IT_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "ok");
+	assert_true(it_file_matches_body(p, "/data/tun.bin", 4000));
+	plog = it_server_log(&proxy);
+	assert_int_equal(cJSON_GetArraySize(plog), 1);
+	e = cJSON_GetArrayItem(plog, 0);
+	IT_ASSERT_JSTR(e, "method", "CONNECT");
+	IT_ASSERT_JSTR(e, "path", want);
+	assert_string_equal(it_log_header(e, "proxy-authorization"),
+			    "Basic Ym9iOnB3"); /* bob:pw */
+	olog = it_server_log(&f->srv);
+	assert_int_equal(cJSON_GetArraySize(olog), 1);
+	assert_null(it_log_header(cJSON_GetArrayItem(olog, 0),
+				  "proxy-authorization"));
+	assert_true(it_server_stat(&f->srv, "tls_handshakes") >= 1);
+
+	it_server_stop(&proxy);
+	cJSON_Delete(plog);
+	cJSON_Delete(olog);
+	cJSON_Delete(res);
+	it_result_free(&r);
+	free(u);
+	free(p);
+	free(purl);
+	free(want);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, tls_setup, tls_teardown)
@@ -314,6 +362,7 @@ int main(void)
 		T(test_cacert_ok),
 		T(test_insecure_ok),
 		T(test_https_only),
+		T(test_https_through_proxy),
 	};
 #undef T
 

@@ -315,13 +315,16 @@ static void registered(void **state)
 static void unique_prefix(void **state)
 {
 	const char *const max_f[] = { "fetchmany", "--max-f", NULL };
-	const char *const pro[] = { "fetchmany", "--pro", NULL };
-	const char *const later[] = { "fetchmany", "-j", "4", "--pro", NULL };
+	/* "--pro" is --progress and --proxy: "--prog" is one */
+	const char *const pro[] = { "fetchmany", "--prog", NULL };
+	const char *const later[] = { "fetchmany", "-j", "4", "--prog", NULL };
+	const char *const both[] = { "fetchmany", "--pro", NULL };
 
 	NEED_BASH();
 	assert_completes(max_f, "--max-filesize");
 	assert_completes(pro, "--progress");
 	assert_completes(later, "--progress");
+	assert_completes(both, "--proxy --progress");
 }
 
 static void progress_values(void **state)
