@@ -25,7 +25,8 @@ _fetchmany()
         --min-split-size --limit-rate --threads
         --connect-timeout --timeout --stall-timeout --retries --backoff
         --backoff-max --header --user-agent --max-redirs --max-filesize
-        --netrc-file --cacert --proxy --noproxy --progress'
+        --netrc-file --cacert --proxy --noproxy --cookie --cookie-jar
+        --progress'
     local shorts='-o -x -c -n -N -j -t -r -H -A -k -q -h -V'
 
     # After a bare "--" every word is a LIST or URL.

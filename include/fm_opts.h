@@ -47,6 +47,8 @@ struct fm_opts {
 	bool https_only;        /* --https-only */
 	const char *proxy;      /* --proxy; NULL: the environment's */
 	const char *noproxy;    /* --noproxy; NULL: the environment's */
+	const char *cookie;     /* --cookie FILE, read at the start */
+	const char *cookie_jar; /* --cookie-jar FILE, written at the end */
 	uint64_t max_filesize;  /* --max-filesize; 0: none */
 	bool compressed;        /* --compressed */
 	uint64_t limit_rate;    /* --limit-rate, bytes/s; 0: none */

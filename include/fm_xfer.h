@@ -49,6 +49,7 @@ struct fm_xfer_conf {
 	bool insecure;
 	bool https_only;         /* no http:, redirects included */
 	const char *proxy;       /* NULL: libcurl reads the environment */
+	bool cookies;            /* the cookie engine, on the share's jar */
 	const char *noproxy;
 	uint64_t max_filesize;   /* 0: none */
 	bool compressed;

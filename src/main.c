@@ -127,6 +127,29 @@ static int open_std_fds(void)
 	return 0;
 }
 
+/* --cookie FILE must be readable: a typo would otherwise go unseen,
+ * every request without its cookies. The file --cookie-jar writes may be
+ * missing yet (a job's first run keeps its cookies that way). Returns 0,
+ * or -1 when it said why not. */
+static int check_cookie_file(const struct fm_opts *o)
+{
+	FILE *f;
+
+	if (!o->cookie)
+		return 0;
+	f = fopen(o->cookie, "r");
+	if (f) {
+		fclose(f);
+		return 0;
+	}
+	if (errno == ENOENT && o->cookie_jar &&
+	    strcmp(o->cookie, o->cookie_jar) == 0)
+		return 0;
+	fprintf(stderr, "fetchmany: --cookie %s: %s\n", o->cookie,
+		strerror(errno));
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	struct fm_opts o;
@@ -146,6 +169,10 @@ int main(int argc, char **argv)
 		return 2;
 	case FM_OPTS_RUN:
 		break;
+	}
+	if (check_cookie_file(&o)) {
+		fm_opts_free(&o);
+		return 2;
 	}
 	if (o.ninputs == 0 && isatty(STDIN_FILENO)) {
 		fm_opts_usage(stderr);

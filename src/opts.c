@@ -315,6 +315,10 @@ static const struct fm_opt opt_table[] = {
 	       "environment's http_proxy, https_proxy, all_proxy)"),
 	STRING("noproxy", 0, noproxy, "LIST",
 	       "hosts reached without the proxy (default: no_proxy)"),
+	STRING("cookie", 0, cookie, "FILE",
+	       "send the cookies of FILE (Netscape format)"),
+	STRING("cookie-jar", 0, cookie_jar, "FILE",
+	       "write every cookie to FILE at the end"),
 
 	{"json", 0, FM_OPT_FLAG, FIELD(json),
 	 .help = "results as JSON Lines (default: tab-separated)",

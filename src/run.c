@@ -1680,6 +1680,7 @@ static int setup(struct run *r, const struct fm_opts *o)
 		.https_only = o->https_only,
 		.proxy = o->proxy,
 		.noproxy = o->noproxy,
+		.cookies = o->cookie || o->cookie_jar,
 		.max_filesize = o->max_filesize,
 		.compressed = o->compressed,
 		.split = o->split,
@@ -1702,8 +1703,10 @@ static int setup(struct run *r, const struct fm_opts *o)
 	/* Bodies go to NAME.part under -c, and without O_TMPFILE. */
 	r->conf.parts = o->resume ||
 			(r->rootfd >= 0 && fm_sink_writes_parts(r->rootfd));
-	r->share = fm_share_new();
+	r->share = fm_share_new(r->conf.cookies);
 	r->conf.share = fm_share_handle(r->share);
+	if (r->share && o->cookie && fm_share_load_cookies(r->share, o->cookie))
+		fprintf(stderr, "fetchmany: --cookie %s: not read\n", o->cookie);
 	if (!r->share || fm_queue_init(&r->queue, o->per_host) ||
 	    uv_loop_init(&r->loop))
 		goto nomem;
@@ -1829,6 +1832,15 @@ static void teardown(struct run *r)
 			}
 		}
 		fm_worker_free(w);
+	}
+	if (r->o->cookie_jar) {
+		int err = fm_share_save_cookies(r->share, r->o->cookie_jar);
+
+		if (err) {
+			fprintf(stderr, "fetchmany: --cookie-jar %s: %s\n",
+				r->o->cookie_jar, fm_strerror(err));
+			r->any_bad = true;
+		}
 	}
 	/* Its last users, the easy handles, went with the workers. */
 	clean &= fm_share_free(r->share) == 0;

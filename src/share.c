@@ -7,7 +7,10 @@
  * locks a shared kind of data through our callbacks, one mutex per kind,
  * so that a DNS look-up never waits for a TLS session store. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -38,7 +41,7 @@ static void on_unlock(CURL *easy, curl_lock_data data, void *arg)
 		uv_mutex_unlock(&s->lock[data]);
 }
 
-struct fm_share *fm_share_new(void)
+struct fm_share *fm_share_new(bool cookies)
 {
 	struct fm_share *s = calloc(1, sizeof(*s));
 	int n = 0;
@@ -55,7 +58,9 @@ struct fm_share *fm_share_new(void)
 	    curl_share_setopt(s->sh, CURLSHOPT_USERDATA, s) ||
 	    curl_share_setopt(s->sh, CURLSHOPT_SHARE,
 			      CURL_LOCK_DATA_SSL_SESSION) ||
-	    curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS))
+	    curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) ||
+	    (cookies && curl_share_setopt(s->sh, CURLSHOPT_SHARE,
+					  CURL_LOCK_DATA_COOKIE)))
 		goto fail;
 	return s;
 fail:
@@ -65,6 +70,69 @@ fail:
 		uv_mutex_destroy(&s->lock[n]);
 	free(s);
 	return NULL;
+}
+
+/* An easy handle on the share, for the jar alone (no transfer). */
+static CURL *jar_handle(struct fm_share *s)
+{
+	CURL *e = curl_easy_init();
+
+	if (e && curl_easy_setopt(e, CURLOPT_SHARE, s->sh) != CURLE_OK) {
+		curl_easy_cleanup(e);
+		e = NULL;
+	}
+	return e;
+}
+
+int fm_share_load_cookies(struct fm_share *s, const char *file)
+{
+	CURL *e = jar_handle(s);
+	int rc = -1;
+
+	/* RELOAD reads the CURLOPT_COOKIEFILE files now, not at a first
+	 * transfer: the workers' handles then only switch the engine on
+	 * (""), so that no handle made later reads the file over cookies
+	 * the servers have set since. */
+	if (e && curl_easy_setopt(e, CURLOPT_COOKIEFILE, file) == CURLE_OK &&
+	    curl_easy_setopt(e, CURLOPT_COOKIELIST, "RELOAD") == CURLE_OK)
+		rc = 0;
+	if (e)
+		curl_easy_cleanup(e);
+	return rc;
+}
+
+int fm_share_save_cookies(struct fm_share *s, const char *file)
+{
+	size_t n = strlen(file);
+	char *tmp = malloc(n + sizeof(".XXXXXX"));
+	CURL *e;
+	int fd, err = 0;
+
+	if (!tmp)
+		return -ENOMEM;
+	memcpy(tmp, file, n);
+	memcpy(tmp + n, ".XXXXXX", sizeof(".XXXXXX"));
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		err = -errno;
+		free(tmp);
+		return err;
+	}
+	close(fd);
+	e = jar_handle(s);
+	if (!e || curl_easy_setopt(e, CURLOPT_COOKIEJAR, tmp) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_COOKIELIST, "FLUSH") != CURLE_OK)
+		err = -EIO;
+	if (e) {
+		/* cleanup writes the jar again: tmp is still its name */
+		curl_easy_cleanup(e);
+	}
+	if (!err && rename(tmp, file))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	free(tmp);
+	return err;
 }
 
 CURLSH *fm_share_handle(const struct fm_share *s)

@@ -202,6 +202,10 @@ static void set_defaults(struct fm_xfer *x)
 		curl_easy_setopt(e, CURLOPT_PROXY, conf->proxy);
 	if (conf->noproxy)
 		curl_easy_setopt(e, CURLOPT_NOPROXY, conf->noproxy);
+	/* The engine on, with no file: the jar is the share's, filled once
+	 * (fm_share_load_cookies()). */
+	if (conf->cookies)
+		curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
 	if (conf->insecure) {
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);

@@ -149,6 +149,8 @@ Routes (GET and HEAD):
                                n=0 (or absent): served like /data, with the
                                body pattern of the path /chain/<name>. So
                                n=K is a chain of exactly K redirects.
+  setcookie=V on any route:    a "Set-Cookie: V" header in the answer
+                               (a redirect's too)
   /static/<path>               file under --root (404 if missing or outside);
                                takes delay=S, and fail=K (fail_status=C,
                                default 503) as /data does
@@ -598,6 +600,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             cur = nxt
 
     def end_headers(self):
+        cookie = getattr(self, "_setcookie", None)
+        if cookie:
+            self._setcookie = None
+            self.send_header("Set-Cookie", cookie)
         drip = getattr(self, "_hdrdrip", 0.0)
         if drip <= 0:
             super().end_headers()
@@ -742,6 +748,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _route(self, head):
         u = urllib.parse.urlsplit(self.path)
         q = dict(urllib.parse.parse_qsl(u.query, keep_blank_values=True))
+        self._setcookie = q.get("setcookie")
         p = u.path
         if p == "/_log":
             self._json(self.server.state.log_json(), head)
