@@ -49,6 +49,8 @@ struct fm_opts {
 	const char *noproxy;    /* --noproxy; NULL: the environment's */
 	const char *cookie;     /* --cookie FILE, read at the start */
 	const char *cookie_jar; /* --cookie-jar FILE, written at the end */
+	char *config_text;      /* the defaults file read, which the string
+				   options point into (fm_opts_free()) */
 	uint64_t max_filesize;  /* --max-filesize; 0: none */
 	bool compressed;        /* --compressed */
 	uint64_t limit_rate;    /* --limit-rate, bytes/s; 0: none */

@@ -138,6 +138,8 @@ void fm_opts_free(struct fm_opts *o)
 	free(o->headers);
 	o->headers = NULL;
 	o->nheaders = 0;
+	free(o->config_text);
+	o->config_text = NULL;
 }
 
 /* A header given with -H must at least look like "Name: value" (or
@@ -229,6 +231,14 @@ static enum fm_opts_result set_shard(const struct fm_opt *r, const char *arg,
 {
 	if (fm_parse_shard(arg, &p->o->shard_k, &p->o->shard_n))
 		return bad_value(r, arg, p->err, "K/N with 1 <= K <= N");
+	return FM_OPTS_RUN;
+}
+
+/* --config and --no-config were seen before the parse (find_config()). */
+static enum fm_opts_result config_given(const struct fm_opt *r,
+					const char *arg, struct fm_opt_parse *p)
+{
+	(void)r, (void)arg, (void)p;
 	return FM_OPTS_RUN;
 }
 
@@ -328,6 +338,11 @@ static const struct fm_opt opt_table[] = {
 	 .values = progress_values, .arg = "WHEN",
 	 .help = "live line on stderr: auto (a terminal), always,\n"
 		 "never (default: auto)"},
+	SPECIAL("config", 0, config_given, "FILE",
+		"read default options from FILE (default:\n"
+		"$XDG_CONFIG_HOME/fetchmany/config)"),
+	SPECIAL("no-config", 0, config_given, NULL,
+		"read no file of default options"),
 	SPECIAL("help", 'h', show_help, NULL, "show this help and exit"),
 	SPECIAL("version", 'V', show_version, NULL, "show versions and exit"),
 };
@@ -518,17 +533,189 @@ static const struct fm_opts defaults = {
 	.min_split_size = FM_MIN_SPLIT_DEFAULT,
 };
 
+/* ----------------------------------------------------- the defaults file */
+
+/* The row of long option name (n bytes), or NULL. */
+static const struct fm_opt *row_named(const char *name, size_t n)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (strlen(opt_table[i].name) == n &&
+		    strncmp(opt_table[i].name, name, n) == 0)
+			return &opt_table[i];
+	return NULL;
+}
+
+/* The defaults file the command line names (--config FILE, or none with
+ * --no-config), else $XDG_CONFIG_HOME/fetchmany/config, else
+ * ~/.config/fetchmany/config, into path. Returns 1 when one was named
+ * (it must exist), 0 for the usual place (it may not), -1 for none. */
+static int find_config(int argc, char **argv, char *path, size_t cap)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	int named = 0;
+
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--no-config") == 0)
+			return -1;
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			snprintf(path, cap, "%s", argv[++i]);
+			named = 1;
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			snprintf(path, cap, "%s", argv[i] + 9);
+			named = 1;
+		}
+	}
+	if (named)
+		return 1;
+	if (xdg && *xdg)
+		snprintf(path, cap, "%s/fetchmany/config", xdg);
+	else if (home && *home)
+		snprintf(path, cap, "%s/.config/fetchmany/config", home);
+	else
+		return -1;
+	return 0;
+}
+
+/* One line of the defaults file, cut in place: "NAME", "NAME VALUE" or
+ * "NAME = VALUE" (a leading "--" allowed; a value in double quotes keeps
+ * its blanks). *name is NULL for a blank or comment line. Pure. */
+static void split_line(char *line, char **name, size_t *nlen, char **value)
+{
+	char *end;
+
+	*name = *value = NULL;
+	line += strspn(line, " \t");
+	end = line + strlen(line);
+	while (end > line && (end[-1] == ' ' || end[-1] == '\t' ||
+			      end[-1] == '\r'))
+		*--end = '\0';
+	if (!*line || *line == '#')
+		return;
+	if (strncmp(line, "--", 2) == 0)
+		line += 2;
+	*name = line;
+	*nlen = strcspn(line, " \t=");
+	line += *nlen;
+	line += strspn(line, " \t");
+	if (*line == '=') {
+		line++;
+		line += strspn(line, " \t");
+	}
+	if (*line == '"' && end - line >= 2 && end[-1] == '"') {
+		end[-1] = '\0';
+		line++;
+	}
+	if (*line || (*nlen < strlen(*name) && strchr(*name + *nlen, '=')))
+		*value = line;
+}
+
+/* Applies one option of the defaults file (FILE:LINE in where) as the
+ * command line would, its message (if any) said as at where. */
+static enum fm_opts_result config_option(char *line, const char *where,
+					 struct fm_opt_parse *p)
+{
+	const struct fm_opt *r;
+	enum fm_opts_result res;
+	char *name, *value, *msg = NULL;
+	size_t nlen, mlen = 0;
+	FILE *err = p->err, *mem;
+
+	split_line(line, &name, &nlen, &value);
+	if (!name)
+		return FM_OPTS_RUN;
+	r = row_named(name, nlen);
+	if (!r || r->special == show_help || r->special == show_version ||
+	    r->special == config_given) {
+		fprintf(err, "fetchmany: %s: %s '%.*s'\n", where,
+			r ? "not an option for a defaults file:"
+			  : "unknown option", (int)nlen, name);
+		return FM_OPTS_USAGE;
+	}
+	if (!r->arg != !value) {
+		fprintf(err, "fetchmany: %s: --%s %s\n", where, r->name,
+			r->arg ? "needs a value" : "takes no value");
+		return FM_OPTS_USAGE;
+	}
+	/* The setter's own message, said at FILE:LINE. */
+	mem = open_memstream(&msg, &mlen);
+	if (!mem)
+		return FM_OPTS_USAGE;
+	p->err = mem;
+	res = r->kind == FM_OPT_SPECIAL ? r->special(r, value, p)
+					: setters[r->kind](r, value, p);
+	p->err = err;
+	fclose(mem);
+	if (res != FM_OPTS_RUN && msg)
+		fprintf(err, "fetchmany: %s: %s", where,
+			strncmp(msg, "fetchmany: ", 11) == 0 ? msg + 11 : msg);
+	free(msg);
+	return res;
+}
+
+/* Reads the defaults file (find_config()) into p->o before the command
+ * line, which wins: its text is kept (o->config_text), the string options
+ * point into it. A missing file is no error unless it was named. */
+static enum fm_opts_result read_config(int argc, char **argv,
+				       struct fm_opt_parse *p)
+{
+	char path[4096], where[4200], *text = NULL, *line, *next;
+	enum fm_opts_result res = FM_OPTS_RUN;
+	unsigned long no = 0;
+	size_t len = 0;
+	int named = find_config(argc, argv, path, sizeof(path));
+	FILE *f;
+
+	if (named < 0)
+		return FM_OPTS_RUN;
+	f = fopen(path, "r");
+	if (!f) {
+		if (!named && errno == ENOENT)
+			return FM_OPTS_RUN;
+		fprintf(p->err, "fetchmany: --config %s: %s\n", path,
+			strerror(errno));
+		return FM_OPTS_USAGE;
+	}
+	{
+		FILE *mem = open_memstream(&text, &len);
+		char buf[4096];
+		size_t n;
+
+		while (mem && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+			fwrite(buf, 1, n, mem);
+		if (mem)
+			fclose(mem);
+	}
+	fclose(f);
+	if (!text) {
+		fputs("fetchmany: out of memory\n", p->err);
+		return FM_OPTS_USAGE;
+	}
+	p->o->config_text = text;
+	/* -H's array has room for as many as the file has lines */
+	for (size_t i = 0; i < len; i++)
+		p->argc += text[i] == '\n';
+	for (line = text; res == FM_OPTS_RUN && line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		snprintf(where, sizeof(where), "%s:%lu", path, ++no);
+		res = config_option(line, where, p);
+	}
+	return res;
+}
+
 enum fm_opts_result fm_opts_parse(int argc, char **argv, struct fm_opts *o,
 				  FILE *out, FILE *err)
 {
 	struct fm_opt_parse p = {.o = o, .argc = argc, .out = out, .err = err};
-	enum fm_opts_result res = FM_OPTS_RUN;
+	enum fm_opts_result res;
 	struct option longs[NOPTS + 1];
 	char shorts[2 + 2 * NOPTS];
 	const struct fm_opt *r;
 	int c;
 
 	*o = defaults;
+	res = read_config(argc, argv, &p);
 	getopt_tables(longs, shorts);
 	opterr = 0;
 	/* 0, not 1: glibc then starts afresh. With 1 it goes on with what

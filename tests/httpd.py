@@ -1118,6 +1118,7 @@ def main():
             sys.stderr.flush()
             os._exit(2)
         for attr in ("state", "verbose", "no_keepalive", "root", "ssl_ctx",
+                     "proxy",
                      "tls_delay"):
             setattr(x, attr, getattr(srv, attr))
         extra.append(x)

@@ -611,6 +611,8 @@ int it_proc_start(struct it_proc *p, const char *const argv[],
 		}
 		for (size_t i = 0; proxy_vars[i]; i++)
 			unsetenv(proxy_vars[i]);
+		/* nobody's own defaults file (a test may set another) */
+		setenv("XDG_CONFIG_HOME", "/nonexistent/fetchmany-tests", 1);
 		for (size_t i = 0; env && env[i]; i++) {
 			const char *eq = strchr(env[i], '=');
 

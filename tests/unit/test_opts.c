@@ -11,6 +11,9 @@
 
 #include <cmocka.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "fm_opts.h"
 #include "ut.h"
 
@@ -241,12 +244,17 @@ static void every_row_reachable(void **state)
 	for (size_t i = 0; i < n; i++) {
 		const struct fm_opt *r = &t[i];
 		char buf[32], longname[64], letter[3] = {'-', r->letter, 0};
-		const char *v = r->arg ? sample_value(r, buf, sizeof(buf))
-				       : NULL;
+		/* --config takes a file that exists */
+		const char *v = strcmp(r->name, "config") == 0 ? "/dev/null"
+				: r->arg ? sample_value(r, buf, sizeof(buf))
+					 : NULL;
 		char *by_name[] = {"fetchmany", longname, (char *)v, NULL};
 		char *by_letter[] = {"fetchmany", letter, (char *)v, NULL};
 		struct fm_opts a, b;
-		enum fm_opts_result want = r->arg || r->kind != FM_OPT_SPECIAL
+		enum fm_opts_result want = r->arg ||
+						   r->kind != FM_OPT_SPECIAL ||
+						   strcmp(r->name,
+							  "no-config") == 0
 						   ? FM_OPTS_RUN
 						   : FM_OPTS_EXIT;
 
@@ -513,6 +521,145 @@ static void headers_checked(void **state)
 			fail_msg("header '%s' was accepted", bad[i][2]);
 }
 
+/* ------------------------------------------------------ the defaults file */
+
+/* A fresh XDG_CONFIG_HOME holding fetchmany/config with text (NULL: no
+ * file); returns the directory (malloc'd) and the file's path in
+ * *file. */
+static char *config_home(const char *text, char **file)
+{
+	char *dir = strdup("/tmp/fm-cfg-XXXXXX"), sub[128];
+	FILE *f;
+
+	assert_non_null(dir);
+	assert_non_null(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/fetchmany", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	*file = malloc(strlen(sub) + 8);
+	sprintf(*file, "%s/config", sub);
+	if (text) {
+		f = fopen(*file, "w");
+		assert_non_null(f);
+		fputs(text, f);
+		fclose(f);
+	}
+	setenv("XDG_CONFIG_HOME", dir, 1);
+	return dir;
+}
+
+static void config_home_free(char *dir, char *file)
+{
+	char sub[128];
+
+	unlink(file);
+	snprintf(sub, sizeof(sub), "%s/fetchmany", dir);
+	rmdir(sub);
+	rmdir(dir);
+	free(dir);
+	free(file);
+	setenv("XDG_CONFIG_HOME", "/nonexistent/fm-test", 1);
+}
+
+/* Long options one a line (with or without "=", "--" or quotes), comments
+ * and blank lines; the command line wins; repeatable ones add up. */
+static void config_defaults_then_command_line(void **state)
+{
+	char *file, *dir = config_home(
+		"# defaults\n"
+		"jobs = 7\n"
+		"\n"
+		"  --user-agent \"agent with blanks\"\n"
+		"compressed\n"
+		"header = X-From: config\n"
+		"retries=5\r\n",
+		&file);
+	char *argv[] = {"fetchmany", "-r", "1", "-H", "X-Cli: 1", "-", NULL};
+	struct fm_opts o;
+
+	assert_int_equal(parse(&o, argv), FM_OPTS_RUN);
+	assert_int_equal(o.jobs, 7);
+	assert_string_equal(o.user_agent, "agent with blanks");
+	assert_true(o.compressed);
+	assert_int_equal(o.retries, 1);
+	assert_int_equal(o.nheaders, 2);
+	assert_string_equal(o.headers[0], "X-From: config");
+	assert_string_equal(o.headers[1], "X-Cli: 1");
+	fm_opts_free(&o);
+	config_home_free(dir, file);
+}
+
+/* --no-config reads none; --config FILE reads that one (it must exist); a
+ * missing file in the usual place is no error. */
+static void config_chosen(void **state)
+{
+	char *file, *dir = config_home("jobs = 7\n", &file);
+	char *none[] = {"fetchmany", "--no-config", "-", NULL};
+	char *other = strdup("/tmp/fm-cfg-other-XXXXXX");
+	char *named[] = {"fetchmany", "--config", other, "-", NULL};
+	char *missing[] = {"fetchmany", "--config=/nonexistent/fm.conf", "-",
+			   NULL};
+	struct fm_opts o;
+	char *msg;
+	int fd = mkstemp(other);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "jobs 3\n", 7), 7);
+	close(fd);
+	assert_int_equal(parse(&o, none), FM_OPTS_RUN);
+	assert_int_equal(o.jobs, FM_JOBS_DEFAULT);
+	fm_opts_free(&o);
+	assert_int_equal(parse(&o, named), FM_OPTS_RUN);
+	assert_int_equal(o.jobs, 3);
+	fm_opts_free(&o);
+	assert_int_equal(parse_msg(&o, missing, &msg), FM_OPTS_USAGE);
+	assert_non_null(strstr(msg, "/nonexistent/fm.conf"));
+	free(msg);
+	unlink(other);
+	free(other);
+	config_home_free(dir, file);
+	dir = config_home(NULL, &file);
+	assert_int_equal(parse(&o, none), FM_OPTS_RUN);
+	fm_opts_free(&o);
+	config_home_free(dir, file);
+}
+
+/* An unknown option or a bad value is a usage error naming the file and
+ * the line, with the option's own message. */
+static void config_errors_name_file_and_line(void **state)
+{
+	char *file, *dir = config_home("jobs = 4\n# ok\nnope = 1\n", &file);
+	char *argv[] = {"fetchmany", "-", NULL};
+	struct fm_opts o;
+	char *msg, want[256];
+
+	assert_int_equal(parse_msg(&o, argv, &msg), FM_OPTS_USAGE);
+	snprintf(want, sizeof(want),
+		 "fetchmany: %s:3: unknown option 'nope'\n", file);
+	assert_string_equal(msg, want);
+	free(msg);
+	config_home_free(dir, file);
+
+	dir = config_home("\njobs = many\n", &file);
+	assert_int_equal(parse_msg(&o, argv, &msg), FM_OPTS_USAGE);
+	snprintf(want, sizeof(want), "fetchmany: %s:2: --jobs: 'many' is not",
+		 file);
+	assert_non_null(strstr(msg, want));
+	free(msg);
+	config_home_free(dir, file);
+
+	dir = config_home("compressed = yes\n", &file);
+	assert_int_equal(parse_msg(&o, argv, &msg), FM_OPTS_USAGE);
+	assert_non_null(strstr(msg, ":1: --compressed takes no value"));
+	free(msg);
+	config_home_free(dir, file);
+
+	dir = config_home("version\n", &file);
+	assert_int_equal(parse_msg(&o, argv, &msg), FM_OPTS_USAGE);
+	assert_non_null(strstr(msg, ":1: not an option for a defaults file"));
+	free(msg);
+	config_home_free(dir, file);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -529,7 +676,12 @@ int main(void)
 		cmocka_unit_test(bad_values_are_usage_errors),
 		cmocka_unit_test(sizes_and_shards),
 		cmocka_unit_test(headers_checked),
+		cmocka_unit_test(config_defaults_then_command_line),
+		cmocka_unit_test(config_chosen),
+		cmocka_unit_test(config_errors_name_file_and_line),
 	};
 
+	/* No developer's own defaults file in these tests. */
+	setenv("XDG_CONFIG_HOME", "/nonexistent/fm-test", 1);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
