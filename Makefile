@@ -33,7 +33,8 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 
 DEB_PACKAGES = meson ninja-build pkg-config gcc libcurl4-openssl-dev \
-	libuv1-dev libcjson-dev libcmocka-dev libssl-dev python3 valgrind
+	libuv1-dev libcjson-dev libcmocka-dev libssl-dev python3 valgrind \
+	strace
 # Only `make deb` needs these: Debian's packaging tools.
 DEB_TOOL_PACKAGES ?= build-essential debhelper dpkg-dev lintian
 # Only `make fuzz` needs these: clang and its runtime (libFuzzer, ASan);

@@ -47,6 +47,8 @@ struct fm_opts {
 	bool https_only;        /* --https-only */
 	const char *proxy;      /* --proxy; NULL: the environment's */
 	const char *noproxy;    /* --noproxy; NULL: the environment's */
+	bool fsync;             /* --fsync */
+	bool xattr;             /* --xattr */
 	const char *cookie;     /* --cookie FILE, read at the start */
 	const char *cookie_jar; /* --cookie-jar FILE, written at the end */
 	char *config_text;      /* the defaults file read, which the string

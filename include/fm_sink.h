@@ -42,6 +42,8 @@ struct fm_sink {
 	int fd;         /* the body being written, or -1 */
 	bool named;     /* the body must be NAME.part (to resume it later) */
 	bool anon;      /* fd is an unnamed O_TMPFILE, not NAME.part */
+	bool durable;   /* --fsync: fm_sink_commit() flushes the body before
+			   naming it, and its directory after */
 	char *leaf;     /* NAME's last component */
 	char *part;     /* leaf + ".part" */
 	uint64_t bytes; /* taken by this sink so far (written, or pooled) */
@@ -49,6 +51,14 @@ struct fm_sink {
 };
 
 #define FM_SINK_INIT {.dirfd = -1, .rootfd = -1, .fd = -1}
+
+/* --xattr: the extended attribute that says where a file came from, as
+ * curl and wget2 write it. */
+#define FM_ORIGIN_ATTR "user.xdg.origin.url"
+
+/* Records url in FM_ORIGIN_ATTR without its user name and password; best
+ * effort (a file system without extended attributes keeps none). */
+void fm_sink_set_origin(struct fm_sink *s, const char *url);
 
 /* Prepares s for relpath (as from fm_name_resolve()) under rootfd; creates
  * missing directories. Opens nothing yet. named: write the body to

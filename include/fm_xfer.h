@@ -50,6 +50,8 @@ struct fm_xfer_conf {
 	bool https_only;         /* no http:, redirects included */
 	const char *proxy;       /* NULL: libcurl reads the environment */
 	bool cookies;            /* the cookie engine, on the share's jar */
+	bool fsync;              /* bodies flushed before they are named */
+	bool xattr;              /* user.xdg.origin.url on each file */
 	const char *noproxy;
 	uint64_t max_filesize;   /* 0: none */
 	bool compressed;

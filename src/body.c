@@ -295,6 +295,12 @@ bool fm_body_commit(struct fm_xfer *x, struct fm_outcome *o)
 	/* Kept for a later -N run, whatever this run's options. */
 	if (x->resp.etag[0])
 		fm_sink_set_attr(&x->sink, ATTR_ETAG, x->resp.etag);
+	if (x->conf->xattr) {
+		const char *url = NULL;
+
+		curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url);
+		fm_sink_set_origin(&x->sink, url ? url : x->job->url);
+	}
 	mtime = fm_body_mtime(x);
 	o->bytes = x->sink.base + x->sink.bytes;
 	err = fm_sink_commit(&x->sink, mtime);

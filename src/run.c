@@ -1681,6 +1681,8 @@ static int setup(struct run *r, const struct fm_opts *o)
 		.proxy = o->proxy,
 		.noproxy = o->noproxy,
 		.cookies = o->cookie || o->cookie_jar,
+		.fsync = o->fsync,
+		.xattr = o->xattr,
 		.max_filesize = o->max_filesize,
 		.compressed = o->compressed,
 		.split = o->split,

@@ -24,6 +24,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "fm_name.h"
 #include "fm_sink.h"
 
@@ -192,6 +194,22 @@ void fm_sink_set_attr(struct fm_sink *s, const char *name, const char *value)
 {
 	if (s->fd >= 0)
 		(void)fsetxattr(s->fd, name, value, strlen(value), 0);
+}
+
+void fm_sink_set_origin(struct fm_sink *s, const char *url)
+{
+	CURLU *h = curl_url();
+	char *clean = NULL;
+
+	/* what curl_url() cannot parse is not recorded: it may hold
+	 * credentials that only a parse would find */
+	if (h && !curl_url_set(h, CURLUPART_URL, url, 0) &&
+	    !curl_url_set(h, CURLUPART_USER, NULL, 0) &&
+	    !curl_url_set(h, CURLUPART_PASSWORD, NULL, 0) &&
+	    !curl_url_get(h, CURLUPART_URL, &clean, 0))
+		fm_sink_set_attr(s, FM_ORIGIN_ATTR, clean);
+	curl_free(clean);
+	curl_url_cleanup(h);
 }
 
 int fm_sink_read_base(struct fm_sink *s,
@@ -383,6 +401,12 @@ static int name_anon(struct fm_sink *s)
 	return err;
 }
 
+/* --fsync: the name just made is on disk too (its directory's entry). */
+static int sync_dir(struct fm_sink *s)
+{
+	return s->durable && fsync(s->dirfd) ? -errno : 0;
+}
+
 int fm_sink_commit(struct fm_sink *s, int64_t mtime)
 {
 	int err = 0;
@@ -399,13 +423,17 @@ int fm_sink_commit(struct fm_sink *s, int64_t mtime)
 		if (futimens(s->fd, t))
 			err = -errno;
 	}
+	/* --fsync: the bytes are on disk before the name is, so that a
+	 * power cut never leaves NAME empty or partial. */
+	if (!err && s->durable && fdatasync(s->fd))
+		err = -errno;
 	if (s->anon) {
 		if (!err)
 			err = name_anon(s);
 		if (close(s->fd) && !err)
 			err = -errno;
 		s->fd = -1;
-		return err;
+		return err ? err : sync_dir(s);
 	}
 	if (close(s->fd) && !err)
 		err = -errno;
@@ -414,7 +442,7 @@ int fm_sink_commit(struct fm_sink *s, int64_t mtime)
 		err = -errno;
 	if (err)
 		unlinkat(s->dirfd, s->part, 0);
-	return err;
+	return err ? err : sync_dir(s);
 }
 
 void fm_sink_abort(struct fm_sink *s, bool keep)

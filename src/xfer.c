@@ -520,6 +520,7 @@ enum fm_begin fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
 		return begin_segment(x, o);
 	err = fm_sink_prepare(&x->sink, rootfd, job->relpath,
 			       x->conf->resume);
+	x->sink.durable = x->conf->fsync;
 	if (err) {
 		fail_local(o, "cannot create the directory of", job->path, err);
 		fm_sink_release(&x->sink);
@@ -662,6 +663,8 @@ static void commit_split(struct fm_xfer *x, struct fm_split *split,
 		/* Kept for a later -N run, as for any body. */
 		if (split->etag[0])
 			fm_sink_set_attr(&split->sink, ATTR_ETAG, split->etag);
+		if (x->conf->xattr)
+			fm_sink_set_origin(&split->sink, split->src[0].url);
 		err = fm_split_commit(split);
 	}
 	if (err) {
