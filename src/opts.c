@@ -673,7 +673,10 @@ static enum fm_opts_result read_config(int argc, char **argv,
 		return FM_OPTS_RUN;
 	f = fopen(path, "r");
 	if (!f) {
-		if (!named && errno == ENOENT)
+		/* The usual place may be missing, or out of reach: a HOME
+		 * that is not ours (sudo -u, a service user) is no error. */
+		if (!named && (errno == ENOENT || errno == ENOTDIR ||
+			       errno == EACCES))
 			return FM_OPTS_RUN;
 		fprintf(p->err, "fetchmany: --config %s: %s\n", path,
 			strerror(errno));
