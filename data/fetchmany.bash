@@ -19,7 +19,7 @@ _fetchmany()
     # Options that take no value.
     local flags='--content-disposition --continue --no-clobber
         --timestamping --sha256 --dry-run --mirror --fail-fast --compressed
-        --netrc --insecure --https-only --fsync --xattr --json --quiet
+        --netrc --insecure --https-only --check --fsync --xattr --json --quiet
         --no-config --help
         --version'
     # Options that take a value (as the next word or after '=').

@@ -63,6 +63,8 @@ struct fm_job {
 				  (what -r counts; a mirror tried at once
 				  after another failed for good is none) */
 	bool no_resume;       /* the .part proved unusable: start from zero */
+	bool check_get;       /* --check: its server refused HEAD, ask with a
+				 ranged GET (set by the worker) */
 	long last_http;       /* the last attempt's status, for a report */
 	char *last_error;     /* its error, kept while waiting to retry */
 	/* A body fetched as segments (fm_split.h): the worker of its first

@@ -48,6 +48,7 @@ struct fm_opts {
 	const char *proxy;      /* --proxy; NULL: the environment's */
 	const char *noproxy;    /* --noproxy; NULL: the environment's */
 	bool fsync;             /* --fsync */
+	bool check;             /* --check */
 	bool xattr;             /* --xattr */
 	const char *cookie;     /* --cookie FILE, read at the start */
 	const char *cookie_jar; /* --cookie-jar FILE, written at the end */

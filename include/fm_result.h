@@ -5,6 +5,7 @@
 #ifndef FM_RESULT_H
 #define FM_RESULT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,7 +32,8 @@ struct fm_result {
 	const char *path;    /* output path as opened, or NULL */
 	enum fm_status status;
 	long http_status;    /* 0: no response arrived */
-	uint64_t bytes;      /* body bytes written */
+	uint64_t bytes;      /* body bytes written (--check: announced) */
+	bool bytes_unknown;  /* --check: no size announced (null, "-") */
 	double seconds;      /* final attempt's start to outcome */
 	unsigned attempts;
 	const char *error;   /* NULL when none */

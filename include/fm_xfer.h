@@ -52,6 +52,7 @@ struct fm_xfer_conf {
 	bool cookies;            /* the cookie engine, on the share's jar */
 	bool fsync;              /* bodies flushed before they are named */
 	bool xattr;              /* user.xdg.origin.url on each file */
+	bool check;              /* --check: ask, write nothing */
 	const char *noproxy;
 	uint64_t max_filesize;   /* 0: none */
 	bool compressed;
@@ -114,6 +115,7 @@ struct fm_xfer {
 	bool seg_open;           /* its answer was checked: bytes go in */
 	bool seg_stopped;        /* stopped because another failed, or
 				    yielding */
+	bool check_stopped;      /* --check: the body was not read on */
 	atomic_bool yield;       /* the scheduler wants the slot for an
 				    entry that waits: a segment (not the
 				    first, nor a probe) stops at its next
@@ -163,6 +165,9 @@ struct fm_outcome {
 			      same attempt (fm_retry_fresh()) */
 	bool not_counted;  /* no request left (-n found NAME): not one of
 			      the entry's attempts (fm_judge()) */
+	bool again;        /* --check: HEAD refused; the same attempt goes
+			      again at once as a ranged GET */
+	bool size_unknown; /* --check: bytes is no announced size */
 	char sha256[65];   /* computed digest, "" when not computed */
 	char error[FM_WHY_MAX];
 };

@@ -179,6 +179,8 @@ size_t fm_body_on_curl_write(char *ptr, size_t size, size_t nmemb,
 	}
 	if (x->segmented)
 		return fm_seg_on_write(x, ptr, n);
+	if (x->conf->check)
+		return fm_check_on_write(x, n);
 	if (x->sink.fd < 0) {
 		long code = 0;
 

@@ -313,6 +313,9 @@ static const struct fm_opt opt_table[] = {
 	     "fail larger bodies (default: none)"),
 	FLAG("compressed", 0, compressed,
 	     "ask for compressed bodies, store them decoded"),
+	FLAG("check", 0, check,
+	     "ask each server whether the file is there (HEAD),\n"
+	     "write nothing"),
 	FLAG("fsync", 0, fsync,
 	     "flush each file to disk before it gets its name"),
 	FLAG("xattr", 0, xattr,

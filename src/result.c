@@ -156,7 +156,11 @@ char *fm_result_json(const struct fm_result *r)
 						   (double)r->http_status);
 	else
 		ok = ok && cJSON_AddNullToObject(o, "http_status");
-	ok = ok && cJSON_AddNumberToObject(o, "bytes", (double)r->bytes);
+	if (r->bytes_unknown)
+		ok = ok && cJSON_AddNullToObject(o, "bytes");
+	else
+		ok = ok && cJSON_AddNumberToObject(o, "bytes",
+						   (double)r->bytes);
 	ok = ok && cJSON_AddNumberToObject(o, "seconds", round_ms(r->seconds));
 	ok = ok && cJSON_AddNumberToObject(o, "attempts", r->attempts);
 	ok = ok && add_string_or_null(o, "error", r->error);
@@ -196,7 +200,7 @@ static char *flat_copy(const char *s)
 char *fm_result_text(const struct fm_result *r)
 {
 	const char *last;
-	char http[24];
+	char http[24], bytes[24];
 	char *url, *tail, *buf = NULL;
 	int n;
 
@@ -208,21 +212,24 @@ char *fm_result_text(const struct fm_result *r)
 		snprintf(http, sizeof(http), "%ld", r->http_status);
 	else
 		strcpy(http, "-");
+	if (r->bytes_unknown)
+		strcpy(bytes, "-");
+	else
+		snprintf(bytes, sizeof(bytes), "%" PRIu64, r->bytes);
 	url = flat_copy(r->url ? r->url : "-");
 	tail = flat_copy(last);
 	if (!url || !tail)
 		goto out;
-	n = snprintf(NULL, 0, "%s\t%s\t%" PRIu64 "\t%.3f\t%s\t%s\n",
-		     fm_status_name(r->status), http, r->bytes, r->seconds,
-		     url, tail);
+	n = snprintf(NULL, 0, "%s\t%s\t%s\t%.3f\t%s\t%s\n",
+		     fm_status_name(r->status), http, bytes, r->seconds, url,
+		     tail);
 	if (n < 0)
 		goto out;
 	buf = malloc((size_t)n + 1);
 	if (buf)
-		snprintf(buf, (size_t)n + 1,
-			 "%s\t%s\t%" PRIu64 "\t%.3f\t%s\t%s\n",
-			 fm_status_name(r->status), http, r->bytes,
-			 r->seconds, url, tail);
+		snprintf(buf, (size_t)n + 1, "%s\t%s\t%s\t%.3f\t%s\t%s\n",
+			 fm_status_name(r->status), http, bytes, r->seconds,
+			 url, tail);
 out:
 	free(url);
 	free(tail);

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -242,9 +243,9 @@ static void finish_job(struct run *r, struct fm_job *job,
 		       enum fm_job_state from, const struct fm_outcome *o,
 		       double seconds)
 {
-	bool on_disk = o->status == FM_STATUS_OK ||
-		       o->status == FM_STATUS_UNCHANGED ||
-		       o->status == FM_STATUS_SKIPPED;
+	bool on_disk = (o->status == FM_STATUS_OK ||
+			o->status == FM_STATUS_UNCHANGED ||
+			o->status == FM_STATUS_SKIPPED) && !r->o->check;
 	bool answered = o->status == FM_STATUS_OK ||
 			o->status == FM_STATUS_UNCHANGED;
 	struct fm_result res = {
@@ -257,6 +258,7 @@ static void finish_job(struct run *r, struct fm_job *job,
 		.status = o->status,
 		.http_status = o->http_status,
 		.bytes = o->bytes,
+		.bytes_unknown = o->size_unknown,
 		.seconds = seconds,
 		.attempts = job->attempts,
 		.error = on_disk ? NULL : o->error,
@@ -680,6 +682,12 @@ static void conclude(struct run *r, struct fm_job *job, struct fm_outcome *o,
 
 	if (delay_for_fds(r, job, o))
 		return;
+	if (o->again && r->stop == STOP_NONE) {
+		/* the same attempt, asked another way (--check) */
+		job_move(r, job, FM_JOB_RUNNING, FM_JOB_QUEUED);
+		fm_queue_push(&r->queue, job->host, job, true);
+		return;
+	}
 	if (!o->not_counted)
 		job->attempts++;
 	if (failed && fm_job_note_failure(job, o->error, o->drop_url) == 0)
@@ -1682,6 +1690,7 @@ static int setup(struct run *r, const struct fm_opts *o)
 		.noproxy = o->noproxy,
 		.cookies = o->cookie || o->cookie_jar,
 		.fsync = o->fsync,
+		.check = o->check,
 		.xattr = o->xattr,
 		.max_filesize = o->max_filesize,
 		.compressed = o->compressed,
@@ -1694,9 +1703,14 @@ static int setup(struct run *r, const struct fm_opts *o)
 	err = fm_admit_open(&r->admit, o->inputs, o->ninputs);
 	if (err)
 		return err;
-	/* A dry run touches nothing, not even the output directory. */
-	r->rootfd = o->dry_run ? -1 : fm_sink_open_root(o->output_dir);
-	if (r->rootfd < 0 && !o->dry_run) {
+	/* A dry run touches nothing, not even the output directory; --check
+	 * only reads it (-N's files), and creates nothing. */
+	if (o->check)
+		r->rootfd = open(o->output_dir,
+				 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	else if (!o->dry_run)
+		r->rootfd = fm_sink_open_root(o->output_dir);
+	if (r->rootfd < 0 && !o->dry_run && !o->check) {
 		fprintf(stderr, "fetchmany: cannot use output directory '%s': %s\n",
 			o->output_dir, fm_strerror(r->rootfd));
 		fm_admit_free(&r->admit);
@@ -1704,7 +1718,8 @@ static int setup(struct run *r, const struct fm_opts *o)
 	}
 	/* Bodies go to NAME.part under -c, and without O_TMPFILE. */
 	r->conf.parts = o->resume ||
-			(r->rootfd >= 0 && fm_sink_writes_parts(r->rootfd));
+			(r->rootfd >= 0 && !o->check &&
+			 fm_sink_writes_parts(r->rootfd));
 	r->share = fm_share_new(r->conf.cookies);
 	r->conf.share = fm_share_handle(r->share);
 	if (r->share && o->cookie && fm_share_load_cookies(r->share, o->cookie))

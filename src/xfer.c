@@ -15,7 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "fm_error.h"
@@ -497,6 +501,83 @@ static enum fm_begin begin_segment(struct fm_xfer *x, struct fm_outcome *o)
 	return FM_BEGIN_RUN;
 }
 
+/* ---------------------------------------------------------------- --check */
+
+/* -N with --check: the conditions of the file already there (its mtime,
+ * its ETag), read through a descriptor of its own: nothing is created,
+ * not even a directory. Returns 0 or -ENOMEM. */
+static int check_conditions(struct fm_xfer *x, struct fm_job *job, int rootfd)
+{
+	char etag[FM_ETAG_MAX];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	x->conditional = false;
+	curl_easy_setopt(x->easy, CURLOPT_TIMECONDITION,
+			 (long)CURL_TIMECOND_NONE);
+	if (!x->conf->timestamping)
+		return 0;
+	fd = openat(rootfd, job->relpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return 0;
+	}
+	x->conditional = true;
+	curl_easy_setopt(x->easy, CURLOPT_TIMECONDITION,
+			 (long)CURL_TIMECOND_IFMODSINCE);
+	curl_easy_setopt(x->easy, CURLOPT_TIMEVALUE_LARGE,
+			 (curl_off_t)st.st_mtime);
+	n = fgetxattr(fd, ATTR_ETAG, etag, sizeof(etag) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	etag[n] = '\0';
+	return add_header(x, "If-None-Match", etag);
+}
+
+/* --check: HEAD, or, where the server refused it, a GET of the first
+ * byte; asked as stored, so that the size announced is the file's. */
+static enum fm_begin begin_check(struct fm_xfer *x, struct fm_job *job,
+				 int rootfd, struct fm_outcome *o)
+{
+	int err = add_conf_headers(x, false);
+
+	x->check_stopped = false;
+	if (!err)
+		err = check_conditions(x, job, rootfd);
+	if (err) {
+		fail_local(o, "cannot prepare the request for", job->path, err);
+		return FM_BEGIN_FAILED;
+	}
+	curl_easy_setopt(x->easy, CURLOPT_NOBODY, job->check_get ? 0L : 1L);
+	curl_easy_setopt(x->easy, CURLOPT_RANGE,
+			 job->check_get ? "0-0" : NULL);
+	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
+	curl_easy_setopt(x->easy, CURLOPT_URL, job->url);
+	curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, x->fresh ? 1L : 0L);
+	curl_easy_setopt(x->easy, CURLOPT_PIPEWAIT, job->tls ? 1L : 0L);
+	curl_easy_setopt(x->easy, CURLOPT_HTTP_VERSION,
+			 (long)CURL_HTTP_VERSION_NONE);
+	set_encoding(x, true);
+	return FM_BEGIN_RUN;
+}
+
+size_t fm_check_on_write(struct fm_xfer *x, size_t n)
+{
+	long code = 0;
+
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (code == 200 || (code == 206 && x->seg_bytes + n > 1)) {
+		x->check_stopped = true;
+		return 0;
+	}
+	x->seg_bytes += n;
+	return n;
+}
+
 enum fm_begin fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
 			    struct fm_outcome *o)
 {
@@ -518,6 +599,8 @@ enum fm_begin fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
 	reset_attempt(x, job);
 	if (x->segmented)
 		return begin_segment(x, o);
+	if (x->conf->check)
+		return begin_check(x, job, rootfd, o);
 	err = fm_sink_prepare(&x->sink, rootfd, job->relpath,
 			       x->conf->resume);
 	x->sink.durable = x->conf->fsync;
@@ -741,6 +824,50 @@ static void end_segment(struct fm_xfer *x, CURLcode rc, long unmet,
 	}
 }
 
+/* --check's verdict: there (ok, with the size announced: a 206's
+ * Content-Range total, else Content-Length), unchanged (-N, 304), or not;
+ * a HEAD refused (405, 501) goes again at once as a ranged GET. */
+static void end_check(struct fm_xfer *x, CURLcode rc, long unmet,
+		      struct fm_outcome *o)
+{
+	struct fm_attempt_facts f;
+	struct fm_judgement j;
+	curl_off_t len = -1;
+
+	if (x->check_stopped && rc == CURLE_WRITE_ERROR)
+		rc = CURLE_OK; /* we stopped it: the head was all we wanted */
+	if (rc == CURLE_OK && !x->job->check_get &&
+	    (o->http_status == 405 || o->http_status == 501)) {
+		x->job->check_get = true;
+		o->again = true;
+		o->status = FM_STATUS_FAILED;
+		snprintf(o->error, sizeof(o->error), "HEAD refused (HTTP %ld)",
+			 o->http_status);
+		return;
+	}
+	gather_facts(x, rc, o, unmet, &f);
+	j = fm_judge(&f);
+	if (j.verdict == FM_VERDICT_UNCHANGED) {
+		o->status = FM_STATUS_UNCHANGED;
+		return;
+	}
+	if (j.verdict != FM_VERDICT_OK) {
+		describe_failure(x, rc, &j, o);
+		return;
+	}
+	o->status = FM_STATUS_OK;
+	if (o->http_status == 206 && x->resp.has_range &&
+	    x->resp.range_total >= 0) {
+		o->bytes = (uint64_t)x->resp.range_total;
+		return;
+	}
+	curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
+	if (len >= 0)
+		o->bytes = (uint64_t)len;
+	else
+		o->size_unknown = true;
+}
+
 void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o)
 {
 	struct fm_attempt_facts f;
@@ -759,6 +886,10 @@ void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o)
 	o->retry_after = ra > 0 ? ra : -1.0;
 	if (x->segmented) {
 		end_segment(x, rc, unmet, o);
+		goto out;
+	}
+	if (x->conf->check) {
+		end_check(x, rc, unmet, o);
 		goto out;
 	}
 	gather_facts(x, rc, o, unmet, &f);

@@ -81,6 +81,11 @@ int fm_seg_cut(struct fm_xfer *x, long code);
  * their own. Returns 0 or -errno. In segment.c. */
 int fm_seg_resume(struct fm_xfer *x);
 
+/* --check's part of the write callback: an error page's bytes and a
+ * 206's one byte are let through, unread; a whole body (a 200 to the
+ * ranged GET) stops the transfer at once (x->check_stopped). In xfer.c. */
+size_t fm_check_on_write(struct fm_xfer *x, size_t n);
+
 /* Writes out what x->seg_buf holds of its segment. Returns what
  * fm_split_write() does (FM_SPLIT_MORE when it held nothing). In
  * segment.c. */

@@ -149,6 +149,8 @@ Routes (GET and HEAD):
                                n=0 (or absent): served like /data, with the
                                body pattern of the path /chain/<name>. So
                                n=K is a chain of exactly K redirects.
+  head_status=C on any route:  a HEAD request is answered C (405, 501: a
+                               server that refuses HEAD); GET as usual
   setcookie=V on any route:    a "Set-Cookie: V" header in the answer
                                (a redirect's too)
   /static/<path>               file under --root (404 if missing or outside);
@@ -750,6 +752,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         q = dict(urllib.parse.parse_qsl(u.query, keep_blank_values=True))
         self._setcookie = q.get("setcookie")
         p = u.path
+        if head and "head_status" in q and not p.startswith("/_"):
+            # head_status=: a server that refuses HEAD (405, 501)
+            self._simple(parse_int(q["head_status"], 405), "no HEAD\n",
+                         head=True)
+            return
         if p == "/_log":
             self._json(self.server.state.log_json(), head)
         elif p == "/_stats":

@@ -278,6 +278,22 @@ static void text_ok_and_failed(void **state)
 	free(s);
 }
 
+/* --check with no size announced: bytes null in JSON, "-" in text. */
+static void bytes_unknown(void **state)
+{
+	struct fm_result r = {.url = "http://h/c",
+			      .status = FM_STATUS_OK,
+			      .http_status = 200,
+			      .bytes_unknown = true};
+	char *s = fm_result_text(&r);
+
+	assert_string_equal(s, "ok\t200\t-\t0.000\thttp://h/c\t-\n");
+	free(s);
+	s = fm_result_json(&r);
+	assert_non_null(strstr(s, "\"bytes\":null,"));
+	free(s);
+}
+
 static void human_bytes_units(void **state)
 {
 	char b[32];
@@ -346,6 +362,7 @@ int main(void)
 		cmocka_unit_test(json_is_valid_utf8_whatever_the_input),
 		cmocka_unit_test(text_ok_and_failed),
 		cmocka_unit_test(human_bytes_units),
+		cmocka_unit_test(bytes_unknown),
 		cmocka_unit_test(summary_counts_by_status),
 	};
 
