@@ -82,11 +82,12 @@ static void report_planned(struct fm_admit *a, const struct fm_line *l,
 		.out = e->out,
 		.path = path,
 		.status = FM_STATUS_PLANNED,
-		.sha256 = e->sha256,
 		.line = l->line,
 		.source = l->source,
 	};
 
+	for (int k = 0; k < FM_ALGOS; k++)
+		res.digest[k] = e->digest[k];
 	a->ops->result(a->ctx, &res);
 }
 

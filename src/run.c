@@ -250,13 +250,15 @@ static void finish_job(struct run *r, struct fm_job *job,
 		.seconds = seconds,
 		.attempts = job->attempts,
 		.error = on_disk ? NULL : o->error,
-		.sha256 = job->entry.sha256 ? job->entry.sha256
-		  : o->sha256[0]	    ? o->sha256
-					    : NULL,
 		.line = job->line,
 		.source = job->source,
 	};
 
+	/* Each the expected digest, else the one computed (--sha256). */
+	for (int a = 0; a < FM_ALGOS; a++)
+		res.digest[a] = job->entry.digest[a] ? job->entry.digest[a]
+				: o->got.hex[a][0]   ? o->got.hex[a]
+						     : NULL;
 	report(r, &res);
 	drop_job(r, job, from);
 }
@@ -594,7 +596,9 @@ static void conclude(struct run *r, struct fm_job *job, struct fm_outcome *o,
 	if (next.step != FM_NEXT_NONE && go_next(r, job, o, next))
 		return;
 	if (failed && job->entry.nmirrors && (o->retry || o->drop_url))
-		fm_job_urls_failed(job, o->error, sizeof(o->error));
+		/* Bounded as a list line's reason is: each URL's failure
+		 * is cut to its share, a digest mismatch too. */
+		fm_job_urls_failed(job, o->error, FM_WHY_MAX);
 	finish_job(r, job, FM_JOB_RUNNING, o, seconds);
 	if (o->status == FM_STATUS_FAILED && opt->fail_fast &&
 	    r->stop == STOP_NONE)

@@ -485,6 +485,45 @@ static void test_digest_mismatch_drops_url(void **state)
 	free(sha);
 }
 
+/* (f) The same with an md5= (any digest, not only sha256): the first
+ * URL's body fails it and is dropped, the second's matches. */
+static void test_md5_mismatch_drops_url(void **state)
+{
+	struct it_fixture *f = *state;
+	const char *pq1 = "/data/dm/one.bin?size=1000";
+	const char *pq2 = "/data/dm/two.bin?size=1000";
+	char *file = it_path("%s/dl/one.bin", f->tmp);
+	char *body = it_path("%s/two.tmp", f->tmp);
+	char digest[33], *md5;
+	const char *args[] = { "list.txt", NULL };
+	struct it_result r;
+	struct two_urls t;
+	cJSON *res, *e;
+
+	assert_int_equal(it_write_body(body, "/data/dm/two.bin", 1000), 0);
+	assert_int_equal(it_tool_digest("md5sum", body, digest,
+					sizeof(digest)), 0);
+	md5 = it_path("md5=%s", digest);
+	t = list_two(f, pq1, pq2, md5);
+	res = it_run_json(f, args, 0, 1, &r);
+	e = cJSON_GetArrayItem(res, 0);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JSTR(e, "from", t.b);
+	IT_ASSERT_JSTR(e, "md5", digest);
+	IT_ASSERT_JNUM(e, "attempts", 2);
+	it_assert_requests(f, &r, pq1, 1);
+	it_assert_requests(f, &r, pq2, 1);
+	assert_true(it_file_matches_body(file, "/data/dm/two.bin", 1000));
+	it_expect_no_part_dl(f);
+
+	cJSON_Delete(res);
+	it_result_free(&r);
+	two_urls_free(&t);
+	free(file);
+	free(body);
+	free(md5);
+}
+
 #define SPLIT_SIZE (8 * 1024 * 1024)
 
 /* A body fetched in segments whose digest fails at the first URL: the
@@ -806,6 +845,7 @@ int main(void)
 		MIRRORS_TEST(test_dry_run_shows_mirrors),
 		MIRRORS_TEST(test_per_host_follows_the_mirror),
 		MIRRORS_TEST(test_digest_mismatch_drops_url),
+		MIRRORS_TEST(test_md5_mismatch_drops_url),
 		MIRRORS_TEST(test_split_body_moves_to_mirror),
 		MIRRORS_TEST(test_resume_across_mirrors_is_safe),
 		MIRRORS_TEST(test_interrupted_while_queued_for_mirror),
