@@ -20,6 +20,7 @@
 #include "fm_name.h"
 #include "fm_policy.h"
 #include "fm_result.h"
+#include "fm_sums.h"
 #include "admit.h"
 
 /* Lines parsed per loop iteration at most. */
@@ -108,6 +109,20 @@ static struct fm_job *new_job(const struct fm_entry *e)
 	return job;
 }
 
+/* The digests expected of e, whose path relative to -o is rel: its own,
+ * else those of the checksum files. Returns 0, or -1 with why when it
+ * has none and --require-digest wants one, or when out of memory. */
+static int expect_digests(const struct fm_admit *a, struct fm_entry *e,
+			  const char *rel, char *why, size_t whylen)
+{
+	if (fm_sums_apply(a->conf.sums, rel, e->digest))
+		return fm_why(why, whylen, "%s", fm_strerror(-ENOMEM));
+	if (a->conf.require_digest && !fm_digest_set(e->digest, false))
+		return fm_why(why, whylen,
+			      "no expected digest (--require-digest)");
+	return 0;
+}
+
 /* Turns an accepted entry into a job handed over (or, under --dry-run, a
  * planned result), or reports why it cannot. */
 static void admit(struct fm_admit *a, const struct fm_line *l,
@@ -119,8 +134,10 @@ static void admit(struct fm_admit *a, const struct fm_line *l,
 	char *rel = NULL, *path = NULL;
 	enum fm_claim_result rc;
 
+	/* An entry refused for want of a digest claims no path. */
 	if (fm_name_resolve_parsed(e->uh, e->out, a->conf.mirror, &rel, why,
-				   sizeof(why))) {
+				   sizeof(why)) ||
+	    expect_digests(a, e, rel, why, sizeof(why))) {
 		report_invalid(a, l, e->url, e->out, why);
 		goto drop;
 	}

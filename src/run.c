@@ -38,6 +38,7 @@
 #include "fm_result.h"
 #include "fm_share.h"
 #include "fm_split.h"
+#include "fm_sums.h"
 #include "fm_run.h"
 #include "fm_xfer.h"
 #include "worker.h"
@@ -56,6 +57,7 @@ struct run {
 	const struct fm_opts *o;
 	uv_loop_t loop;
 	struct fm_admit admit;  /* the input, its claims and counts */
+	struct fm_sums sums;    /* --checksums, read before the input */
 	struct fm_queue queue;  /* jobs waiting for a slot, per host */
 	unsigned window;       /* queued + waiting jobs at most */
 	struct fm_heap waiting; /* jobs waiting out a backoff, by due time */
@@ -1526,6 +1528,10 @@ static int setup(struct run *r, const struct fm_opts *o)
 	};
 	if (o->user_agent)
 		r->conf.user_agent = o->user_agent;
+	/* A checksum file that cannot be used is a usage error: said
+	 * before any list is read or any file made. */
+	if (fm_sums_load(&r->sums, o->checksums, o->nchecksums, stderr))
+		return -EINVAL;
 	err = fm_admit_open(&r->admit, o->inputs, o->ninputs);
 	if (err)
 		return err;
@@ -1574,6 +1580,8 @@ static int setup(struct run *r, const struct fm_opts *o)
 			      .parts = r->conf.parts,
 			      .shard_k = o->shard_k,
 			      .shard_n = o->shard_n,
+			      .sums = o->nchecksums ? &r->sums : NULL,
+			      .require_digest = o->require_digest,
 		      },
 		      &admit_ops, r);
 	r->conf.claims_lock = &r->admit.claims_lock;
@@ -1712,12 +1720,15 @@ int fm_run(const struct fm_opts *o, uint64_t spare_fds)
 	char summary[256];
 	int status;
 
-	if (setup(&r, o))
+	if (setup(&r, o)) {
+		fm_sums_free(&r.sums);
 		return 2;
+	}
 	r.spare_fds = spare_fds;
 	pump(&r);
 	uv_run(&r.loop, UV_RUN_DEFAULT);
 	teardown(&r);
+	fm_sums_free(&r.sums);
 	if (!o->quiet) {
 		fm_summary_format(&r.tally, since(r.t0), r.left, summary,
 				  sizeof(summary));

@@ -513,6 +513,35 @@ static void headers_checked(void **state)
 			fail_msg("header '%s' was accepted", bad[i][2]);
 }
 
+/* --checksums is repeatable, kept in order (read at the run's start);
+ * an empty name is a usage error that says why. */
+static void checksums_repeatable(void **state)
+{
+	char *good[] = {"fetchmany", "--checksums", "SHA256SUMS",
+			"--require-digest", "--checksums=MD5SUMS", NULL};
+	char *none[] = {"fetchmany", NULL};
+	char *empty[] = {"fetchmany", "--checksums", "", NULL};
+	struct fm_opts o;
+	char *msg = NULL;
+
+	(void)state;
+	assert_int_equal(parse(&o, none), FM_OPTS_RUN);
+	assert_int_equal(o.nchecksums, 0);
+	assert_false(o.require_digest);
+	fm_opts_free(&o);
+	assert_int_equal(parse(&o, good), FM_OPTS_RUN);
+	assert_int_equal(o.nchecksums, 2);
+	assert_string_equal(o.checksums[0], "SHA256SUMS");
+	assert_string_equal(o.checksums[1], "MD5SUMS");
+	assert_true(o.require_digest);
+	fm_opts_free(&o);
+	assert_null(o.checksums);
+	assert_int_equal(parse_msg(&o, empty, &msg), FM_OPTS_USAGE);
+	assert_string_equal(msg, "fetchmany: --checksums: '' is not a file "
+				 "name\n");
+	free(msg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -529,6 +558,7 @@ int main(void)
 		cmocka_unit_test(bad_values_are_usage_errors),
 		cmocka_unit_test(sizes_and_shards),
 		cmocka_unit_test(headers_checked),
+		cmocka_unit_test(checksums_repeatable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
