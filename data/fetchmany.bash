@@ -18,17 +18,17 @@ _fetchmany()
 
     # Options that take no value.
     local flags='--content-disposition --continue --no-clobber
-        --timestamping --sha256 --dry-run --mirror --fail-fast --compressed
+        --timestamping --sha256 --require-digest --dry-run --mirror
+        --fail-fast --compressed
         --netrc --insecure --https-only --check --fsync --xattr --json --quiet
-        --no-config --help
-        --version'
+        --no-config --help --version'
     # Options that take a value (as the next word or after '=').
     local valued='--shard --output-dir --jobs --per-host --split
         --min-split-size --limit-rate --threads
         --connect-timeout --timeout --stall-timeout --retries --backoff
         --backoff-max --header --user-agent --max-redirs --max-filesize
         --netrc-file --cacert --proxy --noproxy --cookie --cookie-jar
-        --progress --config'
+        --progress --config --checksums'
     local shorts='-o -x -c -n -N -j -t -r -H -A -k -q -h -V'
 
     # After a bare "--" every word is a LIST or URL.
@@ -66,7 +66,7 @@ _fetchmany()
         compopt -o filenames 2>/dev/null
         mapfile -t COMPREPLY < <(compgen -d -- "$cur")
         ;;
-    --cacert | --netrc-file | --config | --cookie | --cookie-jar)
+    --cacert | --netrc-file | --config | --cookie | --cookie-jar | --checksums)
         compopt -o filenames 2>/dev/null
         mapfile -t COMPREPLY < <(compgen -f -- "$cur")
         ;;

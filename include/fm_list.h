@@ -9,6 +9,8 @@
 
 #include <curl/curl.h>
 
+#include "fm_digest.h"
+
 /* Longest accepted line, in bytes, newline excluded. */
 #define FM_LINE_MAX (64 * 1024)
 
@@ -23,7 +25,9 @@
 struct fm_entry {
 	char *url;    /* text: the URL token as written; JSON: the decoded url */
 	char *out;    /* out= / "out", or NULL */
-	char *sha256; /* expected digest, 64 lowercase hex digits, or NULL */
+	char *digest[FM_ALGOS]; /* expected digests (sha256=, sha512=, sha1=,
+				   md5=), lowercase hex of their lengths;
+				   NULL where none */
 	char **mirrors; /* mirror= / "mirrors": the entry's other URLs, in
 			   the order given, none twice nor equal to url;
 			   NULL when none */
@@ -47,14 +51,16 @@ enum fm_line_kind {
  *
  * Checks everything that can be known from the line alone: URL syntax
  * (curl_url()), scheme http or https, known keys, fields of the form
- * key=value, sha256 as 64 hex digits (stored lowercase), out= safe per
+ * key=value, each digest as hex digits of its algorithm's length
+ * (fm_digest_check(), stored lowercase), out= safe per
  * fm_name_check_out(), each mirror= URL as the URL itself (a bad one is
  * named in the reason; one that repeats the URL or an earlier mirror is
- * left out). JSON lines are objects with string members url, out,
- * sha256 and an array of strings mirrors; other members are ignored only
- * when they are keys of fetchmany's own result records (from, path,
- * status, http_status, bytes, seconds, attempts, error, line, source),
- * otherwise invalid. A JSON "sha256" of null is treated as absent. */
+ * left out). JSON lines are objects with string members url, out and
+ * the digests' keys, and an array of strings mirrors; other members are
+ * ignored only when they are keys of fetchmany's own result records
+ * (from, path, status, http_status, bytes, seconds, attempts, error,
+ * line, source), otherwise invalid. A JSON digest of null is treated as
+ * absent. */
 enum fm_line_kind fm_list_parse_line(const char *line, size_t len,
 				     struct fm_entry *e, char *why,
 				     size_t whylen);

@@ -35,6 +35,9 @@ struct fm_opts {
 	bool no_clobber;        /* -n: skip entries whose NAME exists */
 	bool timestamping;      /* -N: conditional requests */
 	bool sha256;            /* --sha256: digest every file */
+	const char **checksums; /* --checksums files, in order */
+	int nchecksums;
+	bool require_digest;    /* --require-digest */
 	bool content_disposition; /* --content-disposition */
 	unsigned max_redirs;    /* --max-redirs */
 	const char **headers;   /* -H values, in order */

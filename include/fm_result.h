@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fm_digest.h"
+
 enum fm_status {
 	FM_STATUS_OK,
 	FM_STATUS_UNCHANGED,
@@ -37,7 +39,8 @@ struct fm_result {
 	double seconds;      /* final attempt's start to outcome */
 	unsigned attempts;
 	const char *error;   /* NULL when none */
-	const char *sha256;  /* expected or computed digest, or NULL */
+	const char *digest[FM_ALGOS]; /* each the expected digest, or the
+				computed one (--sha256), or NULL */
 	unsigned long line;  /* input line number, 0 for URL arguments */
 	const char *source;  /* list name, "-" for stdin, NULL for arguments */
 };

@@ -43,8 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <openssl/evp.h>
-
+#include "fm_digest.h"
 #include "fm_sink.h"
 
 enum fm_seg_state {
@@ -140,7 +139,8 @@ struct fm_split {
 	atomic_bool halt;       /* abort or complete: a transfer of it that
 				   waits for bytes stops (fm_split_halted()) */
 	pthread_cond_t hashed_cond; /* hashing went false */
-	EVP_MD_CTX *md;         /* the digest of [0, hashed), or NULL */
+	struct fm_hasher hash;  /* the digests of [0, hashed); none on
+				   when none is wanted */
 	uint64_t hashed;
 	bool hashing;           /* a thread is hashing (outside the lock) */
 	uint64_t reread;        /* bytes read back to hash them */
@@ -155,12 +155,13 @@ int fm_split_add_src(struct fm_split *split, const char *url, unsigned i);
  * transfer is about to write from offset 0 into sink's open file (moved
  * into split: the caller's sink no longer owns it); that transfer holds
  * the first segment, returned in *first. url, validator and etag are
- * copied (etag may be ""). md: hash the body (SHA-256). Room for the
- * whole body is reserved at once where the file system can. Returns 0,
- * or -ENOMEM or -ENOSPC (split then holds nothing, sink is untouched). */
+ * copied (etag may be ""). digests: the set of algorithms to hash the
+ * body with (fm_digest_set(); 0: none). Room for the whole body is
+ * reserved at once where the file system can. Returns 0, or -ENOMEM or
+ * -ENOSPC (split then holds nothing, sink is untouched). */
 int fm_split_init(struct fm_split *split, uint64_t size, uint64_t min,
 		  const char *url, const char *validator, const char *etag,
-		  int64_t mtime, struct fm_sink *sink, bool md,
+		  int64_t mtime, struct fm_sink *sink, unsigned digests,
 		  struct fm_seg **first);
 
 /* Under -c a cut body's .part says which of its bytes are on disk in
@@ -195,7 +196,7 @@ int fm_ranges_format(uint64_t size, const struct fm_range *done, unsigned n,
  * caller asked for none). */
 int fm_split_resume(struct fm_split *split, uint64_t size, uint64_t min,
 		    const char *url, const char *validator, const char *etag,
-		    int64_t mtime, struct fm_sink *sink, bool md,
+		    int64_t mtime, struct fm_sink *sink, unsigned digests,
 		    const struct fm_range *done, unsigned n,
 		    struct fm_seg **first);
 
@@ -296,10 +297,10 @@ uint64_t fm_split_done(struct fm_split *split);
 /* Every segment stops at its next byte. */
 void fm_split_stop(struct fm_split *split);
 
-/* Finishes the digest of the complete body into out (64 hex digits and
- * NUL), reading back what was not hashed as it came. Returns 0 or
+/* Finishes the digests of the complete body into out ("" for those not
+ * wanted), reading back what was not hashed as it came. Returns 0 or
  * -errno. */
-int fm_split_digest(struct fm_split *split, char out[65]);
+int fm_split_digest(struct fm_split *split, struct fm_digests *out);
 
 /* Gives the complete body NAME (fm_sink_commit()). Returns 0 or -errno. */
 int fm_split_commit(struct fm_split *split);

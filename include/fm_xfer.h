@@ -14,9 +14,9 @@
 #include <stdint.h>
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
 
 #include "fm_claims.h"
+#include "fm_digest.h"
 #include "fm_headers.h"
 #include "fm_job.h"
 #include "fm_list.h"
@@ -68,8 +68,8 @@ struct fm_xfer {
 	struct fm_job *job;
 	struct fm_sink sink;
 	struct fm_resp resp;     /* headers of the latest response */
-	EVP_MD_CTX *md;          /* created on first use, then reused */
-	bool hashing;            /* md holds this attempt's digest */
+	struct fm_hasher hash;   /* contexts made on first use, then reused */
+	bool hashing;            /* hash holds this attempt's digests */
 	struct curl_slist *headers; /* this attempt's request headers */
 	int64_t resume_from;     /* > 0: a Range was asked from here */
 	struct fm_range *resume_done; /* -c, a .part of a cut body: what it
@@ -147,6 +147,11 @@ enum fm_piece {
 			     its digest: the outcome is the entry's */
 };
 
+/* Room for an attempt's error: a digest mismatch quotes two SHA-512
+ * digests (fm_digest_compare()), longer than a list line's reason. */
+#define FM_ERROR_MAX (FM_DIGEST_WHY_MAX > FM_WHY_MAX ? FM_DIGEST_WHY_MAX \
+						     : FM_WHY_MAX)
+
 /* What an attempt came to. */
 struct fm_outcome {
 	enum fm_piece piece;
@@ -168,8 +173,8 @@ struct fm_outcome {
 	bool again;        /* --check: HEAD refused; the same attempt goes
 			      again at once as a ranged GET */
 	bool size_unknown; /* --check: bytes is no announced size */
-	char sha256[65];   /* computed digest, "" when not computed */
-	char error[FM_WHY_MAX];
+	struct fm_digests got; /* computed digests, "" where not computed */
+	char error[FM_ERROR_MAX];
 };
 
 /* Creates the easy handle of transfer x (zeroed, or cleaned up) with the
@@ -205,7 +210,7 @@ void fm_xfer_stop(struct fm_xfer *x, enum fm_stop stop, CURLcode rc,
  * already be out of the multi handle): the .part is removed. */
 void fm_xfer_abandon(struct fm_xfer *x);
 
-/* Frees the easy handle and the digest context. */
+/* Frees the easy handle and the digest contexts. */
 void fm_xfer_cleanup(struct fm_xfer *x);
 
 /* CLOCK_MONOTONIC now, in nanoseconds (the clock of uv_hrtime()). */

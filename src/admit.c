@@ -21,6 +21,7 @@
 #include "fm_name.h"
 #include "fm_policy.h"
 #include "fm_result.h"
+#include "fm_sums.h"
 #include "admit.h"
 
 /* Lines parsed per loop iteration at most. */
@@ -83,11 +84,12 @@ static void report_planned(struct fm_admit *a, const struct fm_line *l,
 		.out = e->out,
 		.path = path,
 		.status = FM_STATUS_PLANNED,
-		.sha256 = e->sha256,
 		.line = l->line,
 		.source = l->source,
 	};
 
+	for (int k = 0; k < FM_ALGOS; k++)
+		res.digest[k] = e->digest[k];
 	a->ops->result(a->ctx, &res);
 }
 
@@ -124,6 +126,20 @@ static bool plain_http(const struct fm_entry *e, char *why, size_t cap)
 	return false;
 }
 
+/* The digests expected of e, whose path relative to -o is rel: its own,
+ * else those of the checksum files. Returns 0, or -1 with why when it
+ * has none and --require-digest wants one, or when out of memory. */
+static int expect_digests(const struct fm_admit *a, struct fm_entry *e,
+			  const char *rel, char *why, size_t whylen)
+{
+	if (fm_sums_apply(a->conf.sums, rel, e->digest))
+		return fm_why(why, whylen, "%s", fm_strerror(-ENOMEM));
+	if (a->conf.require_digest && !fm_digest_set(e->digest, false))
+		return fm_why(why, whylen,
+			      "no expected digest (--require-digest)");
+	return 0;
+}
+
 /* Turns an accepted entry into a job handed over (or, under --dry-run, a
  * planned result), or reports why it cannot. */
 static void admit(struct fm_admit *a, const struct fm_line *l,
@@ -139,8 +155,10 @@ static void admit(struct fm_admit *a, const struct fm_line *l,
 		report_invalid(a, l, e->url, e->out, why);
 		goto drop;
 	}
+	/* An entry refused for want of a digest claims no path. */
 	if (fm_name_resolve_parsed(e->uh, e->out, a->conf.mirror, &rel, why,
-				   sizeof(why))) {
+				   sizeof(why)) ||
+	    expect_digests(a, e, rel, why, sizeof(why))) {
 		report_invalid(a, l, e->url, e->out, why);
 		goto drop;
 	}

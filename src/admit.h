@@ -23,6 +23,7 @@
 
 struct fm_job;
 struct fm_result;
+struct fm_sums;
 
 /* What admission reports, each called on the main thread from within
  * fm_admit_read() (job, result, has_room) or from the loop (wake). */
@@ -50,6 +51,9 @@ struct fm_admit_conf {
 	bool dry_run;           /* report planned results, make no jobs */
 	bool parts;             /* claims take NAME.part too */
 	unsigned shard_k, shard_n; /* --shard K/N: this machine's lines */
+	const struct fm_sums *sums; /* --checksums (it must outlive
+				   admission), or NULL */
+	bool require_digest;    /* --require-digest */
 };
 
 struct fm_admit {

@@ -18,7 +18,7 @@
 
 static void hash_base(void *arg, const void *buf, size_t n)
 {
-	EVP_DigestUpdate(arg, buf, n);
+	fm_hasher_update(arg, buf, n);
 }
 
 /* A 206 must continue exactly where the .part ends. Returns 0, or -1 when
@@ -104,17 +104,29 @@ nomem:
 	return -1;
 }
 
-/* Starts the SHA-256 of this attempt's file; a resumed file's digest
- * covers the whole file, so what the .part held is hashed first. */
+/* The digests this attempt's file is hashed with: the entry's, and
+ * SHA-256 under --sha256. */
+static unsigned digests_wanted(const struct fm_xfer *x)
+{
+	return fm_digest_set(x->job->entry.digest, x->conf->sha256_all);
+}
+
+/* Starts the digests of this attempt's file, when any is wanted; a
+ * resumed file's digest covers the whole file, so what the .part held
+ * is hashed first. */
 static int start_digest(struct fm_xfer *x)
 {
-	if (!x->md && !(x->md = EVP_MD_CTX_new()))
-		return -ENOMEM;
-	if (!EVP_DigestInit_ex(x->md, EVP_sha256(), NULL))
-		return -ENOMEM;
+	unsigned set = digests_wanted(x);
+	int err;
+
+	if (!set)
+		return 0;
+	err = fm_hasher_start(&x->hash, set);
+	if (err)
+		return err;
 	x->hashing = true;
 	if (x->sink.base)
-		return fm_sink_read_base(&x->sink, hash_base, x->md);
+		return fm_sink_read_base(&x->sink, hash_base, &x->hash);
 	return 0;
 }
 
@@ -153,8 +165,7 @@ static int open_body(struct fm_xfer *x, long code)
 					 x->resp.last_modified);
 	}
 	err = fm_seg_cut(x, code);
-	if (!err && !x->segmented &&
-	    (x->job->entry.sha256 || x->conf->sha256_all))
+	if (!err && !x->segmented)
 		err = start_digest(x);
 	if (!err)
 		return 0;
@@ -212,29 +223,16 @@ size_t fm_body_on_curl_write(char *ptr, size_t size, size_t nmemb,
 	atomic_store_explicit(&x->body_bytes, x->sink.bytes,
 			      memory_order_relaxed);
 	if (x->hashing)
-		EVP_DigestUpdate(x->md, ptr, n);
+		fm_hasher_update(&x->hash, ptr, n);
 	return n;
 }
 
-static void hex(const unsigned char *d, unsigned n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (unsigned i = 0; i < n; i++) {
-		out[2 * i] = digits[d[i] >> 4];
-		out[2 * i + 1] = digits[d[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-/* Finishes the digest; a mismatch with the entry's sha256= fails it.
+/* Finishes the digests; a mismatch with one of the entry's fails it.
  * Returns 0, or -1 when the body fails the check: x->stop says so, or
  * x->local_err that the digest could not be finished. */
 static int verify(struct fm_xfer *x, struct fm_outcome *o)
 {
-	const char *want = x->job->entry.sha256;
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned n = 0;
+	char why[FM_DIGEST_WHY_MAX];
 
 	if (!x->hashing)
 		return 0;
@@ -242,25 +240,24 @@ static int verify(struct fm_xfer *x, struct fm_outcome *o)
 	/* Kept as it was before the error convention (issue 14 changes no
 	 * behaviour): a failure without a reason, judged on the HTTP
 	 * status; the .part stays under -c. */
-	if (!EVP_DigestFinal_ex(x->md, d, &n))
+	if (fm_hasher_finish(&x->hash, &o->got))
 		return -1;
-	hex(d, n, o->sha256);
-	if (want && strcmp(want, o->sha256) != 0) {
-		fm_xfer_note_stop(x, FM_STOP_CONTENT_MISMATCH,
-				  "sha256 mismatch: expected %s, got %s", want,
-				  o->sha256);
+	if (fm_digest_compare(x->job->entry.digest, &o->got, why,
+			      sizeof(why)) >= 0) {
+		fm_xfer_note_stop(x, FM_STOP_CONTENT_MISMATCH, "%s", why);
 		return -1;
 	}
 	return 0;
 }
 
 /* Opens a body that is already complete (continuing the .part when
- * resume) and starts its digest if one is wanted. Returns 0 or -errno. */
+ * resume) and starts its digests if any is wanted. Returns 0 or
+ * -errno. */
 static int open_whole(struct fm_xfer *x, bool resume)
 {
 	int err = fm_sink_open(&x->sink, resume);
 
-	if (!err && (x->job->entry.sha256 || x->conf->sha256_all))
+	if (!err)
 		err = start_digest(x);
 	return err;
 }

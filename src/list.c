@@ -22,8 +22,6 @@
 #include "fm_list.h"
 #include "fm_name.h"
 
-#define SHA256_HEX_LEN 64
-
 /* How much of a user-given field or key a reason quotes: enough to
  * recognise it, short enough that the reason fits in FM_WHY_MAX. */
 #define QUOTE_MAX 48
@@ -173,35 +171,31 @@ static void clear_mirrors(struct fm_entry *e)
 	e->nmirrors = 0;
 }
 
+static void clear_digests(struct fm_entry *e)
+{
+	for (int a = 0; a < FM_ALGOS; a++) {
+		free(e->digest[a]);
+		e->digest[a] = NULL;
+	}
+}
+
 void fm_entry_clear(struct fm_entry *e)
 {
 	if (e == NULL)
 		return;
 	free(e->url);
 	free(e->out);
-	free(e->sha256);
+	clear_digests(e);
 	clear_mirrors(e);
 	curl_url_cleanup(e->uh);
-	e->url = e->out = e->sha256 = NULL;
+	e->url = e->out = NULL;
 	e->uh = NULL;
 }
 
-/* Checks a digest and lowercases it in place. */
-static int check_sha256(char *hex, char *why, size_t whylen)
+/* The algorithm whose list key is key ("sha512"), or -1. */
+static int digest_key(const char *key)
 {
-	size_t i;
-
-	for (i = 0; hex[i] != '\0'; i++) {
-		char c = hex[i];
-
-		if (c >= 'A' && c <= 'F')
-			hex[i] = (char)(c - 'A' + 'a');
-		else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-			return fm_why(why, whylen, "sha256 must be 64 hex digits");
-	}
-	if (i != SHA256_HEX_LEN)
-		return fm_why(why, whylen, "sha256 must be 64 hex digits");
-	return 0;
+	return fm_algo_by_name(key, strlen(key), false);
 }
 
 /* Whether url is the entry's URL or one of its mirrors already. */
@@ -252,14 +246,15 @@ static int set_field(struct fm_entry *e, const char *key, const char *val,
 		     char *why, size_t whylen)
 {
 	char q[QUOTE_SIZE];
+	int algo = digest_key(key);
 	char **slot;
 
 	if (strcmp(key, "mirror") == 0)
 		return add_mirror(e, val, why, whylen);
 	if (strcmp(key, "out") == 0)
 		slot = &e->out;
-	else if (strcmp(key, "sha256") == 0)
-		slot = &e->sha256;
+	else if (algo >= 0)
+		slot = &e->digest[algo];
 	else
 		return fm_why(why, whylen, "unknown key '%s'", quote(q, key));
 	if (*slot != NULL)
@@ -271,8 +266,8 @@ static int set_field(struct fm_entry *e, const char *key, const char *val,
 	*slot = strdup(val);
 	if (*slot == NULL)
 		return fm_why(why, whylen, "out of memory");
-	if (slot == &e->sha256)
-		return check_sha256(*slot, why, whylen);
+	if (algo >= 0)
+		return fm_digest_check((enum fm_algo)algo, *slot, why, whylen);
 	return 0;
 }
 
@@ -350,9 +345,9 @@ static int json_url(const cJSON *root, struct fm_entry *e, char *why,
 }
 
 /* Members seen so far that may leave no trace in the entry (a null
- * "sha256", an empty "mirrors"), so that a repeat is still caught. */
+ * digest, an empty "mirrors"), so that a repeat is still caught. */
 struct json_seen {
-	bool sha256;
+	unsigned digests;       /* FM_ALGO_BIT()s */
 	bool mirrors;
 };
 
@@ -375,12 +370,13 @@ static int json_mirrors(const cJSON *item, struct fm_entry *e, char *why,
 	return 0;
 }
 
-/* One member other than "url". A null "sha256" is absent, as in the result
+/* One member other than "url". A null digest is absent, as in the result
  * record of an entry that gave none; seen still catches a repeat. */
 static int json_member(const cJSON *item, struct fm_entry *e,
 		       struct json_seen *seen, char *why, size_t whylen)
 {
 	const char *key = item->string;
+	int algo = digest_key(key);
 	char q[QUOTE_SIZE];
 
 	if (strcmp(key, "url") == 0 || is_result_key(key))
@@ -391,12 +387,12 @@ static int json_member(const cJSON *item, struct fm_entry *e,
 		seen->mirrors = true;
 		return json_mirrors(item, e, why, whylen);
 	}
-	if (strcmp(key, "out") != 0 && strcmp(key, "sha256") != 0)
+	if (strcmp(key, "out") != 0 && algo < 0)
 		return fm_why(why, whylen, "unknown key '%s'", quote(q, key));
-	if (strcmp(key, "sha256") == 0) {
-		if (seen->sha256)
-			return fm_why(why, whylen, "duplicate key 'sha256'");
-		seen->sha256 = true;
+	if (algo >= 0) {
+		if (seen->digests & FM_ALGO_BIT(algo))
+			return fm_why(why, whylen, "duplicate key '%s'", key);
+		seen->digests |= FM_ALGO_BIT(algo);
 		if (cJSON_IsNull(item))
 			return 0;
 	}
@@ -540,8 +536,8 @@ enum fm_line_kind fm_list_parse_line(const char *line, size_t len,
 		/* Only the URL survives an invalid line: the rest was not
 		 * (fully) checked and must not be used. */
 		free(e->out);
-		free(e->sha256);
-		e->out = e->sha256 = NULL;
+		e->out = NULL;
+		clear_digests(e);
 		clear_mirrors(e);
 	}
 	return kind;

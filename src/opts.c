@@ -140,6 +140,9 @@ void fm_opts_free(struct fm_opts *o)
 	o->nheaders = 0;
 	free(o->config_text);
 	o->config_text = NULL;
+	free(o->checksums);
+	o->checksums = NULL;
+	o->nchecksums = 0;
 }
 
 /* A header given with -H must at least look like "Name: value" (or
@@ -208,21 +211,36 @@ static enum fm_opts_result set_output_dir(const struct fm_opt *r,
 	return FM_OPTS_RUN;
 }
 
-/* -H: checked, then appended; there are never more than argc. */
-static enum fm_opts_result add_header(const struct fm_opt *r, const char *arg,
-				      struct fm_opt_parse *p)
+/* Appends arg to the values of a repeatable option (*v, *n): there are
+ * never more than argc. */
+static enum fm_opts_result push_value(const char ***v, int *n,
+				      const char *arg, struct fm_opt_parse *p)
 {
-	struct fm_opts *o = p->o;
-
-	if (!header_ok(arg))
-		return bad_value(r, arg, p->err, "'Name: value'");
-	if (!o->headers &&
-	    !(o->headers = calloc((size_t)p->argc, sizeof(*o->headers)))) {
+	if (!*v && !(*v = calloc((size_t)p->argc, sizeof(**v)))) {
 		fputs("fetchmany: out of memory\n", p->err);
 		return FM_OPTS_USAGE;
 	}
-	o->headers[o->nheaders++] = arg;
+	(*v)[(*n)++] = arg;
 	return FM_OPTS_RUN;
+}
+
+/* -H: checked, then appended. */
+static enum fm_opts_result add_header(const struct fm_opt *r, const char *arg,
+				      struct fm_opt_parse *p)
+{
+	if (!header_ok(arg))
+		return bad_value(r, arg, p->err, "'Name: value'");
+	return push_value(&p->o->headers, &p->o->nheaders, arg, p);
+}
+
+/* --checksums: appended; the files are read when the run starts. */
+static enum fm_opts_result add_checksums(const struct fm_opt *r,
+					 const char *arg,
+					 struct fm_opt_parse *p)
+{
+	if (!*arg)
+		return bad_value(r, arg, p->err, "a file name");
+	return push_value(&p->o->checksums, &p->o->nchecksums, arg, p);
 }
 
 /* --shard K/N sets two fields. */
@@ -268,6 +286,11 @@ static const struct fm_opt opt_table[] = {
 	FLAG("timestamping", 'N', timestamping,
 	     "only fetch what changed (If-Modified-Since, ETag)"),
 	FLAG("sha256", 0, sha256, "compute and report every file's SHA-256"),
+	SPECIAL("checksums", 0, add_checksums, "FILE",
+		"expected digests from a SHA256SUMS-style file\n"
+		"(coreutils or BSD format; repeatable)"),
+	FLAG("require-digest", 0, require_digest,
+	     "an entry without an expected digest is invalid"),
 
 	{"jobs", 'j', FM_OPT_UINT, FIELD(jobs), 1, FM_JOBS_MAX, .arg = "N",
 	 .help = "transfers in flight at most, 1..10000 (default: 16)",

@@ -164,8 +164,10 @@ char *fm_result_json(const struct fm_result *r)
 	ok = ok && cJSON_AddNumberToObject(o, "seconds", round_ms(r->seconds));
 	ok = ok && cJSON_AddNumberToObject(o, "attempts", r->attempts);
 	ok = ok && add_string_or_null(o, "error", r->error);
-	if (r->sha256)
-		ok = ok && add_string_or_null(o, "sha256", r->sha256);
+	for (int a = 0; a < FM_ALGOS; a++)
+		if (r->digest[a])
+			ok = ok && add_string_or_null(o, fm_algo_name(a),
+						      r->digest[a]);
 	if (r->line > 0)
 		ok = ok && cJSON_AddNumberToObject(o, "line", (double)r->line);
 	else

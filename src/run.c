@@ -40,6 +40,7 @@
 #include "fm_result.h"
 #include "fm_share.h"
 #include "fm_split.h"
+#include "fm_sums.h"
 #include "fm_run.h"
 #include "fm_xfer.h"
 #include "worker.h"
@@ -58,6 +59,7 @@ struct run {
 	const struct fm_opts *o;
 	uv_loop_t loop;
 	struct fm_admit admit;  /* the input, its claims and counts */
+	struct fm_sums sums;    /* --checksums, read before the input */
 	struct fm_queue queue;  /* jobs waiting for a slot, per host */
 	unsigned window;       /* queued + waiting jobs at most */
 	struct fm_heap waiting; /* jobs waiting out a backoff, by due time */
@@ -262,13 +264,15 @@ static void finish_job(struct run *r, struct fm_job *job,
 		.seconds = seconds,
 		.attempts = job->attempts,
 		.error = on_disk ? NULL : o->error,
-		.sha256 = job->entry.sha256 ? job->entry.sha256
-		  : o->sha256[0]	    ? o->sha256
-					    : NULL,
 		.line = job->line,
 		.source = job->source,
 	};
 
+	/* Each the expected digest, else the one computed (--sha256). */
+	for (int a = 0; a < FM_ALGOS; a++)
+		res.digest[a] = job->entry.digest[a] ? job->entry.digest[a]
+				: o->got.hex[a][0]   ? o->got.hex[a]
+						     : NULL;
 	report(r, &res);
 	drop_job(r, job, from);
 }
@@ -697,7 +701,9 @@ static void conclude(struct run *r, struct fm_job *job, struct fm_outcome *o,
 	if (next.step != FM_NEXT_NONE && go_next(r, job, o, next))
 		return;
 	if (failed && job->entry.nmirrors && (o->retry || o->drop_url))
-		fm_job_urls_failed(job, o->error, sizeof(o->error));
+		/* Bounded as a list line's reason is: each URL's failure
+		 * is cut to its share, a digest mismatch too. */
+		fm_job_urls_failed(job, o->error, FM_WHY_MAX);
 	finish_job(r, job, FM_JOB_RUNNING, o, seconds);
 	if (o->status == FM_STATUS_FAILED && opt->fail_fast &&
 	    r->stop == STOP_NONE)
@@ -1700,6 +1706,10 @@ static int setup(struct run *r, const struct fm_opts *o)
 	};
 	if (o->user_agent)
 		r->conf.user_agent = o->user_agent;
+	/* A checksum file that cannot be used is a usage error: said
+	 * before any list is read or any file made. */
+	if (fm_sums_load(&r->sums, o->checksums, o->nchecksums, stderr))
+		return -EINVAL;
 	err = fm_admit_open(&r->admit, o->inputs, o->ninputs);
 	if (err)
 		return err;
@@ -1757,6 +1767,8 @@ static int setup(struct run *r, const struct fm_opts *o)
 			      .parts = r->conf.parts,
 			      .shard_k = o->shard_k,
 			      .shard_n = o->shard_n,
+			      .sums = o->nchecksums ? &r->sums : NULL,
+			      .require_digest = o->require_digest,
 		      },
 		      &admit_ops, r);
 	r->conf.claims_lock = &r->admit.claims_lock;
@@ -1907,12 +1919,15 @@ int fm_run(const struct fm_opts *o, uint64_t spare_fds)
 	char summary[256];
 	int status;
 
-	if (setup(&r, o))
+	if (setup(&r, o)) {
+		fm_sums_free(&r.sums);
 		return 2;
+	}
 	r.spare_fds = spare_fds;
 	pump(&r);
 	uv_run(&r.loop, UV_RUN_DEFAULT);
 	teardown(&r);
+	fm_sums_free(&r.sums);
 	if (!o->quiet) {
 		fm_summary_format(&r.tally, since(r.t0), r.left, summary,
 				  sizeof(summary));

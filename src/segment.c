@@ -97,7 +97,8 @@ int fm_seg_cut(struct fm_xfer *x, long code)
 	err = fm_split_init(split, (uint64_t)len, x->conf->min_split,
 			    url ? url : job->url, validator,
 			    x->resp.etag, fm_body_mtime(x), &x->sink,
-			    job->entry.sha256 || x->conf->sha256_all,
+			    fm_digest_set(job->entry.digest,
+					  x->conf->sha256_all),
 			    &x->seg);
 	if (err) {
 		free(split);
@@ -132,7 +133,8 @@ int fm_seg_resume(struct fm_xfer *x)
 	err = fm_split_resume(split, x->resume_size, x->conf->min_split,
 			      url ? url : job->url, validator,
 			      x->resp.etag, fm_body_mtime(x), &x->sink,
-			      job->entry.sha256 || x->conf->sha256_all,
+			      fm_digest_set(job->entry.digest,
+					  x->conf->sha256_all),
 			      x->resume_done, x->resume_n, &x->seg);
 	if (err) {
 		free(split);

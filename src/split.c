@@ -52,7 +52,7 @@ static struct fm_seg *new_seg(uint64_t start, uint64_t end)
 static int init_common(struct fm_split *split, uint64_t size, uint64_t min,
 		       const char *url, const char *validator,
 		       const char *etag, int64_t mtime, struct fm_sink *sink,
-		       bool md)
+		       unsigned digests)
 {
 	struct fm_sink_pool *pool = sink->pool;
 	int err = -ENOMEM;
@@ -64,13 +64,8 @@ static int init_common(struct fm_split *split, uint64_t size, uint64_t min,
 	split->nsrc = 1;
 	split->validator = dup_or_empty(validator);
 	split->etag = dup_or_empty(etag);
-	if (md && (split->md = EVP_MD_CTX_new()) &&
-	    !EVP_DigestInit_ex(split->md, EVP_sha256(), NULL)) {
-		EVP_MD_CTX_free(split->md);
-		split->md = NULL;
-	}
 	if (!split->src[0].url || !split->validator || !split->etag ||
-	    (md && !split->md))
+	    fm_hasher_start(&split->hash, digests))
 		goto fail;
 	if (pthread_mutex_init(&split->lock, NULL))
 		goto fail;
@@ -99,14 +94,14 @@ fail:
 	free(split->src[0].url);
 	free(split->validator);
 	free(split->etag);
-	EVP_MD_CTX_free(split->md);
+	fm_hasher_free(&split->hash);
 	*split = (struct fm_split){0};
 	return err;
 }
 
 int fm_split_init(struct fm_split *split, uint64_t size, uint64_t min,
 		  const char *url, const char *validator, const char *etag,
-		  int64_t mtime, struct fm_sink *sink, bool md,
+		  int64_t mtime, struct fm_sink *sink, unsigned digests,
 		  struct fm_seg **first)
 {
 	struct fm_seg *seg = calloc(1, sizeof(*seg));
@@ -116,7 +111,7 @@ int fm_split_init(struct fm_split *split, uint64_t size, uint64_t min,
 		return -ENOMEM;
 	seg->avoid = FM_SRC_NONE;
 	err = init_common(split, size, min, url, validator, etag, mtime,
-			  sink, md);
+			  sink, digests);
 	if (err) {
 		free(seg);
 		return err;
@@ -173,7 +168,7 @@ static void free_segs(struct fm_seg *seg)
 
 int fm_split_resume(struct fm_split *split, uint64_t size, uint64_t min,
 		    const char *url, const char *validator, const char *etag,
-		    int64_t mtime, struct fm_sink *sink, bool md,
+		    int64_t mtime, struct fm_sink *sink, unsigned digests,
 		    const struct fm_range *done, unsigned n,
 		    struct fm_seg **first)
 {
@@ -197,7 +192,7 @@ int fm_split_resume(struct fm_split *split, uint64_t size, uint64_t min,
 	err = !at ? -ENOMEM : !seg ? -EINVAL : 0;
 	if (!err)
 		err = init_common(split, size, min, url, validator, etag,
-				  mtime, sink, md);
+				  mtime, sink, digests);
 	if (err) {
 		free_segs(segs);
 		return err;
@@ -346,7 +341,7 @@ void fm_split_free(struct fm_split *split, bool keep)
 		free(split->src[k].url);
 	free(split->validator);
 	free(split->etag);
-	EVP_MD_CTX_free(split->md);
+	fm_hasher_free(&split->hash);
 	pthread_cond_destroy(&split->hashed_cond);
 	pthread_mutex_destroy(&split->lock);
 	*split = (struct fm_split){0};
@@ -557,7 +552,7 @@ static int read_back(struct fm_split *split, uint64_t upto)
 			err = n < 0 ? -errno : -EIO;
 			break;
 		}
-		EVP_DigestUpdate(split->md, buf, (size_t)n);
+		fm_hasher_update(&split->hash, buf, (size_t)n);
 		from += (uint64_t)n;
 	}
 	pthread_mutex_lock(&split->lock);
@@ -574,8 +569,8 @@ static int catch_up(struct fm_split *split, uint64_t max)
 {
 	int err = 0;
 
-	while (split->md && !split->hashing && !split->committed && !err &&
-	       max) {
+	while (split->hash.on && !split->hashing && !split->committed &&
+	       !err && max) {
 		struct fm_seg *seg = split->segs;
 		uint64_t upto;
 
@@ -647,10 +642,10 @@ int fm_split_write(struct fm_split *split, struct fm_seg *seg,
 		(void)record_locked(split); /* a failure keeps the last */
 	if (seg->disk >= seg->end)
 		seg->state = FM_SEG_DONE;
-	if (split->md && !split->hashing && split->hashed == off && k) {
+	if (split->hash.on && !split->hashing && split->hashed == off && k) {
 		split->hashing = true;
 		pthread_mutex_unlock(&split->lock);
-		EVP_DigestUpdate(split->md, buf, (size_t)k);
+		fm_hasher_update(&split->hash, buf, (size_t)k);
 		pthread_mutex_lock(&split->lock);
 		split->hashed = off + k;
 		split->hashing = false;
@@ -798,11 +793,8 @@ void fm_split_stop(struct fm_split *split)
 	pthread_mutex_unlock(&split->lock);
 }
 
-int fm_split_digest(struct fm_split *split, char out[65])
+int fm_split_digest(struct fm_split *split, struct fm_digests *out)
 {
-	static const char digits[] = "0123456789abcdef";
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned n = 0;
 	int err;
 
 	pthread_mutex_lock(&split->lock);
@@ -812,17 +804,12 @@ int fm_split_digest(struct fm_split *split, char out[65])
 	err = catch_up(split, UINT64_MAX);
 	if (!err && split->hashed != split->size)
 		err = -EIO;
+	/* Finished under the lock (it takes microseconds): a late write of
+	 * another segment's transfer reads hash.on under it. */
+	if (!err)
+		err = fm_hasher_finish(&split->hash, out);
 	pthread_mutex_unlock(&split->lock);
-	if (err)
-		return err;
-	if (!EVP_DigestFinal_ex(split->md, d, &n))
-		return -ENOMEM;
-	for (unsigned i = 0; i < n && i < 32; i++) {
-		out[2 * i] = digits[d[i] >> 4];
-		out[2 * i + 1] = digits[d[i] & 15];
-	}
-	out[64] = '\0';
-	return 0;
+	return err;
 }
 
 int fm_split_commit(struct fm_split *split)

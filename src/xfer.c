@@ -97,7 +97,7 @@ static void forget_why(struct fm_xfer *x)
 void fm_xfer_note_stop(struct fm_xfer *x, enum fm_stop stop, const char *fmt,
 		       ...)
 {
-	char why[FM_WHY_MAX];
+	char why[FM_ERROR_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -225,7 +225,7 @@ int fm_xfer_init(struct fm_xfer *x, const struct fm_xfer_conf *conf)
 	/* Field by field: body_bytes may be read by another thread. */
 	x->sink = (struct fm_sink)FM_SINK_INIT;
 	x->conf = conf;
-	x->md = NULL;
+	x->hash = (struct fm_hasher){0};
 	x->resume_done = NULL;
 	x->seg_buf = NULL;
 	x->seg_len = 0;
@@ -667,7 +667,7 @@ static void describe_failure(struct fm_xfer *x, CURLcode rc,
 	o->drop_url = j->drop_url;
 	o->no_fd = j->no_fd;
 	o->bytes = 0;
-	o->sha256[0] = '\0';
+	o->got = (struct fm_digests){0};
 	if (x->local_err) {
 		fail_local(o, "cannot write", x->job->path, x->local_err);
 	} else if (x->fail_why) {
@@ -719,26 +719,25 @@ static void gather_facts(const struct fm_xfer *x, CURLcode rc,
 	};
 }
 
-/* The body is complete: checked against the entry's digest and named.
+/* The body is complete: checked against the entry's digests and named.
  * The outcome is the entry's. */
 static void commit_split(struct fm_xfer *x, struct fm_split *split,
 			 struct fm_outcome *o)
 {
-	const char *want = x->job->entry.sha256;
+	char why[FM_DIGEST_WHY_MAX];
 	int err = 0;
 
 	o->piece = FM_PIECE_WHOLE;
 	o->status = FM_STATUS_FAILED;
 	o->retry = false;
 	o->http_status = 200;
-	if (split->md)
-		err = fm_split_digest(split, o->sha256);
-	if (!err && want && strcmp(want, o->sha256) != 0) {
+	if (split->hash.on)
+		err = fm_split_digest(split, &o->got);
+	if (!err && fm_digest_compare(x->job->entry.digest, &o->got, why,
+				      sizeof(why)) >= 0) {
 		struct fm_attempt_facts f = {.stop = FM_STOP_CONTENT_MISMATCH};
 
-		snprintf(o->error, sizeof(o->error),
-			 "sha256 mismatch: expected %s, got %s", want,
-			 o->sha256);
+		snprintf(o->error, sizeof(o->error), "%s", why);
 		o->drop_url = fm_judge(&f).drop_url;
 		return;
 	}
@@ -955,8 +954,7 @@ void fm_xfer_cleanup(struct fm_xfer *x)
 	forget_why(x);
 	curl_slist_free_all(x->headers);
 	x->headers = NULL;
-	EVP_MD_CTX_free(x->md);
-	x->md = NULL;
+	fm_hasher_free(&x->hash);
 	if (x->easy)
 		curl_easy_cleanup(x->easy);
 	x->easy = NULL;

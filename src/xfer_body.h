@@ -13,7 +13,7 @@
  *   prepares the sink before the request (directories, -n) and releases
  *   or aborts it once the verdict is known.
  * - body.c writes, from the first 2xx byte to the commit: the sink while
- *   the body is open (open, write, commit), md and hashing, body_bytes,
+ *   the body is open (open, write, commit), hash and hashing, body_bytes,
  *   paused (for the worker's --limit-rate timer), resume_from back to 0
  *   when a 200 answers a Range, and of the job its relpath and path (a
  *   server-given name) and no_resume.
@@ -53,7 +53,7 @@ size_t fm_body_on_curl_write(char *ptr, size_t size, size_t nmemb,
 			     void *data);
 
 /* The body of x's attempt is complete: opens it if it was empty, checks
- * its digest and moves it over NAME; sets o's bytes, sha256 and status.
+ * its digests and moves it over NAME; sets o's bytes, got and status.
  * Returns true when committed; false when not: x->stop or x->local_err
  * says why. In body.c. */
 bool fm_body_commit(struct fm_xfer *x, struct fm_outcome *o);

@@ -4,8 +4,9 @@
  *  - SKIP: no field set.
  *  - INVALID: a one-line reason (non-empty, fits, no control byte); only
  *    the URL may survive.
- *  - ENTRY: url set and accepted by fm_url_check(); sha256 NULL or 64
- *    lowercase hex digits; out NULL or accepted by fm_name_check_out();
+ *  - ENTRY: url set and accepted by fm_url_check(); each digest NULL or
+ *    lowercase hex digits of its algorithm's length (64 for sha256, 128
+ *    sha512, 40 sha1, 32 md5); out NULL or accepted by fm_name_check_out();
  *    at most FM_MIRRORS_MAX mirrors, each accepted by fm_url_check(),
  *    none equal to url or to another.
  *  - ENTRY round trips: the same fields written as a JSON entry, and (when
@@ -29,21 +30,38 @@
 #include "fm_name.h"
 #include "fuzz_check.h"
 
-static bool is_lower_hex64(const char *s)
+static bool same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	       (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool is_lower_hex(const char *s, size_t len)
 {
 	size_t i;
 
 	for (i = 0; s[i] != '\0'; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
-	return i == 64;
+	return i == len;
 }
 
-static bool same(const char *a, const char *b)
+static bool no_digest(const struct fm_entry *e)
 {
-	return (a == NULL && b == NULL) ||
-	       (a != NULL && b != NULL && strcmp(a, b) == 0);
+	for (int a = 0; a < FM_ALGOS; a++)
+		if (e->digest[a] != NULL)
+			return false;
+	return true;
 }
+
+static bool same_digests(const struct fm_entry *a, const struct fm_entry *b)
+{
+	for (int k = 0; k < FM_ALGOS; k++)
+		if (!same(a->digest[k], b->digest[k]))
+			return false;
+	return true;
+}
+
 
 static bool same_mirrors(const struct fm_entry *a, const struct fm_entry *b)
 {
@@ -89,18 +107,20 @@ static enum fm_line_kind parse(const char *line, size_t len,
 	enum fm_line_kind kind;
 
 	/* Poison, so that "zeroed first, whatever the result" is checked. */
-	e->url = e->out = e->sha256 = (char *)(uintptr_t)1;
+	e->url = e->out = (char *)(uintptr_t)1;
+	for (int a = 0; a < FM_ALGOS; a++)
+		e->digest[a] = (char *)(uintptr_t)1;
 	e->mirrors = (char **)(uintptr_t)1;
 	e->nmirrors = 1;
 	kind = fm_list_parse_line(line, len, e, why, FM_WHY_MAX);
 	switch (kind) {
 	case FM_LINE_SKIP:
-		FUZZ_CHECK(e->url == NULL && e->out == NULL && e->sha256 == NULL);
+		FUZZ_CHECK(e->url == NULL && e->out == NULL && no_digest(e));
 		FUZZ_CHECK(e->mirrors == NULL && e->nmirrors == 0);
 		break;
 	case FM_LINE_INVALID:
 		check_why(why);
-		FUZZ_CHECK(e->out == NULL && e->sha256 == NULL);
+		FUZZ_CHECK(e->out == NULL && no_digest(e));
 		FUZZ_CHECK(e->mirrors == NULL && e->nmirrors == 0);
 		break;
 	case FM_LINE_ENTRY:
@@ -109,10 +129,14 @@ static enum fm_line_kind parse(const char *line, size_t len,
 			fuzz_fail(__FILE__, __LINE__,
 				  "entry URL fails fm_url_check()", e->url,
 				  strlen(e->url));
-		if (e->sha256 != NULL && !is_lower_hex64(e->sha256))
-			fuzz_fail(__FILE__, __LINE__,
-				  "entry sha256 is not 64 lowercase hex digits",
-				  e->sha256, strlen(e->sha256));
+		for (int a = 0; a < FM_ALGOS; a++)
+			if (e->digest[a] != NULL &&
+			    !is_lower_hex(e->digest[a],
+					  fm_algo_hex_len((enum fm_algo)a)))
+				fuzz_fail(__FILE__, __LINE__,
+					  "entry digest is not lowercase hex "
+					  "of its length",
+					  e->digest[a], strlen(e->digest[a]));
 		if (e->out != NULL && fm_name_check_out(e->out, NULL, 0) != 0)
 			fuzz_fail(__FILE__, __LINE__,
 				  "entry out= fails fm_name_check_out()",
@@ -143,7 +167,7 @@ static void expect_same_entry(const char *line, const struct fm_entry *e,
 				  line, n);
 		}
 		if (!same(e->url, e2.url) || !same(e->out, e2.out) ||
-		    !same(e->sha256, e2.sha256) || !same_mirrors(e, &e2))
+		    !same_digests(e, &e2) || !same_mirrors(e, &e2))
 			fuzz_fail(__FILE__, __LINE__,
 				  "a valid entry, written again, reads differently",
 				  line, n);
@@ -162,11 +186,14 @@ static void round_trip(const struct fm_entry *e)
 					    (int)e->nmirrors);
 	if (o == NULL || cJSON_AddStringToObject(o, "url", e->url) == NULL ||
 	    (e->out != NULL && cJSON_AddStringToObject(o, "out", e->out) == NULL) ||
-	    (e->sha256 != NULL &&
-	     cJSON_AddStringToObject(o, "sha256", e->sha256) == NULL) ||
 	    (e->mirrors != NULL && (m == NULL ||
 				    !cJSON_AddItemToObject(o, "mirrors", m))))
 		abort();
+	for (int a = 0; a < FM_ALGOS; a++)
+		if (e->digest[a] != NULL &&
+		    cJSON_AddStringToObject(o, fm_algo_name((enum fm_algo)a),
+					    e->digest[a]) == NULL)
+			abort();
 	json = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (json == NULL)
@@ -178,7 +205,7 @@ static void round_trip(const struct fm_entry *e)
 	 * URL never holds white space (curl_url() refuses it) and out= holds
 	 * no control byte, so a space is the only thing to look for. */
 	if (e->out == NULL || strchr(e->out, ' ') == NULL) {
-		size_t n = strlen(e->url) + 200 + (e->out ? strlen(e->out) : 0);
+		size_t n = strlen(e->url) + 500 + (e->out ? strlen(e->out) : 0);
 		size_t len;
 		char *text;
 
@@ -187,11 +214,15 @@ static void round_trip(const struct fm_entry *e)
 		text = malloc(n);
 		if (text == NULL)
 			abort();
-		len = (size_t)snprintf(text, n, "%s%s%s%s%s", e->url,
+		len = (size_t)snprintf(text, n, "%s%s%s", e->url,
 				       e->out ? " out=" : "",
-				       e->out ? e->out : "",
-				       e->sha256 ? "\tsha256=" : "",
-				       e->sha256 ? e->sha256 : "");
+				       e->out ? e->out : "");
+		for (int a = 0; a < FM_ALGOS; a++)
+			if (e->digest[a] != NULL)
+				len += (size_t)snprintf(
+					text + len, n - len, "\t%s=%s",
+					fm_algo_name((enum fm_algo)a),
+					e->digest[a]);
 		for (unsigned i = 0; i < e->nmirrors; i++)
 			len += (size_t)snprintf(text + len, n - len,
 						" mirror=%s", e->mirrors[i]);
@@ -228,7 +259,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		round_trip(&e);
 	fm_entry_clear(&e);
 	free(longline);
-	FUZZ_CHECK(e.url == NULL && e.out == NULL && e.sha256 == NULL);
+	FUZZ_CHECK(e.url == NULL && e.out == NULL && no_digest(&e));
 	FUZZ_CHECK(e.mirrors == NULL && e.nmirrors == 0);
 	free(why);
 	return 0;

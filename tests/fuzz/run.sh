@@ -2,7 +2,7 @@
 # tests/fuzz/run.sh: run the libFuzzer targets of a -Dfuzz=enabled build.
 #
 #   tests/fuzz/run.sh BUILDDIR [SECONDS] [TARGET...]
-#       For each target (default: all three): replay the saved crash
+#       For each target (default: all four): replay the saved crash
 #       reproducers in crashes/TARGET/, then fuzz for SECONDS (default 60)
 #       starting from a temporary copy of corpus/TARGET/, so the seed corpus
 #       in the repository is never written to. New crashes land in
@@ -17,7 +17,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-all_targets=(fuzz_list fuzz_name fuzz_headers)
+all_targets=(fuzz_list fuzz_name fuzz_headers fuzz_sums)
 
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 

@@ -1188,6 +1188,38 @@ char *it_expected_body(const char *path, size_t size)
 	return b;
 }
 
+int it_write_body(const char *file_path, const char *url_path, size_t size)
+{
+	char *b = it_expected_body(url_path, size);
+	int rc = it_write_file(file_path, b, size);
+
+	free(b);
+	return rc;
+}
+
+int it_tool_digest(const char *tool, const char *file, char *hex,
+		   size_t cap)
+{
+	const char *argv[] = { tool, file, NULL };
+	struct it_result r;
+	size_t n, skip;
+	int rc = it_run(argv, NULL, NULL, &r);
+
+	/* a '\\' first says that the name is escaped */
+	skip = r.out[0] == '\\';
+	n = strcspn(r.out + skip, " \n");
+	if (rc != 0 || !r.exited || r.exit_code != 0 || n == 0 || n >= cap) {
+		fprintf(stderr, "harness: %s %s failed\n", tool, file);
+		it_dump(&r);
+		it_result_free(&r);
+		return -1;
+	}
+	memcpy(hex, r.out + skip, n);
+	hex[n] = '\0';
+	it_result_free(&r);
+	return 0;
+}
+
 int it_file_matches_body(const char *file_path, const char *url_path,
 			 size_t size)
 {

@@ -333,6 +333,18 @@ int it_tree_has(const cJSON *tree, const char *name);
  * NUL after the size bytes. */
 char *it_expected_body(const char *path, size_t size);
 
+/* Writes the /data body for url_path and size into the file at
+ * file_path (its directory must exist), so that a real tool can read
+ * it. Returns 0 or -1. */
+int it_write_body(const char *file_path, const char *url_path, size_t size);
+
+/* Runs a coreutils digest tool (md5sum, sha1sum, sha256sum, sha512sum)
+ * on file and copies the digest it prints (its first word, less the '\'
+ * of an escaped name) into hex (cap bytes). Returns 0, or -1 with the
+ * reason on stderr. */
+int it_tool_digest(const char *tool, const char *file, char *hex,
+		   size_t cap);
+
 /* 1 when the file at file_path holds exactly the /data body for
  * url_path and size; otherwise 0 with the reason on stderr. */
 int it_file_matches_body(const char *file_path, const char *url_path,

@@ -1,9 +1,11 @@
-/* Integration: SHA-256 (spec 4, man --sha256 and sha256=): an entry's
- * digest is verified as the body streams, in text and JSON lines; a
+/* Integration: digests (spec 2 and 4, man --sha256 and sha256=,
+ * sha512=, sha1=, md5=): an entry's digests are verified as the body
+ * streams, in text and JSON lines, whole or fetched in segments; a
  * mismatch fails the entry ("sha256 mismatch: expected X, got Y"), is not
  * retried, writes no NAME, leaves no .part and an older NAME untouched;
  * --sha256 reports the right digest for bodies of every size, 0 bytes
- * included. */
+ * included. Expected values of the other digests come from the real
+ * coreutils tools over the server's bodies. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
@@ -374,6 +376,292 @@ static void test_empty_body_verified(void **state)
 	free(bad);
 }
 
+/* The digest that tool (md5sum, sha1sum, sha512sum) prints for the /data
+ * body of path and size, written to a file in the fixture's directory. */
+static void tool_digest(const struct it_fixture *f, const char *tool,
+			const char *path, size_t size, char *hex, size_t cap)
+{
+	char *file = it_path("%s/body.tmp", f->tmp);
+
+	assert_int_equal(it_write_body(file, path, size), 0);
+	if (it_tool_digest(tool, file, hex, cap) != 0)
+		fail_msg("%s over %s %zu failed", tool, path, size);
+	assert_int_equal(remove(file), 0);
+	free(file);
+}
+
+/* The line of the raw --json output whose record has url. */
+static char *raw_line(const struct it_result *r, const char *url)
+{
+	char *key = it_path("{\"url\":\"%s\"", url);
+	const char *p = strstr(r->out, key);
+	char *line;
+
+	if (!p)
+		fail_msg("no record starts with %s", key);
+	line = strndup(p, strcspn(p, "\n"));
+	assert_non_null(line);
+	free(key);
+	return line;
+}
+
+/* sha512=, sha1= and md5= beside sha256=, in text and JSON lines: right
+ * ones are ok and reported under their keys, after sha256 and in that
+ * order (with --sha256, the computed sha256 first); one wrong digest
+ * among right ones fails the entry, naming it with both values, after
+ * one request and with nothing on disk. */
+static void test_other_digests(void **state)
+{
+	struct it_fixture *f = *state;
+	const char *pq_bad = "/data/o4.bin?size=3000";
+	char md5[33], sha1[41], sha512[129], sha256[65];
+	char md5_2[33], sha512_3[129], sha1_4[41], md5_4[33], wrong_md5[33];
+	char *u1 = it_url(&f->srv, "/data/o1.bin?size=5000");
+	char *u2 = it_url(&f->srv, "/data/o2.bin?size=777");
+	char *u3 = it_url(&f->srv, "/data/o3.bin?size=70000");
+	char *u4 = it_url(&f->srv, pq_bad);
+	char *f1 = it_path("%s/dl/o1.bin", f->tmp);
+	char *f2 = it_path("%s/dl/o2.bin", f->tmp);
+	char *f3 = it_path("%s/dl/o3.bin", f->tmp);
+	char *f4 = it_path("%s/dl/o4.bin", f->tmp);
+	const char *args[] = { "--sha256", "-o", "dl", "list.txt", NULL };
+	static const char *const k1[] = {
+		"url", "path", "status", "http_status", "bytes", "seconds",
+		"attempts", "error", "sha256", "sha1", "md5", "line", "source",
+		NULL };
+	static const char *const k2[] = {
+		"url", "path", "status", "http_status", "bytes", "seconds",
+		"attempts", "error", "sha256", "sha512", "md5", "line",
+		"source", NULL };
+	struct it_result r;
+	struct it_buf list = { 0 };
+	cJSON *res, *e;
+	char *want_err, *line;
+
+	tool_digest(f, "md5sum", "/data/o1.bin", 5000, md5, sizeof(md5));
+	tool_digest(f, "sha1sum", "/data/o1.bin", 5000, sha1, sizeof(sha1));
+	tool_digest(f, "sha512sum", "/data/o2.bin", 777, sha512,
+		    sizeof(sha512));
+	tool_digest(f, "md5sum", "/data/o2.bin", 777, md5_2, sizeof(md5_2));
+	tool_digest(f, "sha512sum", "/data/o3.bin", 70000, sha512_3,
+		    sizeof(sha512_3));
+	tool_digest(f, "sha1sum", "/data/o4.bin", 3000, sha1_4,
+		    sizeof(sha1_4));
+	tool_digest(f, "md5sum", "/data/o4.bin", 3000, md5_4, sizeof(md5_4));
+	tool_digest(f, "md5sum", "/data/o4.bin", 2999, wrong_md5,
+		    sizeof(wrong_md5));
+	server_sha(f, "/data/o1.bin", 5000, sha256);
+	for (char *p = sha512_3; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+
+	it_buf_printf(&list, "%s md5=%s sha1=%s\n", u1, md5, sha1);
+	it_buf_printf(&list, "{\"url\":\"%s\",\"md5\":\"%s\",\"sha512\":\"%s\"}\n",
+		      u2, md5_2, sha512);
+	it_buf_printf(&list, "%s sha512=%s\n", u3, sha512_3);
+	it_buf_printf(&list, "%s sha1=%s md5=%s\n", u4, sha1_4, wrong_md5);
+	write_list(f, list.data);
+
+	res = it_run_json_plain(f, args, 1, 4, &r);
+
+	e = it_json_find_url(res, u1);
+	assert_non_null(e);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JSTR(e, "md5", md5);
+	IT_ASSERT_JSTR(e, "sha1", sha1);
+	IT_ASSERT_JSTR(e, "sha256", sha256);
+	line = raw_line(&r, u1);
+	assert_true(it_json_keys_in_order(line, k1));
+	free(line);
+	assert_true(it_file_matches_body(f1, "/data/o1.bin", 5000));
+
+	e = it_json_find_url(res, u2);
+	assert_non_null(e);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JSTR(e, "sha512", sha512);
+	IT_ASSERT_JSTR(e, "md5", md5_2);
+	line = raw_line(&r, u2);
+	assert_true(it_json_keys_in_order(line, k2));
+	free(line);
+	assert_true(it_file_matches_body(f2, "/data/o2.bin", 777));
+
+	/* given in upper case, reported in lower case */
+	e = it_json_find_url(res, u3);
+	assert_non_null(e);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	for (char *p = sha512_3; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	IT_ASSERT_JSTR(e, "sha512", sha512_3);
+	assert_true(it_file_matches_body(f3, "/data/o3.bin", 70000));
+
+	e = it_json_find_url(res, u4);
+	assert_non_null(e);
+	IT_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	IT_ASSERT_JNULL(e, "path");
+	IT_ASSERT_JSTR(e, "sha1", sha1_4);
+	IT_ASSERT_JSTR(e, "md5", wrong_md5);
+	want_err = it_path("md5 mismatch: expected %s, got %s", wrong_md5,
+			   md5_4);
+	IT_ASSERT_JSTR(e, "error", want_err);
+	free(want_err);
+	it_assert_requests(f, &r, pq_bad, 1);
+	assert_false(it_exists(f4));
+	it_expect_no_part_dl(f);
+
+	cJSON_Delete(res);
+	it_result_free(&r);
+	free(list.data);
+	free(u1);
+	free(u2);
+	free(u3);
+	free(u4);
+	free(f1);
+	free(f2);
+	free(f3);
+	free(f4);
+}
+
+/* A malformed digest of any kind makes its line invalid, with a reason
+ * that names the key and the length it must have; no request is made
+ * for it, and the good line beside it is fetched. */
+static void test_bad_digest_invalid(void **state)
+{
+	struct it_fixture *f = *state;
+	static const struct {
+		const char *fields;  /* after the URL; "{": a JSON line */
+		const char *error;
+	} bad[] = {
+		{ "sha512=abc", "sha512 must be 128 hex digits" },
+		{ "sha1=0123456789012345678901234567890123456789a",
+		  "sha1 must be 40 hex digits" },
+		{ "md5=0123456789abcdef0123456789abcdeg",
+		  "md5 must be 32 hex digits" },
+		{ "{\"md5\":\"00\"}", "md5 must be 32 hex digits" },
+		{ "{\"sha1\":1}", "'sha1' must be a string" },
+		{ "md5=00000000000000000000000000000000 "
+		  "md5=00000000000000000000000000000000",
+		  "duplicate key 'md5'" },
+		{ "sha384=00", "unknown key 'sha384'" },
+	};
+	enum { N = sizeof(bad) / sizeof(bad[0]) };
+	const char *args[] = { "list.txt", NULL };
+	char *good = it_url(&f->srv, "/data/i0.bin?size=10");
+	char *dl = it_path("%s/dl", f->tmp);
+	struct it_buf list = { 0 };
+	struct it_result r;
+	cJSON *res, *e;
+
+	for (int i = 0; i < N; i++) {
+		char *u = it_path("%s/data/i%d.bin", f->srv.base, i + 1);
+
+		if (bad[i].fields[0] == '{')
+			it_buf_printf(&list, "{\"url\":\"%s\",%s\n", u,
+				      bad[i].fields + 1);
+		else
+			it_buf_printf(&list, "%s %s\n", u, bad[i].fields);
+		free(u);
+	}
+	it_buf_printf(&list, "%s\n", good);
+	write_list(f, list.data);
+
+	res = it_run_json(f, args, 1, N + 1, &r);
+	for (int i = 0; i < N; i++) {
+		e = it_json_find_num(res, "line", i + 1);
+		assert_non_null(e);
+		IT_ASSERT_JSTR(e, "status", "invalid");
+		IT_ASSERT_JSTR(e, "error", bad[i].error);
+		IT_ASSERT_JNUM(e, "attempts", 0);
+		IT_ASSERT_JNULL(e, "http_status");
+	}
+	e = it_json_find_url(res, good);
+	assert_non_null(e);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	assert_int_equal(it_requests_for(f, "/data/i0.bin?size=10"), 1);
+	assert_int_equal(it_server_stat(&f->srv, "requests"), 1);
+	it_expect_tree(dl, (const char *const[]){ "i0.bin", NULL });
+
+	cJSON_Delete(res);
+	it_result_free(&r);
+	free(list.data);
+	free(good);
+	free(dl);
+}
+
+/* The segmented path: a 16 MiB body fetched over ranged requests
+ * (--split 4 --min-split-size 1M) with sha512= and sha1=: both verified
+ * over the whole file (hashed as segments complete, the rest read
+ * back), reported; a wrong sha512 fails it and leaves nothing. */
+static void test_split_sha512(void **state)
+{
+	struct it_fixture *f = *state;
+	const char *pq = "/data/sp.iso?size=16777216&etag=v1&rate=16777216";
+	const size_t size = 16777216;
+	const char *args[] = { "--split", "4", "--min-split-size", "1M",
+			       "-o", "dl", "list.txt", NULL };
+	char sha512[129], sha1[41], *want_err;
+	char *u = it_url(&f->srv, pq);
+	char *file = it_path("%s/dl/sp.iso", f->tmp);
+	struct it_result r;
+	cJSON *res, *e, *log, *req;
+	char *line;
+	int partial = 0;
+
+	tool_digest(f, "sha512sum", "/data/sp.iso", size, sha512,
+		    sizeof(sha512));
+	tool_digest(f, "sha1sum", "/data/sp.iso", size, sha1, sizeof(sha1));
+	line = it_path("%s sha512=%s sha1=%s\n", u, sha512, sha1);
+	write_list(f, line);
+	free(line);
+
+	res = it_run_json_plain(f, args, 0, 1, &r);
+	e = cJSON_GetArrayItem(res, 0);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JSTR(e, "sha512", sha512);
+	IT_ASSERT_JSTR(e, "sha1", sha1);
+	IT_ASSERT_JNUM(e, "bytes", size);
+	assert_true(it_file_matches_body(file, "/data/sp.iso", size));
+	log = it_server_log(&f->srv);
+	assert_non_null(log);
+	cJSON_ArrayForEach(req, log) {
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(req,
+								  "status");
+
+		if (it_log_header(req, "range") && cJSON_IsNumber(st) &&
+		    st->valueint == 206)
+			partial++;
+	}
+	cJSON_Delete(log);
+	if (partial < 2) {
+		it_dump_with_log(&r, &f->srv);
+		fail_msg("the body was not fetched in segments (%d ranged "
+			 "206 answers)", partial);
+	}
+	cJSON_Delete(res);
+	it_result_free(&r);
+
+	assert_int_equal(remove(file), 0);
+	want_err = it_path("sha512 mismatch: expected %s, got %s",
+			   "0000000000000000000000000000000000000000000000000000000000000000"
+			   "0000000000000000000000000000000000000000000000000000000000000000",
+			   sha512);
+	line = it_path("%s sha512=%0128d\n", u, 0);
+	write_list(f, line);
+	free(line);
+	res = it_run_json_plain(f, args, 1, 1, &r);
+	e = cJSON_GetArrayItem(res, 0);
+	IT_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JSTR(e, "error", want_err);
+	IT_ASSERT_JNUM(e, "attempts", 1);
+	assert_false(it_exists(file));
+	it_expect_no_part_dl(f);
+
+	cJSON_Delete(res);
+	it_result_free(&r);
+	free(want_err);
+	free(file);
+	free(u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,6 +678,15 @@ int main(void)
 						it_fixture_setup,
 						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_empty_body_verified,
+						it_fixture_setup,
+						it_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_other_digests,
+						it_fixture_setup,
+						it_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_digest_invalid,
+						it_fixture_setup,
+						it_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_split_sha512,
 						it_fixture_setup,
 						it_fixture_teardown),
 	};

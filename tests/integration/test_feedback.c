@@ -1,6 +1,7 @@
 /* Integration: a run's --json output is itself a valid list: fed back
  * (as a file, or on standard input), it downloads the same URLs into the
- * same paths, keeping out= and sha256=. */
+ * same paths, keeping out= and the digests (sha256=, sha512=, sha1=,
+ * md5=). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -163,10 +164,102 @@ static void test_feedback_loop(void **state)
 	free(dl);
 }
 
+/* The other digests survive the loop: a record with sha512 and md5 is
+ * fetched and verified again, reported the same; a record that failed
+ * its sha1 fails again with the same mismatch (the expected sha1 was
+ * read back, not lost). */
+static void test_feedback_keeps_digests(void **state)
+{
+	struct it_fixture *f = *state;
+	char sha512[129], md5[33], sha1[41];
+	char *ua = it_url(&f->srv, "/data/k1.bin?size=4000");
+	char *ub = it_url(&f->srv, "/data/k2.bin?size=500");
+	char *body = it_path("%s/body.tmp", f->tmp);
+	char *lp = it_path("%s/list.txt", f->tmp);
+	char *rp = it_path("%s/run1.jsonl", f->tmp);
+	char *dl = it_path("%s/dl", f->tmp);
+	const char *argv1[] = { it_bin(), "--json", "-o", "dl", "list.txt",
+				NULL };
+	const char *argv2[] = { it_bin(), "--json", "-o", "dl", "run1.jsonl",
+				NULL };
+	static const char *const keys[] = { "status", "error", "sha256",
+					    "sha512", "sha1", "md5", "path",
+					    NULL };
+	struct it_buf list = { 0 };
+	struct it_result r1, r2;
+	cJSON *run1, *run2, *a, *b;
+	int rc;
+
+	assert_int_equal(it_write_body(body, "/data/k1.bin", 4000), 0);
+	assert_int_equal(it_tool_digest("sha512sum", body, sha512,
+					sizeof(sha512)), 0);
+	assert_int_equal(it_tool_digest("md5sum", body, md5, sizeof(md5)), 0);
+	/* the sha1 of k1's body, not k2's: a mismatch for k2 */
+	assert_int_equal(it_tool_digest("sha1sum", body, sha1, sizeof(sha1)),
+			 0);
+	it_buf_printf(&list, "%s sha512=%s md5=%s\n", ua, sha512, md5);
+	it_buf_printf(&list, "%s sha1=%s\n", ub, sha1);
+	assert_int_equal(it_write_file(lp, list.data, list.len), 0);
+
+	rc = it_run(argv1, NULL, f->tmp, &r1);
+	IT_ASSERT_RAN(rc, r1);
+	run1 = it_check_json(f, &r1, 1, 2);
+	a = it_json_find_url(run1, ua);
+	assert_non_null(a);
+	IT_ASSERT_JSTR(a, "status", "ok");
+	IT_ASSERT_JSTR(a, "sha512", sha512);
+	IT_ASSERT_JSTR(a, "md5", md5);
+	b = it_json_find_url(run1, ub);
+	assert_non_null(b);
+	IT_ASSERT_JSTR(b, "status", "failed");
+	IT_ASSERT_JSTR(b, "sha1", sha1);
+	assert_non_null(strstr(it_json_str(b, "error"), "sha1 mismatch"));
+
+	assert_int_equal(it_write_file(rp, r1.out, r1.out_len), 0);
+	assert_int_equal(it_rmtree(dl), 0);
+	rc = it_run(argv2, NULL, f->tmp, &r2);
+	IT_ASSERT_RAN(rc, r2);
+	run2 = it_check_json(f, &r2, 1, 2);
+	cJSON_ArrayForEach(a, run1) {
+		b = it_json_find_url(run2, it_json_str(a, "url"));
+		assert_non_null(b);
+		for (int k = 0; keys[k]; k++) {
+			const cJSON *va =
+				cJSON_GetObjectItemCaseSensitive(a, keys[k]);
+			const cJSON *vb =
+				cJSON_GetObjectItemCaseSensitive(b, keys[k]);
+
+			if ((va || vb) && (!va || !vb || !cJSON_Compare(va, vb, 1))) {
+				it_dump(&r2);
+				fail_msg("%s: \"%s\" differs between the run "
+					 "and its re-run", it_json_str(a, "url"),
+					 keys[k]);
+			}
+		}
+	}
+	assert_int_equal(it_requests_for(f, "/data/k1.bin?size=4000"), 2);
+	assert_int_equal(it_requests_for(f, "/data/k2.bin?size=500"), 2);
+
+	cJSON_Delete(run1);
+	cJSON_Delete(run2);
+	it_result_free(&r1);
+	it_result_free(&r2);
+	free(list.data);
+	free(ua);
+	free(ub);
+	free(body);
+	free(lp);
+	free(rp);
+	free(dl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_feedback_loop,
+						it_fixture_setup,
+						it_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_feedback_keeps_digests,
 						it_fixture_setup,
 						it_fixture_teardown),
 	};

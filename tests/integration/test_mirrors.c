@@ -449,40 +449,68 @@ static void test_per_host_follows_the_mirror(void **state)
 	free(list.data);
 }
 
-/* (f) A wrong digest from the first URL drops it; the second delivers the
- * body that matches. */
-static void test_digest_mismatch_drops_url(void **state)
+/* An entry whose URLs serve dir/one.bin and dir/two.bin, expecting
+ * two's digest field ("md5=HEX"): one's body fails it and is dropped at
+ * once, two delivers (reported with its digest under key). */
+static void expect_mismatch_drops_url(struct it_fixture *f, const char *dir,
+				      const char *key, const char *digest)
 {
-	struct it_fixture *f = *state;
-	const char *pq1 = "/data/dg/one.bin?size=1000";
-	const char *pq2 = "/data/dg/two.bin?size=1000";
+	char *pq1 = it_path("/data/%s/one.bin?size=1000", dir);
+	char *pq2 = it_path("/data/%s/two.bin?size=1000", dir);
+	char *two = it_path("/data/%s/two.bin", dir);
 	char *file = it_path("%s/dl/one.bin", f->tmp);
-	char digest[65], *sha;
+	char *field = it_path("%s=%s", key, digest);
 	const char *args[] = { "list.txt", NULL };
 	struct it_result r;
 	struct two_urls t;
 	cJSON *res, *e;
 
-	assert_int_equal(it_server_sha256(&f->srv, "/data/dg/two.bin", 1000,
-					  digest), 0);
-	sha = it_path("sha256=%s", digest);
-	t = list_two(f, pq1, pq2, sha);
+	t = list_two(f, pq1, pq2, field);
 	res = it_run_json(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	IT_ASSERT_JSTR(e, "status", "ok");
 	IT_ASSERT_JSTR(e, "from", t.b);
-	IT_ASSERT_JSTR(e, "sha256", digest);
+	IT_ASSERT_JSTR(e, key, digest);
 	IT_ASSERT_JNUM(e, "attempts", 2);
 	it_assert_requests(f, &r, pq1, 1);
 	it_assert_requests(f, &r, pq2, 1);
-	assert_true(it_file_matches_body(file, "/data/dg/two.bin", 1000));
+	assert_true(it_file_matches_body(file, two, 1000));
 	it_expect_no_part_dl(f);
 
 	cJSON_Delete(res);
 	it_result_free(&r);
 	two_urls_free(&t);
+	free(pq1);
+	free(pq2);
+	free(two);
 	free(file);
-	free(sha);
+	free(field);
+}
+
+/* (f) A wrong digest from the first URL drops it; the second delivers the
+ * body that matches. */
+static void test_digest_mismatch_drops_url(void **state)
+{
+	struct it_fixture *f = *state;
+	char digest[65];
+
+	assert_int_equal(it_server_sha256(&f->srv, "/data/dg/two.bin", 1000,
+					  digest), 0);
+	expect_mismatch_drops_url(f, "dg", "sha256", digest);
+}
+
+/* (f) The same with an md5= (any digest, not only sha256). */
+static void test_md5_mismatch_drops_url(void **state)
+{
+	struct it_fixture *f = *state;
+	char *body = it_path("%s/two.tmp", f->tmp);
+	char digest[33];
+
+	assert_int_equal(it_write_body(body, "/data/dm/two.bin", 1000), 0);
+	assert_int_equal(it_tool_digest("md5sum", body, digest,
+					sizeof(digest)), 0);
+	expect_mismatch_drops_url(f, "dm", "md5", digest);
+	free(body);
 }
 
 #define SPLIT_SIZE (8 * 1024 * 1024)
@@ -837,6 +865,7 @@ int main(void)
 		MIRRORS_TEST(test_dry_run_shows_mirrors),
 		MIRRORS_TEST(test_per_host_follows_the_mirror),
 		MIRRORS_TEST(test_digest_mismatch_drops_url),
+		MIRRORS_TEST(test_md5_mismatch_drops_url),
 		MIRRORS_TEST(test_split_body_moves_to_mirror),
 		MIRRORS_TEST(test_resume_across_mirrors_is_safe),
 		MIRRORS_TEST(test_interrupted_while_queued_for_mirror),

@@ -553,15 +553,21 @@ static void table_in_zsh(void **state)
 
 	for (size_t i = 0; i < n; i++) {
 		const struct fm_opt *r = &t[i];
-		char spec[2][80];
+		char spec[3][80];
+		bool found;
 
-		/* '--name=[' alone, or in {-x+,--name=} after the letter. */
+		/* '--name=[' alone ('*--name=[' when repeatable), or in
+		 * {-x+,--name=} after the letter. */
 		snprintf(spec[0], sizeof(spec[0]), "'--%s%s[", r->name,
 			 r->arg ? "=" : "");
 		snprintf(spec[1], sizeof(spec[1]), "{-%c%s,--%s%s}",
 			 r->letter, r->arg ? "+" : "", r->name,
 			 r->arg ? "=" : "");
-		if (!strstr(zsh, r->letter ? spec[1] : spec[0])) {
+		snprintf(spec[2], sizeof(spec[2]), "'*--%s%s[", r->name,
+			 r->arg ? "=" : "");
+		found = r->letter ? strstr(zsh, spec[1]) != NULL
+				  : strstr(zsh, spec[0]) || strstr(zsh, spec[2]);
+		if (!found) {
 			fprintf(stderr, "# data/_fetchmany lacks %s\n",
 				r->letter ? spec[1] : spec[0]);
 			missing++;

@@ -2,9 +2,9 @@
  * fm_entry_clear().
  *
  * Table-driven: each row is a line and everything the parser must make of
- * it, including what it must leave untouched (out, sha256 and mirrors stay
- * NULL on an invalid line, why stays empty on a good one). A failing row
- * names itself. */
+ * it, including what it must leave untouched (out, the digests and
+ * mirrors stay NULL on an invalid line, why stays empty on a good one). A
+ * failing row names itself. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -88,7 +88,9 @@ static void run_case_mirrors(const struct line_case *c, const char *want)
 			 (int)kind, c->kind, why);
 	check_str(c->name, "url", e.url, c->url);
 	check_str(c->name, "out", e.out, c->out);
-	check_str(c->name, "sha256", e.sha256, c->sha256);
+	check_str(c->name, "sha256", e.digest[FM_SHA256], c->sha256);
+	for (int a = FM_SHA256 + 1; a < FM_ALGOS; a++)
+		check_str(c->name, fm_algo_name(a), e.digest[a], NULL);
 	check_str(c->name, "mirrors",
 		  joined_mirrors(c->name, &e, mirrors, sizeof(mirrors)),
 		  want);
@@ -459,6 +461,88 @@ static void parse_nul_bytes(void **state)
 	RUN_TABLE(nul_lines);
 }
 
+#define MD5_LC "900150983cd24fb0d6963f7d28e17f72"
+#define SHA1_LC "a9993e364706816aba3e25717850c26c9cd0d89d"
+#define SHA512_LC SHA_LC SHA_LC
+
+/* A row for the digests other than sha256. */
+struct digest_case {
+	const char *name;
+	const char *line;
+	int kind;
+	const char *want[FM_ALGOS]; /* e.digest[], NULL: none */
+	const char *why;            /* as in struct line_case */
+};
+
+static const struct digest_case digest_lines[] = {
+	{ "md5 and sha1", "https://e.org/a md5=" MD5_LC " sha1=" SHA1_LC,
+	  ENTRY, { [FM_MD5] = MD5_LC, [FM_SHA1] = SHA1_LC }, NULL },
+	{ "all four", "https://e.org/a sha512=" SHA512_LC " sha256=" SHA_UC
+	  " md5=900150983CD24FB0D6963F7D28E17F72 sha1=" SHA1_LC, ENTRY,
+	  { SHA_LC, SHA512_LC, SHA1_LC, MD5_LC }, NULL },
+	{ "JSON sha512 and md5", "{\"url\":\"https://e.org/a\",\"sha512\":\""
+	  SHA512_LC "\",\"md5\":\"" MD5_LC "\",\"sha1\":null}", ENTRY,
+	  { [FM_SHA512] = SHA512_LC, [FM_MD5] = MD5_LC }, NULL },
+	{ "result record with the digests", "{\"url\":\"https://e.org/a\","
+	  "\"path\":null,\"status\":\"failed\",\"http_status\":200,"
+	  "\"bytes\":0,\"seconds\":0.1,\"attempts\":1,\"error\":\"x\","
+	  "\"sha256\":\"" SHA_LC "\",\"sha512\":\"" SHA512_LC "\","
+	  "\"sha1\":\"" SHA1_LC "\",\"md5\":\"" MD5_LC "\",\"line\":1,"
+	  "\"source\":\"l\"}", ENTRY, { SHA_LC, SHA512_LC, SHA1_LC, MD5_LC },
+	  NULL },
+	{ "md5 short", "https://e.org/a md5=" SHA1_LC, INVALID, { 0 },
+	  "md5 must be 32 hex digits" },
+	{ "sha1 of md5's length", "https://e.org/a sha1=" MD5_LC, INVALID,
+	  { 0 }, "sha1 must be 40 hex digits" },
+	{ "sha512 of sha256's length", "https://e.org/a sha512=" SHA_LC,
+	  INVALID, { 0 }, "sha512 must be 128 hex digits" },
+	{ "sha512 not hex", "https://e.org/a sha512=" SHA_LC SHA_63 "x",
+	  INVALID, { 0 }, "sha512 must be 128 hex digits" },
+	{ "empty md5", "https://e.org/a md5=", INVALID, { 0 },
+	  "empty value for key 'md5'" },
+	{ "duplicate sha1", "https://e.org/a sha1=" SHA1_LC " sha1=" SHA1_LC,
+	  INVALID, { 0 }, "duplicate key 'sha1'" },
+	{ "good sha256, bad md5: nothing kept", "https://e.org/a sha256="
+	  SHA_LC " md5=00", INVALID, { 0 }, "md5 must be 32 hex digits" },
+	{ "key case matters", "https://e.org/a MD5=" MD5_LC, INVALID, { 0 },
+	  "unknown key 'MD5'" },
+	{ "sha384 unknown", "https://e.org/a sha384=" MD5_LC, INVALID, { 0 },
+	  "unknown key 'sha384'" },
+	{ "JSON md5 number", "{\"url\":\"https://e.org/a\",\"md5\":5}",
+	  INVALID, { 0 }, "'md5' must be a string" },
+	{ "JSON duplicate sha512 after null", "{\"url\":\"https://e.org/a\","
+	  "\"sha512\":null,\"sha512\":\"" SHA512_LC "\"}", INVALID, { 0 },
+	  "duplicate key 'sha512'" },
+};
+
+static void parse_other_digests(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(digest_lines) / sizeof(digest_lines[0]);
+	     i++) {
+		const struct digest_case *c = &digest_lines[i];
+		struct fm_entry e;
+		char why[FM_WHY_MAX];
+		enum fm_line_kind kind;
+
+		memset(&e, 0x5a, sizeof(e));
+		kind = fm_list_parse_line(c->line, strlen(c->line), &e, why,
+					  sizeof(why));
+		if ((int)kind != c->kind)
+			fail_msg("%s: kind %d, expected %d (why: %s)", c->name,
+				 (int)kind, c->kind, why);
+		for (int a = 0; a < FM_ALGOS; a++)
+			check_str(c->name, fm_algo_name(a), e.digest[a],
+				  c->want[a]);
+		if (c->why == NULL)
+			check_str(c->name, "why", why, "");
+		else if (strstr(why, c->why) == NULL)
+			fail_msg("%s: why is \"%s\", expected it to contain "
+				 "\"%s\"", c->name, why, c->why);
+		fm_entry_clear(&e);
+	}
+}
+
 static void parse_json_lines(void **state)
 {
 	(void)state;
@@ -637,7 +721,8 @@ static void entry_clear_zeroes(void **state)
 	(void)state;
 	e.url = strdup("u");
 	e.out = strdup("o");
-	e.sha256 = NULL;
+	for (int a = 0; a < FM_ALGOS; a++)
+		e.digest[a] = a == FM_SHA1 ? NULL : strdup("d");
 	e.mirrors = calloc(2, sizeof(*e.mirrors));
 	e.nmirrors = 2;
 	e.uh = curl_url();
@@ -650,7 +735,8 @@ static void entry_clear_zeroes(void **state)
 	fm_entry_clear(&e);
 	assert_null(e.url);
 	assert_null(e.out);
-	assert_null(e.sha256);
+	for (int a = 0; a < FM_ALGOS; a++)
+		assert_null(e.digest[a]);
 	assert_null(e.mirrors);
 	assert_int_equal(e.nmirrors, 0);
 	assert_null(e.uh);
@@ -666,6 +752,7 @@ int main(void)
 		cmocka_unit_test(parse_text_invalid),
 		cmocka_unit_test(parse_nul_bytes),
 		cmocka_unit_test(parse_json_lines),
+		cmocka_unit_test(parse_other_digests),
 		cmocka_unit_test(parse_mirrors),
 		cmocka_unit_test(parse_mirrors_limit),
 		cmocka_unit_test(parse_line_length_limit),

@@ -660,6 +660,35 @@ static void config_errors_name_file_and_line(void **state)
 	config_home_free(dir, file);
 }
 
+/* --checksums is repeatable, kept in order (read at the run's start);
+ * an empty name is a usage error that says why. */
+static void checksums_repeatable(void **state)
+{
+	char *good[] = {"fetchmany", "--checksums", "SHA256SUMS",
+			"--require-digest", "--checksums=MD5SUMS", NULL};
+	char *none[] = {"fetchmany", NULL};
+	char *empty[] = {"fetchmany", "--checksums", "", NULL};
+	struct fm_opts o;
+	char *msg = NULL;
+
+	(void)state;
+	assert_int_equal(parse(&o, none), FM_OPTS_RUN);
+	assert_int_equal(o.nchecksums, 0);
+	assert_false(o.require_digest);
+	fm_opts_free(&o);
+	assert_int_equal(parse(&o, good), FM_OPTS_RUN);
+	assert_int_equal(o.nchecksums, 2);
+	assert_string_equal(o.checksums[0], "SHA256SUMS");
+	assert_string_equal(o.checksums[1], "MD5SUMS");
+	assert_true(o.require_digest);
+	fm_opts_free(&o);
+	assert_null(o.checksums);
+	assert_int_equal(parse_msg(&o, empty, &msg), FM_OPTS_USAGE);
+	assert_string_equal(msg, "fetchmany: --checksums: '' is not a file "
+				 "name\n");
+	free(msg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -679,6 +708,7 @@ int main(void)
 		cmocka_unit_test(config_defaults_then_command_line),
 		cmocka_unit_test(config_chosen),
 		cmocka_unit_test(config_errors_name_file_and_line),
+		cmocka_unit_test(checksums_repeatable),
 	};
 
 	/* No developer's own defaults file in these tests. */

@@ -44,7 +44,8 @@ static void json_optional_keys_in_order(void **state)
 		.http_status = 0,
 		.attempts = 4,
 		.error = "Could not connect\tto server",
-		.sha256 = "ab",
+		.digest = { [FM_MD5] = "cd", [FM_SHA256] = "ab",
+			    [FM_SHA512] = "ef" },
 	};
 	char *s = fm_result_json(&r);
 
@@ -54,7 +55,8 @@ static void json_optional_keys_in_order(void **state)
 		   "\"path\":null,\"status\":\"failed\",\"http_status\":null,"
 		   "\"bytes\":0,\"seconds\":0,\"attempts\":4,"
 		   "\"error\":\"Could not connect\\tto server\","
-		   "\"sha256\":\"ab\",\"line\":null,\"source\":null}\n");
+		   "\"sha256\":\"ab\",\"sha512\":\"ef\",\"md5\":\"cd\","
+		   "\"line\":null,\"source\":null}\n");
 	free(s);
 }
 

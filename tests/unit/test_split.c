@@ -25,6 +25,8 @@
 #define KIB 1024u
 #define MIN (64u * KIB)
 #define SIZE (1024u * KIB)
+/* The digests every split here computes. */
+#define DIGESTS (FM_ALGO_BIT(FM_SHA256) | FM_ALGO_BIT(FM_SHA512))
 
 struct fx {
 	char dir[64];
@@ -54,7 +56,7 @@ static int setup(void **state)
 	    fm_sink_open(&f->sink, false))
 		return -1;
 	if (fm_split_init(&f->split, SIZE, MIN, "http://h/big", "\"v1\"",
-			  "\"v1\"", -1, &f->sink, true, &f->first))
+			  "\"v1\"", -1, &f->sink, DIGESTS, &f->first))
 		return -1;
 	*state = f;
 	return 0;
@@ -99,29 +101,42 @@ static bool end(struct fx *f, struct fm_seg *seg, bool failed)
 	return fm_split_end(&f->split, seg, failed, &complete);
 }
 
-/* The body's SHA-256 in hex. */
-static void body_hex(const struct fx *f, char whex[65])
+/* The body's digest with md, in hex (FM_HEX_MAX + 1 bytes). */
+static void body_hex(const struct fx *f, const EVP_MD *md, char *whex)
 {
-	unsigned char want[32];
+	unsigned char want[EVP_MAX_MD_SIZE];
 	unsigned n = 0;
 
-	EVP_Digest(f->body, SIZE, want, &n, EVP_sha256(), NULL);
-	for (unsigned i = 0; i < 32; i++)
+	EVP_Digest(f->body, SIZE, want, &n, md, NULL);
+	for (unsigned i = 0; i < n; i++)
 		snprintf(whex + 2 * i, 3, "%02x", want[i]);
+}
+
+/* The digests of split are the body's: SHA-256 and SHA-512, the two it
+ * computes, and no other. */
+static void check_digests(const struct fx *f, struct fm_split *split)
+{
+	struct fm_digests d;
+	char whex[FM_HEX_MAX + 1];
+
+	assert_int_equal(fm_split_digest(split, &d), 0);
+	body_hex(f, EVP_sha256(), whex);
+	assert_string_equal(d.hex[FM_SHA256], whex);
+	body_hex(f, EVP_sha512(), whex);
+	assert_string_equal(d.hex[FM_SHA512], whex);
+	assert_string_equal(d.hex[FM_SHA1], "");
+	assert_string_equal(d.hex[FM_MD5], "");
 }
 
 /* The file holds the body; its digest is the body's. */
 static void check_file(struct fx *f)
 {
-	char hex[65], whex[65];
 	unsigned char *got = malloc(SIZE);
 	char path[128];
 	int fd;
 
 	assert_non_null(got);
-	assert_int_equal(fm_split_digest(&f->split, hex), 0);
-	body_hex(f, whex);
-	assert_string_equal(hex, whex);
+	check_digests(f, &f->split);
 	assert_int_equal(fm_split_commit(&f->split), 0);
 	snprintf(path, sizeof(path), "%s/big", f->dir);
 	fd = open(path, O_RDONLY);
@@ -365,7 +380,7 @@ static void split_resumed(void **state)
 	sink.leaf = strdup(f->split.sink.leaf);
 	sink.part = strdup(f->split.sink.part);
 	assert_int_equal(fm_split_resume(&again, SIZE, MIN, "http://h/big",
-					 "\"v1\"", "\"v1\"", -1, &sink, true,
+					 "\"v1\"", "\"v1\"", -1, &sink, DIGESTS,
 					 done, 2, &first),
 			 0);
 	assert_int_equal(first->start, SIZE / 4);
@@ -390,11 +405,7 @@ static void split_resumed(void **state)
 	}
 	/* check_file() on the fixture's split reads the same file */
 	{
-		char hex[65], whex[65];
-
-		assert_int_equal(fm_split_digest(&again, hex), 0);
-		body_hex(f, whex);
-		assert_string_equal(hex, whex);
+		check_digests(f, &again);
 		/* the quarters that were there, and the last one, which
 		 * came before the prefix reached it */
 		assert_int_equal(again.reread, 3 * SIZE / 4);
