@@ -615,6 +615,7 @@ static void gather_facts(const struct fm_xfer *x, CURLcode rc,
 				(o->http_status == 304 || unmet),
 		.reused = o->reused,
 		.fresh = x->fresh,
+		.retry_on = x->conf->retry_on,
 	};
 }
 
