@@ -43,27 +43,44 @@ static void test_503_twice_then_ok(void **state)
 	free(file);
 }
 
-/* A 404 is final at once: one attempt, one request. */
+/* The result for url in res has status, http_status and attempts as
+ * given, and the server saw that many requests for pq. */
+static void expect_outcome(const struct it_fixture *f,
+			   const struct it_result *r, const cJSON *res,
+			   const char *url, const char *pq, const char *status,
+			   long http, int attempts)
+{
+	const cJSON *e = it_json_find_url(res, url);
+
+	if (!e)
+		fail_msg("no result for %s", url);
+	IT_ASSERT_JSTR(e, "status", status);
+	IT_ASSERT_JNUM(e, "http_status", http);
+	IT_ASSERT_JNUM(e, "attempts", attempts);
+	it_assert_requests(f, r, pq, attempts);
+}
+
+/* A 404 is final at once: one attempt, one request; also one that would
+ * serve the next time (what --retry-on 404 is for). */
 static void test_404_not_retried(void **state)
 {
 	struct it_fixture *f = *state;
-	const char *pq = "/data/nf.bin?status=404";
-	char *u = it_url(&f->srv, pq);
-	const char *args[] = { "--backoff", "0.1", u, NULL };
-	struct it_result r;
-	cJSON *res, *e;
+	const char *pq[2] = { "/data/nf.bin?status=404",
+			      "/data/late2.bin?size=2500&fail=2&fail_status=404" };
 
-	res = it_run_json(f, args, 1, 1, &r);
-	e = cJSON_GetArrayItem(res, 0);
-	IT_ASSERT_JSTR(e, "status", "failed");
-	IT_ASSERT_JNUM(e, "http_status", 404);
-	IT_ASSERT_JNUM(e, "attempts", 1);
-	it_assert_requests(f, &r, pq, 1);
-	assert_int_equal(it_count_files(f->tmp), 0);
+	for (int i = 0; i < 2; i++) {
+		char *u = it_url(&f->srv, pq[i]);
+		const char *args[] = { "--backoff", "0.1", u, NULL };
+		struct it_result r;
+		cJSON *res;
 
-	cJSON_Delete(res);
-	it_result_free(&r);
-	free(u);
+		res = it_run_json(f, args, 1, 1, &r);
+		expect_outcome(f, &r, res, u, pq[i], "failed", 404, 1);
+		assert_int_equal(it_count_files(f->tmp), 0);
+		cJSON_Delete(res);
+		it_result_free(&r);
+		free(u);
+	}
 }
 
 /* 503 forever with -r 2: three attempts, three requests, the error names
@@ -372,15 +389,11 @@ static void test_retry_on_404(void **state)
 	const char *args[] = { "--retry-on", "404", "--backoff", "0.1", u,
 			       NULL };
 	struct it_result r;
-	cJSON *res, *e;
+	cJSON *res;
 
 	res = it_run_json(f, args, 0, 1, &r);
-	e = cJSON_GetArrayItem(res, 0);
-	IT_ASSERT_JSTR(e, "status", "ok");
-	IT_ASSERT_JNUM(e, "http_status", 200);
-	IT_ASSERT_JNUM(e, "attempts", 3);
-	IT_ASSERT_JNUM(e, "bytes", 2500);
-	it_assert_requests(f, &r, pq, 3);
+	expect_outcome(f, &r, res, u, pq, "ok", 200, 3);
+	IT_ASSERT_JNUM(cJSON_GetArrayItem(res, 0), "bytes", 2500);
 	assert_true(it_file_matches_body(file, "/data/late.bin", 2500));
 	it_expect_no_part_dl(f);
 
@@ -388,29 +401,6 @@ static void test_retry_on_404(void **state)
 	it_result_free(&r);
 	free(u);
 	free(file);
-}
-
-/* Without --retry-on the same 404 is final: one attempt, one request. */
-static void test_404_then_ok_not_retried_by_default(void **state)
-{
-	struct it_fixture *f = *state;
-	const char *pq = "/data/late2.bin?size=2500&fail=2&fail_status=404";
-	char *u = it_url(&f->srv, pq);
-	const char *args[] = { "--backoff", "0.1", u, NULL };
-	struct it_result r;
-	cJSON *res, *e;
-
-	res = it_run_json(f, args, 1, 1, &r);
-	e = cJSON_GetArrayItem(res, 0);
-	IT_ASSERT_JSTR(e, "status", "failed");
-	IT_ASSERT_JNUM(e, "http_status", 404);
-	IT_ASSERT_JNUM(e, "attempts", 1);
-	it_assert_requests(f, &r, pq, 1);
-	assert_int_equal(it_count_files(f->tmp), 0);
-
-	cJSON_Delete(res);
-	it_result_free(&r);
-	free(u);
 }
 
 /* --retry-on 52x: a 522 (Cloudflare's connection timed out) is retried,
@@ -428,26 +418,12 @@ static void test_retry_on_class(void **state)
 	const char *args[] = { "--retry-on", "52x", "-r", "2", "--backoff",
 			       "0.1", u1, u2, u3, NULL };
 	struct it_result r;
-	cJSON *res, *e;
+	cJSON *res;
 
 	res = it_run_json(f, args, 1, 3, &r);
-	e = it_json_find_url(res, u1);
-	assert_non_null(e);
-	IT_ASSERT_JSTR(e, "status", "ok");
-	IT_ASSERT_JNUM(e, "attempts", 2);
-	e = it_json_find_url(res, u2);
-	assert_non_null(e);
-	IT_ASSERT_JSTR(e, "status", "failed");
-	IT_ASSERT_JNUM(e, "http_status", 530);
-	IT_ASSERT_JNUM(e, "attempts", 1);
-	e = it_json_find_url(res, u3);
-	assert_non_null(e);
-	IT_ASSERT_JSTR(e, "status", "failed");
-	IT_ASSERT_JNUM(e, "http_status", 521);
-	IT_ASSERT_JNUM(e, "attempts", 3);
-	it_assert_requests(f, &r, pq1, 2);
-	it_assert_requests(f, &r, pq2, 1);
-	it_assert_requests(f, &r, pq3, 3);
+	expect_outcome(f, &r, res, u1, pq1, "ok", 200, 2);
+	expect_outcome(f, &r, res, u2, pq2, "failed", 530, 1);
+	expect_outcome(f, &r, res, u3, pq3, "failed", 521, 3);
 	assert_true(it_file_matches_body(file, "/data/cf.bin", 700));
 
 	cJSON_Delete(res);
@@ -470,7 +446,6 @@ static void test_retry_on_mirrors(void **state)
 	const char *pq_b = "/data/rm-b.bin?status=404";
 	char *ua = it_url(&f->srv, pq_a), *ub = it_url(&f->srv, pq_b);
 	char *list = it_path("%s mirror=%s\n", ua, ub);
-	char *lpath = it_path("%s/list.txt", f->tmp);
 	char *file = it_path("%s/dl/rm.bin", f->tmp);
 	const char *args[] = { "--retry-on", "404", "--backoff", "0.4",
 			       "list.txt", NULL };
@@ -479,7 +454,7 @@ static void test_retry_on_mirrors(void **state)
 	struct it_result r;
 	cJSON *res, *e, *log;
 
-	assert_int_equal(it_write_file(lpath, list, strlen(list)), 0);
+	it_write_list(f, list);
 	res = it_run_json(f, args, 0, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	IT_ASSERT_JSTR(e, "status", "ok");
@@ -506,7 +481,7 @@ static void test_retry_on_mirrors(void **state)
 	assert_int_equal(it_rmtree(file), 0);
 	free(list);
 	list = it_path("%s&twin=1 mirror=%s\n", ua, ub);
-	assert_int_equal(it_write_file(lpath, list, strlen(list)), 0);
+	it_write_list(f, list);
 	res = it_run_json(f, plain, 1, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	IT_ASSERT_JSTR(e, "status", "failed");
@@ -516,7 +491,6 @@ static void test_retry_on_mirrors(void **state)
 	free(ua);
 	free(ub);
 	free(list);
-	free(lpath);
 	free(file);
 }
 
@@ -585,9 +559,6 @@ int main(void)
 						it_fixture_setup,
 						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_retry_on_404,
-						it_fixture_setup,
-						it_fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_404_then_ok_not_retried_by_default,
 						it_fixture_setup,
 						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_retry_on_class,
