@@ -311,7 +311,9 @@ static const struct fm_opt opt_table[] = {
 	FLAG("fail-fast", 0, fail_fast, "stop at the first failed entry"),
 
 	{"header", 'H', FM_OPT_SPECIAL, .special = add_header,
-	 .arg = "'N: V'", .help = "add a request header (repeatable)",
+	 .arg = "'N: V'",
+	 .help = "add a request header (repeatable; a list entry's\n"
+		 "header= of the same name replaces it)",
 	 .group = "HTTP"},
 	STRING("user-agent", 'A', user_agent, "STR",
 	       "(default: fetchmany/" FM_VERSION ")"),
