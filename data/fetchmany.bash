@@ -25,8 +25,8 @@ _fetchmany()
     # Options that take a value (as the next word or after '=').
     local valued='--shard --output-dir --jobs --per-host --split
         --min-split-size --limit-rate --threads
-        --connect-timeout --timeout --stall-timeout --retries --backoff
-        --backoff-max --header --user-agent --max-redirs --max-filesize
+        --connect-timeout --timeout --stall-timeout --retries --retry-on
+        --backoff --backoff-max --header --user-agent --max-redirs --max-filesize
         --netrc-file --cacert --proxy --noproxy --cookie --cookie-jar
         --progress --config --checksums'
     local shorts='-o -x -c -n -N -j -t -r -H -A -k -q -h -V'
@@ -76,9 +76,10 @@ _fetchmany()
     -j | -t | -r | -H | -A | --shard | --jobs | --per-host | --split | \
         --min-split-size | --limit-rate | --threads | \
         --connect-timeout | --timeout | --stall-timeout | --retries | \
-        --backoff | --backoff-max | --header | --user-agent | --max-redirs | \
+        --retry-on | --backoff | --backoff-max | --header | --user-agent | --max-redirs | \
         --max-filesize)
-        # A number, a size, a header or a string: nothing to offer.
+        # A number, a size, a list of statuses, a header or a string:
+        # nothing to offer.
         ;;
     *)
         opt=

@@ -22,6 +22,12 @@
  * reasons stay small. */
 #define FM_MIRRORS_MAX 100
 
+/* The most header= fields one entry may give, and the longest one, name
+ * and value, in bytes: far more than a request needs (a bearer token is
+ * a few KiB at most), few enough that an entry stays small. */
+#define FM_HEADERS_MAX 32
+#define FM_HEADER_LEN_MAX 8192
+
 struct fm_entry {
 	char *url;    /* text: the URL token as written; JSON: the decoded url */
 	char *out;    /* out= / "out", or NULL */
@@ -32,6 +38,11 @@ struct fm_entry {
 			   the order given, none twice nor equal to url;
 			   NULL when none */
 	unsigned nmirrors;
+	char **headers; /* header= / "headers": "Name: value" lines, checked
+			   (fm_reqhdr_check()), in the order given; NULL when
+			   none. Never part of a result: they may be
+			   credentials */
+	unsigned nheaders;
 	CURLU *uh;    /* url as curl_url() parsed it, for naming; or NULL */
 };
 
@@ -55,12 +66,16 @@ enum fm_line_kind {
  * (fm_digest_check(), stored lowercase), out= safe per
  * fm_name_check_out(), each mirror= URL as the URL itself (a bad one is
  * named in the reason; one that repeats the URL or an earlier mirror is
- * left out). JSON lines are objects with string members url, out and
- * the digests' keys, and an array of strings mirrors; other members are
- * ignored only when they are keys of fetchmany's own result records
- * (from, path, status, http_status, bytes, seconds, attempts, error,
- * line, source), otherwise invalid. A JSON digest of null is treated as
- * absent. */
+ * left out), each header= per fm_reqhdr_check() (at most FM_HEADERS_MAX
+ * of at most FM_HEADER_LEN_MAX bytes; a reason names a header, never
+ * quotes its value). A text field's value that opens with a double
+ * quote ends at the closing one, which must end the field: inside,
+ * white space stays and \" and \\ stand for " and \. JSON lines are
+ * objects with string members url, out and the digests' keys, and
+ * arrays of strings mirrors and headers; other members are ignored only
+ * when they are keys of fetchmany's own result records (from, path,
+ * status, http_status, bytes, seconds, attempts, error, line, source),
+ * otherwise invalid. A JSON digest of null is treated as absent. */
 enum fm_line_kind fm_list_parse_line(const char *line, size_t len,
 				     struct fm_entry *e, char *why,
 				     size_t whylen);

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fm_policy.h"
+
 #define FM_JOBS_DEFAULT 16
 #define FM_JOBS_MAX 10000
 #define FM_RETRIES_MAX 1000
@@ -28,6 +30,7 @@ struct fm_opts {
 	double timeout;         /* -t: whole attempt, seconds (0: none) */
 	double stall_timeout;   /* --stall-timeout, seconds (0: none) */
 	unsigned retries;       /* -r: retries after the first attempt */
+	struct fm_retry_on retry_on; /* --retry-on: statuses retried too */
 	double backoff;         /* --backoff: BASE seconds */
 	double backoff_max;     /* --backoff-max: MAX seconds */
 	bool fail_fast;         /* --fail-fast */

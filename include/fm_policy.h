@@ -9,6 +9,7 @@
 #define FM_POLICY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <curl/curl.h>
@@ -45,6 +46,28 @@ enum fm_stop {
 	FM_STOP_COUNT
 };
 
+/* --retry-on: the HTTP statuses retried besides the default ones (408,
+ * 429, 500, 502, 503, 504), a set of 400..599: nothing outside that
+ * range is an error a retry could mend (a 2xx is a success, a 3xx
+ * libcurl's to follow). A bitmap, so that asking costs nothing and the
+ * set copies by value; all zero is the empty set. */
+#define FM_RETRY_ON_LOW 400
+#define FM_RETRY_ON_HIGH 599
+struct fm_retry_on {
+	uint64_t bits[(FM_RETRY_ON_HIGH - FM_RETRY_ON_LOW + 64) / 64];
+};
+
+/* Adds the statuses of list to set: comma-separated items, each a
+ * status ("403") or a class, a status whose last digits are x ("52x",
+ * "5xx"), within 400..599; blanks around an item are allowed. Returns 0,
+ * or -1 with a reason naming the item at fault in why (whylen bytes),
+ * set untouched. */
+int fm_retry_on_parse(struct fm_retry_on *set, const char *list, char *why,
+		      size_t whylen);
+
+/* Whether status is in set (NULL: the empty set). */
+bool fm_retry_on_has(const struct fm_retry_on *set, long status);
+
 /* What is known of an attempt when it ends. */
 struct fm_attempt_facts {
 	CURLcode rc;        /* libcurl's result (ours for the stops given as
@@ -60,6 +83,7 @@ struct fm_attempt_facts {
 			       the file (see local_err, stop) */
 	bool reused;        /* the attempt made no new connection */
 	bool fresh;         /* the attempt was itself a fresh retry */
+	const struct fm_retry_on *retry_on; /* --retry-on, or NULL */
 };
 
 /* What becomes of the attempt. */

@@ -41,6 +41,7 @@ struct fm_xfer_conf {
 	struct fm_claims *claims; /* for server-given names */
 	pthread_mutex_t *claims_lock; /* claims are shared between threads */
 	long max_redirs;
+	const struct fm_retry_on *retry_on; /* --retry-on */
 	const char *const *headers; /* -H, in order */
 	int nheaders;
 	bool netrc;              /* --netrc or --netrc-file */

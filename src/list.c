@@ -6,8 +6,8 @@
  * precise reason before any network or file system work: the URL goes
  * through libcurl's own parser, the fields through a fixed table, out=
  * through fm_name_check_out(), each mirror URL through the same checks as
- * the URL. No I/O and no global state, so the reader and the unit tests
- * drive it the same way. */
+ * the URL, each header through fm_reqhdr_check(). No I/O and no global
+ * state, so the reader and the unit tests drive it the same way. */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,6 +21,7 @@
 #include "fm_error.h"
 #include "fm_list.h"
 #include "fm_name.h"
+#include "fm_reqhdr.h"
 
 /* How much of a user-given field or key a reason quotes: enough to
  * recognise it, short enough that the reason fits in FM_WHY_MAX. */
@@ -179,6 +180,15 @@ static void clear_digests(struct fm_entry *e)
 	}
 }
 
+static void clear_headers(struct fm_entry *e)
+{
+	for (unsigned i = 0; i < e->nheaders; i++)
+		free(e->headers[i]);
+	free(e->headers);
+	e->headers = NULL;
+	e->nheaders = 0;
+}
+
 void fm_entry_clear(struct fm_entry *e)
 {
 	if (e == NULL)
@@ -187,6 +197,7 @@ void fm_entry_clear(struct fm_entry *e)
 	free(e->out);
 	clear_digests(e);
 	clear_mirrors(e);
+	clear_headers(e);
 	curl_url_cleanup(e->uh);
 	e->url = e->out = NULL;
 	e->uh = NULL;
@@ -209,6 +220,22 @@ static bool has_url(const struct fm_entry *e, const char *url)
 	return false;
 }
 
+/* Appends a copy of s to the array *v of *n strings. */
+static int push(char ***v, unsigned *n, const char *s, char *why,
+		size_t whylen)
+{
+	char **grown = realloc(*v, (*n + 1) * sizeof(*grown));
+
+	if (grown == NULL)
+		return fm_why(why, whylen, "out of memory");
+	*v = grown;
+	grown[*n] = strdup(s);
+	if (grown[*n] == NULL)
+		return fm_why(why, whylen, "out of memory");
+	(*n)++;
+	return 0;
+}
+
 /* Adds a mirror (a text mirror= field, or a string of a JSON "mirrors"),
  * checked as the URL itself, to e, whose url is set. A repeat of a URL
  * the entry has adds nothing: it could only fail the same way twice. */
@@ -216,7 +243,6 @@ static int add_mirror(struct fm_entry *e, const char *url, char *why,
 		      size_t whylen)
 {
 	char q[QUOTE_SIZE], reason[FM_WHY_MAX];
-	char **grown;
 
 	if (url[0] == '\0')
 		return fm_why(why, whylen, "empty value for key 'mirror'");
@@ -228,20 +254,34 @@ static int add_mirror(struct fm_entry *e, const char *url, char *why,
 	if (e->nmirrors == FM_MIRRORS_MAX)
 		return fm_why(why, whylen, "more than %d mirrors",
 			      FM_MIRRORS_MAX);
-	grown = realloc(e->mirrors, (e->nmirrors + 1) * sizeof(*grown));
-	if (grown == NULL)
-		return fm_why(why, whylen, "out of memory");
-	e->mirrors = grown;
-	e->mirrors[e->nmirrors] = strdup(url);
-	if (e->mirrors[e->nmirrors] == NULL)
-		return fm_why(why, whylen, "out of memory");
-	e->nmirrors++;
-	return 0;
+	return push(&e->mirrors, &e->nmirrors, url, why, whylen);
+}
+
+/* Adds a header (a text header= field, or a string of a JSON "headers")
+ * to e. A reason names the header, never quotes its value: that may be a
+ * credential, and the reason goes into the entry's result. */
+static int add_header(struct fm_entry *e, const char *h, char *why,
+		      size_t whylen)
+{
+	size_t len = strlen(h), n = strcspn(h, ":");
+
+	if (h[0] == '\0')
+		return fm_why(why, whylen, "empty value for key 'header'");
+	if (fm_reqhdr_check(h, why, whylen) != 0)
+		return -1;
+	if (len > FM_HEADER_LEN_MAX)
+		return fm_why(why, whylen, "header '%.*s' longer than %d bytes",
+			      (int)(n < QUOTE_MAX ? n : QUOTE_MAX), h,
+			      FM_HEADER_LEN_MAX);
+	if (e->nheaders == FM_HEADERS_MAX)
+		return fm_why(why, whylen, "more than %d headers",
+			      FM_HEADERS_MAX);
+	return push(&e->headers, &e->nheaders, h, why, whylen);
 }
 
 /* Stores one field of an entry, shared by text and JSON lines so that both
- * follow the same rules: a known key, given once (mirror: any number of
- * times), with a valid value. */
+ * follow the same rules: a known key, given once (mirror and header: any
+ * number of times), with a valid value. */
 static int set_field(struct fm_entry *e, const char *key, const char *val,
 		     char *why, size_t whylen)
 {
@@ -251,6 +291,8 @@ static int set_field(struct fm_entry *e, const char *key, const char *val,
 
 	if (strcmp(key, "mirror") == 0)
 		return add_mirror(e, val, why, whylen);
+	if (strcmp(key, "header") == 0)
+		return add_header(e, val, why, whylen);
 	if (strcmp(key, "out") == 0)
 		slot = &e->out;
 	else if (algo >= 0)
@@ -289,6 +331,69 @@ static char *next_token(char **pos)
 	return tok;
 }
 
+/* The value of a field that opens with a double quote, from q (just past
+ * it), unquoted in place to dst: white space stays, \" and \\ stand for
+ * " and \, any other backslash is itself. The closing quote must end
+ * the field. Returns what follows the field, or NULL with a reason (the
+ * key named, the value never: it may be a credential). */
+static char *unquote(char *dst, char *q, const char *key, char *why,
+		     size_t whylen)
+{
+	for (;;) {
+		if (*q == '\0') {
+			fm_why(why, whylen, "no closing quote in field '%s'",
+			       key);
+			return NULL;
+		}
+		if (*q == '"')
+			break;
+		if (q[0] == '\\' && (q[1] == '"' || q[1] == '\\'))
+			q++;
+		*dst++ = *q++;
+	}
+	*dst = '\0';
+	q++;
+	if (*q != '\0' && !is_ws(*q)) {
+		fm_why(why, whylen, "text after the closing quote of field '%s'",
+		       key);
+		return NULL;
+	}
+	return q;
+}
+
+/* Splits off the next field of *pos, in place, into *tok: like
+ * next_token(), but a value that opens with a double quote ends at its
+ * closing quote (key="a b"), so that it may hold white space. Returns 1,
+ * 0 at the end of the line, or -1 with a reason. */
+static int next_field(char **pos, char **tok, char *why, size_t whylen)
+{
+	char *p = *pos, *eq, *rest;
+	char q[QUOTE_SIZE];
+
+	while (is_ws(*p))
+		p++;
+	if (*p == '\0')
+		return 0;
+	*tok = p;
+	while (*p != '\0' && !is_ws(*p) && *p != '=')
+		p++;
+	if (*p != '=' || p[1] != '"') {
+		*pos = *tok;
+		*tok = next_token(pos);
+		return 1;
+	}
+	eq = p;
+	*eq = '\0'; /* the key, for a reason; restored below */
+	rest = unquote(eq + 1, eq + 2, quote(q, *tok), why, whylen);
+	*eq = '=';
+	if (rest == NULL)
+		return -1;
+	if (*rest != '\0')
+		rest++;
+	*pos = rest;
+	return 1;
+}
+
 static int parse_field(char *tok, struct fm_entry *e, char *why, size_t whylen)
 {
 	char q[QUOTE_SIZE];
@@ -307,6 +412,7 @@ static enum fm_line_kind parse_text(char *s, struct fm_entry *e, char *why,
 				    size_t whylen)
 {
 	char *pos = s, *tok = next_token(&pos);
+	int rc;
 
 	e->url = strdup(tok);
 	if (e->url == NULL) {
@@ -315,10 +421,10 @@ static enum fm_line_kind parse_text(char *s, struct fm_entry *e, char *why,
 	}
 	if (fm_url_parse(e->url, &e->uh, why, whylen) != 0)
 		return FM_LINE_INVALID;
-	while ((tok = next_token(&pos)) != NULL)
+	while ((rc = next_field(&pos, &tok, why, whylen)) > 0)
 		if (parse_field(tok, e, why, whylen) != 0)
 			return FM_LINE_INVALID;
-	return FM_LINE_ENTRY;
+	return rc < 0 ? FM_LINE_INVALID : FM_LINE_ENTRY;
 }
 
 /* Takes the entry's "url" first, so that an invalid line still shows
@@ -349,23 +455,27 @@ static int json_url(const cJSON *root, struct fm_entry *e, char *why,
 struct json_seen {
 	unsigned digests;       /* FM_ALGO_BIT()s */
 	bool mirrors;
+	bool headers;
 };
 
-/* "mirrors": an array of URL strings, each added as a mirror= field. */
-static int json_mirrors(const cJSON *item, struct fm_entry *e, char *why,
-			size_t whylen)
+/* "mirrors" or "headers" (key): an array of strings, each added as a
+ * mirror= or header= field by add. */
+static int json_strings(const cJSON *item, const char *key,
+			int (*add)(struct fm_entry *, const char *, char *,
+				   size_t),
+			struct fm_entry *e, char *why, size_t whylen)
 {
 	const cJSON *m;
 
 	if (!cJSON_IsArray(item))
-		return fm_why(why, whylen,
-			      "'mirrors' must be an array of strings");
+		return fm_why(why, whylen, "'%s' must be an array of strings",
+			      key);
 	cJSON_ArrayForEach(m, item)
 		if (!cJSON_IsString(m))
 			return fm_why(why, whylen,
-				      "'mirrors' must be an array of strings");
+				      "'%s' must be an array of strings", key);
 	cJSON_ArrayForEach(m, item)
-		if (add_mirror(e, m->valuestring, why, whylen) != 0)
+		if (add(e, m->valuestring, why, whylen) != 0)
 			return -1;
 	return 0;
 }
@@ -385,7 +495,13 @@ static int json_member(const cJSON *item, struct fm_entry *e,
 		if (seen->mirrors)
 			return fm_why(why, whylen, "duplicate key 'mirrors'");
 		seen->mirrors = true;
-		return json_mirrors(item, e, why, whylen);
+		return json_strings(item, key, add_mirror, e, why, whylen);
+	}
+	if (strcmp(key, "headers") == 0) {
+		if (seen->headers)
+			return fm_why(why, whylen, "duplicate key 'headers'");
+		seen->headers = true;
+		return json_strings(item, key, add_header, e, why, whylen);
 	}
 	if (strcmp(key, "out") != 0 && algo < 0)
 		return fm_why(why, whylen, "unknown key '%s'", quote(q, key));
@@ -539,6 +655,7 @@ enum fm_line_kind fm_list_parse_line(const char *line, size_t len,
 		e->out = NULL;
 		clear_digests(e);
 		clear_mirrors(e);
+		clear_headers(e);
 	}
 	return kind;
 }

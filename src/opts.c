@@ -243,6 +243,21 @@ static enum fm_opts_result add_checksums(const struct fm_opt *r,
 	return push_value(&p->o->checksums, &p->o->nchecksums, arg, p);
 }
 
+/* --retry-on: each list adds its statuses to the set. */
+static enum fm_opts_result add_retry_on(const struct fm_opt *r,
+					const char *arg,
+					struct fm_opt_parse *p)
+{
+	char why[128];
+
+	if (fm_retry_on_parse(&p->o->retry_on, arg, why, sizeof(why))) {
+		fprintf(p->err, "fetchmany: --%s: '%s': %s\n", r->name, arg,
+			why);
+		return FM_OPTS_USAGE;
+	}
+	return FM_OPTS_RUN;
+}
+
 /* --shard K/N sets two fields. */
 static enum fm_opts_result set_shard(const struct fm_opt *r, const char *arg,
 				     struct fm_opt_parse *p)
@@ -319,6 +334,9 @@ static const struct fm_opt opt_table[] = {
 	{"retries", 'r', FM_OPT_UINT, FIELD(retries), 0, FM_RETRIES_MAX,
 	 .arg = "N", .help = "retries after the first attempt (default: 3)",
 	 .group = "Retries"},
+	SPECIAL("retry-on", 0, add_retry_on, "LIST",
+		"also retry these HTTP statuses, e.g. 403,404,52x\n"
+		"(repeatable; default: none)"),
 	SECONDS("backoff", 0, backoff,
 		"first retry waits S to S/2, doubling (default: 1)"),
 	SECONDS("backoff-max", 0, backoff_max,
@@ -326,7 +344,9 @@ static const struct fm_opt opt_table[] = {
 	FLAG("fail-fast", 0, fail_fast, "stop at the first failed entry"),
 
 	{"header", 'H', FM_OPT_SPECIAL, .special = add_header,
-	 .arg = "'N: V'", .help = "add a request header (repeatable)",
+	 .arg = "'N: V'",
+	 .help = "add a request header (repeatable; a list entry's\n"
+		 "header= of the same name replaces it)",
 	 .group = "HTTP"},
 	STRING("user-agent", 'A', user_agent, "STR",
 	       "(default: fetchmany/" FM_VERSION ")"),

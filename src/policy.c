@@ -1,10 +1,12 @@
 /* policy.c: retry or not, decided in one place (spec section 5): fm_judge(),
- * and, with mirrors, which URL next: fm_next_url().
+ * with the statuses --retry-on adds (fm_retry_on_parse()), and, with
+ * mirrors, which URL next: fm_next_url().
  *
  * Local errors come first: when writing failed, libcurl reports a write
  * error whatever the network did, and no retry can fix a full disk. */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fm_hash.h"
@@ -130,6 +132,12 @@ struct fm_judgement fm_judge(const struct fm_attempt_facts *f)
 		return j;
 	}
 	j.verdict = fm_classify(f->rc, f->http_status, 0);
+	/* --retry-on: a status the user knows to pass (an artifact that
+	 * answers 404 until it is published, a CDN's 52x) is transient,
+	 * and so not the URL's final failure either. */
+	if (j.verdict == FM_VERDICT_FAIL && f->rc == CURLE_OK &&
+	    fm_retry_on_has(f->retry_on, f->http_status))
+		j.verdict = FM_VERDICT_RETRY;
 	if (j.verdict == FM_VERDICT_OK && !f->commit_failed)
 		return j;
 	/* A body that came whole but could not become the file: the
@@ -438,4 +446,83 @@ unsigned fm_ramp_cap(struct fm_ramp *ramp, unsigned jobs, uint64_t now)
 	ramp->was_ns = took;
 	ramp_set(ramp, ramp->cap > jobs / 2 ? jobs : 2 * ramp->cap, now);
 	return ramp->cap;
+}
+
+/* One item of a --retry-on list, n bytes at p, blanks trimmed: a status,
+ * or a class with its last one or two digits x. Adds its statuses to
+ * set, or returns -1. */
+static int retry_on_item(struct fm_retry_on *set, const char *p, size_t n)
+{
+	long lo = 0, span = 1;
+	size_t i;
+
+	if (n != 3)
+		return -1;
+	for (i = 0; i < 3 && p[i] >= '0' && p[i] <= '9'; i++)
+		lo = lo * 10 + (p[i] - '0');
+	if (i == 0)
+		return -1;
+	for (; i < 3; i++) { /* x only after the digits, never before */
+		if (p[i] != 'x' && p[i] != 'X')
+			return -1;
+		lo *= 10;
+		span *= 10;
+	}
+	if (lo < FM_RETRY_ON_LOW || lo + span - 1 > FM_RETRY_ON_HIGH)
+		return -1;
+	for (long st = lo; st < lo + span; st++) {
+		unsigned b = (unsigned)(st - FM_RETRY_ON_LOW);
+
+		set->bits[b / 64] |= (uint64_t)1 << (b % 64);
+	}
+	return 0;
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+int fm_retry_on_parse(struct fm_retry_on *set, const char *list, char *why,
+		      size_t whylen)
+{
+	struct fm_retry_on add = *set;
+	const char *p = list;
+
+	for (;;) {
+		const char *end = p + strcspn(p, ",");
+		const char *a = p, *b = end;
+
+		while (a < b && is_blank(*a))
+			a++;
+		while (b > a && is_blank(b[-1]))
+			b--;
+		if (a == b) {
+			snprintf(why, whylen, "empty item");
+			return -1;
+		}
+		if (retry_on_item(&add, a, (size_t)(b - a))) {
+			snprintf(why, whylen,
+				 "'%.*s' is not a status from %d to %d nor a "
+				 "class such as 5xx or 52x",
+				 (int)(b - a > 16 ? 16 : b - a), a,
+				 FM_RETRY_ON_LOW, FM_RETRY_ON_HIGH);
+			return -1;
+		}
+		if (!*end)
+			break;
+		p = end + 1;
+	}
+	*set = add;
+	return 0;
+}
+
+bool fm_retry_on_has(const struct fm_retry_on *set, long status)
+{
+	unsigned b;
+
+	if (!set || status < FM_RETRY_ON_LOW || status > FM_RETRY_ON_HIGH)
+		return false;
+	b = (unsigned)(status - FM_RETRY_ON_LOW);
+	return set->bits[b / 64] >> (b % 64) & 1;
 }

@@ -1685,6 +1685,7 @@ static int setup(struct run *r, const struct fm_opts *o)
 		.content_disposition = o->content_disposition,
 		.claims = &r->admit.claims,
 		.max_redirs = o->max_redirs,
+		.retry_on = &o->retry_on,
 		.headers = o->headers,
 		.nheaders = o->nheaders,
 		.netrc = o->netrc || o->netrc_file,

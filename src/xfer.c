@@ -1,8 +1,8 @@
 /* xfer.c: one attempt and its request: setting up the easy handle,
  * asking, judging the end.
  *
- * fm_xfer_begin() prepares the destination and the request (-H headers,
- * -N's conditions, -c's Range and If-Range); libcurl's callbacks here
+ * fm_xfer_begin() prepares the destination and the request (-H headers
+ * and the entry's, -N's conditions, -c's Range and If-Range); libcurl's callbacks here
  * watch the connection (for the stall clock and descriptor shortages)
  * and read the response headers. The response body is body.c's
  * (xfer_body.h draws the line). The verdict itself comes from
@@ -24,6 +24,7 @@
 
 #include "fm_error.h"
 #include "fm_policy.h"
+#include "fm_reqhdr.h"
 #include "fm_xfer.h"
 #include "xfer_body.h"
 
@@ -439,31 +440,17 @@ static void set_encoding(struct fm_xfer *x, bool stored)
 	}
 }
 
-/* Whether -H header h carries credentials, which libcurl sends to no
- * other host than the entry's after a redirect. */
-static bool is_credential(const char *h)
+/* -H headers and the entry's own (fm_reqhdr_append()) first: a list of
+ * this attempt's own, since the conditions and ranges differ from one
+ * attempt to the next; without credentials for another host than the
+ * entry's (foreign). Returns 0 or -ENOMEM. */
+static int add_request_headers(struct fm_xfer *x, bool foreign)
 {
-	return strncasecmp(h, "authorization:", 14) == 0 ||
-	       strncasecmp(h, "cookie:", 7) == 0;
-}
+	const struct fm_entry *e = &x->job->entry;
 
-/* -H headers first: a list of this attempt's own, since the conditions
- * and ranges differ from one attempt to the next; without credentials
- * for another host than the entry's (foreign). Returns 0 or -ENOMEM. */
-static int add_conf_headers(struct fm_xfer *x, bool foreign)
-{
-	for (int i = 0; i < x->conf->nheaders; i++) {
-		struct curl_slist *l;
-
-		if (foreign && is_credential(x->conf->headers[i]))
-			continue;
-		l = curl_slist_append(x->headers, x->conf->headers[i]);
-
-		if (!l)
-			return -ENOMEM;
-		x->headers = l;
-	}
-	return 0;
+	return fm_reqhdr_append(&x->headers, x->conf->headers,
+				(unsigned)x->conf->nheaders, e->headers,
+				e->nheaders, foreign);
 }
 
 /* Sets up the request for x's segment: its range of the file the first
@@ -478,7 +465,7 @@ static enum fm_begin begin_segment(struct fm_xfer *x, struct fm_outcome *o)
 	int err;
 
 	x->seg_from = fm_split_range(split, x->seg, range, sizeof(range));
-	err = add_conf_headers(x, src->foreign);
+	err = add_request_headers(x, src->foreign);
 	if (!err)
 		err = add_header(x, "If-Range", split->validator);
 	if (err) {
@@ -543,7 +530,7 @@ static int check_conditions(struct fm_xfer *x, struct fm_job *job, int rootfd)
 static enum fm_begin begin_check(struct fm_xfer *x, struct fm_job *job,
 				 int rootfd, struct fm_outcome *o)
 {
-	int err = add_conf_headers(x, false);
+	int err = add_request_headers(x, false);
 
 	x->check_stopped = false;
 	if (!err)
@@ -617,7 +604,7 @@ enum fm_begin fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
 		fm_sink_release(&x->sink);
 		return FM_BEGIN_SKIPPED;
 	}
-	err = add_conf_headers(x, false);
+	err = add_request_headers(x, false);
 	if (!err)
 		err = set_conditions(x);
 	if (!err)
@@ -716,6 +703,7 @@ static void gather_facts(const struct fm_xfer *x, CURLcode rc,
 				(o->http_status == 304 || unmet),
 		.reused = o->reused,
 		.fresh = x->fresh,
+		.retry_on = x->conf->retry_on,
 	};
 }
 

@@ -8,10 +8,13 @@
  *    lowercase hex digits of its algorithm's length (64 for sha256, 128
  *    sha512, 40 sha1, 32 md5); out NULL or accepted by fm_name_check_out();
  *    at most FM_MIRRORS_MAX mirrors, each accepted by fm_url_check(),
- *    none equal to url or to another.
- *  - ENTRY round trips: the same fields written as a JSON entry, and (when
- *    no field holds a space) as a text entry, parse to the same entry, so
- *    text and JSON lines follow the same rules.
+ *    none equal to url or to another; at most FM_HEADERS_MAX headers,
+ *    each accepted by fm_reqhdr_check() and at most FM_HEADER_LEN_MAX
+ *    bytes.
+ *  - ENTRY round trips: the same fields written as a JSON entry, and as a
+ *    text entry (a value quoted when it holds white space or opens with a
+ *    quote), parse to the same entry, so text and JSON lines follow the
+ *    same rules.
  * fm_entry_clear() is called after every parse; LeakSanitizer catches what
  * it would miss.
  *
@@ -28,6 +31,7 @@
 
 #include "fm_list.h"
 #include "fm_name.h"
+#include "fm_reqhdr.h"
 #include "fuzz_check.h"
 
 static bool same(const char *a, const char *b)
@@ -73,6 +77,29 @@ static bool same_mirrors(const struct fm_entry *a, const struct fm_entry *b)
 	return true;
 }
 
+static bool same_headers(const struct fm_entry *a, const struct fm_entry *b)
+{
+	if (a->nheaders != b->nheaders)
+		return false;
+	for (unsigned i = 0; i < a->nheaders; i++)
+		if (strcmp(a->headers[i], b->headers[i]) != 0)
+			return false;
+	return true;
+}
+
+static void check_headers(const struct fm_entry *e)
+{
+	FUZZ_CHECK((e->headers == NULL) == (e->nheaders == 0));
+	FUZZ_CHECK(e->nheaders <= FM_HEADERS_MAX);
+	for (unsigned i = 0; i < e->nheaders; i++) {
+		if (fm_reqhdr_check(e->headers[i], NULL, 0) != 0)
+			fuzz_fail(__FILE__, __LINE__,
+				  "entry header fails fm_reqhdr_check()",
+				  e->headers[i], strlen(e->headers[i]));
+		FUZZ_CHECK(strlen(e->headers[i]) <= FM_HEADER_LEN_MAX);
+	}
+}
+
 static void check_mirrors(const struct fm_entry *e)
 {
 	FUZZ_CHECK((e->mirrors == NULL) == (e->nmirrors == 0));
@@ -110,18 +137,20 @@ static enum fm_line_kind parse(const char *line, size_t len,
 	e->url = e->out = (char *)(uintptr_t)1;
 	for (int a = 0; a < FM_ALGOS; a++)
 		e->digest[a] = (char *)(uintptr_t)1;
-	e->mirrors = (char **)(uintptr_t)1;
-	e->nmirrors = 1;
+	e->mirrors = e->headers = (char **)(uintptr_t)1;
+	e->nmirrors = e->nheaders = 1;
 	kind = fm_list_parse_line(line, len, e, why, FM_WHY_MAX);
 	switch (kind) {
 	case FM_LINE_SKIP:
 		FUZZ_CHECK(e->url == NULL && e->out == NULL && no_digest(e));
 		FUZZ_CHECK(e->mirrors == NULL && e->nmirrors == 0);
+		FUZZ_CHECK(e->headers == NULL && e->nheaders == 0);
 		break;
 	case FM_LINE_INVALID:
 		check_why(why);
 		FUZZ_CHECK(e->out == NULL && no_digest(e));
 		FUZZ_CHECK(e->mirrors == NULL && e->nmirrors == 0);
+		FUZZ_CHECK(e->headers == NULL && e->nheaders == 0);
 		break;
 	case FM_LINE_ENTRY:
 		FUZZ_CHECK(e->url != NULL);
@@ -142,6 +171,7 @@ static enum fm_line_kind parse(const char *line, size_t len,
 				  "entry out= fails fm_name_check_out()",
 				  e->out, strlen(e->out));
 		check_mirrors(e);
+		check_headers(e);
 		break;
 	default:
 		FUZZ_CHECK(!"unknown line kind");
@@ -167,7 +197,8 @@ static void expect_same_entry(const char *line, const struct fm_entry *e,
 				  line, n);
 		}
 		if (!same(e->url, e2.url) || !same(e->out, e2.out) ||
-		    !same_digests(e, &e2) || !same_mirrors(e, &e2))
+		    !same_digests(e, &e2) || !same_mirrors(e, &e2) ||
+		    !same_headers(e, &e2))
 			fuzz_fail(__FILE__, __LINE__,
 				  "a valid entry, written again, reads differently",
 				  line, n);
@@ -176,18 +207,43 @@ static void expect_same_entry(const char *line, const struct fm_entry *e,
 	free(why);
 }
 
+/* Appends " key=value" to text (len bytes so far, cap in all): value
+ * quoted (\" and \\ escaped) when it holds white space or opens with a
+ * quote, as the list format reads it. Returns the new length. */
+static size_t put_field(char *text, size_t len, size_t cap, const char *key,
+			const char *value)
+{
+	bool q = value[0] == '"' || strpbrk(value, " \t\r\v\f") != NULL;
+
+	len += (size_t)snprintf(text + len, cap - len, " %s=%s", key,
+				q ? "\"" : "");
+	for (const char *p = value; *p && len + 3 < cap; p++) {
+		if (q && (*p == '"' || *p == '\\'))
+			text[len++] = '\\';
+		text[len++] = *p;
+	}
+	len += (size_t)snprintf(text + len, cap - len, "%s", q ? "\"" : "");
+	return len;
+}
+
 static void round_trip(const struct fm_entry *e)
 {
-	cJSON *o = cJSON_CreateObject(), *m = NULL;
-	char *json;
+	cJSON *o = cJSON_CreateObject(), *m = NULL, *h = NULL;
+	size_t n, len;
+	char *json, *text;
 
 	if (e->mirrors != NULL)
 		m = cJSON_CreateStringArray((const char *const *)e->mirrors,
 					    (int)e->nmirrors);
+	if (e->headers != NULL)
+		h = cJSON_CreateStringArray((const char *const *)e->headers,
+					    (int)e->nheaders);
 	if (o == NULL || cJSON_AddStringToObject(o, "url", e->url) == NULL ||
 	    (e->out != NULL && cJSON_AddStringToObject(o, "out", e->out) == NULL) ||
 	    (e->mirrors != NULL && (m == NULL ||
-				    !cJSON_AddItemToObject(o, "mirrors", m))))
+				    !cJSON_AddItemToObject(o, "mirrors", m))) ||
+	    (e->headers != NULL && (h == NULL ||
+				    !cJSON_AddItemToObject(o, "headers", h))))
 		abort();
 	for (int a = 0; a < FM_ALGOS; a++)
 		if (e->digest[a] != NULL &&
@@ -201,34 +257,31 @@ static void round_trip(const struct fm_entry *e)
 	expect_same_entry(json, e, "as JSON");
 	cJSON_free(json);
 
-	/* As text: URL, then fields; only when nothing needs quoting. The
-	 * URL never holds white space (curl_url() refuses it) and out= holds
-	 * no control byte, so a space is the only thing to look for. */
-	if (e->out == NULL || strchr(e->out, ' ') == NULL) {
-		size_t n = strlen(e->url) + 500 + (e->out ? strlen(e->out) : 0);
-		size_t len;
-		char *text;
-
-		for (unsigned i = 0; i < e->nmirrors; i++)
-			n += strlen(e->mirrors[i]) + 8;
-		text = malloc(n);
-		if (text == NULL)
-			abort();
-		len = (size_t)snprintf(text, n, "%s%s%s", e->url,
-				       e->out ? " out=" : "",
-				       e->out ? e->out : "");
-		for (int a = 0; a < FM_ALGOS; a++)
-			if (e->digest[a] != NULL)
-				len += (size_t)snprintf(
-					text + len, n - len, "\t%s=%s",
+	/* As text: URL, then fields, each value doubled at worst by its
+	 * escapes. The URL never holds white space (curl_url() refuses
+	 * it). */
+	n = strlen(e->url) + 600 + (e->out ? 2 * strlen(e->out) : 0);
+	for (unsigned i = 0; i < e->nmirrors; i++)
+		n += strlen(e->mirrors[i]) + 16;
+	for (unsigned i = 0; i < e->nheaders; i++)
+		n += 2 * strlen(e->headers[i]) + 16;
+	text = malloc(n);
+	if (text == NULL)
+		abort();
+	len = (size_t)snprintf(text, n, "%s", e->url);
+	if (e->out)
+		len = put_field(text, len, n, "out", e->out);
+	for (int a = 0; a < FM_ALGOS; a++)
+		if (e->digest[a] != NULL)
+			len = put_field(text, len, n,
 					fm_algo_name((enum fm_algo)a),
 					e->digest[a]);
-		for (unsigned i = 0; i < e->nmirrors; i++)
-			len += (size_t)snprintf(text + len, n - len,
-						" mirror=%s", e->mirrors[i]);
-		expect_same_entry(text, e, "as text");
-		free(text);
-	}
+	for (unsigned i = 0; i < e->nmirrors; i++)
+		len = put_field(text, len, n, "mirror", e->mirrors[i]);
+	for (unsigned i = 0; i < e->nheaders; i++)
+		len = put_field(text, len, n, "header", e->headers[i]);
+	expect_same_entry(text, e, "as text");
+	free(text);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -261,6 +314,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(longline);
 	FUZZ_CHECK(e.url == NULL && e.out == NULL && no_digest(&e));
 	FUZZ_CHECK(e.mirrors == NULL && e.nmirrors == 0);
+	FUZZ_CHECK(e.headers == NULL && e.nheaders == 0);
 	free(why);
 	return 0;
 }

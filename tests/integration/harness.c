@@ -1064,6 +1064,14 @@ int it_write_file(const char *path, const char *data, size_t len)
 	return close(fd);
 }
 
+void it_write_list(const struct it_fixture *f, const char *text)
+{
+	char *lp = it_path("%s/list.txt", f->tmp);
+
+	assert_int_equal(it_write_file(lp, text, strlen(text)), 0);
+	free(lp);
+}
+
 int it_exists(const char *path)
 {
 	struct stat st;
@@ -1791,11 +1799,9 @@ void it_run_case(const struct it_fixture *f, const struct it_case *c)
 
 	if (c->list) {
 		char *text = subst_base(c->list, f->srv.base);
-		char *lp = it_path("%s/list.txt", f->tmp);
 
-		assert_int_equal(it_write_file(lp, text, strlen(text)), 0);
+		it_write_list(f, text);
 		free(text);
-		free(lp);
 	}
 	for (i = 0; i < 16 && c->args[i]; i++)
 		args[i] = owned[i] = subst_base(c->args[i], f->srv.base);

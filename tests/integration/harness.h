@@ -306,6 +306,12 @@ char *it_read_file(const char *path, size_t *len);
 /* Writes data to path (created or truncated). Returns 0 or -1. */
 int it_write_file(const char *path, const char *data, size_t len);
 
+/* Writes text to the fixture's list file, f->tmp/list.txt (created or
+ * truncated; fails the test on error): the LIST that "list.txt" names in
+ * a run's arguments. */
+struct it_fixture;
+void it_write_list(const struct it_fixture *f, const char *text);
+
 /* Returns the malloc'd string a/b (printf-style). */
 char *it_path(const char *fmt, ...)
 #if defined(__GNUC__)

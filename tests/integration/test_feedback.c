@@ -1,7 +1,7 @@
 /* Integration: a run's --json output is itself a valid list: fed back
  * (as a file, or on standard input), it downloads the same URLs into the
  * same paths, keeping out= and the digests (sha256=, sha512=, sha1=,
- * md5=). */
+ * md5=), and never an entry's headers. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -253,6 +253,62 @@ static void test_feedback_keeps_digests(void **state)
 	free(dl);
 }
 
+/* An entry's headers are not part of its result: the record of an entry
+ * sent with header= (a failure, as one fed back to retry it would be)
+ * holds neither the header nor its value, so the retry fed back from it
+ * goes without them: the server sees the first request carry the
+ * header and the second not. Credentials never land in a results file. */
+static void test_feedback_without_headers(void **state)
+{
+	struct it_fixture *f = *state;
+	const char *pq = "/data/hdr.bin?size=64&fail=1&fail_status=404";
+	char *u = it_url(&f->srv, pq);
+	char *list = it_path("%s out=h/one.bin header=\"X-Secret: s3cr3t\" "
+			     "header=\"Authorization: Bearer t0ken\"\n", u);
+	const char *argv1[] = { it_bin(), "--json", "-o", "dl", "list.txt",
+				NULL };
+	const char *argv2[] = { it_bin(), "--json", "-o", "dl", "-", NULL };
+	struct it_result r1, r2;
+	cJSON *run1, *run2, *log;
+	const cJSON *e;
+
+	it_write_list(f, list);
+	IT_ASSERT_RAN(it_run(argv1, NULL, f->tmp, &r1), r1);
+	run1 = it_check_json(f, &r1, 1, 1);
+	e = cJSON_GetArrayItem(run1, 0);
+	IT_ASSERT_JSTR(e, "status", "failed");
+	IT_ASSERT_JSTR(e, "out", "h/one.bin");
+	if (cJSON_GetObjectItemCaseSensitive(e, "headers") ||
+	    strstr(r1.out, "s3cr3t") || strstr(r1.out, "t0ken") ||
+	    strstr(r1.out, "X-Secret")) {
+		it_dump(&r1);
+		fail_msg("the result record holds the entry's headers");
+	}
+
+	IT_ASSERT_RAN(it_run(argv2, r1.out, f->tmp, &r2), r2);
+	run2 = it_check_json(f, &r2, 0, 1);
+	IT_ASSERT_JSTR(cJSON_GetArrayItem(run2, 0), "status", "ok");
+	IT_ASSERT_JSTR(cJSON_GetArrayItem(run2, 0), "path", "dl/h/one.bin");
+
+	log = it_server_log(&f->srv);
+	assert_non_null(log);
+	assert_int_equal(it_log_count(log, pq), 2);
+	e = it_log_entry(log, pq, 0);
+	assert_string_equal(it_log_header(e, "x-secret"), "s3cr3t");
+	assert_string_equal(it_log_header(e, "authorization"), "Bearer t0ken");
+	e = it_log_entry(log, pq, 1);
+	assert_null(it_log_header(e, "x-secret"));
+	assert_null(it_log_header(e, "authorization"));
+
+	cJSON_Delete(log);
+	cJSON_Delete(run1);
+	cJSON_Delete(run2);
+	it_result_free(&r1);
+	it_result_free(&r2);
+	free(u);
+	free(list);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +316,9 @@ int main(void)
 						it_fixture_setup,
 						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_feedback_keeps_digests,
+						it_fixture_setup,
+						it_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_feedback_without_headers,
 						it_fixture_setup,
 						it_fixture_teardown),
 	};

@@ -56,14 +56,6 @@ static int closed_port(void)
 	return ntohs(a.sin_port);
 }
 
-static void write_list(const struct it_fixture *f, const char *text)
-{
-	char *lp = it_path("%s/list.txt", f->tmp);
-
-	assert_int_equal(it_write_file(lp, text, strlen(text)), 0);
-	free(lp);
-}
-
 /* One entry of two URLs: pq1 on the first host, its mirror pq2 on the
  * second, then the text fields extra ("" for none), written as
  * list.txt. */
@@ -78,7 +70,7 @@ static struct two_urls list_two(const struct it_fixture *f, const char *pq1,
 	char *list = it_path("%s mirror=%s%s%s\n", t.a, t.b,
 			     *extra ? " " : "", extra);
 
-	write_list(f, list);
+	it_write_list(f, list);
 	free(list);
 	return t;
 }
@@ -191,7 +183,7 @@ static void test_all_mirrors_dead(void **state)
 	struct it_result r;
 	cJSON *res, *e;
 
-	write_list(f, list);
+	it_write_list(f, list);
 	res = it_run_json(f, args, 1, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	IT_ASSERT_JSTR(e, "status", "failed");
@@ -282,7 +274,7 @@ static void test_retries_spent_across_mirrors(void **state)
 	struct it_result r;
 	cJSON *res, *e;
 
-	write_list(f, list);
+	it_write_list(f, list);
 	res = it_run_json(f, args, 1, 1, &r);
 	e = cJSON_GetArrayItem(res, 0);
 	IT_ASSERT_JSTR(e, "status", "failed");
@@ -430,7 +422,7 @@ static void test_per_host_follows_the_mirror(void **state)
 		free(a);
 		free(b);
 	}
-	write_list(f, list.data);
+	it_write_list(f, list.data);
 	res = it_run_json(f, args, 0, PH_N, &r);
 	cJSON_ArrayForEach(e, res)
 		IT_ASSERT_JSTR(e, "status", "ok");
@@ -633,7 +625,7 @@ static void test_interrupted_while_queued_for_mirror(void **state)
 	cJSON *res, *e;
 	int bad;
 
-	write_list(f, list);
+	it_write_list(f, list);
 	assert_int_equal(it_proc_start(&p, argv, f->tmp, NULL), 0);
 	if (it_wait_ended(&f->srv, &p, pq_404, 1, 10.0) != 0 ||
 	    it_wait_requests(&f->srv, &p, 2, 10.0) < 0) {

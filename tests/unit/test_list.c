@@ -714,6 +714,160 @@ static void url_check_table(void **state)
 	}
 }
 
+/* header= and "headers": a row is a line, what the entry's headers must
+ * be (joined by " | "; NULL: none), and for an invalid line the reason
+ * (a substring) and a secret that the reason must not quote: a header's
+ * value may be a credential, and the reason ends up in a result. */
+struct header_case {
+	const char *name;
+	const char *line;
+	int kind;
+	const char *headers;
+	const char *why;
+	const char *secret;
+};
+
+#define U "https://e.org/a"
+
+static const struct header_case header_lines[] = {
+	{ "one, quoted", U " header=\"X-Token: abc def\"", ENTRY,
+	  "X-Token: abc def", NULL, NULL },
+	{ "unquoted", U " header=X-A:b", ENTRY, "X-A:b", NULL, NULL },
+	{ "repeated, in order", U " header=\"A: 1\" out=o header=\"B: 2\"",
+	  ENTRY, "A: 1 | B: 2", NULL, NULL },
+	{ "a name repeated is kept twice", U " header=A:1 header=a:2", ENTRY,
+	  "A:1 | a:2", NULL, NULL },
+	{ "escapes", U " header=\"X-Q: say \\\"hi\\\" \\\\ ok\"", ENTRY,
+	  "X-Q: say \"hi\" \\ ok", NULL, NULL },
+	{ "other backslashes kept", U " header=\"X: a\\nb\\tc\"", ENTRY,
+	  "X: a\\nb\\tc", NULL, NULL },
+	{ "tab inside quotes", U " header=\"X: a\tb\"", ENTRY, "X: a\tb",
+	  NULL, NULL },
+	{ "empty value removes a header", U " header=Accept:", ENTRY,
+	  "Accept:", NULL, NULL },
+	{ "quote inside an unquoted value is literal", U " header=X:a\"b",
+	  ENTRY, "X:a\"b", NULL, NULL },
+	{ "no colon", U " header=NoColonSECRET", INVALID, NULL,
+	  "header has no ':'", "SECRET" },
+	{ "curl's empty-header form is not one", U " header=X-Empty;", INVALID,
+	  NULL, "has no ':'", NULL },
+	{ "empty name", U " header=\": SECRET\"", INVALID, NULL,
+	  "empty header name", "SECRET" },
+	{ "space in the name", U " header=\"Bad Name: SECRET\"", INVALID, NULL,
+	  "header name 'Bad Name'", "SECRET" },
+	{ "CR in the value", U " header=\"X-Token: a\rSECRET\"", INVALID, NULL,
+	  "header 'X-Token': CR or LF", "SECRET" },
+	{ "other control in the value", U " header=\"X-Token: \x01SECRET\"",
+	  INVALID, NULL, "header 'X-Token': control character", "SECRET" },
+	{ "empty", U " header=", INVALID, NULL, "empty value for key 'header'",
+	  NULL },
+	{ "empty quoted", U " header=\"\"", INVALID, NULL,
+	  "empty value for key 'header'", NULL },
+	{ "unterminated quote", U " header=\"X: SECRET", INVALID, NULL,
+	  "no closing quote in field 'header'", "SECRET" },
+	{ "text after the closing quote", U " header=\"X: a\"SECRET", INVALID,
+	  NULL, "text after the closing quote of field 'header'", "SECRET" },
+	{ "a bad line keeps no header", U " header=\"A: 1\" bogus=1", INVALID,
+	  NULL, "unknown key 'bogus'", NULL },
+	{ "JSON", "{\"url\":\"" U "\",\"headers\":[\"X-A: 1\",\"B: two words\"]}",
+	  ENTRY, "X-A: 1 | B: two words", NULL, NULL },
+	{ "JSON empty array", "{\"url\":\"" U "\",\"headers\":[]}", ENTRY, NULL,
+	  NULL, NULL },
+	{ "JSON not an array", "{\"url\":\"" U "\",\"headers\":\"X: 1\"}",
+	  INVALID, NULL, "'headers' must be an array of strings", NULL },
+	{ "JSON not strings", "{\"url\":\"" U "\",\"headers\":[1]}", INVALID,
+	  NULL, "'headers' must be an array of strings", NULL },
+	{ "JSON CRLF injection",
+	  "{\"url\":\"" U "\",\"headers\":[\"X: a\\r\\nSECRET: 1\"]}", INVALID,
+	  NULL, "header 'X': CR or LF", "SECRET" },
+	{ "JSON no colon", "{\"url\":\"" U "\",\"headers\":[\"SECRET\"]}",
+	  INVALID, NULL, "header has no ':'", "SECRET" },
+	{ "JSON repeated key",
+	  "{\"url\":\"" U "\",\"headers\":[],\"headers\":[\"A: 1\"]}", INVALID,
+	  NULL, "duplicate key 'headers'", NULL },
+	{ "quotes open any value", U " out=\"my file.bin\"", ENTRY, NULL, NULL,
+	  NULL },
+};
+
+static void parse_headers(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(header_lines) / sizeof(header_lines[0]);
+	     i++) {
+		const struct header_case *c = &header_lines[i];
+		char why[FM_WHY_MAX], got[1024] = "";
+		struct fm_entry e;
+		int kind;
+
+		memset(&e, 0x5a, sizeof(e));
+		kind = (int)fm_list_parse_line(c->line, strlen(c->line), &e,
+					       why, sizeof(why));
+		if (kind != c->kind)
+			fail_msg("%s: kind %d, expected %d (why: %s)", c->name,
+				 kind, c->kind, why);
+		if ((e.headers == NULL) != (e.nheaders == 0))
+			fail_msg("%s: headers %p but nheaders %u", c->name,
+				 (void *)e.headers, e.nheaders);
+		for (unsigned k = 0; k < e.nheaders; k++)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got),
+				 "%s%s", k ? " | " : "", e.headers[k]);
+		check_str(c->name, "headers", e.nheaders ? got : NULL,
+			  c->headers);
+		if (c->why && !strstr(why, c->why))
+			fail_msg("%s: why is \"%s\", expected it to contain "
+				 "\"%s\"", c->name, why, c->why);
+		if (c->secret && strstr(why, c->secret))
+			fail_msg("%s: why \"%s\" quotes the value", c->name,
+				 why);
+		if (kind == ENTRY && strcmp(c->name, "quotes open any value") == 0)
+			check_str(c->name, "out", e.out, "my file.bin");
+		fm_entry_clear(&e);
+		assert_null(e.headers);
+		assert_int_equal(e.nheaders, 0);
+	}
+}
+
+/* FM_HEADERS_MAX headers of FM_HEADER_LEN_MAX bytes each would not fit a
+ * line; the count and the size are checked each on its own. */
+static void parse_headers_limits(void **state)
+{
+	char *line = malloc(FM_LINE_MAX), why[FM_WHY_MAX];
+	struct fm_entry e;
+	size_t n;
+
+	(void)state;
+	assert_non_null(line);
+	n = (size_t)sprintf(line, U);
+	for (int i = 0; i < FM_HEADERS_MAX; i++)
+		n += (size_t)sprintf(line + n, " header=X-%d:v", i);
+	assert_int_equal(fm_list_parse_line(line, n, &e, why, sizeof(why)),
+			 FM_LINE_ENTRY);
+	assert_int_equal(e.nheaders, FM_HEADERS_MAX);
+	fm_entry_clear(&e);
+	n += (size_t)sprintf(line + n, " header=One-More:v");
+	assert_int_equal(fm_list_parse_line(line, n, &e, why, sizeof(why)),
+			 FM_LINE_INVALID);
+	assert_non_null(strstr(why, "more than 32 headers"));
+	assert_null(e.headers);
+	fm_entry_clear(&e);
+
+	n = (size_t)sprintf(line, U " header=X-Long:");
+	memset(line + n, 'v', FM_HEADER_LEN_MAX - strlen("X-Long:"));
+	n += FM_HEADER_LEN_MAX - strlen("X-Long:");
+	assert_int_equal(fm_list_parse_line(line, n, &e, why, sizeof(why)),
+			 FM_LINE_ENTRY);
+	assert_int_equal(strlen(e.headers[0]), FM_HEADER_LEN_MAX);
+	fm_entry_clear(&e);
+	line[n++] = 'v';
+	assert_int_equal(fm_list_parse_line(line, n, &e, why, sizeof(why)),
+			 FM_LINE_INVALID);
+	assert_non_null(strstr(why, "header 'X-Long' longer than 8192 bytes"));
+	fm_entry_clear(&e);
+	free(line);
+}
+
+#undef U
+
 static void entry_clear_zeroes(void **state)
 {
 	struct fm_entry e;
@@ -731,8 +885,14 @@ static void entry_clear_zeroes(void **state)
 	assert_non_null(e.mirrors);
 	e.mirrors[0] = strdup("m0");
 	e.mirrors[1] = strdup("m1");
+	e.headers = calloc(1, sizeof(*e.headers));
+	assert_non_null(e.headers);
+	e.headers[0] = strdup("A: b");
+	e.nheaders = 1;
 	assert_non_null(e.uh);
 	fm_entry_clear(&e);
+	assert_null(e.headers);
+	assert_int_equal(e.nheaders, 0);
 	assert_null(e.url);
 	assert_null(e.out);
 	for (int a = 0; a < FM_ALGOS; a++)
@@ -755,6 +915,8 @@ int main(void)
 		cmocka_unit_test(parse_other_digests),
 		cmocka_unit_test(parse_mirrors),
 		cmocka_unit_test(parse_mirrors_limit),
+		cmocka_unit_test(parse_headers),
+		cmocka_unit_test(parse_headers_limits),
 		cmocka_unit_test(parse_line_length_limit),
 		cmocka_unit_test(parse_long_field_quoted),
 		cmocka_unit_test(parse_small_why),

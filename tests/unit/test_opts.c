@@ -177,6 +177,8 @@ static const char *sample_value(const struct fm_opt *r, char *buf,
 			return "2/3";
 		if (strcmp(r->name, "header") == 0)
 			return "X-A: b";
+		if (strcmp(r->name, "retry-on") == 0)
+			return "404,52x";
 		return "value";
 	}
 }
@@ -689,6 +691,51 @@ static void checksums_repeatable(void **state)
 	free(msg);
 }
 
+/* --retry-on: lists add up; a bad one is a usage error that names the
+ * option, the list and the item at fault. */
+static void retry_on_checked(void **state)
+{
+	char *good[] = {"fetchmany", "--retry-on", "403,52x", "--retry-on=404",
+			NULL};
+	char *none[] = {"fetchmany", NULL};
+	static const char *const bad[][2] = {
+		{"abc", "'abc' is not"},  {"99", "'99' is not"},
+		{"6xx", "'6xx' is not"},  {"5xxx", "'5xxx' is not"},
+		{"403,,404", "empty item"}, {"", "empty item"},
+		{"200", "'200' is not"},
+	};
+	struct fm_opts o;
+	char *msg;
+
+	(void)state;
+	assert_int_equal(parse(&o, good), FM_OPTS_RUN);
+	assert_true(fm_retry_on_has(&o.retry_on, 403));
+	assert_true(fm_retry_on_has(&o.retry_on, 404));
+	assert_true(fm_retry_on_has(&o.retry_on, 525));
+	assert_false(fm_retry_on_has(&o.retry_on, 405));
+	assert_false(fm_retry_on_has(&o.retry_on, 530));
+	fm_opts_free(&o);
+	assert_int_equal(parse(&o, none), FM_OPTS_RUN);
+	for (long st = 100; st < 600; st++)
+		assert_false(fm_retry_on_has(&o.retry_on, st));
+	fm_opts_free(&o);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *argv[] = {"fetchmany", "--retry-on", (char *)bad[i][0],
+				NULL};
+		char want[128];
+
+		assert_int_equal(parse_msg(&o, argv, &msg), FM_OPTS_USAGE);
+		snprintf(want, sizeof(want), "fetchmany: --retry-on: '%s': ",
+			 bad[i][0]);
+		if (strncmp(msg, want, strlen(want)) != 0 ||
+		    !strstr(msg, bad[i][1]))
+			fail_msg("--retry-on '%s': message \"%s\" should start "
+				 "\"%s\" and name \"%s\"", bad[i][0], msg, want,
+				 bad[i][1]);
+		free(msg);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -709,6 +756,7 @@ int main(void)
 		cmocka_unit_test(config_chosen),
 		cmocka_unit_test(config_errors_name_file_and_line),
 		cmocka_unit_test(checksums_repeatable),
+		cmocka_unit_test(retry_on_checked),
 	};
 
 	/* No developer's own defaults file in these tests. */

@@ -6,10 +6,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
+#include "fm_list.h" /* FM_WHY_MAX */
 #include "fm_policy.h"
 
 struct classify_case {
@@ -289,6 +293,163 @@ static void judge_special_facts(void **state)
 	assert_true(j.no_fd);
 }
 
+/* --retry-on lists (fm_retry_on_parse()): each good list and the statuses
+ * it must hold and must not; each bad one and what its reason names. */
+struct retry_on_case {
+	const char *list;
+	int rc;
+	const char *in;      /* statuses the set holds, space-separated */
+	const char *out;     /* statuses it does not */
+	const char *why;     /* substring of the reason when rc is -1 */
+};
+
+static const struct retry_on_case retry_on_cases[] = {
+	{"404", 0, "404", "403 405 400 500 599", NULL},
+	{"403,404", 0, "403 404", "402 405 500", NULL},
+	{"52x", 0, "520 521 525 529", "519 530 503 500", NULL},
+	{"5xx", 0, "500 501 505 599", "499 404", NULL},
+	{"4xx", 0, "400 404 451 499", "500 399 599", NULL},
+	{"40X", 0, "400 403 409", "410 500", NULL},
+	{"403, 52x ,410", 0, "403 520 529 410", "404 530", NULL},
+	{"599,400", 0, "599 400", "401 598", NULL},
+	{"", -1, "", "", "empty"},
+	{"403,", -1, "", "", "empty item"},
+	{",403", -1, "", "", "empty item"},
+	{"403,,404", -1, "", "", "empty item"},
+	{"abc", -1, "", "", "'abc'"},
+	{"99", -1, "", "", "'99'"},
+	{"6xx", -1, "", "", "'6xx'"},
+	{"5xxx", -1, "", "", "'5xxx'"},
+	{"5x2", -1, "", "", "'5x2'"},
+	{"xxx", -1, "", "", "'xxx'"},
+	{"200", -1, "", "", "400 to 599"},
+	{"302", -1, "", "", "'302'"},
+	{"3xx", -1, "", "", "'3xx'"},
+	{"600", -1, "", "", "'600'"},
+	{"4040", -1, "", "", "'4040'"},
+	{"-404", -1, "", "", "'-404'"},
+	{"404,x", -1, "", "", "'x'"},
+	{"+404", -1, "", "", "'+404'"},
+};
+
+/* Checks that each status of the space-separated list is (in) or is not
+ * in set. */
+static void check_statuses(const char *what, const struct fm_retry_on *set,
+			   const char *list, bool in)
+{
+	for (const char *p = list; *p;) {
+		char *end;
+		long st = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		if (fm_retry_on_has(set, st) != in)
+			fail_msg("'%s': %ld should %sbe in the set", what, st,
+				 in ? "" : "not ");
+		p = end;
+	}
+}
+
+static void retry_on_parse_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(retry_on_cases) / sizeof(retry_on_cases[0]);
+	     i++) {
+		const struct retry_on_case *c = &retry_on_cases[i];
+		struct fm_retry_on set = {0};
+		char why[FM_WHY_MAX] = "";
+		int rc = fm_retry_on_parse(&set, c->list, why, sizeof(why));
+
+		if (rc != c->rc)
+			fail_msg("'%s': rc %d, want %d (%s)", c->list, rc,
+				 c->rc, why);
+		if (c->why && !strstr(why, c->why))
+			fail_msg("'%s': reason \"%s\" should name \"%s\"",
+				 c->list, why, c->why);
+		if (!c->why && why[0])
+			fail_msg("'%s': a reason on success: %s", c->list, why);
+		check_statuses(c->list, &set, c->in, true);
+		check_statuses(c->list, &set, c->out, false);
+	}
+}
+
+/* Lists add up (--retry-on given twice), an empty set holds nothing, no
+ * set (NULL) holds nothing, and nothing out of 400..599 is ever held. */
+static void retry_on_union_and_bounds(void **state)
+{
+	struct fm_retry_on set = {0};
+	char why[FM_WHY_MAX];
+
+	(void)state;
+	for (long st = 0; st < 1000; st++)
+		assert_false(fm_retry_on_has(&set, st));
+	assert_false(fm_retry_on_has(NULL, 404));
+	assert_int_equal(fm_retry_on_parse(&set, "403", why, sizeof(why)), 0);
+	assert_int_equal(fm_retry_on_parse(&set, "52x", why, sizeof(why)), 0);
+	assert_true(fm_retry_on_has(&set, 403));
+	assert_true(fm_retry_on_has(&set, 522));
+	assert_false(fm_retry_on_has(&set, 404));
+	assert_int_equal(fm_retry_on_parse(&set, "4xx,5xx", why, sizeof(why)),
+			 0);
+	for (long st = -1; st < 1100; st++)
+		assert_int_equal(fm_retry_on_has(&set, st),
+				 st >= 400 && st <= 599);
+	/* a bad list leaves what was there */
+	assert_int_equal(fm_retry_on_parse(&set, "6xx", why, sizeof(why)), -1);
+	assert_true(fm_retry_on_has(&set, 403));
+}
+
+/* fm_judge() with a --retry-on set: a status in it is retried (and so
+ * not the URL's final failure); a status not in it, a success, a
+ * connection failure, a local error and our own stops are judged as
+ * without it. */
+static void judge_retry_on(void **state)
+{
+	struct fm_retry_on set = {0};
+	char why[FM_WHY_MAX];
+	struct fm_attempt_facts f = {.rc = CURLE_OK, .http_status = 404};
+	struct fm_judgement j;
+
+	(void)state;
+	assert_int_equal(fm_retry_on_parse(&set, "404,52x", why, sizeof(why)),
+			 0);
+	j = fm_judge(&f);
+	assert_int_equal(j.verdict, FM_VERDICT_FAIL);
+	assert_true(j.drop_url);
+	f.retry_on = &set;
+	j = fm_judge(&f);
+	assert_int_equal(j.verdict, FM_VERDICT_RETRY);
+	assert_false(j.drop_url);
+	f.http_status = 522;
+	assert_int_equal(fm_judge(&f).verdict, FM_VERDICT_RETRY);
+	f.http_status = 403;
+	j = fm_judge(&f);
+	assert_int_equal(j.verdict, FM_VERDICT_FAIL);
+	assert_true(j.drop_url);
+	f.http_status = 200;
+	assert_int_equal(fm_judge(&f).verdict, FM_VERDICT_OK);
+	f.http_status = 503; /* a default stays one */
+	assert_int_equal(fm_judge(&f).verdict, FM_VERDICT_RETRY);
+	f = (struct fm_attempt_facts){.rc = CURLE_PEER_FAILED_VERIFICATION,
+				      .retry_on = &set};
+	assert_int_equal(fm_judge(&f).verdict, FM_VERDICT_FAIL);
+	f = (struct fm_attempt_facts){.rc = CURLE_OK, .http_status = 404,
+				      .local_err = -ENOSPC, .retry_on = &set};
+	assert_int_equal(fm_judge(&f).verdict, FM_VERDICT_FAIL);
+	f = (struct fm_attempt_facts){.rc = CURLE_OK, .http_status = 404,
+				      .stop = FM_STOP_CONTENT_MISMATCH,
+				      .retry_on = &set};
+	assert_int_equal(fm_judge(&f).verdict, FM_VERDICT_FAIL);
+	f = (struct fm_attempt_facts){.rc = CURLE_OK, .http_status = 404,
+				      .stop = FM_STOP_TOO_BIG,
+				      .retry_on = &set};
+	assert_int_equal(fm_judge(&f).verdict, FM_VERDICT_FAIL);
+	/* -c: a retried status keeps the .part, as a 503 does */
+	f = (struct fm_attempt_facts){.rc = CURLE_OK, .http_status = 404,
+				      .resume = true, .retry_on = &set};
+	assert_true(fm_judge(&f).keep_part);
+}
+
 /* fm_next_url(): where the attempt after a failed one goes. dropped: bit
  * i set for URL i dropped before; fail: how the attempt failed. */
 enum { TRANSIENT, URL_GONE, ENTRY_GONE };
@@ -540,6 +701,9 @@ int main(void)
 		cmocka_unit_test(retry_fresh_table),
 		cmocka_unit_test(judge_table),
 		cmocka_unit_test(judge_special_facts),
+		cmocka_unit_test(retry_on_parse_table),
+		cmocka_unit_test(retry_on_union_and_bounds),
+		cmocka_unit_test(judge_retry_on),
 		cmocka_unit_test(next_url_table),
 		cmocka_unit_test(next_url_no_array),
 		cmocka_unit_test(next_url_goes_round),
