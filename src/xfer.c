@@ -488,6 +488,24 @@ static enum fm_begin begin_segment(struct fm_xfer *x, struct fm_outcome *o)
 	return FM_BEGIN_RUN;
 }
 
+/* The request's headers (x->headers, made), URL and connection, for a
+ * whole body or --check's question. */
+static void set_target(struct fm_xfer *x, const struct fm_job *job)
+{
+	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
+	curl_easy_setopt(x->easy, CURLOPT_URL, job->url);
+	curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, x->fresh ? 1L : 0L);
+	/* Over TLS, wait for a connection that may multiplex (HTTP/2, known
+	 * from ALPN once the handshake is done) rather than open one per
+	 * transfer: -j 100 to one h2 server is then one connection with 100
+	 * streams. Not over plain http, where libcurl would only learn the
+	 * server's version from the first response, and hold every other
+	 * transfer to that host until it arrives. */
+	curl_easy_setopt(x->easy, CURLOPT_PIPEWAIT, job->tls ? 1L : 0L);
+	curl_easy_setopt(x->easy, CURLOPT_HTTP_VERSION,
+			 (long)CURL_HTTP_VERSION_NONE);
+}
+
 /* ---------------------------------------------------------------- --check */
 
 /* -N with --check: the conditions of the file already there (its mtime,
@@ -542,12 +560,7 @@ static enum fm_begin begin_check(struct fm_xfer *x, struct fm_job *job,
 	curl_easy_setopt(x->easy, CURLOPT_NOBODY, job->check_get ? 0L : 1L);
 	curl_easy_setopt(x->easy, CURLOPT_RANGE,
 			 job->check_get ? "0-0" : NULL);
-	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
-	curl_easy_setopt(x->easy, CURLOPT_URL, job->url);
-	curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, x->fresh ? 1L : 0L);
-	curl_easy_setopt(x->easy, CURLOPT_PIPEWAIT, job->tls ? 1L : 0L);
-	curl_easy_setopt(x->easy, CURLOPT_HTTP_VERSION,
-			 (long)CURL_HTTP_VERSION_NONE);
+	set_target(x, job);
 	set_encoding(x, true);
 	return FM_BEGIN_RUN;
 }
@@ -614,18 +627,7 @@ enum fm_begin fm_xfer_begin(struct fm_xfer *x, struct fm_job *job, int rootfd,
 		fm_sink_release(&x->sink);
 		return FM_BEGIN_FAILED;
 	}
-	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
-	curl_easy_setopt(x->easy, CURLOPT_URL, job->url);
-	curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, x->fresh ? 1L : 0L);
-	/* Over TLS, wait for a connection that may multiplex (HTTP/2, known
-	 * from ALPN once the handshake is done) rather than open one per
-	 * transfer: -j 100 to one h2 server is then one connection with 100
-	 * streams. Not over plain http, where libcurl would only learn the
-	 * server's version from the first response, and hold every other
-	 * transfer to that host until it arrives. */
-	curl_easy_setopt(x->easy, CURLOPT_PIPEWAIT, job->tls ? 1L : 0L);
-	curl_easy_setopt(x->easy, CURLOPT_HTTP_VERSION,
-			 (long)CURL_HTTP_VERSION_NONE);
+	set_target(x, job);
 	set_encoding(x, false);
 	return FM_BEGIN_RUN;
 }

@@ -49,6 +49,23 @@ static double num(const cJSON *e, const char *key)
 	return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(e, key));
 }
 
+/* When the server finished sending host A's 429 (its clock). */
+static double end_of_429(const cJSON *log)
+{
+	const cJSON *e;
+	double t = -1;
+
+	cJSON_ArrayForEach(e, log) {
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(e, "status");
+
+		if (to_host(e, "127.0.0.1") && cJSON_IsNumber(st) &&
+		    st->valueint == 429)
+			t = num(e, "t_end");
+	}
+	assert_true(t > 0);
+	return t;
+}
+
 /* Host A answers its first request 429 with Retry-After: 2 while a second
  * request to it runs; the list goes on with A's and B's entries in turn,
  * at -j 2. No request to A begins within 2 s of the 429 (but the one that
@@ -93,14 +110,7 @@ static void test_429_pauses_the_host_only(void **state)
 	assert_int_equal(it_json_count_str(res, "status", "ok"), 31);
 	log = it_server_log(&f->srv);
 	assert_non_null(log);
-	cJSON_ArrayForEach(e, log) {
-		const cJSON *st = cJSON_GetObjectItemCaseSensitive(e, "status");
-
-		if (to_host(e, "127.0.0.1") && cJSON_IsNumber(st) &&
-		    st->valueint == 429)
-			t429 = num(e, "t_end");
-	}
-	assert_true(t429 > 0);
+	t429 = end_of_429(log);
 	cJSON_ArrayForEach(e, log) {
 		double t = num(e, "t_start");
 
@@ -210,14 +220,7 @@ static void test_pause_does_not_block_the_list(void **state)
 	assert_int_equal(it_json_count_str(res, "status", "ok"), 300);
 	log = it_server_log(&f->srv);
 	assert_non_null(log);
-	cJSON_ArrayForEach(e, log) {
-		const cJSON *st = cJSON_GetObjectItemCaseSensitive(e, "status");
-
-		if (to_host(e, "127.0.0.1") && cJSON_IsNumber(st) &&
-		    st->valueint == 429)
-			t429 = num(e, "t_end");
-	}
-	assert_true(t429 > 0);
+	t429 = end_of_429(log);
 	cJSON_ArrayForEach(e, log) {
 		double t = num(e, "t_start");
 
