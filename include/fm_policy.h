@@ -27,7 +27,7 @@ enum fm_verdict {
  * exists), xfer.c (-n) and worker.c (stop_attempt()). */
 enum fm_stop {
 	FM_STOP_NONE,
-	FM_STOP_CONTENT_MISMATCH, /* the body's sha256 is not the entry's */
+	FM_STOP_CONTENT_MISMATCH, /* a digest of the body is not the entry's */
 	FM_STOP_RESUME_MISMATCH,  /* -c: 206 at another range than asked, or
 				     416 for a .part that does not match:
 				     the .part goes, the next attempt starts

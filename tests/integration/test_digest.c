@@ -405,6 +405,22 @@ static char *raw_line(const struct it_result *r, const char *url)
 	return line;
 }
 
+/* The record of url in r's output (res parsed): ok, with exactly keys
+ * in this order. */
+static const cJSON *expect_ok_in_order(const struct it_result *r,
+				       const cJSON *res, const char *url,
+				       const char *const keys[])
+{
+	const cJSON *e = it_json_find_url(res, url);
+	char *line = raw_line(r, url);
+
+	assert_non_null(e);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	assert_true(it_json_keys_in_order(line, keys));
+	free(line);
+	return e;
+}
+
 /* sha512=, sha1= and md5= beside sha256=, in text and JSON lines: right
  * ones are ok and reported under their keys, after sha256 and in that
  * order (with --sha256, the computed sha256 first); one wrong digest
@@ -435,8 +451,9 @@ static void test_other_digests(void **state)
 		"source", NULL };
 	struct it_result r;
 	struct it_buf list = { 0 };
-	cJSON *res, *e;
-	char *want_err, *line;
+	const cJSON *e;
+	cJSON *res;
+	char *want_err;
 
 	tool_digest(f, "md5sum", "/data/o1.bin", 5000, md5, sizeof(md5));
 	tool_digest(f, "sha1sum", "/data/o1.bin", 5000, sha1, sizeof(sha1));
@@ -463,25 +480,15 @@ static void test_other_digests(void **state)
 
 	res = it_run_json_plain(f, args, 1, 4, &r);
 
-	e = it_json_find_url(res, u1);
-	assert_non_null(e);
-	IT_ASSERT_JSTR(e, "status", "ok");
+	e = expect_ok_in_order(&r, res, u1, k1);
 	IT_ASSERT_JSTR(e, "md5", md5);
 	IT_ASSERT_JSTR(e, "sha1", sha1);
 	IT_ASSERT_JSTR(e, "sha256", sha256);
-	line = raw_line(&r, u1);
-	assert_true(it_json_keys_in_order(line, k1));
-	free(line);
 	assert_true(it_file_matches_body(f1, "/data/o1.bin", 5000));
 
-	e = it_json_find_url(res, u2);
-	assert_non_null(e);
-	IT_ASSERT_JSTR(e, "status", "ok");
+	e = expect_ok_in_order(&r, res, u2, k2);
 	IT_ASSERT_JSTR(e, "sha512", sha512);
 	IT_ASSERT_JSTR(e, "md5", md5_2);
-	line = raw_line(&r, u2);
-	assert_true(it_json_keys_in_order(line, k2));
-	free(line);
 	assert_true(it_file_matches_body(f2, "/data/o2.bin", 777));
 
 	/* given in upper case, reported in lower case */

@@ -606,11 +606,11 @@ static void gen_unknownkey(struct line *l, const char *b, int k)
 {
 	static const char *const text_keys[] = {
 		"foo", "OUT", "Sha256", "url", "out.", "user", "headers", "-o",
-		"sha1", "md5", "referer", "cookie", "size", "output", "path",
+		"sha384", "md4", "referer", "cookie", "size", "output", "path",
 		"status",
 	};
 	static const char *const json_keys[] = {
-		"header", "Out", "sha1", "", "cookie", "OUT", "timeout",
+		"header", "Out", "sha224", "", "cookie", "OUT", "timeout",
 	};
 	const size_t nt = sizeof(text_keys) / sizeof(text_keys[0]);
 	const size_t nj = sizeof(json_keys) / sizeof(json_keys[0]);
