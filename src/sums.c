@@ -324,7 +324,9 @@ int fm_sums_index(struct fm_sums *s, const char *const files[], char *why,
 {
 	int rc;
 
-	qsort(s->raw, s->nraw, sizeof(*s->raw), cmp_raw);
+	/* qsort() of no lines would be given s->raw's NULL (undefined) */
+	if (s->nraw > 1)
+		qsort(s->raw, s->nraw, sizeof(*s->raw), cmp_raw);
 	s->sums = calloc(s->nraw ? s->nraw : 1, sizeof(*s->sums));
 	if (!s->sums) {
 		free_raw(s, 0);
@@ -339,7 +341,8 @@ int fm_sums_index(struct fm_sums *s, const char *const files[], char *why,
 		return fm_why(why, whylen, "out of memory");
 	for (size_t i = 0; i < s->n; i++)
 		s->by_base[i] = &s->sums[i];
-	qsort(s->by_base, s->n, sizeof(*s->by_base), cmp_base);
+	if (s->n > 1)
+		qsort(s->by_base, s->n, sizeof(*s->by_base), cmp_base);
 	return 0;
 }
 
