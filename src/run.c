@@ -245,9 +245,10 @@ static void finish_job(struct run *r, struct fm_job *job,
 		       enum fm_job_state from, const struct fm_outcome *o,
 		       double seconds)
 {
-	bool on_disk = (o->status == FM_STATUS_OK ||
-			o->status == FM_STATUS_UNCHANGED ||
-			o->status == FM_STATUS_SKIPPED) && !r->o->check;
+	bool settled = o->status == FM_STATUS_OK ||
+		       o->status == FM_STATUS_UNCHANGED ||
+		       o->status == FM_STATUS_SKIPPED;
+	bool on_disk = settled && !r->o->check;
 	bool answered = o->status == FM_STATUS_OK ||
 			o->status == FM_STATUS_UNCHANGED;
 	struct fm_result res = {
@@ -263,7 +264,7 @@ static void finish_job(struct run *r, struct fm_job *job,
 		.bytes_unknown = o->size_unknown,
 		.seconds = seconds,
 		.attempts = job->attempts,
-		.error = on_disk ? NULL : o->error,
+		.error = settled ? NULL : o->error,
 		.line = job->line,
 		.source = job->source,
 	};

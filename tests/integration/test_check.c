@@ -63,6 +63,7 @@ static void test_check_heads(void **state)
 	IT_ASSERT_JNUM(e, "http_status", 200);
 	IT_ASSERT_JNUM(e, "bytes", 5000);
 	IT_ASSERT_JNULL(e, "path");
+	IT_ASSERT_JNULL(e, "error");	/* as any ok record's (spec 6) */
 	e = it_json_find_url(res, chunked);
 	IT_ASSERT_JSTR(e, "status", "ok");
 	IT_ASSERT_JNULL(e, "bytes");
@@ -147,6 +148,7 @@ static void test_check_timestamping(void **state)
 	res = it_run_json(f, check, 0, 2, &r);
 	e = it_json_find_url(res, same);
 	IT_ASSERT_JSTR(e, "status", "unchanged");
+	IT_ASSERT_JNULL(e, "error");
 	IT_ASSERT_JNUM(e, "http_status", 304);
 	e = it_json_find_url(res, moved2);
 	IT_ASSERT_JSTR(e, "status", "ok");
