@@ -69,6 +69,9 @@ struct fm_seg {
 	unsigned failures;      /* attempts at it that failed */
 	bool owed;              /* failed, not yet timed by the scheduler
 				   (which holds it): never merged away */
+	bool via_entry;         /* its last transfer asked the entry's URL
+				   again (fm_split_src_expired()); set by
+				   the transfer holding it */
 	uint64_t due_ns;        /* free: not before (uv_hrtime()'s clock) */
 };
 
@@ -99,6 +102,10 @@ struct fm_src {
 				   URL it stands for (a redirect): no
 				   credentials go there */
 	unsigned url_i;         /* which of the entry's URLs (fm_job_url()) */
+	bool redirected;        /* url is where that URL redirected to */
+	atomic_bool via_entry;  /* url refused a segment (a signed URL
+				   expired): segments ask the entry's URL
+				   again and follow its redirect */
 	enum fm_src_state state;
 	unsigned running;       /* segments out there */
 	unsigned failures;      /* segments there that failed */
@@ -241,6 +248,15 @@ bool fm_split_src_answer(struct fm_split *split, struct fm_seg *seg,
  * seg goes again at once, its failure not counted (returns true). Returns
  * false when no source is left. */
 bool fm_split_src_drop(struct fm_split *split, struct fm_seg *seg);
+
+/* seg, free after a failed transfer (fm_split_end()), was refused for
+ * good (a 4xx) by its source, a redirect's target (a signed URL whose
+ * time ran out, or a node gone): unless seg's transfer already asked the
+ * entry's URL again, every segment there from now on asks the entry's URL
+ * and follows its redirect, and seg goes again at once, its failure not
+ * counted (returns true). Returns false otherwise: the source then fails
+ * for good (fm_split_src_drop()). */
+bool fm_split_src_expired(struct fm_split *split, struct fm_seg *seg);
 
 /* The earliest due time of a free segment, or UINT64_MAX. */
 uint64_t fm_split_next_due(struct fm_split *split);

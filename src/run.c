@@ -1123,6 +1123,13 @@ static void split_back(struct run *r, struct fm_job *job, struct fm_seg *seg,
 	unsigned at = seg ? split->src[seg->src].url_i : job->url_at;
 
 	list_split(r, job);
+	/* A redirect's target that refuses a range (a signed URL expired):
+	 * the entry's URL is asked again, at once. */
+	if (o->piece == FM_PIECE_FAILED && o->drop_url && seg &&
+	    o->http_status >= 400 && o->http_status < 500 &&
+	    r->stop == STOP_NONE && !job->final &&
+	    fm_split_src_expired(split, seg))
+		return;
 	/* A source that failed for good (a 404 to a range) is left out;
 	 * while another is left, the segment goes there at once. */
 	if (o->piece == FM_PIECE_FAILED && o->drop_url && seg &&

@@ -61,6 +61,7 @@ static void add_sources(struct fm_split *split, const struct fm_job *job)
 	 * what libcurl keeps from a redirected request (-H credentials)
 	 * is kept from them too. */
 	split->src[0].foreign = !same_origin(job->url, split->src[0].url);
+	split->src[0].redirected = strcmp(job->url, split->src[0].url) != 0;
 	split->src[0].url_i = job->url_at;
 	for (unsigned i = 0; i < fm_job_urls(job); i++) {
 		if (i == job->url_at || (job->dropped && job->dropped[i]))

@@ -765,6 +765,26 @@ bool fm_split_src_drop(struct fm_split *split, struct fm_seg *seg)
 	return left;
 }
 
+bool fm_split_src_expired(struct fm_split *split, struct fm_seg *seg)
+{
+	struct fm_src *src = &split->src[seg->src];
+	bool again;
+
+	pthread_mutex_lock(&split->lock);
+	again = src->redirected && !seg->via_entry;
+	if (again) {
+		atomic_store(&src->via_entry, true);
+		if (seg->state == FM_SEG_FREE) {
+			if (seg->failures)
+				seg->failures--;
+			seg->due_ns = 0;
+		}
+		seg->owed = false;
+	}
+	pthread_mutex_unlock(&split->lock);
+	return again;
+}
+
 unsigned fm_split_failures(struct fm_split *split, const struct fm_seg *seg)
 {
 	unsigned n;

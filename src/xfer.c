@@ -456,16 +456,21 @@ static int add_request_headers(struct fm_xfer *x, bool foreign)
 /* Sets up the request for x's segment: its range of the file the first
  * response came from, If-Range its validator, over HTTP/1.1 (each
  * segment its own connection: a server's per-connection cap is what a
- * split beats; HTTP/2 would put them all on one). */
+ * split beats; HTTP/2 would put them all on one). A redirect's target
+ * that refused a segment (fm_split_src_expired()) is reached through the
+ * entry's URL again, whose credentials libcurl keeps from another host. */
 static enum fm_begin begin_segment(struct fm_xfer *x, struct fm_outcome *o)
 {
 	struct fm_split *split = atomic_load(&x->job->split);
-	const struct fm_src *src = &split->src[x->seg->src];
+	struct fm_src *src = &split->src[x->seg->src];
+	bool again = atomic_load(&src->via_entry);
+	const char *url = again ? fm_job_url(x->job, src->url_i) : src->url;
 	char range[48];
 	int err;
 
+	x->seg->via_entry = again;
 	x->seg_from = fm_split_range(split, x->seg, range, sizeof(range));
-	err = add_request_headers(x, src->foreign);
+	err = add_request_headers(x, again ? false : src->foreign);
 	if (!err)
 		err = add_header(x, "If-Range", split->validator);
 	if (err) {
@@ -479,7 +484,7 @@ static enum fm_begin begin_segment(struct fm_xfer *x, struct fm_outcome *o)
 			 (long)CURL_TIMECOND_NONE);
 	curl_easy_setopt(x->easy, CURLOPT_RANGE, range);
 	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->headers);
-	curl_easy_setopt(x->easy, CURLOPT_URL, src->url);
+	curl_easy_setopt(x->easy, CURLOPT_URL, url);
 	curl_easy_setopt(x->easy, CURLOPT_HTTP_VERSION,
 			 (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, x->fresh ? 1L : 0L);

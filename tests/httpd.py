@@ -118,6 +118,11 @@ Routes (GET and HEAD):
                      len(P); /_sha256?path=P~2 gives the second one's
                      digest). If-None-Match, If-Modified-Since and
                      If-Range are checked against the version that answers
+      expire_after=N a presigned URL that expires: the first N requests
+                     for this exact path+query are served, every later
+                     one is answered 403 ("Request has expired"), as S3
+                     answers a signature past its X-Amz-Expires (see
+                     /presign, which mints a new one each time)
       etag2=Y        see etag_after= (quoted like etag=)
       lm2=HTTP-DATE  see etag_after=
       size2=N        see etag_after=
@@ -144,6 +149,12 @@ Routes (GET and HEAD):
     Without fail=, reset/truncate/stall apply to every request.
 
   /redirect?to=URL&code=302    redirect to URL (code default 302)
+  /presign?to=PATH             302 to PATH with "&sig=N" appended (PATH
+                               must hold a query), N counting up from 1
+                               over the server's life: each request mints a
+                               new URL, as a release page redirects to a
+                               freshly signed object URL; with
+                               expire_after= in PATH each URL expires alone
   /chain/<name>?n=K&...        K > 0: 302 to /chain/<name>?n=K-1&... (the
                                rest of the query kept, relative Location);
                                n=0 (or absent): served like /data, with the
@@ -787,6 +798,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                              extra=[("Location", to)], head=head)
             else:
                 self._data(p, q, head)
+        elif p == "/presign":
+            to = "%s&sig=%d" % (q.get("to", "/?"),
+                                self.server.state.next_count(("presign",)))
+            self._simple(302, "redirect to %s\n" % to,
+                         extra=[("Location", to)], head=head)
         elif p == "/redirect":
             code = parse_int(q.get("code"), 302)
             to = q.get("to", "/")
@@ -853,6 +869,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     etag = quote_etag(q["etag2"])
                 lm = q.get("lm2") or lm
                 pattern = body_pattern(path + "~2")
+        if "expire_after" in q and (
+                self.server.state.next_count(("expire", self.path)) >
+                parse_int(q.get("expire_after"), 0)):
+            self._simple(403, "Request has expired\n", head=head)
+            return
         delay = parse_float(q.get("delay"), 0.0)
         if delay > 0:
             time.sleep(delay)

@@ -674,6 +674,55 @@ static void test_split_yields_to_a_new_entry(void **state)
 	free(file);
 }
 
+/* p) A body behind a redirect to a signed URL that expires (S3 answers
+ * 403 once the signature's X-Amz-Expires is past; a release page
+ * redirects to such URLs): a segment asked after the expiry asks the
+ * entry's URL again and follows its new redirect, and so do the later
+ * ones, instead of the body failing with what it has. Each signed URL
+ * here serves two requests (the whole GET and the probe); the first cut
+ * after them gets a 403, then the segments get 206s from new URLs. */
+static void test_split_expired_redirect_asked_again(void **state)
+{
+	const struct it_fixture *f = *state;
+	const char *args[] = {"--split", "4", "--min-split-size", "1M",
+			      "--backoff", "0.05", NULL};
+	char *file = it_path("%s/dl/presign", f->tmp);
+	char *q = it_qenc("/data/big?size=33554432&etag=v1&rate=16777216"
+			  "&expire_after=2");
+	char *pq = it_path("/presign?to=%s", q);
+	int expired = 0, resigned = 0;
+	cJSON *res, *line, *log, *e;
+
+	line = run_one(f, pq, args, 0, "ok", &res);
+	assert_int_equal(it_json_num(line, "attempts", NULL), 1);
+	assert_true(it_file_matches_body(file, "/data/big", 32 * MIB));
+	log = it_server_log(&f->srv);
+	assert_non_null(log);
+	cJSON_ArrayForEach(e, log) {
+		const char *path = it_json_str(e, "path");
+		const char *sig = path ? strstr(path, "&sig=") : NULL;
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(e, "status");
+
+		if (!sig || strncmp(path, "/data/big", 9) != 0 ||
+		    !cJSON_IsNumber(st))
+			continue;
+		if (st->valueint == 403)
+			expired++;
+		else if (st->valueint == 206 && atoi(sig + 5) >= 2)
+			resigned++;
+	}
+	fprintf(stderr, "# %d segments got 403, %d got 206 from a URL signed "
+		"again\n", expired, resigned);
+	assert_true(expired >= 1);
+	assert_true(resigned >= 1);
+	it_expect_no_part_dl(f);
+	cJSON_Delete(log);
+	cJSON_Delete(res);
+	free(q);
+	free(pq);
+	free(file);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, it_fixture_setup, \
@@ -694,6 +743,7 @@ int main(void)
 		T(test_split_part_records_without_tmpfile),
 		T(test_split_whole_after_restart),
 		T(test_split_yields_to_a_new_entry),
+		T(test_split_expired_redirect_asked_again),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -577,6 +577,43 @@ static void split_source_avoided_after_failure(void **state)
 	end(f, f->first, false);
 }
 
+/* A redirect's target that refuses a segment for good (a signed URL
+ * expired) is not dropped at once: the segment goes again at once, its
+ * failure not counted, through the entry's URL, and so do later ones
+ * (via_entry); refused again there, the source is dropped. A source that
+ * is no redirect's target fails for good at once. */
+static void split_source_expired(void **state)
+{
+	struct fx *f = *state;
+	struct fm_seg *p, *again;
+	bool probe;
+
+	p = fm_split_take(&f->split, 0, UINT32_MAX, &probe);
+	assert_true(fm_split_confirm(&f->split, p));
+	/* not a redirect's target */
+	assert_false(end(f, p, true));
+	assert_false(fm_split_src_expired(&f->split, p));
+	assert_false(atomic_load(&f->split.src[0].via_entry));
+	fm_split_due(&f->split, p, 0);
+	p = fm_split_take(&f->split, 0, UINT32_MAX, &probe);
+	assert_int_equal(p->failures, 1);
+	/* a redirect's target: asked again through the entry's URL */
+	f->split.src[0].redirected = true;
+	assert_false(end(f, p, true));
+	assert_int_equal(p->failures, 2);
+	assert_true(fm_split_src_expired(&f->split, p));
+	assert_true(atomic_load(&f->split.src[0].via_entry));
+	assert_int_equal(p->failures, 1);
+	again = fm_split_take(&f->split, 0, UINT32_MAX, &probe);
+	assert_ptr_equal(again, p); /* due at once */
+	/* refused through the entry's URL too: that is final */
+	again->via_entry = true;
+	assert_false(end(f, again, true));
+	assert_false(fm_split_src_expired(&f->split, again));
+	assert_false(fm_split_src_drop(&f->split, again));
+	end(f, f->first, false);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -595,6 +632,7 @@ int main(void)
 		T(split_source_mismatch),
 		T(split_source_drop_and_avoid),
 		T(split_source_avoided_after_failure),
+		T(split_source_expired),
 		cmocka_unit_test(ranges_text),
 	};
 
