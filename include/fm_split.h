@@ -258,8 +258,9 @@ bool fm_split_src_drop(struct fm_split *split, struct fm_seg *seg);
  * for good (fm_split_src_drop()). */
 bool fm_split_src_expired(struct fm_split *split, struct fm_seg *seg);
 
-/* The earliest due time of a free segment, or UINT64_MAX. */
-uint64_t fm_split_next_due(struct fm_split *split);
+/* The earliest due time after after of a free segment, or UINT64_MAX
+ * (one due by then waits only for a slot). */
+uint64_t fm_split_next_due(struct fm_split *split, uint64_t after);
 
 /* The probe's 206 came (same size and validator): the segment it cut
  * from ends where the probe's bytes now begin. Returns false when

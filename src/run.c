@@ -1023,13 +1023,16 @@ static void on_seg_timer(uv_timer_t *t)
 	arm_seg_timer(r); /* for the ones due later */
 }
 
-/* The segment timer fires when the first failed segment may go again. */
+/* The segment timer fires when the next failed segment may go again.
+ * One already due waits for a slot only, and every slot's return pumps:
+ * never armed at 0 ms for it, which from on_seg_timer() would spin, as
+ * libuv runs a timer due at the loop's time again before it polls. */
 static void arm_seg_timer(struct run *r)
 {
 	uint64_t due = UINT64_MAX, now = uv_hrtime();
 
 	for (struct fm_job *job = r->splits; job; job = job->split_next) {
-		uint64_t d = fm_split_next_due(atomic_load(&job->split));
+		uint64_t d = fm_split_next_due(atomic_load(&job->split), now);
 
 		if (d < due)
 			due = d;
@@ -1039,7 +1042,7 @@ static void arm_seg_timer(struct run *r)
 		return;
 	}
 	uv_timer_start(&r->seg_timer, on_seg_timer,
-		       due > now ? (due - now + 999999) / 1000000 : 0, 0);
+		       (due - now + 999999) / 1000000, 0);
 }
 
 /* The first outcome that decides a cut job's end stands. */

@@ -471,13 +471,14 @@ struct fm_seg *fm_split_take(struct fm_split *split, uint64_t now,
 	return seg;
 }
 
-uint64_t fm_split_next_due(struct fm_split *split)
+uint64_t fm_split_next_due(struct fm_split *split, uint64_t after)
 {
 	uint64_t due = UINT64_MAX;
 
 	pthread_mutex_lock(&split->lock);
 	for (struct fm_seg *seg = split->segs; seg; seg = seg->next)
-		if (seg->state == FM_SEG_FREE && seg->due_ns < due)
+		if (seg->state == FM_SEG_FREE && seg->due_ns > after &&
+		    seg->due_ns < due)
 			due = seg->due_ns;
 	pthread_mutex_unlock(&split->lock);
 	return due;

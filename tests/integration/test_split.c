@@ -723,6 +723,28 @@ static void test_split_expired_redirect_asked_again(void **state)
 	free(file);
 }
 
+/* q) A failed segment whose backoff ends while every slot is busy (-j 2,
+ * --split 2: the other segment and a half cut from it hold both) waits
+ * for a slot without spinning, and the entry ends ok. Before, the
+ * segment timer was armed again at 0 ms from its own callback, which
+ * libuv (1.44) runs again at once without ever polling: the run spun at
+ * 100 % CPU, deaf to the slots coming back and to SIGTERM. */
+static void test_split_due_while_slots_busy(void **state)
+{
+	const struct it_fixture *f = *state;
+	const char *args[] = {"-j", "2", "--split", "2", "--min-split-size",
+			      "1M", "--backoff", "0.05", NULL};
+	char *file = it_path("%s/dl/big", f->tmp);
+	cJSON *res;
+
+	run_one(f, "/data/big?size=33554432&etag=v1&rate=33554432"
+		   "&fail_range=any&fail_times=1",
+		args, 0, "ok", &res);
+	assert_true(it_file_matches_body(file, "/data/big", 32 * MIB));
+	cJSON_Delete(res);
+	free(file);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, it_fixture_setup, \
@@ -744,6 +766,7 @@ int main(void)
 		T(test_split_whole_after_restart),
 		T(test_split_yields_to_a_new_entry),
 		T(test_split_expired_redirect_asked_again),
+		T(test_split_due_while_slots_busy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

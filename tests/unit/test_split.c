@@ -295,7 +295,10 @@ static void split_failed_segment_retried(void **state)
 	/* not before the scheduler says when */
 	assert_null(fm_split_take(&f->split, 1000, UINT32_MAX, &probe));
 	fm_split_due(&f->split, p, 500);
-	assert_int_equal(fm_split_next_due(&f->split), 500);
+	assert_int_equal(fm_split_next_due(&f->split, 0), 500);
+	assert_int_equal(fm_split_next_due(&f->split, 499), 500);
+	/* due: it waits for a slot, not for the timer */
+	assert_int_equal(fm_split_next_due(&f->split, 500), UINT64_MAX);
 	assert_null(fm_split_take(&f->split, 499, UINT32_MAX, &probe));
 	assert_ptr_equal(fm_split_take(&f->split, 500, UINT32_MAX, &probe), p);
 	assert_false(probe);
