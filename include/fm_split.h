@@ -285,13 +285,21 @@ enum fm_split_wrote {
 int fm_split_write(struct fm_split *split, struct fm_seg *seg,
 		   const void *buf, size_t n);
 
+/* How the transfer holding a segment ended. */
+enum fm_seg_end {
+	FM_SEG_ENDED,  /* no failure: it stopped, or got all it was for */
+	FM_SEG_FAILED, /* an attempt that failed, counted */
+	FM_SEG_NO_FD,  /* no descriptor for its socket: not counted */
+};
+
 /* The transfer holding seg ended (worker or scheduler): a complete seg
  * is done (*complete; seg may be freed then), else what it did not fetch
- * waits, free, with failed counted when the attempt failed (due: never,
- * until fm_split_due()). Returns true to exactly one caller: the body is
- * complete, and that caller commits it (fm_split_commit()). */
-bool fm_split_end(struct fm_split *split, struct fm_seg *seg, bool failed,
-		  bool *complete);
+ * waits, free: at once after FM_SEG_ENDED; after the others, until
+ * fm_split_due() says when, FM_SEG_FAILED counted against seg and its
+ * source. Returns true to exactly one caller: the body is complete, and
+ * that caller commits it (fm_split_commit()). */
+bool fm_split_end(struct fm_split *split, struct fm_seg *seg,
+		  enum fm_seg_end how, bool *complete);
 
 /* seg, free after a failed transfer (fm_split_end()), waits until due
  * (uv_hrtime()'s clock). */

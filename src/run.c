@@ -567,16 +567,14 @@ static void on_fd_timer(uv_timer_t *t)
 }
 
 /* An attempt that lacked a descriptor (EMFILE, ENFILE) never got to be
- * one: its job goes back to the head of the queue, not counted, and no
- * more transfers run at once than run now until fd_timer says otherwise;
- * one ending meanwhile makes room for the next, with its descriptors.
- * Only when nothing runs, after FM_FD_ROUNDS rounds in which no attempt
- * ended otherwise, does the job fail.
- * Returns true when the job was delayed. */
-static bool delay_for_fds(struct run *r, struct fm_job *job,
-			  const struct fm_outcome *o)
+ * one: what it was for waits, not counted, and no more transfers run at
+ * once than run now until fd_timer says otherwise; one ending meanwhile
+ * makes room for the next, with its descriptors. Only when nothing runs,
+ * after FM_FD_ROUNDS rounds in which no attempt ended otherwise, does it
+ * fail. Returns true when it waits (no_fd: the attempt lacked one). */
+static bool hold_for_fds(struct run *r, bool no_fd)
 {
-	if (!o->no_fd) {
+	if (!no_fd) {
 		r->fd_idle = 0;
 		if (!r->fd_capped)
 			r->fd_rounds = 0;
@@ -584,8 +582,6 @@ static bool delay_for_fds(struct run *r, struct fm_job *job,
 	}
 	if (r->stop != STOP_NONE || fm_fd_give_up(r->fd_idle, r->running))
 		return false;
-	job_move(r, job, FM_JOB_RUNNING, FM_JOB_QUEUED);
-	fm_queue_push(&r->queue, job->host, job, true);
 	if (!r->fd_capped || r->running < r->fd_cap)
 		r->fd_cap = r->running;
 	r->fd_capped = true;
@@ -593,6 +589,18 @@ static bool delay_for_fds(struct run *r, struct fm_job *job,
 		uv_timer_start(&r->fd_timer, on_fd_timer,
 			       (uint64_t)(fm_fd_wait(r->fd_rounds) * 1000.0),
 			       0);
+	return true;
+}
+
+/* hold_for_fds() for a job's attempt: the job goes back to the head of
+ * the queue. Returns true when it was delayed. */
+static bool delay_for_fds(struct run *r, struct fm_job *job,
+			  const struct fm_outcome *o)
+{
+	if (!hold_for_fds(r, o->no_fd))
+		return false;
+	job_move(r, job, FM_JOB_RUNNING, FM_JOB_QUEUED);
+	fm_queue_push(&r->queue, job->host, job, true);
 	return true;
 }
 
@@ -921,7 +929,7 @@ static bool start_segment(struct run *r, struct fm_job *job,
 		if (probe)
 			fm_split_unprobe(split, seg, false);
 		else
-			fm_split_end(split, seg, false, &complete);
+			fm_split_end(split, seg, FM_SEG_ENDED, &complete);
 		return false;
 	}
 	s->x.seg = seg;
@@ -1141,7 +1149,21 @@ static void split_back(struct run *r, struct fm_job *job, struct fm_seg *seg,
 		(void)fm_job_note_failure_at(job, at, o->error, true);
 		return;
 	}
-	if (o->piece == FM_PIECE_FAILED && (o->retry || o->no_fd) && seg &&
+	/* A segment that lacked a descriptor goes again as soon as one is
+	 * free (hold_for_fds()), its failure not counted. */
+	if (!o->no_fd) {
+		(void)hold_for_fds(r, false);
+	} else if (o->piece == FM_PIECE_FAILED && seg && !job->final &&
+		   hold_for_fds(r, true)) {
+		/* not at once: has_room() could keep it waiting, and the
+		 * segment timer would spin */
+		fm_split_due(split, seg,
+			     uv_hrtime() +
+				     (uint64_t)(fm_fd_wait(r->fd_rounds) * 1e9));
+		arm_seg_timer(r);
+		return;
+	}
+	if (o->piece == FM_PIECE_FAILED && o->retry && !o->no_fd && seg &&
 	    r->stop == STOP_NONE) {
 		unsigned k = fm_split_failures(split, seg);
 

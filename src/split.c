@@ -679,8 +679,8 @@ static void merge_done(struct fm_split *split)
 	}
 }
 
-bool fm_split_end(struct fm_split *split, struct fm_seg *seg, bool failed,
-		  bool *complete)
+bool fm_split_end(struct fm_split *split, struct fm_seg *seg,
+		  enum fm_seg_end how, bool *complete)
 {
 	bool commit = false;
 
@@ -700,9 +700,11 @@ bool fm_split_end(struct fm_split *split, struct fm_seg *seg, bool failed,
 		seg->pos = seg->disk;
 		seg->skip = 0;
 		seg->due_ns = UINT64_MAX;
-		if (failed) {
-			seg->failures++;
+		if (how == FM_SEG_NO_FD) {
 			seg->owed = true; /* the scheduler times it */
+		} else if (how == FM_SEG_FAILED) {
+			seg->failures++;
+			seg->owed = true;
 			seg->avoid = seg->src;
 			if (++src->failures >= SRC_FAILURES_MAX &&
 			    split->ranges == FM_RANGES_OK &&

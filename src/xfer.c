@@ -410,9 +410,9 @@ static void reset_attempt(struct fm_xfer *x, struct fm_job *job)
 	x->seg_len = 0;
 }
 
-/* Gives seg back when x's attempt at it ends without fetching (failed
- * says whether as a failure). */
-static void drop_seg(struct fm_xfer *x, bool failed)
+/* Gives seg back when x's attempt at it ends without fetching (how: as a
+ * failure or not). */
+static void drop_seg(struct fm_xfer *x, enum fm_seg_end how)
 {
 	struct fm_split *split = atomic_load(&x->job->split);
 	bool complete;
@@ -422,7 +422,7 @@ static void drop_seg(struct fm_xfer *x, bool failed)
 	if (x->seg_probe)
 		fm_split_unprobe(split, x->seg, false);
 	else
-		fm_split_end(split, x->seg, failed, &complete);
+		fm_split_end(split, x->seg, how, &complete);
 	x->seg = NULL;
 	x->seg_probe = false;
 }
@@ -477,7 +477,7 @@ static enum fm_begin begin_segment(struct fm_xfer *x, struct fm_outcome *o)
 		fail_local(o, "cannot prepare the request for", x->job->path,
 			   err);
 		o->piece = FM_PIECE_FAILED;
-		drop_seg(x, true);
+		drop_seg(x, FM_SEG_FAILED);
 		return FM_BEGIN_FAILED;
 	}
 	curl_easy_setopt(x->easy, CURLOPT_TIMECONDITION,
@@ -762,10 +762,11 @@ static void end_segment(struct fm_xfer *x, CURLcode rc, long unmet,
 	struct fm_split *split = atomic_load(&x->job->split);
 	struct fm_attempt_facts f;
 	struct fm_judgement j;
+	enum fm_seg_end how;
 	bool commit, complete, failed;
 
 	if (x->seg_restart) {
-		drop_seg(x, false);
+		drop_seg(x, FM_SEG_ENDED);
 		fm_split_stop(split);
 		o->piece = FM_PIECE_RESTART;
 		o->status = FM_STATUS_FAILED;
@@ -779,7 +780,7 @@ static void end_segment(struct fm_xfer *x, CURLcode rc, long unmet,
 		/* Nothing to do (a probe cut too late, or a server that
 		 * ignores ranges), or a probe that ended before its answer:
 		 * the segment it would have cut goes on. */
-		drop_seg(x, false);
+		drop_seg(x, FM_SEG_ENDED);
 		return;
 	}
 	/* what the last read left gathered */
@@ -805,7 +806,8 @@ static void end_segment(struct fm_xfer *x, CURLcode rc, long unmet,
 		j.verdict = FM_VERDICT_RETRY;
 		failed = true;
 	}
-	commit = fm_split_end(split, x->seg, failed, &complete);
+	how = !failed ? FM_SEG_ENDED : j.no_fd ? FM_SEG_NO_FD : FM_SEG_FAILED;
+	commit = fm_split_end(split, x->seg, how, &complete);
 	if (commit) {
 		x->seg = NULL;
 		commit_split(x, split, o);
@@ -934,7 +936,7 @@ void fm_xfer_stop(struct fm_xfer *x, enum fm_stop stop, CURLcode rc,
 void fm_xfer_abandon(struct fm_xfer *x)
 {
 	if (x->seg) /* also one never begun (worker.c fail_early()) */
-		drop_seg(x, false);
+		drop_seg(x, FM_SEG_ENDED);
 	fm_sink_release(&x->sink);
 }
 

@@ -283,6 +283,56 @@ static void test_shortage_forever_ends(void **state)
 	it_result_free(&r);
 }
 
+/* A body cut in segments meets a shortage: the sockets of its third to
+ * eighth connections cannot be opened (EMFILE, from
+ * tests/integration/nosocket.c preloaded), while the first transfer
+ * runs. The segments that lack one wait, uncounted, and go again when a
+ * descriptor may be free; the body arrives whole after one attempt under
+ * -r 0. Before, each EMFILE was a failed segment: the entry failed
+ * ("cannot open a socket: Too many open files"); and four in a row made
+ * the segment timer spin. */
+static void test_shortage_split_body(void **state)
+{
+	struct it_fixture *f = *state;
+	const char *body = "/data/big.bin?size=67108864&etag=v1"
+			   "&rate=67108864";
+	const char *so = getenv("FM_NOSOCKET");
+	const char *asan = getenv("ASAN_OPTIONS");
+	const char *argv[] = {it_bin(), "--json", "-o", "dl", "-r", "0",
+			      "list.txt", NULL};
+	struct it_buf b = {0};
+	char *path, *preload, *asan_opts;
+	struct it_result r;
+	cJSON *res;
+
+	assert_non_null(so);
+	it_buf_printf(&b, "%s%s\n", f->srv.base, body);
+	it_write_list(f, b.data);
+	free(b.data);
+	preload = it_path("LD_PRELOAD=%s", so);
+	/* Under ASan the preloaded object would come before its runtime. */
+	asan_opts = it_path("ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+			    asan ? asan : "", asan && *asan ? ":" : "");
+	{
+		const char *env[] = {preload, asan_opts,
+				     "FM_NOSOCKET_FROM=3", "FM_NOSOCKET_TO=8",
+				     NULL};
+
+		IT_ASSERT_RAN(it_run_env(argv, NULL, f->tmp, env, &r), r);
+	}
+	res = it_check_json(f, &r, 0, 1);
+	assert_all_ok_once(res, &r);
+	path = it_path("%s/dl/big.bin", f->tmp);
+	assert_true(it_file_matches_body(path, "/data/big.bin", 67108864));
+	/* it was cut: ranged requests reached the server */
+	assert_true(it_requests_for(f, body) > 1);
+	free(path);
+	free(preload);
+	free(asan_opts);
+	cJSON_Delete(res);
+	it_result_free(&r);
+}
+
 /* Runs at a hard limit of n that cannot hold one transfer: exit 2 with
  * the message naming n and the minimum, no result, no abort. Returns the
  * minimum the message gives. */
@@ -351,6 +401,9 @@ int main(void)
 						it_fixture_setup,
 						it_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_shortage_forever_ends,
+						it_fixture_setup,
+						it_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_shortage_split_body,
 						it_fixture_setup,
 						it_fixture_teardown),
 	};

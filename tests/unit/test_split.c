@@ -98,7 +98,8 @@ static bool end(struct fx *f, struct fm_seg *seg, bool failed)
 {
 	bool complete;
 
-	return fm_split_end(&f->split, seg, failed, &complete);
+	return fm_split_end(&f->split, seg,
+			    failed ? FM_SEG_FAILED : FM_SEG_ENDED, &complete);
 }
 
 /* The body's digest with md, in hex (FM_HEX_MAX + 1 bytes). */
@@ -400,11 +401,11 @@ static void split_resumed(void **state)
 						f->body + 3 * SIZE / 4,
 						SIZE / 4),
 				 FM_SPLIT_MORE);
-		assert_false(fm_split_end(&again, other, false, &complete));
+		assert_false(fm_split_end(&again, other, FM_SEG_ENDED, &complete));
 		assert_int_equal(fm_split_write(&again, first,
 						f->body + SIZE / 4, SIZE / 4),
 				 FM_SPLIT_MORE);
-		assert_true(fm_split_end(&again, first, false, &complete));
+		assert_true(fm_split_end(&again, first, FM_SEG_ENDED, &complete));
 	}
 	/* check_file() on the fixture's split reads the same file */
 	{
@@ -617,6 +618,40 @@ static void split_source_expired(void **state)
 	end(f, f->first, false);
 }
 
+/* A segment whose transfer got no descriptor for its socket waits for
+ * the scheduler's time, as a failed one does, but nothing is counted:
+ * not against it, not against its source, and its source is not avoided
+ * (after SRC_FAILURES_MAX real failures it would be). */
+static void split_no_fd_not_counted(void **state)
+{
+	struct fx *f = *state;
+	struct fm_seg *p;
+	bool probe, complete;
+
+	p = fm_split_take(&f->split, 0, UINT32_MAX, &probe);
+	assert_true(fm_split_confirm(&f->split, p));
+	assert_int_equal(send(f, f->first, 0, SIZE / 2), FM_SPLIT_MORE);
+	assert_false(end(f, f->first, false));
+	for (int i = 0; i < 5; i++) {
+		assert_false(fm_split_end(&f->split, p, FM_SEG_NO_FD,
+					  &complete));
+		assert_false(complete);
+		assert_int_equal(fm_split_failures(&f->split, p), 0);
+		/* not before the scheduler says when */
+		assert_null(fm_split_take(&f->split, 1000, UINT32_MAX,
+					  &probe));
+		fm_split_due(&f->split, p, 2000);
+		assert_ptr_equal(fm_split_take(&f->split, 2000, UINT32_MAX,
+					       &probe),
+				 p);
+	}
+	assert_int_equal(f->split.src[p->src].failures, 0);
+	assert_int_equal(f->split.src[p->src].state, FM_SRC_OK);
+	assert_int_equal(send(f, p, SIZE / 2, SIZE), FM_SPLIT_MORE);
+	assert_true(end(f, p, false));
+	check_file(f);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -628,6 +663,7 @@ int main(void)
 		T(split_probe_retried),
 		T(split_cuts_the_largest),
 		T(split_failed_segment_retried),
+		T(split_no_fd_not_counted),
 		T(split_stop),
 		T(split_resumed),
 		T(split_digest_waits),
