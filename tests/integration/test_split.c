@@ -461,13 +461,14 @@ static void test_split_changed_restarts(void **state)
 }
 
 /* k) Segments take only slots that no waiting entry can use: with a
- * large body first in a list of 40 small ones at -j 4, no ranged request
+ * large body first in a list of 20 small ones at -j 4, no ranged request
  * for it begins before the last small one has begun, and every entry is
  * ok. The last small one and the first segment may leave in one batch,
  * on two connections that race to the server: the server may see them
- * up to 10 ms apart either way. A segment that took a slot before a small
- * one would begin at least one small answer's time (0.1 s, over 3 slots:
- * 33 ms) before the last. */
+ * apart either way, by up to 10 ms on a quiet machine, more under a
+ * sanitizer on a loaded one (30 ms allowed). A segment that took a slot
+ * before a small one would begin at least one small answer's time (0.25
+ * s, over 3 slots: 83 ms) before the last. */
 static void test_split_small_files_first(void **state)
 {
 	const struct it_fixture *f = *state;
@@ -484,17 +485,17 @@ static void test_split_small_files_first(void **state)
 	url = it_url(&f->srv, "/data/big?size=33554432&etag=v1&rate=8388608");
 	it_buf_printf(&b, "%s\n", url);
 	free(url);
-	for (int i = 0; i < 40; i++) {
+	for (int i = 0; i < 20; i++) {
 		char pq[64];
 
-		snprintf(pq, sizeof(pq), "/data/s%02d?size=1000&delay=0.1", i);
+		snprintf(pq, sizeof(pq), "/data/s%02d?size=1000&delay=0.25", i);
 		url = it_url(&f->srv, pq);
 		it_buf_printf(&b, "%s\n", url);
 		free(url);
 	}
 	assert_int_equal(it_write_file(lp, b.data, b.len), 0);
-	res = it_run_json(f, args, 0, 41, &r);
-	assert_int_equal(it_json_count_str(res, "status", "ok"), 41);
+	res = it_run_json(f, args, 0, 21, &r);
+	assert_int_equal(it_json_count_str(res, "status", "ok"), 21);
 	log = it_server_log(&f->srv);
 	cJSON_ArrayForEach(e, log) {
 		double t = cJSON_GetNumberValue(
@@ -512,7 +513,7 @@ static void test_split_small_files_first(void **state)
 	fprintf(stderr, "# first ranged request %.3f s after the last small "
 		"one began\n", first_ranged - last_small);
 	assert_true(first_ranged < 1e18); /* it was cut, at the end */
-	assert_true(first_ranged >= last_small - 0.010);
+	assert_true(first_ranged >= last_small - 0.030);
 	cJSON_Delete(log);
 	cJSON_Delete(res);
 	it_result_free(&r);
