@@ -57,4 +57,11 @@ __attribute__((format(printf, 3, 4))) int fm_why(char *why, size_t whylen,
  * number on Unix. Asserts that rc is one, not UV_EOF or a UV_EAI_*. */
 int fm_uv_err(int rc);
 
+/* Hides the credentials of every URL that message s quotes (libcurl's
+ * "Unsupported proxy syntax in 'http:" "//user:pw@host'"), in place: the
+ * user information between a "://" and its "@" becomes three asterisks.
+ * A proxy's or a server's password must never reach a result record or
+ * standard error. */
+void fm_redact_userinfo(char *s);
+
 #endif

@@ -46,3 +46,25 @@ int fm_uv_err(int rc)
 	assert(rc <= 0 && rc > UV_EAI_ADDRFAMILY);
 	return rc;
 }
+
+void fm_redact_userinfo(char *s)
+{
+	char *p = s;
+
+	while ((p = strstr(p, "://"))) {
+		char *user = p + 3, *end = user, *at = NULL;
+
+		/* the authority ends where a URL's path, query or fragment
+		 * begins, or where the message's quoting does */
+		for (; *end && !strchr("/?#'\"` \t\r\n<>", *end); end++)
+			if (*end == '@')
+				at = end;
+		if (!at || (at - user == 3 && !strncmp(user, "***", 3))) {
+			p = end;
+			continue;
+		}
+		memmove(user + 3, at, strlen(at) + 1);
+		memcpy(user, "***", 3);
+		p = user + 3;
+	}
+}

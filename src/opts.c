@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include <openssl/crypto.h>
 #include <uv.h>
 
+#include "fm_error.h"
 #include "fm_opts.h"
 
 /* The parse in progress, as the special setters see it. */
@@ -258,6 +260,54 @@ static enum fm_opts_result add_retry_on(const struct fm_opt *r,
 	return FM_OPTS_RUN;
 }
 
+/* Whether libcurl can take url as a proxy: [SCHEME://][USER[:PASSWORD]@]
+ * HOST[:PORT], SCHEME one of http (the default), https, socks4, socks4a,
+ * socks5, socks5h, PORT 1 to 65535. */
+static bool proxy_url_ok(const char *url)
+{
+	static const char *const schemes[] = {"http", "https", "socks4",
+					      "socks4a", "socks5", "socks5h",
+					      NULL};
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	bool ok = false;
+
+	if (u &&
+	    curl_url_set(u, CURLUPART_URL, url,
+			 CURLU_DEFAULT_SCHEME | CURLU_NON_SUPPORT_SCHEME) ==
+		    CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && *host)
+		for (size_t i = 0; schemes[i] && !ok; i++)
+			ok = strcasecmp(scheme, schemes[i]) == 0;
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ok;
+}
+
+/* --proxy: refused at once when libcurl could not use it, rather than by
+ * every transfer; the message hides its credentials. "" is no proxy. */
+static enum fm_opts_result set_proxy(const struct fm_opt *r, const char *arg,
+				     struct fm_opt_parse *p)
+{
+	enum fm_opts_result res;
+	char *shown;
+
+	if (!*arg || proxy_url_ok(arg)) {
+		p->o->proxy = arg;
+		return FM_OPTS_RUN;
+	}
+	shown = strdup(arg);
+	if (shown)
+		fm_redact_userinfo(shown);
+	res = bad_value(r, shown ? shown : "(hidden)", p->err,
+			"a proxy URL ([http|https|socks4|socks4a|socks5|"
+			"socks5h://][user:password@]host[:port])");
+	free(shown);
+	return res;
+}
+
 /* --shard K/N sets two fields. */
 static enum fm_opts_result set_shard(const struct fm_opt *r, const char *arg,
 				     struct fm_opt_parse *p)
@@ -370,7 +420,7 @@ static const struct fm_opt opt_table[] = {
 	FLAG("insecure", 'k', insecure, "do not verify TLS certificates"),
 	FLAG("https-only", 0, https_only,
 	     "refuse http:// URLs and redirects to them"),
-	STRING("proxy", 0, proxy, "URL",
+	SPECIAL("proxy", 0, set_proxy, "URL",
 	       "use this HTTP proxy (\"\": none; default: the\n"
 	       "environment's http_proxy, https_proxy, all_proxy)"),
 	STRING("noproxy", 0, noproxy, "LIST",

@@ -647,6 +647,7 @@ static void describe_curl(struct fm_outcome *o, const struct fm_xfer *x,
 	if (rc == CURLE_UNSUPPORTED_PROTOCOL && x->conf->https_only)
 		msg = "redirect to http:// refused by --https-only";
 	snprintf(o->error, sizeof(o->error), "%s", msg);
+	fm_redact_userinfo(o->error); /* a proxy's URL, quoted */
 	n = strlen(o->error);
 	while (n > 0 && o->error[n - 1] == '\n')
 		o->error[--n] = '\0';

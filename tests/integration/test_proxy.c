@@ -171,6 +171,54 @@ static void test_proxy_environment(void **state)
 	free(var);
 }
 
+/* A proxy's password is never shown. A --proxy libcurl could not use
+ * (a port out of range, an ftp:// proxy) is a usage error, exit 2, before
+ * any request, and the message hides the password; an environment proxy
+ * libcurl refuses fails the entry with libcurl's message, the password
+ * hidden there too. Before, every entry failed with "Unsupported proxy
+ * syntax in 'http://u:SECRETPW@127.0.0.1:99999'", in its result and on
+ * standard error, and the run exited 1. */
+static void test_proxy_password_never_shown(void **state)
+{
+	struct px *p = *state;
+	struct it_fixture *f = p->f;
+	char *u = it_url(&f->srv, "/data/s1.bin?size=100");
+	const char *bad[] = {"http://u:SECRETPW@127.0.0.1:99999",
+			     "ftp://puser:SECRETPW@127.0.0.1:1", NULL};
+	const char *env[] = {"http_proxy=http://puser:SECRETPW@[bad", NULL};
+	const char *a[] = {"-r", "0", u, NULL};
+	struct it_result r;
+	cJSON *res, *e;
+
+	for (int i = 0; bad[i]; i++) {
+		const char *argv[] = {it_bin(), "--no-config", "--json",
+				      "--proxy", bad[i], u, NULL};
+
+		IT_ASSERT_RAN(it_run_env(argv, NULL, f->tmp, NULL, &r), r);
+		if (!r.exited || r.exit_code != 2 || strstr(r.err, "SECRETPW") ||
+		    !strstr(r.err, "--proxy") || r.out_len) {
+			it_dump(&r);
+			fail_msg("--proxy %s: want exit 2, a message naming "
+				 "--proxy, no password, no result", bad[i]);
+		}
+		it_result_free(&r);
+	}
+	assert_int_equal(logged(&f->srv), 0);
+
+	res = it_run_json_full(f, "dl", env, a, 1, 1, &r);
+	e = cJSON_GetArrayItem(res, 0);
+	IT_ASSERT_JSTR(e, "status", "failed");
+	fprintf(stderr, "# error: %s\n", it_json_str(e, "error"));
+	if (strstr(r.out, "SECRETPW") || strstr(r.err, "SECRETPW")) {
+		it_dump(&r);
+		fail_msg("the environment proxy's password was shown");
+	}
+	assert_non_null(strstr(it_json_str(e, "error"), "***@"));
+	cJSON_Delete(res);
+	it_result_free(&r);
+	free(u);
+}
+
 #define PX_TEST(fn) cmocka_unit_test_setup_teardown(fn, px_setup, px_teardown)
 
 int main(void)
@@ -179,6 +227,7 @@ int main(void)
 		PX_TEST(test_proxy_with_credentials),
 		PX_TEST(test_noproxy),
 		PX_TEST(test_proxy_environment),
+		PX_TEST(test_proxy_password_never_shown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

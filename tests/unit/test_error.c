@@ -201,6 +201,37 @@ static void begin_unusable_destination_fails(void **state)
 	assert_non_null(strstr(b->o.error, strerror(ENOTDIR)));
 }
 
+/* The credentials of a URL quoted in a message are hidden, every one,
+ * whatever the scheme, the quoting and what follows; a message without
+ * any is left as it is. */
+static void redact_userinfo_hides_credentials(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{"Unsupported proxy syntax in 'http://u:SECRETPW@127.0.0.1:99999'",
+		 "Unsupported proxy syntax in 'http://***@127.0.0.1:99999'"},
+		{"ftp://puser:SECRETPW@127.0.0.1:1 and socks5h://a:b@[bad",
+		 "ftp://***@127.0.0.1:1 and socks5h://***@[bad"},
+		{"http://user@host/p@q x", "http://***@host/p@q x"},
+		{"\"https://a:b@c:d@h/\"", "\"https://***@h/\""},
+		{"http://host/path?u=a@b", "http://host/path?u=a@b"},
+		{"no URL here, user@host", "no URL here, user@host"},
+		{"http://***@h", "http://***@h"},
+		{"://@h", "://***@h"},
+		{"", ""},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[256];
+
+		snprintf(buf, sizeof(buf), "%s", cases[i].in);
+		fm_redact_userinfo(buf);
+		assert_string_equal(buf, cases[i].want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +241,7 @@ int main(void)
 		cmocka_unit_test(why_writes_the_reason_and_fails),
 		cmocka_unit_test(uv_codes_are_negative_errno),
 		cmocka_unit_test(uv_codes_without_errno_are_refused),
+		cmocka_unit_test(redact_userinfo_hides_credentials),
 		cmocka_unit_test_setup_teardown(begin_ready_runs, begin_setup,
 						begin_teardown),
 		cmocka_unit_test_setup_teardown(
