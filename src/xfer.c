@@ -842,6 +842,14 @@ static void end_check(struct fm_xfer *x, CURLcode rc, long unmet,
 			 o->http_status);
 		return;
 	}
+	/* The first byte of an empty file: 416 with "Content-Range: bytes
+	 * *" "/0", which says the file is there, 0 bytes long. */
+	if (rc == CURLE_OK && x->job->check_get && o->http_status == 416 &&
+	    x->resp.has_range && x->resp.range_total == 0) {
+		o->status = FM_STATUS_OK;
+		o->bytes = 0;
+		return;
+	}
 	gather_facts(x, rc, o, unmet, &f);
 	j = fm_judge(&f);
 	if (j.verdict == FM_VERDICT_UNCHANGED) {

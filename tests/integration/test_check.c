@@ -124,6 +124,33 @@ static void test_check_head_refused(void **state)
 	free(u2);
 }
 
+/* An empty file behind a server that refuses HEAD: the ranged GET for
+ * its first byte gets 416 with "Content-Range: bytes *" "/0", which says
+ * it is there, 0 bytes long: ok, bytes 0, exit 0 (it was "failed", HTTP
+ * 416). A 416 that names no size stays a failure. */
+static void test_check_empty_file(void **state)
+{
+	struct it_fixture *f = *state;
+	const char *pq = "/data/e0.bin?size=0&head_status=405";
+	char *u = it_url(&f->srv, pq);
+	const char *args[] = { "--check", u, NULL };
+	struct it_result r;
+	cJSON *res, *e;
+	char m[256];
+
+	res = it_run_json(f, args, 0, 1, &r);
+	e = cJSON_GetArrayItem(res, 0);
+	IT_ASSERT_JSTR(e, "status", "ok");
+	IT_ASSERT_JNUM(e, "http_status", 416);
+	IT_ASSERT_JNUM(e, "bytes", 0);
+	IT_ASSERT_JNULL(e, "error");
+	methods_of(f, pq, m, sizeof(m));
+	assert_string_equal(m, "HEAD,GET 0-0");
+	cJSON_Delete(res);
+	it_result_free(&r);
+	free(u);
+}
+
 /* -N --check against files fetched before: "unchanged" where the server
  * answers the conditional HEAD 304, "ok" where the file changed. */
 static void test_check_timestamping(void **state)
@@ -171,6 +198,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_check_heads),
 		T(test_check_head_refused),
+		T(test_check_empty_file),
 		T(test_check_timestamping),
 	};
 
