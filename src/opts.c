@@ -645,6 +645,29 @@ static const struct fm_opt *row_named(const char *name, size_t n)
 	return NULL;
 }
 
+/* The long option that arg ("--NAME" or "--NAME=VALUE") stands for as
+ * getopt_long takes it: NAME whole, or a prefix of one option's name
+ * alone (--conf is --config); NULL for none, or for a prefix of several
+ * (getopt_long refuses it). */
+static const struct fm_opt *row_meant(const char *arg)
+{
+	const struct fm_opt *found = NULL;
+	const char *name = arg + 2;
+	size_t n = strcspn(name, "=");
+
+	if (strncmp(arg, "--", 2) != 0 || n == 0)
+		return NULL;
+	if ((found = row_named(name, n)))
+		return found;
+	for (size_t i = 0; i < NOPTS; i++)
+		if (strncmp(opt_table[i].name, name, n) == 0) {
+			if (found)
+				return NULL;
+			found = &opt_table[i];
+		}
+	return found;
+}
+
 /* The defaults file the command line names (--config FILE, or none with
  * --no-config), else $XDG_CONFIG_HOME/fetchmany/config, else
  * ~/.config/fetchmany/config, into path. Returns 1 when one was named
@@ -655,13 +678,20 @@ static int find_config(int argc, char **argv, char *path, size_t cap)
 	int named = 0;
 
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		if (strcmp(argv[i], "--no-config") == 0)
+		const struct fm_opt *r = row_meant(argv[i]);
+		const char *eq = strchr(argv[i], '=');
+
+		if (!r)
+			continue;
+		if (strcmp(r->name, "no-config") == 0)
 			return -1;
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-			snprintf(path, cap, "%s", argv[++i]);
+		if (strcmp(r->name, "config") != 0)
+			continue;
+		if (eq) {
+			snprintf(path, cap, "%s", eq + 1);
 			named = 1;
-		} else if (strncmp(argv[i], "--config=", 9) == 0) {
-			snprintf(path, cap, "%s", argv[i] + 9);
+		} else if (i + 1 < argc) {
+			snprintf(path, cap, "%s", argv[++i]);
 			named = 1;
 		}
 	}
@@ -787,6 +817,16 @@ static enum fm_opts_result read_config(int argc, char **argv,
 			fwrite(buf, 1, n, mem);
 		if (mem)
 			fclose(mem);
+	}
+	/* a directory opens, and fails its first read (EISDIR) */
+	if (ferror(f)) {
+		int err = errno;
+
+		fclose(f);
+		free(text);
+		fprintf(p->err, "fetchmany: --config %s: %s\n", path,
+			strerror(err));
+		return FM_OPTS_USAGE;
 	}
 	fclose(f);
 	if (!text) {

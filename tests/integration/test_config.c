@@ -125,6 +125,66 @@ static void test_config_bad_line(void **state)
 	free(want);
 }
 
+/* --config and --no-config as getopt_long takes them, abbreviated
+ * (--conf FILE, --conf=FILE, --no-conf): the file named is the one read,
+ * and --no-conf reads none, not even a default file with a bad line.
+ * A directory named by --config is a usage error that names it. Before,
+ * only the full spellings were seen: --conf read the default file and
+ * --no-conf failed on its bad line; a directory read as an empty file. */
+static void test_config_abbreviated_and_directory(void **state)
+{
+	struct it_fixture *f = *state;
+	char *var = write_config(f, "user-agent = default/1\nretries = bad\n");
+	const char *env[] = { var, NULL };
+	char *named = it_path("%s/named.cfg", f->tmp);
+	char *dir = it_path("--config=%s", f->tmp);
+	char *u1 = it_url(&f->srv, "/data/c1?size=10");
+	char *u2 = it_url(&f->srv, "/data/c2?size=10");
+	char *u3 = it_url(&f->srv, "/data/c3?size=10");
+	const char *a1[] = { "--conf", "named.cfg", u1, NULL };
+	const char *a2[] = { "--conf=named.cfg", u2, NULL };
+	const char *a3[] = { "--no-conf", u3, NULL };
+	const char *argv[] = { it_bin(), "--no-config", dir, u1, NULL };
+	char ua[128], x[64];
+	struct it_result r;
+	cJSON *res;
+
+	assert_int_equal(it_write_file(named, "user-agent = named/2\n", 21), 0);
+	res = it_run_json_full(f, "dl", env, a1, 0, 1, &r);
+	cJSON_Delete(res);
+	it_result_free(&r);
+	headers_of(f, "/data/c1?size=10", ua, x);
+	assert_string_equal(ua, "named/2");
+	res = it_run_json_full(f, "dl", env, a2, 0, 1, &r);
+	cJSON_Delete(res);
+	it_result_free(&r);
+	headers_of(f, "/data/c2?size=10", ua, x);
+	assert_string_equal(ua, "named/2");
+	res = it_run_json_full(f, "dl", env, a3, 0, 1, &r);
+	cJSON_Delete(res);
+	it_result_free(&r);
+	headers_of(f, "/data/c3?size=10", ua, x);
+	assert_non_null(strstr(ua, "fetchmany/"));
+
+	/* --config DIR, even after --no-config: named, it must be read */
+	argv[1] = dir;
+	argv[2] = u1;
+	argv[3] = NULL;
+	assert_int_equal(it_run_env(argv, NULL, f->tmp, env, &r), 0);
+	IT_ASSERT_EXIT(r, 2);
+	if (!strstr(r.err, f->tmp) || !strstr(r.err, "Is a directory"))
+		fail_msg("stderr should name %s, a directory: %s", f->tmp,
+			 r.err);
+	it_result_free(&r);
+	assert_int_equal(it_server_stat(&f->srv, "requests"), 3);
+	free(var);
+	free(named);
+	free(dir);
+	free(u1);
+	free(u2);
+	free(u3);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, it_fixture_setup, \
 					      it_fixture_teardown)
 
@@ -133,6 +193,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_config_precedence),
 		T(test_config_bad_line),
+		T(test_config_abbreviated_and_directory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
