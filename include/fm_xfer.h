@@ -165,6 +165,10 @@ struct fm_outcome {
 	long http_status;  /* 0: no response */
 	uint64_t bytes;    /* size of the file now on disk, when ok */
 	double retry_after; /* Retry-After in seconds, < 0 when absent */
+	uint32_t answered_site; /* with answered_known: the hash of the host
+				   whose answer gave retry_after (after a
+				   redirect, not the entry's) */
+	bool answered_known;
 	bool reused;       /* the attempt made no new connection */
 	bool multiplexed;  /* its last response came over HTTP/2 or later */
 	bool retry_fresh;  /* go again at once on a new connection, as the

@@ -1229,7 +1229,10 @@ static void on_slots_done(uv_async_t *h)
 		release_slot(r, s);
 		job->out--;
 		learn_site(r, s->site, &o, s->seconds);
-		pause_site(r, s->site, &o);
+		/* the host that said Retry-After: after a redirect,
+		 * not the entry's */
+		pause_site(r, o.answered_known ? o.answered_site : s->site,
+			   &o);
 		if (job->probe) {
 			job->probe = false;
 			open_gate(r, job->site);

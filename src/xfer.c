@@ -23,6 +23,8 @@
 #include <time.h>
 
 #include "fm_error.h"
+#include "fm_name.h"
+#include "fm_hash.h"
 #include "fm_policy.h"
 #include "fm_reqhdr.h"
 #include "fm_xfer.h"
@@ -680,6 +682,20 @@ static void describe_failure(struct fm_xfer *x, CURLcode rc,
 	}
 }
 
+/* The host whose answer ended x's attempt (after redirects), for a
+ * pause that must hold that host, not the entry's (spec 5). */
+static void note_answering_host(struct fm_xfer *x, struct fm_outcome *o)
+{
+	char *url = NULL, host[256];
+
+	if (curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url) !=
+		    CURLE_OK ||
+	    !url || fm_url_host(url, host, sizeof(host)) != 0)
+		return;
+	o->answered_site = (uint32_t)fm_fnv1a64(host, strlen(host));
+	o->answered_known = true;
+}
+
 /* Facts about the connections of the attempt that ended. */
 static void note_connections(struct fm_xfer *x, struct fm_outcome *o)
 {
@@ -889,6 +905,8 @@ void fm_xfer_end(struct fm_xfer *x, CURLcode rc, struct fm_outcome *o)
 	 * cap". 0 cannot raise the wait either way. */
 	ra = fm_resp_retry_after(&x->resp, (int64_t)time(NULL));
 	o->retry_after = ra > 0 ? ra : -1.0;
+	if (o->retry_after > 0)
+		note_answering_host(x, o);
 	if (x->segmented) {
 		end_segment(x, rc, unmet, o);
 		goto out;

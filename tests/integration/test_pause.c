@@ -244,6 +244,74 @@ static void test_pause_does_not_block_the_list(void **state)
 	free(lp);
 }
 
+/* The host that sent Retry-After is the one paused, after a redirect
+ * too: an entry on A redirected to B, whose 503 says Retry-After: 3,
+ * pauses B, not A. At -j 1 the list goes on with A's entries at once,
+ * and no other request reaches B within the 3 s. Before, A (which only
+ * sent the 302) was paused and B served at once. */
+static void test_pause_after_redirect_holds_the_target(void **state)
+{
+	struct it_fixture *f = *state;
+	const char *args[] = { "-j", "1", "--backoff", "0.05", "list.txt",
+			       NULL };
+	char *lp = it_path("%s/list.txt", f->tmp);
+	char *target = it_path("http://127.0.1.1:%d/data/q?fail=1&"
+			       "fail_status=503&retry_after=3",
+			       f->srv.port);
+	char *q = it_qenc(target);
+	struct it_buf b = {0};
+	struct it_result r;
+	cJSON *res, *log, *e;
+	double t503 = -1, a_first = 1e18, b_first = 1e18;
+
+	it_buf_printf(&b, "http://127.0.0.1:%d/redirect?to=%s out=q\n",
+		      f->srv.port, q);
+	for (int i = 1; i <= 2; i++)
+		it_buf_printf(&b, "http://127.0.0.1:%d/data/a%d?delay=0.3\n"
+			      "http://127.0.1.1:%d/data/b%d?delay=0.3\n",
+			      f->srv.port, i, f->srv.port, i);
+	assert_int_equal(it_write_file(lp, b.data, b.len), 0);
+	res = it_run_json(f, args, 0, 5, &r);
+	assert_int_equal(it_json_count_str(res, "status", "ok"), 5);
+	log = it_server_log(&f->srv);
+	assert_non_null(log);
+	cJSON_ArrayForEach(e, log) {
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(e, "status");
+
+		if (to_host(e, "127.0.1.1") && cJSON_IsNumber(st) &&
+		    st->valueint == 503)
+			t503 = num(e, "t_end");
+	}
+	assert_true(t503 > 0);
+	cJSON_ArrayForEach(e, log) {
+		const char *path = cJSON_GetStringValue(
+			cJSON_GetObjectItemCaseSensitive(e, "path"));
+		double t = num(e, "t_start");
+
+		if (t <= t503 + IN_FLIGHT || !path)
+			continue;
+		if (to_host(e, "127.0.0.1") && strncmp(path, "/data/a", 7) == 0 &&
+		    t < a_first)
+			a_first = t;
+		if (to_host(e, "127.0.1.1") && t < b_first)
+			b_first = t;
+	}
+	fprintf(stderr, "# after B's 503: first request to A %.3f s, to B "
+		"%.3f s\n", a_first - t503, b_first - t503);
+	if (b_first < t503 + 2.95 || a_first > t503 + 1.0) {
+		it_dump_with_log(&r, &f->srv);
+		fail_msg("B (the redirect's target) should be paused 3 s, A "
+			 "served at once");
+	}
+	cJSON_Delete(log);
+	cJSON_Delete(res);
+	it_result_free(&r);
+	free(b.data);
+	free(lp);
+	free(target);
+	free(q);
+}
+
 #define PAUSE_TEST(fn) \
 	cmocka_unit_test_setup_teardown(fn, pause_setup, it_fixture_teardown)
 
@@ -253,6 +321,7 @@ int main(void)
 		PAUSE_TEST(test_429_pauses_the_host_only),
 		PAUSE_TEST(test_pause_capped),
 		PAUSE_TEST(test_pause_does_not_block_the_list),
+		PAUSE_TEST(test_pause_after_redirect_holds_the_target),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
