@@ -870,6 +870,7 @@ static void end_check(struct fm_xfer *x, CURLcode rc, long unmet,
 	j = fm_judge(&f);
 	if (j.verdict == FM_VERDICT_UNCHANGED) {
 		o->status = FM_STATUS_UNCHANGED;
+		o->size_unknown = true; /* a 304 announces none */
 		return;
 	}
 	if (j.verdict != FM_VERDICT_OK) {

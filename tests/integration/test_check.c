@@ -177,6 +177,7 @@ static void test_check_timestamping(void **state)
 	IT_ASSERT_JSTR(e, "status", "unchanged");
 	IT_ASSERT_JNULL(e, "error");
 	IT_ASSERT_JNUM(e, "http_status", 304);
+	IT_ASSERT_JNULL(e, "bytes"); /* a 304 announces no size */
 	e = it_json_find_url(res, moved2);
 	IT_ASSERT_JSTR(e, "status", "ok");
 	IT_ASSERT_JNUM(e, "bytes", 200);
