@@ -317,7 +317,11 @@ bool fm_body_range_not_satisfiable(struct fm_xfer *x, struct fm_outcome *o)
 
 	if (x->resume_from <= 0)
 		return false;
-	if (x->resp.has_range && x->resp.range_total == x->resume_from) {
+	/* Complete only when the .part ends where the file does; one that
+	 * records its ranges has gaps (resume_from is its first), and a
+	 * total there means the file changed. */
+	if (!x->resume_done && x->resp.has_range &&
+	    x->resp.range_total == x->resume_from) {
 		err = open_whole(x, true);
 		if (err) {
 			x->local_err = err;

@@ -746,6 +746,54 @@ static void test_split_due_while_slots_busy(void **state)
 	free(file);
 }
 
+/* r) -c of a cut body's .part with gaps, where the server's file is now
+ * shorter, as long as the .part's first range (same ETag): the request
+ * for the first gap gets 416 with that total. That is no completed
+ * .part: the body is fetched again from zero and is the server's, whole.
+ * Before, the 416 named the .part, holes and all: "ok", 32 MiB of which
+ * most were zeros. */
+static void test_split_resume_416_with_gaps(void **state)
+{
+	const struct it_fixture *f = *state;
+	char *slow = it_url(&f->srv, "/data/big?size=33554432&etag=v1&stall=4");
+	char *part = it_path("%s/dl/big.part", f->tmp);
+	char *file = it_path("%s/dl/big", f->tmp);
+	const char *argv[] = {it_bin(), "-c", "--split", "4",
+			      "--min-split-size", "1M", "--json", "-o", "dl",
+			      slow, NULL};
+	const char *again[] = {"-c", NULL};
+	long long done, ranges[64][2];
+	char pq[96];
+	struct it_result r;
+	struct it_proc p;
+	cJSON *res, *line;
+	int k;
+
+	assert_int_equal(it_proc_start(&p, argv, f->tmp, NULL), 0);
+	assert_true(it_wait_requests(&f->srv, &p, 3, 20) >= 3);
+	it_proc_pump_for(&p, 0.5);
+	assert_int_equal(kill(p.pid, SIGINT), 0);
+	it_proc_finish(&p, 20, &r);
+	assert_int_equal(r.exit_code, 130);
+	it_result_free(&r);
+	k = part_ranges(part, &done, ranges, 64);
+	assert_true(k >= 2); /* a gap after the first range */
+	assert_int_equal(ranges[0][0], 0);
+	fprintf(stderr, "# the .part records %d ranges; the file is now %lld "
+		"bytes\n", k, ranges[0][1]);
+
+	snprintf(pq, sizeof(pq), "/data/big?size=%lld&etag=v1", ranges[0][1]);
+	line = run_one(f, pq, again, 0, "ok", &res);
+	IT_ASSERT_JNUM(line, "bytes", (double)ranges[0][1]);
+	assert_true(it_file_matches_body(file, "/data/big",
+					 (size_t)ranges[0][1]));
+	assert_false(it_exists(part));
+	cJSON_Delete(res);
+	free(slow);
+	free(part);
+	free(file);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, it_fixture_setup, \
@@ -768,6 +816,7 @@ int main(void)
 		T(test_split_yields_to_a_new_entry),
 		T(test_split_expired_redirect_asked_again),
 		T(test_split_due_while_slots_busy),
+		T(test_split_resume_416_with_gaps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
