@@ -464,6 +464,7 @@ static void on_rate_timer(uv_timer_t *t)
 	struct fm_worker *w = t->data;
 	unsigned n = w->nslots;
 	double budget;
+	CURLcode rc;
 
 	ON_LOOP_THREAD(w);
 	fm_bucket_refill(&w->bucket, uv_hrtime());
@@ -481,8 +482,17 @@ static void on_rate_timer(uv_timer_t *t)
 		x->last_rx = fm_now_ns();
 		budget -= (double)w->env->conf->buffer_size;
 		w->rate_next = (i + 1) % n;
-		/* May call the write callback, which may pause it again. */
-		curl_easy_pause(x->easy, CURLPAUSE_CONT);
+		/* May call the write callback, which may pause it again,
+		 * or refuse the data (a segment at its end, a body halted,
+		 * --max-filesize, a write error): libcurl 7.88 then returns
+		 * the error here and leaves the handle waiting for a later
+		 * timer of its own (--connect-timeout's), so it ends now, as
+		 * libcurl would have ended it. */
+		rc = curl_easy_pause(x->easy, CURLPAUSE_CONT);
+		if (rc != CURLE_OK) {
+			fm_engine_remove(w->engine, x->easy);
+			on_transfer_done(w, x->easy, rc);
+		}
 	}
 }
 

@@ -203,6 +203,51 @@ static void test_per_host_0(void **state)
 	it_result_free(&r);
 }
 
+/* --limit-rate with a body cut in segments (20 MiB at 10M, --split 4):
+ * a transfer whose data arrives, after a pause for the rate, past the
+ * end of its segment ends then, not at libcurl's next timer of its own
+ * (--connect-timeout 30 here). The run takes about 2 s; the bound, 15 s,
+ * is far from both. Before, the last two transfers hung until the
+ * connect timeout: 30 s. Likewise --max-filesize under --limit-rate
+ * (1 MiB at 1M: about 1 s). */
+static void test_limit_rate_segments_end(void **state)
+{
+	struct it_fixture *f = *state;
+	char *big = it_url(&f->srv, "/data/lr.bin?size=20971520&etag=v1");
+	char *huge = it_url(&f->srv, "/data/mf.bin?size=5000000&chunked=1");
+	const char *a1[] = { "--limit-rate", "10M", "--split", "4",
+			     "--min-split-size", "1M", "--connect-timeout",
+			     "30", big, NULL };
+	const char *a2[] = { "--limit-rate", "1M", "--max-filesize", "1M",
+			     "--connect-timeout", "30", "-r", "0", huge,
+			     NULL };
+	char *file = it_path("%s/dl/lr.bin", f->tmp);
+	struct it_result r;
+	cJSON *res;
+	double t;
+
+	res = run_json(f, a1, 0, 1, &r, &t);
+	assert_all_ok(res, &r);
+	fprintf(stderr, "# 20 MiB at 10M, --split 4: %.3f s\n", t);
+	assert_true(it_file_matches_body(file, "/data/lr.bin", 20971520));
+	if (t > 15.0)
+		fail_msg("20 MiB at --limit-rate 10M took %.1f s: a transfer "
+			 "waited for a timer", t);
+	cJSON_Delete(res);
+	it_result_free(&r);
+
+	res = run_json(f, a2, 1, 1, &r, &t);
+	IT_ASSERT_JSTR(cJSON_GetArrayItem(res, 0), "status", "failed");
+	fprintf(stderr, "# --max-filesize 1M at 1M: %.3f s\n", t);
+	if (t > 15.0)
+		fail_msg("--max-filesize under --limit-rate took %.1f s", t);
+	cJSON_Delete(res);
+	it_result_free(&r);
+	free(big);
+	free(huge);
+	free(file);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, it_fixture_setup, \
@@ -211,6 +256,7 @@ int main(void)
 		T(test_limit_rate_aggregate),
 		T(test_per_host_2),
 		T(test_per_host_0),
+		T(test_limit_rate_segments_end),
 	};
 #undef T
 
