@@ -652,10 +652,14 @@ static const struct fm_opt *row_named(const char *name, size_t n)
 static const struct fm_opt *row_meant(const char *arg)
 {
 	const struct fm_opt *found = NULL;
-	const char *name = arg + 2;
-	size_t n = strcspn(name, "=");
+	const char *name;
+	size_t n;
 
-	if (strncmp(arg, "--", 2) != 0 || n == 0)
+	if (strncmp(arg, "--", 2) != 0)
+		return NULL; /* not "--NAME": nothing to read past it */
+	name = arg + 2;
+	n = strcspn(name, "=");
+	if (n == 0)
 		return NULL;
 	if ((found = row_named(name, n)))
 		return found;
