@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -797,6 +798,7 @@ static enum fm_opts_result read_config(int argc, char **argv,
 	unsigned long no = 0;
 	size_t len = 0;
 	int named = find_config(argc, argv, path, sizeof(path));
+	int err = 0;
 	FILE *f;
 
 	if (named < 0)
@@ -815,17 +817,20 @@ static enum fm_opts_result read_config(int argc, char **argv,
 	{
 		FILE *mem = open_memstream(&text, &len);
 		char buf[4096];
+		struct stat st;
 		size_t n;
 
-		while (mem && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		/* a directory opens, and fails its first read */
+		if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode))
+			err = EISDIR;
+		while (!err && mem && (n = fread(buf, 1, sizeof(buf), f)) > 0)
 			fwrite(buf, 1, n, mem);
+		if (!err && ferror(f))
+			err = errno ? errno : EIO; /* fread's, before more */
 		if (mem)
 			fclose(mem);
 	}
-	/* a directory opens, and fails its first read (EISDIR) */
-	if (ferror(f)) {
-		int err = errno;
-
+	if (err) {
 		fclose(f);
 		free(text);
 		fprintf(p->err, "fetchmany: --config %s: %s\n", path,
